@@ -1,0 +1,6 @@
+"""``python -m imsvalog``"""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

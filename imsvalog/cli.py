@@ -1,0 +1,261 @@
+"""The ``imsvalog`` command: thin adapters over the library.
+
+Each command reads its inputs, calls one public function, hands the result to
+:mod:`imsvalog.render`, and maps errors to exit codes (:class:`ExitStatus`).
+No parsing or policy logic lives here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from enum import Enum, IntEnum
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import typer
+
+from . import __version__
+from .errors import InputError
+from .readers import ReadReport, iter_records
+from .records import Reject, to_row
+from .render import (
+    clean_terminal,
+    json_line,
+    plain,
+    text_lines,
+    write_csv,
+    write_json,
+    write_jsonl,
+    write_markdown,
+)
+from .sources import KINDS, LogFile
+
+
+class ExitStatus(IntEnum):
+    """Exit codes: 0 success, 1 ``--strict`` found rejects, 2 usage or input error."""
+
+    OK = 0
+    REJECTS = 1
+    ERROR = 2
+
+
+class Format(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class Kind(str, Enum):
+    imss = "imss"
+    polevt = "polevt"
+    msgtra = "msgtra"
+
+
+assert tuple(k.value for k in Kind) == KINDS[:3]
+
+app = typer.Typer(
+    name="imsvalog",
+    help="Triage Trend Micro IMSVA tickets from the appliance's logs "
+    "(log.imss, polevt.imss, msgtra.imss).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a one-line error on stderr and return the exit to raise (code 2)."""
+    sys.stderr.write(f"imsvalog: error: {clean_terminal(message)}\n")
+    return typer.Exit(ExitStatus.ERROR)
+
+
+def cli_errors(func: F) -> F:
+    """Turn input errors into one line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            raise fail(str(exc)) from None
+        except BrokenPipeError:
+            # the reader of our output went away (| head): stop quietly
+            with contextlib.suppress(Exception):
+                sys.stdout = open(__import__("os").devnull, "w")  # noqa: SIM115
+            raise typer.Exit(ExitStatus.OK) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"imsvalog {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", help="Show the version and exit.", callback=_version, is_eager=True),
+) -> None:
+    """Triage Trend Micro IMSVA tickets from the appliance's logs."""
+
+
+@contextlib.contextmanager
+def open_output(output: Path | None, inputs: list[str]) -> Iterator[IO[str]]:
+    """stdout, or ``output`` opened for writing; refuses to overwrite an input file."""
+    if output is None:
+        yield sys.stdout
+        return
+    target = output.resolve()
+    for p in inputs:
+        with contextlib.suppress(OSError):
+            if Path(p).resolve() == target:
+                raise InputError(f"{output}: is one of the input files; input files are only read")
+    try:
+        fh = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write: {exc.strerror}") from None
+    with fh:
+        yield fh
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+# ---------------------------------------------------------------------------
+# parse
+# ---------------------------------------------------------------------------
+
+_PARSE_COMMON = ("kind", "shape", "file", "line", "time", "thread", "pid", "tid", "level", "component", "method", "body", "location")
+_PARSE_HIDDEN_IN_TABLE = {"kind", "shape", "file", "line", "time", "thread", "pid", "tid", "source", "extra", "body"}
+
+
+def _where(row: dict[str, Any]) -> str:
+    return f"{Path(row['file']).name}:{row['line']}"
+
+
+def _fields_summary(row: dict[str, Any]) -> str:
+    parts = []
+    if row.get("kind") == "imss":
+        head = "/".join(x for x in (row.get("level"), row.get("component"), row.get("method")) if x)
+        if head:
+            parts.append(f"[{head}]")
+        if row.get("shape") == "generic":
+            parts.append(row.get("body") or "")
+    for key, value in row.items():
+        if key in _PARSE_HIDDEN_IN_TABLE or key in ("level", "component", "method") or value in (None, "", []):
+            continue
+        parts.append(f"{key}={plain(value)}")
+    return " ".join(parts)
+
+
+def _table_row(row: dict[str, Any]) -> dict[str, Any]:
+    time = row.get("time")
+    return {
+        "where": _where(row).ljust(30),
+        "time": (time.isoformat(sep=" ") if time is not None else "").ljust(25),
+        "what": (row.get("shape") or row["kind"]).ljust(17),
+        "thread": (row.get("thread") or "").ljust(18),
+        "fields": _fields_summary(row) if row["kind"] != "reject" else f"REJECT {row['reason']}: {row['text']}",
+    }
+
+
+def parse_columns() -> list[str]:
+    """CSV columns for ``parse``: common fields first, then every field of every record type."""
+    from dataclasses import fields as dc_fields
+
+    from .records import ImssRecord, PolicyEvent, Transaction
+
+    cols = list(_PARSE_COMMON)
+
+    def add(name: str) -> None:
+        if name not in cols and name != "source":
+            cols.append(name)
+
+    for cls in ImssRecord.__subclasses__():
+        for f in dc_fields(cls):
+            add(f.name)
+    for cls in (PolicyEvent, Transaction):
+        for f in dc_fields(cls):
+            add(f.name)
+    add("reason")
+    add("text")
+    return cols
+
+
+@app.command(
+    epilog="Examples:\n\n\b\n"
+    "  imsvalog parse fixtures/kb000239719/*\n"
+    "  imsvalog parse /cases/1234/IMSVA --format jsonl -o records.jsonl --rejects rejects.jsonl\n"
+    "  imsvalog parse unnamed.txt --kind polevt --format csv\n",
+)
+@cli_errors
+def parse(
+    paths: list[str] = typer.Argument(..., help="Log files, globs or directories (searched recursively)."),
+    kind: Kind | None = typer.Option(None, "--kind", "-k", help="Force the log kind instead of detecting it."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write records here instead of stdout."),
+    rejects: Path | None = typer.Option(None, "--rejects", help="Also write rejected lines here as JSON lines."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any line is rejected."),
+) -> None:
+    """Parse log files into typed records: one per line, or a reject with its reason."""
+    report = ReadReport()
+    progress = stderr_is_tty()
+    inputs = list(paths)
+
+    def on_file(f: LogFile) -> None:
+        if progress:
+            sys.stderr.write(f"reading {clean_terminal(str(f.path))} ...\n")
+
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open_output(output, inputs))
+        rout = stack.enter_context(open_output(rejects, inputs)) if rejects is not None else None
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for item in iter_records(paths, kind.value if kind else None, report, on_file):
+                if isinstance(item, Reject) and rout is not None:
+                    rout.write(json_line(to_row(item)) + "\n")
+                    continue
+                yield to_row(item)
+
+        if fmt is Format.table:
+            text_lines(
+                (_table_row(r) for r in rows()),
+                [("where", "where".ljust(30)), ("time", "time".ljust(25)), ("what", "what".ljust(17)),
+                 ("thread", "thread".ljust(18)), ("fields", "fields")],
+                out,
+            )
+        elif fmt is Format.jsonl:
+            write_jsonl(rows(), out)
+        elif fmt is Format.json:
+            write_json(rows(), out)
+        elif fmt is Format.csv:
+            write_csv(rows(), out, parse_columns())
+        else:
+            write_markdown(rows(), out, parse_columns())
+    for s in report.files:
+        sys.stderr.write(
+            f"{clean_terminal(s.file)}: {s.lines} lines, {s.records} records, {s.rejects} rejects\n"
+        )
+    for path, why in report.skipped:
+        sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+    if strict and report.rejects:
+        raise typer.Exit(ExitStatus.REJECTS)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    app()

@@ -1,0 +1,70 @@
+"""pandas DataFrames for notebooks: one row per record, sensible dtypes.
+
+* ``time`` is a timezone-aware ``datetime64`` column in the logged offset when a
+  file uses one offset throughout; when offsets are mixed the column holds aware
+  Python datetimes (object dtype), since one column can carry only one zone.
+* Repeated strings (``kind``, ``shape``, ``level``, ``component``, ``file``, ``rule``...) are categoricals.
+* Lists (recipients, decoded bit codes, IP lists) stay lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from .readers import PathsLike, iter_log_imss, iter_msgtra, iter_polevt
+from .records import Record, Reject, to_row
+
+CATEGORICAL = (
+    "kind", "shape", "level", "component", "method", "file", "rule", "thread", "log_kind",
+    "transaction", "status", "filter_name", "action", "conditions_code", "actions_code",
+)
+
+
+def time_column(values: list[Any]) -> pd.Series | list[Any]:
+    """Aware datetimes to a tz-aware column when they share one offset, else keep them as objects."""
+    offsets = {v.utcoffset() for v in values if v is not None}
+    if len(offsets) == 1:
+        return pd.Series(pd.DatetimeIndex(values))
+    return pd.Series(values, dtype=object)
+
+
+def frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """A DataFrame from flat rows, with the dtypes described above."""
+    rows = list(rows)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    for col in df.columns:
+        if col in CATEGORICAL:
+            df[col] = df[col].astype("category")
+        elif col.endswith("time") and df[col].notna().any():
+            df[col] = time_column(list(df[col]))
+    return df
+
+
+def records_frame(items: Iterable[Record | Reject]) -> pd.DataFrame:
+    """Any records (and rejects) as one DataFrame; columns are the union of the fields."""
+    return frame(to_row(i) for i in items)
+
+
+def read_log_imss(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
+    """log.imss lines as a DataFrame: one row per line that parsed (rejects go to ``rejects``).
+
+    >>> df = read_log_imss("fixtures/kb000239719")
+    >>> list(df["shape"])[:2], int(df.loc[df["shape"] == "ip_list", "count"].iloc[0])
+    (['rule_run', 'received_header'], 1)
+    """
+    return records_frame(iter_log_imss(paths, rejects))
+
+
+def read_polevt(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
+    """polevt.imss policy events as a DataFrame (``recipients``, ``conditions``, ``actions`` are lists)."""
+    return records_frame(iter_polevt(paths, rejects))
+
+
+def read_msgtra(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
+    """msgtra.imss transactions as a DataFrame."""
+    return records_frame(iter_msgtra(paths, rejects))

@@ -1,0 +1,97 @@
+"""Tokens and helpers shared by the grammars: timestamps with their offsets, numbers, tabs.
+
+Offsets are parsed here, not by dateutil's parser: dateutil follows the POSIX
+``TZ`` convention and reads ``GMT+09:00`` as nine hours *west* of UTC, while
+IMSVA writes ``GMT+09:00`` for Japan (UTC+9).  The sign is taken as written:
+
+>>> make_time("2019/04/30", "13:57:43", "+09:00").isoformat()
+'2019-04-30T13:57:43+09:00'
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+
+import pyparsing as pp
+
+#: a UTC offset as IMSVA writes it after ``GMT``: ``+09:00``, ``-05:00``, ``+0530``, ``+9``
+OFFSET_PATTERN = r"[+-]\d{1,2}(?::?\d{2})?"
+
+INTEGER = pp.Regex(r"\d+").set_name("integer")
+TAB = pp.Literal("\t").set_name("tab").suppress()
+#: one tab-separated field; may be empty
+FIELD = pp.Regex(r"[^\t]*").set_name("field")
+#: the rest of a line (any text, possibly empty)
+REST = pp.Regex(r"[\s\S]*").set_name("rest")
+
+
+class BadTime(ValueError):
+    """A timestamp that has the right shape but names no real moment (2019/13/45)."""
+
+
+@lru_cache(maxsize=256)
+def offset_tz(offset: str) -> timezone:
+    """``+09:00`` / ``-0530`` / ``+9`` to a fixed-offset timezone.
+
+    >>> offset_tz("+09:00"), offset_tz("-0530"), offset_tz("+9")
+    (datetime.timezone(datetime.timedelta(seconds=32400)), datetime.timezone(datetime.timedelta(days=-1, seconds=66600)), datetime.timezone(datetime.timedelta(seconds=32400)))
+    """
+    sign = -1 if offset[0] == "-" else 1
+    digits = offset[1:].replace(":", "")
+    if len(digits) <= 2:
+        hours, minutes = int(digits), 0
+    else:
+        hours, minutes = int(digits[:-2]), int(digits[-2:])
+    if hours > 23 or minutes > 59:
+        raise BadTime(f"offset out of range: {offset}")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def make_time(date: str, clock: str, offset: str) -> datetime:
+    """Aware datetime from ``YYYY/MM/DD``, ``HH:MM:SS`` and an offset, keeping the logged offset."""
+    try:
+        return datetime(
+            int(date[0:4]),
+            int(date[5:7]),
+            int(date[8:10]),
+            int(clock[0:2]),
+            int(clock[3:5]),
+            int(clock[6:8]),
+            tzinfo=offset_tz(offset),
+        )
+    except ValueError as exc:
+        raise BadTime(f"not a real time: {date} {clock} {offset} ({exc})") from None
+
+
+def named(expr: pp.ParserElement, name: str) -> pp.ParserElement:
+    """Give an expression a grammar name (for error messages and railroad diagrams)."""
+    return expr.set_name(name)
+
+
+class ParseFailure(ValueError):
+    """A line that does not fit its grammar; ``reason`` says what matched and how far."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def how_far(parts: list[pp.ParserElement], text: str) -> str:
+    """Explain a failure by matching named parts one after another.
+
+    >>> how_far([pp.Regex(r"\\d+").set_name("number"), pp.Literal("x").set_name("'x'")], "12y")
+    "matched number, then expected 'x' at column 3, found 'y'"
+    """
+    loc = 0
+    done: list[str] = []
+    for part in parts:
+        try:
+            loc, _ = part.parse_with_tabs()._parse(text, loc)  # noqa: SLF001 - pyparsing's own stepping API
+        except pp.ParseBaseException:
+            found = text[loc : loc + 20]
+            found_text = repr(found) if found else "end of line"
+            head = f"matched {', '.join(done)}, then expected" if done else "expected"
+            return f"{head} {part.name} at column {loc + 1}, found {found_text}"
+        done.append(part.name)
+    return "matched " + ", ".join(done) + ", then found text the grammar does not allow"

@@ -1,0 +1,554 @@
+"""Grammar for ``log.imss`` (files ``log.imss.YYYYMMDD.NNNN[.gz]``), the scanner's debug trace.
+
+Line layout::
+
+    2019/04/30 13:57:43 GMT+09:00 [28639:4098483968] [DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: get matched string:1111:2222:3333:444::5555
+    |date      |time    |offset   |[pid:tid]         |level  |component     ::method                      : message                       [/src/File.cpp:Class::method:4260]
+                                                                                                                                      (optional location tag)
+
+* ``PREFIX`` is one :class:`pyparsing.Regex` (date, time, offset, thread): the hot token.
+* ``LEVEL`` (``[DEBUG]``), ``LEVEL_WORD`` (``Info:``), ``COMPONENT`` (``Class::method:``)
+  and ``LOCATION`` (the trailing source tag) are optional.
+* The message is then matched against the body shapes in :data:`VARIANTS`, most
+  specific first; a message of no known shape becomes a ``generic`` record whose
+  text is kept.
+
+Two ways to parse one line, which a test keeps in agreement:
+
+* :func:`parse_full` applies the pyparsing grammar :data:`LINE` and tries every
+  variant: the definition.
+* :func:`parse` (what the readers use) runs the same tokens' compiled regexes and
+  dispatches on each variant's literal start, so that only lines with a known
+  shape pay for a pyparsing parse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyparsing as pp
+
+from ..records import (
+    AcceptConnection,
+    FilterResult,
+    FinalAction,
+    ImssGeneric,
+    ImssRecord,
+    IpList,
+    Location,
+    MatchedAddress,
+    MessageIdLine,
+    ReceivedHeaderLine,
+    RuleExecuted,
+    RuleRun,
+    RuleSetStart,
+    ScanFinished,
+    Source,
+    SpoofVerdict,
+)
+from .common import OFFSET_PATTERN, REST, ParseFailure, how_far, make_time
+
+KIND = "imss"
+
+# --------------------------------------------------------------------------
+# Line tokens
+# --------------------------------------------------------------------------
+
+_WS = r"[ \t]+"
+
+DATE = pp.Regex(r"(?P<date>\d{4}/\d{2}/\d{2})").set_name("date YYYY/MM/DD")
+CLOCK = pp.Regex(_WS + r"(?P<clock>\d{2}:\d{2}:\d{2})").set_name("time HH:MM:SS")
+OFFSET = pp.Regex(_WS + r"GMT(?P<offset>" + OFFSET_PATTERN + r")").set_name("offset GMT+HH:MM")
+THREAD = pp.Regex(_WS + r"\[(?P<pid>\d+):(?P<tid>\d+)\][ \t]*").set_name("[pid:tid]")
+#: the parts of the prefix, one by one: used to say how far a bad line matched
+PREFIX_PARTS = [p.leave_whitespace() for p in (DATE, CLOCK, OFFSET, THREAD)]
+
+#: the common line prefix as one Regex: date, time, offset, thread
+PREFIX = (
+    pp.Regex("".join(p.pattern for p in PREFIX_PARTS))  # type: ignore[attr-defined]
+    .set_name("log.imss prefix")
+    .leave_whitespace()
+)
+
+LEVEL = pp.Regex(r"\[(?P<level>[A-Z][A-Z_]*)\][ \t]*").set_name("level tag").leave_whitespace()
+LEVEL_WORD = (
+    pp.Regex(r"(?P<level_word>Info|Information|Warning|Warn|Error|Debug|Diagnostic|Notice|Critical|Fatal):[ \t]*")
+    .set_name("level word")
+    .leave_whitespace()
+)
+COMPONENT = (
+    pp.Regex(r"(?P<component>[A-Za-z_]\w*)(?:::(?P<method>~?\w+))?:(?!:)[ \t]*")
+    .set_name("component")
+    .leave_whitespace()
+)
+LOCATION = (
+    pp.Regex(
+        r"[ \t]*\[(?P<loc_file>/[^\[\]]*?):(?P<loc_function>[^:\[\]\s]+(?:::[^:\[\]\s]+)*):(?P<loc_line>\d+)\][ \t]*$"
+    )
+    .set_name("location tag")
+    .leave_whitespace()
+)
+MESSAGE = pp.SkipTo(LOCATION | pp.StringEnd()).set_name("message").leave_whitespace()("message")
+
+#: the whole line as one grammar (the definition; the readers use :func:`parse`)
+LINE = (
+    PREFIX
+    + pp.Opt(LEVEL)
+    + pp.Opt(LEVEL_WORD)
+    + pp.Opt(COMPONENT)
+    + MESSAGE
+    + pp.Opt(LOCATION)
+    + pp.StringEnd()
+).set_name("log.imss line")
+
+# A component is a class name; words that are levels are not components.
+_NOT_COMPONENTS = frozenset({"Info", "Information", "Warning", "Warn", "Error", "Debug", "Diagnostic", "Notice"})
+
+# --------------------------------------------------------------------------
+# Body shapes
+# --------------------------------------------------------------------------
+
+_int = pp.Regex(r"\d+").set_name("integer").set_parse_action(lambda t: int(t[0]))
+_word = pp.Regex(r"\S+").set_name("word")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A line that must parse to ``expect`` (a subset of the record's fields)."""
+
+    line: str
+    expect: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One body shape: its grammar over the message, when to try it, and its record type."""
+
+    name: str
+    grammar: pp.ParserElement
+    record: type[ImssRecord]
+    starts: str
+    component: str | None = None
+    finish: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    samples: tuple[Sample, ...] = field(default=())
+
+    def applies(self, component: str | None, message: str) -> bool:
+        if self.component is not None and component != self.component:
+            return False
+        return message.startswith(self.starts)
+
+    def fields(self, message: str) -> dict[str, Any]:
+        """Parse ``message`` with this shape's grammar; raise ``pp.ParseException`` if it does not fit."""
+        got = self.grammar.parse_string(message, parse_all=True).as_dict()
+        return self.finish(got) if self.finish else got
+
+
+def _ip_list(d: dict[str, Any]) -> dict[str, Any]:
+    ips = tuple(x.strip() for x in d.get("ips", "").split(",") if x.strip())
+    return {"count": d["count"], "ips": ips}
+
+
+def _verdict(d: dict[str, Any]) -> dict[str, Any]:
+    text = d["text"].strip()
+    low = text.lower().rstrip(". ")
+    if low.endswith("not triggered") or "not triggered" in low:
+        triggered: bool | None = False
+    elif low.endswith("triggered"):
+        triggered = True
+    else:
+        triggered = None
+    return {"text": text, "triggered": triggered}
+
+
+def _strip(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def finish(d: dict[str, Any]) -> dict[str, Any]:
+        return {**d, name: d.get(name, "").strip()}
+
+    return finish
+
+
+_P = "2019/04/30 13:57:43 GMT+09:00 [28639:4098483968] "
+
+RULE_RUN = Variant(
+    name="rule_run",
+    grammar=(
+        pp.Literal("Running")
+        + pp.Literal("ruleId:")
+        + _int("rule_id")
+        + pp.Literal(";")
+        + pp.Literal("version:")
+        + _int("rule_version")
+        + pp.Opt(pp.Literal(",") + pp.Literal("numFilters:") + _int("num_filters"))
+        + pp.Opt(pp.Literal(",") + pp.Literal("numActions:") + _int("num_actions"))
+    ).set_name("rule run"),
+    record=RuleRun,
+    starts="Running ruleId:",
+    finish=lambda d: {
+        "rule_id": d["rule_id"],
+        "rule_version": d["rule_version"],
+        "num_filters": d.get("num_filters"),
+        "num_actions": d.get("num_actions"),
+    },
+    samples=(
+        Sample(
+            _P + "Running ruleId:12; version:2, numFilters:1, numActions:1",
+            {"rule_id": 12, "rule_version": 2, "num_filters": 1, "num_actions": 1, "level": None},
+        ),
+    ),
+)
+
+RECEIVED_HEADER = Variant(
+    name="received_header",
+    grammar=(pp.Literal("parse received header string:") + REST("header")).set_name("received header string"),
+    record=ReceivedHeaderLine,
+    starts="parse received header string:",
+    component="AntiSpoofFilter",
+    samples=(
+        Sample(
+            _P + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:"
+            "by ie-test057.test.test (Postfix, from userid 0)id DDDFC11FB0C; Tue, 27 Apr 2019 13:57:42 +0900 (JST)",
+            {
+                "level": "DEBUG",
+                "component": "AntiSpoofFilter",
+                "method": "parseSendIPFromOneRecvHeader",
+                "header": "by ie-test057.test.test (Postfix, from userid 0)id DDDFC11FB0C; "
+                "Tue, 27 Apr 2019 13:57:42 +0900 (JST)",
+            },
+        ),
+    ),
+)
+
+MATCHED_ADDRESS = Variant(
+    name="matched_address",
+    grammar=(pp.Literal("get matched string:") + REST("address")).set_name("matched string"),
+    record=MatchedAddress,
+    starts="get matched string:",
+    component="AntiSpoofFilter",
+    finish=_strip("address"),
+    samples=(
+        Sample(
+            _P + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader:get matched string:1111:2222:3333:444::5555",
+            {"address": "1111:2222:3333:444::5555", "method": "parseSendIPFromOneRecvHeader"},
+        ),
+    ),
+)
+
+IP_LIST = Variant(
+    name="ip_list",
+    grammar=(
+        pp.Literal("Get")
+        + _int("count")
+        + pp.Regex(r"IP address(?:es)?")
+        + pp.Literal("from received header")
+        + pp.Opt(pp.Literal("."))
+        + REST("ips")
+    ).set_name("IP list"),
+    record=IpList,
+    starts="Get ",
+    component="AntiSpoofFilter",
+    finish=_ip_list,
+    samples=(
+        Sample(
+            _P + "[DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 1111:2222:3333:444::5555,",
+            {"count": 1, "ips": ("1111:2222:3333:444::5555",), "method": None},
+        ),
+        Sample(
+            _P + "[DEBUG]AntiSpoofFilter: Get 2 IP address from received header. 198.51.100.7,203.0.113.9,",
+            {"count": 2, "ips": ("198.51.100.7", "203.0.113.9")},
+        ),
+        Sample(
+            _P + "[DEBUG]AntiSpoofFilter: Get 0 IP address from received header. ",
+            {"count": 0, "ips": ()},
+        ),
+    ),
+)
+
+SPOOF_VERDICT = Variant(
+    name="spoof_verdict",
+    grammar=pp.Regex(r"[\s\S]*(?:Trusted Internal IP List|[Tt]riggered)[\s\S]*")("text").set_name("spoof verdict"),
+    record=SpoofVerdict,
+    starts="",
+    component="AntiSpoofFilter",
+    finish=_verdict,
+    samples=(
+        Sample(
+            _P + "[DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.",
+            {"level": "DIAGNOSTIC", "triggered": True, "text": "Not all sender IP in Trusted Internal IP List. Triggered."},
+        ),
+        Sample(
+            _P + "[DIAGNOSTIC]AntiSpoofFilter: All sender IP in Trusted Internal IP List. Not triggered.",
+            {"triggered": False},
+        ),
+    ),
+)
+
+FILTER_RESULT = Variant(
+    name="filter_result",
+    grammar=(
+        pp.Literal("filter")
+        + _word("filter_name")
+        + pp.Literal("isTriggered returned")
+        + pp.one_of("true false", caseless=True)("result")
+    ).set_name("filter result"),
+    record=FilterResult,
+    starts="filter ",
+    finish=lambda d: {"filter_name": d["filter_name"], "result": d["result"].lower() == "true"},
+    samples=(
+        Sample(
+            _P + "filter AntiSpoofFilter isTriggered returned true "
+            "[/home/autobuild/IMSx-TW_9.1/Application/src/daemon/src/TmIsScan.cpp:TmIsScan::_ruleIsTriggered:4260]",
+            {
+                "filter_name": "AntiSpoofFilter",
+                "result": True,
+                "location": Location(
+                    "/home/autobuild/IMSx-TW_9.1/Application/src/daemon/src/TmIsScan.cpp",
+                    "TmIsScan::_ruleIsTriggered",
+                    4260,
+                ),
+            },
+        ),
+        Sample(_P + "filter AntiSpoofFilter isTriggered returned false", {"result": False, "location": None}),
+    ),
+)
+
+RULE_EXECUTED = Variant(
+    name="rule_executed",
+    grammar=(
+        pp.Literal("push ruleID.ruleVer=")
+        + pp.Regex(r"(?P<rule_id>\d+)\.(?P<rule_version>\d+)").leave_whitespace()
+        + pp.Literal("into executed rule list")
+    ).set_name("rule executed"),
+    record=RuleExecuted,
+    starts="push ruleID.ruleVer=",
+    finish=lambda d: {"rule_id": int(d["rule_id"]), "rule_version": int(d["rule_version"])},
+    samples=(Sample(_P + "push ruleID.ruleVer=12.2 into executed rule list", {"rule_id": 12, "rule_version": 2}),),
+)
+
+FINAL_ACTION = Variant(
+    name="final_action",
+    grammar=(pp.Literal("Final action") + _int("index") + pp.Literal(":") + REST("action")).set_name("final action"),
+    record=FinalAction,
+    starts="Final action ",
+    finish=_strip("action"),
+    samples=(Sample(_P + "Final action 0: QuarantineAction", {"index": 0, "action": "QuarantineAction"}),),
+)
+
+ACCEPT_CONNECTION = Variant(
+    name="accept_connection",
+    grammar=(
+        pp.Literal("Accept connection from client")
+        + pp.Regex(r"\[(?P<client>[^\]]*)\]|(?P<client_bare>\S+)")
+        + pp.Opt(REST)
+    ).set_name("accept connection"),
+    record=AcceptConnection,
+    starts="Accept connection from client",
+    finish=lambda d: {"client": d.get("client") or d.get("client_bare", "")},
+    samples=(
+        Sample(
+            "2024/03/12 09:15:01 GMT+01:00 [4242:139871] Info: Accept connection from client [127.0.0.1]",
+            {"client": "127.0.0.1", "level": "Info", "component": None},
+        ),
+    ),
+)
+
+RULE_SET_START = Variant(
+    name="rule_set_start",
+    grammar=(pp.Literal("Start Rule Set Retrieval spent") + REST("detail")).set_name("rule set start"),
+    record=RuleSetStart,
+    starts="Start Rule Set Retrieval spent",
+    finish=_strip("detail"),
+    samples=(
+        Sample(
+            "2024/03/12 09:15:01 GMT+01:00 [4242:139871] Start Rule Set Retrieval spent 0 ms",
+            {"detail": "0 ms"},
+        ),
+    ),
+)
+
+MESSAGE_ID = Variant(
+    name="message_id",
+    grammar=(pp.Literal(">>>") + pp.Literal("Message-ID") + pp.Literal(":") + REST("message_id")).set_name(
+        "Message-ID line"
+    ),
+    record=MessageIdLine,
+    starts=">>>",
+    finish=_strip("message_id"),
+    samples=(
+        Sample(
+            "2024/03/12 09:15:01 GMT+01:00 [4242:139871] >>> Message-ID : <20240312081500.4A1F3C0042@mx1.example.com>",
+            {"message_id": "<20240312081500.4A1F3C0042@mx1.example.com>"},
+        ),
+    ),
+)
+
+SCAN_FINISHED = Variant(
+    name="scan_finished",
+    grammar=(
+        pp.Literal("Scan finished for")
+        + pp.Regex(r"<?(?P<internal_id>[^\s,<>]+)>?")
+        + pp.Opt(pp.Literal(",") + REST("detail"))
+    ).set_name("scan finished"),
+    record=ScanFinished,
+    starts="Scan finished for",
+    finish=lambda d: {"internal_id": d["internal_id"], "detail": d.get("detail", "").strip()},
+    samples=(
+        Sample(
+            "2024/03/12 09:15:02 GMT+01:00 [4242:139871] Scan finished for 5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C, "
+            "scanned 1 times",
+            {"internal_id": "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C", "detail": "scanned 1 times"},
+        ),
+    ),
+)
+
+GENERIC_SAMPLES = (
+    Sample(_P + "[DEBUG]in convertUnicodeToString, source.length = 46", {"body": "in convertUnicodeToString, source.length = 46", "level": "DEBUG"}),
+    Sample(
+        _P + "[DEBUG]AntiSpoofFilter: sender domain and recipient domain are different",
+        {"component": "AntiSpoofFilter", "body": "sender domain and recipient domain are different"},
+    ),
+)
+
+#: the body shapes, most specific first; a message that none fits is ``generic``
+VARIANTS: tuple[Variant, ...] = (
+    RECEIVED_HEADER,
+    MATCHED_ADDRESS,
+    IP_LIST,
+    SPOOF_VERDICT,
+    RULE_RUN,
+    FILTER_RESULT,
+    RULE_EXECUTED,
+    FINAL_ACTION,
+    ACCEPT_CONNECTION,
+    RULE_SET_START,
+    MESSAGE_ID,
+    SCAN_FINISHED,
+)
+VARIANT_NAMES = tuple(v.name for v in VARIANTS) + ("generic",)
+
+# --------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------
+
+_PREFIX_RE = PREFIX.re  # type: ignore[attr-defined]
+_LEVEL_RE = LEVEL.re  # type: ignore[attr-defined]
+_LEVEL_WORD_RE = LEVEL_WORD.re  # type: ignore[attr-defined]
+_COMPONENT_RE = COMPONENT.re  # type: ignore[attr-defined]
+_LOCATION_RE = LOCATION.re  # type: ignore[attr-defined]
+
+
+def _shape(component: str | None, message: str, variants: tuple[Variant, ...] = VARIANTS) -> tuple[Variant | None, dict]:
+    for v in variants:
+        if v.applies(component, message):
+            try:
+                return v, v.fields(message)
+            except pp.ParseBaseException:
+                continue
+    return None, {}
+
+
+def _common(
+    date: str, clock: str, offset: str, pid: str, tid: str, level: str | None, component: str | None,
+    method: str | None, message: str, loc: tuple[str, str, str] | None,
+) -> dict[str, Any]:
+    if component in _NOT_COMPONENTS and method is None:
+        # "Info: text" is a level word, and LEVEL_WORD took it already; a second one stays text
+        message = f"{component}: {message}"
+        component = None
+    return {
+        "time": make_time(date, clock, offset),
+        "pid": int(pid),
+        "tid": int(tid),
+        "level": level,
+        "component": component,
+        "method": method,
+        "body": message,
+        "location": Location(loc[0], loc[1], int(loc[2])) if loc else None,
+    }
+
+
+def parse(text: str) -> tuple[type[ImssRecord], dict[str, Any]]:
+    """Parse one line (the fast path): record type and its fields.  Raises :class:`ParseFailure`.
+
+    >>> cls, f = parse("2019/04/30 13:57:43 GMT+09:00 [28639:4098483968] Final action 0: QuarantineAction")
+    >>> cls.__name__, f["index"], f["action"], f["time"].isoformat()
+    ('FinalAction', 0, 'QuarantineAction', '2019-04-30T13:57:43+09:00')
+    """
+    m = _PREFIX_RE.match(text)
+    if m is None:
+        raise ParseFailure(how_far(PREFIX_PARTS, text))
+    pos = m.end()
+    level = None
+    lm = _LEVEL_RE.match(text, pos)
+    if lm:
+        level = lm["level"]
+        pos = lm.end()
+    wm = _LEVEL_WORD_RE.match(text, pos)
+    if wm:
+        level = level or wm["level_word"]
+        pos = wm.end()
+    component = method = None
+    cm = _COMPONENT_RE.match(text, pos)
+    if cm:
+        component, method = cm["component"], cm["method"]
+        pos = cm.end()
+    end = len(text)
+    loc = None
+    if text.endswith("]") or text.rstrip(" \t").endswith("]"):
+        locm = _LOCATION_RE.search(text, pos)
+        if locm:
+            loc = (locm["loc_file"], locm["loc_function"], locm["loc_line"])
+            end = locm.start()
+    message = text[pos:end]
+    fields = _common(m["date"], m["clock"], m["offset"], m["pid"], m["tid"], level, component, method, message, loc)
+    variant, extra = _shape(fields["component"], fields["body"])
+    if variant is None:
+        return ImssGeneric, fields
+    fields.update(extra)
+    return variant.record, fields
+
+
+def parse_full(text: str) -> tuple[type[ImssRecord], dict[str, Any]]:
+    """Parse one line with the whole pyparsing grammar :data:`LINE` (the definition).
+
+    Must give the same result as :func:`parse`; a test checks this on every sample and fixture line.
+    """
+    try:
+        r = LINE.parse_string(text, parse_all=True)
+    except pp.ParseBaseException:
+        raise ParseFailure(how_far(PREFIX_PARTS, text)) from None
+    d = r.as_dict()
+    loc = (d["loc_file"], d["loc_function"], d["loc_line"]) if "loc_file" in d else None
+    level = d.get("level") or d.get("level_word")
+    fields = _common(
+        d["date"], d["clock"], d["offset"], d["pid"], d["tid"], level, d.get("component"), d.get("method"),
+        d.get("message", ""), loc,
+    )
+    matches = matching_variants(fields["component"], fields["body"])
+    if not matches:
+        return ImssGeneric, fields
+    fields.update(matches[0][1])
+    return matches[0][0].record, fields
+
+
+def matching_variants(component: str | None, message: str) -> list[tuple[Variant, dict[str, Any]]]:
+    """Every variant whose grammar fits the message (for the "no sample matches two shapes" test)."""
+    out = []
+    for v in VARIANTS:
+        if v.component is not None and component != v.component:
+            continue
+        try:
+            out.append((v, v.fields(message)))
+        except pp.ParseBaseException:
+            pass
+    return out
+
+
+def to_record(source: Source, cls: type[ImssRecord], fields: dict[str, Any]) -> ImssRecord:
+    return cls(source=source, **fields)
+
+
+def sniff(line: str) -> bool:
+    """Does this look like a log.imss line?"""
+    return _PREFIX_RE.match(line) is not None

@@ -1,0 +1,217 @@
+"""Rendering apart from data: text table, JSON lines, JSON, CSV, Markdown.
+
+Log lines carry attacker-controlled text (subjects, headers, addresses).  This
+module is the one place that makes such text inert for each medium:
+
+* terminal: control characters (C0, DEL, C1, so every escape sequence), bidi
+  overrides and undecodable bytes become visible escapes (``\\x1b``); rich
+  markup in the text is never interpreted (cells are :class:`rich.text.Text`).
+* CSV: the same, and a cell that starts with ``= + - @`` (or tab/CR) gets a
+  leading ``'`` so spreadsheets do not run it as a formula.
+* JSON: ``ensure_ascii`` output, so every control and non-ASCII character is a
+  ``\\uXXXX`` escape; undecodable bytes become the text ``\\xNN``.
+* Markdown: HTML-escaped, table and emphasis characters backslash-escaped.
+
+>>> clean_terminal("\\x1b[31mred\\x1b[0m [bold]x[/bold]")
+'\\\\x1b[31mred\\\\x1b[0m [bold]x[/bold]'
+>>> csv_cell("=HYPERLINK(\\"http://x\\")")
+'\\'=HYPERLINK("http://x")'
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import Enum
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+# C0 controls except none, DEL, C1 controls, bidi embeddings/overrides/isolates, lone surrogates
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    c = m.group()
+    o = ord(c)
+    if 0xDC80 <= o <= 0xDCFF:  # an undecodable byte kept by surrogateescape
+        return f"\\x{o - 0xDC00:02x}"
+    if c == "\t":
+        return " "
+    if o <= 0xFF:
+        return f"\\x{o:02x}"
+    return f"\\u{o:04x}"
+
+
+def clean_terminal(text: str) -> str:
+    """Text safe to print on a terminal: nothing in it can move the cursor, recolour or re-title."""
+    return _UNSAFE.sub(_escape_char, text)
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def clean_bytes(text: str) -> str:
+    """Undecodable bytes as ``\\xNN`` text (for JSON and CSV, which need valid Unicode)."""
+    return _SURROGATE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
+
+
+def csv_cell(value: Any) -> Any:
+    """A value made inert for a spreadsheet cell."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = ";".join(str(v) for v in value)
+    elif isinstance(value, datetime):
+        return value.isoformat()
+    elif isinstance(value, bool) or isinstance(value, (int, float)):
+        return value
+    text = clean_terminal(str(value))
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
+    return text
+
+
+def markdown_cell(value: Any) -> str:
+    """A value safe inside a Markdown table cell (no HTML, no table breaks, no emphasis)."""
+    text = clean_terminal(plain(value))
+    text = html.escape(text, quote=False)
+    return re.sub(r"([\\`*_\[\]|#<>!~])", r"\\\1", text)
+
+
+def plain(value: Any) -> str:
+    """A value as short plain text (lists joined, times ISO 8601, None empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(plain(v) for v in value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value)
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_bytes(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def json_line(obj: dict[str, Any]) -> str:
+    """One object as one line of JSON (ASCII only, so nothing in it is a control sequence)."""
+    return json.dumps(_json_safe(obj), default=json_default, ensure_ascii=True)
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    n = 0
+    for row in rows:
+        out.write(json_line(row) + "\n")
+        n += 1
+    return n
+
+
+def write_json(rows: Iterable[dict[str, Any]], out: IO[str], extra: dict[str, Any] | None = None) -> int:
+    rows = list(rows)
+    payload: Any = rows if extra is None else {**extra, "rows": rows}
+    out.write(json.dumps(_json_safe(payload), default=json_default, ensure_ascii=True, indent=2) + "\n")
+    return len(rows)
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequence[str]) -> int:
+    """CSV with a fixed header; keys outside ``columns`` are dropped, missing ones empty."""
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(columns)
+    n = 0
+    for row in rows:
+        w.writerow([csv_cell(_flatten(row.get(c))) for c in columns])
+        n += 1
+    return n
+
+
+def _flatten(value: Any) -> Any:
+    if isinstance(value, dict):
+        return json.dumps(_json_safe(value), default=json_default, ensure_ascii=True)
+    if isinstance(value, (list, tuple)) and any(isinstance(v, dict) for v in value):
+        return json.dumps(_json_safe(list(value)), default=json_default, ensure_ascii=True)
+    return value
+
+
+def write_markdown(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequence[str]) -> int:
+    out.write("| " + " | ".join(columns) + " |\n")
+    out.write("|" + "---|" * len(columns) + "\n")
+    n = 0
+    for row in rows:
+        out.write("| " + " | ".join(markdown_cell(row.get(c)) for c in columns) + " |\n")
+        n += 1
+    return n
+
+
+def console(out: IO[str] | None = None, *, force_plain: bool = False, width: int | None = None) -> Console:
+    """A console that never interprets markup, emoji codes or highlighting in data."""
+    return Console(
+        file=out,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        no_color=force_plain,
+        force_terminal=False if force_plain else None,
+        width=width,
+        soft_wrap=False,
+    )
+
+
+def rich_table(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], title: str | None = None) -> Table:
+    """A rich Table whose cells are plain Text: nothing in the data is read as markup."""
+    table = Table(title=title, show_lines=False, header_style="bold", expand=False)
+    for _, label in columns:
+        table.add_column(label, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(clean_terminal(plain(row.get(key)))) for key, _ in columns))
+    return table
+
+
+def text_lines(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], out: IO[str]) -> int:
+    """A streaming plain-text table: one line per row, fields separated by two spaces.
+
+    Used where a rich Table would have to hold every row (``parse`` on a big log).
+    """
+    out.write("  ".join(label for _, label in columns) + "\n")
+    n = 0
+    for row in rows:
+        out.write("  ".join(clean_terminal(plain(row.get(key))) for key, _ in columns) + "\n")
+        n += 1
+    return n
+
+
+def to_string(write: Any, *args: Any, **kwargs: Any) -> str:
+    """Run one of the writers into a string (for tests and notebooks)."""
+    buf = io.StringIO()
+    write(*args, buf, **kwargs)
+    return buf.getvalue()
