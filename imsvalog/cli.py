@@ -23,6 +23,8 @@ from .readers import ReadReport, iter_records
 from .records import Reject, to_row
 from .render import (
     clean_terminal,
+    clean_text_block,
+    json_document,
     json_line,
     plain,
     text_lines,
@@ -259,3 +261,56 @@ def main() -> None:
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     app()
+
+
+# ---------------------------------------------------------------------------
+# spoof-check
+# ---------------------------------------------------------------------------
+
+
+class Profile(str, Enum):
+    documented = "documented"
+    strict = "strict"
+
+
+class Observed(str, Enum):
+    fired = "fired"
+    not_fired = "not-fired"
+
+
+class TextOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command(
+    "spoof-check",
+    epilog="Examples:\n\n\b\n"
+    "  imsvalog spoof-check fixtures/messages/cloud-relay-hairpin.eml\n"
+    "  imsvalog spoof-check headers.txt --trusted 198.51.100.25 --trusted 203.0.113.0/28\n"
+    "  imsvalog spoof-check msg.eml --trusted-file trusted.txt --profile strict --format json\n",
+)
+@cli_errors
+def spoof_check(
+    message: Path = typer.Argument(..., help="An .eml file or a text file holding the message's headers."),
+    trusted: list[str] = typer.Option([], "--trusted", "-t", help="Trusted Internal IP List entry: address, CIDR or a-b range. Repeatable."),
+    trusted_file: list[Path] = typer.Option([], "--trusted-file", help="File with one trusted entry per line (# comments)."),
+    sender: str | None = typer.Option(None, "--sender", help="Envelope sender (default: Return-Path)."),
+    recipient: list[str] = typer.Option([], "--recipient", "-r", help="Recipient (default: To and Cc). Repeatable."),
+    profile: Profile = typer.Option(Profile.documented, "--profile", help="Which ranges are skipped: as documented, or strict (all special-purpose)."),
+    observed: Observed | None = typer.Option(None, "--observed", help="What IMSVA did with the message, if known: the explanation then points out disagreements."),
+    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f", help="Output format."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+) -> None:
+    """Re-run IMSVA's spoofed-internal-messages filter on one message and explain every address."""
+    from .spoof import read_message
+    from .trusted import load_trusted
+
+    tl = load_trusted(trusted, trusted_file)
+    msg = read_message(message).override(sender=sender, recipients=recipient)
+    result = msg.evaluate(tl, profile.value, None if observed is None else observed is Observed.fired)
+    with open_output(output, [str(message)]) as out:
+        if fmt is TextOrJson.json:
+            out.write(json_document({"message": str(message), **result.to_dict()}))
+        else:
+            out.write(clean_text_block(result.explanation) + "\n")

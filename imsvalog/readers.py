@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .errors import InputError
 from .grammars import imss, msgtra, polevt
-from .grammars.common import BadTime, ParseFailure
+from .grammars.common import ParseFailure
 from .records import ImssRecord, PolicyEvent, Reject, Source, Transaction
 from .sources import KIND_NAMES, Discovery, LogFile, discover, iter_lines
 
@@ -44,10 +44,8 @@ def parse_line(kind: str, source: Source) -> Item:
             return polevt.to_record(source, polevt.parse(text))
         if kind == "msgtra":
             return msgtra.to_record(source, msgtra.parse(text))
-    except ParseFailure as exc:
+    except ParseFailure as exc:  # BadTime included
         return Reject(source, kind, exc.reason)
-    except BadTime as exc:
-        return Reject(source, kind, str(exc))
     raise InputError(f"{source.file}: {KIND_NAMES.get(kind, kind)} files are not parsed yet")
 
 

@@ -124,6 +124,16 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def clean_text_block(text: str) -> str:
+    """Like :func:`clean_terminal`, keeping line breaks (for multi-line explanations)."""
+    return "\n".join(clean_terminal(line) for line in text.split("\n"))
+
+
+def json_document(obj: Any) -> str:
+    """One indented JSON document (ASCII only)."""
+    return json.dumps(_json_safe(obj), default=json_default, ensure_ascii=True, indent=2) + "\n"
+
+
 def json_line(obj: dict[str, Any]) -> str:
     """One object as one line of JSON (ASCII only, so nothing in it is a control sequence)."""
     return json.dumps(_json_safe(obj), default=json_default, ensure_ascii=True)

@@ -26,7 +26,15 @@ FIELD = pp.Regex(r"[^\t]*").set_name("field")
 REST = pp.Regex(r"[\s\S]*").set_name("rest")
 
 
-class BadTime(ValueError):
+class ParseFailure(ValueError):
+    """A line that does not fit its grammar; ``reason`` says what matched and how far."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BadTime(ParseFailure):
     """A timestamp that has the right shape but names no real moment (2019/13/45)."""
 
 
@@ -69,13 +77,6 @@ def named(expr: pp.ParserElement, name: str) -> pp.ParserElement:
     return expr.set_name(name)
 
 
-class ParseFailure(ValueError):
-    """A line that does not fit its grammar; ``reason`` says what matched and how far."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
 
 def how_far(parts: list[pp.ParserElement], text: str) -> str:
     """Explain a failure by matching named parts one after another.
@@ -89,8 +90,8 @@ def how_far(parts: list[pp.ParserElement], text: str) -> str:
         try:
             loc, _ = part.parse_with_tabs()._parse(text, loc)  # noqa: SLF001 - pyparsing's own stepping API
         except pp.ParseBaseException:
-            found = text[loc : loc + 20]
-            found_text = repr(found) if found else "end of line"
+            found = text[loc : loc + 20].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            found_text = f"'{found}'" if found else "end of line"
             head = f"matched {', '.join(done)}, then expected" if done else "expected"
             return f"{head} {part.name} at column {loc + 1}, found {found_text}"
         done.append(part.name)

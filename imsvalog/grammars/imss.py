@@ -101,7 +101,7 @@ LINE = (
     + MESSAGE
     + pp.Opt(LOCATION)
     + pp.StringEnd()
-).set_name("log.imss line")
+).set_name("log.imss line").parse_with_tabs()
 
 # A component is a class name; words that are levels are not components.
 _NOT_COMPONENTS = frozenset({"Info", "Information", "Warning", "Warn", "Error", "Debug", "Diagnostic", "Notice"})
@@ -141,7 +141,7 @@ class Variant:
 
     def fields(self, message: str) -> dict[str, Any]:
         """Parse ``message`` with this shape's grammar; raise ``pp.ParseException`` if it does not fit."""
-        got = self.grammar.parse_string(message, parse_all=True).as_dict()
+        got = self.grammar.parse_with_tabs().parse_string(message, parse_all=True).as_dict()
         return self.finish(got) if self.finish else got
 
 

@@ -46,7 +46,7 @@ LINE = (
     + MONTH_TIME("time")
     + pp.Group(pp.ZeroOrMore(TAB.copy().leave_whitespace() + FIELD.copy().leave_whitespace()))("rest")
     + pp.StringEnd()
-).set_name("msgtra line")
+).set_name("msgtra line").parse_with_tabs()
 
 _TRANSACTION_RE = TRANSACTION.re  # type: ignore[attr-defined]
 _MONTH_RE = MONTH_TIME.re  # type: ignore[attr-defined]

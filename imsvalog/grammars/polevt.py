@@ -36,7 +36,7 @@ LINE = (
     + INTERNAL_ID("internal_id")
     + pp.Group(pp.ZeroOrMore(TAB.copy().leave_whitespace() + FIELD.copy().leave_whitespace()))("rest")
     + pp.StringEnd()
-).set_name("polevt line")
+).set_name("polevt line").parse_with_tabs()
 
 #: scanning-condition code, bit position (0 = leftmost) to name
 CONDITION_BITS: dict[int, str] = {
@@ -54,7 +54,9 @@ CONDITION_BITS: dict[int, str] = {
     14: "graymail",
 }
 
-#: action code, bit position (0 = leftmost) to name
+#: action code, bit position (0 = leftmost) to name.  FORMATS.md's table; its worked example
+#: ("01000000001000000 = quarantine and notify") disagrees by one position at bit 10, and
+#: the table is followed until a real log settles it.
 ACTION_BITS: dict[int, str] = {
     0: "delete",
     1: "quarantine",
@@ -97,7 +99,7 @@ _TIME_RE = TIME.re  # type: ignore[attr-defined]
 def decode_bits(code: str, names: dict[int, str]) -> tuple[str, ...]:
     """Names of the set bits, leftmost first; unknown positions as ``bitN``.
 
-    >>> decode_bits("01000000001000000", ACTION_BITS)
+    >>> decode_bits("01000000010000000", ACTION_BITS)
     ('quarantine', 'notify')
     >>> decode_bits("0000010000000001", CONDITION_BITS)
     ('others', 'bit15')

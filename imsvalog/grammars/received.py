@@ -1,0 +1,228 @@
+"""Received headers, clause by clause, with every address literal in them.
+
+One header as IMSVA logs it (folded lines joined; the folding whitespace may
+survive as a run of spaces/tabs or vanish)::
+
+    from mail.example.com (unknown [1111:2222:3333:444::5555])   by mx.example.com (Postfix) with ESMTPS id A581B13803D   for <a@b>; Mon,  6 Jun 2016 13:43:08 +0900
+    |from clause (host, comment with [address])                  |by clause                   |with         |id            |for     |date
+
+Real headers are not a strict grammar (Postfix, Sendmail, Exchange, Exim and qmail
+each have their own habits, and some are cut or garbled), so :func:`parse_received`
+is a tolerant clause scanner: a keyword (``from by via with id for``) starts a clause
+only outside parentheses, the date follows the last ``;`` outside parentheses, and
+text that fits nothing is kept.  It never raises.  The address tokens are named
+pyparsing Regexes (:data:`BRACKETED`, :data:`IPV4`, :data:`IPV6`), validated by
+:mod:`ipaddress`.
+
+>>> h = parse_received("by ie-test057.test.test (Postfix, from userid 0)id DDDFC11FB0C; Tue, 27 Apr 2019 13:57:42 +0900 (JST)")
+>>> [c.name for c in h.clauses], h.clause("id"), h.date_text
+(['by', 'id'], 'DDDFC11FB0C', 'Tue, 27 Apr 2019 13:57:42 +0900 (JST)')
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from datetime import datetime
+
+import pyparsing as pp
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+KEYWORDS = ("from", "by", "via", "with", "id", "for")
+
+#: an address literal in brackets: ``[192.0.2.1]``, ``[IPv6:2001:db8::1]``, ``[2001:db8::1]``, ``[IPv6:::ffff:192.0.2.1]``
+BRACKETED = pp.Regex(r"\[(?P<v6tag>IPv6:)?(?P<addr>[0-9A-Fa-f:.]+)(?:%[\w.]+)?\]", flags=re.IGNORECASE).set_name(
+    "bracketed address"
+)
+#: an IPv4 address not inside a longer dotted or word token
+IPV4 = pp.Regex(r"(?<![\w.:])(?P<addr>\d{1,3}(?:\.\d{1,3}){3})(?![\w.])").set_name("IPv4 address")
+#: an IPv6 address (candidates are checked by ipaddress: times like 13:43:08 are not addresses)
+IPV6 = pp.Regex(r"(?<![\w:.])(?P<addr>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?)(?![\w:.])").set_name(
+    "IPv6 address"
+)
+
+_BRACKETED_RE = BRACKETED.re  # type: ignore[attr-defined]
+_BARE_RE = re.compile(IPV4.re.pattern + "|" + IPV6.re.pattern.replace("?P<addr>", "?P<addr6>"))  # type: ignore[attr-defined]
+_KEYWORD_RE = re.compile(r"(?i)(?<![^\s)\]>;])(" + "|".join(KEYWORDS) + r")(?=\s|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class AddressLiteral:
+    """An address seen in a header, where it stands, and how it is written."""
+
+    text: str
+    address: IPAddress | None
+    clause: str
+    start: int
+    bracketed: bool
+    in_comment: bool
+    form: str  # "ipv4", "ipv6", "ipv6-tagged" ([IPv6:...]), "ipv4-mapped"
+
+    @property
+    def effective(self) -> IPAddress | None:
+        """The address a range check should use: IPv4 for an IPv4-mapped IPv6 address."""
+        if isinstance(self.address, ipaddress.IPv6Address) and self.address.ipv4_mapped is not None:
+            return self.address.ipv4_mapped
+        return self.address
+
+    @property
+    def valid(self) -> bool:
+        return self.address is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    name: str
+    text: str
+    start: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedHeader:
+    """One Received header: its clauses, date and address literals."""
+
+    raw: str
+    clauses: tuple[Clause, ...]
+    date_text: str | None
+    addresses: tuple[AddressLiteral, ...]
+
+    def clause(self, name: str) -> str | None:
+        """Text of the first clause of that name, or None."""
+        for c in self.clauses:
+            if c.name == name:
+                return c.text
+        return None
+
+    @property
+    def date(self) -> datetime | None:
+        if not self.date_text:
+            return None
+        try:
+            return parsedate_to_datetime(self.date_text)
+        except (TypeError, ValueError, IndexError):
+            return None
+
+    def in_clause(self, name: str) -> list[AddressLiteral]:
+        return [a for a in self.addresses if a.clause == name]
+
+    @property
+    def queue_ids(self) -> tuple[str, ...]:
+        """The ``id`` clause's first word (a Postfix queue ID, for instance)."""
+        text = self.clause("id")
+        if not text:
+            return ()
+        word = re.split(r"[\s;(]", text.strip(), maxsplit=1)[0]
+        return (word,) if word else ()
+
+
+def _comment_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of balanced parentheses (outermost); an unmatched ``(`` is plain text."""
+    spans = []
+    stack: list[int] = []
+    for i, c in enumerate(text):
+        if c == "(":
+            stack.append(i)
+        elif c == ")" and stack:
+            start = stack.pop()
+            if not stack:
+                spans.append((start, i + 1))
+    return spans
+
+
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
+
+
+def _to_ip(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _form(address: IPAddress | None, tagged: bool) -> str:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return "ipv4-mapped"
+        return "ipv6-tagged" if tagged else "ipv6"
+    return "ipv4"
+
+
+def parse_received(text: str) -> ReceivedHeader:
+    """Split one Received header into clauses and find its address literals.  Never raises."""
+    text = text if isinstance(text, str) else str(text)
+    spans = _comment_spans(text)
+    # the date: after the last ';' outside comments
+    date_text = None
+    end = len(text)
+    for i in range(len(text) - 1, -1, -1):
+        if text[i] == ";" and not _inside(i, spans):
+            date_text = text[i + 1 :].strip() or None
+            end = i
+            break
+    # clause keywords outside comments (and outside <...> and [...] tokens)
+    starts: list[tuple[int, str]] = []
+    for m in _KEYWORD_RE.finditer(text, 0, end):
+        if _inside(m.start(), spans) or _in_token(text, m.start()):
+            continue
+        starts.append((m.start(), m.group(1).lower()))
+    clauses = []
+    if starts and text[: starts[0][0]].strip():
+        clauses.append(Clause("pre", text[: starts[0][0]].strip(), 0))
+    elif not starts and text[:end].strip():
+        clauses.append(Clause("pre", text[:end].strip(), 0))
+    for n, (pos, name) in enumerate(starts):
+        stop = starts[n + 1][0] if n + 1 < len(starts) else end
+        clauses.append(Clause(name, text[pos + len(name) : stop].strip(), pos))
+
+    def clause_at(pos: int) -> str:
+        if pos >= end:
+            return "date"
+        name = "pre"
+        for cpos, cname in starts:
+            if cpos <= pos:
+                name = cname
+        return name
+
+    found: list[AddressLiteral] = []
+    taken: list[tuple[int, int]] = []
+    for m in _BRACKETED_RE.finditer(text):
+        addr_text = m["addr"]
+        ip = _to_ip(addr_text)
+        if ip is None and not re.search(r"\d", addr_text):
+            continue  # [unknown], [Postfix]... are not address literals
+        found.append(
+            AddressLiteral(addr_text, ip, clause_at(m.start()), m.start(), True, _inside(m.start(), spans), _form(ip, bool(m["v6tag"])))
+        )
+        taken.append(m.span())
+    for m in _BARE_RE.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        addr_text = m["addr"] or m["addr6"]
+        ip = _to_ip(addr_text)
+        if ip is None:
+            continue  # times (13:43:08), version numbers (8.14.7.1 is kept only if it is an address)
+        found.append(AddressLiteral(addr_text, ip, clause_at(m.start()), m.start(), False, _inside(m.start(), spans), _form(ip, False)))
+    found.sort(key=lambda a: a.start)
+    return ReceivedHeader(text, tuple(clauses), date_text, tuple(found))
+
+
+def _in_token(text: str, pos: int) -> bool:
+    """Is ``pos`` inside an unfinished ``<...>`` or ``[...]`` token?"""
+    for open_, close in (("<", ">"), ("[", "]")):
+        o = text.rfind(open_, 0, pos)
+        if o != -1 and text.rfind(close, o, pos) == -1 and text.find(close, pos) != -1:
+            return True
+    return False
+
+
+def unfold(value: str) -> str:
+    """Join a folded header the way IMSVA logs it: line breaks go, the whitespace after them stays.
+
+    >>> unfold("from a (a [192.0.2.1])\\r\\n\\tby b; Mon, 1 Jan 2024 00:00:00 +0000")
+    'from a (a [192.0.2.1])\\tby b; Mon, 1 Jan 2024 00:00:00 +0000'
+    """
+    return re.sub(r"\r?\n(?=[ \t])", "", value).replace("\r", "").replace("\n", " ")

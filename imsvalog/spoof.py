@@ -1,0 +1,656 @@
+"""The "spoofed internal messages" filter (AntiSpoofFilter), re-run and explained.
+
+What IMSVA documents (KB 000239719, KA-0008015), and so what this model does:
+
+1. Read the Received headers top (newest) to bottom (oldest).
+2. From each, take the bracketed address of the ``from`` clause
+   (``from host (rdns [ADDR])``).  A header without one (a local submission such
+   as ``by host (Postfix, from userid 0)``) gives nothing.  Addresses in ``by``
+   clauses, or bare addresses used as HELO names, are visible but not taken.
+3. Skip 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 and 127.0.0.1.  What remains is
+   what IMSVA logs as ``Get N IP address from received header. a,b,``.
+4. Fire when the sender and recipient domains are identical and not every
+   remaining address is in the Trusted Internal IP List.
+
+What is *not* documented is said so in every explanation: other loopback and
+special-purpose ranges (127.0.0.0/8 beyond .1, ::1, fc00::/7, fe80::/10,
+169.254.0.0/16, 100.64.0.0/10) are counted by the documented profile and flagged
+"counted although special-purpose"; the ``strict`` profile skips them for a
+what-if.  Documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24,
+2001:db8::/32), which Python's ``is_private`` calls private, are counted like any
+public address.  Repeated addresses are counted once (an assumption).
+
+>>> r = evaluate(["by ie-test057.test.test (Postfix, from userid 0)id DDDFC11FB0C; Tue, 27 Apr 2019 13:57:42 +0900 (JST)",
+...               "from mail.example.com (unknown [1111:2222:3333:444::5555])        by test-test200.ie.test (Postfix) with ESMTPS id A581B13803D        for <test@test.test>; Mon,  6 Jun 2016 13:43:08 +0900 (JST)"],
+...              sender="test@test", recipients=["test@test.test"])
+>>> r.counted, [(s.header, s.reason) for s in r.skipped], r.domain_match, r.verdict
+(['1111:2222:3333:444::5555'], [(1, 'no-address')], False, 'unknown')
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from email import policy as email_policy
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+from typing import Any
+
+from .errors import InputError
+from .grammars.received import AddressLiteral, IPAddress, ReceivedHeader, parse_received, unfold
+from .trusted import TrustedList
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _net(text: str) -> Network:
+    return ipaddress.ip_network(text)
+
+
+@dataclass(frozen=True)
+class Range:
+    """A named address range and the reason code an address in it is skipped with."""
+
+    network: Network
+    reason: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Which ranges are skipped, and which counted ones deserve a warning."""
+
+    name: str
+    skip: tuple[Range, ...]
+    flag: tuple[Range, ...] = ()
+    description: str = ""
+
+    def skipped_by(self, ip: IPAddress) -> Range | None:
+        return _first(self.skip, ip)
+
+    def flagged_by(self, ip: IPAddress) -> Range | None:
+        return _first(self.flag, ip)
+
+
+def _first(ranges: Iterable[Range], ip: IPAddress) -> Range | None:
+    for r in ranges:
+        if ip.version == r.network.version and ip in r.network:
+            return r
+    return None
+
+
+_DOCUMENTED_SKIP = (
+    Range(_net("10.0.0.0/8"), "private", "10.0.0.0/8 (RFC 1918)"),
+    Range(_net("172.16.0.0/12"), "private", "172.16.0.0/12 (RFC 1918)"),
+    Range(_net("192.168.0.0/16"), "private", "192.168.0.0/16 (RFC 1918)"),
+    Range(_net("127.0.0.1/32"), "loopback", "127.0.0.1 (local address)"),
+)
+_SPECIAL = (
+    Range(_net("127.0.0.0/8"), "loopback", "127.0.0.0/8 loopback (only 127.0.0.1 is documented as skipped)"),
+    Range(_net("::1/128"), "loopback", "::1 IPv6 loopback"),
+    Range(_net("fc00::/7"), "private", "fc00::/7 IPv6 unique local"),
+    Range(_net("fe80::/10"), "link-local", "fe80::/10 IPv6 link-local"),
+    Range(_net("169.254.0.0/16"), "link-local", "169.254.0.0/16 IPv4 link-local"),
+    Range(_net("100.64.0.0/10"), "special-purpose", "100.64.0.0/10 carrier-grade NAT (RFC 6598)"),
+    Range(_net("0.0.0.0/8"), "special-purpose", "0.0.0.0/8 'this network'"),
+    Range(_net("::/128"), "special-purpose", ":: unspecified address"),
+)
+
+#: IMSVA's documented behaviour (the default)
+DOCUMENTED = Profile(
+    "documented",
+    skip=_DOCUMENTED_SKIP,
+    flag=_SPECIAL,
+    description="skips 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 and 127.0.0.1, as documented",
+)
+#: what-if: also skip every special-purpose range an engineer might expect to be skipped
+STRICT = Profile(
+    "strict",
+    skip=_DOCUMENTED_SKIP + _SPECIAL,
+    description="also skips other loopback, link-local, IPv6 unique-local and carrier-grade NAT ranges",
+)
+PROFILES = {p.name: p for p in (DOCUMENTED, STRICT)}
+
+
+def get_profile(name: str | Profile) -> Profile:
+    if isinstance(name, Profile):
+        return name
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise InputError(f"unknown profile {name!r}; expected one of {', '.join(PROFILES)}") from None
+
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An address or header that was not counted, and why."""
+
+    header: int  # 1-based, top (newest) first
+    address: str | None
+    reason: str  # private | loopback | link-local | special-purpose | no-address | duplicate | unparsable
+    range: str | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"header": self.header, "address": self.address, "reason": self.reason, "range": self.range, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class HeaderResult:
+    """What the filter does with one Received header."""
+
+    index: int
+    text: str
+    parsed: ReceivedHeader
+    taken: AddressLiteral | None
+    counted: str | None
+    skip: Skip | None
+    notes: tuple[str, ...]
+    trusted_by: str | None = None  # the trusted-list entry that covers the counted address
+
+
+@dataclass(frozen=True)
+class RecipientDomain:
+    recipient: str
+    domain: str | None
+    match: bool | None
+
+
+@dataclass(frozen=True)
+class DomainCheck:
+    """Sender domain against each recipient domain (case-insensitive, trailing dot ignored)."""
+
+    source: str  # "envelope" or "header-from"
+    sender: str | None
+    sender_domain: str | None
+    recipients: tuple[RecipientDomain, ...]
+
+    @property
+    def match(self) -> bool | None:
+        """True if some recipient shares the sender's domain; None when either side is unknown."""
+        if self.sender_domain is None or not self.recipients:
+            return None
+        return any(r.match for r in self.recipients)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "sender": self.sender,
+            "sender_domain": self.sender_domain,
+            "match": self.match,
+            "recipients": [{"recipient": r.recipient, "domain": r.domain, "match": r.match} for r in self.recipients],
+        }
+
+
+@dataclass(frozen=True)
+class SpoofResult:
+    """The filter re-run on one message: counted addresses, skips, domains, verdict, explanation."""
+
+    headers: tuple[HeaderResult, ...]
+    counted: list[str]
+    skipped: list[Skip]
+    domains: tuple[DomainCheck, ...]
+    profile: str
+    trusted_given: bool
+    untrusted: list[str]
+    verdict: str  # fires | does-not-fire | unknown
+    reasons: list[str]
+    warnings: list[str] = field(default_factory=list)
+    observed: bool | None = None  # what IMSVA did, when known
+
+    @property
+    def count(self) -> int:
+        return len(self.counted)
+
+    @property
+    def domain_match(self) -> bool | None:
+        known = [d.match for d in self.domains if d.match is not None]
+        if not known:
+            return None
+        return any(known)
+
+    @property
+    def triggered(self) -> bool | None:
+        """The verdict as a boolean: None when unknown."""
+        return {"fires": True, "does-not-fire": False}.get(self.verdict)
+
+    @property
+    def explanation(self) -> str:
+        return explain(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counted": self.counted,
+            "count": self.count,
+            "skipped": [s.to_dict() for s in self.skipped],
+            "headers": [
+                {
+                    "index": h.index,
+                    "header": h.text,
+                    "clauses": {c.name: c.text for c in h.parsed.clauses},
+                    "addresses": [
+                        {"address": a.text, "clause": a.clause, "bracketed": a.bracketed, "form": a.form, "valid": a.valid}
+                        for a in h.parsed.addresses
+                    ],
+                    "taken": h.taken.text if h.taken else None,
+                    "counted": h.counted,
+                    "trusted_by": h.trusted_by,
+                    "notes": list(h.notes),
+                }
+                for h in self.headers
+            ],
+            "domain_match": self.domain_match,
+            "domains": [d.to_dict() for d in self.domains],
+            "profile": self.profile,
+            "trusted_list_given": self.trusted_given,
+            "untrusted": self.untrusted,
+            "verdict": self.verdict,
+            "reasons": self.reasons,
+            "warnings": self.warnings,
+            "observed": self.observed,
+            "explanation": self.explanation,
+        }
+
+
+# ---------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------
+
+
+def domain_of(address: str | None) -> str | None:
+    """Domain of an address, lower-cased, trailing dot removed.
+
+    >>> domain_of("Bob <bob@Example.COM.>")
+    'example.com'
+    """
+    if not address:
+        return None
+    _, addr = parseaddr(address)
+    addr = addr or address
+    if "@" not in addr:
+        return None
+    domain = addr.rsplit("@", 1)[1].strip().strip(">").rstrip(".").lower()
+    return domain or None
+
+
+def check_domains(source: str, sender: str | None, recipients: Sequence[str]) -> DomainCheck:
+    sd = domain_of(sender)
+    rows = []
+    for r in recipients:
+        rd = domain_of(r)
+        rows.append(RecipientDomain(r, rd, None if sd is None or rd is None else sd == rd))
+    return DomainCheck(source, sender, sd, tuple(rows))
+
+
+def _taken_address(h: ReceivedHeader) -> tuple[AddressLiteral | None, list[str]]:
+    """The from-clause address IMSVA takes, and notes on what else is visible."""
+    notes: list[str] = []
+    from_addrs = h.in_clause("from")
+    bracketed = [a for a in from_addrs if a.bracketed]
+    taken = bracketed[0] if bracketed else None
+    if len(bracketed) > 1:
+        others = ", ".join(a.text for a in bracketed[1:])
+        notes.append(
+            f"the from clause holds more than one bracketed address; the first ({bracketed[0].text}) is taken, "
+            f"not {others} (IMSVA's choice here is not documented)"
+        )
+    for a in from_addrs:
+        if not a.bracketed:
+            notes.append(
+                f"{a.text} in the from clause is not in brackets (a HELO name or an Exchange/qmail-style comment): "
+                "visible but not taken"
+            )
+    for a in h.addresses:
+        if a.clause != "from":
+            notes.append(f"{a.text} in the {a.clause} clause: visible but not taken (only the from clause counts)")
+    return taken, notes
+
+
+def show_ip(ip: IPAddress) -> str:
+    """An address as text; IPv4-mapped IPv6 keeps its dotted tail.
+
+    >>> show_ip(ipaddress.ip_address("::ffff:198.51.100.7")), show_ip(ipaddress.ip_address("2001:DB8::0:1"))
+    ('::ffff:198.51.100.7', '2001:db8::1')
+    """
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return f"::ffff:{ip.ipv4_mapped}"
+    return str(ip)
+
+
+def evaluate(
+    received: Sequence[str],
+    sender: str | None = None,
+    recipients: Sequence[str] = (),
+    trusted: TrustedList | None = None,
+    profile: str | Profile = DOCUMENTED,
+    header_from: str | None = None,
+    observed: bool | None = None,
+) -> SpoofResult:
+    """Re-run the filter on Received headers (top, newest, first).  Never raises on header text.
+
+    ``observed`` is what IMSVA did, when known (True: it fired); the explanation
+    then says where the documented behaviour disagrees with it.
+    """
+    prof = get_profile(profile)
+    headers: list[HeaderResult] = []
+    counted: list[str] = []
+    seen: dict[IPAddress, int] = {}
+    skipped: list[Skip] = []
+    untrusted: list[str] = []
+    warnings: list[str] = []
+    for i, text in enumerate(received, 1):
+        parsed = parse_received(text)
+        taken, notes = _taken_address(parsed)
+        skip: Skip | None = None
+        counted_text: str | None = None
+        trusted_by: str | None = None
+        if taken is None:
+            if parsed.clause("from") is None:
+                why = "the header has no from clause (a local submission or a header cut short)"
+            else:
+                why = "the from clause has no bracketed address"
+            skip = Skip(i, None, "no-address", None, why)
+        elif taken.address is None:
+            skip = Skip(i, taken.text, "unparsable", None, f"[{taken.text}] is not a valid IPv4 or IPv6 address")
+        else:
+            ip = taken.effective
+            assert ip is not None
+            shown = show_ip(taken.address)
+            rng = prof.skipped_by(ip)
+            if rng is not None:
+                mapped = f" (IPv4-mapped; checked as {ip})" if ip != taken.address else ""
+                skip = Skip(i, shown, rng.reason, rng.label, f"in {rng.label}{mapped}")
+            elif ip in seen:
+                skip = Skip(i, shown, "duplicate", None, f"already counted from header {seen[ip]}")
+            else:
+                seen[ip] = i
+                counted_text = shown
+                counted.append(shown)
+                flag = prof.flagged_by(ip)
+                if flag is not None:
+                    notes.append(f"counted although special-purpose: {flag.label}; IMSVA documents no exception for it")
+                    warnings.append(f"{shown} (header {i}) is counted although it is in {flag.label}")
+                if ip != taken.address:
+                    notes.append(f"IPv4-mapped IPv6 address; ranges checked as {ip}")
+                if trusted is not None:
+                    entry = trusted.match(taken.address)
+                    if entry is not None:
+                        trusted_by = f"{entry.text} ({entry.origin})"
+                    else:
+                        untrusted.append(shown)
+        if skip is not None:
+            skipped.append(skip)
+        headers.append(HeaderResult(i, text, parsed, taken, counted_text, skip, tuple(notes), trusted_by))
+
+    domains = [check_domains("envelope", sender, recipients)] if sender is not None or recipients else []
+    if header_from is not None:
+        domains.append(check_domains("header-from", header_from, recipients))
+    domain_match: bool | None
+    known = [d.match for d in domains if d.match is not None]
+    domain_match = any(known) if known else None
+
+    reasons: list[str] = []
+    if domain_match is False:
+        reasons.append("sender and recipient domains differ")
+    if not counted:
+        reasons.append("no address is counted")
+    if trusted is None:
+        verdict = "unknown"
+        reasons.append("no Trusted Internal IP List given")
+    elif domain_match is None:
+        verdict = "unknown"
+        reasons.append("sender or recipients unknown, so the domain criterion cannot be checked")
+    elif domain_match is False or not counted:
+        verdict = "does-not-fire"
+    elif untrusted:
+        verdict = "fires"
+        reasons.append("not in the trusted list: " + ", ".join(untrusted))
+    else:
+        verdict = "does-not-fire"
+        reasons.append("every counted address is in the trusted list")
+    return SpoofResult(
+        tuple(headers), counted, skipped, tuple(domains), prof.name, trusted is not None, untrusted, verdict, reasons,
+        warnings, observed,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Explanation
+# ---------------------------------------------------------------------------
+
+
+def _short(text: str, width: int = 160) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= width else one[: width - 1] + "…"
+
+
+def _addr_list(items: Sequence[str]) -> str:
+    return ", ".join(items) if items else "none"
+
+
+def explain(r: SpoofResult) -> str:
+    """Plain sentences, header by header, that an engineer can paste into a ticket."""
+    lines = [f"Received headers, newest first, as IMSVA reads them ({r.profile} profile):"]
+    for h in r.headers:
+        lines.append(f"  {h.index}. {_short(h.text)}")
+        if h.counted is not None:
+            how = f"counted {h.counted}: the bracketed address of the from clause"
+            if h.trusted_by:
+                how += f"; in the trusted list ({h.trusted_by})"
+            elif r.trusted_given:
+                how += "; NOT in the trusted list"
+            lines.append(f"     {how}.")
+        elif h.skip is not None:
+            s = h.skip
+            if s.reason == "no-address":
+                lines.append(f"     no address taken: {s.detail}.")
+            elif s.reason == "duplicate":
+                lines.append(f"     {s.address} not counted again: {s.detail}.")
+            elif s.reason == "unparsable":
+                lines.append(f"     not counted: {s.detail}.")
+            else:
+                lines.append(f"     skipped {s.address}: {s.detail}, which IMSVA does not count ({s.reason}).")
+        for note in h.notes:
+            lines.append(f"     note: {note}.")
+    n = r.count
+    lines.append(
+        f"IMSVA counts {n} address{'es' if n != 1 else ''}: {_addr_list(r.counted)}"
+        f" (it would log 'Get {n} IP address from received header. {''.join(a + ',' for a in r.counted)}')."
+    )
+    for d in r.domains:
+        who = "envelope sender" if d.source == "envelope" else "header From"
+        if d.sender_domain is None:
+            lines.append(f"Domains: the {who} {d.sender or '(empty)'} has no domain; the domain criterion cannot be checked.")
+            continue
+        parts = []
+        for rd in d.recipients:
+            verdict = "same domain" if rd.match else "different domain"
+            parts.append(f"{rd.recipient} ({rd.domain}: {verdict})")
+        lines.append(
+            f"Domains ({who}): {d.sender} has domain {d.sender_domain}; recipients: "
+            + ("; ".join(parts) if parts else "none known")
+            + "."
+        )
+    if r.domain_match is False:
+        lines.append(
+            "The filter is documented to fire only when sender and recipient domains are identical, "
+            "so by the documentation it should not fire for this message."
+        )
+        if r.observed and any(d.source == "header-from" for d in r.domains):
+            lines.append(
+                "Yet IMSVA fired, although neither the envelope sender nor the header From shares a recipient's "
+                "domain: IMSVA's domain check differs from its documentation here, or the addresses were anonymised."
+            )
+        elif r.observed:
+            lines.append(
+                "Yet IMSVA fired: this disagrees with the documented domain criterion. Either IMSVA compares "
+                "the header From (RFC 5322), which polevt does not show, rather than the envelope sender, "
+                "or the addresses in these logs were anonymised."
+            )
+    both = [d for d in r.domains if d.match is not None]
+    if len(both) == 2 and both[0].match != both[1].match:
+        firing = "envelope sender" if both[0].match else "header From"
+        lines.append(f"Only the {firing} shares a recipient's domain: the filter fires only if IMSVA compares that one.")
+    if r.verdict == "fires":
+        lines.append(f"Verdict: fires. Not in the Trusted Internal IP List: {_addr_list(r.untrusted)}.")
+    elif r.verdict == "does-not-fire":
+        lines.append("Verdict: does not fire (" + "; ".join(r.reasons) + ").")
+    else:
+        tail = ""
+        if r.counted and not r.trusted_given:
+            tail = f" It fires if any of {_addr_list(r.counted)} is missing from the list (and the domains match)."
+        lines.append("Verdict: unknown (" + "; ".join(r.reasons) + ")." + tail)
+    for w in r.warnings:
+        lines.append(f"Warning: {w}; if IMSVA skips it, the logged count will be lower than ours.")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# What-if and suggestions
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageInput:
+    """What the filter needs to know about one message."""
+
+    received: tuple[str, ...]
+    sender: str | None = None
+    recipients: tuple[str, ...] = ()
+    header_from: str | None = None
+    name: str = ""
+
+    def override(self, sender: str | None = None, recipients: Sequence[str] = ()) -> MessageInput:
+        """The same message with the envelope sender and/or recipients given by the user."""
+        return replace(
+            self,
+            sender=sender if sender is not None else self.sender,
+            recipients=tuple(recipients) if recipients else self.recipients,
+        )
+
+    def evaluate(
+        self, trusted: TrustedList | None = None, profile: str | Profile = DOCUMENTED, observed: bool | None = None
+    ) -> SpoofResult:
+        return evaluate(self.received, self.sender, self.recipients, trusted, profile, self.header_from, observed)
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    name: str
+    before: str
+    after: str
+    why: str
+
+
+def what_if(
+    messages: Iterable[MessageInput],
+    before: tuple[TrustedList | None, str | Profile] = (None, DOCUMENTED),
+    after: tuple[TrustedList | None, str | Profile] = (None, DOCUMENTED),
+) -> list[VerdictChange]:
+    """Which verdicts change between two (trusted list, profile) settings, and why."""
+    changes = []
+    for m in messages:
+        a = m.evaluate(*before)
+        b = m.evaluate(*after)
+        if a.verdict == b.verdict and a.counted == b.counted:
+            continue
+        why = []
+        if a.counted != b.counted:
+            why.append(f"counted {_addr_list(a.counted)} -> {_addr_list(b.counted)}")
+        if a.untrusted != b.untrusted:
+            why.append(f"untrusted {_addr_list(a.untrusted)} -> {_addr_list(b.untrusted)}")
+        changes.append(VerdictChange(m.name, a.verdict, b.verdict, "; ".join(why) or "; ".join(b.reasons)))
+    return changes
+
+
+@dataclass(frozen=True)
+class MissingTrusted:
+    """An untrusted address that made the filter fire, how often, and a caution."""
+
+    address: str
+    count: int
+    public: bool
+    warning: str | None
+
+
+def missing_trusted(results: Iterable[SpoofResult]) -> list[MissingTrusted]:
+    """The untrusted addresses behind 'fires' verdicts, most frequent first: candidates for the list.
+
+    A public address is flagged: add it only if it is one of your own edge MTAs
+    (or a relay you operate); trusting someone else's relay lets spoofed mail through.
+    """
+    counts: Counter[str] = Counter()
+    for r in results:
+        if r.verdict == "fires":
+            counts.update(r.untrusted)
+    out = []
+    for addr, n in counts.most_common():
+        ip = ipaddress.ip_address(addr)
+        public = bool(ip.is_global) or _is_documentation(ip)
+        warning = (
+            f"{addr} is a public address: trust it only if it is one of your own MTAs or relays" if public else None
+        )
+        out.append(MissingTrusted(addr, n, public, warning))
+    return out
+
+
+_DOC_NETS = tuple(map(_net, ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")))
+
+
+def _is_documentation(ip: IPAddress) -> bool:
+    return any(ip.version == n.version and ip in n for n in _DOC_NETS)
+
+
+# ---------------------------------------------------------------------------
+# Messages from files
+# ---------------------------------------------------------------------------
+
+
+def read_message(path: str | os.PathLike[str]) -> MessageInput:
+    """Received headers, envelope sender (Return-Path), header From and recipients of an .eml or headers file."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return message_from_bytes(data, str(path))
+
+
+def message_from_bytes(data: bytes, name: str = "<message>") -> MessageInput:
+    """Like :func:`read_message`, from bytes.  Raises :class:`InputError` for something that is not mail."""
+    first = data.lstrip(b"\r\n").split(b"\n", 1)[0]
+    if first.startswith(b"From "):  # mbox separator line
+        data = data.lstrip(b"\r\n").split(b"\n", 1)[1] if b"\n" in data else b""
+        first = data.split(b"\n", 1)[0]
+    if not re.match(rb"[!-9;-~]+:", first):
+        raise InputError(f"{name}: does not look like a mail message (the first line is not a header field)")
+    msg = BytesParser(policy=email_policy.compat32).parsebytes(data, headersonly=True)
+    received = tuple(unfold(_text(v)) for v in (msg.get_all("Received") or []))
+    if not received and msg.get("From") is None:
+        raise InputError(f"{name}: no Received or From header: not a mail message")
+    header_from = _text(msg.get("From")) if msg.get("From") is not None else None
+    return_path = msg.get("Return-Path")
+    sender = None
+    if return_path is not None:
+        sender = parseaddr(_text(return_path))[1] or None
+    rcpts = [a for _, a in getaddresses([_text(v) for k in ("To", "Cc") for v in (msg.get_all(k) or [])]) if a]
+    if not rcpts:
+        for k in ("Delivered-To", "X-Original-To", "Envelope-To"):
+            rcpts += [parseaddr(_text(v))[1] for v in (msg.get_all(k) or [])]
+    return MessageInput(received, sender, tuple(r for r in rcpts if r), header_from, name)
+
+
+def _text(value: Any) -> str:
+    """A header value as text; undecodable bytes survive as surrogate escapes."""
+    if isinstance(value, str):
+        return value
+    return str(value)

@@ -1,0 +1,118 @@
+"""The administrator's Trusted Internal IP List: single addresses, CIDR blocks and ranges, IPv4 and IPv6.
+
+>>> t = TrustedList.parse(["198.51.100.25", "203.0.113.0/28", "192.0.2.10-192.0.2.20", "2001:db8::/48"])
+>>> [t.match(a) is not None for a in ("198.51.100.25", "203.0.113.15", "203.0.113.16", "192.0.2.20", "2001:db8:0:ffff::1")]
+[True, True, False, True, True]
+>>> TrustedList.parse(["10.0.0.300"])
+Traceback (most recent call last):
+...
+imsvalog.errors.InputError: trusted list entry '10.0.0.300' (--trusted): not an address, CIDR block or range a-b
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .errors import InputError
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedEntry:
+    """One entry as written, the networks it covers, and where it came from."""
+
+    text: str
+    networks: tuple[Network, ...]
+    origin: str
+
+
+def parse_entry(text: str, origin: str = "--trusted") -> TrustedEntry:
+    """``192.0.2.1``, ``192.0.2.0/24``, ``192.0.2.10-192.0.2.20`` or the IPv6 forms."""
+    entry = text.strip()
+    bad = InputError(f"trusted list entry {entry!r} ({origin}): not an address, CIDR block or range a-b")
+    try:
+        if "-" in entry:
+            a_text, b_text = (p.strip() for p in entry.split("-", 1))
+            a, b = ipaddress.ip_address(a_text), ipaddress.ip_address(b_text)
+            if a.version != b.version:
+                raise InputError(f"trusted list entry {entry!r} ({origin}): range mixes IPv4 and IPv6")
+            if a > b:
+                raise InputError(f"trusted list entry {entry!r} ({origin}): range ends before it starts")
+            nets = tuple(ipaddress.summarize_address_range(a, b))
+        elif "/" in entry:
+            nets = (ipaddress.ip_network(entry, strict=False),)
+        else:
+            addr = ipaddress.ip_address(entry)
+            nets = (ipaddress.ip_network(addr),)
+    except ValueError:
+        raise bad from None
+    return TrustedEntry(entry, nets, origin)
+
+
+@dataclass(frozen=True)
+class TrustedList:
+    """A parsed Trusted Internal IP List."""
+
+    entries: tuple[TrustedEntry, ...] = field(default=())
+
+    @classmethod
+    def parse(cls, texts: Iterable[str], origin: str = "--trusted") -> TrustedList:
+        return cls(tuple(parse_entry(t, origin) for t in texts if t.strip()))
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> TrustedList:
+        """One entry per line; blank lines and ``#`` comments (whole-line or trailing) allowed."""
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                lines = fh.read().splitlines()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read trusted list: {exc.strerror}") from None
+        entries = []
+        for n, line in enumerate(lines, 1):
+            text = line.split("#", 1)[0].strip()
+            if text:
+                entries.append(parse_entry(text, f"{path}:{n}"))
+        return cls(tuple(entries))
+
+    @classmethod
+    def combine(cls, *lists: TrustedList | None) -> TrustedList | None:
+        """Entries of all given lists; None when none was given (verdicts then stay unknown)."""
+        given = [t for t in lists if t is not None]
+        if not given:
+            return None
+        return cls(tuple(e for t in given for e in t.entries))
+
+    def match(self, address: IPAddress | str) -> TrustedEntry | None:
+        """The first entry that covers the address (IPv4-mapped IPv6 also checked as IPv4)."""
+        ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+        candidates = [ip]
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            candidates.append(ip.ipv4_mapped)
+        for e in self.entries:
+            for net in e.networks:
+                if any(c.version == net.version and c in net for c in candidates):
+                    return e
+        return None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def texts(self) -> list[str]:
+        return [e.text for e in self.entries]
+
+
+def load_trusted(entries: Iterable[str] = (), files: Iterable[str | os.PathLike[str]] = ()) -> TrustedList | None:
+    """A list from ``--trusted`` entries and ``--trusted-file`` files; None when neither is given."""
+    entries = list(entries)
+    files = list(files)
+    parts: list[TrustedList | None] = []
+    if entries:
+        parts.append(TrustedList.parse(entries))
+    for f in files:
+        parts.append(TrustedList.from_file(f))
+    return TrustedList.combine(*parts)
