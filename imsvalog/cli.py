@@ -314,3 +314,70 @@ def spoof_check(
             out.write(json_document({"message": str(message), **result.to_dict()}))
         else:
             out.write(clean_text_block(result.explanation) + "\n")
+
+
+# ---------------------------------------------------------------------------
+# correlate
+# ---------------------------------------------------------------------------
+
+
+class Only(str, Enum):
+    disagreements = "disagreements"
+    unlinked = "unlinked"
+
+
+@app.command(
+    epilog="Examples:\n\n\b\n"
+    "  imsvalog correlate fixtures/kb000239719/*\n"
+    "  imsvalog correlate fixtures/busy-day --explain\n"
+    "  imsvalog correlate /cases/1234/IMSVA --trusted-file trusted.txt --only disagreements\n"
+    "  imsvalog correlate log.imss.* polevt.imss.* --format jsonl -o spoof.jsonl\n",
+)
+@cli_errors
+def correlate(
+    paths: list[str] = typer.Argument(..., help="log.imss, polevt.imss and msgtra.imss files, globs or directories, in any order."),
+    trusted: list[str] = typer.Option([], "--trusted", "-t", help="Trusted Internal IP List entry (address, CIDR, a-b). Repeatable."),
+    trusted_file: list[Path] = typer.Option([], "--trusted-file", help="File with one trusted entry per line (# comments)."),
+    profile: Profile = typer.Option(Profile.documented, "--profile", help="Which ranges the model skips."),
+    only: Only | None = typer.Option(None, "--only", help="Show only disagreements or unlinked rows."),
+    explain: bool = typer.Option(False, "--explain", "-e", help="Print the header-by-header explanation of each row."),
+    time_window: float = typer.Option(1.0, "--time-window", min=0.0, help="Seconds within which time alone may link a trace and an event."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+) -> None:
+    """Link AntiSpoofFilter traces to policy events, re-run the spoof policy, explain each verdict."""
+    from .correlate import correlate as run_correlate
+    from .render import render_correlation
+    from .trusted import load_trusted
+
+    tl = load_trusted(trusted, trusted_file)
+    with progress_bar() as progress:
+        result = run_correlate(paths, trusted=tl, profile=profile.value, time_window=time_window, progress=progress)
+    rows = result.only(only.value if only else None)
+    with open_output(output, list(paths)) as out:
+        render_correlation(result, rows, fmt.value, out, explain=explain)
+    s = result.summary
+    if s.rejects:
+        sys.stderr.write(f"{s.rejects} lines could not be parsed; see them with: imsvalog parse --rejects FILE ...\n")
+    for path, why in result.skipped:
+        sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+
+
+@contextlib.contextmanager
+def progress_bar() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for big inputs, only when stderr is a terminal."""
+    if not stderr_is_tty():
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        TimeRemainingColumn(), console=__import__("rich.console").console.Console(stderr=True), transient=True,
+    ) as bar:
+        task = bar.add_task("reading log.imss", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        yield update

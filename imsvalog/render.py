@@ -184,7 +184,12 @@ def write_markdown(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequen
 
 
 def console(out: IO[str] | None = None, *, force_plain: bool = False, width: int | None = None) -> Console:
-    """A console that never interprets markup, emoji codes or highlighting in data."""
+    """A console that never interprets markup, emoji codes or highlighting in data.
+
+    Written to a file or a pipe, tables get a wide page instead of 80 columns.
+    """
+    if width is None and out is not None and not (hasattr(out, "isatty") and out.isatty()):
+        width = 220
     return Console(
         file=out,
         markup=False,
@@ -197,11 +202,14 @@ def console(out: IO[str] | None = None, *, force_plain: bool = False, width: int
     )
 
 
-def rich_table(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], title: str | None = None) -> Table:
+def rich_table(
+    rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], title: str | None = None,
+    no_wrap: Sequence[str] = (),
+) -> Table:
     """A rich Table whose cells are plain Text: nothing in the data is read as markup."""
     table = Table(title=title, show_lines=False, header_style="bold", expand=False)
-    for _, label in columns:
-        table.add_column(label, overflow="fold")
+    for key, label in columns:
+        table.add_column(label, overflow="fold", no_wrap=key in no_wrap)
     for row in rows:
         table.add_row(*(Text(clean_terminal(plain(row.get(key)))) for key, _ in columns))
     return table
@@ -225,3 +233,118 @@ def to_string(write: Any, *args: Any, **kwargs: Any) -> str:
     buf = io.StringIO()
     write(*args, buf, **kwargs)
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# The correlation report
+# ---------------------------------------------------------------------------
+
+CORRELATE_COLUMNS: list[tuple[str, str]] = [
+    ("time", "time"),
+    ("thread", "thread"),
+    ("internal_id", "internal ID"),
+    ("who", "sender → recipients"),
+    ("rule", "rule"),
+    ("action", "action"),
+    ("logged", "logged"),
+    ("recomputed", "recomputed"),
+    ("agrees", "agrees"),
+    ("link", "link"),
+]
+
+CSV_COLUMNS = [
+    "time", "thread", "internal_id", "message_id", "sender", "recipients", "subject", "rule", "actions", "status",
+    "link_basis", "link_confidence", "logged_ips", "logged_count", "logged_triggered", "recomputed_ips",
+    "recomputed_count", "skipped", "domain_match", "recomputed_triggered", "agrees", "findings", "explanation", "source",
+]
+
+
+def _table_cells(d: dict[str, Any]) -> dict[str, Any]:
+    logged = d["logged"]
+    rec = d["recomputed"]
+    link = d["link"] or d["link_problem"]
+    status = d["status"]
+    if status == "linked":
+        link_text = f"{','.join(link['basis'])} ({link['confidence']})"
+    elif status == "ambiguous":
+        link_text = "AMBIGUOUS"
+    else:
+        link_text = {"trace-without-event": "no policy event", "event-without-trace": "no trace"}[status]
+    agrees = {True: "yes", False: "NO", None: "-"}[d["agrees"]]
+    return {
+        "time": d["time"].isoformat(sep=" ") if isinstance(d["time"], datetime) else d["time"],
+        "thread": d["thread"] or "-",
+        "internal_id": d["internal_id"] or "-",
+        "who": f"{d['sender'] or '-'} → {', '.join(d['recipients']) or '-'}" if (d["sender"] or d["recipients"]) else "-",
+        "rule": d["rule"] or "-",
+        "action": ", ".join(d["actions"] or d["final_actions"]) or "-",
+        "logged": f"{logged['ip_count']}: {', '.join(logged['ips'])}" if logged and logged["ips"] is not None else "-",
+        "recomputed": f"{len(rec['ips'])}: {', '.join(rec['ips'])}" if rec else "-",
+        "agrees": agrees,
+        "link": link_text,
+    }
+
+
+def summary_text(s: Any) -> str:
+    files = ", ".join(f"{n} {k}" for k, n in s.files.items())
+    return (
+        f"{s.scans} scans in {s.lines} log.imss lines ({files} files); {s.spoof_traces} AntiSpoofFilter traces; "
+        f"{s.policy_events} policy events ({s.spoof_events} spoof); {s.linked} linked, {s.ambiguous} ambiguous, "
+        f"{s.traces_without_event} traces without policy event, {s.events_without_trace} policy events without trace; "
+        f"{s.disagreements} disagreements with the model; {s.rejects} rejected lines."
+    )
+
+
+def render_correlation(result: Any, rows: list[Any], fmt: str, out: IO[str], explain: bool = False) -> None:
+    """Write a correlation in one of the formats: table, jsonl, json, csv, markdown."""
+    dicts = [r.to_dict() for r in rows]
+    if fmt == "jsonl":
+        write_jsonl(dicts, out)
+    elif fmt == "json":
+        write_json(dicts, out, extra={"summary": result.summary.to_dict()})
+    elif fmt == "csv":
+        frame_rows = []
+        for r, d in zip(rows, dicts):
+            link = d["link"] or {}
+            rec = d["recomputed"] or {}
+            logged = d["logged"] or {}
+            frame_rows.append({
+                **d,
+                "link_basis": link.get("basis"),
+                "link_confidence": link.get("confidence") or (d["link_problem"] or {}).get("confidence"),
+                "logged_ips": logged.get("ips"),
+                "logged_count": logged.get("ip_count"),
+                "logged_triggered": logged.get("triggered"),
+                "recomputed_ips": rec.get("ips"),
+                "recomputed_count": len(rec["ips"]) if rec else None,
+                "skipped": rec.get("skipped"),
+                "domain_match": rec.get("domain_match"),
+                "recomputed_triggered": rec.get("triggered"),
+                "source": [f"{s['file']}:{s['line']}" for s in d["source"]],
+            })
+        write_csv(frame_rows, out, CSV_COLUMNS)
+    elif fmt == "markdown":
+        cells = [_table_cells(d) for d in dicts]
+        write_markdown(cells, out, [k for k, _ in CORRELATE_COLUMNS])
+        out.write("\n" + markdown_cell(summary_text(result.summary)) + "\n")
+        if explain:
+            for i, d in enumerate(dicts, 1):
+                out.write(f"\n### {i}. {markdown_cell(d['internal_id'] or d['thread'] or '')}\n\n")
+                for line in d["explanation"].split("\n"):
+                    out.write(markdown_cell(line) + "  \n")
+    else:
+        con = console(out)
+        table = rich_table((_table_cells(d) for d in dicts), CORRELATE_COLUMNS, no_wrap=("time", "agrees"))
+        con.print(table)
+        con.print(Text(clean_terminal(summary_text(result.summary))), soft_wrap=True)
+        disagreements = [d for d in dicts if d["agrees"] is False]
+        for d in disagreements:
+            con.print(
+                Text("DISAGREEMENT " + clean_terminal(f"{d['internal_id'] or d['thread']}: " + "; ".join(d["findings"])), style="bold red"),
+                soft_wrap=True,
+            )
+        if explain:
+            for i, d in enumerate(dicts, 1):
+                head = clean_terminal(f"{d['time'].isoformat(sep=' ')}  {d['internal_id'] or d['thread']}")
+                con.print(Text(f"\n── {i}. {head} ──", style="bold"), soft_wrap=True)
+                con.print(Text(clean_text_block(d["explanation"])), soft_wrap=True)

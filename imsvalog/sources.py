@@ -24,7 +24,7 @@ import gzip
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -247,12 +247,12 @@ class ScanStats:
 
 
 def iter_matching_lines(
-    f: LogFile, pattern: re.Pattern[bytes], stats: ScanStats | None = None, chunk_size: int = CHUNK_SIZE
+    f: LogFile, needles: Sequence[bytes], stats: ScanStats | None = None, chunk_size: int = CHUNK_SIZE
 ) -> Iterator[tuple[int, str]]:
-    """``(line_number, text)`` for the lines in which ``pattern`` matches, and nothing else.
+    """``(line_number, text)`` for the lines that contain any of ``needles``, and nothing else.
 
-    Reads big blocks and searches them with one compiled regex, so that lines
-    that need no structure cost almost nothing (the grep way).  Line numbers are
+    Reads big blocks and finds each needle with ``bytes.find`` (C speed, the grep
+    way), so lines that need no structure cost almost nothing.  Line numbers are
     exact; ``stats.lines`` counts every line, matched or not.
     """
     stats = stats if stats is not None else ScanStats()
@@ -271,31 +271,33 @@ def iter_matching_lines(
                     carry = buf
                     continue
                 carry = buf[cut:]
-                yield from _scan_block(buf, cut, lineno, pattern)
+                yield from _scan_block(buf, cut, lineno, needles)
                 n = buf.count(b"\n", 0, cut)
                 lineno += n
                 stats.lines += n
             if carry:
                 stats.lines += 1
-                yield from _scan_block(carry + b"\n", len(carry) + 1, lineno, pattern)
+                yield from _scan_block(carry + b"\n", len(carry) + 1, lineno, needles)
     except (OSError, EOFError, zlib.error) as exc:
         raise _read_error(f, stats.lines, exc) from None
 
 
-def _scan_block(buf: bytes, end: int, lineno: int, pattern: re.Pattern[bytes]) -> Iterator[tuple[int, str]]:
-    pos = 0
+def _scan_block(buf: bytes, end: int, lineno: int, needles: Sequence[bytes]) -> Iterator[tuple[int, str]]:
+    starts: set[int] = set()
+    find, rfind = buf.find, buf.rfind
+    for needle in needles:
+        i = find(needle, 0, end)
+        while i != -1:
+            s = rfind(b"\n", 0, i) + 1
+            starts.add(s)
+            e = find(b"\n", i, end)
+            i = find(needle, e + 1, end)
     counted_to = 0
-    search = pattern.search
-    while True:
-        m = search(buf, pos, end)
-        if m is None:
-            return
-        start = buf.rfind(b"\n", 0, m.start()) + 1
-        stop = buf.find(b"\n", m.end(), end)
-        lineno += buf.count(b"\n", counted_to, start)
-        counted_to = start
-        yield lineno, decode(_strip_eol(buf[start:stop]))
-        pos = stop + 1
+    for s in sorted(starts):
+        lineno += buf.count(b"\n", counted_to, s)
+        counted_to = s
+        e = find(b"\n", s, end)
+        yield lineno, decode(_strip_eol(buf[s:e]))
 
 
 def file_size(f: LogFile) -> int:

@@ -1,0 +1,688 @@
+"""Link AntiSpoofFilter traces to policy events, re-run the policy, explain each verdict.
+
+:func:`correlate` reads log.imss (only the lines that carry session markers, found
+with a byte-level prefilter), builds scan sessions (:mod:`imsvalog.sessions`),
+reads polevt.imss and msgtra.imss, and produces one :class:`Row` per
+spoof-related scan: a session with an AntiSpoofFilter trace, a spoof policy event,
+or both linked.
+
+Links and their confidence:
+
+==============  ===============================================================  ============
+basis           evidence                                                         confidence
+==============  ===============================================================  ============
+internal_id     ``Scan finished for X`` = the policy event's internal ID          high
+message_id      ``>>> Message-ID`` = the policy event's Message-ID               high
+queue_id        a Postfix queue ID from a recovered Received header (``id Q``)    medium-high
+                appears in the event's Message-ID, or is msgtra's queue ID for
+                the event's internal ID
+time            within ``time_window`` seconds, spoof rule ("Others" condition),  low
+                compatible final action; only when unambiguous both ways
+==============  ===============================================================  ============
+
+Candidates that tie at the best confidence are reported as ambiguous, never chosen.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from .errors import InputError
+from .frames import frame
+from .readers import PathsLike, as_path_list, iter_file, parse_line
+from .records import ImssRecord, PolicyEvent, Reject, Source, Transaction
+from .sessions import MARKER_NEEDLES, ScanSession, SessionBuilder, SpoofTrace
+from .sources import KIND_NAMES, LogFile, ScanStats, discover, file_size, iter_matching_lines
+from .spoof import DOCUMENTED, Profile, SpoofResult, evaluate, show_ip
+from .trusted import TrustedList
+
+CONFIDENCE = {"internal_id": "high", "message_id": "high", "queue_id": "medium-high", "time": "low"}
+_RANK = {"high": 3, "medium-high": 2, "low": 1}
+#: scanner final actions and the polevt action names they correspond to
+FINAL_ACTIONS = {
+    "QuarantineAction": "quarantine",
+    "DeleteAction": "delete",
+    "DeliverAction": "deliver",
+    "ArchiveAction": "archive",
+    "NotifyAction": "notify",
+    "TagSubjectAction": "tag-subject",
+    "StampAction": "stamp-body",
+    "BccAction": "add-bcc",
+    "ChangeRecipientAction": "change-recipient",
+    "PostponeAction": "postpone",
+    "HandOffAction": "hand-off",
+    "XHeaderAction": "insert-x-header",
+}
+_TOKEN = re.compile(r"[A-Za-z0-9]{6,}")
+
+ProgressFn = Callable[[int, int], None]
+
+
+def is_spoof_event(e: PolicyEvent) -> bool:
+    """A policy event of the spoofed-internal-messages kind: the "Others" condition, or a rule named so."""
+    return "others" in e.conditions or (e.rule is not None and "spoof" in e.rule.lower())
+
+
+def normalize_message_id(mid: str | None) -> str | None:
+    if not mid:
+        return None
+    return mid.strip().strip("<>").strip().lower() or None
+
+
+def _ips_equal(a: Sequence[str], b: Sequence[str]) -> bool:
+    return [_norm_ip(x) for x in a] == [_norm_ip(x) for x in b]
+
+
+def _norm_ip(text: str) -> str:
+    try:
+        return show_ip(ipaddress.ip_address(text.strip().strip("[]").removeprefix("IPv6:")))
+    except ValueError:
+        return text.strip()
+
+
+# ---------------------------------------------------------------------------
+# Result types
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Link:
+    """How a trace and a policy event were linked (or why they could not be)."""
+
+    basis: list[str]
+    confidence: str  # high | medium-high | low | ambiguous
+    detail: str
+    candidates: list[str] = field(default_factory=list)  # internal IDs, when ambiguous
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"basis": self.basis, "confidence": self.confidence, "detail": self.detail}
+        if self.candidates:
+            d["candidates"] = self.candidates
+        return d
+
+
+@dataclass
+class Row:
+    """One spoof-related scan: a trace, a policy event, or both, with the re-run and the comparison."""
+
+    session: ScanSession | None
+    trace: SpoofTrace | None
+    event: PolicyEvent | None
+    link: Link | None
+    status: str  # linked | ambiguous | trace-without-event | event-without-trace
+    recomputed: SpoofResult | None = None
+    agrees: bool | None = None
+    findings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    transaction: Transaction | None = None
+
+    @property
+    def time(self) -> datetime:
+        if self.trace is not None:
+            return self.trace.time
+        assert self.event is not None
+        return self.event.time
+
+    @property
+    def internal_id(self) -> str | None:
+        if self.event is not None:
+            return self.event.internal_id
+        return self.session.internal_id if self.session else None
+
+    @property
+    def message_id(self) -> str | None:
+        if self.event is not None and self.event.message_id:
+            return self.event.message_id
+        return self.session.message_id if self.session else None
+
+    @property
+    def disagreement(self) -> bool:
+        return self.agrees is False
+
+    @property
+    def sources(self) -> list[Source]:
+        out = []
+        if self.session is not None:
+            out += [r.source for r in self.session.records]
+        if self.event is not None:
+            out.append(self.event.source)
+        if self.transaction is not None:
+            out.append(self.transaction.source)
+        return out
+
+    @property
+    def explanation(self) -> str:
+        return explain_row(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        e, t, r = self.event, self.trace, self.recomputed
+        return {
+            "time": self.time,
+            "thread": self.session.thread if self.session else None,
+            "internal_id": self.internal_id,
+            "message_id": self.message_id,
+            "sender": e.sender if e else None,
+            "recipients": list(e.recipients) if e else [],
+            "subject": e.subject if e else None,
+            "rule": e.rule if e else None,
+            "actions": list(e.actions) if e else [],
+            "final_actions": list(self.session.final_actions) if self.session else [],
+            "status": self.status,
+            "link": self.link.to_dict() if self.link and self.status == "linked" else None,
+            "link_problem": self.link.to_dict() if self.link and self.status == "ambiguous" else None,
+            "logged": (
+                {"ips": t.logged_ips, "ip_count": t.logged_count, "triggered": t.triggered} if t is not None else None
+            ),
+            "recomputed": (
+                {
+                    "ips": r.counted,
+                    "skipped": [s.to_dict() for s in r.skipped],
+                    "domain_match": r.domain_match,
+                    "triggered": r.triggered,
+                    "verdict": r.verdict,
+                }
+                if r is not None
+                else None
+            ),
+            "agrees": self.agrees,
+            "findings": self.findings,
+            "notes": self.notes,
+            "explanation": self.explanation,
+            "source": [{"file": s.file, "line": s.line} for s in self.sources],
+        }
+
+
+@dataclass
+class Summary:
+    files: dict[str, int] = field(default_factory=dict)  # kind -> number of files
+    lines: int = 0
+    scans: int = 0
+    spoof_traces: int = 0
+    policy_events: int = 0
+    spoof_events: int = 0
+    linked: int = 0
+    ambiguous: int = 0
+    traces_without_event: int = 0
+    events_without_trace: int = 0
+    disagreements: int = 0
+    rejects: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Correlation:
+    """What :func:`correlate` found: rows, a summary, rejects, and a DataFrame for notebooks."""
+
+    rows: list[Row]
+    summary: Summary
+    rejects: list[Reject]
+    sessions: list[ScanSession]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """One row per spoof-related scan, lists kept as lists."""
+        return frame(_frame_row(r) for r in self.rows)
+
+    def sessions_frame(self) -> pd.DataFrame:
+        return frame(s.to_row() for s in self.sessions)
+
+    def explanations(self) -> list[str]:
+        return [r.explanation for r in self.rows]
+
+    def only(self, which: str | None) -> list[Row]:
+        if which is None:
+            return self.rows
+        if which == "disagreements":
+            return [r for r in self.rows if r.disagreement]
+        if which == "unlinked":
+            return [r for r in self.rows if r.status != "linked"]
+        raise InputError(f"unknown filter {which!r}; expected disagreements or unlinked")
+
+
+def _frame_row(r: Row) -> dict[str, Any]:
+    d = r.to_dict()
+    link = d.pop("link") or {}
+    logged = d.pop("logged") or {}
+    rec = d.pop("recomputed") or {}
+    d.pop("link_problem")
+    return {
+        **{k: d[k] for k in ("time", "thread", "internal_id", "message_id", "sender", "recipients", "subject", "rule", "actions")},
+        "status": r.status,
+        "link_basis": link.get("basis", []),
+        "link_confidence": link.get("confidence"),
+        "logged_ips": logged.get("ips"),
+        "logged_count": logged.get("ip_count"),
+        "logged_triggered": logged.get("triggered"),
+        "recomputed_ips": rec.get("ips"),
+        "recomputed_count": len(rec["ips"]) if rec else None,
+        "skipped": rec.get("skipped"),
+        "domain_match": rec.get("domain_match"),
+        "recomputed_triggered": rec.get("triggered"),
+        "agrees": r.agrees,
+        "findings": r.findings,
+        "explanation": d["explanation"],
+        "source": [f"{s['file']}:{s['line']}" for s in d["source"]],
+        "result": r,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------
+
+
+def read_sessions(
+    files: Sequence[LogFile],
+    rejects: list[Reject],
+    stats: ScanStats,
+    progress: ProgressFn | None = None,
+    total: int = 0,
+) -> list[ScanSession]:
+    """Sessions from log.imss files in order, parsing only the lines that carry markers."""
+    builder = SessionBuilder()
+    sessions: list[ScanSession] = []
+    done_bytes = 0
+    for f in files:
+        name = str(f.path)
+        fstats = ScanStats()
+        for lineno, text in iter_matching_lines(f, MARKER_NEEDLES, fstats):
+            item = parse_line("imss", Source(name, lineno, text))
+            if isinstance(item, Reject):
+                rejects.append(item)
+                continue
+            sessions.extend(builder.feed(item))  # type: ignore[arg-type]
+            if progress is not None and lineno % 4096 == 0:
+                progress(done_bytes + fstats.bytes, total)
+        done_bytes += fstats.bytes
+        stats.lines += fstats.lines
+        stats.bytes += fstats.bytes
+        if progress is not None:
+            progress(done_bytes, total)
+    sessions.extend(builder.flush())
+    return sessions
+
+
+def _read_all(files: Sequence[LogFile], rejects: list[Reject]) -> list[Any]:
+    out = []
+    for f in files:
+        for item in iter_file(f):
+            if isinstance(item, Reject):
+                rejects.append(item)
+            else:
+                out.append(item)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Linking
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Index:
+    events: list[PolicyEvent]
+    by_internal: dict[str, list[PolicyEvent]] = field(default_factory=lambda: defaultdict(list))
+    by_message: dict[str, list[PolicyEvent]] = field(default_factory=lambda: defaultdict(list))
+    by_token: dict[str, list[PolicyEvent]] = field(default_factory=lambda: defaultdict(list))
+    tx_by_internal: dict[str, Transaction] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, events: list[PolicyEvent], transactions: list[Transaction]) -> _Index:
+        idx = cls(events)
+        for t in transactions:
+            if t.internal_id:
+                idx.tx_by_internal.setdefault(t.internal_id, t)
+        for e in events:
+            idx.by_internal[e.internal_id].append(e)
+            mid = normalize_message_id(e.message_id)
+            if mid:
+                idx.by_message[mid].append(e)
+            for tok in set(_TOKEN.findall(e.message_id or "")):
+                idx.by_token[tok.upper()].append(e)
+            tx = idx.tx_by_internal.get(e.internal_id)
+            if tx is not None and tx.queue_id:
+                idx.by_token[tx.queue_id.upper()].append(e)
+        return idx
+
+
+def _queue_ids(trace: SpoofTrace) -> list[tuple[int, str]]:
+    from .grammars.received import parse_received
+
+    out = []
+    for i, h in enumerate(trace.headers, 1):
+        for q in parse_received(h.header).queue_ids:
+            if len(q) >= 6:
+                out.append((i, q))
+    return out
+
+
+def _action_compatible(session: ScanSession, event: PolicyEvent) -> bool:
+    mine = {FINAL_ACTIONS.get(a) for a in session.final_actions} - {None}
+    if not mine or not event.actions:
+        return True
+    return bool(mine & set(event.actions))
+
+
+def _candidates(
+    session: ScanSession, trace: SpoofTrace, idx: _Index, spoof_events: list[PolicyEvent], window: timedelta
+) -> dict[int, tuple[PolicyEvent, list[str], list[str]]]:
+    """Candidate events (by id()) with their bases and the evidence sentences."""
+    found: dict[int, tuple[PolicyEvent, list[str], list[str]]] = {}
+
+    def add(e: PolicyEvent, basis: str, why: str) -> None:
+        if not is_spoof_event(e):
+            return
+        ev, bases, whys = found.setdefault(id(e), (e, [], []))
+        if basis not in bases:
+            bases.append(basis)
+            whys.append(why)
+
+    if session.internal_id:
+        for e in idx.by_internal.get(session.internal_id, []):
+            add(e, "internal_id", f"'Scan finished for {session.internal_id}' is the policy event's internal ID")
+    mid = normalize_message_id(session.message_id)
+    if mid:
+        for e in idx.by_message.get(mid, []):
+            add(e, "message_id", f"the scan's Message-ID {session.message_id} is the policy event's Message-ID")
+    for hi, q in _queue_ids(trace):
+        for e in idx.by_token.get(q.upper(), []):
+            tx = idx.tx_by_internal.get(e.internal_id)
+            where = (
+                "in the policy event's Message-ID"
+                if q.upper() in (e.message_id or "").upper()
+                else f"msgtra's queue ID for {e.internal_id} ({tx.source.ref() if tx else '?'})"
+            )
+            add(e, "queue_id", f"Postfix queue ID {q} from Received header {hi} is {where}")
+    t = trace.time
+    for e in spoof_events:
+        if abs(e.time - t) <= window and _action_compatible(session, e):
+            delta = abs((e.time - t).total_seconds())
+            add(e, "time", "same second" if delta < 1 else f"{delta:.0f} s apart")
+    return found
+
+
+def link_rows(
+    sessions: list[ScanSession],
+    events: list[PolicyEvent],
+    transactions: list[Transaction],
+    window: timedelta,
+) -> list[Row]:
+    idx = _Index.build(events, transactions)
+    spoof_events = [e for e in events if is_spoof_event(e)]
+    pairs = [(s, t) for s in sessions for t in s.traces]
+    cands = {id(t): _candidates(s, t, idx, spoof_events, window) for s, t in pairs}
+    # how many traces each event is a time-only candidate of (for "unambiguous both ways")
+    time_claims: dict[int, int] = defaultdict(int)
+    for c in cands.values():
+        for key, (_, bases, _) in c.items():
+            if bases == ["time"]:
+                time_claims[key] += 1
+
+    rows: list[Row] = []
+    used: set[int] = set()
+    for s, t in pairs:
+        c = cands[id(t)]
+        if not c:
+            rows.append(Row(s, t, None, None, "trace-without-event"))
+            continue
+        best = max(max(_RANK[CONFIDENCE[b]] for b in bases) for _, bases, _ in c.values())
+        top = [(e, bases, whys) for e, bases, whys in c.values() if max(_RANK[CONFIDENCE[b]] for b in bases) == best]
+        if len(top) == 1 and not (best == _RANK["low"] and time_claims[id(top[0][0])] > 1):
+            e, bases, whys = top[0]
+            conf = next(k for k, v in _RANK.items() if v == best)
+            order = ["internal_id", "message_id", "queue_id", "time"]
+            bases_sorted = sorted(bases, key=order.index)
+            detail = "; ".join(w for _, w in sorted(zip(bases, whys), key=lambda p: order.index(p[0])))
+            rows.append(Row(s, t, e, Link(bases_sorted, conf, detail), "linked", transaction=idx.tx_by_internal.get(e.internal_id)))
+            used.add(id(e))
+        else:
+            ids = sorted({e.internal_id for e, _, _ in top})
+            if len(top) == 1:
+                detail = f"time alone points at {ids[0]}, but another trace is as close to it"
+            else:
+                detail = f"{len(top)} policy events fit equally well: " + ", ".join(ids)
+            rows.append(Row(s, t, None, Link([], "ambiguous", detail, ids), "ambiguous"))
+    # ambiguous candidates are not "without trace": they are named in the ambiguous row
+    named = {i for r in rows if r.link and r.link.confidence == "ambiguous" for i in r.link.candidates}
+    for e in spoof_events:
+        if id(e) not in used:
+            if e.internal_id in named:
+                link = Link([], "ambiguous", "a candidate of an ambiguous trace (see the trace's row)", [e.internal_id])
+                rows.append(Row(None, None, e, link, "ambiguous", transaction=idx.tx_by_internal.get(e.internal_id)))
+            else:
+                rows.append(Row(None, None, e, None, "event-without-trace", transaction=idx.tx_by_internal.get(e.internal_id)))
+    rows.sort(key=lambda r: (r.time, r.session.thread if r.session else "", r.internal_id or ""))
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# Re-run and compare
+# ---------------------------------------------------------------------------
+
+
+def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> None:
+    t = row.trace
+    if t is None:
+        return
+    e = row.event
+    sender = e.sender if e else (row.transaction.sender if row.transaction else None)
+    recipients = tuple(e.recipients) if e else ()
+    observed = t.triggered if t.triggered is not None else (True if e is not None else None)
+    r = evaluate([h.header for h in t.headers], sender, recipients, trusted, profile, observed=observed)
+    row.recomputed = r
+    logged = t.logged_ips
+    if logged is None:
+        row.agrees = None
+        row.notes.append("the trace has no 'Get N IP address' line to compare with (cut off or other log level)")
+        return
+    same_list = _ips_equal(logged, r.counted)
+    same_count = t.logged_count == len(r.counted)
+    row.agrees = same_list and same_count
+    if t.logged_count != len(logged):
+        row.findings.append(f"IMSVA's own line is inconsistent: it says {t.logged_count} but lists {len(logged)} addresses")
+        row.agrees = False
+    if not same_list:
+        row.findings.extend(_list_differences(logged, r))
+    if trusted is not None and r.triggered is not None and t.triggered is not None and r.triggered != t.triggered:
+        row.findings.append(
+            f"verdict differs: IMSVA {'fired' if t.triggered else 'did not fire'}, the model with the given trusted list "
+            f"{'fires' if r.triggered else 'does not fire'}"
+        )
+        row.agrees = False
+
+
+def _list_differences(logged: list[str], r: SpoofResult) -> list[str]:
+    out = []
+    ours = [_norm_ip(x) for x in r.counted]
+    theirs = [_norm_ip(x) for x in logged]
+    for a in theirs:
+        if a in ours:
+            continue
+        where = _where_seen(a, r)
+        out.append(f"IMSVA counted {a}, which the model did not count: {where}")
+    for a in ours:
+        if a in theirs:
+            continue
+        out.append(f"the model counted {a}, which IMSVA did not: {_why_counted(a, r)}")
+    if not out and theirs != ours:
+        out.append(f"same addresses in a different order: IMSVA {', '.join(theirs)}; model {', '.join(ours)}")
+    return out
+
+
+def _where_seen(addr: str, r: SpoofResult) -> str:
+    for h in r.headers:
+        for a in h.parsed.addresses:
+            if a.address is not None and show_ip(a.address) == addr:
+                if h.skip is not None and h.skip.address == addr:
+                    return f"header {h.index} has it, skipped as {h.skip.reason} ({h.skip.detail})"
+                if not a.bracketed and a.clause == "from":
+                    return (
+                        f"header {h.index} has it in its from clause without brackets; the documented filter takes only "
+                        "bracketed addresses, so IMSVA also reads unbracketed ones (undocumented)"
+                    )
+                return f"header {h.index} has it in its {a.clause} clause, which the documented filter does not read"
+    return "it is in none of the recovered headers (the trace may be missing a header line)"
+
+
+def _why_counted(addr: str, r: SpoofResult) -> str:
+    for h in r.headers:
+        if h.counted == addr:
+            flag = [n for n in h.notes if n.startswith("counted although special-purpose")]
+            if flag:
+                return f"header {h.index}; {flag[0]} -- IMSVA apparently skips it (undocumented)"
+            return f"header {h.index}, the bracketed address of its from clause"
+    return "not found"
+
+
+# ---------------------------------------------------------------------------
+# Explanation
+# ---------------------------------------------------------------------------
+
+
+def _refs(records: Sequence[ImssRecord]) -> str:
+    if not records:
+        return ""
+    by_file: dict[str, list[int]] = defaultdict(list)
+    for r in records:
+        by_file[os.path.basename(r.source.file)].append(r.source.line)
+    return ", ".join(f"{f}:{min(ls)}-{max(ls)}" if len(ls) > 1 else f"{f}:{ls[0]}" for f, ls in by_file.items())
+
+
+def explain_row(row: Row) -> str:
+    """A paragraph, then the header-by-header explanation, ready to paste into a ticket."""
+    s, t, e, r = row.session, row.trace, row.event, row.recomputed
+    lines: list[str] = []
+    if s is not None and t is not None:
+        lines.append(
+            f"Scan on thread {s.thread} at {t.time.isoformat(sep=' ')} ({_refs(s.records)}; session boundaries: "
+            f"{s.boundaries})."
+        )
+    if e is not None:
+        where = e.source.ref()
+        lines.append(
+            f"Policy event {e.internal_id} ({where}): rule '{e.rule or ''}', actions {', '.join(e.actions) or 'none'}, "
+            f"sender {e.sender or '(empty)'} -> {', '.join(e.recipients) or '(none)'}."
+        )
+    if row.status == "linked" and row.link is not None:
+        lines.append(f"Linked by {', '.join(row.link.basis)} ({row.link.confidence} confidence): {row.link.detail}.")
+    elif row.status == "ambiguous" and row.link is not None and t is not None:
+        lines.append(f"Not linked: ambiguous. {row.link.detail}; none is chosen.")
+    elif row.status == "ambiguous" and row.link is not None:
+        lines.append("Not linked: this policy event is one of several that fit an AntiSpoofFilter trace equally well; none is chosen.")
+    elif row.status == "trace-without-event":
+        if t is not None and t.triggered is False:
+            lines.append("No policy event: the filter did not fire, so none is expected.")
+        else:
+            lines.append(
+                "No policy event found for this trace although the filter fired: polevt.imss for this time may be "
+                "missing from the bundle."
+            )
+    elif row.status == "event-without-trace":
+        lines.append(
+            "No AntiSpoofFilter trace for this policy event: log.imss was probably not at debug level at that "
+            "time, or the log.imss file that covers it is not in the bundle."
+        )
+    if t is not None:
+        if t.ip_list is not None:
+            lines.append(
+                f"IMSVA logged: 'Get {t.ip_list.count} IP address from received header. "
+                f"{''.join(a + ',' for a in t.ip_list.ips)}' ({t.ip_list.source.ref()})"
+                + (f", matched strings: {', '.join(m.address for m in t.matched)}" if t.matched else "")
+                + "."
+            )
+        if t.triggered is not None:
+            said = t.verdict.text if t.verdict is not None else f"isTriggered returned {str(t.triggered).lower()}"
+            lines.append(f"IMSVA {'fired' if t.triggered else 'did not fire'} ('{said}').")
+    if r is not None:
+        if row.agrees:
+            lines.append(f"The model reproduces IMSVA's list: {', '.join(r.counted) or 'no address'}.")
+        elif row.agrees is False:
+            lines.append("DISAGREEMENT with the model: " + " ".join(f + "." for f in row.findings))
+        lines.append("")
+        lines.append(r.explanation)
+    for n in row.notes:
+        lines.append(f"Note: {n}.")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# The entry point
+# ---------------------------------------------------------------------------
+
+
+def correlate(
+    paths: PathsLike,
+    trusted: TrustedList | None = None,
+    profile: str | Profile = DOCUMENTED,
+    time_window: float = 1.0,
+    progress: ProgressFn | None = None,
+) -> Correlation:
+    """Correlate log.imss, polevt.imss and msgtra.imss files (any mix of paths, globs, directories).
+
+    >>> c = correlate("fixtures/kb000239719")
+    >>> [(r.status, r.link.basis, r.agrees) for r in c.rows]
+    [('linked', ['queue_id', 'time'], True)]
+    """
+    found = discover(as_path_list(paths))
+    by_kind: dict[str, list[LogFile]] = defaultdict(list)
+    skipped = list(found.skipped)
+    for f in found.files:
+        if f.kind == "maillog":
+            skipped.append((str(f.path), f"{KIND_NAMES[f.kind]} files are not used by correlate yet"))
+        else:
+            by_kind[f.kind].append(f)
+    if not by_kind.get("imss") and not by_kind.get("polevt"):
+        raise InputError("correlate needs log.imss or polevt.imss files; none found among: " + ", ".join(map(str, as_path_list(paths))))
+    rejects: list[Reject] = []
+    stats = ScanStats()
+    total = sum(file_size(f) for f in by_kind.get("imss", []))
+    sessions = read_sessions(by_kind.get("imss", []), rejects, stats, progress, total)
+    events = _read_all(by_kind.get("polevt", []), rejects)
+    transactions = _read_all(by_kind.get("msgtra", []), rejects)
+    rows = link_rows(sessions, events, transactions, timedelta(seconds=time_window))
+    for row in rows:
+        recompute(row, trusted, profile)
+    summary = Summary(
+        files={k: len(v) for k, v in by_kind.items()},
+        lines=stats.lines,
+        scans=len(sessions),
+        spoof_traces=sum(len(s.traces) for s in sessions),
+        policy_events=len(events),
+        spoof_events=sum(1 for e in events if is_spoof_event(e)),
+        linked=sum(1 for r in rows if r.status == "linked"),
+        ambiguous=sum(1 for r in rows if r.status == "ambiguous" and r.trace is not None),
+        traces_without_event=sum(1 for r in rows if r.status == "trace-without-event"),
+        events_without_trace=sum(1 for r in rows if r.status == "event-without-trace"),
+        disagreements=sum(1 for r in rows if r.disagreement),
+        rejects=len(rejects),
+    )
+    return Correlation(rows, summary, rejects, sessions, skipped)
+
+
+def sessions(paths: PathsLike) -> list[ScanSession]:
+    """All scan sessions of the log.imss files under ``paths`` (a library helper for notebooks)."""
+    found = discover(as_path_list(paths))
+    files = [f for f in found.files if f.kind == "imss"]
+    if not files:
+        raise InputError("no log.imss file among: " + ", ".join(map(str, as_path_list(paths))))
+    return read_sessions(files, [], ScanStats())
+
+
+def sessions_frame(paths: PathsLike) -> pd.DataFrame:
+    """Scan sessions as a DataFrame: one row per scanned message."""
+    return frame(s.to_row() for s in sessions(paths))
+
+
+__all__ = ["Correlation", "Link", "Row", "Summary", "correlate", "sessions", "sessions_frame", "is_spoof_event"]

@@ -1,0 +1,290 @@
+"""log.imss lines -> one scan session per scanned message, by thread.
+
+A scanner thread (``[pid:tid]``) scans many messages one after another, and the
+lines of different threads interleave.  Per thread, the lines are in order, so
+a session is cut from the thread's stream at its markers:
+
+==================  ===========================================================
+marker              effect
+==================  ===========================================================
+accept_connection   always starts a new session
+rule_set_start      starts a new session unless the current one has only seen
+                    its start (accept connection, Message-ID)
+message_id          joins the current session unless it has finished, reached
+                    its final action, or already has another Message-ID
+rule lines, trace   join the current session; after a final action or a
+                    ``Scan finished`` they start a new one (logs at a lower
+                    level lack the start markers)
+final_action        joins the current session (``Final action 0``, ``1``...)
+scan_finished       joins and closes the session, giving its internal ID
+==================  ===========================================================
+
+Each session says which boundaries it saw (``start``: the marker that opened it;
+``end``: ``scan_finished``, ``next_scan`` or ``end_of_input``).  Files are read in
+rotation order, so a session that crosses ``.0001`` -> ``.0002`` is one session.
+Generic lines do not move boundaries and are not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .records import (
+    AcceptConnection,
+    FilterResult,
+    FinalAction,
+    ImssGeneric,
+    ImssRecord,
+    IpList,
+    MatchedAddress,
+    MessageIdLine,
+    ReceivedHeaderLine,
+    RuleExecuted,
+    RuleRun,
+    RuleSetStart,
+    ScanFinished,
+    SpoofVerdict,
+)
+
+#: text that every marker line contains: the byte-level prefilter of the fast path
+MARKER_NEEDLES: tuple[bytes, ...] = (
+    b"AntiSpoofFilter",
+    b"Running ruleId",
+    b"Final action",
+    b"Scan finished",
+    b"Message-ID",
+    b"Accept connection",
+    b"Start Rule Set",
+    b"executed rule list",
+)
+
+SPOOF_FILTER = "AntiSpoofFilter"
+
+
+@dataclass
+class SpoofTrace:
+    """The AntiSpoofFilter lines of one evaluation: headers, matches, logged list, verdict."""
+
+    headers: list[ReceivedHeaderLine] = field(default_factory=list)
+    matched: list[MatchedAddress] = field(default_factory=list)
+    ip_list: IpList | None = None
+    verdict: SpoofVerdict | None = None
+    filter_result: FilterResult | None = None
+    other: list[ImssRecord] = field(default_factory=list)
+
+    @property
+    def records(self) -> list[ImssRecord]:
+        recs: list[ImssRecord] = [*self.headers, *self.matched, *self.other]
+        recs += [r for r in (self.ip_list, self.verdict, self.filter_result) if r is not None]
+        return sorted(recs, key=lambda r: (r.source.file, r.source.line))
+
+    @property
+    def logged_ips(self) -> list[str] | None:
+        return list(self.ip_list.ips) if self.ip_list is not None else None
+
+    @property
+    def logged_count(self) -> int | None:
+        return self.ip_list.count if self.ip_list is not None else None
+
+    @property
+    def triggered(self) -> bool | None:
+        """What IMSVA decided: from the verdict line, else from ``isTriggered returned``."""
+        if self.verdict is not None and self.verdict.triggered is not None:
+            return self.verdict.triggered
+        if self.filter_result is not None:
+            return self.filter_result.result
+        return None
+
+    @property
+    def time(self) -> datetime:
+        return self.records[-1].time
+
+    @property
+    def complete(self) -> bool:
+        return self.ip_list is not None and (self.verdict is not None or self.filter_result is not None)
+
+
+@dataclass
+class ScanSession:
+    """One scanned message as far as log.imss shows it."""
+
+    id: str
+    thread: str
+    records: list[ImssRecord] = field(default_factory=list)
+    start: str = ""
+    end: str = "end_of_input"
+    message_id: str | None = None
+    internal_id: str | None = None
+    rules: list[tuple[int, int]] = field(default_factory=list)
+    executed: list[tuple[int, int]] = field(default_factory=list)
+    final_actions: list[str] = field(default_factory=list)
+    traces: list[SpoofTrace] = field(default_factory=list)
+    finished: bool = False
+
+    @property
+    def first_time(self) -> datetime:
+        return self.records[0].time
+
+    @property
+    def last_time(self) -> datetime:
+        return self.records[-1].time
+
+    @property
+    def sources(self) -> list[tuple[str, int]]:
+        return [(r.source.file, r.source.line) for r in self.records]
+
+    @property
+    def files(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for r in self.records:
+            seen.setdefault(r.source.file, None)
+        return list(seen)
+
+    @property
+    def has_rules(self) -> bool:
+        return bool(self.rules or self.traces or self.executed)
+
+    @property
+    def boundaries(self) -> str:
+        return f"{self.start} .. {self.end}"
+
+    def to_row(self) -> dict[str, Any]:
+        t = self.traces[0] if self.traces else None
+        return {
+            "session": self.id,
+            "thread": self.thread,
+            "start_time": self.first_time,
+            "end_time": self.last_time,
+            "start": self.start,
+            "end": self.end,
+            "message_id": self.message_id,
+            "internal_id": self.internal_id,
+            "rules": [f"{a}.{b}" for a, b in self.rules],
+            "final_actions": list(self.final_actions),
+            "spoof_traces": len(self.traces),
+            "logged_ips": t.logged_ips if t else None,
+            "logged_count": t.logged_count if t else None,
+            "triggered": t.triggered if t else None,
+            "received_headers": [h.header for h in t.headers] if t else [],
+            "files": self.files,
+            "first_line": f"{self.records[0].source.file}:{self.records[0].source.line}",
+            "lines": len(self.records),
+        }
+
+
+_TRACE_SHAPES = (ReceivedHeaderLine, MatchedAddress, IpList, SpoofVerdict)
+
+
+class SessionBuilder:
+    """Feed log.imss records in file order; get sessions as they close."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, ScanSession] = {}
+        self.counter = 0
+
+    def _new(self, thread: str, start: str) -> ScanSession:
+        self.counter += 1
+        s = ScanSession(id=f"{thread}#{self.counter}", thread=thread, start=start)
+        self.open[thread] = s
+        return s
+
+    def _close(self, thread: str, end: str) -> ScanSession | None:
+        s = self.open.pop(thread, None)
+        if s is not None:
+            s.end = end
+        return s
+
+    def feed(self, rec: ImssRecord) -> list[ScanSession]:
+        """Add one record; returns the sessions this record closed (zero, one or two)."""
+        if isinstance(rec, ImssGeneric):
+            # other AntiSpoofFilter wording is evidence for the current evaluation, not a boundary
+            cur = self.open.get(rec.thread)
+            if rec.component == SPOOF_FILTER and cur is not None and cur.traces:
+                cur.traces[-1].other.append(rec)
+                cur.records.append(rec)
+            return []
+        thread = rec.thread
+        cur = self.open.get(thread)
+        closed: list[ScanSession] = []
+
+        def restart(start: str) -> ScanSession:
+            old = self._close(thread, "next_scan")
+            if old is not None:
+                closed.append(old)
+            return self._new(thread, start)
+
+        shape = rec.shape
+        if isinstance(rec, AcceptConnection):
+            cur = restart(shape)
+        elif isinstance(rec, RuleSetStart):
+            if cur is None or cur.has_rules or cur.final_actions or cur.finished:
+                cur = restart(shape)
+        elif isinstance(rec, MessageIdLine):
+            if (
+                cur is None
+                or cur.finished
+                or cur.final_actions
+                or (cur.message_id is not None and cur.message_id != rec.message_id)
+            ):
+                cur = restart(shape)
+            cur.message_id = rec.message_id
+        elif isinstance(rec, ScanFinished):
+            if cur is None or cur.finished:
+                cur = restart(shape)
+        else:
+            if cur is None or cur.finished or (cur.final_actions and not isinstance(rec, FinalAction)):
+                cur = restart(shape)
+        cur.records.append(rec)
+        self._apply(cur, rec)
+        if isinstance(rec, ScanFinished):
+            cur.finished = True
+            done = self._close(thread, "scan_finished")
+            if done is not None:
+                closed.append(done)
+        return closed
+
+    @staticmethod
+    def _apply(s: ScanSession, rec: ImssRecord) -> None:
+        if isinstance(rec, RuleRun):
+            s.rules.append((rec.rule_id, rec.rule_version))
+        elif isinstance(rec, RuleExecuted):
+            s.executed.append((rec.rule_id, rec.rule_version))
+        elif isinstance(rec, FinalAction):
+            s.final_actions.append(rec.action)
+        elif isinstance(rec, ScanFinished):
+            s.internal_id = rec.internal_id
+        elif isinstance(rec, _TRACE_SHAPES) or (isinstance(rec, FilterResult) and rec.filter_name == SPOOF_FILTER):
+            trace = s.traces[-1] if s.traces else None
+            # a new header after a finished evaluation is a second evaluation (another rule)
+            if trace is None or (isinstance(rec, ReceivedHeaderLine) and trace.ip_list is not None):
+                trace = SpoofTrace()
+                s.traces.append(trace)
+            if isinstance(rec, ReceivedHeaderLine):
+                trace.headers.append(rec)
+            elif isinstance(rec, MatchedAddress):
+                trace.matched.append(rec)
+            elif isinstance(rec, IpList):
+                trace.ip_list = rec
+            elif isinstance(rec, SpoofVerdict):
+                trace.verdict = rec
+            elif isinstance(rec, FilterResult):
+                trace.filter_result = rec
+
+    def flush(self) -> list[ScanSession]:
+        """Close what is still open at the end of the input."""
+        out = [s for s in self.open.values()]
+        for s in out:
+            s.end = "end_of_input"
+        self.open.clear()
+        return sorted(out, key=lambda s: (s.records[0].source.file, s.records[0].source.line))
+
+
+def build_sessions(records: Iterable[ImssRecord]) -> Iterator[ScanSession]:
+    """Sessions from log.imss records (in file order), yielded as they close."""
+    b = SessionBuilder()
+    for rec in records:
+        yield from b.feed(rec)
+    yield from b.flush()
