@@ -1,10 +1,14 @@
 """imsvalog: triage Trend Micro IMSVA tickets from the appliance's logs.
 
-Readers (streaming iterators and DataFrames)::
+::
 
     import imsvalog
-    df = imsvalog.read_log_imss("case/IMSVA/LogFile/Event3")
-    events = imsvalog.read_polevt("case/IMSVA/LogFile/Event3")
+    df = imsvalog.read_log_imss("case/IMSVA/LogFile/Event3")      # one row per log.imss line
+    events = imsvalog.read_polevt("case/IMSVA/LogFile/Event3")    # one row per policy event
+    c = imsvalog.correlate("case/IMSVA", trusted=imsvalog.TrustedList.parse(["198.51.100.25"]))
+    c.frame                                                       # one row per spoof-related scan
+    print(c.rows[0].explanation)
+    r = imsvalog.evaluate(received_headers, "alice@example.com", ["bob@example.com"])
 """
 
 from __future__ import annotations
@@ -26,10 +30,28 @@ from .records import (
     Source,
     Transaction,
 )
+from .correlate import Correlation, Row, correlate, sessions, sessions_frame
 from .sources import discover
+from .spoof import DOCUMENTED, STRICT, MessageInput, SpoofResult, evaluate, missing_trusted, read_message, what_if
+from .trusted import TrustedList, load_trusted
 
 __all__ = [
     "__version__",
+    "DOCUMENTED",
+    "STRICT",
+    "Correlation",
+    "MessageInput",
+    "Row",
+    "SpoofResult",
+    "TrustedList",
+    "correlate",
+    "evaluate",
+    "load_trusted",
+    "missing_trusted",
+    "read_message",
+    "sessions",
+    "sessions_frame",
+    "what_if",
     "InputError",
     "ImssRecord",
     "PolicyEvent",

@@ -311,6 +311,8 @@ def read_sessions(
         if progress is not None:
             progress(done_bytes, total)
     sessions.extend(builder.flush())
+    order = {str(f.path): i for i, f in enumerate(files)}
+    sessions.sort(key=lambda s: (order.get(s.records[0].source.file, 0), s.records[0].source.line))
     return sessions
 
 

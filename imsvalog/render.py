@@ -75,7 +75,7 @@ def csv_cell(value: Any) -> Any:
     elif isinstance(value, bool) or isinstance(value, (int, float)):
         return value
     text = clean_terminal(str(value))
-    if text.startswith(_FORMULA_START):
+    if text.lstrip().startswith(_FORMULA_START):
         text = "'" + text
     return text
 
@@ -189,7 +189,7 @@ def console(out: IO[str] | None = None, *, force_plain: bool = False, width: int
     Written to a file or a pipe, tables get a wide page instead of 80 columns.
     """
     if width is None and out is not None and not (hasattr(out, "isatty") and out.isatty()):
-        width = 220
+        width = 320
     return Console(
         file=out,
         markup=False,
@@ -265,7 +265,7 @@ def _table_cells(d: dict[str, Any]) -> dict[str, Any]:
     link = d["link"] or d["link_problem"]
     status = d["status"]
     if status == "linked":
-        link_text = f"{','.join(link['basis'])} ({link['confidence']})"
+        link_text = f"{', '.join(link['basis'])} ({link['confidence']})"
     elif status == "ambiguous":
         link_text = "AMBIGUOUS"
     else:

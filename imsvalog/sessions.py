@@ -199,6 +199,8 @@ class SessionBuilder:
 
     def feed(self, rec: ImssRecord) -> list[ScanSession]:
         """Add one record; returns the sessions this record closed (zero, one or two)."""
+        if isinstance(rec, FilterResult) and rec.filter_name != SPOOF_FILTER:
+            return []  # other filters' results carry no boundary (and the fast path does not read them)
         if isinstance(rec, ImssGeneric):
             # other AntiSpoofFilter wording is evidence for the current evaluation, not a boundary
             cur = self.open.get(rec.thread)
@@ -283,7 +285,7 @@ class SessionBuilder:
 
 
 def build_sessions(records: Iterable[ImssRecord]) -> Iterator[ScanSession]:
-    """Sessions from log.imss records (in file order), yielded as they close."""
+    """Sessions from log.imss records (in file order), yielded as they close (not in start order)."""
     b = SessionBuilder()
     for rec in records:
         yield from b.feed(rec)

@@ -1,0 +1,133 @@
+"""The correlator: links with their basis, ambiguity, unlinked rows, re-run and disagreements."""
+
+from __future__ import annotations
+
+import pytest
+
+import imsvalog
+from imsvalog.correlate import correlate
+from imsvalog.trusted import TrustedList
+
+from .conftest import FIXTURES, KB
+
+
+def rows_by_id(c):
+    return {r.internal_id: r for r in c.rows if r.internal_id}
+
+
+def test_kb_example_links_by_queue_id_and_time_and_agrees() -> None:
+    c = correlate(sorted(KB.iterdir()))
+    (row,) = c.rows
+    assert row.status == "linked"
+    assert row.link.basis == ["queue_id", "time"] and row.link.confidence == "medium-high"
+    assert "DDDFC11FB0C" in row.link.detail
+    assert row.trace.logged_count == 1
+    assert row.recomputed.counted == ["1111:2222:3333:444::5555"]
+    assert [(s.header, s.reason) for s in row.recomputed.skipped] == [(1, "no-address")]
+    assert row.agrees is True
+    text = row.explanation
+    assert "test@test has domain test" in text and "test.test: different domain" in text
+    assert "Yet IMSVA fired" in text
+
+
+@pytest.fixture(scope="module")
+def busy():
+    return correlate(FIXTURES / "busy-day")
+
+
+def test_links_by_internal_id_message_id_and_msgtra_queue_id(busy) -> None:
+    by = rows_by_id(busy)
+    m1 = by["5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C"]  # its polevt line ends before the Message-ID
+    assert m1.link.basis[0] == "internal_id" and m1.link.confidence == "high"
+    m2 = by["6F2D1E0B-4C3E-4D7F-8B9C-2E3F4A5B6C7D"]  # no Scan finished line in that session
+    assert m2.link.basis == ["message_id", "time"]
+    m4 = by["3D4E5F60-7182-4394-A5B6-C7D8E9F0A1B2"]  # only msgtra knows its queue ID
+    assert m4.link.basis == ["queue_id", "time"] and "msgtra" in m4.link.detail
+
+
+def test_two_spoof_events_in_the_same_second_on_different_threads(busy) -> None:
+    by = rows_by_id(busy)
+    a = by["1B2C3D4E-5F60-4172-8394-A5B6C7D8E9F0"]
+    b = by["2C3D4E5F-6071-4283-94A5-B6C7D8E9F0A1"]
+    assert a.time == b.time
+    assert (a.session.thread, b.session.thread) == ("4242:139872", "4242:139873")
+    assert a.status == b.status == "linked" and a.link.basis == b.link.basis == ["internal_id", "time"]
+    assert a.recomputed.counted[1] == "203.0.113.61" and b.recomputed.counted[1] == "203.0.113.62"
+
+
+def test_trace_without_event_when_the_filter_did_not_fire(busy) -> None:
+    row = rows_by_id(busy)["9D8C7B6A-5F4E-4D3C-8B2A-1F0E9D8C7B6A"]
+    assert row.status == "trace-without-event" and row.event is None
+    assert row.trace.triggered is False
+    assert "the filter did not fire, so none is expected" in row.explanation
+
+
+def test_policy_event_without_trace(busy) -> None:
+    row = rows_by_id(busy)["8A8A8A8A-8B8B-48C8-88D8-E8F8A8B8C8D8"]
+    assert row.status == "event-without-trace" and row.trace is None and row.agrees is None
+    assert "log.imss was probably not at debug level" in row.explanation
+
+
+def test_deliberate_disagreement_is_shown_with_its_reason(busy) -> None:
+    row = rows_by_id(busy)["9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9"]
+    assert row.agrees is False and row.disagreement
+    assert row.trace.logged_ips == ["198.51.100.25", "192.0.2.44"] and row.recomputed.counted == ["198.51.100.25"]
+    assert "IMSVA counted 192.0.2.44" in row.findings[0] and "without brackets" in row.findings[0]
+    assert "DISAGREEMENT" in row.explanation
+    assert busy.summary.disagreements == 1
+
+
+def test_summary_counts(busy) -> None:
+    s = busy.summary
+    assert (s.scans, s.spoof_traces, s.policy_events, s.spoof_events) == (9, 8, 9, 8)
+    assert (s.linked, s.ambiguous, s.traces_without_event, s.events_without_trace) == (7, 0, 1, 1)
+    assert s.lines == 121 and s.files == {"imss": 2, "polevt": 1, "msgtra": 1}
+
+
+def test_ambiguous_time_only_case_is_reported_never_chosen() -> None:
+    c = correlate(FIXTURES / "time-only")
+    amb = [r for r in c.rows if r.status == "ambiguous" and r.trace is not None]
+    assert len(amb) == 2
+    for r in amb:
+        assert r.event is None and r.link.confidence == "ambiguous"
+        assert r.link.candidates == ["11111111-0000-4000-8000-000000000001", "11111111-0000-4000-8000-000000000002"]
+        assert "none is chosen" in r.explanation
+    lone = [r for r in c.rows if r.status == "linked"]
+    assert len(lone) == 1 and lone[0].link.basis == ["time"] and lone[0].link.confidence == "low"
+    assert c.summary.ambiguous == 2 and c.summary.events_without_trace == 0
+
+
+def test_time_window_zero_still_links_the_same_second() -> None:
+    c = correlate(FIXTURES / "time-only", time_window=0)
+    assert sum(r.status == "linked" for r in c.rows) == 1
+
+
+def test_trusted_list_makes_verdicts_recomputable(busy) -> None:
+    t = TrustedList.parse(["198.51.100.25", "198.51.100.26"])
+    c = correlate(FIXTURES / "busy-day", trusted=t)
+    by = rows_by_id(c)
+    assert by["5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C"].recomputed.verdict == "fires"
+    m2 = by["6F2D1E0B-4C3E-4D7F-8B9C-2E3F4A5B6C7D"]
+    # IMSVA fired on it, but with 198.51.100.26 trusted the model would not: a verdict disagreement
+    assert m2.recomputed.verdict == "does-not-fire" and m2.agrees is False
+    assert any("verdict differs" in f for f in m2.findings)
+
+
+def test_frame_for_notebooks(busy) -> None:
+    df = busy.frame
+    assert len(df) == len(busy.rows)
+    assert {"time", "internal_id", "link_basis", "logged_ips", "recomputed_ips", "agrees", "explanation", "result"} <= set(df.columns)
+    row = df[df["internal_id"] == "9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9"].iloc[0]
+    assert row["agrees"] is False or row["agrees"] == False  # noqa: E712 - pandas may box the bool
+    assert row["logged_ips"] == ["198.51.100.25", "192.0.2.44"]
+
+
+def test_public_api() -> None:
+    for name in ("correlate", "evaluate", "read_log_imss", "read_polevt", "read_msgtra", "TrustedList", "sessions"):
+        assert name in imsvalog.__all__
+        assert hasattr(imsvalog, name)
+
+
+def test_correlate_without_logs_is_an_input_error() -> None:
+    with pytest.raises(imsvalog.InputError, match="needs log.imss or polevt.imss"):
+        correlate(FIXTURES / "messages")
