@@ -32,9 +32,10 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .errors import InputError
 from .frames import frame
@@ -423,7 +424,7 @@ def link_rows(
 ) -> list[Row]:
     idx = _Index.build(events, transactions)
     spoof_events = [e for e in events if is_spoof_event(e)]
-    pairs = [(s, t) for s in sessions for t in s.traces]
+    pairs = [(s, t) for s in sessions for t in s.spoof_traces]
     cands = {id(t): _candidates(s, t, idx, spoof_events, window) for s, t in pairs}
     # how many traces each event is a time-only candidate of (for "unambiguous both ways")
     time_claims: dict[int, int] = defaultdict(int)
@@ -660,7 +661,7 @@ def correlate(
         files={k: len(v) for k, v in by_kind.items()},
         lines=stats.lines,
         scans=len(sessions),
-        spoof_traces=sum(len(s.traces) for s in sessions),
+        spoof_traces=sum(len(s.spoof_traces) for s in sessions),
         policy_events=len(events),
         spoof_events=sum(1 for e in events if is_spoof_event(e)),
         linked=sum(1 for r in rows if r.status == "linked"),

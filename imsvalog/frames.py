@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported when a frame is built: the CLI starts faster without it
+    import pandas as pd
 
 from .readers import PathsLike, iter_log_imss, iter_msgtra, iter_polevt
 from .records import Record, Reject, to_row
@@ -25,6 +26,8 @@ CATEGORICAL = (
 
 def time_column(values: list[Any]) -> pd.Series | list[Any]:
     """Aware datetimes to a tz-aware column when they share one offset, else keep them as objects."""
+    import pandas as pd
+
     offsets = {v.utcoffset() for v in values if v is not None}
     if len(offsets) == 1:
         return pd.Series(pd.DatetimeIndex(values))
@@ -33,6 +36,8 @@ def time_column(values: list[Any]) -> pd.Series | list[Any]:
 
 def frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """A DataFrame from flat rows, with the dtypes described above."""
+    import pandas as pd
+
     rows = list(rows)
     df = pd.DataFrame(rows)
     if df.empty:

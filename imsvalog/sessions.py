@@ -103,6 +103,11 @@ class SpoofTrace:
         return self.records[-1].time
 
     @property
+    def evaluated_addresses(self) -> bool:
+        """Did the filter get as far as the Received headers (and not stop at the domain check)?"""
+        return bool(self.headers or self.matched or self.ip_list is not None or self.verdict is not None)
+
+    @property
     def complete(self) -> bool:
         return self.ip_list is not None and (self.verdict is not None or self.filter_result is not None)
 
@@ -144,6 +149,11 @@ class ScanSession:
         return list(seen)
 
     @property
+    def spoof_traces(self) -> list[SpoofTrace]:
+        """The traces in which the filter read Received headers (the ones worth a row)."""
+        return [t for t in self.traces if t.evaluated_addresses]
+
+    @property
     def has_rules(self) -> bool:
         return bool(self.rules or self.traces or self.executed)
 
@@ -152,7 +162,7 @@ class ScanSession:
         return f"{self.start} .. {self.end}"
 
     def to_row(self) -> dict[str, Any]:
-        t = self.traces[0] if self.traces else None
+        t = self.spoof_traces[0] if self.spoof_traces else None
         return {
             "session": self.id,
             "thread": self.thread,
@@ -164,7 +174,7 @@ class ScanSession:
             "internal_id": self.internal_id,
             "rules": [f"{a}.{b}" for a, b in self.rules],
             "final_actions": list(self.final_actions),
-            "spoof_traces": len(self.traces),
+            "spoof_traces": len(self.spoof_traces),
             "logged_ips": t.logged_ips if t else None,
             "logged_count": t.logged_count if t else None,
             "triggered": t.triggered if t else None,

@@ -48,7 +48,7 @@ from ..records import (
     Source,
     SpoofVerdict,
 )
-from .common import OFFSET_PATTERN, REST, ParseFailure, how_far, make_time
+from .common import OFFSET_PATTERN, ParseFailure, how_far, make_time
 
 KIND = "imss"
 
@@ -110,8 +110,13 @@ _NOT_COMPONENTS = frozenset({"Info", "Information", "Warning", "Warn", "Error", 
 # Body shapes
 # --------------------------------------------------------------------------
 
-_int = pp.Regex(r"\d+").set_name("integer").set_parse_action(lambda t: int(t[0]))
-_word = pp.Regex(r"\S+").set_name("word")
+def shape(name: str, pattern: str) -> pp.Regex:
+    """A body shape as one named Regex: named groups are the record's fields.
+
+    One Regex per shape keeps the fast path and the grammar the same object: the
+    readers call its compiled ``.re``, :func:`parse_full` calls pyparsing.
+    """
+    return pp.Regex(pattern).set_name(name).leave_whitespace()
 
 
 @dataclass(frozen=True)
@@ -122,12 +127,16 @@ class Sample:
     expect: dict[str, Any]
 
 
+class NoMatch(Exception):
+    """The message does not have this shape."""
+
+
 @dataclass(frozen=True)
 class Variant:
     """One body shape: its grammar over the message, when to try it, and its record type."""
 
     name: str
-    grammar: pp.ParserElement
+    grammar: pp.Regex
     record: type[ImssRecord]
     starts: str
     component: str | None = None
@@ -140,20 +149,32 @@ class Variant:
         return message.startswith(self.starts)
 
     def fields(self, message: str) -> dict[str, Any]:
-        """Parse ``message`` with this shape's grammar; raise ``pp.ParseException`` if it does not fit."""
-        got = self.grammar.parse_with_tabs().parse_string(message, parse_all=True).as_dict()
+        """The fields, by the compiled regex (fast path).  Raises :class:`NoMatch`."""
+        m = self.grammar.re.match(message)  # type: ignore[attr-defined]
+        if m is None or message[m.end() :].strip():
+            raise NoMatch(self.name)
+        got = {k: v for k, v in m.groupdict().items() if v is not None}
+        return self.finish(got) if self.finish else got
+
+    def fields_full(self, message: str) -> dict[str, Any]:
+        """The fields, by pyparsing (the definition).  Raises :class:`NoMatch`."""
+        try:
+            got = self.grammar.parse_with_tabs().parse_string(message, parse_all=True).as_dict()
+        except pp.ParseBaseException:
+            raise NoMatch(self.name) from None
+        got = {k: v for k, v in got.items() if v is not None}
         return self.finish(got) if self.finish else got
 
 
 def _ip_list(d: dict[str, Any]) -> dict[str, Any]:
     ips = tuple(x.strip() for x in d.get("ips", "").split(",") if x.strip())
-    return {"count": d["count"], "ips": ips}
+    return {"count": int(d["count"]), "ips": ips}
 
 
 def _verdict(d: dict[str, Any]) -> dict[str, Any]:
     text = d["text"].strip()
     low = text.lower().rstrip(". ")
-    if low.endswith("not triggered") or "not triggered" in low:
+    if "not triggered" in low:
         triggered: bool | None = False
     elif low.endswith("triggered"):
         triggered = True
@@ -173,23 +194,18 @@ _P = "2019/04/30 13:57:43 GMT+09:00 [28639:4098483968] "
 
 RULE_RUN = Variant(
     name="rule_run",
-    grammar=(
-        pp.Literal("Running")
-        + pp.Literal("ruleId:")
-        + _int("rule_id")
-        + pp.Literal(";")
-        + pp.Literal("version:")
-        + _int("rule_version")
-        + pp.Opt(pp.Literal(",") + pp.Literal("numFilters:") + _int("num_filters"))
-        + pp.Opt(pp.Literal(",") + pp.Literal("numActions:") + _int("num_actions"))
-    ).set_name("rule run"),
+    grammar=shape(
+        "rule run",
+        r"Running ruleId:[ \t]*(?P<rule_id>\d+)[ \t]*;[ \t]*version:[ \t]*(?P<rule_version>\d+)"
+        r"(?:[ \t]*,[ \t]*numFilters:[ \t]*(?P<num_filters>\d+))?(?:[ \t]*,[ \t]*numActions:[ \t]*(?P<num_actions>\d+))?",
+    ),
     record=RuleRun,
     starts="Running ruleId:",
     finish=lambda d: {
-        "rule_id": d["rule_id"],
-        "rule_version": d["rule_version"],
-        "num_filters": d.get("num_filters"),
-        "num_actions": d.get("num_actions"),
+        "rule_id": int(d["rule_id"]),
+        "rule_version": int(d["rule_version"]),
+        "num_filters": int(d["num_filters"]) if "num_filters" in d else None,
+        "num_actions": int(d["num_actions"]) if "num_actions" in d else None,
     },
     samples=(
         Sample(
@@ -201,7 +217,7 @@ RULE_RUN = Variant(
 
 RECEIVED_HEADER = Variant(
     name="received_header",
-    grammar=(pp.Literal("parse received header string:") + REST("header")).set_name("received header string"),
+    grammar=shape("received header string", r"parse received header string:[ \t]*(?P<header>.*)"),
     record=ReceivedHeaderLine,
     starts="parse received header string:",
     component="AntiSpoofFilter",
@@ -222,7 +238,7 @@ RECEIVED_HEADER = Variant(
 
 MATCHED_ADDRESS = Variant(
     name="matched_address",
-    grammar=(pp.Literal("get matched string:") + REST("address")).set_name("matched string"),
+    grammar=shape("matched string", r"get matched string:[ \t]*(?P<address>\S+)"),
     record=MatchedAddress,
     starts="get matched string:",
     component="AntiSpoofFilter",
@@ -237,14 +253,10 @@ MATCHED_ADDRESS = Variant(
 
 IP_LIST = Variant(
     name="ip_list",
-    grammar=(
-        pp.Literal("Get")
-        + _int("count")
-        + pp.Regex(r"IP address(?:es)?")
-        + pp.Literal("from received header")
-        + pp.Opt(pp.Literal("."))
-        + REST("ips")
-    ).set_name("IP list"),
+    grammar=shape(
+        "IP list",
+        r"Get[ \t]+(?P<count>\d+)[ \t]+IP address(?:es)?[ \t]+from received header\.?[ \t]*(?P<ips>.*)",
+    ),
     record=IpList,
     starts="Get ",
     component="AntiSpoofFilter",
@@ -267,7 +279,7 @@ IP_LIST = Variant(
 
 SPOOF_VERDICT = Variant(
     name="spoof_verdict",
-    grammar=pp.Regex(r"[\s\S]*(?:Trusted Internal IP List|[Tt]riggered)[\s\S]*")("text").set_name("spoof verdict"),
+    grammar=shape("spoof verdict", r"(?P<text>.*(?:Trusted Internal IP List|[Tt]riggered).*)"),
     record=SpoofVerdict,
     starts="",
     component="AntiSpoofFilter",
@@ -286,12 +298,9 @@ SPOOF_VERDICT = Variant(
 
 FILTER_RESULT = Variant(
     name="filter_result",
-    grammar=(
-        pp.Literal("filter")
-        + _word("filter_name")
-        + pp.Literal("isTriggered returned")
-        + pp.one_of("true false", caseless=True)("result")
-    ).set_name("filter result"),
+    grammar=shape(
+        "filter result", r"filter[ \t]+(?P<filter_name>\S+)[ \t]+isTriggered returned[ \t]+(?P<result>(?i:true|false))"
+    ),
     record=FilterResult,
     starts="filter ",
     finish=lambda d: {"filter_name": d["filter_name"], "result": d["result"].lower() == "true"},
@@ -315,11 +324,9 @@ FILTER_RESULT = Variant(
 
 RULE_EXECUTED = Variant(
     name="rule_executed",
-    grammar=(
-        pp.Literal("push ruleID.ruleVer=")
-        + pp.Regex(r"(?P<rule_id>\d+)\.(?P<rule_version>\d+)").leave_whitespace()
-        + pp.Literal("into executed rule list")
-    ).set_name("rule executed"),
+    grammar=shape(
+        "rule executed", r"push ruleID\.ruleVer=(?P<rule_id>\d+)\.(?P<rule_version>\d+)[ \t]+into executed rule list"
+    ),
     record=RuleExecuted,
     starts="push ruleID.ruleVer=",
     finish=lambda d: {"rule_id": int(d["rule_id"]), "rule_version": int(d["rule_version"])},
@@ -328,20 +335,19 @@ RULE_EXECUTED = Variant(
 
 FINAL_ACTION = Variant(
     name="final_action",
-    grammar=(pp.Literal("Final action") + _int("index") + pp.Literal(":") + REST("action")).set_name("final action"),
+    grammar=shape("final action", r"Final action[ \t]+(?P<index>\d+)[ \t]*:[ \t]*(?P<action>.*)"),
     record=FinalAction,
     starts="Final action ",
-    finish=_strip("action"),
+    finish=lambda d: {"index": int(d["index"]), "action": d["action"].strip()},
     samples=(Sample(_P + "Final action 0: QuarantineAction", {"index": 0, "action": "QuarantineAction"}),),
 )
 
 ACCEPT_CONNECTION = Variant(
     name="accept_connection",
-    grammar=(
-        pp.Literal("Accept connection from client")
-        + pp.Regex(r"\[(?P<client>[^\]]*)\]|(?P<client_bare>\S+)")
-        + pp.Opt(REST)
-    ).set_name("accept connection"),
+    grammar=shape(
+        "accept connection",
+        r"Accept connection from client[ \t]+(?:\[(?P<client>[^\]]*)\]|(?P<client_bare>[^\s\[\]]+)).*",
+    ),
     record=AcceptConnection,
     starts="Accept connection from client",
     finish=lambda d: {"client": d.get("client") or d.get("client_bare", "")},
@@ -355,7 +361,7 @@ ACCEPT_CONNECTION = Variant(
 
 RULE_SET_START = Variant(
     name="rule_set_start",
-    grammar=(pp.Literal("Start Rule Set Retrieval spent") + REST("detail")).set_name("rule set start"),
+    grammar=shape("rule set start", r"Start Rule Set Retrieval spent[ \t]*(?P<detail>.*)"),
     record=RuleSetStart,
     starts="Start Rule Set Retrieval spent",
     finish=_strip("detail"),
@@ -369,9 +375,7 @@ RULE_SET_START = Variant(
 
 MESSAGE_ID = Variant(
     name="message_id",
-    grammar=(pp.Literal(">>>") + pp.Literal("Message-ID") + pp.Literal(":") + REST("message_id")).set_name(
-        "Message-ID line"
-    ),
+    grammar=shape("Message-ID line", r">>>[ \t]*Message-ID[ \t]*:[ \t]*(?P<message_id>.*)"),
     record=MessageIdLine,
     starts=">>>",
     finish=_strip("message_id"),
@@ -385,11 +389,9 @@ MESSAGE_ID = Variant(
 
 SCAN_FINISHED = Variant(
     name="scan_finished",
-    grammar=(
-        pp.Literal("Scan finished for")
-        + pp.Regex(r"<?(?P<internal_id>[^\s,<>]+)>?")
-        + pp.Opt(pp.Literal(",") + REST("detail"))
-    ).set_name("scan finished"),
+    grammar=shape(
+        "scan finished", r"Scan finished for[ \t]+<?(?P<internal_id>[^\s,<>]+)>?(?:[ \t]*,[ \t]*(?P<detail>.*))?"
+    ),
     record=ScanFinished,
     starts="Scan finished for",
     finish=lambda d: {"internal_id": d["internal_id"], "detail": d.get("detail", "").strip()},
@@ -443,7 +445,7 @@ def _shape(component: str | None, message: str, variants: tuple[Variant, ...] = 
         if v.applies(component, message):
             try:
                 return v, v.fields(message)
-            except pp.ParseBaseException:
+            except NoMatch:
                 continue
     return None, {}
 
@@ -539,8 +541,8 @@ def matching_variants(component: str | None, message: str) -> list[tuple[Variant
         if v.component is not None and component != v.component:
             continue
         try:
-            out.append((v, v.fields(message)))
-        except pp.ParseBaseException:
+            out.append((v, v.fields_full(message)))
+        except NoMatch:
             pass
     return out
 
