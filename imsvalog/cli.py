@@ -64,6 +64,11 @@ app = typer.Typer(
     name="imsvalog",
     help="Triage Trend Micro IMSVA tickets from the appliance's logs "
     "(log.imss, polevt.imss, msgtra.imss).",
+    epilog="Examples:\n\n\b\n"
+    "  imsvalog correlate fixtures/kb000239719/* --explain\n"
+    "  imsvalog spoof-check fixtures/messages/cloud-relay-hairpin.eml --trusted 198.51.100.25\n"
+    "  imsvalog parse fixtures/busy-day --format jsonl\n\n"
+    "Exit status: 0 success, 1 --strict found rejected lines, 2 usage or input error.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,

@@ -428,7 +428,7 @@ def evaluate(
 # ---------------------------------------------------------------------------
 
 
-def _short(text: str, width: int = 160) -> str:
+def _short(text: str, width: int = 300) -> str:
     one = " ".join(text.split())
     return one if len(one) <= width else one[: width - 1] + "…"
 
