@@ -65,6 +65,13 @@ FINAL_ACTIONS = {
 }
 _TOKEN = re.compile(r"[A-Za-z0-9]{6,}")
 
+#: the columns of :meth:`Row.flat` (the DataFrame adds ``result``, the Row itself)
+FLAT_COLUMNS = [
+    "time", "thread", "internal_id", "message_id", "sender", "recipients", "subject", "rule", "actions", "status",
+    "link_basis", "link_confidence", "logged_ips", "logged_count", "logged_triggered", "recomputed_ips",
+    "recomputed_count", "skipped", "domain_match", "recomputed_triggered", "agrees", "findings", "explanation", "source",
+]
+
 ProgressFn = Callable[[int, int], None]
 
 
@@ -164,6 +171,33 @@ class Row:
     def explanation(self) -> str:
         return explain_row(self)
 
+    def flat(self) -> dict[str, Any]:
+        """The row as flat columns (:data:`FLAT_COLUMNS`), for DataFrames and CSV; lists stay lists."""
+        d = self.to_dict()
+        link = d["link"] or d["link_problem"] or {}
+        logged = d["logged"] or {}
+        rec = d["recomputed"] or {}
+        flat = {
+            **{k: d[k] for k in FLAT_COLUMNS[:9]},
+            "status": self.status,
+            "link_basis": link.get("basis", []),
+            "link_confidence": link.get("confidence"),
+            "logged_ips": logged.get("ips"),
+            "logged_count": logged.get("ip_count"),
+            "logged_triggered": logged.get("triggered"),
+            "recomputed_ips": rec.get("ips"),
+            "recomputed_count": len(rec["ips"]) if rec else None,
+            "skipped": rec.get("skipped"),
+            "domain_match": rec.get("domain_match"),
+            "recomputed_triggered": rec.get("triggered"),
+            "agrees": self.agrees,
+            "findings": self.findings,
+            "explanation": d["explanation"],
+            "source": [f"{x['file']}:{x['line']}" for x in d["source"]],
+        }
+        assert list(flat) == FLAT_COLUMNS
+        return flat
+
     def to_dict(self) -> dict[str, Any]:
         e, t, r = self.event, self.trace, self.recomputed
         return {
@@ -253,30 +287,7 @@ class Correlation:
 
 
 def _frame_row(r: Row) -> dict[str, Any]:
-    d = r.to_dict()
-    link = d.pop("link") or {}
-    logged = d.pop("logged") or {}
-    rec = d.pop("recomputed") or {}
-    d.pop("link_problem")
-    return {
-        **{k: d[k] for k in ("time", "thread", "internal_id", "message_id", "sender", "recipients", "subject", "rule", "actions")},
-        "status": r.status,
-        "link_basis": link.get("basis", []),
-        "link_confidence": link.get("confidence"),
-        "logged_ips": logged.get("ips"),
-        "logged_count": logged.get("ip_count"),
-        "logged_triggered": logged.get("triggered"),
-        "recomputed_ips": rec.get("ips"),
-        "recomputed_count": len(rec["ips"]) if rec else None,
-        "skipped": rec.get("skipped"),
-        "domain_match": rec.get("domain_match"),
-        "recomputed_triggered": rec.get("triggered"),
-        "agrees": r.agrees,
-        "findings": r.findings,
-        "explanation": d["explanation"],
-        "source": [f"{s['file']}:{s['line']}" for s in d["source"]],
-        "result": r,
-    }
+    return {**r.flat(), "result": r}
 
 
 # ---------------------------------------------------------------------------

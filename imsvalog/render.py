@@ -252,13 +252,6 @@ CORRELATE_COLUMNS: list[tuple[str, str]] = [
     ("link", "link"),
 ]
 
-CSV_COLUMNS = [
-    "time", "thread", "internal_id", "message_id", "sender", "recipients", "subject", "rule", "actions", "status",
-    "link_basis", "link_confidence", "logged_ips", "logged_count", "logged_triggered", "recomputed_ips",
-    "recomputed_count", "skipped", "domain_match", "recomputed_triggered", "agrees", "findings", "explanation", "source",
-]
-
-
 def _table_cells(d: dict[str, Any]) -> dict[str, Any]:
     logged = d["logged"]
     rec = d["recomputed"]
@@ -303,26 +296,9 @@ def render_correlation(result: Any, rows: list[Any], fmt: str, out: IO[str], exp
     elif fmt == "json":
         write_json(dicts, out, extra={"summary": result.summary.to_dict()})
     elif fmt == "csv":
-        frame_rows = []
-        for r, d in zip(rows, dicts):
-            link = d["link"] or {}
-            rec = d["recomputed"] or {}
-            logged = d["logged"] or {}
-            frame_rows.append({
-                **d,
-                "link_basis": link.get("basis"),
-                "link_confidence": link.get("confidence") or (d["link_problem"] or {}).get("confidence"),
-                "logged_ips": logged.get("ips"),
-                "logged_count": logged.get("ip_count"),
-                "logged_triggered": logged.get("triggered"),
-                "recomputed_ips": rec.get("ips"),
-                "recomputed_count": len(rec["ips"]) if rec else None,
-                "skipped": rec.get("skipped"),
-                "domain_match": rec.get("domain_match"),
-                "recomputed_triggered": rec.get("triggered"),
-                "source": [f"{s['file']}:{s['line']}" for s in d["source"]],
-            })
-        write_csv(frame_rows, out, CSV_COLUMNS)
+        from .correlate import FLAT_COLUMNS
+
+        write_csv((r.flat() for r in rows), out, FLAT_COLUMNS)
     elif fmt == "markdown":
         cells = [_table_cells(d) for d in dicts]
         write_markdown(cells, out, [k for k, _ in CORRELATE_COLUMNS])
