@@ -49,7 +49,7 @@ def _line(t: float, thread: str, body: str) -> str:
     return f"{time.strftime('%Y/%m/%d %H:%M:%S', lt)} GMT+09:00 [{thread}] {body}\n"
 
 
-def generate(out: Path, size_mb: float, seed: int = 7) -> tuple[Path, Path, int]:
+def generate(out: Path, size_mb: float, noise: int = 8, seed: int = 7) -> tuple[Path, Path, int]:
     """Write log.imss and polevt.imss of about ``size_mb`` MB; returns their paths and the spoof count."""
     rng = random.Random(seed)
     log = out / "log.imss.20240312.0001"
@@ -76,7 +76,7 @@ def generate(out: Path, size_mb: float, seed: int = 7) -> tuple[Path, Path, int]
                 spoof = rng.random() < 0.05
                 for rule in range(1, 9):
                     lines.append(f"Running ruleId:{rule}; version:3, numFilters:1, numActions:1")
-                    lines += [rng.choice(GENERIC).format(n=rng.randint(1, 99999)) for _ in range(rng.randint(4, 12))]
+                    lines += [rng.choice(GENERIC).format(n=rng.randint(1, 99999)) for _ in range(rng.randint(noise // 2, noise * 3 // 2))]
                     if spoof and rule == 5:
                         ip = f"203.0.113.{rng.randint(1, 254)}"
                         lines += [
@@ -138,6 +138,8 @@ def main() -> None:
     ap.add_argument("--size-mb", type=float, default=100.0, help="size of the generated log.imss (default 100)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept (default 3)")
     ap.add_argument("--reader-mb", type=float, default=10.0, help="slice for the reader benchmark (default 10)")
+    ap.add_argument("--noise", type=int, default=8,
+                    help="generic debug lines per rule run, on average (default 8); real debug logs are noisier")
     ap.add_argument("--keep", type=Path, help="write the generated files here and keep them")
     args = ap.parse_args()
 
@@ -145,9 +147,15 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         t0 = time.perf_counter()
-        log, pol, spoofs = generate(work, args.size_mb)
+        log, pol, spoofs = generate(work, args.size_mb, args.noise)
         size = log.stat().st_size
-        print(f"generated {size / 1e6:.1f} MB log.imss ({sum(1 for _ in open(log)):,} lines), "
+        n_lines = sum(1 for _ in open(log, "rb"))
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from imsvalog.sessions import MARKER_NEEDLES
+
+        with open(log, "rb") as fh:
+            markers = sum(1 for ln in fh if any(nd in ln for nd in MARKER_NEEDLES))
+        print(f"generated {size / 1e6:.1f} MB log.imss ({n_lines:,} lines, {markers / n_lines:.0%} carry session markers), "
               f"{spoofs} spoof events, in {time.perf_counter() - t0:.1f} s")
 
         grep = shutil.which("grep")
@@ -161,7 +169,6 @@ def main() -> None:
         print(f"ratio correlate / grep      {c / g:8.1f} x")
 
         # readers: a slice, against one compiled regex per line in Python
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         from imsvalog.readers import iter_records
 
         slice_path = work / "slice" / "log.imss.20240312.0001"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from enum import Enum, IntEnum
@@ -33,15 +34,17 @@ from .render import (
     write_jsonl,
     write_markdown,
 )
-from .sources import KINDS, LogFile
+from .sources import LogFile
 
 
 class ExitStatus(IntEnum):
-    """Exit codes: 0 success, 1 ``--strict`` found rejects, 2 usage or input error."""
+    """Exit codes: 0 success, 1 ``--strict`` found rejects, 2 usage or input error, 3 a bug in imsvalog."""
 
     OK = 0
     REJECTS = 1
     ERROR = 2
+    INTERNAL = 3
+    INTERRUPTED = 130
 
 
 class Format(str, Enum):
@@ -58,8 +61,6 @@ class Kind(str, Enum):
     msgtra = "msgtra"
 
 
-assert tuple(k.value for k in Kind) == KINDS[:3]
-
 app = typer.Typer(
     name="imsvalog",
     help="Triage Trend Micro IMSVA tickets from the appliance's logs "
@@ -68,7 +69,7 @@ app = typer.Typer(
     "  imsvalog correlate fixtures/kb000239719/* --explain\n"
     "  imsvalog spoof-check fixtures/messages/cloud-relay-hairpin.eml --trusted 198.51.100.25\n"
     "  imsvalog parse fixtures/busy-day --format jsonl\n\n"
-    "Exit status: 0 success, 1 --strict found rejected lines, 2 usage or input error.",
+    "Exit status: 0 success, 1 --strict found rejected lines, 2 usage or input error, 3 a bug in imsvalog.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -77,6 +78,11 @@ app = typer.Typer(
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: exceptions that are the CLI framework's own way of exiting: never reported as bugs
+_PASS_THROUGH: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort) + tuple(
+    t for t in (getattr(getattr(typer, "exceptions", None), "TyperException", None),) if isinstance(t, type)
+)
 
 
 def fail(message: str) -> typer.Exit:
@@ -97,8 +103,21 @@ def cli_errors(func: F) -> F:
         except BrokenPipeError:
             # the reader of our output went away (| head): stop quietly
             with contextlib.suppress(Exception):
-                sys.stdout = open(__import__("os").devnull, "w")  # noqa: SIM115
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115
             raise typer.Exit(ExitStatus.OK) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("imsvalog: interrupted\n")
+            raise typer.Exit(ExitStatus.INTERRUPTED) from None
+        except _PASS_THROUGH:
+            raise
+        except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
+            if os.environ.get("IMSVALOG_DEBUG"):
+                raise
+            sys.stderr.write(
+                f"imsvalog: internal error: {type(exc).__name__}: {clean_terminal(str(exc))}\n"
+                "This is a bug in imsvalog. Run again with IMSVALOG_DEBUG=1 for the traceback, and report it.\n"
+            )
+            raise typer.Exit(ExitStatus.INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -351,10 +352,14 @@ class _Index:
     by_message: dict[str, list[PolicyEvent]] = field(default_factory=lambda: defaultdict(list))
     by_token: dict[str, list[PolicyEvent]] = field(default_factory=lambda: defaultdict(list))
     tx_by_internal: dict[str, Transaction] = field(default_factory=dict)
+    spoof_by_time: list[PolicyEvent] = field(default_factory=list)
+    spoof_times: list[float] = field(default_factory=list)
 
     @classmethod
     def build(cls, events: list[PolicyEvent], transactions: list[Transaction]) -> _Index:
         idx = cls(events)
+        idx.spoof_by_time = sorted((e for e in events if is_spoof_event(e)), key=lambda e: e.time)
+        idx.spoof_times = [e.time.timestamp() for e in idx.spoof_by_time]
         for t in transactions:
             if t.internal_id:
                 idx.tx_by_internal.setdefault(t.internal_id, t)
@@ -390,7 +395,7 @@ def _action_compatible(session: ScanSession, event: PolicyEvent) -> bool:
 
 
 def _candidates(
-    session: ScanSession, trace: SpoofTrace, idx: _Index, spoof_events: list[PolicyEvent], window: timedelta
+    session: ScanSession, trace: SpoofTrace, idx: _Index, window: timedelta
 ) -> dict[int, tuple[PolicyEvent, list[str], list[str]]]:
     """Candidate events (by id()) with their bases and the evidence sentences."""
     found: dict[int, tuple[PolicyEvent, list[str], list[str]]] = {}
@@ -420,8 +425,10 @@ def _candidates(
             )
             add(e, "queue_id", f"Postfix queue ID {q} from Received header {hi} is {where}")
     t = trace.time
-    for e in spoof_events:
-        if abs(e.time - t) <= window and _action_compatible(session, e):
+    lo = bisect_left(idx.spoof_times, (t - window).timestamp())
+    hi = bisect_right(idx.spoof_times, (t + window).timestamp())
+    for e in idx.spoof_by_time[lo:hi]:
+        if _action_compatible(session, e):
             delta = abs((e.time - t).total_seconds())
             add(e, "time", "same second" if delta < 1 else f"{delta:.0f} s apart")
     return found
@@ -436,7 +443,7 @@ def link_rows(
     idx = _Index.build(events, transactions)
     spoof_events = [e for e in events if is_spoof_event(e)]
     pairs = [(s, t) for s in sessions for t in s.spoof_traces]
-    cands = {id(t): _candidates(s, t, idx, spoof_events, window) for s, t in pairs}
+    cands = {id(t): _candidates(s, t, idx, window) for s, t in pairs}
     # how many traces each event is a time-only candidate of (for "unambiguous both ways")
     time_claims: dict[int, int] = defaultdict(int)
     for c in cands.values():

@@ -103,3 +103,22 @@ def test_python_m_and_console_script_entry_point() -> None:
     assert r.returncode == 0 and r.stdout.startswith("imsvalog ")
     r = subprocess.run([sys.executable, "-m", "imsvalog", "parse", "/nope"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and r.stderr.startswith("imsvalog: error: /nope") and "Traceback" not in r.stderr
+
+
+def test_kind_choices_are_the_parsed_kinds() -> None:
+    from imsvalog.cli import Kind
+    from imsvalog.grammars import GRAMMARS
+
+    assert [k.value for k in Kind] == list(GRAMMARS)
+
+
+def test_a_bug_is_one_line_and_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    import imsvalog.cli as cli
+
+    def boom(*a, **k):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(cli, "iter_records", boom)
+    r = run("parse", str(KB))
+    assert r.exit_code == 3
+    assert "internal error: ZeroDivisionError: boom" in r.stderr and "Traceback" not in r.output

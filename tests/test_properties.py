@@ -80,3 +80,52 @@ def test_any_header_text_is_counted_or_skipped_with_a_reason(headers: list[str])
         if h.skip is not None:
             assert h.skip.reason in {"private", "loopback", "link-local", "special-purpose", "no-address", "duplicate", "unparsable"}
     assert r.explanation
+
+
+MARKERS = [
+    "Info: Accept connection from client [127.0.0.1]",
+    ">>> Message-ID : <m{n}@example.com>",
+    "Start Rule Set Retrieval spent 0 ms",
+    "Running ruleId:12; version:2, numFilters:1, numActions:1",
+    "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:from h (h [198.51.100.{n}]) by x with ESMTP id ABCDEF{n:04d}",
+    "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader:get matched string:198.51.100.{n}",
+    "[DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.{n},",
+    "[DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.",
+    "filter AntiSpoofFilter isTriggered returned true",
+    "Final action 0: QuarantineAction",
+    "Scan finished for ID-{n}, scanned 1 times",
+    "[DEBUG]TmIsScan::scanMessage: noise",
+]
+marker_lines = st.lists(
+    st.tuples(st.integers(0, 3), st.integers(0, 5), st.sampled_from(MARKERS), st.integers(0, 9)), max_size=40
+)
+events = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 9), st.booleans()), max_size=6)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=marker_lines, evs=events)
+def test_any_marker_sequence_correlates_and_every_trace_is_accounted_for(tmp_path: Path, lines, evs) -> None:
+    from imsvalog.correlate import correlate
+
+    log = "".join(
+        f"2024/03/12 09:15:{sec:02d} GMT+01:00 [1:{tid}] {body.format(n=n)}\n" for tid, sec, body, n in lines
+    )
+    pol = "".join(
+        f"2024/03/12 09:15:{sec:02d} GMT+01:00\tID-{n}\ta@example.com\tb@example.com\ts\t1\t"
+        f"{'Spoofing message' if spoof else 'Other'}\t{'0000010000000000' if spoof else '0100000000000000'}\t\t1.0\t"
+        f"01000000000000000\t0\t0\t0\t\t\t\t\t1\t15\t0\t0\t<m{n}@example.com>\n"
+        for sec, n, spoof in evs
+    )
+    (tmp_path / "log.imss.20240312.0001").write_text(log)
+    (tmp_path / "polevt.imss.20240312.0001").write_text(pol)
+    c = correlate(tmp_path)
+    s = c.summary
+    traced = [r for r in c.rows if r.trace is not None]
+    assert len(traced) == s.spoof_traces == s.linked + s.ambiguous + s.traces_without_event
+    # every spoof event is either linked (possibly to several traces) or a row of its own
+    linked_events = {id(r.event) for r in c.rows if r.status == "linked"}
+    untraced = [r for r in c.rows if r.trace is None]
+    assert len(untraced) + len(linked_events) == s.spoof_events
+    for r in c.rows:
+        assert r.explanation
+        r.to_dict()

@@ -56,8 +56,12 @@ def offset_tz(offset: str) -> timezone:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
+@lru_cache(maxsize=4096)
 def make_time(date: str, clock: str, offset: str) -> datetime:
-    """Aware datetime from ``YYYY/MM/DD``, ``HH:MM:SS`` and an offset, keeping the logged offset."""
+    """Aware datetime from ``YYYY/MM/DD``, ``HH:MM:SS`` and an offset, keeping the logged offset.
+
+    Cached: consecutive lines share their second (datetimes are immutable).
+    """
     try:
         return datetime(
             int(date[0:4]),

@@ -440,9 +440,13 @@ _COMPONENT_RE = COMPONENT.re  # type: ignore[attr-defined]
 _LOCATION_RE = LOCATION.re  # type: ignore[attr-defined]
 
 
-def _shape(component: str | None, message: str, variants: tuple[Variant, ...] = VARIANTS) -> tuple[Variant | None, dict]:
-    for v in variants:
-        if v.applies(component, message):
+_DISPATCH = tuple((v.starts, v.component, v) for v in VARIANTS)
+
+
+def _shape(component: str | None, message: str) -> tuple[Variant | None, dict]:
+    """The first variant (in :data:`VARIANTS` order) whose start and grammar fit (inlined ``applies``)."""
+    for starts, comp, v in _DISPATCH:
+        if (comp is None or comp == component) and message.startswith(starts):
             try:
                 return v, v.fields(message)
             except NoMatch:
