@@ -279,14 +279,6 @@ def parse(
         raise typer.Exit(ExitStatus.REJECTS)
 
 
-def main() -> None:
-    """Console-script entry point."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(AttributeError, ValueError):
-            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
-    app()
-
-
 # ---------------------------------------------------------------------------
 # spoof-check
 # ---------------------------------------------------------------------------
@@ -405,3 +397,11 @@ def progress_bar() -> Iterator[Callable[[int, int], None] | None]:
             bar.update(task, completed=done, total=total or None)
 
         yield update
+
+
+def main() -> None:
+    """Console-script entry point."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    app()

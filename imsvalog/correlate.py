@@ -434,6 +434,45 @@ def _candidates(
     return found
 
 
+def _span(times: list[datetime]) -> tuple[datetime, datetime] | None:
+    return (min(times), max(times)) if times else None
+
+
+def _why_no_trace(e: PolicyEvent, sessions: list[ScanSession]) -> str:
+    """The evidence for why a spoof policy event has no AntiSpoofFilter trace."""
+    mid = normalize_message_id(e.message_id)
+    for s in sessions:
+        if (s.internal_id and s.internal_id == e.internal_id) or (mid and normalize_message_id(s.message_id) == mid):
+            r = s.records[0].source
+            return (
+                f"its scan is in log.imss (thread {s.thread}, {os.path.basename(r.file)}:{r.line}) but has no "
+                "AntiSpoofFilter header lines: log.imss was not at debug level when it was scanned"
+            )
+    span = _span([s.first_time for s in sessions] + [s.last_time for s in sessions])
+    if span is None:
+        return "no log.imss scan sessions were read at all"
+    if not span[0] - timedelta(seconds=5) <= e.time <= span[1] + timedelta(seconds=5):
+        return (
+            f"the log.imss files read cover {span[0].isoformat(sep=' ')} to {span[1].isoformat(sep=' ')}; "
+            "this event is outside that span: add the log.imss file of that time"
+        )
+    return (
+        "log.imss covers its time but holds no scan of it with AntiSpoofFilter lines: "
+        "log.imss was probably not at debug level then"
+    )
+
+
+def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None) -> str:
+    if coverage is None:
+        return "no polevt.imss policy events were read at all: add the polevt.imss files"
+    if not coverage[0] - timedelta(seconds=5) <= t <= coverage[1] + timedelta(seconds=5):
+        return (
+            f"the polevt.imss files read cover {coverage[0].isoformat(sep=' ')} to {coverage[1].isoformat(sep=' ')}; "
+            "this trace is outside that span: add the polevt.imss file of that time"
+        )
+    return "polevt.imss covers its time but holds no matching spoof event"
+
+
 def link_rows(
     sessions: list[ScanSession],
     events: list[PolicyEvent],
@@ -479,11 +518,18 @@ def link_rows(
     named = {i for r in rows if r.link and r.link.confidence == "ambiguous" for i in r.link.candidates}
     for e in spoof_events:
         if id(e) not in used:
+            tx = idx.tx_by_internal.get(e.internal_id)
             if e.internal_id in named:
                 link = Link([], "ambiguous", "a candidate of an ambiguous trace (see the trace's row)", [e.internal_id])
-                rows.append(Row(None, None, e, link, "ambiguous", transaction=idx.tx_by_internal.get(e.internal_id)))
+                rows.append(Row(None, None, e, link, "ambiguous", transaction=tx))
             else:
-                rows.append(Row(None, None, e, None, "event-without-trace", transaction=idx.tx_by_internal.get(e.internal_id)))
+                row = Row(None, None, e, None, "event-without-trace", transaction=tx)
+                row.notes.append(_why_no_trace(e, sessions))
+                rows.append(row)
+    coverage = _span([e.time for e in events])
+    for row in rows:
+        if row.status == "trace-without-event" and row.trace is not None and row.trace.triggered is not False:
+            row.notes.append(_why_no_event(row.trace.time, coverage))
     rows.sort(key=lambda r: (r.time, r.session.thread if r.session else "", r.internal_id or ""))
     return rows
 
@@ -606,15 +652,9 @@ def explain_row(row: Row) -> str:
         if t is not None and t.triggered is False:
             lines.append("No policy event: the filter did not fire, so none is expected.")
         else:
-            lines.append(
-                "No policy event found for this trace although the filter fired: polevt.imss for this time may be "
-                "missing from the bundle."
-            )
+            lines.append("No policy event found for this trace although the filter fired.")
     elif row.status == "event-without-trace":
-        lines.append(
-            "No AntiSpoofFilter trace for this policy event: log.imss was probably not at debug level at that "
-            "time, or the log.imss file that covers it is not in the bundle."
-        )
+        lines.append("No AntiSpoofFilter trace for this policy event.")
     if t is not None:
         if t.ip_list is not None:
             lines.append(

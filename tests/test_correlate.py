@@ -131,3 +131,49 @@ def test_public_api() -> None:
 def test_correlate_without_logs_is_an_input_error() -> None:
     with pytest.raises(imsvalog.InputError, match="needs log.imss or polevt.imss"):
         correlate(FIXTURES / "messages")
+
+
+def _write_case(tmp_path, log_lines: list[str], polevt_lines: list[str]):
+    (tmp_path / "log.imss.20240312.0001").write_text("".join(x + "\n" for x in log_lines))
+    (tmp_path / "polevt.imss.20240312.0001").write_text("".join(x + "\n" for x in polevt_lines))
+    return correlate(tmp_path)
+
+
+def _pe(t: str, iid: str, mid: str = "<m@example.com>") -> str:
+    return "\t".join([f"2024/03/12 {t} GMT+01:00", iid, "a@example.com", "b@example.com", "s", "1", "Spoofing message",
+                      "0000010000000000", "", "1.0", "01000000000000000", "0", "0", "0", "", "", "", "", "1", "15", "0",
+                      "0", mid])
+
+
+def test_event_whose_scan_has_no_trace_says_log_level(tmp_path) -> None:
+    """Regression: 'policy event without trace' must say why when the scan itself is in log.imss."""
+    c = _write_case(
+        tmp_path,
+        ["2024/03/12 09:00:00 GMT+01:00 [1:2] Info: Accept connection from client [127.0.0.1]",
+         "2024/03/12 09:00:00 GMT+01:00 [1:2] Final action 0: QuarantineAction",
+         "2024/03/12 09:00:00 GMT+01:00 [1:2] Scan finished for ID-1, scanned 1 times"],
+        [_pe("09:00:00", "ID-1")],
+    )
+    (row,) = c.rows
+    assert row.status == "event-without-trace"
+    assert "its scan is in log.imss (thread 1:2, log.imss.20240312.0001:1)" in row.explanation
+    assert "not at debug level" in row.explanation
+
+
+def test_event_outside_the_log_span_says_which_file_is_missing(tmp_path) -> None:
+    c = _write_case(
+        tmp_path,
+        ["2024/03/12 09:00:00 GMT+01:00 [1:2] Info: Accept connection from client [127.0.0.1]",
+         "2024/03/12 09:00:01 GMT+01:00 [1:2] Scan finished for ID-1, scanned 1 times"],
+        [_pe("17:45:00", "ID-9")],
+    )
+    (row,) = c.rows
+    assert "this event is outside that span: add the log.imss file of that time" in row.explanation
+
+
+def test_fired_trace_without_polevt_says_polevt_is_missing(tmp_path) -> None:
+    (tmp_path / "log.imss.20240312.0001").write_text((KB / "log.imss.20190430.0001").read_text())
+    c = correlate(tmp_path)
+    (row,) = c.rows
+    assert row.status == "trace-without-event"
+    assert "no polevt.imss policy events were read at all" in row.explanation
