@@ -347,6 +347,7 @@ class Only(str, Enum):
     "  imsvalog correlate fixtures/kb000239719/*\n"
     "  imsvalog correlate fixtures/busy-day --explain\n"
     "  imsvalog correlate /cases/1234/IMSVA --trusted-file trusted.txt --only disagreements\n"
+    "  imsvalog correlate /cases/1234/IMSVA --trusted-file trusted.txt --what-if-trusted 203.0.113.45\n"
     "  imsvalog correlate log.imss.* polevt.imss.* --format jsonl -o spoof.jsonl\n",
 )
 @cli_errors
@@ -358,6 +359,9 @@ def correlate(
     only: Only | None = typer.Option(None, "--only", help="Show only disagreements or unlinked rows."),
     explain: bool = typer.Option(False, "--explain", "-e", help="Print the header-by-header explanation of each row."),
     time_window: float = typer.Option(1.0, "--time-window", min=0.0, help="Seconds within which time alone may link a trace and an event."),
+    what_if_trusted: list[str] = typer.Option([], "--what-if-trusted", help="What-if: another trusted list entry. Repeatable."),
+    what_if_trusted_file: list[Path] = typer.Option([], "--what-if-trusted-file", help="What-if: another trusted list file."),
+    what_if_profile: Profile | None = typer.Option(None, "--what-if-profile", help="What-if: another profile."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
 ) -> None:
@@ -367,11 +371,15 @@ def correlate(
     from .trusted import load_trusted
 
     tl = load_trusted(trusted, trusted_file)
+    what_if = None
+    if what_if_trusted or what_if_trusted_file or what_if_profile is not None:
+        what_if = (load_trusted(what_if_trusted, what_if_trusted_file), what_if_profile.value if what_if_profile else None)
     with progress_bar() as progress:
         result = run_correlate(paths, trusted=tl, profile=profile.value, time_window=time_window, progress=progress)
     rows = result.only(only.value if only else None)
+    changes = result.what_if(*what_if) if what_if is not None else None
     with open_output(output, list(paths)) as out:
-        render_correlation(result, rows, fmt.value, out, explain=explain)
+        render_correlation(result, rows, fmt.value, out, explain=explain, what_if=changes)
     s = result.summary
     if s.rejects:
         sys.stderr.write(f"{s.rejects} lines could not be parsed; see them with: imsvalog parse --rejects FILE ...\n")

@@ -44,7 +44,19 @@ from .readers import PathsLike, as_path_list, iter_file, parse_line
 from .records import ImssRecord, PolicyEvent, Reject, Source, Transaction
 from .sessions import MARKER_NEEDLES, ScanSession, SessionBuilder, SpoofTrace
 from .sources import KIND_NAMES, LogFile, ScanStats, discover, file_size, iter_matching_lines
-from .spoof import DOCUMENTED, Profile, SpoofResult, evaluate, show_ip
+from .spoof import (
+    DOCUMENTED,
+    MessageInput,
+    MissingTrusted,
+    Profile,
+    SpoofResult,
+    VerdictChange,
+    evaluate,
+    get_profile,
+    show_ip,
+)
+from .spoof import missing_trusted as spoof_missing_trusted
+from .spoof import what_if as spoof_what_if
 from .trusted import TrustedList
 
 CONFIDENCE = {"internal_id": "high", "message_id": "high", "queue_id": "medium-high", "time": "low"}
@@ -265,6 +277,35 @@ class Correlation:
     rejects: list[Reject]
     sessions: list[ScanSession]
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    trusted: TrustedList | None = None
+    profile: str = "documented"
+
+    def messages(self) -> list[MessageInput]:
+        """Each trace's recovered headers with its event's sender and recipients, named for the row."""
+        out = []
+        for r in self.rows:
+            if r.trace is None:
+                continue
+            e = r.event
+            name = r.internal_id or (f"{r.session.thread} {r.time.isoformat(sep=' ')}" if r.session else "?")
+            out.append(
+                MessageInput(
+                    tuple(h.header for h in r.trace.headers),
+                    e.sender if e else None,
+                    tuple(e.recipients) if e else (),
+                    name=name,
+                )
+            )
+        return out
+
+    def what_if(self, trusted: TrustedList | None = None, profile: str | Profile | None = None) -> list[VerdictChange]:
+        """Verdicts that change from this correlation's trusted list and profile to the given ones, and why."""
+        after_profile = profile if profile is not None else self.profile
+        return spoof_what_if(self.messages(), (self.trusted, self.profile), (trusted, after_profile))
+
+    def missing_trusted(self) -> list[MissingTrusted]:
+        """Untrusted addresses behind 'fires' verdicts, most frequent first (needs a trusted list)."""
+        return spoof_missing_trusted(r.recomputed for r in self.rows if r.recomputed is not None)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -729,7 +770,7 @@ def correlate(
         disagreements=sum(1 for r in rows if r.disagreement),
         rejects=len(rejects),
     )
-    return Correlation(rows, summary, rejects, sessions, skipped)
+    return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name)
 
 
 def sessions(paths: PathsLike) -> list[ScanSession]:

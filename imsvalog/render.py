@@ -288,13 +288,42 @@ def summary_text(s: Any) -> str:
     )
 
 
-def render_correlation(result: Any, rows: list[Any], fmt: str, out: IO[str], explain: bool = False) -> None:
-    """Write a correlation in one of the formats: table, jsonl, json, csv, markdown."""
+def what_if_lines(changes: list[Any]) -> list[str]:
+    if not changes:
+        return ["What-if: no verdict changes."]
+    return ["What-if: verdicts that change:"] + [f"  {c.name}: {c.before} -> {c.after} ({c.why})" for c in changes]
+
+
+def missing_lines(result: Any) -> list[str]:
+    if result.trusted is None:
+        return []
+    missing = result.missing_trusted()
+    if not missing:
+        return ["No counted address outside the trusted list made the filter fire."]
+    out = ["Addresses outside the trusted list that made the filter fire (candidates for the list):"]
+    for m in missing:
+        out.append(f"  {m.address}: {m.count} message{'s' if m.count != 1 else ''}" + (f"; warning: {m.warning}" if m.warning else ""))
+    return out
+
+
+def render_correlation(
+    result: Any, rows: list[Any], fmt: str, out: IO[str], explain: bool = False, what_if: list[Any] | None = None
+) -> None:
+    """Write a correlation in one of the formats: table, jsonl, json, csv, markdown.
+
+    The what-if changes and the untrusted addresses appear in the table, Markdown and
+    JSON (``what_if``, ``untrusted_addresses``) outputs; jsonl and csv carry rows only.
+    """
     dicts = [r.to_dict() for r in rows]
     if fmt == "jsonl":
         write_jsonl(dicts, out)
     elif fmt == "json":
-        write_json(dicts, out, extra={"summary": result.summary.to_dict()})
+        extra: dict[str, Any] = {"summary": result.summary.to_dict()}
+        if result.trusted is not None:
+            extra["untrusted_addresses"] = [m.__dict__ for m in result.missing_trusted()]
+        if what_if is not None:
+            extra["what_if"] = [c.__dict__ for c in what_if]
+        write_json(dicts, out, extra=extra)
     elif fmt == "csv":
         from .correlate import FLAT_COLUMNS
 
@@ -303,6 +332,9 @@ def render_correlation(result: Any, rows: list[Any], fmt: str, out: IO[str], exp
         cells = [_table_cells(d) for d in dicts]
         write_markdown(cells, out, [k for k, _ in CORRELATE_COLUMNS])
         out.write("\n" + markdown_cell(summary_text(result.summary)) + "\n")
+        for line in missing_lines(result) + (what_if_lines(what_if) if what_if is not None else []):
+            out.write("\n" + markdown_cell(line))
+        out.write("\n")
         if explain:
             for i, d in enumerate(dicts, 1):
                 out.write(f"\n### {i}. {markdown_cell(d['internal_id'] or d['thread'] or '')}\n\n")
@@ -313,6 +345,8 @@ def render_correlation(result: Any, rows: list[Any], fmt: str, out: IO[str], exp
         table = rich_table((_table_cells(d) for d in dicts), CORRELATE_COLUMNS, no_wrap=("time", "agrees"))
         con.print(table)
         con.print(Text(clean_terminal(summary_text(result.summary))), soft_wrap=True)
+        for line in missing_lines(result) + (what_if_lines(what_if) if what_if is not None else []):
+            con.print(Text(clean_terminal(line)), soft_wrap=True)
         disagreements = [d for d in dicts if d["agrees"] is False]
         for d in disagreements:
             con.print(

@@ -101,3 +101,22 @@ def test_output_file(tmp_path) -> None:
 def test_errors_exit_2(args: list[str], message: str) -> None:
     r = run(*args)
     assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+
+
+def test_what_if_and_untrusted_addresses() -> None:
+    args = [str(FIXTURES / "busy-day"), "--trusted", "198.51.100.25",
+            "--what-if-trusted", "198.51.100.25", "--what-if-trusted", "203.0.113.45"]
+    out = run(*args).stdout
+    assert "203.0.113.45: 1 message; warning: 203.0.113.45 is a public address" in out
+    assert "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C: fires -> does-not-fire (untrusted 203.0.113.45 -> none)" in out
+    d = json.loads(run(*args, "--format", "json").stdout)
+    assert [c["name"] for c in d["what_if"]] == ["5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C"]
+    assert d["untrusted_addresses"][0] == {
+        "address": "198.51.100.26", "count": 2, "public": True,
+        "warning": "198.51.100.26 is a public address: trust it only if it is one of your own MTAs or relays",
+    }
+
+
+def test_what_if_profile_alone() -> None:
+    out = run(str(FIXTURES / "busy-day"), "--what-if-profile", "strict").stdout
+    assert "What-if: no verdict changes." in out

@@ -177,3 +177,15 @@ def test_fired_trace_without_polevt_says_polevt_is_missing(tmp_path) -> None:
     (row,) = c.rows
     assert row.status == "trace-without-event"
     assert "no polevt.imss policy events were read at all" in row.explanation
+
+
+def test_library_what_if_and_missing_trusted() -> None:
+    c = correlate(FIXTURES / "busy-day", trusted=TrustedList.parse(["198.51.100.25", "198.51.100.26"]))
+    changes = c.what_if(TrustedList.parse(["198.51.100.0/24", "203.0.113.0/24", "192.0.2.0/24", "2001:db8::/32"]))
+    assert {ch.name for ch in changes} == {
+        "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C", "3D4E5F60-7182-4394-A5B6-C7D8E9F0A1B2",
+        "1B2C3D4E-5F60-4172-8394-A5B6C7D8E9F0", "2C3D4E5F-6071-4283-94A5-B6C7D8E9F0A1",
+        "7F7F7F7F-7A7A-47B7-87C7-D7E7F7A7B7C7",
+    }
+    assert all((ch.before, ch.after) == ("fires", "does-not-fire") for ch in changes)
+    assert [m.address for m in c.missing_trusted()][:1] == ["203.0.113.45"]
