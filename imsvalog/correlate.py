@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 from .errors import InputError
 from .frames import frame
+from .grammars.received import parse_received
 from .readers import PathsLike, as_path_list, iter_file, parse_line
 from .records import ImssRecord, PolicyEvent, Reject, Source, Transaction
 from .sessions import MARKER_NEEDLES, ScanSession, SessionBuilder, SpoofTrace
@@ -418,8 +419,6 @@ class _Index:
 
 
 def _queue_ids(trace: SpoofTrace) -> list[tuple[int, str]]:
-    from .grammars.received import parse_received
-
     out = []
     for i, h in enumerate(trace.headers, 1):
         for q in parse_received(h.header).queue_ids:

@@ -131,11 +131,11 @@ def _log_file(path: Path, forced_kind: str | None, explicit: bool | None) -> Log
         kind, date, seq = named
     else:
         kind = None
+    if kind is None and explicit is False:
+        return "name is not that of an IMSVA log"
     if forced_kind:
         kind = forced_kind
     elif kind is None:
-        if explicit is False:
-            return "name is not that of an IMSVA log"
         kind = sniff_kind(path)
         if kind is None:
             if explicit is None:
@@ -145,6 +145,8 @@ def _log_file(path: Path, forced_kind: str | None, explicit: bool | None) -> Log
                 f"use --kind ({'|'.join(KINDS)})"
             )
     if not os.access(path, os.R_OK):
+        if explicit is False:
+            return "file is not readable"
         raise InputError(f"{path}: file is not readable")
     return LogFile(path, kind, date, seq)
 

@@ -131,3 +131,24 @@ def test_input_files_are_never_written(tmp_path: Path) -> None:
     for f in discover([src]).files:
         list(iter_lines(f))
     assert before == {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in src.iterdir()}
+
+
+def test_forced_kind_in_a_directory_still_passes_over_non_logs(tmp_path: Path) -> None:
+    (tmp_path / "events.0001").write_text("x\n")
+    (tmp_path / "polevt.imss.20240101.0001").write_text("x\n")
+    found = discover([tmp_path], kind="polevt")
+    assert [f.name for f in found.files] == ["polevt.imss.20240101.0001"]
+    assert [Path(p).name for p, _ in found.skipped] == ["events.0001"]
+    # named on its own, the forced kind applies
+    assert discover([tmp_path / "events.0001"], kind="polevt").files[0].kind == "polevt"
+
+
+def test_unreadable_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skipped with a reason inside a directory; an error when named.  (os.access is faked: CI runs as root.)"""
+    p = tmp_path / "log.imss.20240101.0001"
+    p.write_text("x\n")
+    monkeypatch.setattr("imsvalog.sources.os.access", lambda path, mode: False)
+    found = discover([tmp_path])
+    assert found.files == [] and found.skipped == [(str(p), "file is not readable")]
+    with pytest.raises(InputError, match="file is not readable"):
+        discover([p])
