@@ -192,7 +192,7 @@ def _table_row(row: dict[str, Any]) -> dict[str, Any]:
         "time": (time.isoformat(sep=" ") if time is not None else "").ljust(25),
         "what": (row.get("shape") or row["kind"]).ljust(17),
         "thread": (row.get("thread") or "").ljust(18),
-        "fields": _fields_summary(row) if row["kind"] != "reject" else f"REJECT {row['reason']}: {row['text']}",
+        "fields": _fields_summary(row) if row["kind"] != "reject" else f"REJECT {row['reason']}: {row['raw']}",
     }
 
 
@@ -215,7 +215,7 @@ def parse_columns() -> list[str]:
         for f in dc_fields(cls):
             add(f.name)
     add("reason")
-    add("text")
+    add("raw")
     return cols
 
 

@@ -292,7 +292,7 @@ def to_row(item: Record | Reject) -> dict[str, Any]:
             "line": item.source.line,
             "log_kind": item.kind,
             "reason": item.reason,
-            "text": item.source.text,
+            "raw": item.source.text,
         }
     row: dict[str, Any] = {}
     if isinstance(item, ImssRecord):

@@ -440,6 +440,8 @@ def _addr_list(items: Sequence[str]) -> str:
 def explain(r: SpoofResult) -> str:
     """Plain sentences, header by header, that an engineer can paste into a ticket."""
     lines = [f"Received headers, newest first, as IMSVA reads them ({r.profile} profile):"]
+    if not r.headers:
+        lines.append("  (none: the message has no Received header)")
     for h in r.headers:
         lines.append(f"  {h.index}. {_short(h.text)}")
         if h.counted is not None:
@@ -468,8 +470,11 @@ def explain(r: SpoofResult) -> str:
     )
     for d in r.domains:
         who = "envelope sender" if d.source == "envelope" else "header From"
+        if d.sender is None:
+            lines.append(f"Domains: the {who} is not known; the domain criterion cannot be checked with it.")
+            continue
         if d.sender_domain is None:
-            lines.append(f"Domains: the {who} {d.sender or '(empty)'} has no domain; the domain criterion cannot be checked.")
+            lines.append(f"Domains: the {who} {d.sender or '(empty)'} has no domain; the domain criterion cannot be checked with it.")
             continue
         parts = []
         for rd in d.recipients:

@@ -55,7 +55,7 @@ def test_rejects_go_to_their_own_file_and_strict_fails(tmp_path: Path) -> None:
     r = run("parse", str(FIXTURES / "ugly"), "--format", "jsonl", "--output", str(out), "--rejects", str(rej), "--strict")
     assert r.exit_code == 1
     rejects = [json.loads(ln) for ln in rej.read_text().splitlines()]
-    assert len(rejects) == 5 and all({"file", "line", "reason", "text"} <= x.keys() for x in rejects)
+    assert len(rejects) == 5 and all({"file", "line", "reason", "raw"} <= x.keys() for x in rejects)
     assert all(json.loads(ln)["kind"] != "reject" for ln in out.read_text().splitlines())
     assert "3 rejects" in r.stderr and "2 rejects" in r.stderr
 
