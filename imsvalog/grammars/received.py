@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from datetime import datetime
@@ -132,8 +133,12 @@ def _comment_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
-    return any(a <= pos < b for a, b in spans)
+def _comment_mask(text: str) -> bytearray:
+    """1 at every position inside balanced parentheses (linear time, whatever the nesting)."""
+    mask = bytearray(len(text))
+    for a, b in _comment_spans(text):
+        mask[a:b] = b"\x01" * (b - a)
+    return mask
 
 
 def _to_ip(text: str) -> IPAddress | None:
@@ -154,19 +159,22 @@ def _form(address: IPAddress | None, tagged: bool) -> str:
 def parse_received(text: str) -> ReceivedHeader:
     """Split one Received header into clauses and find its address literals.  Never raises."""
     text = text if isinstance(text, str) else str(text)
-    spans = _comment_spans(text)
+    inside = _comment_mask(text)
     # the date: after the last ';' outside comments
     date_text = None
     end = len(text)
-    for i in range(len(text) - 1, -1, -1):
-        if text[i] == ";" and not _inside(i, spans):
+    i = text.rfind(";")
+    while i != -1:
+        if not inside[i]:
             date_text = text[i + 1 :].strip() or None
             end = i
             break
+        i = text.rfind(";", 0, i)
     # clause keywords outside comments (and outside <...> and [...] tokens)
     starts: list[tuple[int, str]] = []
+    tokens = _token_mask(text)
     for m in _KEYWORD_RE.finditer(text, 0, end):
-        if _inside(m.start(), spans) or _in_token(text, m.start()):
+        if inside[m.start()] or tokens[m.start()]:
             continue
         starts.append((m.start(), m.group(1).lower()))
     clauses = []
@@ -178,45 +186,49 @@ def parse_received(text: str) -> ReceivedHeader:
         stop = starts[n + 1][0] if n + 1 < len(starts) else end
         clauses.append(Clause(name, text[pos + len(name) : stop].strip(), pos))
 
+    positions = [p for p, _ in starts]
+
     def clause_at(pos: int) -> str:
         if pos >= end:
             return "date"
-        name = "pre"
-        for cpos, cname in starts:
-            if cpos <= pos:
-                name = cname
-        return name
+        k = bisect_right(positions, pos)
+        return starts[k - 1][1] if k else "pre"
 
     found: list[AddressLiteral] = []
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text))
     for m in _BRACKETED_RE.finditer(text):
         addr_text = m["addr"]
         ip = _to_ip(addr_text)
         if ip is None and not re.search(r"\d", addr_text):
             continue  # [unknown], [Postfix]... are not address literals
         found.append(
-            AddressLiteral(addr_text, ip, clause_at(m.start()), m.start(), True, _inside(m.start(), spans), _form(ip, bool(m["v6tag"])))
+            AddressLiteral(addr_text, ip, clause_at(m.start()), m.start(), True, bool(inside[m.start()]), _form(ip, bool(m["v6tag"])))
         )
-        taken.append(m.span())
+        taken[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
     for m in _BARE_RE.finditer(text):
-        if any(a <= m.start() < b for a, b in taken):
+        if taken[m.start()]:
             continue
         addr_text = m["addr"] or m["addr6"]
         ip = _to_ip(addr_text)
         if ip is None:
             continue  # times (13:43:08), version numbers (8.14.7.1 is kept only if it is an address)
-        found.append(AddressLiteral(addr_text, ip, clause_at(m.start()), m.start(), False, _inside(m.start(), spans), _form(ip, False)))
+        found.append(AddressLiteral(addr_text, ip, clause_at(m.start()), m.start(), False, bool(inside[m.start()]), _form(ip, False)))
     found.sort(key=lambda a: a.start)
     return ReceivedHeader(text, tuple(clauses), date_text, tuple(found))
 
 
-def _in_token(text: str, pos: int) -> bool:
-    """Is ``pos`` inside an unfinished ``<...>`` or ``[...]`` token?"""
+def _token_mask(text: str) -> bytearray:
+    """1 inside ``<...>`` and ``[...]`` tokens that are closed (linear time)."""
+    mask = bytearray(len(text))
     for open_, close in (("<", ">"), ("[", "]")):
-        o = text.rfind(open_, 0, pos)
-        if o != -1 and text.rfind(close, o, pos) == -1 and text.find(close, pos) != -1:
-            return True
-    return False
+        i = text.find(open_)
+        while i != -1:
+            j = text.find(close, i + 1)
+            if j == -1:
+                break
+            mask[i + 1 : j] = b"\x01" * (j - i - 1)
+            i = text.find(open_, j + 1)
+    return mask
 
 
 def unfold(value: str) -> str:
