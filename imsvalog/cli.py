@@ -382,7 +382,11 @@ def correlate(
         render_correlation(result, rows, fmt.value, out, explain=explain, what_if=changes)
     s = result.summary
     if s.rejects:
-        sys.stderr.write(f"{s.rejects} lines could not be parsed; see them with: imsvalog parse --rejects FILE ...\n")
+        sys.stderr.write(f"{s.rejects} lines could not be parsed or read:\n")
+        for r in result.rejects[:5]:
+            sys.stderr.write(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n")
+        if s.rejects > 5:
+            sys.stderr.write("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
     for path, why in result.skipped:
         sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
 

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 from .errors import InputError
 from .frames import frame
 from .grammars.received import parse_received
-from .readers import PathsLike, as_path_list, iter_file, parse_line
+from .errors import ReadError
+from .readers import PathsLike, as_path_list, iter_file, parse_line, unreadable_rest
 from .records import ImssRecord, PolicyEvent, Reject, Source, Transaction
 from .sessions import MARKER_NEEDLES, ScanSession, SessionBuilder, SpoofTrace
 from .sources import KIND_NAMES, LogFile, ScanStats, discover, file_size, iter_matching_lines
@@ -352,14 +353,17 @@ def read_sessions(
     for f in files:
         name = str(f.path)
         fstats = ScanStats()
-        for lineno, text in iter_matching_lines(f, MARKER_NEEDLES, fstats):
-            item = parse_line("imss", Source(name, lineno, text))
-            if isinstance(item, Reject):
-                rejects.append(item)
-                continue
-            sessions.extend(builder.feed(item))  # type: ignore[arg-type]
-            if progress is not None and lineno % 4096 == 0:
-                progress(done_bytes + fstats.bytes, total)
+        try:
+            for lineno, text in iter_matching_lines(f, MARKER_NEEDLES, fstats):
+                item = parse_line("imss", Source(name, lineno, text))
+                if isinstance(item, Reject):
+                    rejects.append(item)
+                    continue
+                sessions.extend(builder.feed(item))  # type: ignore[arg-type]
+                if progress is not None and lineno % 4096 == 0:
+                    progress(done_bytes + fstats.bytes, total)
+        except ReadError as exc:
+            rejects.append(unreadable_rest(f, exc))
         done_bytes += fstats.bytes
         stats.lines += fstats.lines
         stats.bytes += fstats.bytes

@@ -12,3 +12,17 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ReadError(InputError):
+    """A file that stops being readable part-way (a truncated or corrupt gzip, an I/O error).
+
+    ``lines`` is how many lines were read before it; readers turn this into a reject
+    for the unreadable rest of the file and go on with the next file.
+    """
+
+    def __init__(self, file: str, lines: int, reason: str) -> None:
+        super().__init__(f"{file}: cannot read past line {lines}: {reason}")
+        self.file = file
+        self.lines = lines
+        self.reason = reason

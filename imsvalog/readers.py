@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .errors import InputError
+from .errors import InputError, ReadError
 from .grammars import imss, msgtra, polevt
 from .grammars.common import ParseFailure
 from .records import ImssRecord, PolicyEvent, Reject, Source, Transaction
@@ -76,11 +76,32 @@ class ReadReport:
         return sum(f.rejects for f in self.files)
 
 
+def unreadable_rest(f: LogFile, exc: ReadError) -> Reject:
+    """The reject that stands for the part of a file that could not be read."""
+    return Reject(
+        Source(str(f.path), exc.lines + 1, ""),
+        f.kind,
+        f"the rest of the file cannot be read after line {exc.lines}: {exc.reason}",
+    )
+
+
 def iter_file(f: LogFile, summary: FileSummary | None = None) -> Iterator[Item]:
-    """Records and rejects of one file, in line order."""
+    """Records and rejects of one file, in line order.
+
+    A file that stops being readable (a truncated gzip) ends with one reject
+    saying so; the reader then goes on with the next file.
+    """
     name = str(f.path)
-    for lineno, text in iter_lines(f):
-        item = parse_line(f.kind, Source(name, lineno, text))
+    lines = iter_lines(f)
+    while True:
+        try:
+            lineno, text = next(lines)
+        except StopIteration:
+            return
+        except ReadError as exc:
+            item: Item = unreadable_rest(f, exc)
+        else:
+            item = parse_line(f.kind, Source(name, lineno, text))
         if summary is not None:
             summary.lines += 1
             if isinstance(item, Reject):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import InputError
+from .errors import InputError, ReadError
 
 #: Kinds of log, in the order files of different kinds are read.
 KINDS: tuple[str, ...] = ("imss", "polevt", "msgtra", "maillog")
@@ -219,16 +219,16 @@ def _strip_eol(raw: bytes) -> bytes:
     return raw
 
 
-def _read_error(f: LogFile, lineno: int, exc: Exception) -> InputError:
-    return InputError(f"{f.path}: cannot read past line {lineno}: {exc}")
+def _read_error(f: LogFile, lineno: int, exc: Exception) -> ReadError:
+    return ReadError(str(f.path), lineno, str(exc) or type(exc).__name__)
 
 
 def iter_lines(f: LogFile) -> Iterator[tuple[int, str]]:
     """``(line_number, text)`` for every line of the file, 1-based, streaming.
 
     CR before LF is stripped; a cut-off last line (no final newline) is still a line.
-    A compressed file that ends early raises :class:`InputError` after the lines
-    that could be read.
+    A compressed file that ends early raises :class:`~imsvalog.errors.ReadError`
+    after the lines that could be read.
     """
     lineno = 0
     try:

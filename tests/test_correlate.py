@@ -189,3 +189,15 @@ def test_library_what_if_and_missing_trusted() -> None:
     }
     assert all((ch.before, ch.after) == ("fires", "does-not-fire") for ch in changes)
     assert [m.address for m in c.missing_trusted()][:1] == ["203.0.113.45"]
+
+
+def test_a_corrupt_rotation_does_not_stop_the_correlation(tmp_path) -> None:
+    import gzip
+
+    for f in KB.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    data = gzip.compress(b"2019/04/30 13:58:00 GMT+09:00 [1:2] Final action 0: DeliverAction\n" * 5000)
+    (tmp_path / "log.imss.20190430.0002.gz").write_bytes(data[:200])
+    c = correlate(tmp_path)
+    assert c.summary.linked == 1
+    assert c.summary.rejects == 1 and "cannot be read after line" in c.rejects[0].reason

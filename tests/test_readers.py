@@ -108,3 +108,18 @@ def test_iterators_stream_memory_does_not_grow_with_file_size(tmp_path: Path) ->
     big.write_bytes(line * 2400)
     p_small, p_big = _peak(small), _peak(big)
     assert p_big < p_small * 1.5, (p_small, p_big)
+
+
+def test_truncated_gzip_ends_with_a_reject_and_the_next_file_is_read(tmp_path: Path) -> None:
+    import gzip
+
+    data = gzip.compress((KB / "log.imss.20190430.0001").read_bytes() * 200)
+    (tmp_path / "log.imss.20190430.0001.gz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "polevt.imss.20190430.0001").write_bytes((KB / "polevt.imss.20190430.0001").read_bytes())
+    report = ReadReport()
+    items = list(iter_records([tmp_path], report=report))
+    gz = [i for i in items if i.source.file.endswith(".gz")]
+    last = gz[-1]
+    assert isinstance(last, Reject) and last.reason.startswith("the rest of the file cannot be read after line")
+    assert last.source.line == len(gz) and report.files[0].rejects == 1
+    assert report.files[1].records == 1  # the polevt file after it was still read
