@@ -207,51 +207,49 @@ class SessionBuilder:
             s.end = end
         return s
 
+    def _restart(self, thread: str, start: str, closed: list[ScanSession]) -> ScanSession:
+        old = self._close(thread, "next_scan")
+        if old is not None:
+            closed.append(old)
+        return self._new(thread, start)
+
     def feed(self, rec: ImssRecord) -> list[ScanSession]:
         """Add one record; returns the sessions this record closed (zero, one or two)."""
         if isinstance(rec, FilterResult) and rec.filter_name != SPOOF_FILTER:
             return []  # other filters' results carry no boundary (and the fast path does not read them)
+        thread = rec.thread
+        cur = self.open.get(thread)
         if isinstance(rec, ImssGeneric):
             # other AntiSpoofFilter wording is evidence for the current evaluation, not a boundary
-            cur = self.open.get(rec.thread)
             if rec.component == SPOOF_FILTER and cur is not None and cur.traces:
                 cur.traces[-1].other.append(rec)
                 cur.records.append(rec)
             return []
-        thread = rec.thread
-        cur = self.open.get(thread)
         closed: list[ScanSession] = []
-
-        def restart(start: str) -> ScanSession:
-            old = self._close(thread, "next_scan")
-            if old is not None:
-                closed.append(old)
-            return self._new(thread, start)
-
         shape = rec.shape
-        if isinstance(rec, AcceptConnection):
-            cur = restart(shape)
-        elif isinstance(rec, RuleSetStart):
+        if shape == "accept_connection":
+            cur = self._restart(thread, shape, closed)
+        elif shape == "rule_set_start":
             if cur is None or cur.has_rules or cur.final_actions or cur.finished:
-                cur = restart(shape)
-        elif isinstance(rec, MessageIdLine):
+                cur = self._restart(thread, shape, closed)
+        elif shape == "message_id":
+            mid = rec.message_id  # type: ignore[attr-defined]
             if (
                 cur is None
                 or cur.finished
                 or cur.final_actions
-                or (cur.message_id is not None and cur.message_id != rec.message_id)
+                or (cur.message_id is not None and cur.message_id != mid)
             ):
-                cur = restart(shape)
-            cur.message_id = rec.message_id
-        elif isinstance(rec, ScanFinished):
+                cur = self._restart(thread, shape, closed)
+            cur.message_id = mid
+        elif shape == "scan_finished":
             if cur is None or cur.finished:
-                cur = restart(shape)
-        else:
-            if cur is None or cur.finished or (cur.final_actions and not isinstance(rec, FinalAction)):
-                cur = restart(shape)
+                cur = self._restart(thread, shape, closed)
+        elif cur is None or cur.finished or (cur.final_actions and shape != "final_action"):
+            cur = self._restart(thread, shape, closed)
         cur.records.append(rec)
         self._apply(cur, rec)
-        if isinstance(rec, ScanFinished):
+        if shape == "scan_finished":
             cur.finished = True
             done = self._close(thread, "scan_finished")
             if done is not None:
