@@ -309,6 +309,10 @@ class Correlation:
         """Untrusted addresses behind 'fires' verdicts, most frequent first (needs a trusted list)."""
         return spoof_missing_trusted(r.recomputed for r in self.rows if r.recomputed is not None)
 
+    def inferred_trusted(self) -> list[InferredAddress]:
+        """What IMSVA's own verdicts reveal about its Trusted Internal IP List.  See :func:`infer_trusted`."""
+        return infer_trusted(self.rows)
+
     @property
     def frame(self) -> pd.DataFrame:
         """One row per spoof-related scan, lists kept as lists."""
@@ -328,6 +332,56 @@ class Correlation:
         if which == "unlinked":
             return [r for r in self.rows if r.status != "linked"]
         raise InputError(f"unknown filter {which!r}; expected disagreements or unlinked")
+
+
+@dataclass
+class InferredAddress:
+    """An address whose place in IMSVA's Trusted Internal IP List the logs reveal, with the evidence."""
+
+    address: str
+    status: str  # trusted | untrusted | conflict
+    trusted_evidence: list[str] = field(default_factory=list)
+    untrusted_evidence: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def infer_trusted(rows: Sequence[Row]) -> list[InferredAddress]:
+    """Read IMSVA's Trusted Internal IP List off its own verdicts, without the administrator's list.
+
+    * ``All sender IP in Trusted Internal IP List`` with a logged list: every listed
+      address is trusted.
+    * ``Not all sender IP in Trusted Internal IP List`` with one logged address: that
+      address is not trusted (with several, the one not shown trusted elsewhere).
+    * An address with both kinds of evidence is a ``conflict``: the list changed
+      during the span of the logs, or IMSVA's check is not what is documented.
+    """
+    trusted: dict[str, list[str]] = defaultdict(list)
+    untrusted: dict[str, list[str]] = defaultdict(list)
+    firing: list[tuple[list[str], str]] = []
+    for r in rows:
+        t = r.trace
+        if t is None or t.ip_list is None or t.verdict is None:
+            continue
+        ips = [_norm_ip(x) for x in t.ip_list.ips]
+        name = r.internal_id or (r.session.thread if r.session else "?")
+        where = f"{name} at {t.time.isoformat(sep=' ')} ({t.verdict.source.ref()})"
+        text = t.verdict.text.lower()
+        if t.triggered is False and "all sender ip in trusted internal ip list" in text and not text.startswith("not all"):
+            for a in ips:
+                trusted[a].append(where)
+        elif t.triggered is True and text.startswith("not all sender ip") and ips:
+            firing.append((ips, where))
+    for ips, where in firing:
+        suspects = [a for a in ips if a not in trusted] or ips
+        if len(suspects) == 1:
+            untrusted[suspects[0]].append(where)
+    out = []
+    for a in sorted(set(trusted) | set(untrusted)):
+        status = "conflict" if a in trusted and a in untrusted else ("trusted" if a in trusted else "untrusted")
+        out.append(InferredAddress(a, status, trusted.get(a, []), untrusted.get(a, [])))
+    return out
 
 
 def _frame_row(r: Row) -> dict[str, Any]:

@@ -306,6 +306,24 @@ def missing_lines(result: Any) -> list[str]:
     return out
 
 
+def inferred_lines(result: Any) -> list[str]:
+    inferred = result.inferred_trusted()
+    if not inferred:
+        return []
+    out = ["What IMSVA's own verdicts say about its Trusted Internal IP List:"]
+    for i in inferred:
+        if i.status == "trusted":
+            out.append(f"  {i.address}: in the list ({len(i.trusted_evidence)} scan(s) not fired: {i.trusted_evidence[0]})")
+        elif i.status == "untrusted":
+            out.append(f"  {i.address}: NOT in the list ({len(i.untrusted_evidence)} scan(s) fired on it: {i.untrusted_evidence[0]})")
+        else:
+            out.append(
+                f"  {i.address}: CONFLICT: trusted in {i.trusted_evidence[0]}, untrusted in {i.untrusted_evidence[0]} "
+                "(the list changed, or IMSVA's check is not what is documented)"
+            )
+    return out
+
+
 def render_correlation(
     result: Any, rows: list[Any], fmt: str, out: IO[str], explain: bool = False, what_if: list[Any] | None = None
 ) -> None:
@@ -321,6 +339,7 @@ def render_correlation(
         extra: dict[str, Any] = {"summary": result.summary.to_dict()}
         if result.trusted is not None:
             extra["untrusted_addresses"] = [m.__dict__ for m in result.missing_trusted()]
+        extra["inferred_trusted_list"] = [i.to_dict() for i in result.inferred_trusted()]
         if what_if is not None:
             extra["what_if"] = [c.__dict__ for c in what_if]
         write_json(dicts, out, extra=extra)
@@ -332,8 +351,8 @@ def render_correlation(
         cells = [_table_cells(d) for d in dicts]
         write_markdown(cells, out, [k for k, _ in CORRELATE_COLUMNS])
         out.write("\n" + markdown_cell(summary_text(result.summary)) + "\n")
-        for line in missing_lines(result) + (what_if_lines(what_if) if what_if is not None else []):
-            out.write("\n" + markdown_cell(line))
+        for line in inferred_lines(result) + missing_lines(result) + (what_if_lines(what_if) if what_if is not None else []):
+            out.write("\n" + markdown_cell(line) + "  ")
         out.write("\n")
         if explain:
             for i, d in enumerate(dicts, 1):
@@ -345,7 +364,7 @@ def render_correlation(
         table = rich_table((_table_cells(d) for d in dicts), CORRELATE_COLUMNS, no_wrap=("time", "agrees"))
         con.print(table)
         con.print(Text(clean_terminal(summary_text(result.summary))), soft_wrap=True)
-        for line in missing_lines(result) + (what_if_lines(what_if) if what_if is not None else []):
+        for line in inferred_lines(result) + missing_lines(result) + (what_if_lines(what_if) if what_if is not None else []):
             con.print(Text(clean_terminal(line)), soft_wrap=True)
         disagreements = [d for d in dicts if d["agrees"] is False]
         for d in disagreements:

@@ -201,3 +201,32 @@ def test_a_corrupt_rotation_does_not_stop_the_correlation(tmp_path) -> None:
     c = correlate(tmp_path)
     assert c.summary.linked == 1
     assert c.summary.rejects == 1 and "cannot be read after line" in c.rejects[0].reason
+
+
+def test_trusted_list_inferred_from_imsva_verdicts(busy) -> None:
+    got = {i.address: i.status for i in busy.inferred_trusted()}
+    assert got["198.51.100.25"] == "trusted"  # a scan that did not fire counted it
+    assert got["203.0.113.45"] == "untrusted"  # the only address besides a trusted one in a scan that fired
+    # fired on [198.51.100.26, 2001:db8:4:7::25] and neither is shown trusted: no inference for either alone
+    assert "2001:db8:4:7::25" not in got
+
+
+def test_inferred_conflict_when_the_list_changed(tmp_path) -> None:
+    def trace(t: str, th: str, verdict: str) -> list[str]:
+        p = f"2024/03/12 {t} GMT+01:00 [1:{th}] "
+        return [
+            p + "Info: Accept connection from client [127.0.0.1]",
+            p + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:"
+                "from a (a [198.51.100.9]) by b with ESMTP id QQQQQQ" + th,
+            p + "[DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.9,",
+            p + f"[DIAGNOSTIC]AntiSpoofFilter: {verdict}",
+        ]
+    c = _write_case(
+        tmp_path,
+        trace("09:00:00", "1", "All sender IP in Trusted Internal IP List. Not triggered.")
+        + trace("10:00:00", "2", "Not all sender IP in Trusted Internal IP List. Triggered."),
+        [],
+    )
+    (only,) = c.inferred_trusted()
+    assert only.address == "198.51.100.9" and only.status == "conflict"
+    assert "09:00:00" in only.trusted_evidence[0] and "10:00:00" in only.untrusted_evidence[0]
