@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import html
-import io
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -74,7 +73,7 @@ def csv_cell(value: Any) -> Any:
         return value.isoformat()
     elif isinstance(value, bool) or isinstance(value, (int, float)):
         return value
-    text = clean_terminal(str(value))
+    text = clean_text_block(str(value))  # line breaks are fine inside a quoted CSV cell
     if text.lstrip().startswith(_FORMULA_START):
         text = "'" + text
     return text
@@ -183,7 +182,7 @@ def write_markdown(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequen
     return n
 
 
-def console(out: IO[str] | None = None, *, force_plain: bool = False, width: int | None = None) -> Console:
+def console(out: IO[str] | None = None, *, width: int | None = None) -> Console:
     """A console that never interprets markup, emoji codes or highlighting in data.
 
     Written to a file or a pipe, tables get a wide page instead of 80 columns.
@@ -195,8 +194,6 @@ def console(out: IO[str] | None = None, *, force_plain: bool = False, width: int
         markup=False,
         emoji=False,
         highlight=False,
-        no_color=force_plain,
-        force_terminal=False if force_plain else None,
         width=width,
         soft_wrap=False,
     )
@@ -226,13 +223,6 @@ def text_lines(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]
         out.write("  ".join(clean_terminal(plain(row.get(key))) for key, _ in columns) + "\n")
         n += 1
     return n
-
-
-def to_string(write: Any, *args: Any, **kwargs: Any) -> str:
-    """Run one of the writers into a string (for tests and notebooks)."""
-    buf = io.StringIO()
-    write(*args, buf, **kwargs)
-    return buf.getvalue()
 
 
 # ---------------------------------------------------------------------------
