@@ -18,4 +18,5 @@ def test_notebook_code_cells_run_in_order(capsys) -> None:
     out = capsys.readouterr().out
     assert "IMSVA counted 192.0.2.44" in out
     assert "203.0.113.45" in out  # a missing trusted address from the busy day
+    assert "198.51.100.25 trusted" in out  # read off a scan that did not fire
     assert len(ns["events"]) == 9
