@@ -536,17 +536,39 @@ def _span(times: list[datetime]) -> tuple[datetime, datetime] | None:
     return (min(times), max(times)) if times else None
 
 
-def _why_no_trace(e: PolicyEvent, sessions: list[ScanSession]) -> str:
+@dataclass
+class _SessionIndex:
+    """Sessions by internal ID and Message-ID, and the time span they cover (built once)."""
+
+    by_internal: dict[str, ScanSession]
+    by_message: dict[str, ScanSession]
+    span: tuple[datetime, datetime] | None
+
+    @classmethod
+    def build(cls, sessions: list[ScanSession]) -> _SessionIndex:
+        by_internal: dict[str, ScanSession] = {}
+        by_message: dict[str, ScanSession] = {}
+        for s in sessions:
+            if s.internal_id:
+                by_internal.setdefault(s.internal_id, s)
+            mid = normalize_message_id(s.message_id)
+            if mid:
+                by_message.setdefault(mid, s)
+        span = _span([s.first_time for s in sessions] + [s.last_time for s in sessions])
+        return cls(by_internal, by_message, span)
+
+
+def _why_no_trace(e: PolicyEvent, sx: _SessionIndex) -> str:
     """The evidence for why a spoof policy event has no AntiSpoofFilter trace."""
     mid = normalize_message_id(e.message_id)
-    for s in sessions:
-        if (s.internal_id and s.internal_id == e.internal_id) or (mid and normalize_message_id(s.message_id) == mid):
-            r = s.records[0].source
-            return (
-                f"its scan is in log.imss (thread {s.thread}, {os.path.basename(r.file)}:{r.line}) but has no "
-                "AntiSpoofFilter header lines: log.imss was not at debug level when it was scanned"
-            )
-    span = _span([s.first_time for s in sessions] + [s.last_time for s in sessions])
+    s = sx.by_internal.get(e.internal_id) or (sx.by_message.get(mid) if mid else None)
+    if s is not None:
+        r = s.records[0].source
+        return (
+            f"its scan is in log.imss (thread {s.thread}, {os.path.basename(r.file)}:{r.line}) but has no "
+            "AntiSpoofFilter header lines: log.imss was not at debug level when it was scanned"
+        )
+    span = sx.span
     if span is None:
         return "no log.imss scan sessions were read at all"
     if not span[0] - timedelta(seconds=5) <= e.time <= span[1] + timedelta(seconds=5):
@@ -614,6 +636,7 @@ def link_rows(
             rows.append(Row(s, t, None, Link([], "ambiguous", detail, ids), "ambiguous"))
     # ambiguous candidates are not "without trace": they are named in the ambiguous row
     named = {i for r in rows if r.link and r.link.confidence == "ambiguous" for i in r.link.candidates}
+    sx = _SessionIndex.build(sessions)
     for e in spoof_events:
         if id(e) not in used:
             tx = idx.tx_by_internal.get(e.internal_id)
@@ -622,7 +645,7 @@ def link_rows(
                 rows.append(Row(None, None, e, link, "ambiguous", transaction=tx))
             else:
                 row = Row(None, None, e, None, "event-without-trace", transaction=tx)
-                row.notes.append(_why_no_trace(e, sessions))
+                row.notes.append(_why_no_trace(e, sx))
                 rows.append(row)
     coverage = _span([e.time for e in events])
     for row in rows:
