@@ -227,11 +227,11 @@ def parse_columns() -> list[str]:
 )
 @cli_errors
 def parse(
-    paths: list[str] = typer.Argument(..., help="Log files, globs or directories (searched recursively)."),
+    paths: list[str] = typer.Argument(..., metavar="PATH", help="Log files, globs or directories (searched recursively)."),
     kind: Kind | None = typer.Option(None, "--kind", "-k", help="Force the log kind instead of detecting it."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write records here instead of stdout."),
-    rejects: Path | None = typer.Option(None, "--rejects", help="Also write rejected lines here as JSON lines."),
+    output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write records here instead of stdout."),
+    rejects: Path | None = typer.Option(None, "--rejects", metavar="FILE", help="Also write rejected lines here as JSON lines."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any line is rejected."),
 ) -> None:
     """Parse log files into typed records: one per line, or a reject with its reason."""
@@ -308,15 +308,15 @@ class TextOrJson(str, Enum):
 )
 @cli_errors
 def spoof_check(
-    message: Path = typer.Argument(..., help="An .eml file or a text file holding the message's headers."),
-    trusted: list[str] = typer.Option([], "--trusted", "-t", help="Trusted Internal IP List entry: address, CIDR or a-b range. Repeatable."),
-    trusted_file: list[Path] = typer.Option([], "--trusted-file", help="File with one trusted entry per line (# comments)."),
-    sender: str | None = typer.Option(None, "--sender", help="Envelope sender (default: Return-Path)."),
-    recipient: list[str] = typer.Option([], "--recipient", "-r", help="Recipient (default: To and Cc). Repeatable."),
+    message: Path = typer.Argument(..., metavar="MESSAGE", help="An .eml file or a text file holding the message's headers."),
+    trusted: list[str] = typer.Option([], "--trusted", "-t", metavar="ENTRY", help="Trusted Internal IP List entry: address, CIDR or a-b range. Repeatable."),
+    trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="File with one trusted entry per line (# comments)."),
+    sender: str | None = typer.Option(None, "--sender", metavar="ADDRESS", help="Envelope sender (default: Return-Path)."),
+    recipient: list[str] = typer.Option([], "--recipient", "-r", metavar="ADDRESS", help="Recipient (default: To and Cc). Repeatable."),
     profile: Profile = typer.Option(Profile.documented, "--profile", help="Which ranges are skipped: as documented, or strict (all special-purpose)."),
     observed: Observed | None = typer.Option(None, "--observed", help="What IMSVA did with the message, if known: the explanation then points out disagreements."),
     fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f", help="Output format."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+    output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
 ) -> None:
     """Re-run IMSVA's spoofed-internal-messages filter on one message and explain every address."""
     from .spoof import read_message
@@ -352,18 +352,18 @@ class Only(str, Enum):
 )
 @cli_errors
 def correlate(
-    paths: list[str] = typer.Argument(..., help="log.imss, polevt.imss and msgtra.imss files, globs or directories, in any order."),
-    trusted: list[str] = typer.Option([], "--trusted", "-t", help="Trusted Internal IP List entry (address, CIDR, a-b). Repeatable."),
-    trusted_file: list[Path] = typer.Option([], "--trusted-file", help="File with one trusted entry per line (# comments)."),
+    paths: list[str] = typer.Argument(..., metavar="PATH", help="log.imss, polevt.imss and msgtra.imss files, globs or directories, in any order."),
+    trusted: list[str] = typer.Option([], "--trusted", "-t", metavar="ENTRY", help="Trusted Internal IP List entry (address, CIDR, a-b). Repeatable."),
+    trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="File with one trusted entry per line (# comments)."),
     profile: Profile = typer.Option(Profile.documented, "--profile", help="Which ranges the model skips."),
     only: Only | None = typer.Option(None, "--only", help="Show only disagreements or unlinked rows."),
     explain: bool = typer.Option(False, "--explain", "-e", help="Print the header-by-header explanation of each row."),
-    time_window: float = typer.Option(1.0, "--time-window", min=0.0, help="Seconds within which time alone may link a trace and an event."),
-    what_if_trusted: list[str] = typer.Option([], "--what-if-trusted", help="What-if: another trusted list entry. Repeatable."),
-    what_if_trusted_file: list[Path] = typer.Option([], "--what-if-trusted-file", help="What-if: another trusted list file."),
+    time_window: float = typer.Option(1.0, "--time-window", min=0.0, metavar="SECONDS", help="Seconds within which time alone may link a trace and an event."),
+    what_if_trusted: list[str] = typer.Option([], "--what-if-trusted", metavar="ENTRY", help="What-if: another trusted list entry. Repeatable."),
+    what_if_trusted_file: list[Path] = typer.Option([], "--what-if-trusted-file", metavar="FILE", help="What-if: another trusted list file."),
     what_if_profile: Profile | None = typer.Option(None, "--what-if-profile", help="What-if: another profile."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+    output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
 ) -> None:
     """Link AntiSpoofFilter traces to policy events, re-run the spoof policy, explain each verdict."""
     from .correlate import correlate as run_correlate
