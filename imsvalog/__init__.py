@@ -21,10 +21,11 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 from .errors import InputError
-from .frames import read_log_imss, read_msgtra, read_polevt, records_frame
-from .readers import iter_log_imss, iter_msgtra, iter_polevt, iter_records
+from .frames import read_log_imss, read_maillog, read_msgtra, read_polevt, records_frame
+from .readers import iter_log_imss, iter_maillog, iter_msgtra, iter_polevt, iter_records
 from .records import (
     ImssRecord,
+    MailLogEntry,
     PolicyEvent,
     Reject,
     Source,
@@ -54,16 +55,19 @@ __all__ = [
     "what_if",
     "InputError",
     "ImssRecord",
+    "MailLogEntry",
     "PolicyEvent",
     "Reject",
     "Source",
     "Transaction",
     "discover",
     "iter_log_imss",
+    "iter_maillog",
     "iter_msgtra",
     "iter_polevt",
     "iter_records",
     "read_log_imss",
+    "read_maillog",
     "read_msgtra",
     "read_polevt",
     "records_frame",

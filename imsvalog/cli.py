@@ -59,12 +59,13 @@ class Kind(str, Enum):
     imss = "imss"
     polevt = "polevt"
     msgtra = "msgtra"
+    maillog = "maillog"
 
 
 app = typer.Typer(
     name="imsvalog",
     help="Triage Trend Micro IMSVA tickets from the appliance's logs "
-    "(log.imss, polevt.imss, msgtra.imss).",
+    "(log.imss, polevt.imss, msgtra.imss, Postfix maillog).",
     epilog="Examples:\n\n\b\n"
     "  imsvalog correlate fixtures/kb000239719/* --explain\n"
     "  imsvalog spoof-check fixtures/messages/cloud-relay-hairpin.eml --trusted 198.51.100.25\n"
@@ -176,10 +177,12 @@ def _fields_summary(row: dict[str, Any]) -> str:
         head = "/".join(x for x in (row.get("level"), row.get("component"), row.get("method")) if x)
         if head:
             parts.append(f"[{head}]")
-        if row.get("shape") == "generic":
-            parts.append(row.get("body") or "")
+    if row.get("shape") == "generic":
+        parts.append(row.get("body") or "")
     for key, value in row.items():
         if key in _PARSE_HIDDEN_IN_TABLE or key in ("level", "component", "method") or value in (None, "", []):
+            continue
+        if key == "zone_assumed" and value is False:
             continue
         parts.append(f"{key}={plain(value)}")
     return " ".join(parts)
@@ -200,7 +203,7 @@ def parse_columns() -> list[str]:
     """CSV columns for ``parse``: common fields first, then every field of every record type."""
     from dataclasses import fields as dc_fields
 
-    from .records import ImssRecord, PolicyEvent, Transaction
+    from .records import ImssRecord, MailLogEntry, PolicyEvent, Transaction
 
     cols = list(_PARSE_COMMON)
 
@@ -211,7 +214,7 @@ def parse_columns() -> list[str]:
     for cls in ImssRecord.__subclasses__():
         for f in dc_fields(cls):
             add(f.name)
-    for cls in (PolicyEvent, Transaction):
+    for cls in (PolicyEvent, Transaction, MailLogEntry):
         for f in dc_fields(cls):
             add(f.name)
     add("reason")
@@ -233,8 +236,15 @@ def parse(
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write records here instead of stdout."),
     rejects: Path | None = typer.Option(None, "--rejects", metavar="FILE", help="Also write rejected lines here as JSON lines."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any line is rejected."),
+    tz: str | None = typer.Option(None, "--tz", metavar="OFFSET", help="Zone of maillog's syslog timestamps, e.g. +09:00 (default: UTC, flagged)."),
 ) -> None:
     """Parse log files into typed records: one per line, or a reject with its reason."""
+    from .grammars.maillog import tz_from_text
+
+    try:
+        zone = tz_from_text(tz) if tz is not None else None
+    except ValueError as exc:
+        raise InputError(f"--tz: {exc}") from None
     report = ReadReport()
     progress = stderr_is_tty()
     inputs = list(paths)
@@ -248,7 +258,7 @@ def parse(
         rout = stack.enter_context(open_output(rejects, inputs)) if rejects is not None else None
 
         def rows() -> Iterator[dict[str, Any]]:
-            for item in iter_records(paths, kind.value if kind else None, report, on_file):
+            for item in iter_records(paths, kind.value if kind else None, report, on_file, zone):
                 if isinstance(item, Reject) and rout is not None:
                     rout.write(json_line(to_row(item)) + "\n")
                     continue
@@ -275,6 +285,8 @@ def parse(
         )
     for path, why in report.skipped:
         sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+    if zone is None and any(s.kind == "maillog" for s in report.files):
+        sys.stderr.write("maillog: syslog timestamps carry no zone; UTC assumed (zone_assumed=true). Give it with --tz +HH:MM\n")
     if strict and report.rejects:
         raise typer.Exit(ExitStatus.REJECTS)
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pandas is imported when a frame is built: the CLI starts faster without it
     import pandas as pd
 
-from .readers import PathsLike, iter_log_imss, iter_msgtra, iter_polevt
+from .readers import PathsLike, iter_log_imss, iter_maillog, iter_msgtra, iter_polevt
 from .records import Record, Reject, to_row
 
 CATEGORICAL = (
     "kind", "shape", "level", "component", "method", "file", "rule", "thread", "log_kind",
-    "transaction", "status", "filter_name", "action", "conditions_code", "actions_code",
+    "transaction", "status", "filter_name", "action", "conditions_code", "actions_code", "host", "program",
 )
 
 
@@ -73,3 +73,8 @@ def read_polevt(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.Dat
 def read_msgtra(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
     """msgtra.imss transactions as a DataFrame."""
     return records_frame(iter_msgtra(paths, rejects))
+
+
+def read_maillog(paths: PathsLike, rejects: list[Reject] | None = None, tz: Any = None) -> pd.DataFrame:
+    """Postfix maillog entries as a DataFrame; ``tz`` (a tzinfo) is the zone of syslog timestamps (UTC if None)."""
+    return records_frame(iter_maillog(paths, rejects, tz))

@@ -14,15 +14,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
 
 from .errors import InputError, ReadError
-from .grammars import imss, msgtra, polevt
+from .grammars import imss, maillog, msgtra, polevt
 from .grammars.common import ParseFailure
-from .records import ImssRecord, PolicyEvent, Reject, Source, Transaction
+from .records import ImssRecord, MailLogEntry, PolicyEvent, Reject, Source, Transaction
 from .sources import KIND_NAMES, Discovery, LogFile, discover, iter_lines
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
-Item = ImssRecord | PolicyEvent | Transaction | Reject
+Item = ImssRecord | PolicyEvent | Transaction | MailLogEntry | Reject
 
 
 def as_path_list(paths: PathsLike) -> list[str | os.PathLike[str]]:
@@ -31,8 +32,11 @@ def as_path_list(paths: PathsLike) -> list[str | os.PathLike[str]]:
     return list(paths)
 
 
-def parse_line(kind: str, source: Source) -> Item:
-    """One line of a given kind to its record, or a Reject saying why not."""
+def parse_line(kind: str, source: Source, hint: maillog.YearHint | None = None) -> Item:
+    """One line of a given kind to its record, or a Reject saying why not.
+
+    ``hint`` gives maillog lines their missing year and zone (see :func:`maillog_hint`).
+    """
     text = source.text
     if not text.strip():
         return Reject(source, kind, "blank line")
@@ -44,9 +48,22 @@ def parse_line(kind: str, source: Source) -> Item:
             return polevt.to_record(source, polevt.parse(text))
         if kind == "msgtra":
             return msgtra.to_record(source, msgtra.parse(text))
+        if kind == "maillog":
+            return maillog.to_record(source, maillog.parse(text, hint or maillog.YearHint(datetime.now().year, 12)))
     except ParseFailure as exc:  # BadTime included
         return Reject(source, kind, exc.reason)
-    raise InputError(f"{source.file}: {KIND_NAMES.get(kind, kind)} files are not parsed yet")
+    raise InputError(f"{source.file}: {KIND_NAMES.get(kind, kind)} files are not parsed")
+
+
+def maillog_hint(f: LogFile, tz: tzinfo | None = None) -> maillog.YearHint:
+    """A maillog file's year and month: its ``-YYYYMMDD`` rotation date, else its modification time."""
+    if f.date:
+        return maillog.YearHint(int(f.date[:4]), int(f.date[4:6]), tz)
+    try:
+        mtime = datetime.fromtimestamp(f.path.stat().st_mtime, tz or timezone.utc)
+    except OSError:
+        mtime = datetime.now(tz or timezone.utc)
+    return maillog.YearHint(mtime.year, mtime.month, tz)
 
 
 @dataclass(slots=True)
@@ -85,13 +102,14 @@ def unreadable_rest(f: LogFile, exc: ReadError) -> Reject:
     )
 
 
-def iter_file(f: LogFile, summary: FileSummary | None = None) -> Iterator[Item]:
+def iter_file(f: LogFile, summary: FileSummary | None = None, tz: tzinfo | None = None) -> Iterator[Item]:
     """Records and rejects of one file, in line order.
 
     A file that stops being readable (a truncated gzip) ends with one reject
     saying so; the reader then goes on with the next file.
     """
     name = str(f.path)
+    hint = maillog_hint(f, tz) if f.kind == "maillog" else None
     lines = iter_lines(f)
     while True:
         try:
@@ -101,7 +119,7 @@ def iter_file(f: LogFile, summary: FileSummary | None = None) -> Iterator[Item]:
         except ReadError as exc:
             item: Item = unreadable_rest(f, exc)
         else:
-            item = parse_line(f.kind, Source(name, lineno, text))
+            item = parse_line(f.kind, Source(name, lineno, text), hint)
         if summary is not None:
             summary.lines += 1
             if isinstance(item, Reject):
@@ -118,8 +136,6 @@ def plan(paths: PathsLike, kind: str | None = None, only: str | None = None) -> 
     for f in found.files:
         if only is not None and f.kind != only:
             found.skipped.append((str(f.path), f"not a {KIND_NAMES[only]} file"))
-        elif f.kind not in ("imss", "polevt", "msgtra"):
-            found.skipped.append((str(f.path), f"{KIND_NAMES[f.kind]} files are not parsed yet"))
         else:
             kept.append(f)
     found.files = kept
@@ -131,6 +147,7 @@ def iter_records(
     kind: str | None = None,
     report: ReadReport | None = None,
     on_file: Callable[[LogFile], None] | None = None,
+    tz: tzinfo | None = None,
 ) -> Iterator[Item]:
     """Every record and reject of every file under ``paths`` (kinds detected, rotations ordered).
 
@@ -139,11 +156,11 @@ def iter_records(
     found = plan(paths, kind)
     if report is not None:
         report.skipped.extend(found.skipped)
-    return _records_of(found.files, report, on_file)
+    return _records_of(found.files, report, on_file, tz)
 
 
 def _records_of(
-    files: list[LogFile], report: ReadReport | None, on_file: Callable[[LogFile], None] | None
+    files: list[LogFile], report: ReadReport | None, on_file: Callable[[LogFile], None] | None, tz: tzinfo | None
 ) -> Iterator[Item]:
     for f in files:
         if on_file is not None:
@@ -151,19 +168,19 @@ def _records_of(
         summary = FileSummary(str(f.path), f.kind)
         if report is not None:
             report.files.append(summary)
-        yield from iter_file(f, summary)
+        yield from iter_file(f, summary, tz)
 
 
-def _iter_kind(kind: str, paths: PathsLike, rejects: list[Reject] | None) -> Iterator:
+def _iter_kind(kind: str, paths: PathsLike, rejects: list[Reject] | None, tz: tzinfo | None = None) -> Iterator:
     found = plan(paths, kind=None, only=kind)
     if not found.files:
         raise InputError(f"no {KIND_NAMES[kind]} file among: {', '.join(map(str, as_path_list(paths)))}")
-    return _kept(found.files, rejects)
+    return _kept(found.files, rejects, tz)
 
 
-def _kept(files: list[LogFile], rejects: list[Reject] | None) -> Iterator:
+def _kept(files: list[LogFile], rejects: list[Reject] | None, tz: tzinfo | None) -> Iterator:
     for f in files:
-        for item in iter_file(f):
+        for item in iter_file(f, tz=tz):
             if isinstance(item, Reject):
                 if rejects is not None:
                     rejects.append(item)
@@ -184,3 +201,8 @@ def iter_polevt(paths: PathsLike, rejects: list[Reject] | None = None) -> Iterat
 def iter_msgtra(paths: PathsLike, rejects: list[Reject] | None = None) -> Iterator[Transaction]:
     """msgtra.imss records, streaming; rejects go to ``rejects`` when a list is given."""
     return _iter_kind("msgtra", paths, rejects)
+
+
+def iter_maillog(paths: PathsLike, rejects: list[Reject] | None = None, tz: tzinfo | None = None) -> Iterator[MailLogEntry]:
+    """Postfix maillog entries, streaming; ``tz`` is the zone of classic syslog timestamps (UTC if None)."""
+    return _iter_kind("maillog", paths, rejects, tz)

@@ -277,7 +277,45 @@ class Transaction:
     record_kind: ClassVar[str] = "msgtra"
 
 
-Record = ImssRecord | PolicyEvent | Transaction
+@dataclass(frozen=True, slots=True)
+class MailLogEntry:
+    """One Postfix maillog line.  ``shape`` names the body shape (``generic`` keeps its text in ``body``).
+
+    A classic syslog timestamp has no year and no zone: the year comes from the file's
+    date, the zone from the user; ``zone_assumed`` is True when none was given and UTC
+    was assumed.
+    """
+
+    source: Source
+    time: datetime
+    zone_assumed: bool
+    host: str
+    program: str
+    pid: int | None
+    shape: str
+    body: str
+    queue_id: str | None
+    message_id: str | None
+    sender: str | None
+    recipient: str | None
+    orig_recipient: str | None
+    relay_host: str | None
+    relay_address: str | None
+    relay_port: int | None
+    delay: float | None
+    dsn: str | None
+    status: str | None
+    status_text: str | None
+    queued_as: str | None
+    size: int | None
+    nrcpt: int | None
+    client_host: str | None
+    client_address: str | None
+
+    record_kind: ClassVar[str] = "maillog"
+
+
+Record = ImssRecord | PolicyEvent | Transaction | MailLogEntry
 
 
 def to_row(item: Record | Reject) -> dict[str, Any]:
@@ -300,11 +338,13 @@ def to_row(item: Record | Reject) -> dict[str, Any]:
         row["shape"] = item.shape
     else:
         row["kind"] = item.record_kind
+        if isinstance(item, MailLogEntry):
+            row["shape"] = item.shape
     row["file"] = item.source.file
     row["line"] = item.source.line
     row["time"] = item.time
     for f in fields(item):
-        if f.name in ("source", "time"):
+        if f.name in ("source", "time", "shape"):
             continue
         value = getattr(item, f.name)
         if isinstance(value, tuple):

@@ -10,7 +10,7 @@ KB = FIXTURES / "kb000239719"
 
 #: every fixture log file, for tests that must hold for all of them
 LOG_FIXTURES = sorted(
-    p for p in FIXTURES.rglob("*") if p.is_file() and any(k in p.name for k in ("log.imss", "polevt.imss", "msgtra.imss"))
+    p for p in FIXTURES.rglob("*") if p.is_file() and any(k in p.name for k in ("log.imss", "polevt.imss", "msgtra.imss", "maillog"))
 )
 
 

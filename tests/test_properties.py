@@ -48,7 +48,7 @@ settings_ = settings(max_examples=150, deadline=None, suppress_health_check=[Hea
 @settings_
 @given(data=st.binary(max_size=400))
 def test_arbitrary_bytes_never_crash_any_reader(tmp_path: Path, data: bytes) -> None:
-    for name in ("log.imss.20240101.0001", "polevt.imss.20240101.0001", "msgtra.imss.20240101.0001"):
+    for name in ("log.imss.20240101.0001", "polevt.imss.20240101.0001", "msgtra.imss.20240101.0001", "maillog-20240101"):
         _check(tmp_path, name, data)
 
 

@@ -15,10 +15,10 @@ but not parsed yet.
 
 from __future__ import annotations
 
-from . import imss, msgtra, polevt
+from . import imss, maillog, msgtra, polevt
 
 #: kind -> grammar module, for kinds that have a grammar
-GRAMMARS = {"imss": imss, "polevt": polevt, "msgtra": msgtra}
+GRAMMARS = {"imss": imss, "polevt": polevt, "msgtra": msgtra, "maillog": maillog}
 
 
 def sniff(lines: list[str]) -> str | None:
@@ -35,4 +35,4 @@ def sniff(lines: list[str]) -> str | None:
     return None
 
 
-__all__ = ["GRAMMARS", "imss", "msgtra", "polevt", "sniff"]
+__all__ = ["GRAMMARS", "imss", "maillog", "msgtra", "polevt", "sniff"]
