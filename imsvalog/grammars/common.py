@@ -76,9 +76,13 @@ def make_time(date: str, clock: str, offset: str) -> datetime:
         raise BadTime(f"not a real time: {date} {clock} {offset} ({exc})") from None
 
 
-def named(expr: pp.ParserElement, name: str) -> pp.ParserElement:
-    """Give an expression a grammar name (for error messages and railroad diagrams)."""
-    return expr.set_name(name)
+def shape(name: str, pattern: str) -> pp.Regex:
+    """A body shape as one named Regex whose named groups are the record's fields.
+
+    One Regex per shape keeps the fast path and the grammar the same object: the
+    readers call its compiled ``.re``, the ``parse_full`` functions call pyparsing.
+    """
+    return pp.Regex(pattern).set_name(name).leave_whitespace()
 
 
 

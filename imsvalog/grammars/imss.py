@@ -49,7 +49,7 @@ from ..records import (
     Source,
     SpoofVerdict,
 )
-from .common import OFFSET_PATTERN, ParseFailure, how_far, make_time
+from .common import OFFSET_PATTERN, ParseFailure, how_far, make_time, shape
 
 KIND = "imss"
 
@@ -110,15 +110,6 @@ _NOT_COMPONENTS = frozenset({"Info", "Information", "Warning", "Warn", "Error", 
 # --------------------------------------------------------------------------
 # Body shapes
 # --------------------------------------------------------------------------
-
-def shape(name: str, pattern: str) -> pp.Regex:
-    """A body shape as one named Regex: named groups are the record's fields.
-
-    One Regex per shape keeps the fast path and the grammar the same object: the
-    readers call its compiled ``.re``, :func:`parse_full` calls pyparsing.
-    """
-    return pp.Regex(pattern).set_name(name).leave_whitespace()
-
 
 @dataclass(frozen=True)
 class Sample:

@@ -30,7 +30,7 @@ from typing import Any
 import pyparsing as pp
 
 from ..records import MailLogEntry, Source
-from .common import OFFSET_PATTERN, BadTime, ParseFailure, offset_tz
+from .common import OFFSET_PATTERN, BadTime, ParseFailure, offset_tz, shape
 
 KIND = "maillog"
 MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
@@ -53,10 +53,6 @@ ISO_PREFIX = (
 )
 
 _QID = r"(?P<queue_id>[0-9A-Za-z]{5,20})"
-
-
-def shape(name: str, pattern: str) -> pp.Regex:
-    return pp.Regex(pattern).set_name(name).leave_whitespace()
 
 
 @dataclass(frozen=True)
