@@ -25,12 +25,14 @@ Candidates that tie at the best confidence are reported as ambiguous, never chos
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 import re
+from contextlib import contextmanager
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -401,6 +403,33 @@ def read_sessions(
     total: int = 0,
 ) -> list[ScanSession]:
     """Sessions from log.imss files in order, parsing only the lines that carry markers."""
+    with _no_gc():
+        return _read_sessions(files, rejects, stats, progress, total)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while records pile up (they form no cycles).
+
+    With hundreds of thousands of live records, the collector's repeated full passes
+    cost about a third of the run; reference counting still frees everything.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_sessions(
+    files: Sequence[LogFile],
+    rejects: list[Reject],
+    stats: ScanStats,
+    progress: ProgressFn | None,
+    total: int,
+) -> list[ScanSession]:
     builder = SessionBuilder()
     sessions: list[ScanSession] = []
     done_bytes = 0
