@@ -24,13 +24,13 @@ CATEGORICAL = (
 )
 
 
-def time_column(values: list[Any]) -> pd.Series | list[Any]:
+def time_column(values: list[Any]) -> pd.Series:
     """Aware datetimes to a tz-aware column when they share one offset, else keep them as objects."""
     import pandas as pd
 
     offsets = {v.utcoffset() for v in values if v is not None}
     if len(offsets) == 1:
-        return pd.Series(pd.DatetimeIndex(values))
+        return pd.Series(pd.DatetimeIndex(values))  # None becomes NaT
     return pd.Series(values, dtype=object)
 
 
@@ -45,8 +45,11 @@ def frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     for col in df.columns:
         if col in CATEGORICAL:
             df[col] = df[col].astype("category")
-        elif col.endswith("time") and df[col].notna().any():
-            df[col] = time_column(list(df[col]))
+        elif col.endswith("time"):
+            # from the rows' own datetimes: pandas may already have turned None into NaT
+            values = [r.get(col) for r in rows]
+            if any(v is not None for v in values):
+                df[col] = time_column(values)
     return df
 
 

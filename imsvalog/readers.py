@@ -4,7 +4,6 @@ Every line of every file becomes exactly one item: a record of its kind or a
 :class:`~imsvalog.records.Reject` with file, line number and reason.  The
 iterators hold one line at a time; memory does not grow with file size.
 
->>> from imsvalog import read_polevt
 >>> [type(r).__name__ for r in iter_records(["fixtures/kb000239719/polevt.imss.20190430.0001"])]
 ['PolicyEvent']
 """

@@ -123,3 +123,17 @@ def test_truncated_gzip_ends_with_a_reject_and_the_next_file_is_read(tmp_path: P
     assert isinstance(last, Reject) and last.reason.startswith("the rest of the file cannot be read after line")
     assert last.source.line == len(gz) and report.files[0].rejects == 1
     assert report.files[1].records == 1  # the polevt file after it was still read
+
+
+def test_msgtra_frame_with_missing_times() -> None:
+    """Regression: 'NaTType does not support utcoffset' when a time column had gaps."""
+    df = imsvalog.read_msgtra(FIXTURES / "busy-day")
+    assert isinstance(df["delivery_time"].dtype, pd.DatetimeTZDtype)
+    assert df["delivery_time"].isna().tolist() == [True, True, False]
+    assert str(df["delivery_time"].iloc[2]) == "2024-03-12 09:15:03+01:00"
+
+
+def test_maillog_frame_with_mixed_offsets_keeps_aware_objects() -> None:
+    df = imsvalog.read_maillog(FIXTURES / "busy-day")
+    assert df["time"].dtype == object
+    assert {t.utcoffset().total_seconds() for t in df["time"]} == {0.0, 3600.0}
