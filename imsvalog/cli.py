@@ -385,7 +385,8 @@ def correlate(
     tl = load_trusted(trusted, trusted_file)
     what_if = None
     if what_if_trusted or what_if_trusted_file or what_if_profile is not None:
-        what_if = (load_trusted(what_if_trusted, what_if_trusted_file), what_if_profile.value if what_if_profile else None)
+        other = load_trusted(what_if_trusted, what_if_trusted_file) if (what_if_trusted or what_if_trusted_file) else "same"
+        what_if = (other, what_if_profile.value if what_if_profile else None)
     with progress_bar() as progress:
         result = run_correlate(paths, trusted=tl, profile=profile.value, time_window=time_window, progress=progress)
     rows = result.only(only.value if only else None)

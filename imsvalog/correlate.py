@@ -302,10 +302,16 @@ class Correlation:
             )
         return out
 
-    def what_if(self, trusted: TrustedList | None = None, profile: str | Profile | None = None) -> list[VerdictChange]:
-        """Verdicts that change from this correlation's trusted list and profile to the given ones, and why."""
+    def what_if(
+        self, trusted: TrustedList | None | str = "same", profile: str | Profile | None = None
+    ) -> list[VerdictChange]:
+        """Verdicts that change from this correlation's trusted list and profile to the given ones, and why.
+
+        ``trusted="same"`` (the default) keeps this correlation's list; None means no list.
+        """
+        after_trusted = self.trusted if isinstance(trusted, str) else trusted
         after_profile = profile if profile is not None else self.profile
-        return spoof_what_if(self.messages(), (self.trusted, self.profile), (trusted, after_profile))
+        return spoof_what_if(self.messages(), (self.trusted, self.profile), (after_trusted, after_profile))
 
     def missing_trusted(self) -> list[MissingTrusted]:
         """Untrusted addresses behind 'fires' verdicts, most frequent first (needs a trusted list)."""

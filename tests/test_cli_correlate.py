@@ -120,3 +120,9 @@ def test_what_if_and_untrusted_addresses() -> None:
 def test_what_if_profile_alone() -> None:
     out = run(str(FIXTURES / "busy-day"), "--what-if-profile", "strict").stdout
     assert "What-if: no verdict changes." in out
+
+
+def test_what_if_profile_keeps_the_base_trusted_list() -> None:
+    """Regression: --what-if-profile alone compared against *no* list and reported every verdict as changed."""
+    out = run(str(FIXTURES / "busy-day"), "--trusted", "198.51.100.25", "--what-if-profile", "strict").stdout
+    assert "What-if: no verdict changes." in out
