@@ -188,6 +188,17 @@ class ScanSession:
 _TRACE_SHAPES = (ReceivedHeaderLine, MatchedAddress, IpList, SpoofVerdict)
 
 
+def _starts_new_trace(trace: SpoofTrace, rec: ImssRecord) -> bool:
+    done = trace.ip_list is not None or trace.verdict is not None or trace.filter_result is not None
+    if isinstance(rec, (ReceivedHeaderLine, MatchedAddress)):
+        return done
+    if isinstance(rec, IpList):
+        return done
+    if isinstance(rec, SpoofVerdict):
+        return trace.verdict is not None or trace.filter_result is not None
+    return trace.filter_result is not None  # FilterResult
+
+
 class SessionBuilder:
     """Feed log.imss records in file order; get sessions as they close."""
 
@@ -268,8 +279,9 @@ class SessionBuilder:
             s.internal_id = rec.internal_id
         elif isinstance(rec, _TRACE_SHAPES) or (isinstance(rec, FilterResult) and rec.filter_name == SPOOF_FILTER):
             trace = s.traces[-1] if s.traces else None
-            # a new header after a finished evaluation is a second evaluation (another rule)
-            if trace is None or (isinstance(rec, ReceivedHeaderLine) and trace.ip_list is not None):
+            # a line that belongs before what the evaluation already has starts a second
+            # evaluation (another rule with the filter), never overwrites the first
+            if trace is None or _starts_new_trace(trace, rec):
                 trace = SpoofTrace()
                 s.traces.append(trace)
             if isinstance(rec, ReceivedHeaderLine):

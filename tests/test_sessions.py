@@ -77,3 +77,25 @@ def test_sessions_frame() -> None:
     assert len(df) == 9
     assert set(df["end"]) == {"scan_finished", "next_scan"}
     assert df["start_time"].dt.tz is not None
+
+
+def test_two_evaluations_in_one_scan_are_two_traces(tmp_path) -> None:
+    """Two rules with the spoof filter: the second must not overwrite the first's result."""
+    p = "2024/03/12 09:00:00 GMT+01:00 [1:2] "
+    lines = [
+        p + "Info: Accept connection from client [127.0.0.1]",
+        p + "Running ruleId:12; version:2, numFilters:1, numActions:1",
+        p + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:from a (a [198.51.100.9]) by b",
+        p + "[DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.9,",
+        p + "[DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.",
+        p + "filter AntiSpoofFilter isTriggered returned true",
+        p + "Running ruleId:13; version:1, numFilters:1, numActions:1",
+        p + "filter AntiSpoofFilter isTriggered returned false",
+        p + "Final action 0: QuarantineAction",
+    ]
+    (tmp_path / "log.imss.20240312.0001").write_text("\n".join(lines) + "\n")
+    (s,) = sessions(tmp_path)
+    assert len(s.traces) == 2
+    assert s.traces[0].triggered is True and s.traces[0].filter_result.result is True
+    assert s.traces[1].filter_result.result is False and not s.traces[1].evaluated_addresses
+    assert len(s.spoof_traces) == 1
