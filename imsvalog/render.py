@@ -268,13 +268,26 @@ def _table_cells(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``1 scan``, ``2 scans``.
+
+    >>> count(1, "scan"), count(2, "policy event"), count(0, "address", "addresses")
+    ('1 scan', '2 policy events', '0 addresses')
+    """
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def summary_text(s: Any) -> str:
-    files = ", ".join(f"{n} {k}" for k, n in s.files.items())
+    from .sources import KIND_NAMES
+
+    files = ", ".join(count(n, KIND_NAMES.get(k, k) + " file") for k, n in s.files.items())
     return (
-        f"{s.scans} scans in {s.lines} log.imss lines ({files} files); {s.spoof_traces} AntiSpoofFilter traces; "
-        f"{s.policy_events} policy events ({s.spoof_events} spoof); {s.linked} linked, {s.ambiguous} ambiguous, "
-        f"{s.traces_without_event} traces without policy event, {s.events_without_trace} policy events without trace; "
-        f"{s.disagreements} disagreements with the model; {s.rejects} rejected lines."
+        f"{count(s.scans, 'scan')} in {count(s.lines, 'log.imss line')} (read from {files}); "
+        f"{count(s.spoof_traces, 'AntiSpoofFilter trace')}; "
+        f"{count(s.policy_events, 'policy event')} ({s.spoof_events} spoof); {s.linked} linked, {s.ambiguous} ambiguous, "
+        f"{count(s.traces_without_event, 'trace')} without policy event, "
+        f"{count(s.events_without_trace, 'policy event')} without trace; "
+        f"{count(s.disagreements, 'disagreement')} with the model; {count(s.rejects, 'rejected line')}."
     )
 
 
@@ -292,7 +305,7 @@ def missing_lines(result: Any) -> list[str]:
         return ["No counted address outside the trusted list made the filter fire."]
     out = ["Addresses outside the trusted list that made the filter fire (candidates for the list):"]
     for m in missing:
-        out.append(f"  {m.address}: {m.count} message{'s' if m.count != 1 else ''}" + (f"; warning: {m.warning}" if m.warning else ""))
+        out.append(f"  {m.address}: {count(m.count, 'message')}" + (f"; warning: {m.warning}" if m.warning else ""))
     return out
 
 
@@ -303,9 +316,9 @@ def inferred_lines(result: Any) -> list[str]:
     out = ["What IMSVA's own verdicts say about its Trusted Internal IP List:"]
     for i in inferred:
         if i.status == "trusted":
-            out.append(f"  {i.address}: in the list ({len(i.trusted_evidence)} scan(s) not fired: {i.trusted_evidence[0]})")
+            out.append(f"  {i.address}: in the list ({count(len(i.trusted_evidence), 'scan')} not fired: {i.trusted_evidence[0]})")
         elif i.status == "untrusted":
-            out.append(f"  {i.address}: NOT in the list ({len(i.untrusted_evidence)} scan(s) fired on it: {i.untrusted_evidence[0]})")
+            out.append(f"  {i.address}: NOT in the list ({count(len(i.untrusted_evidence), 'scan')} fired on it: {i.untrusted_evidence[0]})")
         else:
             out.append(
                 f"  {i.address}: CONFLICT: trusted in {i.trusted_evidence[0]}, untrusted in {i.untrusted_evidence[0]} "
