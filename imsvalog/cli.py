@@ -364,7 +364,7 @@ class Only(str, Enum):
 )
 @cli_errors
 def correlate(
-    paths: list[str] = typer.Argument(..., metavar="PATH", help="log.imss, polevt.imss and msgtra.imss files, globs or directories, in any order."),
+    paths: list[str] = typer.Argument(..., metavar="PATH", help="log.imss, polevt.imss, msgtra.imss and maillog files, globs or directories, in any order."),
     trusted: list[str] = typer.Option([], "--trusted", "-t", metavar="ENTRY", help="Trusted Internal IP List entry (address, CIDR, a-b). Repeatable."),
     trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="File with one trusted entry per line (# comments)."),
     profile: Profile = typer.Option(Profile.documented, "--profile", help="Which ranges the model skips."),

@@ -2,7 +2,7 @@
 
 :func:`correlate` reads log.imss (only the lines that carry session markers, found
 with a byte-level prefilter), builds scan sessions (:mod:`imsvalog.sessions`),
-reads polevt.imss and msgtra.imss, and produces one :class:`Row` per
+reads polevt.imss, msgtra.imss and maillog, and produces one :class:`Row` per
 spoof-related scan: a session with an AntiSpoofFilter trace, a spoof policy event,
 or both linked.
 
@@ -15,7 +15,8 @@ internal_id     ``Scan finished for X`` = the policy event's internal ID        
 message_id      ``>>> Message-ID`` = the policy event's Message-ID               high
 queue_id        a Postfix queue ID from a recovered Received header (``id Q``)    medium-high
                 appears in the event's Message-ID, or is msgtra's queue ID for
-                the event's internal ID
+                the event's internal ID, or is the queue maillog gives the
+                event's Message-ID (``Q: message-id=<...>``)
 time            within ``time_window`` seconds, spoof rule ("Others" condition),  low
                 compatible final action; only when unambiguous both ways
 ==============  ===============================================================  ============
@@ -45,7 +46,7 @@ from .frames import frame
 from .grammars.received import parse_received
 from .errors import ReadError
 from .readers import PathsLike, as_path_list, iter_file, parse_line, unreadable_rest
-from .records import ImssRecord, PolicyEvent, Reject, Source, Transaction
+from .records import ImssRecord, MailLogEntry, PolicyEvent, Reject, Source, Transaction
 from .sessions import MARKER_NEEDLES, ScanSession, SessionBuilder, SpoofTrace
 from .sources import KIND_NAMES, LogFile, ScanStats, discover, file_size, iter_matching_lines
 from .spoof import (
@@ -489,10 +490,19 @@ class _Index:
     tx_by_internal: dict[str, Transaction] = field(default_factory=dict)
     spoof_by_time: list[PolicyEvent] = field(default_factory=list)
     spoof_times: list[float] = field(default_factory=list)
+    #: (event id, queue ID) -> the maillog line that ties them (message-id= of that queue ID)
+    mail_evidence: dict[tuple[int, str], MailLogEntry] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, events: list[PolicyEvent], transactions: list[Transaction]) -> _Index:
+    def build(
+        cls, events: list[PolicyEvent], transactions: list[Transaction], mail: Sequence[MailLogEntry] = ()
+    ) -> _Index:
         idx = cls(events)
+        queues_of_message: dict[str, list[MailLogEntry]] = defaultdict(list)
+        for m in mail:
+            mid = normalize_message_id(m.message_id)
+            if mid and m.queue_id:
+                queues_of_message[mid].append(m)
         idx.spoof_by_time = sorted((e for e in events if is_spoof_event(e)), key=lambda e: e.time)
         idx.spoof_times = [e.time.timestamp() for e in idx.spoof_by_time]
         for t in transactions:
@@ -508,6 +518,10 @@ class _Index:
             tx = idx.tx_by_internal.get(e.internal_id)
             if tx is not None and tx.queue_id:
                 idx.by_token[tx.queue_id.upper()].append(e)
+            for m in queues_of_message.get(mid or "", []):
+                q = m.queue_id.upper()  # type: ignore[union-attr]
+                idx.by_token[q].append(e)
+                idx.mail_evidence.setdefault((id(e), q), m)
         return idx
 
 
@@ -551,11 +565,15 @@ def _candidates(
     for hi, q in _queue_ids(trace):
         for e in idx.by_token.get(q.upper(), []):
             tx = idx.tx_by_internal.get(e.internal_id)
-            where = (
-                "in the policy event's Message-ID"
-                if q.upper() in (e.message_id or "").upper()
-                else f"msgtra's queue ID for {e.internal_id} ({tx.source.ref() if tx else '?'})"
-            )
+            mail = idx.mail_evidence.get((id(e), q.upper()))
+            if q.upper() in (e.message_id or "").upper():
+                where = "in the policy event's Message-ID"
+            elif tx is not None and (tx.queue_id or "").upper() == q.upper():
+                where = f"msgtra's queue ID for {e.internal_id} ({tx.source.ref()})"
+            elif mail is not None:
+                where = f"the Postfix queue that maillog gives the policy event's Message-ID ({mail.source.ref()})"
+            else:  # pragma: no cover - by_token is only filled from the three sources above
+                where = "tied to the policy event"
             add(e, "queue_id", f"Postfix queue ID {q} from Received header {hi} is {where}")
     t = trace.time
     lo = bisect_left(idx.spoof_times, (t - window).timestamp())
@@ -633,8 +651,9 @@ def link_rows(
     events: list[PolicyEvent],
     transactions: list[Transaction],
     window: timedelta,
+    mail: Sequence[MailLogEntry] = (),
 ) -> list[Row]:
-    idx = _Index.build(events, transactions)
+    idx = _Index.build(events, transactions, mail)
     spoof_events = [e for e in events if is_spoof_event(e)]
     pairs = [(s, t) for s in sessions for t in s.spoof_traces]
     cands = {id(t): _candidates(s, t, idx, window) for s, t in pairs}
@@ -856,10 +875,7 @@ def correlate(
     by_kind: dict[str, list[LogFile]] = defaultdict(list)
     skipped = list(found.skipped)
     for f in found.files:
-        if f.kind == "maillog":
-            skipped.append((str(f.path), f"{KIND_NAMES[f.kind]} files are not used by correlate yet"))
-        else:
-            by_kind[f.kind].append(f)
+        by_kind[f.kind].append(f)
     if not by_kind.get("imss") and not by_kind.get("polevt"):
         raise InputError("correlate needs log.imss or polevt.imss files; none found among: " + ", ".join(map(str, as_path_list(paths))))
     rejects: list[Reject] = []
@@ -868,7 +884,8 @@ def correlate(
     sessions = read_sessions(by_kind.get("imss", []), rejects, stats, progress, total)
     events = _read_all(by_kind.get("polevt", []), rejects)
     transactions = _read_all(by_kind.get("msgtra", []), rejects)
-    rows = link_rows(sessions, events, transactions, timedelta(seconds=time_window))
+    mail = [m for m in _read_all(by_kind.get("maillog", []), rejects) if m.message_id]
+    rows = link_rows(sessions, events, transactions, timedelta(seconds=time_window), mail)
     for row in rows:
         recompute(row, trusted, profile)
     summary = Summary(

@@ -81,7 +81,8 @@ def test_summary_counts(busy) -> None:
     s = busy.summary
     assert (s.scans, s.spoof_traces, s.policy_events, s.spoof_events) == (9, 8, 9, 8)
     assert (s.linked, s.ambiguous, s.traces_without_event, s.events_without_trace) == (7, 0, 1, 1)
-    assert s.lines == 121 and s.files == {"imss": 2, "polevt": 1, "msgtra": 1}
+    assert s.lines == 121 and s.files == {"imss": 2, "polevt": 1, "msgtra": 1, "maillog": 1}
+    assert s.rejects == 1 and busy.rejects[0].source.line == 12  # maillog's "-- MARK --" line
 
 
 def test_ambiguous_time_only_case_is_reported_never_chosen() -> None:
@@ -230,3 +231,24 @@ def test_inferred_conflict_when_the_list_changed(tmp_path) -> None:
     (only,) = c.inferred_trusted()
     assert only.address == "198.51.100.9" and only.status == "conflict"
     assert "09:00:00" in only.trusted_evidence[0] and "10:00:00" in only.untrusted_evidence[0]
+
+
+def test_link_by_queue_id_through_maillog(tmp_path) -> None:
+    """The queue ID of Received header 1 is tied to the event's Message-ID only by maillog's message-id= line."""
+    p = "2024/03/12 09:00:05 GMT+01:00 [1:2] "
+    log = [
+        p + "Running ruleId:12; version:2, numFilters:1, numActions:1",
+        p + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:"
+            "from mx1.example.com (mx1.example.com [198.51.100.25]) by imsva.example.com (Postfix) with ESMTP id 5F5F5F5F5F",
+        p + "[DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.25,",
+        p + "[DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.",
+        p + "Final action 0: QuarantineAction",
+    ]
+    (tmp_path / "maillog-20240313").write_text(
+        "Mar 12 09:00:04 imsva postfix/cleanup[1]: 5F5F5F5F5F: message-id=<opaque-1@app.example.com>\n"
+    )
+    # the event is 30 s away: time alone could not link it
+    c = _write_case(tmp_path, log, [_pe("09:00:35", "ID-7", "<opaque-1@app.example.com>")])
+    (row,) = [r for r in c.rows if r.trace is not None]
+    assert row.status == "linked" and row.link.basis == ["queue_id"]
+    assert "maillog gives the policy event's Message-ID (" in row.link.detail and "maillog-20240313:1" in row.link.detail
