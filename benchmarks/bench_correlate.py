@@ -93,7 +93,7 @@ def generate(out: Path, size_mb: float, noise: int = 8, seed: int = 7) -> tuple[
                         ]
                     elif rule == 5:
                         lines += [
-                            f"[DEBUG]AntiSpoofFilter: sender domain and recipient domain are different",
+                            "[DEBUG]AntiSpoofFilter: sender domain and recipient domain are different",
                             "filter AntiSpoofFilter isTriggered returned false " + LOC,
                         ]
                 lines += [

@@ -48,7 +48,7 @@ from .errors import ReadError
 from .readers import PathsLike, as_path_list, iter_file, parse_line, unreadable_rest
 from .records import ImssRecord, MailLogEntry, PolicyEvent, Reject, Source, Transaction
 from .sessions import MARKER_NEEDLES, ScanSession, SessionBuilder, SpoofTrace
-from .sources import KIND_NAMES, LogFile, ScanStats, discover, file_size, iter_matching_lines
+from .sources import LogFile, ScanStats, discover, file_size, iter_matching_lines
 from .spoof import (
     DOCUMENTED,
     MessageInput,
@@ -678,7 +678,7 @@ def link_rows(
             conf = next(k for k, v in _RANK.items() if v == best)
             order = ["internal_id", "message_id", "queue_id", "time"]
             bases_sorted = sorted(bases, key=order.index)
-            detail = "; ".join(w for _, w in sorted(zip(bases, whys), key=lambda p: order.index(p[0])))
+            detail = "; ".join(w for _, w in sorted(zip(bases, whys, strict=True), key=lambda p: order.index(p[0])))
             rows.append(Row(s, t, e, Link(bases_sorted, conf, detail), "linked", transaction=idx.tx_by_internal.get(e.internal_id)))
             used.add(id(e))
         else:

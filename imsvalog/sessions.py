@@ -33,18 +33,15 @@ from datetime import datetime
 from typing import Any
 
 from .records import (
-    AcceptConnection,
     FilterResult,
     FinalAction,
     ImssGeneric,
     ImssRecord,
     IpList,
     MatchedAddress,
-    MessageIdLine,
     ReceivedHeaderLine,
     RuleExecuted,
     RuleRun,
-    RuleSetStart,
     ScanFinished,
     SpoofVerdict,
 )
