@@ -46,7 +46,19 @@ from .frames import frame
 from .grammars.received import parse_received
 from .errors import ReadError
 from .readers import PathsLike, as_path_list, iter_file, parse_line, unreadable_rest
-from .records import ImssRecord, MailLogEntry, PolicyEvent, Reject, Source, Transaction
+from .grammars import imss
+from .grammars.common import ParseFailure, make_time
+from .records import (
+    AcceptConnection,
+    ImssRecord,
+    MailLogEntry,
+    MessageIdLine,
+    PolicyEvent,
+    Reject,
+    ScanFinished,
+    Source,
+    Transaction,
+)
 from .sessions import MARKER_NEEDLES, ScanSession, SessionBuilder, SpoofTrace
 from .sources import LogFile, ScanStats, discover, file_size, iter_matching_lines
 from .spoof import (
@@ -275,7 +287,12 @@ class Summary:
 
 @dataclass
 class Correlation:
-    """What :func:`correlate` found: rows, a summary, rejects, and a DataFrame for notebooks."""
+    """What :func:`correlate` found: rows, a summary, rejects, and a DataFrame for notebooks.
+
+    ``sessions`` holds the scan sessions that :func:`read_spoof_sessions` parsed in full
+    (those with an AntiSpoofFilter evaluation, and their thread-mates between two Accept
+    lines); :func:`sessions` gives every scan session of a log.
+    """
 
     rows: list[Row]
     summary: Summary
@@ -465,6 +482,133 @@ def _read_sessions(
     return sessions
 
 
+#: substrings of the lines that show an AntiSpoofFilter evaluation of Received headers
+_EVALUATION_HINTS = ("parse received header string", "get matched string", "IP address", "Trusted Internal IP List", "riggered")
+#: a thread fed line by line when this many of its marker lines pass without an Accept connection
+BUFFER_LIMIT = 5000
+
+
+def read_spoof_sessions(
+    files: Sequence[LogFile],
+    rejects: list[Reject],
+    stats: ScanStats,
+    progress: ProgressFn | None = None,
+    total: int = 0,
+) -> tuple[list[ScanSession], ScanIndex]:
+    """The scan sessions that matter to spoof triage, parsing in full only the scans that need it.
+
+    Marker lines are kept raw per thread until the thread's next ``Accept connection``
+    (a session never spans one). A run that holds an AntiSpoofFilter evaluation is then
+    parsed and cut into sessions exactly as :func:`read_sessions` would; from the others
+    only the ``Scan finished`` and ``Message-ID`` lines are parsed, into the
+    :class:`ScanIndex`. A thread that logs no Accept lines (a lower log level) is fed line
+    by line after :data:`BUFFER_LIMIT` lines. A test keeps the rows equal to those built
+    from :func:`read_sessions`.
+    """
+    with _no_gc():
+        return _read_spoof_sessions(files, rejects, stats, progress, total)
+
+
+def _read_spoof_sessions(
+    files: Sequence[LogFile],
+    rejects: list[Reject],
+    stats: ScanStats,
+    progress: ProgressFn | None,
+    total: int,
+) -> tuple[list[ScanSession], ScanIndex]:
+    builder = SessionBuilder()
+    index = ScanIndex()
+    sessions: list[ScanSession] = []
+    buffers: dict[str, list[Source]] = {}
+    evaluated: set[str] = set()  # threads whose buffer holds an evaluation
+    direct: set[str] = set()  # threads fed line by line until their next Accept
+    accepted: set[str] = set()  # threads whose buffer began with an Accept connection line
+    prefix = imss.PREFIX.re  # type: ignore[attr-defined]
+
+    def feed(src: Source) -> None:
+        item = parse_line("imss", src)
+        if isinstance(item, Reject):  # pragma: no cover - bad prefixes and times are caught before
+            rejects.append(item)
+            return
+        for s in builder.feed(item):  # type: ignore[arg-type]
+            sessions.append(s)
+            index.add_session(s)
+
+    def settle(thread: str, end: str) -> None:
+        """The thread's run of lines is complete: parse it if it matters, index it if not."""
+        lines = buffers.pop(thread, [])
+        opened = thread in accepted
+        accepted.discard(thread)
+        if thread in evaluated or thread in direct:
+            evaluated.discard(thread)
+            direct.discard(thread)
+            for src in lines:
+                feed(src)
+            s = builder._close(thread, end)  # noqa: SLF001 - the builder's own close
+            if s is not None:
+                sessions.append(s)
+                index.add_session(s)
+        elif lines:
+            # a run opened by an Accept connection is one scan (SMTP connection reuse can make it
+            # more; the count is then low); a run without one is a tail from before the logs began
+            if opened:
+                index.scans += 1
+            for src in lines:
+                if "Scan finished" in src.text or "Message-ID" in src.text:
+                    item = parse_line("imss", src)
+                    ref = ScanRef(thread, src.file, src.line)
+                    if isinstance(item, ScanFinished):
+                        index.add(ref, internal_id=item.internal_id)
+                    elif isinstance(item, MessageIdLine):
+                        index.add(ref, message_id=item.message_id)
+
+    done_bytes = 0
+    for f in files:
+        name = str(f.path)
+        fstats = ScanStats()
+        try:
+            for lineno, text in iter_matching_lines(f, MARKER_NEEDLES, fstats):
+                src = Source(name, lineno, text)
+                m = prefix.match(text)
+                if m is None:
+                    rejects.append(parse_line("imss", src))  # type: ignore[arg-type]
+                    continue
+                try:
+                    index.see(make_time(m["date"], m["clock"], m["offset"]))
+                except ParseFailure:
+                    rejects.append(parse_line("imss", src))  # type: ignore[arg-type]
+                    continue
+                thread = f"{int(m['pid'])}:{int(m['tid'])}"
+                if "Accept connection" in text and isinstance(parse_line("imss", src), AcceptConnection):
+                    settle(thread, "next_scan")
+                    accepted.add(thread)
+                if thread in direct:
+                    feed(src)
+                    continue
+                buf = buffers.setdefault(thread, [])
+                buf.append(src)
+                if "AntiSpoofFilter" in text and any(h in text for h in _EVALUATION_HINTS):
+                    evaluated.add(thread)
+                if len(buf) > BUFFER_LIMIT:
+                    direct.add(thread)
+                    for s in buffers.pop(thread):
+                        feed(s)
+                if progress is not None and lineno % 4096 == 0:
+                    progress(done_bytes + fstats.bytes, total)
+        except ReadError as exc:
+            rejects.append(unreadable_rest(f, exc))
+        done_bytes += fstats.bytes
+        stats.lines += fstats.lines
+        stats.bytes += fstats.bytes
+        if progress is not None:
+            progress(done_bytes, total)
+    for thread in list(buffers) + [t for t in direct if t not in buffers]:
+        settle(thread, "end_of_input")
+    order = {str(f.path): i for i, f in enumerate(files)}
+    sessions.sort(key=lambda s: (order.get(s.records[0].source.file, 0), s.records[0].source.line))
+    return sessions, index
+
+
 def _read_all(files: Sequence[LogFile], rejects: list[Reject]) -> list[Any]:
     out = []
     for f in files:
@@ -589,37 +733,73 @@ def _span(times: list[datetime]) -> tuple[datetime, datetime] | None:
     return (min(times), max(times)) if times else None
 
 
-@dataclass
-class _SessionIndex:
-    """Sessions by internal ID and Message-ID, and the time span they cover (built once)."""
+@dataclass(frozen=True)
+class ScanRef:
+    """Where a scan starts in log.imss: its thread and first line."""
 
-    by_internal: dict[str, ScanSession]
-    by_message: dict[str, ScanSession]
-    span: tuple[datetime, datetime] | None
+    thread: str
+    file: str
+    line: int
+
+
+@dataclass
+class ScanIndex:
+    """Every scan's internal ID and Message-ID, the time span log.imss covers, and how many scans it holds.
+
+    Built for all scans, also those whose lines :func:`read_spoof_sessions` did not parse in full.
+    """
+
+    by_internal: dict[str, ScanRef] = field(default_factory=dict)
+    by_message: dict[str, ScanRef] = field(default_factory=dict)
+    first: datetime | None = None
+    last: datetime | None = None
+    #: scans seen: sessions parsed in full, plus one per unparsed run opened by an Accept connection
+    scans: int = 0
+
+    def see(self, t: datetime) -> None:
+        if self.first is None or t < self.first:
+            self.first = t
+        if self.last is None or t > self.last:
+            self.last = t
+
+    def add(self, ref: ScanRef, internal_id: str | None = None, message_id: str | None = None) -> None:
+        """Index the line that names a scan's internal ID or Message-ID (the earliest line wins)."""
+        for table, key in ((self.by_internal, internal_id), (self.by_message, normalize_message_id(message_id))):
+            if key:
+                old = table.get(key)
+                if old is None or (ref.file, ref.line) < (old.file, old.line):
+                    table[key] = ref
+
+    def add_session(self, s: ScanSession) -> None:
+        for rec in s.records:
+            if isinstance(rec, ScanFinished):
+                self.add(ScanRef(s.thread, rec.source.file, rec.source.line), internal_id=rec.internal_id)
+            elif isinstance(rec, MessageIdLine):
+                self.add(ScanRef(s.thread, rec.source.file, rec.source.line), message_id=rec.message_id)
+        self.see(s.first_time)
+        self.see(s.last_time)
+        self.scans += 1
 
     @classmethod
-    def build(cls, sessions: list[ScanSession]) -> _SessionIndex:
-        by_internal: dict[str, ScanSession] = {}
-        by_message: dict[str, ScanSession] = {}
+    def of(cls, sessions: Sequence[ScanSession]) -> ScanIndex:
+        idx = cls()
         for s in sessions:
-            if s.internal_id:
-                by_internal.setdefault(s.internal_id, s)
-            mid = normalize_message_id(s.message_id)
-            if mid:
-                by_message.setdefault(mid, s)
-        span = _span([s.first_time for s in sessions] + [s.last_time for s in sessions])
-        return cls(by_internal, by_message, span)
+            idx.add_session(s)
+        return idx
+
+    @property
+    def span(self) -> tuple[datetime, datetime] | None:
+        return (self.first, self.last) if self.first is not None and self.last is not None else None
 
 
-def _why_no_trace(e: PolicyEvent, sx: _SessionIndex) -> str:
+def _why_no_trace(e: PolicyEvent, sx: ScanIndex) -> str:
     """The evidence for why a spoof policy event has no AntiSpoofFilter trace."""
     mid = normalize_message_id(e.message_id)
-    s = sx.by_internal.get(e.internal_id) or (sx.by_message.get(mid) if mid else None)
-    if s is not None:
-        r = s.records[0].source
+    ref = sx.by_internal.get(e.internal_id) or (sx.by_message.get(mid) if mid else None)
+    if ref is not None:
         return (
-            f"its scan is in log.imss (thread {s.thread}, {os.path.basename(r.file)}:{r.line}) but has no "
-            "AntiSpoofFilter header lines: log.imss was not at debug level when it was scanned"
+            f"its scan is in log.imss (thread {ref.thread}, {os.path.basename(ref.file)}:{ref.line} names it) but has "
+            "no AntiSpoofFilter header lines: log.imss was not at debug level when it was scanned"
         )
     span = sx.span
     if span is None:
@@ -652,7 +832,9 @@ def link_rows(
     transactions: list[Transaction],
     window: timedelta,
     mail: Sequence[MailLogEntry] = (),
+    scans: ScanIndex | None = None,
 ) -> list[Row]:
+    """Rows from sessions and events.  ``scans`` indexes every scan (default: built from ``sessions``)."""
     idx = _Index.build(events, transactions, mail)
     spoof_events = [e for e in events if is_spoof_event(e)]
     pairs = [(s, t) for s in sessions for t in s.spoof_traces]
@@ -690,7 +872,7 @@ def link_rows(
             rows.append(Row(s, t, None, Link([], "ambiguous", detail, ids), "ambiguous"))
     # ambiguous candidates are not "without trace": they are named in the ambiguous row
     named = {i for r in rows if r.link and r.link.confidence == "ambiguous" for i in r.link.candidates}
-    sx = _SessionIndex.build(sessions)
+    sx = scans if scans is not None else ScanIndex.of(sessions)
     for e in spoof_events:
         if id(e) not in used:
             tx = idx.tx_by_internal.get(e.internal_id)
@@ -881,17 +1063,17 @@ def correlate(
     rejects: list[Reject] = []
     stats = ScanStats()
     total = sum(file_size(f) for f in by_kind.get("imss", []))
-    sessions = read_sessions(by_kind.get("imss", []), rejects, stats, progress, total)
+    sessions, scans = read_spoof_sessions(by_kind.get("imss", []), rejects, stats, progress, total)
     events = _read_all(by_kind.get("polevt", []), rejects)
     transactions = _read_all(by_kind.get("msgtra", []), rejects)
     mail = [m for m in _read_all(by_kind.get("maillog", []), rejects) if m.message_id]
-    rows = link_rows(sessions, events, transactions, timedelta(seconds=time_window), mail)
+    rows = link_rows(sessions, events, transactions, timedelta(seconds=time_window), mail, scans)
     for row in rows:
         recompute(row, trusted, profile)
     summary = Summary(
         files={k: len(v) for k, v in by_kind.items()},
         lines=stats.lines,
-        scans=len(sessions),
+        scans=scans.scans,
         spoof_traces=sum(len(s.spoof_traces) for s in sessions),
         policy_events=len(events),
         spoof_events=sum(1 for e in events if is_spoof_event(e)),

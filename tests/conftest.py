@@ -18,3 +18,24 @@ LOG_FIXTURES = sorted(
 def _chdir_root(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests and doctests use paths relative to the repository root, as the README does."""
     monkeypatch.chdir(ROOT)
+
+
+def rows_both_ways(path: Path):
+    """Rows from correlate (lazy reader) and from the full session reader, as dicts."""
+    from datetime import timedelta
+
+    from imsvalog.correlate import _read_all, correlate, link_rows, read_sessions, recompute
+    from imsvalog.sources import ScanStats, discover
+
+    files = discover([path]).files
+    kinds = lambda k: [f for f in files if f.kind == k]  # noqa: E731
+    rejects: list = []
+    full_sessions = read_sessions(kinds("imss"), rejects, ScanStats())
+    events = _read_all(kinds("polevt"), rejects)
+    tx = _read_all(kinds("msgtra"), rejects)
+    mail = [m for m in _read_all(kinds("maillog"), rejects) if m.message_id]
+    full_rows = link_rows(full_sessions, events, tx, timedelta(seconds=1), mail)
+    for r in full_rows:
+        recompute(r, None, "documented")
+    lazy = correlate(path)
+    return [r.to_dict() for r in lazy.rows], [r.to_dict() for r in full_rows], lazy, full_sessions

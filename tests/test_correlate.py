@@ -8,7 +8,7 @@ import imsvalog
 from imsvalog.correlate import correlate
 from imsvalog.trusted import TrustedList
 
-from .conftest import FIXTURES, KB
+from .conftest import FIXTURES, KB, rows_both_ways
 
 
 def rows_by_id(c):
@@ -157,7 +157,7 @@ def test_event_whose_scan_has_no_trace_says_log_level(tmp_path) -> None:
     )
     (row,) = c.rows
     assert row.status == "event-without-trace"
-    assert "its scan is in log.imss (thread 1:2, log.imss.20240312.0001:1)" in row.explanation
+    assert "its scan is in log.imss (thread 1:2, log.imss.20240312.0001:3 names it)" in row.explanation
     assert "not at debug level" in row.explanation
 
 
@@ -252,3 +252,10 @@ def test_link_by_queue_id_through_maillog(tmp_path) -> None:
     (row,) = [r for r in c.rows if r.trace is not None]
     assert row.status == "linked" and row.link.basis == ["queue_id"]
     assert "maillog gives the policy event's Message-ID (" in row.link.detail and "maillog-20240313:1" in row.link.detail
+
+
+@pytest.mark.parametrize("name", ["kb000239719", "busy-day", "time-only", "ugly", "hostile"])
+def test_lazy_reader_gives_the_rows_of_the_full_reader(name: str) -> None:
+    lazy_rows, full_rows, lazy, full_sessions = rows_both_ways(FIXTURES / name)
+    assert lazy_rows == full_rows
+    assert lazy.summary.scans == len(full_sessions)

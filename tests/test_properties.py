@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from imsvalog.grammars.received import parse_received
 from imsvalog.readers import ReadReport, iter_records
+
+from .conftest import rows_both_ways
 from imsvalog.spoof import evaluate
 
 PREFIXES = ["2019/04/30 13:57:43 GMT+09:00 [28639:4098483968] ", "2024/03/12\t09:15:01\tGMT-05:00 [1:2]", ""]
@@ -127,3 +129,6 @@ def test_any_marker_sequence_correlates_and_every_trace_is_accounted_for(tmp_pat
     for r in c.rows:
         assert r.explanation
         r.to_dict()
+    # the lazy reader correlate uses gives the rows of the full session reader
+    lazy_rows, full_rows, _, _ = rows_both_ways(tmp_path)
+    assert lazy_rows == full_rows
