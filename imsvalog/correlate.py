@@ -482,7 +482,8 @@ def _read_sessions(
     return sessions
 
 
-#: substrings of the lines that show an AntiSpoofFilter evaluation of Received headers
+#: substrings of the AntiSpoofFilter component lines that show an evaluation of Received headers
+#: (a superset of what the received_header, matched_address, ip_list and spoof_verdict shapes need)
 _EVALUATION_HINTS = ("parse received header string", "get matched string", "IP address", "Trusted Internal IP List", "riggered")
 #: a thread fed line by line when this many of its marker lines pass without an Accept connection
 BUFFER_LIMIT = 5000
@@ -587,7 +588,8 @@ def _read_spoof_sessions(
                     continue
                 buf = buffers.setdefault(thread, [])
                 buf.append(src)
-                if "AntiSpoofFilter" in text and any(h in text for h in _EVALUATION_HINTS):
+                # the component form ("AntiSpoofFilter:" / "AntiSpoofFilter::method:"), not "filter AntiSpoofFilter isTriggered"
+                if "AntiSpoofFilter:" in text and any(h in text for h in _EVALUATION_HINTS):
                     evaluated.add(thread)
                 if len(buf) > BUFFER_LIMIT:
                     direct.add(thread)
