@@ -419,6 +419,33 @@ def _frame_row(r: Row) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
+def _marker_lines(
+    files: Sequence[LogFile],
+    rejects: list[Reject],
+    stats: ScanStats,
+    progress: ProgressFn | None,
+    total: int,
+) -> Iterator[Source]:
+    """The lines that carry session markers, file after file; a file that stops being readable
+    ends with a reject; ``stats`` counts every line; ``progress`` hears about bytes read."""
+    done_bytes = 0
+    for f in files:
+        name = str(f.path)
+        fstats = ScanStats()
+        try:
+            for lineno, text in iter_matching_lines(f, MARKER_NEEDLES, fstats):
+                yield Source(name, lineno, text)
+                if progress is not None and lineno % 4096 == 0:
+                    progress(done_bytes + fstats.bytes, total)
+        except ReadError as exc:
+            rejects.append(unreadable_rest(f, exc))
+        done_bytes += fstats.bytes
+        stats.lines += fstats.lines
+        stats.bytes += fstats.bytes
+        if progress is not None:
+            progress(done_bytes, total)
+
+
 def read_sessions(
     files: Sequence[LogFile],
     rejects: list[Reject],
@@ -456,26 +483,12 @@ def _read_sessions(
 ) -> list[ScanSession]:
     builder = SessionBuilder()
     sessions: list[ScanSession] = []
-    done_bytes = 0
-    for f in files:
-        name = str(f.path)
-        fstats = ScanStats()
-        try:
-            for lineno, text in iter_matching_lines(f, MARKER_NEEDLES, fstats):
-                item = parse_line("imss", Source(name, lineno, text))
-                if isinstance(item, Reject):
-                    rejects.append(item)
-                    continue
-                sessions.extend(builder.feed(item))  # type: ignore[arg-type]
-                if progress is not None and lineno % 4096 == 0:
-                    progress(done_bytes + fstats.bytes, total)
-        except ReadError as exc:
-            rejects.append(unreadable_rest(f, exc))
-        done_bytes += fstats.bytes
-        stats.lines += fstats.lines
-        stats.bytes += fstats.bytes
-        if progress is not None:
-            progress(done_bytes, total)
+    for src in _marker_lines(files, rejects, stats, progress, total):
+        item = parse_line("imss", src)
+        if isinstance(item, Reject):
+            rejects.append(item)
+            continue
+        sessions.extend(builder.feed(item))  # type: ignore[arg-type]
     sessions.extend(builder.flush())
     order = {str(f.path): i for i, f in enumerate(files)}
     sessions.sort(key=lambda s: (order.get(s.records[0].source.file, 0), s.records[0].source.line))
@@ -563,47 +576,33 @@ def _read_spoof_sessions(
                     elif isinstance(item, MessageIdLine):
                         index.add(ref, message_id=item.message_id)
 
-    done_bytes = 0
-    for f in files:
-        name = str(f.path)
-        fstats = ScanStats()
+    for src in _marker_lines(files, rejects, stats, progress, total):
+        text = src.text
+        m = prefix.match(text)
+        if m is None:
+            rejects.append(parse_line("imss", src))  # type: ignore[arg-type]
+            continue
         try:
-            for lineno, text in iter_matching_lines(f, MARKER_NEEDLES, fstats):
-                src = Source(name, lineno, text)
-                m = prefix.match(text)
-                if m is None:
-                    rejects.append(parse_line("imss", src))  # type: ignore[arg-type]
-                    continue
-                try:
-                    index.see(make_time(m["date"], m["clock"], m["offset"]))
-                except ParseFailure:
-                    rejects.append(parse_line("imss", src))  # type: ignore[arg-type]
-                    continue
-                thread = f"{int(m['pid'])}:{int(m['tid'])}"
-                if "Accept connection" in text and isinstance(parse_line("imss", src), AcceptConnection):
-                    settle(thread, "next_scan")
-                    accepted.add(thread)
-                if thread in direct:
-                    feed(src)
-                    continue
-                buf = buffers.setdefault(thread, [])
-                buf.append(src)
-                # the component form ("AntiSpoofFilter:" / "AntiSpoofFilter::method:"), not "filter AntiSpoofFilter isTriggered"
-                if "AntiSpoofFilter:" in text and any(h in text for h in _EVALUATION_HINTS):
-                    evaluated.add(thread)
-                if len(buf) > BUFFER_LIMIT:
-                    direct.add(thread)
-                    for s in buffers.pop(thread):
-                        feed(s)
-                if progress is not None and lineno % 4096 == 0:
-                    progress(done_bytes + fstats.bytes, total)
-        except ReadError as exc:
-            rejects.append(unreadable_rest(f, exc))
-        done_bytes += fstats.bytes
-        stats.lines += fstats.lines
-        stats.bytes += fstats.bytes
-        if progress is not None:
-            progress(done_bytes, total)
+            index.see(make_time(m["date"], m["clock"], m["offset"]))
+        except ParseFailure:
+            rejects.append(parse_line("imss", src))  # type: ignore[arg-type]
+            continue
+        thread = f"{int(m['pid'])}:{int(m['tid'])}"
+        if "Accept connection" in text and isinstance(parse_line("imss", src), AcceptConnection):
+            settle(thread, "next_scan")
+            accepted.add(thread)
+        if thread in direct:
+            feed(src)
+            continue
+        buf = buffers.setdefault(thread, [])
+        buf.append(src)
+        # the component form ("AntiSpoofFilter:" / "AntiSpoofFilter::method:"), not "filter AntiSpoofFilter isTriggered"
+        if "AntiSpoofFilter:" in text and any(h in text for h in _EVALUATION_HINTS):
+            evaluated.add(thread)
+        if len(buf) > BUFFER_LIMIT:
+            direct.add(thread)
+            for early in buffers.pop(thread):
+                feed(early)
     for thread in list(buffers) + [t for t in direct if t not in buffers]:
         settle(thread, "end_of_input")
     order = {str(f.path): i for i, f in enumerate(files)}
