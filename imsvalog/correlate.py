@@ -15,7 +15,8 @@ internal_id     ``Scan finished for X`` = the policy event's internal ID        
 message_id      ``>>> Message-ID`` = the policy event's Message-ID               high
 queue_id        a Postfix queue ID from a recovered Received header (``id Q``)    medium-high
                 appears in the event's Message-ID, or is msgtra's queue ID for
-                the event's internal ID, or is the queue maillog gives the
+                the event's internal ID (or its first pass: maillog's
+                ``A: ... queued as B``), or is the queue maillog gives the
                 event's Message-ID (``Q: message-id=<...>``)
 time            within ``time_window`` seconds, spoof rule ("Others" condition),  low
                 compatible final action; only when unambiguous both ways
@@ -644,10 +645,13 @@ class _Index:
     ) -> _Index:
         idx = cls(events)
         queues_of_message: dict[str, list[MailLogEntry]] = defaultdict(list)
+        first_pass: dict[str, MailLogEntry] = {}  # queue B -> "A: ... status=sent (... queued as B)"
         for m in mail:
             mid = normalize_message_id(m.message_id)
             if mid and m.queue_id:
                 queues_of_message[mid].append(m)
+            if m.queued_as and m.queue_id:
+                first_pass.setdefault(m.queued_as.upper(), m)
         idx.spoof_by_time = sorted((e for e in events if is_spoof_event(e)), key=lambda e: e.time)
         idx.spoof_times = [e.time.timestamp() for e in idx.spoof_by_time]
         for t in transactions:
@@ -663,6 +667,11 @@ class _Index:
             tx = idx.tx_by_internal.get(e.internal_id)
             if tx is not None and tx.queue_id:
                 idx.by_token[tx.queue_id.upper()].append(e)
+                hop = first_pass.get(tx.queue_id.upper())
+                if hop is not None:  # msgtra names the second Postfix pass; maillog gives the first
+                    q = hop.queue_id.upper()  # type: ignore[union-attr]
+                    idx.by_token[q].append(e)
+                    idx.mail_evidence.setdefault((id(e), q), hop)
             for m in queues_of_message.get(mid or "", []):
                 q = m.queue_id.upper()  # type: ignore[union-attr]
                 idx.by_token[q].append(e)
@@ -715,6 +724,11 @@ def _candidates(
                 where = "in the policy event's Message-ID"
             elif tx is not None and (tx.queue_id or "").upper() == q.upper():
                 where = f"msgtra's queue ID for {e.internal_id} ({tx.source.ref()})"
+            elif mail is not None and mail.shape == "delivery":
+                where = (
+                    f"the first Postfix pass of msgtra's queue ID {mail.queued_as} for {e.internal_id} "
+                    f"(maillog: {q} ... queued as {mail.queued_as}, {mail.source.ref()})"
+                )
             elif mail is not None:
                 where = f"the Postfix queue that maillog gives the policy event's Message-ID ({mail.source.ref()})"
             else:  # pragma: no cover - by_token is only filled from the three sources above
@@ -1067,7 +1081,7 @@ def correlate(
     sessions, scans = read_spoof_sessions(by_kind.get("imss", []), rejects, stats, progress, total)
     events = _read_all(by_kind.get("polevt", []), rejects)
     transactions = _read_all(by_kind.get("msgtra", []), rejects)
-    mail = [m for m in _read_all(by_kind.get("maillog", []), rejects) if m.message_id]
+    mail = [m for m in _read_all(by_kind.get("maillog", []), rejects) if m.message_id or m.queued_as]
     rows = link_rows(sessions, events, transactions, timedelta(seconds=time_window), mail, scans)
     for row in rows:
         recompute(row, trusted, profile)

@@ -33,7 +33,7 @@ def rows_both_ways(path: Path):
     full_sessions = read_sessions(kinds("imss"), rejects, ScanStats())
     events = _read_all(kinds("polevt"), rejects)
     tx = _read_all(kinds("msgtra"), rejects)
-    mail = [m for m in _read_all(kinds("maillog"), rejects) if m.message_id]
+    mail = [m for m in _read_all(kinds("maillog"), rejects) if m.message_id or m.queued_as]
     full_rows = link_rows(full_sessions, events, tx, timedelta(seconds=1), mail)
     for r in full_rows:
         recompute(r, None, "documented")

@@ -259,3 +259,28 @@ def test_lazy_reader_gives_the_rows_of_the_full_reader(name: str) -> None:
     lazy_rows, full_rows, lazy, full_sessions = rows_both_ways(FIXTURES / name)
     assert lazy_rows == full_rows
     assert lazy.summary.scans == len(full_sessions)
+
+
+def test_link_through_the_first_postfix_pass(tmp_path) -> None:
+    """msgtra names queue B (after the scanner); the Received header names A; maillog's 'queued as' joins them."""
+    p = "2024/03/12 09:00:05 GMT+01:00 [1:2] "
+    log = [
+        p + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:"
+            "from mx1.example.com (mx1.example.com [198.51.100.25]) by imsva.example.com (Postfix) with ESMTP id 4A4A4A4A4A",
+        p + "[DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.25,",
+        p + "[DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.",
+        p + "Final action 0: QuarantineAction",
+    ]
+    (tmp_path / "maillog-20240313").write_text(
+        "Mar 12 09:00:06 imsva postfix/smtp[9]: 4A4A4A4A4A: to=<b@example.com>, relay=localhost[127.0.0.1]:10025, "
+        "delay=1, delays=0.1/0/0.1/0.8, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4B4B4B4B4B)\n"
+    )
+    (tmp_path / "msgtra.imss.20240312.0001").write_text("\t".join([
+        "QuarantineTransac", "2024 Mar 12 09:00:40 +01:00", "#null#", "#null#", "opaque-2@app.example.com", "ID-8",
+        "4B4B4B4B4B", "2", "a@example.com", "b@example.com", "s", "#null#", "#null#", "#null#", "#null#",
+        "01000000000000000"]) + "\n")
+    c = _write_case(tmp_path, log, [_pe("09:00:40", "ID-8", "<opaque-2@app.example.com>")])
+    (row,) = [r for r in c.rows if r.trace is not None]
+    assert row.status == "linked" and row.link.basis == ["queue_id"]
+    assert "first Postfix pass of msgtra's queue ID 4B4B4B4B4B" in row.link.detail
+    assert "maillog: 4A4A4A4A4A ... queued as 4B4B4B4B4B" in row.link.detail
