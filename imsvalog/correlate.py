@@ -31,10 +31,10 @@ import gc
 import ipaddress
 import os
 import re
-from contextlib import contextmanager
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -42,13 +42,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, ReadError
 from .frames import frame
-from .grammars.received import parse_received
-from .errors import ReadError
-from .readers import PathsLike, as_path_list, iter_file, parse_line, unreadable_rest
 from .grammars import imss
 from .grammars.common import ParseFailure, make_time
+from .grammars.received import parse_received
+from .readers import PathsLike, as_path_list, files_of, parse_line, records_of, unreadable_rest
 from .records import (
     AcceptConnection,
     ImssRecord,
@@ -77,8 +76,15 @@ from .spoof import missing_trusted as spoof_missing_trusted
 from .spoof import what_if as spoof_what_if
 from .trusted import TrustedList
 
+#: link bases, strongest first, and the confidence each gives
+BASES = ("internal_id", "message_id", "queue_id", "time")
 CONFIDENCE = {"internal_id": "high", "message_id": "high", "queue_id": "medium-high", "time": "low"}
 _RANK = {"high": 3, "medium-high": 2, "low": 1}
+_CONFIDENCE_OF_RANK = {v: k for k, v in _RANK.items()}
+
+
+def _rank(bases: Sequence[str]) -> int:
+    return max(_RANK[CONFIDENCE[b]] for b in bases)
 #: scanner final actions and the polevt action names they correspond to
 FINAL_ACTIONS = {
     "QuarantineAction": "quarantine",
@@ -491,6 +497,11 @@ def _read_sessions(
             continue
         sessions.extend(builder.feed(item))  # type: ignore[arg-type]
     sessions.extend(builder.flush())
+    return _in_file_order(sessions, files)
+
+
+def _in_file_order(sessions: list[ScanSession], files: Sequence[LogFile]) -> list[ScanSession]:
+    """Sessions by where they start (they close, and so arrive, in another order)."""
     order = {str(f.path): i for i, f in enumerate(files)}
     sessions.sort(key=lambda s: (order.get(s.records[0].source.file, 0), s.records[0].source.line))
     return sessions
@@ -606,20 +617,7 @@ def _read_spoof_sessions(
                 feed(early)
     for thread in list(buffers) + [t for t in direct if t not in buffers]:
         settle(thread, "end_of_input")
-    order = {str(f.path): i for i, f in enumerate(files)}
-    sessions.sort(key=lambda s: (order.get(s.records[0].source.file, 0), s.records[0].source.line))
-    return sessions, index
-
-
-def _read_all(files: Sequence[LogFile], rejects: list[Reject]) -> list[Any]:
-    out = []
-    for f in files:
-        for item in iter_file(f):
-            if isinstance(item, Reject):
-                rejects.append(item)
-            else:
-                out.append(item)
-    return out
+    return _in_file_order(sessions, files), index
 
 
 # ---------------------------------------------------------------------------
@@ -629,7 +627,6 @@ def _read_all(files: Sequence[LogFile], rejects: list[Reject]) -> list[Any]:
 
 @dataclass
 class _Index:
-    events: list[PolicyEvent]
     by_internal: dict[str, list[PolicyEvent]] = field(default_factory=lambda: defaultdict(list))
     by_message: dict[str, list[PolicyEvent]] = field(default_factory=lambda: defaultdict(list))
     by_token: dict[str, list[PolicyEvent]] = field(default_factory=lambda: defaultdict(list))
@@ -643,7 +640,7 @@ class _Index:
     def build(
         cls, events: list[PolicyEvent], transactions: list[Transaction], mail: Sequence[MailLogEntry] = ()
     ) -> _Index:
-        idx = cls(events)
+        idx = cls()
         queues_of_message: dict[str, list[MailLogEntry]] = defaultdict(list)
         first_pass: dict[str, MailLogEntry] = {}  # queue B -> "A: ... status=sent (... queued as B)"
         for m in mail:
@@ -750,7 +747,7 @@ def _span(times: list[datetime]) -> tuple[datetime, datetime] | None:
 
 @dataclass(frozen=True)
 class ScanRef:
-    """Where a scan starts in log.imss: its thread and first line."""
+    """A log.imss line that names a scan (its Scan finished or Message-ID line), and the scan's thread."""
 
     thread: str
     file: str
@@ -868,15 +865,13 @@ def link_rows(
         if not c:
             rows.append(Row(s, t, None, None, "trace-without-event"))
             continue
-        best = max(max(_RANK[CONFIDENCE[b]] for b in bases) for _, bases, _ in c.values())
-        top = [(e, bases, whys) for e, bases, whys in c.values() if max(_RANK[CONFIDENCE[b]] for b in bases) == best]
+        best = max(_rank(bases) for _, bases, _ in c.values())
+        top = [(e, bases, whys) for e, bases, whys in c.values() if _rank(bases) == best]
         if len(top) == 1 and not (best == _RANK["low"] and time_claims[id(top[0][0])] > 1):
             e, bases, whys = top[0]
-            conf = next(k for k, v in _RANK.items() if v == best)
-            order = ["internal_id", "message_id", "queue_id", "time"]
-            bases_sorted = sorted(bases, key=order.index)
-            detail = "; ".join(w for _, w in sorted(zip(bases, whys, strict=True), key=lambda p: order.index(p[0])))
-            rows.append(Row(s, t, e, Link(bases_sorted, conf, detail), "linked", transaction=idx.tx_by_internal.get(e.internal_id)))
+            evidence = sorted(zip(bases, whys, strict=True), key=lambda p: BASES.index(p[0]))
+            link = Link([b for b, _ in evidence], _CONFIDENCE_OF_RANK[best], "; ".join(w for _, w in evidence))
+            rows.append(Row(s, t, e, link, "linked", transaction=idx.tx_by_internal.get(e.internal_id)))
             used.add(id(e))
         else:
             ids = sorted({e.internal_id for e, _, _ in top})
@@ -1062,7 +1057,7 @@ def correlate(
     time_window: float = 1.0,
     progress: ProgressFn | None = None,
 ) -> Correlation:
-    """Correlate log.imss, polevt.imss and msgtra.imss files (any mix of paths, globs, directories).
+    """Correlate log.imss, polevt.imss, msgtra.imss and maillog files (any mix of paths, globs, directories).
 
     >>> c = correlate("fixtures/kb000239719")
     >>> [(r.status, r.link.basis, r.agrees) for r in c.rows]
@@ -1079,9 +1074,9 @@ def correlate(
     stats = ScanStats()
     total = sum(file_size(f) for f in by_kind.get("imss", []))
     sessions, scans = read_spoof_sessions(by_kind.get("imss", []), rejects, stats, progress, total)
-    events = _read_all(by_kind.get("polevt", []), rejects)
-    transactions = _read_all(by_kind.get("msgtra", []), rejects)
-    mail = [m for m in _read_all(by_kind.get("maillog", []), rejects) if m.message_id or m.queued_as]
+    events = list(records_of(by_kind.get("polevt", []), rejects))
+    transactions = list(records_of(by_kind.get("msgtra", []), rejects))
+    mail = [m for m in records_of(by_kind.get("maillog", []), rejects) if m.message_id or m.queued_as]
     rows = link_rows(sessions, events, transactions, timedelta(seconds=time_window), mail, scans)
     for row in rows:
         recompute(row, trusted, profile)
@@ -1102,18 +1097,14 @@ def correlate(
     return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name)
 
 
-def sessions(paths: PathsLike) -> list[ScanSession]:
-    """All scan sessions of the log.imss files under ``paths`` (a library helper for notebooks)."""
-    found = discover(as_path_list(paths))
-    files = [f for f in found.files if f.kind == "imss"]
-    if not files:
-        raise InputError("no log.imss file among: " + ", ".join(map(str, as_path_list(paths))))
-    return read_sessions(files, [], ScanStats())
+def sessions(paths: PathsLike, rejects: list[Reject] | None = None) -> list[ScanSession]:
+    """All scan sessions of the log.imss files under ``paths``; marker lines that do not parse go to ``rejects``."""
+    return read_sessions(files_of("imss", paths), rejects if rejects is not None else [], ScanStats())
 
 
-def sessions_frame(paths: PathsLike) -> pd.DataFrame:
+def sessions_frame(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
     """Scan sessions as a DataFrame: one row per scanned message."""
-    return frame(s.to_row() for s in sessions(paths))
+    return frame(s.to_row() for s in sessions(paths, rejects))
 
 
 __all__ = ["Correlation", "Link", "Row", "Summary", "correlate", "sessions", "sessions_frame", "is_spoof_event"]

@@ -170,14 +170,16 @@ def _records_of(
         yield from iter_file(f, summary, tz)
 
 
-def _iter_kind(kind: str, paths: PathsLike, rejects: list[Reject] | None, tz: tzinfo | None = None) -> Iterator:
+def files_of(kind: str, paths: PathsLike) -> list[LogFile]:
+    """The files of one kind under ``paths``, in read order; :class:`InputError` when there are none."""
     found = plan(paths, kind=None, only=kind)
     if not found.files:
         raise InputError(f"no {KIND_NAMES[kind]} file among: {', '.join(map(str, as_path_list(paths)))}")
-    return _kept(found.files, rejects, tz)
+    return found.files
 
 
-def _kept(files: list[LogFile], rejects: list[Reject] | None, tz: tzinfo | None) -> Iterator:
+def records_of(files: list[LogFile], rejects: list[Reject] | None = None, tz: tzinfo | None = None) -> Iterator:
+    """The records of ``files`` in order; rejects go to ``rejects`` when a list is given."""
     for f in files:
         for item in iter_file(f, tz=tz):
             if isinstance(item, Reject):
@@ -185,6 +187,10 @@ def _kept(files: list[LogFile], rejects: list[Reject] | None, tz: tzinfo | None)
                     rejects.append(item)
             else:
                 yield item
+
+
+def _iter_kind(kind: str, paths: PathsLike, rejects: list[Reject] | None, tz: tzinfo | None = None) -> Iterator:
+    return records_of(files_of(kind, paths), rejects, tz)
 
 
 def iter_log_imss(paths: PathsLike, rejects: list[Reject] | None = None) -> Iterator[ImssRecord]:

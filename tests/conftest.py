@@ -24,16 +24,17 @@ def rows_both_ways(path: Path):
     """Rows from correlate (lazy reader) and from the full session reader, as dicts."""
     from datetime import timedelta
 
-    from imsvalog.correlate import _read_all, correlate, link_rows, read_sessions, recompute
+    from imsvalog.correlate import correlate, link_rows, read_sessions, recompute
+    from imsvalog.readers import records_of
     from imsvalog.sources import ScanStats, discover
 
     files = discover([path]).files
     kinds = lambda k: [f for f in files if f.kind == k]  # noqa: E731
     rejects: list = []
     full_sessions = read_sessions(kinds("imss"), rejects, ScanStats())
-    events = _read_all(kinds("polevt"), rejects)
-    tx = _read_all(kinds("msgtra"), rejects)
-    mail = [m for m in _read_all(kinds("maillog"), rejects) if m.message_id or m.queued_as]
+    events = list(records_of(kinds("polevt"), rejects))
+    tx = list(records_of(kinds("msgtra"), rejects))
+    mail = [m for m in records_of(kinds("maillog"), rejects) if m.message_id or m.queued_as]
     full_rows = link_rows(full_sessions, events, tx, timedelta(seconds=1), mail)
     for r in full_rows:
         recompute(r, None, "documented")
