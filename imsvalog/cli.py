@@ -24,6 +24,7 @@ from .readers import ReadReport, iter_records
 from .records import Reject, to_row
 from .render import (
     clean_terminal,
+    count,
     clean_text_block,
     json_document,
     json_line,
@@ -393,12 +394,12 @@ def correlate(
     changes = result.what_if(*what_if) if what_if is not None else None
     with open_output(output, list(paths)) as out:
         render_correlation(result, rows, fmt.value, out, explain=explain, what_if=changes)
-    s = result.summary
-    if s.rejects:
-        sys.stderr.write(f"{s.rejects} lines could not be parsed or read:\n")
+    n = result.summary.rejects
+    if n:
+        sys.stderr.write(f"{count(n, 'line')} could not be parsed or read:\n")
         for r in result.rejects[:5]:
             sys.stderr.write(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n")
-        if s.rejects > 5:
+        if n > 5:
             sys.stderr.write("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
     for path, why in result.skipped:
         sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
@@ -410,11 +411,12 @@ def progress_bar() -> Iterator[Callable[[int, int], None] | None]:
     if not stderr_is_tty():
         yield None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     with Progress(
         "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=__import__("rich.console").console.Console(stderr=True), transient=True,
+        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
     ) as bar:
         task = bar.add_task("reading log.imss", total=None)
 

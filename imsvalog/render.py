@@ -33,6 +33,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .sources import KIND_NAMES
+
 # C0 controls except none, DEL, C1 controls, bidi embeddings/overrides/isolates, lone surrogates
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -242,6 +244,7 @@ CORRELATE_COLUMNS: list[tuple[str, str]] = [
     ("link", "link"),
 ]
 
+
 def _table_cells(d: dict[str, Any]) -> dict[str, Any]:
     logged = d["logged"]
     rec = d["recomputed"]
@@ -278,8 +281,6 @@ def count(n: int, one: str, many: str | None = None) -> str:
 
 
 def summary_text(s: Any) -> str:
-    from .sources import KIND_NAMES
-
     files = ", ".join(count(n, KIND_NAMES.get(k, k) + " file") for k, n in s.files.items())
     return (
         f"{count(s.scans, 'scan')} in {count(s.lines, 'log.imss line')} (read from {files}); "
@@ -335,7 +336,13 @@ def render_correlation(
     The what-if changes and the untrusted addresses appear in the table, Markdown and
     JSON (``what_if``, ``untrusted_addresses``) outputs; jsonl and csv carry rows only.
     """
+    if fmt == "csv":  # flat rows; the nested dicts below would be built for nothing
+        from .correlate import FLAT_COLUMNS
+
+        write_csv((r.flat() for r in rows), out, FLAT_COLUMNS)
+        return
     dicts = [r.to_dict() for r in rows]
+    notes = inferred_lines(result) + missing_lines(result) + (what_if_lines(what_if) if what_if is not None else [])
     if fmt == "jsonl":
         write_jsonl(dicts, out)
     elif fmt == "json":
@@ -346,15 +353,11 @@ def render_correlation(
         if what_if is not None:
             extra["what_if"] = [c.__dict__ for c in what_if]
         write_json(dicts, out, extra=extra)
-    elif fmt == "csv":
-        from .correlate import FLAT_COLUMNS
-
-        write_csv((r.flat() for r in rows), out, FLAT_COLUMNS)
     elif fmt == "markdown":
         cells = [_table_cells(d) for d in dicts]
         write_markdown(cells, out, [k for k, _ in CORRELATE_COLUMNS])
         out.write("\n" + markdown_cell(summary_text(result.summary)) + "\n")
-        for line in inferred_lines(result) + missing_lines(result) + (what_if_lines(what_if) if what_if is not None else []):
+        for line in notes:
             out.write("\n" + markdown_cell(line) + "  ")
         out.write("\n")
         if explain:
@@ -367,7 +370,7 @@ def render_correlation(
         table = rich_table((_table_cells(d) for d in dicts), CORRELATE_COLUMNS, no_wrap=("time", "agrees"))
         con.print(table)
         con.print(Text(clean_terminal(summary_text(result.summary))), soft_wrap=True)
-        for line in inferred_lines(result) + missing_lines(result) + (what_if_lines(what_if) if what_if is not None else []):
+        for line in notes:
             con.print(Text(clean_terminal(line)), soft_wrap=True)
         disagreements = [d for d in dicts if d["agrees"] is False]
         for d in disagreements:

@@ -126,3 +126,9 @@ def test_what_if_profile_keeps_the_base_trusted_list() -> None:
     """Regression: --what-if-profile alone compared against *no* list and reported every verdict as changed."""
     out = run(str(FIXTURES / "busy-day"), "--trusted", "198.51.100.25", "--what-if-profile", "strict").stdout
     assert "What-if: no verdict changes." in out
+
+
+def test_rejected_lines_are_named_on_stderr() -> None:
+    r = run(str(FIXTURES / "busy-day"))
+    assert "1 line could not be parsed or read:" in r.stderr
+    assert "maillog-20240313:12: expected a syslog prefix" in r.stderr
