@@ -82,7 +82,7 @@ def shape(name: str, pattern: str) -> pp.Regex:
     One Regex per shape keeps the fast path and the grammar the same object: the
     readers call its compiled ``.re``, the ``parse_full`` functions call pyparsing.
     """
-    return pp.Regex(pattern).set_name(name).leave_whitespace()
+    return pp.Regex(pattern).set_name(name).leave_whitespace().parse_with_tabs()
 
 
 

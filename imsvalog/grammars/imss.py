@@ -151,7 +151,7 @@ class Variant:
     def fields_full(self, message: str) -> dict[str, Any]:
         """The fields, by pyparsing (the definition).  Raises :class:`NoMatch`."""
         try:
-            found = self.grammar.parse_with_tabs().parse_string(message, parse_all=True).as_dict()
+            found = self.grammar.parse_string(message, parse_all=True).as_dict()
         except pp.ParseBaseException:
             raise NoMatch(self.name) from None
         got = {name: found.get(name) for name in self.grammar.re.groupindex}  # type: ignore[attr-defined]

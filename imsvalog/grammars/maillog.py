@@ -67,7 +67,7 @@ class Variant:
 
     def fields_full(self, body: str) -> dict[str, Any] | None:
         try:
-            found = self.grammar.parse_with_tabs().parse_string(body, parse_all=True).as_dict()
+            found = self.grammar.parse_string(body, parse_all=True).as_dict()
         except pp.ParseBaseException:
             return None
         return {name: found.get(name) for name in self.grammar.re.groupindex}  # type: ignore[attr-defined]
