@@ -1000,8 +1000,7 @@ def explain_row(row: Row) -> str:
     lines: list[str] = []
     if s is not None and t is not None:
         lines.append(
-            f"Scan on thread {s.thread} at {t.time.isoformat(sep=' ')} ({_refs(s.records)}; session boundaries: "
-            f"{s.boundaries})."
+            f"Scan on thread {s.thread} at {t.time.isoformat(sep=' ')} ({_refs(s.records)}), cut {s.boundaries}."
         )
     if e is not None:
         where = e.source.ref()

@@ -156,7 +156,9 @@ class ScanSession:
 
     @property
     def boundaries(self) -> str:
-        return f"{self.start} .. {self.end}"
+        """How the session was cut, in words: ``from its Accept connection line to its Scan finished line``."""
+        start = _START_WORDS.get(self.start, f"its first {self.start.replace('_', ' ')} line")
+        return f"from {start} to {_END_WORDS[self.end]}"
 
     def to_row(self) -> dict[str, Any]:
         t = self.spoof_traces[0] if self.spoof_traces else None
@@ -181,6 +183,18 @@ class ScanSession:
             "lines": len(self.records),
         }
 
+
+_START_WORDS = {
+    "accept_connection": "its Accept connection line",
+    "rule_set_start": "its Start Rule Set line",
+    "message_id": "its Message-ID line",
+    "rule_run": "its first rule run (no Accept connection line before it)",
+}
+_END_WORDS = {
+    "scan_finished": "its Scan finished line",
+    "next_scan": "the thread's next scan (no Scan finished line)",
+    "end_of_input": "the end of the log (no Scan finished line)",
+}
 
 _TRACE_SHAPES = (ReceivedHeaderLine, MatchedAddress, IpList, SpoofVerdict)
 

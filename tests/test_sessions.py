@@ -99,3 +99,12 @@ def test_two_evaluations_in_one_scan_are_two_traces(tmp_path) -> None:
     assert s.traces[0].triggered is True and s.traces[0].filter_result.result is True
     assert s.traces[1].filter_result.result is False and not s.traces[1].evaluated_addresses
     assert len(s.spoof_traces) == 1
+
+
+def test_boundaries_read_as_words() -> None:
+    by = _by_id(sessions(FIXTURES / "busy-day"))
+    assert by["5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C"].boundaries == "from its Accept connection line to its Scan finished line"
+    (kb,) = sessions(KB)
+    assert kb.boundaries == (
+        "from its first rule run (no Accept connection line before it) to the end of the log (no Scan finished line)"
+    )
