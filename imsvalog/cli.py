@@ -316,12 +316,13 @@ class TextOrJson(str, Enum):
     "spoof-check",
     epilog="Examples:\n\n\b\n"
     "  imsvalog spoof-check fixtures/messages/cloud-relay-hairpin.eml\n"
-    "  imsvalog spoof-check headers.txt --trusted 198.51.100.25 --trusted 203.0.113.0/28\n"
+    "  imsvalog spoof-check quarantined.msg --trusted 198.51.100.25 --trusted 203.0.113.0/28\n"
+    "  imsvalog spoof-check - --observed fired --trusted-file trusted.txt < pasted-headers.txt\n"
     "  imsvalog spoof-check msg.eml --trusted-file trusted.txt --profile strict --format json\n",
 )
 @cli_errors
 def spoof_check(
-    message: Path = typer.Argument(..., metavar="MESSAGE", help="An .eml file or a text file holding the message's headers."),
+    message: str = typer.Argument(..., metavar="MESSAGE", help="An .eml, an Outlook .msg, or a text file of pasted headers; - reads stdin."),
     trusted: list[str] = typer.Option([], "--trusted", "-t", metavar="ENTRY", help="Trusted Internal IP List entry: address, CIDR or a-b range. Repeatable."),
     trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="File with one trusted entry per line (# comments)."),
     sender: str | None = typer.Option(None, "--sender", metavar="ADDRESS", help="Envelope sender (default: Return-Path)."),
@@ -332,15 +333,19 @@ def spoof_check(
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
 ) -> None:
     """Re-run IMSVA's spoofed-internal-messages filter on one message and explain every address."""
-    from .spoof import read_message
+    from .messages import open_message
     from .trusted import load_trusted
 
     tl = load_trusted(trusted, trusted_file)
-    msg = read_message(message).override(sender=sender, recipients=recipient)
+    inputs = [message] if message != "-" else []
+    got = open_message(message)  # every input is read before the output is opened
+    for note in got.notes:
+        sys.stderr.write(f"{clean_terminal(got.name)}: {clean_terminal(note)}\n")
+    msg = got.message.override(sender=sender, recipients=recipient)
     result = msg.evaluate(tl, profile.value, None if observed is None else observed is Observed.fired)
-    with open_output(output, [str(message)]) as out:
+    with open_output(output, inputs) as out:
         if fmt is TextOrJson.json:
-            out.write(json_document({"message": str(message), **result.to_dict()}))
+            out.write(json_document({"message": got.name, "input": got.to_dict(), **result.to_dict()}))
         else:
             out.write(clean_text_block(result.explanation) + "\n")
 

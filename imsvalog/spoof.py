@@ -31,17 +31,19 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from email import policy as email_policy
-from email.parser import BytesParser
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 from typing import Any
 
 from .errors import InputError
-from .grammars.received import AddressLiteral, IPAddress, ReceivedHeader, parse_received, unfold
+from .grammars.received import (
+    AddressLiteral,
+    IPAddress,
+    ReceivedHeader,
+    parse_received,
+)
 from .trusted import TrustedList
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -621,41 +623,14 @@ def _is_documentation(ip: IPAddress) -> bool:
 
 
 def read_message(path: str | os.PathLike[str]) -> MessageInput:
-    """Received headers, envelope sender (Return-Path), header From and recipients of an .eml or headers file."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    return message_from_bytes(data, str(path))
+    """The message in an .eml, Outlook .msg or pasted-headers file (see :mod:`imsvalog.messages`)."""
+    from .messages import read_message as read
+
+    return read(path)
 
 
 def message_from_bytes(data: bytes, name: str = "<message>") -> MessageInput:
     """Like :func:`read_message`, from bytes.  Raises :class:`InputError` for something that is not mail."""
-    first = data.lstrip(b"\r\n").split(b"\n", 1)[0]
-    if first.startswith(b"From "):  # mbox separator line
-        data = data.lstrip(b"\r\n").split(b"\n", 1)[1] if b"\n" in data else b""
-        first = data.split(b"\n", 1)[0]
-    if not re.match(rb"[!-9;-~]+:", first):
-        raise InputError(f"{name}: does not look like a mail message (the first line is not a header field)")
-    msg = BytesParser(policy=email_policy.compat32).parsebytes(data, headersonly=True)
-    received = tuple(unfold(_text(v)) for v in (msg.get_all("Received") or []))
-    if not received and msg.get("From") is None:
-        raise InputError(f"{name}: no Received or From header: not a mail message")
-    header_from = _text(msg.get("From")) if msg.get("From") is not None else None
-    return_path = msg.get("Return-Path")
-    sender = None
-    if return_path is not None:
-        sender = parseaddr(_text(return_path))[1] or None
-    rcpts = [a for _, a in getaddresses([_text(v) for k in ("To", "Cc") for v in (msg.get_all(k) or [])]) if a]
-    if not rcpts:
-        for k in ("Delivered-To", "X-Original-To", "Envelope-To"):
-            rcpts += [parseaddr(_text(v))[1] for v in (msg.get_all(k) or [])]
-    return MessageInput(received, sender, tuple(r for r in rcpts if r), header_from, name)
+    from .messages import message_from_bytes as from_bytes
 
-
-def _text(value: Any) -> str:
-    """A header value as text; undecodable bytes survive as surrogate escapes."""
-    if isinstance(value, str):
-        return value
-    return str(value)
+    return from_bytes(data, name)
