@@ -151,7 +151,7 @@ def main() -> None:
         size = log.stat().st_size
         n_lines = sum(1 for _ in open(log, "rb"))
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from imsvalog.sessions import MARKER_NEEDLES
+        from imsvalog.scan_sessions import MARKER_NEEDLES
 
         with open(log, "rb") as fh:
             markers = sum(1 for ln in fh if any(nd in ln for nd in MARKER_NEEDLES))

@@ -31,7 +31,7 @@ from .records import (
     Source,
     Transaction,
 )
-from .correlate import Correlation, Row, correlate, sessions, sessions_frame
+from .correlation import Correlation, Row, correlate, sessions, sessions_frame
 from .sources import discover
 from .spoof import DOCUMENTED, STRICT, MessageInput, SpoofResult, evaluate, missing_trusted, read_message, what_if
 from .trusted import TrustedList, load_trusted

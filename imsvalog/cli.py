@@ -384,7 +384,7 @@ def correlate(
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
 ) -> None:
     """Link AntiSpoofFilter traces to policy events, re-run the spoof policy, explain each verdict."""
-    from .correlate import correlate as run_correlate
+    from .correlation import correlate as run_correlate
     from .render import render_correlation
     from .trusted import load_trusted
 

@@ -337,7 +337,7 @@ def render_correlation(
     JSON (``what_if``, ``untrusted_addresses``) outputs; jsonl and csv carry rows only.
     """
     if fmt == "csv":  # flat rows; the nested dicts below would be built for nothing
-        from .correlate import FLAT_COLUMNS
+        from .correlation import FLAT_COLUMNS
 
         write_csv((r.flat() for r in rows), out, FLAT_COLUMNS)
         return

@@ -24,7 +24,10 @@ def rows_both_ways(path: Path):
     """Rows from correlate (lazy reader) and from the full session reader, as dicts."""
     from datetime import timedelta
 
-    from imsvalog.correlate import correlate, link_rows, read_sessions, recompute
+    from imsvalog.correlation import correlate
+    from imsvalog.correlation.compare import recompute
+    from imsvalog.correlation.link import link_rows
+    from imsvalog.correlation.scan import read_sessions
     from imsvalog.readers import records_of
     from imsvalog.sources import ScanStats, discover
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import imsvalog
-from imsvalog.correlate import correlate
+from imsvalog.correlation import correlate
 from imsvalog.trusted import TrustedList
 
 from .conftest import FIXTURES, KB, rows_both_ways
@@ -127,6 +127,22 @@ def test_public_api() -> None:
     for name in ("correlate", "evaluate", "read_log_imss", "read_polevt", "read_msgtra", "TrustedList", "sessions"):
         assert name in imsvalog.__all__
         assert hasattr(imsvalog, name)
+
+
+def test_no_public_function_shadows_a_module() -> None:
+    """Issue 7, item 8: `import imsvalog.<module>` always gives a module (was a function for sessions/correlate)."""
+    import importlib
+    import pkgutil
+    import types
+
+    for info in pkgutil.walk_packages(imsvalog.__path__, "imsvalog."):
+        module = importlib.import_module(info.name)
+        parent, _, leaf = info.name.rpartition(".")
+        assert isinstance(getattr(importlib.import_module(parent), leaf), types.ModuleType), info.name
+        assert isinstance(module, types.ModuleType)
+    # the public functions keep their names
+    assert callable(imsvalog.correlate) and callable(imsvalog.sessions)
+    assert imsvalog.sessions(FIXTURES / "busy-day")
 
 
 def test_correlate_without_logs_is_an_input_error() -> None:

@@ -105,7 +105,7 @@ events = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 9), st.booleans())
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=marker_lines, evs=events)
 def test_any_marker_sequence_correlates_and_every_trace_is_accounted_for(tmp_path: Path, lines, evs) -> None:
-    from imsvalog.correlate import correlate
+    from imsvalog.correlation import correlate
 
     log = "".join(
         f"2024/03/12 09:15:{sec:02d} GMT+01:00 [1:{tid}] {body.format(n=n)}\n" for tid, sec, body, n in lines

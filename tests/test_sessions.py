@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from imsvalog.correlate import sessions, sessions_frame
+from imsvalog.correlation import sessions, sessions_frame
 from imsvalog.readers import iter_log_imss
-from imsvalog.sessions import build_sessions
+from imsvalog.scan_sessions import build_sessions
 
 from .conftest import FIXTURES, KB
 

@@ -223,14 +223,14 @@ class SessionBuilder:
         self.open[thread] = s
         return s
 
-    def _close(self, thread: str, end: str) -> ScanSession | None:
+    def close(self, thread: str, end: str) -> ScanSession | None:
         s = self.open.pop(thread, None)
         if s is not None:
             s.end = end
         return s
 
     def _restart(self, thread: str, start: str, closed: list[ScanSession]) -> ScanSession:
-        old = self._close(thread, "next_scan")
+        old = self.close(thread, "next_scan")
         if old is not None:
             closed.append(old)
         return self._new(thread, start)
@@ -273,7 +273,7 @@ class SessionBuilder:
         self._apply(cur, rec)
         if shape == "scan_finished":
             cur.finished = True
-            done = self._close(thread, "scan_finished")
+            done = self.close(thread, "scan_finished")
             if done is not None:
                 closed.append(done)
         return closed

@@ -1,0 +1,80 @@
+"""The entry points: :func:`correlate` (read, link, re-run, compare) and :func:`sessions`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from ..errors import InputError
+from ..frames import frame
+from ..readers import PathsLike, as_path_list, files_of, records_of
+from ..records import Reject
+from ..scan_sessions import ScanSession
+from ..sources import LogFile, ScanStats, discover, file_size
+from ..spoof import DOCUMENTED, Profile, get_profile
+from ..trusted import TrustedList
+from .compare import recompute
+from .link import is_spoof_event, link_rows
+from .result import Correlation, Summary
+from .scan import ProgressFn, read_sessions, read_spoof_sessions
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def correlate(
+    paths: PathsLike,
+    trusted: TrustedList | None = None,
+    profile: str | Profile = DOCUMENTED,
+    time_window: float = 1.0,
+    progress: ProgressFn | None = None,
+) -> Correlation:
+    """Correlate log.imss, polevt.imss, msgtra.imss and maillog files (any mix of paths, globs, directories).
+
+    >>> c = correlate("fixtures/kb000239719")
+    >>> [(r.status, r.link.basis, r.agrees) for r in c.rows]
+    [('linked', ['queue_id', 'time'], True)]
+    """
+    found = discover(as_path_list(paths))
+    by_kind: dict[str, list[LogFile]] = defaultdict(list)
+    skipped = list(found.skipped)
+    for f in found.files:
+        by_kind[f.kind].append(f)
+    if not by_kind.get("imss") and not by_kind.get("polevt"):
+        raise InputError("correlate needs log.imss or polevt.imss files; none found among: " + ", ".join(map(str, as_path_list(paths))))
+    rejects: list[Reject] = []
+    stats = ScanStats()
+    total = sum(file_size(f) for f in by_kind.get("imss", []))
+    sessions, scans = read_spoof_sessions(by_kind.get("imss", []), rejects, stats, progress, total)
+    events = list(records_of(by_kind.get("polevt", []), rejects))
+    transactions = list(records_of(by_kind.get("msgtra", []), rejects))
+    mail = [m for m in records_of(by_kind.get("maillog", []), rejects) if m.message_id or m.queued_as]
+    rows = link_rows(sessions, events, transactions, timedelta(seconds=time_window), mail, scans)
+    for row in rows:
+        recompute(row, trusted, profile)
+    summary = Summary(
+        files={k: len(v) for k, v in by_kind.items()},
+        lines=stats.lines,
+        scans=scans.scans,
+        spoof_traces=sum(len(s.spoof_traces) for s in sessions),
+        policy_events=len(events),
+        spoof_events=sum(1 for e in events if is_spoof_event(e)),
+        linked=sum(1 for r in rows if r.status == "linked"),
+        ambiguous=sum(1 for r in rows if r.status == "ambiguous" and r.trace is not None),
+        traces_without_event=sum(1 for r in rows if r.status == "trace-without-event"),
+        events_without_trace=sum(1 for r in rows if r.status == "event-without-trace"),
+        disagreements=sum(1 for r in rows if r.disagreement),
+        rejects=len(rejects),
+    )
+    return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name)
+
+
+def sessions(paths: PathsLike, rejects: list[Reject] | None = None) -> list[ScanSession]:
+    """All scan sessions of the log.imss files under ``paths``; marker lines that do not parse go to ``rejects``."""
+    return read_sessions(files_of("imss", paths), rejects if rejects is not None else [], ScanStats())
+
+
+def sessions_frame(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
+    """Scan sessions as a DataFrame: one row per scanned message."""
+    return frame(s.to_row() for s in sessions(paths, rejects))

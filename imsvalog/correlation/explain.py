@@ -1,0 +1,72 @@
+"""Explanations in words: one paragraph per row, ready to paste into a ticket."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..records import ImssRecord
+
+if TYPE_CHECKING:
+    from .result import Row
+
+
+def _refs(records: Sequence[ImssRecord]) -> str:
+    if not records:
+        return ""
+    by_file: dict[str, list[int]] = defaultdict(list)
+    for r in records:
+        by_file[os.path.basename(r.source.file)].append(r.source.line)
+    return ", ".join(f"{f}:{min(ls)}-{max(ls)}" if len(ls) > 1 else f"{f}:{ls[0]}" for f, ls in by_file.items())
+
+
+def explain_row(row: Row) -> str:
+    """A paragraph, then the header-by-header explanation, ready to paste into a ticket."""
+    s, t, e, r = row.session, row.trace, row.event, row.recomputed
+    lines: list[str] = []
+    if s is not None and t is not None:
+        lines.append(
+            f"Scan on thread {s.thread} at {t.time.isoformat(sep=' ')} ({_refs(s.records)}), cut {s.boundaries}."
+        )
+    if e is not None:
+        where = e.source.ref()
+        lines.append(
+            f"Policy event {e.internal_id} ({where}): rule '{e.rule or ''}', actions {', '.join(e.actions) or 'none'}, "
+            f"sender {e.sender or '(empty)'} -> {', '.join(e.recipients) or '(none)'}."
+        )
+    if row.status == "linked" and row.link is not None:
+        lines.append(f"Linked by {', '.join(row.link.basis)} ({row.link.confidence} confidence): {row.link.detail}.")
+    elif row.status == "ambiguous" and row.link is not None and t is not None:
+        lines.append(f"Not linked: ambiguous. {row.link.detail}; none is chosen.")
+    elif row.status == "ambiguous" and row.link is not None:
+        lines.append("Not linked: this policy event is one of several that fit an AntiSpoofFilter trace equally well; none is chosen.")
+    elif row.status == "trace-without-event":
+        if t is not None and t.triggered is False:
+            lines.append("No policy event: the filter did not fire, so none is expected.")
+        else:
+            lines.append("No policy event found for this trace although the filter fired.")
+    elif row.status == "event-without-trace":
+        lines.append("No AntiSpoofFilter trace for this policy event.")
+    if t is not None:
+        if t.ip_list is not None:
+            lines.append(
+                f"IMSVA logged: 'Get {t.ip_list.count} IP address from received header. "
+                f"{''.join(a + ',' for a in t.ip_list.ips)}' ({t.ip_list.source.ref()})"
+                + (f", matched strings: {', '.join(m.address for m in t.matched)}" if t.matched else "")
+                + "."
+            )
+        if t.triggered is not None:
+            said = t.verdict.text if t.verdict is not None else f"isTriggered returned {str(t.triggered).lower()}"
+            lines.append(f"IMSVA {'fired' if t.triggered else 'did not fire'} ('{said}').")
+    if r is not None:
+        if row.agrees:
+            lines.append(f"The model reproduces IMSVA's list: {', '.join(r.counted) or 'no address'}.")
+        elif row.agrees is False:
+            lines.append("DISAGREEMENT with the model: " + " ".join(f + "." for f in row.findings))
+        lines.append("")
+        lines.append(r.explanation)
+    for n in row.notes:
+        lines.append(f"Note: {n}.")
+    return "\n".join(lines)

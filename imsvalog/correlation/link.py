@@ -1,0 +1,282 @@
+"""Linking AntiSpoofFilter traces to spoof policy events, with the basis and confidence of each link.
+
+==============  ===============================================================  ============
+basis           evidence                                                         confidence
+==============  ===============================================================  ============
+internal_id     ``Scan finished for X`` = the policy event's internal ID          high
+message_id      ``>>> Message-ID`` = the policy event's Message-ID               high
+queue_id        a Postfix queue ID from a recovered Received header (``id Q``)    medium-high
+                appears in the event's Message-ID, or is msgtra's queue ID for
+                the event's internal ID (or its first pass: maillog's
+                ``A: ... queued as B``), or is the queue maillog gives the
+                event's Message-ID (``Q: message-id=<...>``)
+time            within ``time_window`` seconds, spoof rule ("Others" condition),  low
+                compatible final action; only when unambiguous both ways
+==============  ===============================================================  ============
+
+Candidates that tie at the best confidence are reported as ambiguous, never chosen.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..grammars.received import parse_received
+from ..records import MailLogEntry, PolicyEvent, Transaction
+from ..scan_sessions import ScanSession, SpoofTrace
+from .result import Link, Row
+from .scan import ScanIndex, normalize_message_id
+
+#: link bases, strongest first, and the confidence each gives
+BASES = ("internal_id", "message_id", "queue_id", "time")
+CONFIDENCE = {"internal_id": "high", "message_id": "high", "queue_id": "medium-high", "time": "low"}
+_RANK = {"high": 3, "medium-high": 2, "low": 1}
+_CONFIDENCE_OF_RANK = {v: k for k, v in _RANK.items()}
+
+
+def _rank(bases: Sequence[str]) -> int:
+    return max(_RANK[CONFIDENCE[b]] for b in bases)
+#: scanner final actions and the polevt action names they correspond to
+FINAL_ACTIONS = {
+    "QuarantineAction": "quarantine",
+    "DeleteAction": "delete",
+    "DeliverAction": "deliver",
+    "ArchiveAction": "archive",
+    "NotifyAction": "notify",
+    "TagSubjectAction": "tag-subject",
+    "StampAction": "stamp-body",
+    "BccAction": "add-bcc",
+    "ChangeRecipientAction": "change-recipient",
+    "PostponeAction": "postpone",
+    "HandOffAction": "hand-off",
+    "XHeaderAction": "insert-x-header",
+}
+_TOKEN = re.compile(r"[A-Za-z0-9]{6,}")
+
+
+def is_spoof_event(e: PolicyEvent) -> bool:
+    """A policy event of the spoofed-internal-messages kind: the "Others" condition, or a rule named so."""
+    return "others" in e.conditions or (e.rule is not None and "spoof" in e.rule.lower())
+
+
+@dataclass
+class _Index:
+    by_internal: dict[str, list[PolicyEvent]] = field(default_factory=lambda: defaultdict(list))
+    by_message: dict[str, list[PolicyEvent]] = field(default_factory=lambda: defaultdict(list))
+    by_token: dict[str, list[PolicyEvent]] = field(default_factory=lambda: defaultdict(list))
+    tx_by_internal: dict[str, Transaction] = field(default_factory=dict)
+    spoof_by_time: list[PolicyEvent] = field(default_factory=list)
+    spoof_times: list[float] = field(default_factory=list)
+    #: (event id, queue ID) -> the maillog line that ties them (message-id= of that queue ID)
+    mail_evidence: dict[tuple[int, str], MailLogEntry] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls, events: list[PolicyEvent], transactions: list[Transaction], mail: Sequence[MailLogEntry] = ()
+    ) -> _Index:
+        idx = cls()
+        queues_of_message: dict[str, list[MailLogEntry]] = defaultdict(list)
+        first_pass: dict[str, MailLogEntry] = {}  # queue B -> "A: ... status=sent (... queued as B)"
+        for m in mail:
+            mid = normalize_message_id(m.message_id)
+            if mid and m.queue_id:
+                queues_of_message[mid].append(m)
+            if m.queued_as and m.queue_id:
+                first_pass.setdefault(m.queued_as.upper(), m)
+        idx.spoof_by_time = sorted((e for e in events if is_spoof_event(e)), key=lambda e: e.time)
+        idx.spoof_times = [e.time.timestamp() for e in idx.spoof_by_time]
+        for t in transactions:
+            if t.internal_id:
+                idx.tx_by_internal.setdefault(t.internal_id, t)
+        for e in events:
+            idx.by_internal[e.internal_id].append(e)
+            mid = normalize_message_id(e.message_id)
+            if mid:
+                idx.by_message[mid].append(e)
+            for tok in set(_TOKEN.findall(e.message_id or "")):
+                idx.by_token[tok.upper()].append(e)
+            tx = idx.tx_by_internal.get(e.internal_id)
+            if tx is not None and tx.queue_id:
+                idx.by_token[tx.queue_id.upper()].append(e)
+                hop = first_pass.get(tx.queue_id.upper())
+                if hop is not None:  # msgtra names the second Postfix pass; maillog gives the first
+                    q = hop.queue_id.upper()  # type: ignore[union-attr]
+                    idx.by_token[q].append(e)
+                    idx.mail_evidence.setdefault((id(e), q), hop)
+            for m in queues_of_message.get(mid or "", []):
+                q = m.queue_id.upper()  # type: ignore[union-attr]
+                idx.by_token[q].append(e)
+                idx.mail_evidence.setdefault((id(e), q), m)
+        return idx
+
+
+def _queue_ids(trace: SpoofTrace) -> list[tuple[int, str]]:
+    out = []
+    for i, h in enumerate(trace.headers, 1):
+        for q in parse_received(h.header).queue_ids:
+            if len(q) >= 6:
+                out.append((i, q))
+    return out
+
+
+def _action_compatible(session: ScanSession, event: PolicyEvent) -> bool:
+    mine = {FINAL_ACTIONS.get(a) for a in session.final_actions} - {None}
+    if not mine or not event.actions:
+        return True
+    return bool(mine & set(event.actions))
+
+
+def _candidates(
+    session: ScanSession, trace: SpoofTrace, idx: _Index, window: timedelta
+) -> dict[int, tuple[PolicyEvent, list[str], list[str]]]:
+    """Candidate events (by id()) with their bases and the evidence sentences."""
+    found: dict[int, tuple[PolicyEvent, list[str], list[str]]] = {}
+
+    def add(e: PolicyEvent, basis: str, why: str) -> None:
+        if not is_spoof_event(e):
+            return
+        ev, bases, whys = found.setdefault(id(e), (e, [], []))
+        if basis not in bases:
+            bases.append(basis)
+            whys.append(why)
+
+    if session.internal_id:
+        for e in idx.by_internal.get(session.internal_id, []):
+            add(e, "internal_id", f"'Scan finished for {session.internal_id}' is the policy event's internal ID")
+    mid = normalize_message_id(session.message_id)
+    if mid:
+        for e in idx.by_message.get(mid, []):
+            add(e, "message_id", f"the scan's Message-ID {session.message_id} is the policy event's Message-ID")
+    for hi, q in _queue_ids(trace):
+        for e in idx.by_token.get(q.upper(), []):
+            tx = idx.tx_by_internal.get(e.internal_id)
+            mail = idx.mail_evidence.get((id(e), q.upper()))
+            if q.upper() in (e.message_id or "").upper():
+                where = "in the policy event's Message-ID"
+            elif tx is not None and (tx.queue_id or "").upper() == q.upper():
+                where = f"msgtra's queue ID for {e.internal_id} ({tx.source.ref()})"
+            elif mail is not None and mail.shape == "delivery":
+                where = (
+                    f"the first Postfix pass of msgtra's queue ID {mail.queued_as} for {e.internal_id} "
+                    f"(maillog: {q} ... queued as {mail.queued_as}, {mail.source.ref()})"
+                )
+            elif mail is not None:
+                where = f"the Postfix queue that maillog gives the policy event's Message-ID ({mail.source.ref()})"
+            else:  # pragma: no cover - by_token is only filled from the three sources above
+                where = "tied to the policy event"
+            add(e, "queue_id", f"Postfix queue ID {q} from Received header {hi} is {where}")
+    t = trace.time
+    lo = bisect_left(idx.spoof_times, (t - window).timestamp())
+    hi = bisect_right(idx.spoof_times, (t + window).timestamp())
+    for e in idx.spoof_by_time[lo:hi]:
+        if _action_compatible(session, e):
+            delta = abs((e.time - t).total_seconds())
+            add(e, "time", "same second" if delta < 1 else f"{delta:.0f} s apart")
+    return found
+
+
+def _span(times: list[datetime]) -> tuple[datetime, datetime] | None:
+    return (min(times), max(times)) if times else None
+
+
+def _why_no_trace(e: PolicyEvent, sx: ScanIndex) -> str:
+    """The evidence for why a spoof policy event has no AntiSpoofFilter trace."""
+    mid = normalize_message_id(e.message_id)
+    ref = sx.by_internal.get(e.internal_id) or (sx.by_message.get(mid) if mid else None)
+    if ref is not None:
+        return (
+            f"its scan is in log.imss (thread {ref.thread}, {os.path.basename(ref.file)}:{ref.line} names it) but has "
+            "no AntiSpoofFilter header lines: log.imss was not at debug level when it was scanned"
+        )
+    span = sx.span
+    if span is None:
+        return "no log.imss scan sessions were read at all"
+    if not span[0] - timedelta(seconds=5) <= e.time <= span[1] + timedelta(seconds=5):
+        return (
+            f"the log.imss files read cover {span[0].isoformat(sep=' ')} to {span[1].isoformat(sep=' ')}; "
+            "this event is outside that span: add the log.imss file of that time"
+        )
+    return (
+        "log.imss covers its time but holds no scan of it with AntiSpoofFilter lines: "
+        "log.imss was probably not at debug level then"
+    )
+
+
+def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None) -> str:
+    if coverage is None:
+        return "no polevt.imss policy events were read at all: add the polevt.imss files"
+    if not coverage[0] - timedelta(seconds=5) <= t <= coverage[1] + timedelta(seconds=5):
+        return (
+            f"the polevt.imss files read cover {coverage[0].isoformat(sep=' ')} to {coverage[1].isoformat(sep=' ')}; "
+            "this trace is outside that span: add the polevt.imss file of that time"
+        )
+    return "polevt.imss covers its time but holds no matching spoof event"
+
+
+def link_rows(
+    sessions: list[ScanSession],
+    events: list[PolicyEvent],
+    transactions: list[Transaction],
+    window: timedelta,
+    mail: Sequence[MailLogEntry] = (),
+    scans: ScanIndex | None = None,
+) -> list[Row]:
+    """Rows from sessions and events.  ``scans`` indexes every scan (default: built from ``sessions``)."""
+    idx = _Index.build(events, transactions, mail)
+    spoof_events = [e for e in events if is_spoof_event(e)]
+    pairs = [(s, t) for s in sessions for t in s.spoof_traces]
+    cands = {id(t): _candidates(s, t, idx, window) for s, t in pairs}
+    # how many traces each event is a time-only candidate of (for "unambiguous both ways")
+    time_claims: dict[int, int] = defaultdict(int)
+    for c in cands.values():
+        for key, (_, bases, _) in c.items():
+            if bases == ["time"]:
+                time_claims[key] += 1
+
+    rows: list[Row] = []
+    used: set[int] = set()
+    for s, t in pairs:
+        c = cands[id(t)]
+        if not c:
+            rows.append(Row(s, t, None, None, "trace-without-event"))
+            continue
+        best = max(_rank(bases) for _, bases, _ in c.values())
+        top = [(e, bases, whys) for e, bases, whys in c.values() if _rank(bases) == best]
+        if len(top) == 1 and not (best == _RANK["low"] and time_claims[id(top[0][0])] > 1):
+            e, bases, whys = top[0]
+            evidence = sorted(zip(bases, whys, strict=True), key=lambda p: BASES.index(p[0]))
+            link = Link([b for b, _ in evidence], _CONFIDENCE_OF_RANK[best], "; ".join(w for _, w in evidence))
+            rows.append(Row(s, t, e, link, "linked", transaction=idx.tx_by_internal.get(e.internal_id)))
+            used.add(id(e))
+        else:
+            ids = sorted({e.internal_id for e, _, _ in top})
+            if len(top) == 1:
+                detail = f"time alone points at {ids[0]}, but another trace is as close to it"
+            else:
+                detail = f"{len(top)} policy events fit equally well: " + ", ".join(ids)
+            rows.append(Row(s, t, None, Link([], "ambiguous", detail, ids), "ambiguous"))
+    # ambiguous candidates are not "without trace": they are named in the ambiguous row
+    named = {i for r in rows if r.link and r.link.confidence == "ambiguous" for i in r.link.candidates}
+    sx = scans if scans is not None else ScanIndex.of(sessions)
+    for e in spoof_events:
+        if id(e) not in used:
+            tx = idx.tx_by_internal.get(e.internal_id)
+            if e.internal_id in named:
+                link = Link([], "ambiguous", "a candidate of an ambiguous trace (see the trace's row)", [e.internal_id])
+                rows.append(Row(None, None, e, link, "ambiguous", transaction=tx))
+            else:
+                row = Row(None, None, e, None, "event-without-trace", transaction=tx)
+                row.notes.append(_why_no_trace(e, sx))
+                rows.append(row)
+    coverage = _span([e.time for e in events])
+    for row in rows:
+        if row.status == "trace-without-event" and row.trace is not None and row.trace.triggered is not False:
+            row.notes.append(_why_no_event(row.trace.time, coverage))
+    rows.sort(key=lambda r: (r.time, r.session.thread if r.session else "", r.internal_id or ""))
+    return rows

@@ -1,0 +1,260 @@
+"""The result types of a correlation: :class:`Link`, :class:`Row`, :class:`Summary`, :class:`Correlation`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError
+from ..frames import frame
+from ..records import PolicyEvent, Reject, Source, Transaction
+from ..scan_sessions import ScanSession, SpoofTrace
+from ..spoof import MessageInput, MissingTrusted, Profile, SpoofResult, VerdictChange
+from ..spoof import missing_trusted as spoof_missing_trusted
+from ..spoof import what_if as spoof_what_if
+from ..trusted import TrustedList
+from .compare import InferredAddress, infer_trusted
+from .explain import explain_row
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: the columns of :meth:`Row.flat` (the DataFrame adds ``result``, the Row itself)
+FLAT_COLUMNS = [
+    "time", "thread", "internal_id", "message_id", "sender", "recipients", "subject", "rule", "actions", "status",
+    "link_basis", "link_confidence", "logged_ips", "logged_count", "logged_triggered", "recomputed_ips",
+    "recomputed_count", "skipped", "domain_match", "recomputed_triggered", "agrees", "findings", "explanation", "source",
+]
+
+
+@dataclass
+class Link:
+    """How a trace and a policy event were linked (or why they could not be)."""
+
+    basis: list[str]
+    confidence: str  # high | medium-high | low | ambiguous
+    detail: str
+    candidates: list[str] = field(default_factory=list)  # internal IDs, when ambiguous
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"basis": self.basis, "confidence": self.confidence, "detail": self.detail}
+        if self.candidates:
+            d["candidates"] = self.candidates
+        return d
+
+
+@dataclass
+class Row:
+    """One spoof-related scan: a trace, a policy event, or both, with the re-run and the comparison."""
+
+    session: ScanSession | None
+    trace: SpoofTrace | None
+    event: PolicyEvent | None
+    link: Link | None
+    status: str  # linked | ambiguous | trace-without-event | event-without-trace
+    recomputed: SpoofResult | None = None
+    agrees: bool | None = None
+    findings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    transaction: Transaction | None = None
+
+    @property
+    def time(self) -> datetime:
+        if self.trace is not None:
+            return self.trace.time
+        assert self.event is not None
+        return self.event.time
+
+    @property
+    def internal_id(self) -> str | None:
+        if self.event is not None:
+            return self.event.internal_id
+        return self.session.internal_id if self.session else None
+
+    @property
+    def message_id(self) -> str | None:
+        if self.event is not None and self.event.message_id:
+            return self.event.message_id
+        return self.session.message_id if self.session else None
+
+    @property
+    def disagreement(self) -> bool:
+        return self.agrees is False
+
+    @property
+    def sources(self) -> list[Source]:
+        out = []
+        if self.session is not None:
+            out += [r.source for r in self.session.records]
+        if self.event is not None:
+            out.append(self.event.source)
+        if self.transaction is not None:
+            out.append(self.transaction.source)
+        return out
+
+    @property
+    def explanation(self) -> str:
+        return explain_row(self)
+
+    def flat(self) -> dict[str, Any]:
+        """The row as flat columns (:data:`FLAT_COLUMNS`), for DataFrames and CSV; lists stay lists."""
+        d = self.to_dict()
+        link = d["link"] or d["link_problem"] or {}
+        logged = d["logged"] or {}
+        rec = d["recomputed"] or {}
+        flat = {
+            **{k: d[k] for k in FLAT_COLUMNS[:9]},
+            "status": self.status,
+            "link_basis": link.get("basis", []),
+            "link_confidence": link.get("confidence"),
+            "logged_ips": logged.get("ips"),
+            "logged_count": logged.get("ip_count"),
+            "logged_triggered": logged.get("triggered"),
+            "recomputed_ips": rec.get("ips"),
+            "recomputed_count": len(rec["ips"]) if rec else None,
+            "skipped": rec.get("skipped"),
+            "domain_match": rec.get("domain_match"),
+            "recomputed_triggered": rec.get("triggered"),
+            "agrees": self.agrees,
+            "findings": self.findings,
+            "explanation": d["explanation"],
+            "source": [f"{x['file']}:{x['line']}" for x in d["source"]],
+        }
+        assert list(flat) == FLAT_COLUMNS
+        return flat
+
+    def to_dict(self) -> dict[str, Any]:
+        e, t, r = self.event, self.trace, self.recomputed
+        return {
+            "time": self.time,
+            "thread": self.session.thread if self.session else None,
+            "internal_id": self.internal_id,
+            "message_id": self.message_id,
+            "sender": e.sender if e else None,
+            "recipients": list(e.recipients) if e else [],
+            "subject": e.subject if e else None,
+            "rule": e.rule if e else None,
+            "actions": list(e.actions) if e else [],
+            "final_actions": list(self.session.final_actions) if self.session else [],
+            "status": self.status,
+            "link": self.link.to_dict() if self.link and self.status == "linked" else None,
+            "link_problem": self.link.to_dict() if self.link and self.status == "ambiguous" else None,
+            "logged": (
+                {"ips": t.logged_ips, "ip_count": t.logged_count, "triggered": t.triggered} if t is not None else None
+            ),
+            "recomputed": (
+                {
+                    "ips": r.counted,
+                    "skipped": [s.to_dict() for s in r.skipped],
+                    "domain_match": r.domain_match,
+                    "triggered": r.triggered,
+                    "verdict": r.verdict,
+                }
+                if r is not None
+                else None
+            ),
+            "agrees": self.agrees,
+            "findings": self.findings,
+            "notes": self.notes,
+            "explanation": self.explanation,
+            "source": [{"file": s.file, "line": s.line} for s in self.sources],
+        }
+
+
+@dataclass
+class Summary:
+    files: dict[str, int] = field(default_factory=dict)  # kind -> number of files
+    lines: int = 0
+    scans: int = 0
+    spoof_traces: int = 0
+    policy_events: int = 0
+    spoof_events: int = 0
+    linked: int = 0
+    ambiguous: int = 0
+    traces_without_event: int = 0
+    events_without_trace: int = 0
+    disagreements: int = 0
+    rejects: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Correlation:
+    """What :func:`correlate` found: rows, a summary, rejects, and a DataFrame for notebooks.
+
+    ``sessions`` holds the scan sessions that :func:`~imsvalog.correlation.scan.read_spoof_sessions` parsed in full
+    (those with an AntiSpoofFilter evaluation, and their thread-mates between two Accept
+    lines); :func:`sessions` gives every scan session of a log.
+    """
+
+    rows: list[Row]
+    summary: Summary
+    rejects: list[Reject]
+    sessions: list[ScanSession]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    trusted: TrustedList | None = None
+    profile: str = "documented"
+
+    def messages(self) -> list[MessageInput]:
+        """Each trace's recovered headers with its event's sender and recipients, named for the row."""
+        out = []
+        for r in self.rows:
+            if r.trace is None:
+                continue
+            e = r.event
+            name = r.internal_id or (f"{r.session.thread} {r.time.isoformat(sep=' ')}" if r.session else "?")
+            out.append(
+                MessageInput(
+                    tuple(h.header for h in r.trace.headers),
+                    e.sender if e else None,
+                    tuple(e.recipients) if e else (),
+                    name=name,
+                )
+            )
+        return out
+
+    def what_if(
+        self, trusted: TrustedList | None | str = "same", profile: str | Profile | None = None
+    ) -> list[VerdictChange]:
+        """Verdicts that change from this correlation's trusted list and profile to the given ones, and why.
+
+        ``trusted="same"`` (the default) keeps this correlation's list; None means no list.
+        """
+        after_trusted = self.trusted if isinstance(trusted, str) else trusted
+        after_profile = profile if profile is not None else self.profile
+        return spoof_what_if(self.messages(), (self.trusted, self.profile), (after_trusted, after_profile))
+
+    def missing_trusted(self) -> list[MissingTrusted]:
+        """Untrusted addresses behind 'fires' verdicts, most frequent first (needs a trusted list)."""
+        return spoof_missing_trusted(r.recomputed for r in self.rows if r.recomputed is not None)
+
+    def inferred_trusted(self) -> list[InferredAddress]:
+        """What IMSVA's own verdicts reveal about its Trusted Internal IP List.  See :func:`infer_trusted`."""
+        return infer_trusted(self.rows)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """One row per spoof-related scan, lists kept as lists."""
+        return frame(_frame_row(r) for r in self.rows)
+
+    def sessions_frame(self) -> pd.DataFrame:
+        return frame(s.to_row() for s in self.sessions)
+
+    def explanations(self) -> list[str]:
+        return [r.explanation for r in self.rows]
+
+    def only(self, which: str | None) -> list[Row]:
+        if which is None:
+            return self.rows
+        if which == "disagreements":
+            return [r for r in self.rows if r.disagreement]
+        if which == "unlinked":
+            return [r for r in self.rows if r.status != "linked"]
+        raise InputError(f"unknown filter {which!r}; expected disagreements or unlinked")
+
+
+def _frame_row(r: Row) -> dict[str, Any]:
+    return {**r.flat(), "result": r}
