@@ -1,6 +1,6 @@
 """``python -m imsvalog``"""
 
-from .cli import main
+from imsvalog_launcher import main
 
 if __name__ == "__main__":
     main()

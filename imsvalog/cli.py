@@ -20,7 +20,8 @@ import typer
 
 from . import __version__
 from .errors import InputError
-from .readers import ReadReport, iter_records
+from .outputs import Inputs, check_outputs, output_file, silence_stdout
+from .readers import ReadReport, iter_found, plan
 from .records import Reject, to_row
 from .render import (
     clean_terminal,
@@ -39,7 +40,7 @@ from .sources import LogFile
 
 
 class ExitStatus(IntEnum):
-    """Exit codes: 0 success, 1 ``--strict`` found rejects, 2 usage or input error, 3 a bug in imsvalog."""
+    """Exit codes: 0 success, 1 ``--strict`` found rejects, 2 usage, input or output error, 3 a bug, 130 Ctrl-C."""
 
     OK = 0
     REJECTS = 1
@@ -71,7 +72,8 @@ app = typer.Typer(
     "  imsvalog correlate fixtures/kb000239719/* --explain\n"
     "  imsvalog spoof-check fixtures/messages/cloud-relay-hairpin.eml --trusted 198.51.100.25\n"
     "  imsvalog parse fixtures/busy-day --format jsonl\n\n"
-    "Exit status: 0 success, 1 --strict found rejected lines, 2 usage or input error, 3 a bug in imsvalog.",
+    "Exit status: 0 success, 1 --strict found rejected lines, 2 usage, input or output error, "
+    "3 a bug in imsvalog, 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -103,13 +105,11 @@ def cli_errors(func: F) -> F:
         except InputError as exc:
             raise fail(str(exc)) from None
         except BrokenPipeError:
-            # the reader of our output went away (| head): stop quietly
-            with contextlib.suppress(Exception):
-                sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            # the reader of our output went away (| head): stop quietly, with success
+            silence_stdout()
             raise typer.Exit(ExitStatus.OK) from None
         except KeyboardInterrupt:
-            sys.stderr.write("imsvalog: interrupted\n")
-            raise typer.Exit(ExitStatus.INTERRUPTED) from None
+            raise typer.Exit(interrupted()) from None
         except _PASS_THROUGH:
             raise
         except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
@@ -124,6 +124,13 @@ def cli_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def interrupted() -> int:
+    """Say so in one line (no traceback) and return exit status 130."""
+    with contextlib.suppress(Exception):
+        sys.stderr.write("imsvalog: interrupted\n")
+    return ExitStatus.INTERRUPTED
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"imsvalog {__version__}")
@@ -135,25 +142,6 @@ def _main(
     version: bool = typer.Option(False, "--version", help="Show the version and exit.", callback=_version, is_eager=True),
 ) -> None:
     """Triage Trend Micro IMSVA tickets from the appliance's logs."""
-
-
-@contextlib.contextmanager
-def open_output(output: Path | None, inputs: list[str]) -> Iterator[IO[str]]:
-    """stdout, or ``output`` opened for writing; refuses to overwrite an input file."""
-    if output is None:
-        yield sys.stdout
-        return
-    target = output.resolve()
-    for p in inputs:
-        with contextlib.suppress(OSError):
-            if Path(p).resolve() == target:
-                raise InputError(f"{output}: is one of the input files; input files are only read")
-    try:
-        fh = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
-    except OSError as exc:
-        raise InputError(f"{output}: cannot write: {exc.strerror}") from None
-    with fh:
-        yield fh
 
 
 def stderr_is_tty() -> bool:
@@ -248,18 +236,24 @@ def parse(
         raise InputError(f"--tz: {exc}") from None
     report = ReadReport()
     progress = stderr_is_tty()
-    inputs = list(paths)
+    found = plan(paths, kind.value if kind else None)  # every input resolved before any output is opened
+    if not found.files:
+        for path, why in found.skipped:
+            sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+        raise InputError(f"no IMSVA log file among: {', '.join(paths)}")
+    inputs = Inputs.of(paths, found.files)
+    check_outputs([output, rejects], inputs)
 
     def on_file(f: LogFile) -> None:
         if progress:
             sys.stderr.write(f"reading {clean_terminal(str(f.path))} ...\n")
 
     with contextlib.ExitStack() as stack:
-        out = stack.enter_context(open_output(output, inputs))
-        rout = stack.enter_context(open_output(rejects, inputs)) if rejects is not None else None
+        out = stack.enter_context(output_file(output, inputs))
+        rout = stack.enter_context(output_file(rejects, inputs)) if rejects is not None else None
 
         def rows() -> Iterator[dict[str, Any]]:
-            for item in iter_records(paths, kind.value if kind else None, report, on_file, zone):
+            for item in iter_found(found, report, on_file, zone):
                 if isinstance(item, Reject) and rout is not None:
                     rout.write(json_line(to_row(item)) + "\n")
                     continue
@@ -288,6 +282,12 @@ def parse(
         sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
     if zone is None and any(s.kind == "maillog" for s in report.files):
         sys.stderr.write("maillog: syslog timestamps carry no zone; UTC assumed (zone_assumed=true). Give it with --tz +HH:MM\n")
+    if report.rejects:
+        where = f"in {rejects}" if rejects is not None else "as REJECT rows"
+        sys.stderr.write(
+            f"imsvalog: {count(report.rejects, 'line')} rejected ({clean_terminal(where)}); "
+            + ("exit status 1 (--strict)\n" if strict else "exit status 0 (--strict makes it 1)\n")
+        )
     if strict and report.rejects:
         raise typer.Exit(ExitStatus.REJECTS)
 
@@ -337,13 +337,14 @@ def spoof_check(
     from .trusted import load_trusted
 
     tl = load_trusted(trusted, trusted_file)
-    inputs = [message] if message != "-" else []
     got = open_message(message)  # every input is read before the output is opened
     for note in got.notes:
         sys.stderr.write(f"{clean_terminal(got.name)}: {clean_terminal(note)}\n")
     msg = got.message.override(sender=sender, recipients=recipient)
+    inputs = Inputs.of([message] if str(message) != "-" else [], extra=trusted_file)
+    check_outputs([output], inputs)
     result = msg.evaluate(tl, profile.value, None if observed is None else observed is Observed.fired)
-    with open_output(output, inputs) as out:
+    with output_file(output, inputs) as out:
         if fmt is TextOrJson.json:
             out.write(json_document({"message": got.name, "input": got.to_dict(), **result.to_dict()}))
         else:
@@ -386,8 +387,11 @@ def correlate(
     """Link AntiSpoofFilter traces to policy events, re-run the spoof policy, explain each verdict."""
     from .correlation import correlate as run_correlate
     from .render import render_correlation
+    from .sources import discover
     from .trusted import load_trusted
 
+    inputs = Inputs.of(paths, discover(paths).files, extra=[*trusted_file, *what_if_trusted_file])
+    check_outputs([output], inputs)  # before the long read: a refused output costs nothing
     tl = load_trusted(trusted, trusted_file)
     what_if = None
     if what_if_trusted or what_if_trusted_file or what_if_profile is not None:
@@ -397,7 +401,7 @@ def correlate(
         result = run_correlate(paths, trusted=tl, profile=profile.value, time_window=time_window, progress=progress)
     rows = result.only(only.value if only else None)
     changes = result.what_if(*what_if) if what_if is not None else None
-    with open_output(output, list(paths)) as out:
+    with output_file(output, inputs) as out:
         render_correlation(result, rows, fmt.value, out, explain=explain, what_if=changes)
     n = result.summary.rejects
     if n:
@@ -432,8 +436,14 @@ def progress_bar() -> Iterator[Callable[[int, int], None] | None]:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (see :mod:`imsvalog_launcher` for Ctrl-C during start-up)."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # outside a command (argument parsing, shutdown)
+        sys.exit(interrupted())
+    except BrokenPipeError:
+        silence_stdout()
+        sys.exit(ExitStatus.OK)

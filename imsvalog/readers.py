@@ -152,7 +152,16 @@ def iter_records(
 
     Files are found at once (so a bad path fails before any output); lines are read lazily.
     """
-    found = plan(paths, kind)
+    return iter_found(plan(paths, kind), report, on_file, tz)
+
+
+def iter_found(
+    found: Discovery,
+    report: ReadReport | None = None,
+    on_file: Callable[[LogFile], None] | None = None,
+    tz: tzinfo | None = None,
+) -> Iterator[Item]:
+    """Like :func:`iter_records` for files already found with :func:`plan` (resolve inputs, then read)."""
     if report is not None:
         report.skipped.extend(found.skipped)
     return _records_of(found.files, report, on_file, tz)

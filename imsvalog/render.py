@@ -184,6 +184,14 @@ def write_markdown(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequen
     return n
 
 
+class _Console(Console):
+    """rich's Console turns a closed pipe into ``SystemExit(1)``; ours lets the caller decide (exit 0)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(32, "Broken pipe")
+
+
 def console(out: IO[str] | None = None, *, width: int | None = None) -> Console:
     """A console that never interprets markup, emoji codes or highlighting in data.
 
@@ -191,7 +199,7 @@ def console(out: IO[str] | None = None, *, width: int | None = None) -> Console:
     """
     if width is None and out is not None and not (hasattr(out, "isatty") and out.isatty()):
         width = 320
-    return Console(
+    return _Console(
         file=out,
         markup=False,
         emoji=False,

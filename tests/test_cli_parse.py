@@ -118,7 +118,7 @@ def test_a_bug_is_one_line_and_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*a, **k):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(cli, "iter_records", boom)
+    monkeypatch.setattr(cli, "iter_found", boom)
     r = run("parse", str(KB))
     assert r.exit_code == 3
     assert "internal error: ZeroDivisionError: boom" in r.stderr and "Traceback" not in r.output

@@ -1,0 +1,222 @@
+"""Inputs are only ever read; outputs are written safely; exit codes say what happened (issue 8, items 1 and 6)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from imsvalog.cli import app
+from imsvalog.outputs import TEMP_SUFFIX, Inputs, OutputError, check_output_folder, output_file, output_folder
+
+from .conftest import FIXTURES, KB, ROOT
+
+runner = CliRunner()
+BUSY = FIXTURES / "busy-day"
+SCRIPT = Path(sys.executable).parent / "imsvalog"
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def sh(*args: str, **kw):
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, cwd=ROOT, **kw)
+
+
+@pytest.fixture()
+def case(tmp_path: Path) -> Path:
+    """A copy of the busy-day case folder: the only copy of a customer's logs."""
+    d = tmp_path / "case"
+    shutil.copytree(BUSY, d)
+    return d
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+# --- item 1: output destroys input -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["parse", "correlate"])
+def test_output_naming_an_input_inside_a_folder_is_refused_and_nothing_is_written(case: Path, command: str) -> None:
+    before = snapshot(case)
+    target = case / "polevt.imss.20240312.0001"
+    r = run(command, str(case), "-o", str(target))
+    assert r.exit_code == 2, r.output
+    assert str(target) in r.stderr and "input" in r.stderr and "Traceback" not in r.output
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("command", ["parse", "correlate"])
+def test_a_new_log_like_name_inside_an_input_folder_is_refused(case: Path, command: str) -> None:
+    target = case / "log.imss.20990101.0001"
+    r = run(command, str(case), "-o", str(target))
+    assert r.exit_code == 2 and "would be read as input" in r.stderr
+    assert not target.exists() and not list(case.glob(f"*{TEMP_SUFFIX}"))
+
+
+def test_a_log_like_name_matched_by_an_input_glob_is_refused(case: Path) -> None:
+    r = run("parse", f"{case}/log.imss.*", "-o", str(case / "log.imss.20990101.0001"))
+    assert r.exit_code == 2 and "input pattern" in r.stderr
+
+
+@pytest.mark.parametrize("link", ["hard", "symbolic"])
+@pytest.mark.parametrize("command", ["parse", "correlate"])
+def test_a_link_to_an_input_is_refused(case: Path, tmp_path: Path, link: str, command: str) -> None:
+    before = snapshot(case)
+    alias = tmp_path / "out.txt"
+    (os.link if link == "hard" else os.symlink)(case / "polevt.imss.20240312.0001", alias)
+    r = run(command, str(case), "-o", str(alias))
+    assert r.exit_code == 2 and "same file as the input" in r.stderr, r.output
+    assert snapshot(case) == before
+
+
+def test_trusted_file_as_output_is_refused(case: Path, tmp_path: Path) -> None:
+    t = tmp_path / "t.txt"
+    t.write_text("198.51.100.25\n")
+    r = run("correlate", str(case), "--trusted-file", str(t), "-o", str(t))
+    assert r.exit_code == 2 and str(t) in r.stderr
+    assert t.read_text() == "198.51.100.25\n"
+    msg = FIXTURES / "messages" / "cloud-relay-hairpin.eml"
+    r = run("spoof-check", str(msg), "--trusted-file", str(t), "-o", str(t))
+    assert r.exit_code == 2 and t.read_text() == "198.51.100.25\n"
+
+
+def test_spoof_check_output_may_not_be_the_message(tmp_path: Path) -> None:
+    msg = tmp_path / "m.eml"
+    shutil.copy(FIXTURES / "messages" / "cloud-relay-hairpin.eml", msg)
+    before = msg.read_bytes()
+    r = run("spoof-check", str(msg), "-o", str(msg))
+    assert r.exit_code == 2 and msg.read_bytes() == before
+
+
+def test_a_bad_input_path_leaves_an_existing_output_untouched(tmp_path: Path) -> None:
+    keep = tmp_path / "keep.csv"
+    keep.write_text("precious\n")
+    r = run("parse", "/nonexistent", "-f", "csv", "-o", str(keep))
+    assert r.exit_code == 2 and keep.read_text() == "precious\n"
+
+
+def test_output_and_rejects_may_not_be_the_same_file(tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    r = run("parse", str(KB), "-o", str(out), "--rejects", str(out))
+    assert r.exit_code == 2 and "two outputs" in r.stderr and not out.exists()
+
+
+def test_output_is_renamed_into_place_and_keeps_the_file_mode(tmp_path: Path) -> None:
+    out = tmp_path / "o.csv"
+    out.write_text("old\n")
+    out.chmod(0o640)
+    r = run("parse", str(KB), "-f", "csv", "-o", str(out))
+    assert r.exit_code == 0 and out.read_text().startswith("kind,shape")
+    assert out.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv"]
+
+
+def test_a_failed_run_leaves_the_existing_file_and_no_temporary_file(tmp_path: Path) -> None:
+    out = tmp_path / "report.csv"
+    out.write_text("yesterday's report\n")
+    for exc in (RuntimeError("boom"), KeyboardInterrupt()):
+        with pytest.raises(type(exc)), output_file(out, Inputs()) as fh:
+            fh.write("half a report")
+            raise exc
+        assert out.read_text() == "yesterday's report\n"
+        assert [p.name for p in tmp_path.iterdir()] == ["report.csv"]
+
+
+def test_output_folder_refuses_a_folder_that_is_or_contains_an_input(case: Path, tmp_path: Path) -> None:
+    inputs = Inputs.of([case])
+    for bad in (case, case.parent, tmp_path):
+        with pytest.raises(OutputError, match="input"):
+            check_output_folder(bad, inputs)
+    inputs = Inputs.of([case / "polevt.imss.20240312.0001"], [case / "polevt.imss.20240312.0001"])
+    with pytest.raises(OutputError, match="contains the input"):
+        check_output_folder(case, inputs)
+    out = output_folder(tmp_path / "plots", Inputs.of([case]))
+    with out.open("a.txt") as fh:
+        fh.write("x")
+    assert (tmp_path / "plots" / "a.txt").read_text() == "x"
+    inside = output_folder(case / "plots", Inputs.of([case / "polevt.imss.20240312.0001"]))
+    with pytest.raises(OutputError):
+        inside.open("../escape.txt")
+
+
+# --- item 6: exit codes --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["table", "jsonl", "csv", "markdown", "json"])
+def test_reader_of_the_pipe_going_away_is_success(fmt: str) -> None:
+    p = subprocess.Popen([str(SCRIPT), "correlate", str(BUSY), "-f", fmt], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    p.stdout.readline()  # like `| head -1`
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait() == 0 and "Traceback" not in err and "error" not in err.lower()
+
+
+def test_parse_into_a_closed_pipe_is_success() -> None:
+    p = subprocess.Popen([str(SCRIPT), "parse", str(BUSY)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    p.stdout.close()
+    assert p.wait() == 0 and b"Traceback" not in p.stderr.read()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("command", [["parse", str(BUSY)], ["correlate", str(BUSY)], ["spoof-check", str(FIXTURES / "messages" / "cloud-relay-hairpin.eml")]])
+def test_write_errors_are_plain_errors_naming_the_path(command: list[str]) -> None:
+    r = sh(*command, "-o", "/dev/full")
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "/dev/full: cannot write: No space left on device" in err and "bug" not in err, err
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([str(SCRIPT), *command], stdout=full, stderr=subprocess.PIPE, cwd=ROOT)
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "standard output: cannot write: No space left on device" in err and "Traceback" not in err, err
+
+
+def test_standard_output_redirected_into_an_input_is_refused(case: Path) -> None:
+    victim = case / "maillog-20240313"
+    with open(victim, "a") as fh:  # `imsvalog parse case >> case/maillog-20240313`
+        r = subprocess.run([str(SCRIPT), "parse", str(case)], stdout=fh, stderr=subprocess.PIPE, cwd=ROOT)
+    assert r.returncode == 2 and b"standard output: is the input" in r.stderr
+    assert victim.read_bytes() == (BUSY / "maillog-20240313").read_bytes()
+
+
+def test_rejects_without_strict_say_so_in_one_line_and_exit_0() -> None:
+    r = run("parse", str(FIXTURES / "ugly"))
+    assert r.exit_code == 0
+    lines = [ln for ln in r.stderr.splitlines() if "rejected" in ln]
+    assert len(lines) == 1 and "exit status 0 (--strict makes it 1)" in lines[0]
+    assert run("parse", str(FIXTURES / "ugly"), "--strict").exit_code == 1
+
+
+def test_parse_on_a_folder_without_logs_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello\n")
+    r = run("parse", str(tmp_path))
+    assert r.exit_code == 2 and "no IMSVA log file" in r.stderr and "notes.txt: skipped" in r.stderr
+
+
+def test_ctrl_c_at_any_moment_exits_130_without_traceback() -> None:
+    """SIGINT at several moments of start-up and run: never a traceback, always 130 (or done)."""
+    codes = []
+    for delay in (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5):
+        p = subprocess.Popen([str(SCRIPT), "correlate", str(BUSY), "--explain"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        err = p.stderr.read().decode()
+        rc = p.wait()
+        if "init_import_site" in err:
+            # the signal came while the interpreter itself was starting (its site module, before
+            # any line of imsvalog runs): Python's own fatal error, out of any program's reach
+            continue
+        codes.append(rc)
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, (delay, err)
+        # -SIGINT: killed before Python started (a shell shows 130 too); 0: finished before the signal
+        assert rc in (130, -signal.SIGINT, 0), (delay, rc, err)
+    assert 130 in codes
