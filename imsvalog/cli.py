@@ -414,6 +414,48 @@ def correlate(
         sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
 
 
+# ---------------------------------------------------------------------------
+# export
+# ---------------------------------------------------------------------------
+
+
+@app.command(
+    epilog="Examples:\n\n\b\n"
+    "  imsvalog export fixtures/busy-day fixtures/kb000239719 --to lake\n"
+    "  imsvalog export /cases/*/CDT-* --to /data/imsva-lake --trusted-file trusted.txt\n"
+    "  imsvalog export --schema\n\n"
+    "Then, in DuckDB: SELECT kind, count(*) FROM read_parquet('lake/**/*.parquet', hive_partitioning=true,\n"
+    "union_by_name=true) GROUP BY kind",
+)
+@cli_errors
+def export(
+    paths: list[str] = typer.Argument(None, metavar="PATH", help="Log files, globs or folders; each folder (or CDT bundle) is one case."),
+    to: Path | None = typer.Option(None, "--to", metavar="DIR", help="Output folder (created; each case's folder in it is replaced)."),
+    case: str | None = typer.Option(None, "--case", metavar="NAME", help="Case name for all PATHs (default: bundle or folder name)."),
+    appliance: str | None = typer.Option(None, "--appliance", metavar="NAME", help="Appliance name (default: maillog's host, else unknown)."),
+    trusted: list[str] = typer.Option([], "--trusted", "-t", metavar="ENTRY", help="Trusted Internal IP List entry for the correlate rows. Repeatable."),
+    trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="File with one trusted entry per line."),
+    no_correlate: bool = typer.Option(False, "--no-correlate", help="Write the records only, not the correlate rows."),
+    show_schema: bool = typer.Option(False, "--schema", help="Print the columns of every kind and exit."),
+) -> None:
+    """Write records and correlate rows as Parquet, partitioned by case, appliance, kind and date."""
+    from .export import export as run_export
+    from .export import schema_text
+
+    if show_schema:
+        sys.stdout.write(schema_text())
+        return
+    if not paths or to is None:
+        raise fail("export needs PATH... and --to DIR (or --schema)")
+    from .trusted import load_trusted
+
+    tl = load_trusted(trusted, trusted_file)
+    report = run_export(paths, to, case=case, appliance=appliance, trusted=tl, correlate=not no_correlate)
+    sys.stderr.write(f"wrote {clean_terminal(str(report.out))}: {clean_terminal(report.summary())}\n")
+    for path, why in report.skipped:
+        sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+
+
 @contextlib.contextmanager
 def progress_bar() -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar on stderr for big inputs, only when stderr is a terminal."""
