@@ -1,15 +1,33 @@
-"""pandas DataFrames for notebooks: one row per record, sensible dtypes.
+"""pandas DataFrames for notebooks: one row per record, one set of dtypes for every frame.
 
-* ``time`` is a timezone-aware ``datetime64`` column in the logged offset when a
-  file uses one offset throughout; when offsets are mixed the column holds aware
-  Python datetimes (object dtype), since one column can carry only one zone.
-* Repeated strings (``kind``, ``shape``, ``level``, ``component``, ``file``, ``rule``...) are categoricals.
-* Lists (recipients, decoded bit codes, IP lists) stay lists.
+A column name means the same dtype in every frame imsvalog builds (the readers,
+:func:`records_frame`, scan sessions, correlation rows), so frames concatenate
+and merge.  :data:`COLUMNS` is that table; the README lists it.  The dtypes are
+the same under pandas 2.x and 3.x:
+
+* times: ``datetime64[us, UTC+09:00]``, a fixed-offset zone, when every value of
+  the column has the same UTC offset (``datetime64[us, UTC]`` for offset zero).
+  When offsets are mixed (two appliances, a change of daylight-saving time, an
+  assumed zone) the column is ``datetime64[us, UTC]`` and a ``offset`` column
+  (``logged_offset`` for ``logged_time``, ...) keeps each row's logged offset as
+  ``+09:00``.  The unit is microseconds under both pandas versions (pandas 2
+  would pick nanoseconds, which cannot hold year 9999).
+* counts, line numbers and IDs: ``Int64`` (nullable; a missing value is ``<NA>``);
+* yes/no/unknown: ``boolean`` (nullable: unknown stays ``<NA>``, never False);
+* repeated strings (kind, shape, level, file, rule, thread, status, ...): ``category``;
+* other text: ``string`` (pandas' nullable string, Python storage: undecodable
+  bytes, kept as lone surrogates, survive);
+* measures: ``float64``;
+* lists (recipients, decoded bit codes, IP lists) stay lists in an ``object`` column.
+
+:func:`concat` concatenates frames whose time columns have different zones (it
+moves them all to UTC plus offset columns first) and keeps categoricals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as _dt
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pandas is imported when a frame is built: the CLI starts faster without it
@@ -18,39 +36,163 @@ if TYPE_CHECKING:  # pandas is imported when a frame is built: the CLI starts fa
 from .readers import PathsLike, iter_log_imss, iter_maillog, iter_msgtra, iter_polevt
 from .records import Record, Reject, to_row
 
-CATEGORICAL = (
-    "kind", "shape", "level", "component", "method", "file", "rule", "thread", "log_kind",
-    "transaction", "status", "filter_name", "action", "conditions_code", "actions_code", "host", "program",
+TIME, INT, BOOL, FLOAT, CATEGORY, STRING, LIST, OBJECT = (
+    "time", "Int64", "boolean", "float64", "category", "string", "list", "object",
 )
 
 
-def time_column(values: list[Any]) -> pd.Series:
-    """Aware datetimes to a tz-aware column when they share one offset, else keep them as objects."""
+def _kinds(kind: str, names: str) -> dict[str, str]:
+    return dict.fromkeys(names.split(), kind)
+
+
+#: every column of every frame and its dtype kind (one table, so the same name has the same dtype everywhere)
+COLUMNS: dict[str, str] = {
+    **_kinds(TIME, "time logged_time delivery_time start_time end_time"),
+    **_kinds(
+        INT,
+        "line pid tid rule_id rule_version num_filters num_actions count index direction relay_port size nrcpt"
+        " spoof_traces lines logged_count recomputed_count",
+    ),
+    **_kinds(BOOL, "triggered result zone_assumed logged_triggered recomputed_triggered domain_match agrees"),
+    **_kinds(FLOAT, "size_kb spam_score delay"),
+    **_kinds(
+        CATEGORY,
+        "kind shape level component method file rule thread log_kind transaction status filter_name action"
+        " conditions_code actions_code host program link_confidence start end"
+        " offset logged_offset delivery_offset start_offset end_offset",
+    ),
+    **_kinds(
+        STRING,
+        "body location client message_id detail header address text internal_id sender subject attachment"
+        " attachment_type queue_id number client_host client_address next_hop response response_internal_id"
+        " recipient orig_recipient relay_host relay_address dsn status_text queued_as session first_line"
+        " explanation reason raw",
+    ),
+    **_kinds(
+        LIST,
+        "ips recipients conditions actions extra rules final_actions logged_ips received_headers files"
+        " link_basis recomputed_ips skipped findings source",
+    ),
+}
+
+
+def offset_column(name: str) -> str:
+    """The column that keeps the logged offsets of time column ``name`` when they are mixed.
+
+    >>> offset_column("time"), offset_column("logged_time")
+    ('offset', 'logged_offset')
+    """
+    return "offset" if name == "time" else name.removesuffix("_time") + "_offset"
+
+
+def format_offset(delta: _dt.timedelta) -> str:
+    """``+09:00`` / ``-05:00`` / ``+05:45``.
+
+    >>> format_offset(_dt.timedelta(hours=-5)), format_offset(_dt.timedelta(hours=5, minutes=45))
+    ('-05:00', '+05:45')
+    """
+    sign = "-" if delta < _dt.timedelta(0) else "+"
+    minutes = abs(int(delta.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def time_columns(name: str, values: Sequence[Any]) -> dict[str, pd.Series]:
+    """Aware datetimes (or None) as a fixed-offset ``datetime64[us, ...]`` column when they share one
+    offset, else as UTC plus the offset column.  Zones are normalised to :class:`datetime.timezone`
+    whatever built them (dateutil's ``tzoffset`` would make a zone no other frame concatenates with)."""
     import pandas as pd
 
     offsets = {v.utcoffset() for v in values if v is not None}
     if len(offsets) == 1:
-        return pd.Series(pd.DatetimeIndex(values))  # None becomes NaT
-    return pd.Series(values, dtype=object)
+        tz = _dt.timezone(offsets.pop())
+        if tz.utcoffset(None) == _dt.timedelta(0):
+            tz = _dt.timezone.utc
+        col = pd.array([None if v is None else v.replace(tzinfo=tz) for v in values], dtype=pd.DatetimeTZDtype("us", tz))
+        return {name: pd.Series(col)}
+    utc = _dt.timezone.utc
+    col = pd.array([None if v is None else v.astimezone(utc) for v in values], dtype=pd.DatetimeTZDtype("us", utc))
+    out = {name: pd.Series(col)}
+    if offsets:  # all None: an empty UTC column, no offsets to keep
+        out[offset_column(name)] = _series(CATEGORY, [None if v is None else format_offset(v.utcoffset()) for v in values])
+    return out
 
 
-def frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """A DataFrame from flat rows, with the dtypes described above."""
+def _series(kind: str, values: list[Any]) -> pd.Series:
+    import pandas as pd
+
+    if kind in (LIST, OBJECT):
+        return pd.Series(values, dtype=object)
+    if kind == CATEGORY:
+        return pd.Series(pd.Categorical(values))
+    if kind == STRING:
+        return pd.Series(pd.array(values, dtype=pd.StringDtype("python")))
+    if kind == FLOAT:
+        return pd.Series([float("nan") if v is None else v for v in values], dtype="float64")
+    return pd.Series(pd.array(values, dtype=kind))  # Int64, boolean
+
+
+def frame(rows: Iterable[Mapping[str, Any]], dtypes: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """A DataFrame from flat rows with the dtypes of :data:`COLUMNS`; columns in order of first appearance.
+
+    ``dtypes`` overrides the table for this frame (a column of Python objects is ``object``).  A column
+    the table does not know gets the dtype pandas infers (a test keeps every reader's columns in the table).
+    """
     import pandas as pd
 
     rows = list(rows)
-    df = pd.DataFrame(rows)
-    if df.empty:
-        return df
-    for col in df.columns:
-        if col in CATEGORICAL:
-            df[col] = df[col].astype("category")
-        elif col.endswith("time"):
-            # from the rows' own datetimes: pandas may already have turned None into NaT
-            values = [r.get(col) for r in rows]
-            if any(v is not None for v in values):
-                df[col] = time_column(values)
-    return df
+    names: dict[str, None] = {}
+    for r in rows:
+        names.update(dict.fromkeys(r))
+    table = {**COLUMNS, **(dtypes or {})}
+    columns: dict[str, pd.Series] = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        kind = table.get(name)
+        if kind == TIME:
+            columns.update(time_columns(name, values))
+        elif kind is None:
+            columns[name] = pd.Series(values)
+        else:
+            columns[name] = _series(kind, values)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+
+
+def to_utc(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose fixed-offset time columns are in UTC, each with its offset column (as for mixed offsets)."""
+    import pandas as pd
+
+    out = df.copy()
+    for name in [c for c in df.columns if COLUMNS.get(c) == TIME]:
+        tz = getattr(df[name].dtype, "tz", None)
+        off = offset_column(name)
+        if tz is None or off in df.columns:
+            continue
+        out[name] = df[name].dt.tz_convert("UTC")
+        offset = format_offset(tz.utcoffset(None))
+        col = pd.Categorical([None if pd.isna(t) else offset for t in df[name]])
+        out.insert(out.columns.get_loc(name) + 1, off, col)
+    return out
+
+
+def concat(frames: Sequence[pd.DataFrame], **kwargs: Any) -> pd.DataFrame:
+    """``pd.concat`` that keeps datetime and categorical dtypes across frames of different zones and categories.
+
+    When a time column's zone differs between frames, every frame's times move to UTC with an offset
+    column first (:func:`to_utc`); categorical columns get the union of the categories.
+    """
+    import pandas as pd
+    from pandas.api.types import union_categoricals
+
+    frames = list(frames)
+    zones = {str(f[c].dtype) for f in frames for c in f.columns if COLUMNS.get(c) == TIME}
+    if len(zones) > 1:
+        frames = [to_utc(f) for f in frames]
+    for name in {c for f in frames for c in f.columns}:
+        cats = [f[name] for f in frames if name in f.columns]
+        if len(cats) > 1 and all(isinstance(c.dtype, pd.CategoricalDtype) for c in cats):
+            union = union_categoricals([c.array for c in cats]).categories
+            frames = [f.assign(**{name: f[name].cat.set_categories(union)}) if name in f.columns else f for f in frames]
+    return pd.concat(frames, **kwargs)
 
 
 def records_frame(items: Iterable[Record | Reject]) -> pd.DataFrame:
@@ -64,6 +206,8 @@ def read_log_imss(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.D
     >>> df = read_log_imss("fixtures/kb000239719")
     >>> list(df["shape"])[:2], int(df.loc[df["shape"] == "ip_list", "count"].iloc[0])
     (['rule_run', 'received_header'], 1)
+    >>> str(df["time"].dtype), str(df["rule_id"].dtype)
+    ('datetime64[us, UTC+09:00]', 'Int64')
     """
     return records_frame(iter_log_imss(paths, rejects))
 

@@ -238,7 +238,7 @@ class Correlation:
     @property
     def frame(self) -> pd.DataFrame:
         """One row per spoof-related scan, lists kept as lists."""
-        return frame(_frame_row(r) for r in self.rows)
+        return frame((_frame_row(r) for r in self.rows), {"result": "object"})  # the Row itself
 
     def sessions_frame(self) -> pd.DataFrame:
         return frame(s.to_row() for s in self.sessions)
