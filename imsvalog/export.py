@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
+from .outputs import Inputs, output_folder
 from .readers import PathsLike, as_path_list, iter_file
 from .records import Reject, to_row
 from .sources import LogFile, discover
@@ -44,7 +45,7 @@ from .sources import LogFile, discover
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from .correlate import Correlation
+    from .correlation import Correlation
     from .trusted import TrustedList
 
 #: bumped when a column is renamed, removed or retyped (adding a column keeps it)
@@ -262,18 +263,6 @@ def _correlate_rows(result: Correlation) -> Iterator[dict[str, Any]]:
         yield row
 
 
-def _check_output(out: Path, inputs: Sequence[LogFile], paths: Sequence[str | os.PathLike[str]]) -> None:
-    """Refuse an output folder that is an input or holds one (before anything is written)."""
-    real_out = os.path.realpath(out)
-    prefix = real_out.rstrip(os.sep) + os.sep
-    for p in [*(f.path for f in inputs), *paths]:
-        real = os.path.realpath(p)
-        if real == real_out or real.startswith(prefix):
-            raise InputError(f"{out}: the output folder is or holds an input ({p}); choose another folder")
-        if os.path.isfile(real_out):
-            raise InputError(f"{out}: is a file; export writes a folder")
-
-
 def export(
     paths: PathsLike,
     to: str | os.PathLike[str],
@@ -306,9 +295,9 @@ def export(
     for name, d in found.items():
         if not d.files:
             raise InputError(f"no log files among: {', '.join(map(str, groups[name]))}")
-        _check_output(out, d.files, groups[name])
+    inputs = Inputs.of(given, [f for d in found.values() for f in d.files])
+    output_folder(out, inputs)  # refuses a folder that is or holds an input; creates it
     report = ExportReport(out)
-    out.mkdir(parents=True, exist_ok=True)
     for name, d in found.items():
         report.skipped += d.skipped
         report.files += len(d.files)
@@ -343,7 +332,7 @@ def _export_case(
                     date = f"{d[:4]}-{d[4:6]}-{d[6:8]}" if d else "unknown"
                 w.add(app, kind, date, row)
         if correlate and any(f.kind in ("imss", "polevt") for f in files):
-            from .correlate import correlate as run_correlate
+            from .correlation import correlate as run_correlate
 
             for row in _correlate_rows(run_correlate(files_paths(files), trusted=trusted)):
                 w.add(app, "correlate", row["time"].date().isoformat(), row)

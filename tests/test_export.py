@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from imsvalog.cli import app
 from imsvalog.export import COLUMNS, SCHEMA_VERSION, export, schema
 from imsvalog.records import ImssRecord, MailLogEntry, PolicyEvent, Transaction
-from imsvalog.correlate import FLAT_COLUMNS
+from imsvalog.correlation import FLAT_COLUMNS
 
 from .conftest import ROOT
 
@@ -122,7 +122,7 @@ def test_output_that_holds_an_input_is_refused(tmp_path: Path) -> None:
     before = sorted(p.name for p in src.iterdir())
     r = CliRunner().invoke(app, ["export", str(src), "--to", str(tmp_path)])
     assert r.exit_code == 2
-    assert "is or holds an input" in r.output
+    assert "refusing to write here" in r.output
     assert sorted(p.name for p in src.iterdir()) == before
     assert not list(tmp_path.glob("case_name=*"))
 
