@@ -261,7 +261,7 @@ def _table_cells(d: dict[str, Any]) -> dict[str, Any]:
     if status == "linked":
         link_text = f"{', '.join(link['basis'])} ({link['confidence']})"
     elif status == "ambiguous":
-        link_text = "AMBIGUOUS"
+        link_text = "ambiguous: " + ", ".join(link["candidates"])
     else:
         link_text = {"trace-without-event": "no policy event", "event-without-trace": "no trace"}[status]
     agrees = {True: "yes", False: "NO", None: "-"}[d["agrees"]]

@@ -41,7 +41,7 @@ def explain_row(row: Row) -> str:
     elif row.status == "ambiguous" and row.link is not None and t is not None:
         lines.append(f"Not linked: ambiguous. {row.link.detail}; none is chosen.")
     elif row.status == "ambiguous" and row.link is not None:
-        lines.append("Not linked: this policy event is one of several that fit an AntiSpoofFilter trace equally well; none is chosen.")
+        lines.append(f"Not linked: ambiguous. This policy event {row.link.detail}; none is chosen.")
     elif row.status == "trace-without-event":
         if t is not None and t.triggered is False:
             lines.append("No policy event: the filter did not fire, so none is expected.")

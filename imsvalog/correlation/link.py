@@ -23,9 +23,10 @@ import os
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Generic, Literal, TypeVar
 
 from ..grammars.received import parse_received
 from ..records import MailLogEntry, PolicyEvent, Transaction
@@ -33,15 +34,100 @@ from ..scan_sessions import ScanSession, SpoofTrace
 from .result import Link, Row
 from .scan import ScanIndex, normalize_message_id
 
-#: link bases, strongest first, and the confidence each gives
+#: link bases, strongest first, and the confidence (tier) each gives
 BASES = ("internal_id", "message_id", "queue_id", "time")
-CONFIDENCE = {"internal_id": "high", "message_id": "high", "queue_id": "medium-high", "time": "low"}
-_RANK = {"high": 3, "medium-high": 2, "low": 1}
-_CONFIDENCE_OF_RANK = {v: k for k, v in _RANK.items()}
+Tier = Literal["high", "medium-high", "low"]
+#: the tiers, strongest first: each is settled before the next is looked at
+TIERS: tuple[Tier, ...] = ("high", "medium-high", "low")
+CONFIDENCE: dict[str, Tier] = {"internal_id": "high", "message_id": "high", "queue_id": "medium-high", "time": "low"}
+
+T = TypeVar("T", bound=Hashable)
+E = TypeVar("E", bound=Hashable)
 
 
-def _rank(bases: Sequence[str]) -> int:
-    return max(_RANK[CONFIDENCE[b]] for b in bases)
+@dataclass(frozen=True)
+class Evidence(Generic[T, E]):
+    """One reason to pair trace ``trace`` with event ``event`` (both plain, sortable keys)."""
+
+    trace: T
+    event: E
+    basis: str  # one of BASES
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Ambiguity(Generic[T, E]):
+    """A trace that could not be linked: the events that fit it, the traces that compete for them, at which tier."""
+
+    tier: Tier
+    events: tuple[E, ...]
+    rivals: tuple[T, ...]
+
+
+@dataclass
+class LinkDecision(Generic[T, E]):
+    """The outcome of :func:`decide_links`: who is linked to whom, who is ambiguous, and why."""
+
+    #: trace -> (event, tier at which the pair was settled)
+    links: dict[T, tuple[E, Tier]] = field(default_factory=dict)
+    #: trace -> its ambiguity
+    ambiguous: dict[T, Ambiguity[T, E]] = field(default_factory=dict)
+    #: event -> the traces that contest it (an event named by an ambiguous trace, and not linked)
+    contested: dict[E, tuple[T, ...]] = field(default_factory=dict)
+    #: trace -> events it had evidence for that a stronger tier gave to another trace
+    taken: dict[T, tuple[E, ...]] = field(default_factory=dict)
+
+
+def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
+    """Link traces to events over all of them at once, tier by tier.
+
+    For each tier (high, medium-high, low), among the traces and events not yet
+    settled, a pair is linked when the trace's only candidate at that tier is the
+    event and the event's only candidate is the trace (unique both ways). Every
+    other trace with evidence at that tier is ambiguous (its candidates named),
+    and the events it names are contested. Whatever a tier touches leaves the pool,
+    so an event is linked at most once, and a weaker tier never reopens what a
+    stronger one settled. The result does not depend on the order of ``evidence``.
+
+    >>> d = decide_links([Evidence("A", "E", "internal_id"), Evidence("B", "E", "time")])
+    >>> d.links, d.taken
+    ({'A': ('E', 'high')}, {'B': ('E',)})
+    """
+    by_tier: dict[Tier, set[tuple[T, E]]] = {tier: set() for tier in TIERS}
+    for ev in evidence:
+        by_tier[CONFIDENCE[ev.basis]].add((ev.trace, ev.event))
+    settled_t: set[T] = set()
+    settled_e: set[E] = set()
+    out: LinkDecision[T, E] = LinkDecision()
+    taken: dict[T, set[E]] = defaultdict(set)
+    for tier in TIERS:
+        cands: dict[T, set[E]] = defaultdict(set)
+        claims: dict[E, set[T]] = defaultdict(set)
+        for t, e in by_tier[tier]:
+            if t in settled_t:
+                continue
+            if e in settled_e:
+                taken[t].add(e)
+                continue
+            cands[t].add(e)
+            claims[e].add(t)
+        for t, es in cands.items():
+            (e,) = es if len(es) == 1 else (None,)
+            if e is not None and claims[e] == {t}:
+                out.links[t] = (e, tier)
+            else:
+                rivals = set().union(*(claims[x] for x in es)) - {t}
+                out.ambiguous[t] = Ambiguity(tier, tuple(sorted(es)), tuple(sorted(rivals)))  # type: ignore[type-var]
+        linked_events = {e for e, _ in out.links.values()}
+        for e, ts in claims.items():
+            if e not in linked_events:
+                out.contested[e] = tuple(sorted(ts))  # type: ignore[type-var]
+        settled_t |= cands.keys()
+        settled_e |= claims.keys()
+    out.taken = {t: tuple(sorted(es)) for t, es in taken.items() if t not in out.links and t not in out.ambiguous}  # type: ignore[type-var]
+    return out
+
+
 #: scanner final actions and the polevt action names they correspond to
 FINAL_ACTIONS = {
     "QuarantineAction": "quarantine",
@@ -227,53 +313,73 @@ def link_rows(
     mail: Sequence[MailLogEntry] = (),
     scans: ScanIndex | None = None,
 ) -> list[Row]:
-    """Rows from sessions and events.  ``scans`` indexes every scan (default: built from ``sessions``)."""
+    """Rows from sessions and events, linked by :func:`decide_links` over all of them at once.
+
+    ``scans`` indexes every scan (default: built from ``sessions``).
+    """
     idx = _Index.build(events, transactions, mail)
     spoof_events = [e for e in events if is_spoof_event(e)]
     pairs = [(s, t) for s in sessions for t in s.spoof_traces]
-    cands = {id(t): _candidates(s, t, idx, window) for s, t in pairs}
-    # how many traces each event is a time-only candidate of (for "unambiguous both ways")
-    time_claims: dict[int, int] = defaultdict(int)
-    for c in cands.values():
-        for key, (_, bases, _) in c.items():
-            if bases == ["time"]:
-                time_claims[key] += 1
+    event_no = {id(e): i for i, e in enumerate(spoof_events)}
+    whys: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
+    evidence: list[Evidence[int, int]] = []
+    for ti, (s, t) in enumerate(pairs):
+        for e, bases, texts in _candidates(s, t, idx, window).values():
+            ei = event_no[id(e)]
+            for basis, why in zip(bases, texts, strict=True):
+                evidence.append(Evidence(ti, ei, basis, why))
+                whys[ti, ei].append((basis, why))
+    decision = decide_links(evidence)
+    trace_of_event = {ei: ti for ti, (ei, _) in decision.links.items()}
+
+    def trace_name(ti: int) -> str:
+        s, t = pairs[ti]
+        return f"thread {s.thread} at {t.time.isoformat(sep=' ')}"
 
     rows: list[Row] = []
-    used: set[int] = set()
-    for s, t in pairs:
-        c = cands[id(t)]
-        if not c:
-            rows.append(Row(s, t, None, None, "trace-without-event"))
-            continue
-        best = max(_rank(bases) for _, bases, _ in c.values())
-        top = [(e, bases, whys) for e, bases, whys in c.values() if _rank(bases) == best]
-        if len(top) == 1 and not (best == _RANK["low"] and time_claims[id(top[0][0])] > 1):
-            e, bases, whys = top[0]
-            evidence = sorted(zip(bases, whys, strict=True), key=lambda p: BASES.index(p[0]))
-            link = Link([b for b, _ in evidence], _CONFIDENCE_OF_RANK[best], "; ".join(w for _, w in evidence))
+    for ti, (s, t) in enumerate(pairs):
+        if ti in decision.links:
+            ei, tier = decision.links[ti]
+            e = spoof_events[ei]
+            evidence_of_pair = sorted(whys[ti, ei], key=lambda p: BASES.index(p[0]))
+            link = Link([b for b, _ in evidence_of_pair], tier, "; ".join(w for _, w in evidence_of_pair))
             rows.append(Row(s, t, e, link, "linked", transaction=idx.tx_by_internal.get(e.internal_id)))
-            used.add(id(e))
-        else:
-            ids = sorted({e.internal_id for e, _, _ in top})
-            if len(top) == 1:
-                detail = f"time alone points at {ids[0]}, but another trace is as close to it"
+        elif ti in decision.ambiguous:
+            amb = decision.ambiguous[ti]
+            ids = [spoof_events[ei].internal_id for ei in amb.events]
+            basis = ", ".join(sorted({b for ei in amb.events for b, _ in whys[ti, ei] if CONFIDENCE[b] == amb.tier},
+                                     key=BASES.index))
+            if len(ids) > 1:
+                detail = f"{len(ids)} policy events fit it equally well by {basis} ({amb.tier}): " + ", ".join(ids)
             else:
-                detail = f"{len(top)} policy events fit equally well: " + ", ".join(ids)
+                detail = f"{basis} ({amb.tier}) points at policy event {ids[0]} only"
+            if amb.rivals:
+                detail += "; " + ("it also fits " if len(ids) == 1 else "they also fit ") + "; ".join(
+                    trace_name(r) for r in amb.rivals
+                )
             rows.append(Row(s, t, None, Link([], "ambiguous", detail, ids), "ambiguous"))
-    # ambiguous candidates are not "without trace": they are named in the ambiguous row
-    named = {i for r in rows if r.link and r.link.confidence == "ambiguous" for i in r.link.candidates}
+        else:
+            row = Row(s, t, None, None, "trace-without-event")
+            for ei in decision.taken.get(ti, ()):
+                e = spoof_events[ei]
+                other = trace_of_event.get(ei)
+                by = f"linked to {trace_name(other)} by stronger evidence" if other is not None else "contested"
+                mine = ", ".join(b for b, _ in whys[ti, ei])
+                row.notes.append(f"policy event {e.internal_id} fits it by {mine}, but is {by}")
+            rows.append(row)
     sx = scans if scans is not None else ScanIndex.of(sessions)
-    for e in spoof_events:
-        if id(e) not in used:
-            tx = idx.tx_by_internal.get(e.internal_id)
-            if e.internal_id in named:
-                link = Link([], "ambiguous", "a candidate of an ambiguous trace (see the trace's row)", [e.internal_id])
-                rows.append(Row(None, None, e, link, "ambiguous", transaction=tx))
-            else:
-                row = Row(None, None, e, None, "event-without-trace", transaction=tx)
-                row.notes.append(_why_no_trace(e, sx))
-                rows.append(row)
+    for ei, e in enumerate(spoof_events):
+        tx = idx.tx_by_internal.get(e.internal_id)
+        if ei in decision.contested:
+            rivals = decision.contested[ei]
+            detail = f"fits {len(rivals)} AntiSpoofFilter traces equally well: " + "; ".join(map(trace_name, rivals))
+            names = [f"{pairs[ti][0].thread} {pairs[ti][1].time:%H:%M:%S}" for ti in rivals]
+            link = Link([], "ambiguous", detail, names)
+            rows.append(Row(None, None, e, link, "ambiguous", transaction=tx))
+        elif ei not in trace_of_event:
+            row = Row(None, None, e, None, "event-without-trace", transaction=tx)
+            row.notes.append(_why_no_trace(e, sx))
+            rows.append(row)
     coverage = _span([e.time for e in events])
     for row in rows:
         if row.status == "trace-without-event" and row.trace is not None and row.trace.triggered is not False:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 #: the columns of :meth:`Row.flat` (the DataFrame adds ``result``, the Row itself)
 FLAT_COLUMNS = [
     "time", "thread", "internal_id", "message_id", "sender", "recipients", "subject", "rule", "actions", "status",
-    "link_basis", "link_confidence", "logged_ips", "logged_count", "logged_triggered", "recomputed_ips",
+    "link_basis", "link_confidence", "link_candidates", "logged_ips", "logged_count", "logged_triggered", "recomputed_ips",
     "recomputed_count", "skipped", "domain_match", "recomputed_triggered", "agrees", "findings", "explanation", "source",
 ]
 
@@ -35,7 +35,8 @@ class Link:
     basis: list[str]
     confidence: str  # high | medium-high | low | ambiguous
     detail: str
-    candidates: list[str] = field(default_factory=list)  # internal IDs, when ambiguous
+    #: when ambiguous: the events that fit (internal IDs) for a trace, the traces that fit (thread and time) for an event
+    candidates: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"basis": self.basis, "confidence": self.confidence, "detail": self.detail}
@@ -108,6 +109,7 @@ class Row:
             "status": self.status,
             "link_basis": link.get("basis", []),
             "link_confidence": link.get("confidence"),
+            "link_candidates": link.get("candidates", []),
             "logged_ips": logged.get("ips"),
             "logged_count": logged.get("ip_count"),
             "logged_triggered": logged.get("triggered"),

@@ -1,0 +1,172 @@
+"""Linking is one decision over all traces and events, tier by tier (issue 7, items 1 and 2)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from imsvalog.cli import app
+from imsvalog.correlation.link import BASES, Evidence, decide_links
+
+from .test_correlate import _pe, _write_case
+
+
+def _trace(t: str, thread: str, ip: str, finished: str | None = None) -> list[str]:
+    p = f"2024/03/12 {t} GMT+01:00 [1:{thread}] "
+    lines = [
+        p + "Info: Accept connection from client [127.0.0.1]",
+        p + "Running ruleId:12; version:2, numFilters:1, numActions:1",
+        p + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:"
+        f"from relay.example.net (relay.example.net [{ip}]) by imsva.example.com (Postfix) with ESMTP",
+        p + f"[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader:get matched string:{ip}",
+        p + f"[DEBUG]AntiSpoofFilter: Get 1 IP address from received header. {ip},",
+        p + "[DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.",
+        p + "Final action 0: QuarantineAction",
+    ]
+    if finished:
+        lines.append(p + f"Scan finished for {finished}, scanned 1 times")
+    return lines
+
+
+def _case_one_event_two_traces(tmp_path):
+    """Item 1: thread 1 names E by Scan finished; thread 2, same second, no IDs."""
+    return _write_case(
+        tmp_path,
+        _trace("09:00:05", "1", "203.0.113.7", finished="ID-E") + _trace("09:00:05", "2", "203.0.113.8"),
+        [_pe("09:00:05", "ID-E")],
+    )
+
+
+def test_an_event_is_never_linked_to_two_traces(tmp_path) -> None:
+    c = _case_one_event_two_traces(tmp_path)
+    linked = [r for r in c.rows if r.status == "linked"]
+    assert [(r.session.thread, r.event.internal_id, r.link.confidence) for r in linked] == [("1:1", "ID-E", "high")]
+    (other,) = [r for r in c.rows if r.session is not None and r.session.thread == "1:2"]
+    assert other.status == "trace-without-event" and other.event is None
+    assert "policy event ID-E fits it by time, but is linked to thread 1:1 at" in other.explanation
+    assert c.summary.linked == 1 and c.summary.traces_without_event == 1
+
+
+def test_a_trace_settled_by_a_stronger_tier_is_no_rival(tmp_path) -> None:
+    """Item 2: T1's only time candidate is E; T2 is 1 s from E but is linked to F by internal ID."""
+    c = _write_case(
+        tmp_path,
+        _trace("09:00:05", "1", "203.0.113.7") + _trace("09:00:06", "2", "203.0.113.8", finished="ID-F"),
+        [_pe("09:00:05", "ID-E"), _pe("09:00:07", "ID-F")],
+    )
+    by_thread = {r.session.thread: r for r in c.rows if r.session is not None}
+    t1, t2 = by_thread["1:1"], by_thread["1:2"]
+    assert (t2.status, t2.event.internal_id, t2.link.basis[0]) == ("linked", "ID-F", "internal_id")
+    assert (t1.status, t1.event.internal_id, t1.link.basis, t1.link.confidence) == ("linked", "ID-E", ["time"], "low")
+    assert "another trace" not in t1.explanation
+    assert c.summary.ambiguous == 0
+
+
+def test_ambiguity_names_its_candidates_in_every_format(tmp_path) -> None:
+    _write_case(
+        tmp_path,
+        _trace("09:00:05", "1", "203.0.113.7") + _trace("09:00:05", "2", "203.0.113.8"),
+        [_pe("09:00:05", "ID-A"), _pe("09:00:05", "ID-B")],
+    )
+    run = CliRunner().invoke
+    table = run(app, ["correlate", str(tmp_path)]).output
+    assert "ambiguous: ID-A, ID-B" in table
+    assert "ambiguous: 1:1 09:00:05, 1:2 09:00:05" in table
+    rows = [json.loads(x) for x in run(app, ["correlate", str(tmp_path), "--format", "jsonl"]).output.splitlines()]
+    traces = [r for r in rows if r["thread"]]
+    assert [r["link_problem"]["candidates"] for r in traces] == [["ID-A", "ID-B"], ["ID-A", "ID-B"]]
+    assert "they also fit thread 1:2 at 2024-03-12 09:00:05+01:00" in traces[0]["explanation"]
+    csv = run(app, ["correlate", str(tmp_path), "--format", "csv"]).output
+    assert "link_candidates" in csv.splitlines()[0] and "ID-A" in csv.splitlines()[1]
+
+
+def test_one_event_two_traces_rows_in_every_format(tmp_path) -> None:
+    _case_one_event_two_traces(tmp_path)
+    run = CliRunner().invoke
+    rows = [json.loads(x) for x in run(app, ["correlate", str(tmp_path), "--format", "jsonl"]).output.splitlines()]
+    assert sorted((r["thread"], r["status"], r["internal_id"]) for r in rows) == [
+        ("1:1", "linked", "ID-E"),
+        ("1:2", "trace-without-event", None),
+    ]
+    doc = json.loads(run(app, ["correlate", str(tmp_path), "--format", "json"]).output)
+    assert [r["status"] for r in doc["rows"]] == ["linked", "trace-without-event"]
+    assert run(app, ["correlate", str(tmp_path), "--format", "csv"]).output.count(",ID-E,") == 1
+
+
+# ---------------------------------------------------------------------------
+# decide_links, as a pure function (hypothesis)
+# ---------------------------------------------------------------------------
+
+N = 6
+STRONG = ("internal_id", "message_id", "queue_id")
+
+
+@st.composite
+def cases(draw):
+    """A ground truth (a partial matching of traces to events) and evidence for it.
+
+    IDs and queue IDs are exact, so strong evidence only joins true pairs; time is noise.
+    """
+    n_t, n_e = draw(st.integers(0, N)), draw(st.integers(0, N))
+    events = draw(st.permutations(range(n_e)))
+    truth = {t: e for t, e in zip(range(n_t), events, strict=False) if draw(st.booleans())}
+    ev = [Evidence(t, e, b) for t, e in truth.items() for b in draw(st.sets(st.sampled_from(BASES)))]
+    if n_t and n_e:
+        noise = draw(st.lists(st.tuples(st.integers(0, n_t - 1), st.integers(0, n_e - 1)), max_size=8))
+        ev += [Evidence(t, e, "time") for t, e in noise]
+    return truth, ev
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.randoms())
+def test_decide_links_properties(case, rnd: random.Random) -> None:
+    truth, ev = case
+    d = decide_links(ev)
+    # an event is linked at most once, and never both linked and contested
+    events = [e for e, _ in d.links.values()]
+    assert len(events) == len(set(events))
+    assert not set(events) & set(d.contested)
+    assert not set(d.links) & set(d.ambiguous)
+    # every link has evidence at its tier, and strong links are correct
+    for t, (e, tier) in d.links.items():
+        assert any(x.trace == t and x.event == e for x in ev)
+        if tier != "low":
+            assert truth.get(t) == e
+    # the order of the evidence does not matter
+    shuffled = list(ev)
+    rnd.shuffle(shuffled)
+    assert decide_links(shuffled) == d
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.data())
+def test_a_stronger_link_never_removes_a_correct_weaker_one_elsewhere(case, data) -> None:
+    truth, ev = case
+    if not truth:
+        return
+    t_new = data.draw(st.sampled_from(sorted(truth)))
+    basis = data.draw(st.sampled_from(STRONG))
+    before = decide_links(ev)
+    after = decide_links([*ev, Evidence(t_new, truth[t_new], basis)])
+    for t, (e, _) in before.links.items():
+        if t != t_new and truth.get(t) == e:
+            assert after.links.get(t, (None,))[0] == e
+    assert after.links[t_new][0] == truth[t_new]
+
+
+def test_decide_links_settles_tier_by_tier() -> None:
+    d = decide_links(
+        [
+            Evidence("T1", "E", "time"),
+            Evidence("T2", "E", "time"),
+            Evidence("T2", "F", "internal_id"),
+            Evidence("T3", "G", "time"),
+            Evidence("T3", "H", "time"),
+        ]
+    )
+    assert d.links == {"T2": ("F", "high"), "T1": ("E", "low")}
+    assert d.ambiguous["T3"].events == ("G", "H") and d.contested == {"G": ("T3",), "H": ("T3",)}
