@@ -91,7 +91,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "correlate": {
         "time": _T, "utc_offset_min": _I, "thread": _S, "internal_id": _S, "message_id": _S, "sender": _S,
         "recipients": _L, "subject": _S, "rule": _S, "actions": _L, "status": _S, "link_basis": _L,
-        "link_confidence": _S, "logged_ips": _L, "logged_count": _I, "logged_triggered": _B,
+        "link_confidence": _S, "link_candidates": _L, "logged_ips": _L, "logged_count": _I, "logged_triggered": _B,
         "recomputed_ips": _L, "recomputed_count": _I, "untrusted_ips": _L, "domain_match": _B,
         "recomputed_triggered": _B, "verdict": _S, "agrees": _B, "findings": _L, "explanation": _S,
         "source": _L,

@@ -61,7 +61,7 @@ EXPECTED = {
     "correlate": {
         "time": "datetime64[us, UTC+01:00]", "thread": "category", "internal_id": "string", "message_id": "string",
         "sender": "string", "recipients": "object", "subject": "string", "rule": "category", "actions": "object",
-        "status": "category", "link_basis": "object", "link_confidence": "category", "logged_ips": "object",
+        "status": "category", "link_basis": "object", "link_confidence": "category", "link_candidates": "object", "logged_ips": "object",
         "logged_count": "Int64", "logged_triggered": "boolean", "recomputed_ips": "object",
         "recomputed_count": "Int64", "skipped": "object", "domain_match": "boolean",
         "recomputed_triggered": "boolean", "agrees": "boolean", "findings": "object", "explanation": "string",
