@@ -148,6 +148,44 @@ def stderr_is_tty() -> bool:
     return sys.stderr.isatty()
 
 
+# bundle options shared by the commands that read logs (bundles.py does the work)
+_PASSWORD_HELP = "Password of encrypted bundles (else $IMSVALOG_PASSWORD, else the CDT default 'trend', else a prompt)."
+_MAX_MEMBER_HELP = "Stop reading a bundle member that inflates past this size (e.g. 16G); the rest is a reject."
+_MAX_TOTAL_HELP = "Stop reading bundles after this much inflated data in all (e.g. 256G)."
+_VERBOSE_HELP = "List every file passed over, one per line (default: one line with a count)."
+
+
+@contextlib.contextmanager
+def bundle_settings(password: str | None, max_member: str, max_total: str) -> Iterator[None]:
+    """Read bundles with the command's password and limits; the password is never echoed."""
+    from . import bundles
+
+    try:
+        member, total = bundles.parse_size(max_member), bundles.parse_size(max_total)
+    except ValueError as exc:
+        raise InputError(f"--max-member-size/--max-total-size: {exc}") from None
+    with bundles.options(password, member, total, notice=lambda m: sys.stderr.write(f"imsvalog: {clean_terminal(m)}\n")):
+        yield
+
+
+def report_skipped(skipped: list[tuple[str, str]], verbose: bool) -> None:
+    """Files passed over: each on its own line with --verbose, else one line per reason with a count."""
+    if verbose:
+        for path, why in skipped:
+            sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+        return
+    by_reason: dict[str, list[str]] = {}
+    for path, why in skipped:
+        by_reason.setdefault(why, []).append(path)
+    for why, paths in by_reason.items():
+        if len(paths) == 1:
+            sys.stderr.write(f"{clean_terminal(paths[0])}: skipped: {why}\n")
+            continue
+        names = ", ".join(clean_terminal(Path(p.rsplit("!", 1)[-1]).name) for p in paths[:3])
+        more = ", ..." if len(paths) > 3 else ""
+        sys.stderr.write(f"skipped {len(paths)} files ({names}{more}): {why}; --verbose lists them\n")
+
+
 # ---------------------------------------------------------------------------
 # parse
 # ---------------------------------------------------------------------------
@@ -226,6 +264,10 @@ def parse(
     rejects: Path | None = typer.Option(None, "--rejects", metavar="FILE", help="Also write rejected lines here as JSON lines."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any line is rejected."),
     tz: str | None = typer.Option(None, "--tz", metavar="OFFSET", help="Zone of maillog's syslog timestamps, e.g. +09:00 (default: UTC, flagged)."),
+    password: str | None = typer.Option(None, "--password", metavar="PASSWORD", help=_PASSWORD_HELP, show_default=False),
+    max_member_size: str = typer.Option("16G", "--max-member-size", metavar="SIZE", help=_MAX_MEMBER_HELP),
+    max_total_size: str = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
 ) -> None:
     """Parse log files into typed records: one per line, or a reject with its reason."""
     from .grammars.maillog import tz_from_text
@@ -236,6 +278,12 @@ def parse(
         raise InputError(f"--tz: {exc}") from None
     report = ReadReport()
     progress = stderr_is_tty()
+    with bundle_settings(password, max_member_size, max_total_size):
+        _parse(paths, kind, fmt, output, rejects, strict, zone, report, progress, verbose)
+
+
+def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None, rejects: Path | None, strict: bool,
+           zone: Any, report: ReadReport, progress: bool, verbose: bool) -> None:
     found = plan(paths, kind.value if kind else None)  # every input resolved before any output is opened
     if not found.files:
         for path, why in found.skipped:
@@ -278,8 +326,7 @@ def parse(
         sys.stderr.write(
             f"{clean_terminal(s.file)}: {s.lines} lines, {s.records} records, {s.rejects} rejects\n"
         )
-    for path, why in report.skipped:
-        sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+    report_skipped(report.skipped, verbose)
     if zone is None and any(s.kind == "maillog" for s in report.files):
         sys.stderr.write("maillog: syslog timestamps carry no zone; UTC assumed (zone_assumed=true). Give it with --tz +HH:MM\n")
     if report.rejects:
@@ -363,8 +410,9 @@ class Only(str, Enum):
 
 @app.command(
     epilog="Examples:\n\n\b\n"
+    "  imsvalog correlate fixtures/bundles/CDT-*.zip --explain\n"
     "  imsvalog correlate fixtures/kb000239719/*\n"
-    "  imsvalog correlate fixtures/busy-day --explain\n"
+    "  imsvalog correlate CDT-20240312-101500.zip --password 'the bundle password'\n"
     "  imsvalog correlate /cases/1234/IMSVA --trusted-file trusted.txt --only disagreements\n"
     "  imsvalog correlate /cases/1234/IMSVA --trusted-file trusted.txt --what-if-trusted 203.0.113.45\n"
     "  imsvalog correlate log.imss.* polevt.imss.* --format jsonl -o spoof.jsonl\n",
@@ -383,6 +431,10 @@ def correlate(
     what_if_profile: Profile | None = typer.Option(None, "--what-if-profile", help="What-if: another profile."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+    password: str | None = typer.Option(None, "--password", metavar="PASSWORD", help=_PASSWORD_HELP, show_default=False),
+    max_member_size: str = typer.Option("16G", "--max-member-size", metavar="SIZE", help=_MAX_MEMBER_HELP),
+    max_total_size: str = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
 ) -> None:
     """Link AntiSpoofFilter traces to policy events, re-run the spoof policy, explain each verdict."""
     from .correlation import correlate as run_correlate
@@ -390,28 +442,28 @@ def correlate(
     from .sources import discover
     from .trusted import load_trusted
 
-    inputs = Inputs.of(paths, discover(paths).files, extra=[*trusted_file, *what_if_trusted_file])
-    check_outputs([output], inputs)  # before the long read: a refused output costs nothing
-    tl = load_trusted(trusted, trusted_file)
-    what_if = None
-    if what_if_trusted or what_if_trusted_file or what_if_profile is not None:
-        other = load_trusted(what_if_trusted, what_if_trusted_file) if (what_if_trusted or what_if_trusted_file) else "same"
-        what_if = (other, what_if_profile.value if what_if_profile else None)
-    with progress_bar() as progress:
-        result = run_correlate(paths, trusted=tl, profile=profile.value, time_window=time_window, progress=progress)
-    rows = result.only(only.value if only else None)
-    changes = result.what_if(*what_if) if what_if is not None else None
-    with output_file(output, inputs) as out:
-        render_correlation(result, rows, fmt.value, out, explain=explain, what_if=changes)
-    n = result.summary.rejects
-    if n:
-        sys.stderr.write(f"{count(n, 'line')} could not be parsed or read:\n")
-        for r in result.rejects[:5]:
-            sys.stderr.write(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n")
-        if n > 5:
-            sys.stderr.write("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
-    for path, why in result.skipped:
-        sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+    with bundle_settings(password, max_member_size, max_total_size):
+        inputs = Inputs.of(paths, discover(paths).files, extra=[*trusted_file, *what_if_trusted_file])
+        check_outputs([output], inputs)  # before the long read: a refused output costs nothing
+        tl = load_trusted(trusted, trusted_file)
+        what_if = None
+        if what_if_trusted or what_if_trusted_file or what_if_profile is not None:
+            other = load_trusted(what_if_trusted, what_if_trusted_file) if (what_if_trusted or what_if_trusted_file) else "same"
+            what_if = (other, what_if_profile.value if what_if_profile else None)
+        with progress_bar() as progress:
+            result = run_correlate(paths, trusted=tl, profile=profile.value, time_window=time_window, progress=progress)
+        rows = result.only(only.value if only else None)
+        changes = result.what_if(*what_if) if what_if is not None else None
+        with output_file(output, inputs) as out:
+            render_correlation(result, rows, fmt.value, out, explain=explain, what_if=changes)
+        n = result.summary.rejects
+        if n:
+            sys.stderr.write(f"{count(n, 'line')} could not be parsed or read:\n")
+            for r in result.rejects[:5]:
+                sys.stderr.write(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n")
+            if n > 5:
+                sys.stderr.write("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
+        report_skipped(result.skipped, verbose)
 
 
 # ---------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import InputError
+from .bundles import is_bundle_name
 from .sources import kind_from_name
 
 PathLike = str | os.PathLike[str]
@@ -102,7 +103,8 @@ class Inputs:
             elif glob.has_magic(text):
                 inputs.patterns.append(os.path.abspath(text))
         for f in files:
-            inputs.add_file(getattr(f, "path", f))
+            member = getattr(f, "member", None)  # a bundle member: the bundle is the file read
+            inputs.add_file(member.bundle if member is not None else getattr(f, "path", f))
         for p in extra:
             inputs.add_file(p)
         return inputs
@@ -122,7 +124,7 @@ class Inputs:
             return f"is the same file as the input {same} (a hard or symbolic link)"
         real = _real(path)
         name = os.path.basename(real)
-        log_like = kind_from_name(name) is not None
+        log_like = kind_from_name(name) is not None or is_bundle_name(name)
         for folder in self.folders:
             if real == folder:
                 return "is an input folder"

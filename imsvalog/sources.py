@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from . import bundles
 from .errors import InputError, ReadError
 
 #: Kinds of log, in the order files of different kinds are read.
@@ -62,6 +63,10 @@ class LogFile:
     kind: str
     date: str | None = None
     seq: int | None = None
+    #: the bundle member this is (``path`` is then its label, ``BUNDLE!MEMBER``)
+    member: bundles.Member | None = None
+    #: which appliance wrote it: bundle (and appliance folder) or syslog host; None for loose files
+    appliance: str | None = None
 
     @property
     def name(self) -> str:
@@ -115,7 +120,7 @@ def sniff_kind(path: Path) -> str | None:
 
 def sort_key(f: LogFile) -> tuple:
     undated = f.date is None
-    return (KINDS.index(f.kind), undated, f.date or "", f.seq is None, f.seq or 0, f.name)
+    return (KINDS.index(f.kind), f.appliance or "", undated, f.date or "", f.seq is None, f.seq or 0, f.name)
 
 
 def sort_files(files: Iterable[LogFile]) -> list[LogFile]:
@@ -178,16 +183,39 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
             if cand.is_dir():
                 for sub in sorted(cand.rglob("*")):
                     if sub.is_file():
-                        _add(sub, kind, False, found, result)
+                        if bundles.is_bundle_name(sub.name):
+                            _add_bundle(sub, kind, found, result)
+                        else:
+                            _add(sub, kind, False, found, result)
             elif cand.is_file():
-                _add(cand, kind, explicit, found, result)
+                if bundles.is_bundle_name(cand.name) or (explicit and kind is None and bundles.looks_like_bundle(cand)):
+                    _add_bundle(cand, kind, found, result)
+                else:
+                    _add(cand, kind, explicit, found, result)
             else:
                 raise InputError(f"{cand}: not a regular file")
     result.files = sort_files(found.values())
+    bundles.verify_password([f.member for f in result.files if f.member is not None])
     return result
 
 
-def _add(path: Path, kind: str | None, explicit: bool | None, found: dict[Path, LogFile], result: Discovery) -> None:
+def _add_bundle(path: Path, kind: str | None, found: dict, result: Discovery) -> None:
+    """The logs in a bundle, recognised by their names (folder names in any case); others passed over."""
+    listing = bundles.list_bundle(path)
+    result.skipped.extend(listing.skipped)
+    for m in listing.members:
+        label = m.label
+        if label in found:
+            continue
+        named = kind_from_name(m.name)
+        if named is None:
+            result.skipped.append((label, "name is not that of an IMSVA log"))
+            continue
+        k, date, seq = named
+        found[label] = LogFile(Path(label), kind or k, date, seq, member=m, appliance=m.appliance)
+
+
+def _add(path: Path, kind: str | None, explicit: bool | None, found: dict, result: Discovery) -> None:
     key = path.resolve()
     if key in found:
         return
@@ -203,6 +231,16 @@ def open_binary(path: Path) -> BinaryIO:
     fh = open(path, "rb")
     if fh.peek(2)[:2] == _GZIP_MAGIC:
         return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+    return fh
+
+
+def open_log(f: LogFile) -> BinaryIO:
+    """Open a log file or bundle member for reading bytes; gzip is recognised by its magic bytes."""
+    if f.member is None:
+        return open_binary(f.path)
+    fh = f.member.open()
+    if fh.peek(2)[:2] == _GZIP_MAGIC:
+        return bundles.bounded(gzip.GzipFile(fileobj=fh, mode="rb"), f.member)  # type: ignore[return-value]
     return fh
 
 
@@ -232,7 +270,7 @@ def iter_lines(f: LogFile) -> Iterator[tuple[int, str]]:
     """
     lineno = 0
     try:
-        with open_binary(f.path) as fh:
+        with open_log(f) as fh:
             for raw in fh:
                 lineno += 1
                 yield lineno, decode(_strip_eol(raw))
@@ -261,7 +299,7 @@ def iter_matching_lines(
     carry = b""
     lineno = 1  # number of the first line in the current block
     try:
-        with open_binary(f.path) as fh:
+        with open_log(f) as fh:
             while True:
                 block = fh.read(chunk_size)
                 if not block:
@@ -303,6 +341,9 @@ def _scan_block(buf: bytes, end: int, lineno: int, needles: Sequence[bytes]) -> 
 
 
 def file_size(f: LogFile) -> int:
+    """Uncompressed size where it is known (bundle members), else the size on disk."""
+    if f.member is not None:
+        return f.member.size or 0
     try:
         return f.path.stat().st_size
     except OSError:
@@ -322,6 +363,7 @@ __all__ = [
     "iter_lines",
     "iter_matching_lines",
     "open_binary",
+    "open_log",
     "decode",
     "file_size",
 ]

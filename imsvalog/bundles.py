@@ -1,0 +1,579 @@
+"""Case bundles read in place: zip (ZipCrypto or AES), tar, tar.gz/tgz, 7z.
+
+A Case Diagnostic Tool bundle (``CDT-YYYYMMDD-HHMMSS.zip``) is a password-protected
+zip of an appliance's logs.  Members are streamed straight out of the archive by
+libarchive (through ``libarchive-c``), never extracted to disk; a bundle inside a
+bundle is followed once.  Every member is named ``BUNDLE!MEMBER`` (nested:
+``OUTER!INNER!MEMBER``), and that name is the ``file`` of every record and reject
+read from it:
+
+>>> member_label(Path("CDT-20240312-101500.zip"), ("IMSVA/LogFile/Event3/log.imss.20240312.0001",))
+'CDT-20240312-101500.zip!IMSVA/LogFile/Event3/log.imss.20240312.0001'
+
+Passwords: the one given (``--password``, ``IMSVALOG_PASSWORD`` or :func:`options`),
+else the CDT tool's default ``trend`` (FORMATS.md) and then, when stdin is a
+terminal, a prompt.  A wrong password is an :class:`~imsvalog.errors.InputError`
+naming the bundle.  The password is held in a :class:`Secret` whose ``repr`` and
+``str`` hide it, so it cannot reach output, logs or tracebacks by accident.
+
+Decompression is bounded: a member that inflates past ``max_member_bytes``, or a
+run past ``max_total_bytes`` in all, stops being read with an
+:class:`ArchiveLimitError`; readers turn that into a reject naming the member and
+go on with the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import io
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+from .errors import InputError
+
+#: names that are read as bundles (matched case-insensitively)
+BUNDLE_SUFFIXES: tuple[str, ...] = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".7z")
+#: the password Trend Micro's Case Diagnostic Tool sets by default (FORMATS.md, "Case Diagnostic Tool bundles")
+CDT_DEFAULT_PASSWORD = "trend"
+PASSWORD_ENV = "IMSVALOG_PASSWORD"
+GiB = 1 << 30
+DEFAULT_MAX_MEMBER_BYTES = 16 * GiB
+DEFAULT_MAX_TOTAL_BYTES = 256 * GiB
+_ZIP_MAGIC = b"PK\x03\x04"
+_CDT_NAME = re.compile(r"CDT-(?P<date>\d{8})-(?P<time>\d{6})", re.IGNORECASE)
+#: the folder that starts an appliance's logs inside a bundle: ``.../IMSVA/LogFile/...`` (any case)
+_APPLIANCE_DIR = re.compile(r"(?:^|/)IMSVA/Log ?file(?:/|$)", re.IGNORECASE)
+
+
+class Secret:
+    """A password that does not show itself: ``repr``/``str`` say ``'<hidden>'``.
+
+    >>> s = Secret("hunter2"); s, str(s), s.reveal()
+    (<hidden>, '<hidden>', 'hunter2')
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<hidden>"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class ArchiveReadError(OSError):
+    """A member that cannot be read (corrupt data, wrong password found late, vanished member)."""
+
+
+class ArchiveLimitError(ArchiveReadError):
+    """A member, or the whole run, inflated past its uncompressed-size limit."""
+
+
+@dataclass(slots=True)
+class Options:
+    """How bundles are opened: password, size limits, what to say on stderr."""
+
+    password: Secret | None = None
+    max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES
+    #: ask on the terminal when the password is wrong or missing (default: when stdin is a terminal)
+    prompt: bool | None = None
+    #: where notices go ("default password used"); default: stderr
+    notice: Callable[[str], None] | None = None
+    # state of one run
+    read_bytes: int = 0
+    passwords: dict[str, Secret | None] = field(default_factory=dict, repr=False)
+
+    def say(self, message: str) -> None:
+        if self.notice is not None:
+            self.notice(message)
+        else:
+            sys.stderr.write(f"imsvalog: {message}\n")
+
+
+_OPTIONS: ContextVar[Options | None] = ContextVar("imsvalog_bundle_options", default=None)
+
+
+def current() -> Options:
+    """The options in force (set by :func:`options`; else defaults with ``IMSVALOG_PASSWORD``)."""
+    opts = _OPTIONS.get()
+    if opts is None:
+        env = os.environ.get(PASSWORD_ENV)
+        opts = Options(password=Secret(env) if env else None)
+        _OPTIONS.set(opts)
+    return opts
+
+
+@contextlib.contextmanager
+def options(
+    password: str | Secret | None = None,
+    max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+    prompt: bool | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> Iterator[Options]:
+    """Read bundles with these settings inside the ``with`` block.
+
+    ``password`` None falls back to ``IMSVALOG_PASSWORD``, then to the CDT default.
+    """
+    if password is None and os.environ.get(PASSWORD_ENV):
+        password = os.environ[PASSWORD_ENV]
+    secret = Secret(password) if isinstance(password, str) else password
+    token = _OPTIONS.set(Options(secret, max_member_bytes, max_total_bytes, prompt, notice))
+    try:
+        yield _OPTIONS.get()  # type: ignore[misc]
+    finally:
+        _OPTIONS.reset(token)
+
+
+def parse_size(text: str) -> int:
+    """``'8G'``, ``'500M'``, ``'1024'`` -> bytes (binary multiples).
+
+    >>> parse_size("8G"), parse_size("500m"), parse_size("1024")
+    (8589934592, 524288000, 1024)
+    """
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)
+    if not m:
+        raise ValueError(f"not a size: {text!r} (examples: 8G, 500M, 1048576)")
+    mult = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[m[2].upper()]
+    return int(float(m[1]) * mult)
+
+
+def is_bundle_name(name: str) -> bool:
+    """Whether a file name says it is an archive imsvalog reads as a bundle.
+
+    >>> is_bundle_name("CDT-20240312-101500.ZIP"), is_bundle_name("logs.tgz"), is_bundle_name("log.imss.1.gz")
+    (True, True, False)
+    """
+    low = name.lower()
+    return low.endswith(BUNDLE_SUFFIXES)
+
+
+def looks_like_bundle(path: Path) -> bool:
+    """A bundle by name, or a zip by its magic bytes."""
+    if is_bundle_name(path.name):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == _ZIP_MAGIC
+    except OSError:
+        return False
+
+
+def member_label(bundle: Path | str, chain: tuple[str, ...]) -> str:
+    return "!".join([str(bundle), *chain])
+
+
+def cdt_date(name: str) -> tuple[int, int] | None:
+    """``(year, month)`` from a CDT bundle name.
+
+    >>> cdt_date("case/CDT-20240312-101500.zip")
+    (2024, 3)
+    """
+    m = _CDT_NAME.search(name)
+    return (int(m["date"][:4]), int(m["date"][4:6])) if m else None
+
+
+def appliance_folder(member: str) -> str:
+    """The part of a member path before ``IMSVA/LogFile`` (any case): one appliance per such folder.
+
+    >>> appliance_folder("imsva02/IMSVA/Logfile/Event3/log.imss.20240312.0001")
+    'imsva02'
+    >>> appliance_folder("IMSVA/LogFile/Event3/log.imss.20240312.0001")
+    ''
+    """
+    m = _APPLIANCE_DIR.search(member)
+    return member[: m.start()].strip("/") if m else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One file inside a bundle: the archive on disk and the names leading to it."""
+
+    bundle: Path
+    chain: tuple[str, ...]
+    size: int | None = None
+    mtime: float | None = None
+    appliance: str = ""
+
+    @property
+    def label(self) -> str:
+        return member_label(self.bundle, self.chain)
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.chain[-1]).name
+
+    @property
+    def archive_label(self) -> str:
+        """The bundle on disk holding this member: one password per bundle (nested ones share it)."""
+        return str(self.bundle)
+
+    def open(self) -> BinaryIO:
+        """A buffered binary stream of the member's uncompressed bytes (limits enforced)."""
+        return io.BufferedReader(_BlockStream(_member_blocks(self), self.label, current()), 1 << 20)
+
+
+@dataclass(slots=True)
+class Listing:
+    """What a bundle holds: its files (nested bundles followed once) and what was passed over."""
+
+    members: list[Member] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _libarchive() -> Any:
+    try:
+        import libarchive  # type: ignore[import-untyped]
+    except (ImportError, OSError) as exc:  # OSError: libarchive-c is there, the C library is not
+        raise InputError(
+            "reading bundles needs the libarchive C library (Debian/Ubuntu: apt-get install libarchive13; "
+            f"see README 'Set-up'): {exc}"
+        ) from None
+    return libarchive
+
+
+def _archive_error() -> type[Exception]:
+    return _libarchive().ArchiveError
+
+
+def _appliance_name(bundle: Path, chain: tuple[str, ...], folder: str) -> str:
+    """The appliance a member belongs to: the innermost bundle's name, plus its appliance folder."""
+    names = [bundle.name, *(PurePosixPath(c).name for c in chain[:-1])]
+    base = names[-1]
+    for suffix in sorted(BUNDLE_SUFFIXES, key=len, reverse=True):
+        if base.lower().endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    return f"{base}/{folder}" if folder else base
+
+
+def list_bundle(path: Path) -> Listing:
+    """The files in a bundle, nested bundles followed once.
+
+    Reads the bundle's headers; checks its password (see :func:`verify_password`)
+    when a nested bundle must be opened to list what it holds.
+    """
+    la = _libarchive()
+    out = Listing()
+    nested: list[Member] = []
+    try:
+        with la.file_reader(str(path)) as arc:
+            for entry in arc:
+                if entry.isfile:
+                    _listed(path, (entry.pathname,), entry, out, nested)
+    except la.ArchiveError as exc:
+        raise InputError(f"{path}: cannot read this archive: {_clean(exc)}") from None
+    if nested:
+        verify_password(out.members or nested)
+    for inner in nested:
+        before = len(out.members)
+        try:
+            with _open_nested(_raw_blocks(inner, current().passwords.get(inner.archive_label)), inner.label, None) as iarc:
+                for entry in iarc:
+                    if entry.isfile:
+                        _listed(path, (*inner.chain, entry.pathname), entry, out, None)
+        except (la.ArchiveError, OSError) as exc:
+            del out.members[before:]
+            out.skipped.append((inner.label, f"cannot read this archive: {_clean(exc)}"))
+    return out
+
+
+def _listed(bundle: Path, chain: tuple[str, ...], entry: Any, out: Listing, nested: list[Member] | None) -> None:
+    m = Member(bundle, chain, entry.size if entry.size else None, entry.mtime,
+               _appliance_name(bundle, chain, appliance_folder(chain[-1])))
+    if not is_bundle_name(chain[-1]):
+        out.members.append(m)
+    elif nested is None:
+        out.skipped.append((m.label, "a bundle inside a bundle inside a bundle is not followed"))
+    else:
+        nested.append(m)
+
+
+class _Source(io.RawIOBase):
+    """What libarchive reads a nested archive from.  Errors are kept, not raised through
+    libarchive's C callback (which would print them); :func:`_open_nested` re-raises them."""
+
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._stream = _BlockStream(blocks, "", None)
+        self.error: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:  # type: ignore[override]
+        if self.error is not None:
+            return 0
+        try:
+            return self._stream.readinto(b)
+        except Exception as exc:  # noqa: BLE001 - handed back to the caller after libarchive gives up
+            self.error = exc
+            return 0
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+@contextlib.contextmanager
+def _open_nested(blocks: Iterator[bytes], label: str, password: Secret | None) -> Iterator[Any]:
+    la = _libarchive()
+    source = _Source(blocks)
+    try:
+        with la.stream_reader(source, passphrase=password.reveal() if password else None, block_size=1 << 20) as arc:
+            yield _Checked(arc, source)
+    except la.ArchiveError:
+        if source.error is not None:
+            raise source.error from None
+        raise
+    finally:
+        source.close()
+
+
+class _Checked:
+    """Entries of a nested archive; an error of the outer stream surfaces as itself."""
+
+    def __init__(self, arc: Any, source: _Source) -> None:
+        self._arc = arc
+        self._source = source
+
+    def __iter__(self) -> Iterator[Any]:
+        for entry in self._arc:
+            yield entry
+        if self._source.error is not None:
+            raise self._source.error
+
+
+def _clean(exc: BaseException) -> str:
+    """libarchive's message without its ``(errno=..., archive_p=...)`` tail."""
+    return re.sub(r"\s*\(errno=.*$", "", str(exc)) or type(exc).__name__
+
+
+# ---------------------------------------------------------------------------
+# Passwords
+# ---------------------------------------------------------------------------
+
+
+def _try_password(member: Member, password: Secret | None) -> str | None:
+    """None when the member reads with this password, else libarchive's reason."""
+    la = _libarchive()
+    try:
+        for _ in _raw_blocks(member, password, limit=1 << 20):
+            pass
+    except la.ArchiveError as exc:
+        return _clean(exc)
+    return None
+
+
+def _wrong(reason: str) -> bool:
+    low = reason.lower()
+    return "passphrase" in low or "password" in low or "decrypt" in low or "crc" in low
+
+
+def verify_password(members: list[Member]) -> None:
+    """Find the password that opens each archive among ``members`` (before any output is written).
+
+    Tries, in order: none (not encrypted), the given password, else ``trend`` and,
+    when stdin is a terminal, a prompt.  Raises :class:`InputError` naming the
+    bundle when none works.
+    """
+    opts = current()
+    by_archive: dict[str, list[Member]] = {}
+    for m in members:
+        by_archive.setdefault(m.archive_label, []).append(m)
+    for label, ms in by_archive.items():
+        if label in opts.passwords:
+            continue
+        probe = min(ms, key=lambda m: m.size if m.size is not None else 1 << 62)
+        reason = _try_password(probe, None)
+        if reason is None:
+            opts.passwords[label] = None
+            continue
+        if not _wrong(reason):
+            raise InputError(f"{label}: cannot read {probe.chain[-1]}: {reason}")
+        candidates: list[tuple[Secret, str]] = []
+        if opts.password is not None:
+            candidates.append((opts.password, "given"))
+        else:
+            candidates.append((Secret(CDT_DEFAULT_PASSWORD), "default"))
+        found = None
+        for secret, how in candidates:
+            if _try_password(probe, secret) is None:
+                found = secret
+                if how == "default":
+                    opts.say(f"{label}: opened with the Case Diagnostic Tool's default password "
+                             f"'{CDT_DEFAULT_PASSWORD}' (give another with --password or {PASSWORD_ENV})")
+                break
+        prompt = opts.prompt if opts.prompt is not None else _stdin_is_tty()
+        if found is None and prompt:
+            typed = getpass.getpass(f"password for {label}: ")
+            if typed and _try_password(probe, Secret(typed)) is None:
+                found = Secret(typed)
+        if found is None:
+            tried = "the password given" if opts.password is not None else f"the CDT default '{CDT_DEFAULT_PASSWORD}'"
+            raise InputError(
+                f"{label}: wrong password ({tried} does not open it); "
+                f"give the bundle's password with --password or {PASSWORD_ENV}"
+            )
+        opts.passwords[label] = found
+
+
+def _stdin_is_tty() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Streaming a member
+# ---------------------------------------------------------------------------
+
+
+def _raw_blocks(member: Member, password: Secret | None, limit: int | None = None) -> Iterator[bytes]:
+    """Uncompressed blocks of a member; libarchive errors pass through."""
+    la = _libarchive()
+    pw = password.reveal() if password else None
+    with la.file_reader(str(member.bundle), passphrase=pw) as arc:
+        yield from _descend(arc, member, 0, password, limit)
+
+
+def _descend(arc: Any, member: Member, depth: int, password: Secret | None, limit: int | None) -> Iterator[bytes]:
+    want = member.chain[depth]
+    for entry in arc:
+        if entry.pathname != want:
+            continue
+        if depth == len(member.chain) - 1:
+            got = 0
+            for block in entry.get_blocks():
+                yield block
+                got += len(block)
+                if limit is not None and got >= limit:
+                    return
+            return
+        with _open_nested(entry.get_blocks(), member_label(member.bundle, member.chain[: depth + 1]), password) as inner:
+            yield from _descend(inner, member, depth + 1, password, limit)
+        return
+    raise ArchiveReadError(f"{member.label}: no longer in the archive")
+
+
+def _member_blocks(member: Member) -> Iterator[bytes]:
+    la = _libarchive()
+    opts = current()
+    password = opts.passwords.get(member.archive_label)
+    if password is None and member.archive_label not in opts.passwords:
+        verify_password([member])
+        password = opts.passwords.get(member.archive_label)
+    try:
+        yield from _raw_blocks(member, password)
+    except la.ArchiveError as exc:
+        raise ArchiveReadError(_clean(exc)) from None
+
+
+def bounded(fh: BinaryIO, member: Member) -> BinaryIO:
+    """``fh`` (a decompressing stream over a member, e.g. gzip) held to the same limits as the member."""
+
+    def blocks() -> Iterator[bytes]:
+        with fh:
+            while block := fh.read(1 << 20):
+                yield block
+
+    return io.BufferedReader(_BlockStream(blocks(), member.label, current()), 1 << 20)
+
+
+class _BlockStream(io.RawIOBase):
+    """A readable raw stream over an iterator of byte blocks, counting against the limits."""
+
+    def __init__(self, blocks: Iterator[bytes], label: str, opts: Options | None) -> None:
+        super().__init__()
+        self._blocks = blocks
+        self._label = label
+        self._opts = opts
+        self._buf = memoryview(b"")
+        self._done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:  # type: ignore[override]
+        while not self._buf:
+            try:
+                block = next(self._blocks)
+            except StopIteration:
+                return 0
+            self._count(len(block))
+            self._buf = memoryview(block)
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+    def _count(self, n: int) -> None:
+        opts = self._opts
+        if opts is None:
+            return
+        self._done += n
+        opts.read_bytes += n
+        if self._done > opts.max_member_bytes:
+            raise ArchiveLimitError(
+                f"{self._label} inflates past the per-member limit of {_size(opts.max_member_bytes)} "
+                "uncompressed (raise it with --max-member-size)"
+            )
+        if opts.read_bytes > opts.max_total_bytes:
+            raise ArchiveLimitError(
+                f"{self._label}: the run read past the total limit of {_size(opts.max_total_bytes)} "
+                "uncompressed from bundles (raise it with --max-total-size)"
+            )
+
+    def close(self) -> None:
+        if not self.closed:
+            close = getattr(self._blocks, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+        super().close()
+
+
+def _size(n: int) -> str:
+    for unit, mult in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= mult:
+            return f"{n / mult:g} {unit}"
+    return f"{n} bytes"
+
+
+__all__ = [
+    "ArchiveLimitError",
+    "ArchiveReadError",
+    "CDT_DEFAULT_PASSWORD",
+    "Listing",
+    "Member",
+    "Options",
+    "Secret",
+    "cdt_date",
+    "current",
+    "is_bundle_name",
+    "list_bundle",
+    "looks_like_bundle",
+    "options",
+    "parse_size",
+    "verify_password",
+]

@@ -1,0 +1,182 @@
+"""Case bundles read in place: CDT zips (ZipCrypto and AES), tar, nested bundles, passwords, limits."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from imsvalog import bundles
+from imsvalog.cli import app
+from imsvalog.errors import InputError
+from imsvalog.readers import iter_records
+from imsvalog.records import Reject
+from imsvalog.sources import discover
+
+from .conftest import FIXTURES
+
+runner = CliRunner()
+PASSWORD = "Corr3ct-h0rse!battery"
+BUSY = FIXTURES / "busy-day"
+
+_spec = importlib.util.spec_from_file_location("make_bundles", FIXTURES / "make_bundles.py")
+make_bundles = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(make_bundles)  # type: ignore[union-attr]
+
+
+def cdt(tmp_path: Path, encryption: str = "zipcrypt", password: str | None = PASSWORD, logs: Path = BUSY,
+        name: str = "CDT-20240312-101500.zip") -> Path:
+    return make_bundles.write_cdt_zip(tmp_path / name, make_bundles.cdt_members(logs), password, encryption)
+
+
+def cli(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), env=env)
+
+
+def as_folder(text: str, bundle: Path, folder: Path) -> str:
+    """Output on the bundle, with member names turned back into the unpacked folder's paths."""
+    for inner in ("IMSVA/LogFile/Event3/rotated.tar.gz!", "IMSVA/LogFile/Event3/", "IMSVA/Logfile/Event5/"):
+        text = text.replace(f"{bundle}!{inner}", f"{folder}/")
+    return text.replace("rotated.tar.gz!", "")
+
+
+@pytest.mark.parametrize("encryption", ["zipcrypt", "aes256"])
+def test_correlate_on_the_bundle_gives_the_rows_of_the_unpacked_folder(tmp_path: Path, encryption: str) -> None:
+    z = cdt(tmp_path, encryption)
+    on_zip = cli("correlate", str(z), "--password", PASSWORD, "--format", "jsonl")
+    on_dir = cli("correlate", str(BUSY), "--format", "jsonl")
+    assert on_zip.exit_code == 0, on_zip.output
+    assert on_dir.exit_code == 0
+    zip_rows = [json.loads(x) for x in as_folder(on_zip.stdout, z, BUSY).splitlines()]
+    dir_rows = [json.loads(x) for x in on_dir.stdout.splitlines()]
+    assert len(zip_rows) == len(dir_rows) > 5
+    assert zip_rows == dir_rows
+    # provenance names the member, nested ones through both archives
+    assert f"{z}!IMSVA/LogFile/Event3/polevt.imss.20240312.0001:1" in on_zip.stdout
+    assert f"{z}!IMSVA/LogFile/Event3/rotated.tar.gz!log.imss.20240312.0002.gz:" in on_zip.stdout
+    # rejects name the member too (maillog line 12 is '-- MARK --')
+    assert f"{z}!IMSVA/Logfile/Event5/maillog-20240313:12" in on_zip.stderr
+    assert PASSWORD not in on_zip.stdout + on_zip.stderr
+
+
+@pytest.mark.parametrize("encryption", ["zipcrypt", "aes256"])
+def test_parse_on_the_bundle_gives_the_records_of_the_unpacked_folder(tmp_path: Path, encryption: str) -> None:
+    z = cdt(tmp_path, encryption)
+    with bundles.options(PASSWORD):
+        from_zip = [(type(r).__name__, r.source.file, r.source.line, r.source.text) for r in iter_records([z])]
+    from_dir = [(type(r).__name__, r.source.file, r.source.line, r.source.text) for r in iter_records([BUSY])]
+    assert sorted(from_zip, key=str) != []
+    as_dir = [(k, as_folder(f, z, BUSY), n, t) for k, f, n, t in from_zip]
+    assert sorted(as_dir) == sorted(from_dir)
+    assert any(k == "Reject" for k, *_ in from_zip)
+
+
+def test_wrong_password_exit_2_names_the_bundle_and_never_shows_a_password(tmp_path: Path) -> None:
+    z = cdt(tmp_path)
+    wrong = "Wr0ng-guess-4711"
+    for args, env in (((str(z), "--password", wrong), None), ((str(z),), {"IMSVALOG_PASSWORD": wrong})):
+        for command in ("correlate", "parse"):
+            r = cli(command, *args, env=env)
+            assert r.exit_code == 2, r.output
+            assert f"{z}: wrong password" in r.stderr
+            assert "Traceback" not in r.output
+            assert wrong not in r.output and PASSWORD not in r.output
+
+
+def test_no_password_tries_the_cdt_default_and_says_so(tmp_path: Path) -> None:
+    z = cdt(tmp_path, password="trend")
+    r = cli("correlate", str(z), "--format", "csv")
+    assert r.exit_code == 0, r.output
+    assert "opened with the Case Diagnostic Tool's default password 'trend'" in r.stderr
+    assert r.stdout.count("\n") > 5
+    # a bundle with another password and none given: exit 2, not an empty result
+    other = cdt(tmp_path / "x" if (tmp_path / "x").mkdir() is None else tmp_path)
+    r = cli("correlate", str(other))
+    assert r.exit_code == 2
+    assert "wrong password (the CDT default 'trend' does not open it)" in r.stderr
+
+
+def test_password_from_the_environment(tmp_path: Path) -> None:
+    z = cdt(tmp_path, "aes256")
+    r = cli("parse", str(z), "--format", "jsonl", env={"IMSVALOG_PASSWORD": PASSWORD})
+    assert r.exit_code == 0, r.output
+    assert PASSWORD not in r.output
+    assert "default password" not in r.stderr
+
+
+def test_the_password_never_reaches_a_repr_or_an_error() -> None:
+    with bundles.options(PASSWORD) as opts:
+        assert PASSWORD not in repr(opts) and PASSWORD not in str(opts.password)
+        assert opts.password is not None and opts.password.reveal() == PASSWORD
+
+
+def test_unrelated_files_are_one_line_and_verbose_lists_them(tmp_path: Path) -> None:
+    z = cdt(tmp_path)
+    r = cli("parse", str(z), "--password", PASSWORD, "--format", "jsonl")
+    assert r.exit_code == 0
+    assert "skipped 10 files (ReadmeFirst.txt, SystemInfo.Report.txt, imss.ini, ...): name is not that of an IMSVA log; --verbose lists them" in r.stderr
+    assert "main.cf" not in r.stderr
+    r = cli("parse", str(z), "--password", PASSWORD, "--format", "jsonl", "--verbose")
+    assert f"{z}!IMSVA/Logfile/Event5/main.cf: skipped: name is not that of an IMSVA log" in r.stderr
+
+
+def test_member_limit_is_a_reject_naming_the_member_and_the_run_goes_on(tmp_path: Path) -> None:
+    z = cdt(tmp_path)
+    r = cli("parse", str(z), "--password", PASSWORD, "--format", "jsonl", "--max-member-size", "4K")
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    limit = [x for x in rows if x["kind"] == "reject" and "per-member limit" in x["reason"]]
+    # log.imss.20240312.0001 is 14.8 KB: read up to the limit, then one reject naming it
+    assert [x["file"] for x in limit] == [f"{z}!IMSVA/LogFile/Event3/log.imss.20240312.0001"]
+    assert "inflates past the per-member limit of 4 KiB uncompressed (raise it with --max-member-size)" in limit[0]["reason"]
+    # the smaller members were read in full
+    assert sum(1 for x in rows if x["kind"] == "polevt") == 9
+
+
+def test_total_limit_stops_the_rest_with_rejects(tmp_path: Path) -> None:
+    z = cdt(tmp_path)
+    with bundles.options(PASSWORD, max_total_bytes=16_000):
+        items = list(iter_records([z]))
+    limited = [r for r in items if isinstance(r, Reject) and "total limit" in r.reason]
+    assert limited, "the total limit was not hit"
+    assert all("!" in r.source.file for r in limited)
+
+
+def test_tar_and_tgz_bundles_and_a_bundle_in_a_folder(tmp_path: Path) -> None:
+    for mode, name in (("w", "case.tar"), ("w:gz", "case.tgz")):
+        path = tmp_path / "folder" / name
+        path.parent.mkdir(exist_ok=True)
+        with tarfile.open(path, mode) as tf:
+            for f in sorted((FIXTURES / "kb000239719").iterdir()):
+                tf.add(f, arcname=f"imsva01/IMSVA/Logfile/Event3/{f.name}")
+    found = discover([tmp_path / "folder"])
+    assert sorted(str(f.path) for f in found.files) == sorted(
+        f"{tmp_path / 'folder' / n}!imsva01/IMSVA/Logfile/Event3/{k}.imss.20190430.0001"
+        for n in ("case.tar", "case.tgz") for k in ("log", "polevt")
+    )
+    assert {f.appliance for f in found.files} == {"case/imsva01"}
+    r = cli("correlate", str(tmp_path / "folder" / "case.tgz"), "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    assert "case.tgz!imsva01/IMSVA/Logfile/Event3/polevt.imss.20190430.0001:1" in r.stdout
+
+
+def test_a_bundle_three_deep_is_not_followed(tmp_path: Path) -> None:
+    inner = make_bundles.tar_gz({"log.imss.20190430.0001": (FIXTURES / "kb000239719/log.imss.20190430.0001").read_bytes()})
+    middle = make_bundles.tar_gz({"deep.tar.gz": inner})
+    z = make_bundles.write_cdt_zip(tmp_path / "outer.zip", {"middle.tar.gz": middle}, None)
+    found = discover([z])
+    assert found.files == []
+    assert (f"{z}!middle.tar.gz!deep.tar.gz", "a bundle inside a bundle inside a bundle is not followed") in found.skipped
+
+
+def test_not_an_archive_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "CDT-20240312-101500.zip"
+    bad.write_bytes(b"PK\x03\x04 this is no zip at all")
+    with pytest.raises(InputError, match="CDT-20240312-101500.zip: cannot read this archive"):
+        discover([bad])
+    r = cli("correlate", str(bad))
+    assert r.exit_code == 2 and "Traceback" not in r.output
