@@ -180,3 +180,16 @@ def test_not_an_archive_is_one_clear_error(tmp_path: Path) -> None:
         discover([bad])
     r = cli("correlate", str(bad))
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_a_bundle_is_never_an_output(tmp_path: Path) -> None:
+    z = cdt(tmp_path / "case" if (tmp_path / "case").mkdir() is None else tmp_path, password="trend")
+    before = z.read_bytes()
+    r = cli("correlate", str(z), "-o", str(z))
+    assert r.exit_code == 2 and "is one of the input files" in r.stderr
+    # a bundle found in a folder is an input too, and a new .zip there would be read as one
+    r = cli("correlate", str(z.parent), "-o", str(z))
+    assert r.exit_code == 2 and "is one of the input files" in r.stderr
+    r = cli("correlate", str(z.parent), "-o", str(z.parent / "out.zip"))
+    assert r.exit_code == 2 and "would be read as input" in r.stderr
+    assert z.read_bytes() == before and not (z.parent / "out.zip").exists()
