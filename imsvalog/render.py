@@ -296,7 +296,9 @@ def summary_text(s: Any) -> str:
         f"{count(s.policy_events, 'policy event')} ({s.spoof_events} spoof); {s.linked} linked, {s.ambiguous} ambiguous, "
         f"{count(s.traces_without_event, 'trace')} without policy event, "
         f"{count(s.events_without_trace, 'policy event')} without trace; "
-        f"{count(s.disagreements, 'disagreement')} with the model; {count(s.rejects, 'rejected line')}."
+        f"{count(s.disagreements, 'disagreement')} with the model"
+        + (" (findings by kind: " + ", ".join(f"{kind} {n}" for kind, n in s.findings.items()) + ")" if s.findings else "")
+        + f"; {count(s.rejects, 'rejected line')}."
     )
 
 
@@ -383,7 +385,7 @@ def render_correlation(
         disagreements = [d for d in dicts if d["agrees"] is False]
         for d in disagreements:
             con.print(
-                Text("DISAGREEMENT " + clean_terminal(f"{d['internal_id'] or d['thread']}: " + "; ".join(d["findings"])), style="bold red"),
+                Text("DISAGREEMENT " + clean_terminal(f"{d['internal_id'] or d['thread']}: " + "; ".join(f["text"] for f in d["findings"])), style="bold red"),
                 soft_wrap=True,
             )
         if explain:

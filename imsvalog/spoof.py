@@ -178,10 +178,11 @@ class DomainCheck:
 
     @property
     def match(self) -> bool | None:
-        """True if some recipient shares the sender's domain; None when either side is unknown."""
+        """True if some recipient shares the sender's domain; False if every recipient's domain is known
+        and differs; None (unknown) otherwise: a recipient without a domain is unknown, never "different"."""
         if self.sender_domain is None or not self.recipients:
             return None
-        return any(r.match for r in self.recipients)
+        return any_known(r.match for r in self.recipients)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -215,10 +216,7 @@ class SpoofResult:
 
     @property
     def domain_match(self) -> bool | None:
-        known = [d.match for d in self.domains if d.match is not None]
-        if not known:
-            return None
-        return any(known)
+        return any_known(d.match for d in self.domains) if self.domains else None
 
     @property
     def triggered(self) -> bool | None:
@@ -266,6 +264,21 @@ class SpoofResult:
 # ---------------------------------------------------------------------------
 # The model
 # ---------------------------------------------------------------------------
+
+
+def any_known(values: Iterable[bool | None]) -> bool | None:
+    """OR over values that may be unknown: True if one is True, else None if one is unknown, else False.
+
+    >>> any_known([False, None]), any_known([None, True]), any_known([False, False])
+    (None, True, False)
+    """
+    out: bool | None = False
+    for v in values:
+        if v is True:
+            return True
+        if v is None:
+            out = None
+    return out
 
 
 def domain_of(address: str | None) -> str | None:
@@ -396,9 +409,7 @@ def evaluate(
     domains = [check_domains("envelope", sender, recipients)] if sender is not None or recipients else []
     if header_from is not None:
         domains.append(check_domains("header-from", header_from, recipients))
-    domain_match: bool | None
-    known = [d.match for d in domains if d.match is not None]
-    domain_match = any(known) if known else None
+    domain_match = any_known(d.match for d in domains) if domains else None
 
     reasons: list[str] = []
     if domain_match is False:
@@ -480,8 +491,10 @@ def explain(r: SpoofResult) -> str:
             continue
         parts = []
         for rd in d.recipients:
-            verdict = "same domain" if rd.match else "different domain"
-            parts.append(f"{rd.recipient} ({rd.domain}: {verdict})")
+            if rd.match is None:
+                parts.append(f"{rd.recipient} (no domain: unknown)")
+            else:
+                parts.append(f"{rd.recipient} ({rd.domain}: {'same domain' if rd.match else 'different domain'})")
         lines.append(
             f"Domains ({who}): {d.sender} has domain {d.sender_domain}; recipients: "
             + ("; ".join(parts) if parts else "none known")

@@ -78,7 +78,7 @@ def test_trusted_options_make_verdicts_recomputable(tmp_path) -> None:
 
 def test_disagreement_is_prominent_in_the_table() -> None:
     out = run(str(FIXTURES / "busy-day")).stdout
-    assert "DISAGREEMENT 9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9: IMSVA counted 192.0.2.44" in out
+    assert "DISAGREEMENT 9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9: IMSVA counted 2 addresses, the model 1; IMSVA counted 192.0.2.44" in out
 
 
 def test_output_file(tmp_path) -> None:

@@ -15,7 +15,7 @@ def rows_by_id(c):
     return {r.internal_id: r for r in c.rows if r.internal_id}
 
 
-def test_kb_example_links_by_queue_id_and_time_and_agrees() -> None:
+def test_kb_example_links_by_queue_id_and_time_and_counts_the_domain_finding() -> None:
     c = correlate(sorted(KB.iterdir()))
     (row,) = c.rows
     assert row.status == "linked"
@@ -24,8 +24,11 @@ def test_kb_example_links_by_queue_id_and_time_and_agrees() -> None:
     assert row.trace.logged_count == 1
     assert row.recomputed.counted == ["1111:2222:3333:444::5555"]
     assert [(s.header, s.reason) for s in row.recomputed.skipped] == [(1, "no-address")]
-    assert row.agrees is True
+    # the model reproduces IMSVA's list, but IMSVA fired although the domains differ: one finding, counted
+    assert [f.kind for f in row.findings] == ["domain"] and row.agrees is False
+    assert c.summary.disagreements == 1 and c.summary.findings == {"domain": 1}
     text = row.explanation
+    assert "The model reproduces IMSVA's list: 1111:2222:3333:444::5555." in text
     assert "test@test has domain test" in text and "test.test: different domain" in text
     assert "Yet IMSVA fired" in text
 
@@ -72,7 +75,8 @@ def test_deliberate_disagreement_is_shown_with_its_reason(busy) -> None:
     row = rows_by_id(busy)["9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9"]
     assert row.agrees is False and row.disagreement
     assert row.trace.logged_ips == ["198.51.100.25", "192.0.2.44"] and row.recomputed.counted == ["198.51.100.25"]
-    assert "IMSVA counted 192.0.2.44" in row.findings[0] and "without brackets" in row.findings[0]
+    assert [f.kind for f in row.findings] == ["count", "logged-not-counted"]
+    assert "IMSVA counted 192.0.2.44" in row.findings[1].text and "without brackets" in row.findings[1].text
     assert "DISAGREEMENT" in row.explanation
     assert busy.summary.disagreements == 1
 
@@ -111,7 +115,7 @@ def test_trusted_list_makes_verdicts_recomputable(busy) -> None:
     m2 = by["6F2D1E0B-4C3E-4D7F-8B9C-2E3F4A5B6C7D"]
     # IMSVA fired on it, but with 198.51.100.26 trusted the model would not: a verdict disagreement
     assert m2.recomputed.verdict == "does-not-fire" and m2.agrees is False
-    assert any("verdict differs" in f for f in m2.findings)
+    assert [f.kind for f in m2.findings] == ["verdict"] and "verdict differs" in m2.findings[0].text
 
 
 def test_frame_for_notebooks(busy) -> None:

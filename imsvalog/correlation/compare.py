@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ..spoof import Profile, SpoofResult, evaluate, show_ip
 from ..trusted import TrustedList
@@ -15,8 +15,28 @@ if TYPE_CHECKING:
     from .result import Row
 
 
-def _ips_equal(a: Sequence[str], b: Sequence[str]) -> bool:
-    return [_norm_ip(x) for x in a] == [_norm_ip(x) for x in b]
+FindingKind = Literal[
+    "inconsistent-log", "count", "logged-not-counted", "counted-not-logged", "duplicates", "order", "verdict", "domain",
+    "trusted-list",
+]
+#: every kind of finding, in the order they are reported
+FINDING_KINDS: tuple[FindingKind, ...] = get_args(FindingKind)
+#: the kinds that say the model's address list is not IMSVA's
+LIST_KINDS = frozenset({"inconsistent-log", "count", "logged-not-counted", "counted-not-logged", "duplicates", "order"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One way the model and IMSVA disagree on a scan, in words, with its kind (for counting)."""
+
+    kind: FindingKind
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "text": self.text}
 
 
 def _norm_ip(text: str) -> str:
@@ -27,6 +47,7 @@ def _norm_ip(text: str) -> str:
 
 
 def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> None:
+    """Re-run the model on the row's trace and record how it compares with what IMSVA logged."""
     t = row.trace
     if t is None:
         return
@@ -36,43 +57,72 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
     observed = t.triggered if t.triggered is not None else (True if e is not None else None)
     r = evaluate([h.header for h in t.headers], sender, recipients, trusted, profile, observed=observed)
     row.recomputed = r
+    findings: list[Finding] = []
     logged = t.logged_ips
     if logged is None:
-        row.agrees = None
         row.notes.append("the trace has no 'Get N IP address' line to compare with (cut off or other log level)")
-        return
-    same_list = _ips_equal(logged, r.counted)
-    same_count = t.logged_count == len(r.counted)
-    row.agrees = same_list and same_count
-    if t.logged_count != len(logged):
-        row.findings.append(f"IMSVA's own line is inconsistent: it says {t.logged_count} but lists {len(logged)} addresses")
-        row.agrees = False
-    if not same_list:
-        row.findings.extend(_list_differences(logged, r))
+    else:
+        if t.logged_count != len(logged):
+            findings.append(Finding(
+                "inconsistent-log", f"IMSVA's own line is inconsistent: it says {t.logged_count} but lists {len(logged)} addresses"
+            ))
+        findings += list_findings(logged, r, t.logged_count)
+    if observed is True and r.domain_match is False:
+        findings.append(Finding(
+            "domain",
+            "IMSVA fired although no sender domain the model knows matches a recipient's domain: "
+            "the documented domain criterion does not hold here",
+        ))
     if trusted is not None and r.triggered is not None and t.triggered is not None and r.triggered != t.triggered:
-        row.findings.append(
+        findings.append(Finding(
+            "verdict",
             f"verdict differs: IMSVA {'fired' if t.triggered else 'did not fire'}, the model with the given trusted list "
-            f"{'fires' if r.triggered else 'does not fire'}"
-        )
-        row.agrees = False
+            f"{'fires' if r.triggered else 'does not fire'}",
+        ))
+    row.findings = findings
+    row.agrees = None if logged is None and not findings else not findings
 
 
-def _list_differences(logged: list[str], r: SpoofResult) -> list[str]:
-    out = []
-    ours = [_norm_ip(x) for x in r.counted]
+def list_findings(logged: Sequence[str], r: SpoofResult, logged_count: int | None = None) -> list[Finding]:
+    """IMSVA's logged list against the model's, as multisets: count, addresses, duplicates and order are
+    separate findings (a repeated address is evidence about how IMSVA counts, never "a different order")."""
+    out: list[Finding] = []
     theirs = [_norm_ip(x) for x in logged]
-    for a in theirs:
-        if a in ours:
-            continue
-        where = _where_seen(a, r)
-        out.append(f"IMSVA counted {a}, which the model did not count: {where}")
-    for a in ours:
-        if a in theirs:
-            continue
-        out.append(f"the model counted {a}, which IMSVA did not: {_why_counted(a, r)}")
-    if not out and theirs != ours:
-        out.append(f"same addresses in a different order: IMSVA {', '.join(theirs)}; model {', '.join(ours)}")
+    ours = [_norm_ip(x) for x in r.counted]
+    n_theirs = logged_count if logged_count is not None else len(theirs)
+    if n_theirs != len(ours):
+        out.append(Finding("count", f"IMSVA counted {n_theirs} addresses, the model {len(ours)}"))
+    ct, co = Counter(theirs), Counter(ours)
+    for a in dict.fromkeys(theirs):
+        if a not in co:
+            out.append(Finding("logged-not-counted", f"IMSVA counted {a}, which the model did not count: {_where_seen(a, r)}"))
+    for a in dict.fromkeys(ours):
+        if a not in ct:
+            out.append(Finding("counted-not-logged", f"the model counted {a}, which IMSVA did not: {_why_counted(a, r)}"))
+    for a in dict.fromkeys(theirs + ours):
+        if a in ct and a in co and ct[a] != co[a]:
+            text = f"IMSVA lists {a} {_times(ct[a])}, the model {_times(co[a])}"
+            if ct[a] > co[a]:
+                text += ": IMSVA counts a repeated address each time, not once as the model assumes (undocumented)"
+            out.append(Finding("duplicates", text))
+    common_theirs = [a for a in dict.fromkeys(theirs) if a in co]
+    common_ours = [a for a in dict.fromkeys(ours) if a in ct]
+    if common_theirs != common_ours:
+        out.append(Finding(
+            "order", f"the addresses both count are in a different order: IMSVA {', '.join(common_theirs)}; "
+            f"model {', '.join(common_ours)}"
+        ))
     return out
+
+
+def findings_by_kind(rows: Sequence[Row]) -> dict[str, int]:
+    """How many findings of each kind the rows hold (kinds without findings left out)."""
+    counts = Counter(f.kind for r in rows for f in r.findings)
+    return {k: counts[k] for k in FINDING_KINDS if counts[k]}
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def _where_seen(addr: str, r: SpoofResult) -> str:

@@ -14,7 +14,7 @@ from ..scan_sessions import ScanSession
 from ..sources import LogFile, ScanStats, discover, file_size
 from ..spoof import DOCUMENTED, Profile, get_profile
 from ..trusted import TrustedList
-from .compare import recompute
+from .compare import findings_by_kind, recompute
 from .link import is_spoof_event, link_rows
 from .result import Correlation, Summary
 from .scan import ProgressFn, read_sessions, read_spoof_sessions
@@ -33,8 +33,8 @@ def correlate(
     """Correlate log.imss, polevt.imss, msgtra.imss and maillog files (any mix of paths, globs, directories).
 
     >>> c = correlate("fixtures/kb000239719")
-    >>> [(r.status, r.link.basis, r.agrees) for r in c.rows]
-    [('linked', ['queue_id', 'time'], True)]
+    >>> [(r.status, r.link.basis, [f.kind for f in r.findings]) for r in c.rows]
+    [('linked', ['queue_id', 'time'], ['domain'])]
     """
     found = discover(as_path_list(paths))
     by_kind: dict[str, list[LogFile]] = defaultdict(list)
@@ -65,6 +65,7 @@ def correlate(
         traces_without_event=sum(1 for r in rows if r.status == "trace-without-event"),
         events_without_trace=sum(1 for r in rows if r.status == "event-without-trace"),
         disagreements=sum(1 for r in rows if r.disagreement),
+        findings=findings_by_kind(rows),
         rejects=len(rejects),
     )
     return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name)

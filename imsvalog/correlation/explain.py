@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..records import ImssRecord
+from .compare import LIST_KINDS
 
 if TYPE_CHECKING:
     from .result import Row
@@ -61,10 +62,10 @@ def explain_row(row: Row) -> str:
             said = t.verdict.text if t.verdict is not None else f"isTriggered returned {str(t.triggered).lower()}"
             lines.append(f"IMSVA {'fired' if t.triggered else 'did not fire'} ('{said}').")
     if r is not None:
-        if row.agrees:
+        if t is not None and t.ip_list is not None and not any(f.kind in LIST_KINDS for f in row.findings):
             lines.append(f"The model reproduces IMSVA's list: {', '.join(r.counted) or 'no address'}.")
-        elif row.agrees is False:
-            lines.append("DISAGREEMENT with the model: " + " ".join(f + "." for f in row.findings))
+        if row.findings:
+            lines.append("DISAGREEMENT with the model: " + " ".join(f.text + "." for f in row.findings))
         lines.append("")
         lines.append(r.explanation)
     for n in row.notes:

@@ -14,7 +14,7 @@ from ..spoof import MessageInput, MissingTrusted, Profile, SpoofResult, VerdictC
 from ..spoof import missing_trusted as spoof_missing_trusted
 from ..spoof import what_if as spoof_what_if
 from ..trusted import TrustedList
-from .compare import InferredAddress, infer_trusted
+from .compare import Finding, InferredAddress, infer_trusted
 from .explain import explain_row
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class Row:
     status: str  # linked | ambiguous | trace-without-event | event-without-trace
     recomputed: SpoofResult | None = None
     agrees: bool | None = None
-    findings: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     transaction: Transaction | None = None
 
@@ -119,7 +119,7 @@ class Row:
             "domain_match": rec.get("domain_match"),
             "recomputed_triggered": rec.get("triggered"),
             "agrees": self.agrees,
-            "findings": self.findings,
+            "findings": [f.text for f in self.findings],
             "explanation": d["explanation"],
             "source": [f"{x['file']}:{x['line']}" for x in d["source"]],
         }
@@ -157,7 +157,7 @@ class Row:
                 else None
             ),
             "agrees": self.agrees,
-            "findings": self.findings,
+            "findings": [f.to_dict() for f in self.findings],
             "notes": self.notes,
             "explanation": self.explanation,
             "source": [{"file": s.file, "line": s.line} for s in self.sources],
@@ -176,7 +176,10 @@ class Summary:
     ambiguous: int = 0
     traces_without_event: int = 0
     events_without_trace: int = 0
+    #: rows with at least one finding (``agrees`` is false)
     disagreements: int = 0
+    #: findings by kind (a row can have several), kinds in :data:`~imsvalog.correlation.compare.FINDING_KINDS` order
+    findings: dict[str, int] = field(default_factory=dict)
     rejects: int = 0
 
     def to_dict(self) -> dict[str, Any]:
