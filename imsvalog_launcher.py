@@ -3,33 +3,35 @@
 Importing the program (pandas, pyparsing, rich, typer) takes a noticeable part of a
 second, and Python's default handler would print a ``KeyboardInterrupt`` traceback
 from the middle of some import.  This module lives outside the ``imsvalog`` package
-so that importing it runs nothing heavy: it first installs a SIGINT handler that
-exits at once (nothing has been written yet), then imports :mod:`imsvalog.cli`
-and hands Ctrl-C back to it, where it becomes a clean exit that also removes
-temporary output files.
+so that importing it runs nothing heavy, and its first statement installs a SIGINT
+handler that exits at once (nothing has been written yet).  ``main`` then imports
+:mod:`imsvalog.cli` and hands Ctrl-C back to it, where it becomes a clean exit that
+also removes temporary output files.  (A Ctrl-C while the interpreter itself is
+still starting, before any line of this file runs, is Python's own business.)
 """
-
-from __future__ import annotations
 
 import os
 import signal
 
 
-def _exit_now(signum: int, frame: object) -> None:
+def _exit_now(signum, frame):  # type: ignore[no-untyped-def]
     try:
         os.write(2, b"imsvalog: interrupted\n")
     finally:
         os._exit(130)
 
 
-def _install(handler: object) -> None:
+def _install(handler) -> None:  # type: ignore[no-untyped-def]
     # only where Python's own KeyboardInterrupt handler is in place: a SIGINT ignored
     # by whoever started us (a background job of a script) stays ignored
     try:
         if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _exit_now):
-            signal.signal(signal.SIGINT, handler)  # type: ignore[arg-type]
+            signal.signal(signal.SIGINT, handler)
     except ValueError:  # not the main thread
         pass
+
+
+_install(_exit_now)
 
 
 def main() -> None:

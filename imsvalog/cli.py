@@ -36,7 +36,7 @@ from .render import (
     write_jsonl,
     write_markdown,
 )
-from .sources import LogFile
+from .sources import MAX_LINE_BYTES, LogFile
 
 
 class ExitStatus(IntEnum):
@@ -268,6 +268,7 @@ def parse(
     max_member_size: str = typer.Option("16G", "--max-member-size", metavar="SIZE", help=_MAX_MEMBER_HELP),
     max_total_size: str = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
+    max_line_length: int = typer.Option(MAX_LINE_BYTES, "--max-line-length", min=1, metavar="BYTES", help="A longer line is a reject holding its first 1 KiB and its length (bounds memory)."),
 ) -> None:
     """Parse log files into typed records: one per line, or a reject with its reason."""
     from .grammars.maillog import tz_from_text
@@ -279,11 +280,11 @@ def parse(
     report = ReadReport()
     progress = stderr_is_tty()
     with bundle_settings(password, max_member_size, max_total_size):
-        _parse(paths, kind, fmt, output, rejects, strict, zone, report, progress, verbose)
+        _parse(paths, kind, fmt, output, rejects, strict, zone, report, progress, verbose, max_line_length)
 
 
 def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None, rejects: Path | None, strict: bool,
-           zone: Any, report: ReadReport, progress: bool, verbose: bool) -> None:
+           zone: Any, report: ReadReport, progress: bool, verbose: bool, max_line_length: int) -> None:
     found = plan(paths, kind.value if kind else None)  # every input resolved before any output is opened
     if not found.files:
         for path, why in found.skipped:
@@ -301,7 +302,7 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
         rout = stack.enter_context(output_file(rejects, inputs)) if rejects is not None else None
 
         def rows() -> Iterator[dict[str, Any]]:
-            for item in iter_found(found, report, on_file, zone):
+            for item in iter_found(found, report, on_file, zone, max_line_length):
                 if isinstance(item, Reject) and rout is not None:
                     rout.write(json_line(to_row(item)) + "\n")
                     continue
@@ -326,6 +327,8 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
         sys.stderr.write(
             f"{clean_terminal(s.file)}: {s.lines} lines, {s.records} records, {s.rejects} rejects\n"
         )
+        for note in s.notes:
+            sys.stderr.write(f"{clean_terminal(s.file)}: {clean_terminal(note)}\n")
     report_skipped(report.skipped, verbose)
     if zone is None and any(s.kind == "maillog" for s in report.files):
         sys.stderr.write("maillog: syslog timestamps carry no zone; UTC assumed (zone_assumed=true). Give it with --tz +HH:MM\n")

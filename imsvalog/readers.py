@@ -19,7 +19,7 @@ from .errors import InputError, ReadError
 from .grammars import imss, maillog, msgtra, polevt
 from .grammars.common import ParseFailure
 from .records import ImssRecord, MailLogEntry, PolicyEvent, Reject, Source, Transaction
-from .sources import KIND_NAMES, Discovery, LogFile, discover, iter_lines
+from .sources import KIND_NAMES, Discovery, LogFile, LongLine, discover, iter_lines
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 Item = ImssRecord | PolicyEvent | Transaction | MailLogEntry | Reject
@@ -37,6 +37,8 @@ def parse_line(kind: str, source: Source, hint: maillog.YearHint | None = None) 
     ``hint`` gives maillog lines their missing year and zone (see :func:`maillog_hint`).
     """
     text = source.text
+    if isinstance(text, LongLine):
+        return Reject(source, kind, text.reason)
     if not text.strip():
         return Reject(source, kind, "blank line")
     try:
@@ -74,6 +76,7 @@ class FileSummary:
     lines: int = 0
     records: int = 0
     rejects: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -101,15 +104,19 @@ def unreadable_rest(f: LogFile, exc: ReadError) -> Reject:
     )
 
 
-def iter_file(f: LogFile, summary: FileSummary | None = None, tz: tzinfo | None = None) -> Iterator[Item]:
+def iter_file(
+    f: LogFile, summary: FileSummary | None = None, tz: tzinfo | None = None, max_line: int | None = None
+) -> Iterator[Item]:
     """Records and rejects of one file, in line order.
 
     A file that stops being readable (a truncated gzip) ends with one reject
-    saying so; the reader then goes on with the next file.
+    saying so; the reader then goes on with the next file.  A line longer than
+    ``max_line`` bytes (default :data:`~imsvalog.sources.MAX_LINE_BYTES`) is a reject
+    holding its head and length.
     """
     name = str(f.path)
     hint = maillog_hint(f, tz) if f.kind == "maillog" else None
-    lines = iter_lines(f)
+    lines = iter_lines(f, max_line, summary.notes.append if summary is not None else None)
     while True:
         try:
             lineno, text = next(lines)
@@ -147,12 +154,13 @@ def iter_records(
     report: ReadReport | None = None,
     on_file: Callable[[LogFile], None] | None = None,
     tz: tzinfo | None = None,
+    max_line: int | None = None,
 ) -> Iterator[Item]:
     """Every record and reject of every file under ``paths`` (kinds detected, rotations ordered).
 
     Files are found at once (so a bad path fails before any output); lines are read lazily.
     """
-    return iter_found(plan(paths, kind), report, on_file, tz)
+    return iter_found(plan(paths, kind), report, on_file, tz, max_line)
 
 
 def iter_found(
@@ -160,15 +168,17 @@ def iter_found(
     report: ReadReport | None = None,
     on_file: Callable[[LogFile], None] | None = None,
     tz: tzinfo | None = None,
+    max_line: int | None = None,
 ) -> Iterator[Item]:
     """Like :func:`iter_records` for files already found with :func:`plan` (resolve inputs, then read)."""
     if report is not None:
         report.skipped.extend(found.skipped)
-    return _records_of(found.files, report, on_file, tz)
+    return _records_of(found.files, report, on_file, tz, max_line)
 
 
 def _records_of(
-    files: list[LogFile], report: ReadReport | None, on_file: Callable[[LogFile], None] | None, tz: tzinfo | None
+    files: list[LogFile], report: ReadReport | None, on_file: Callable[[LogFile], None] | None, tz: tzinfo | None,
+    max_line: int | None = None,
 ) -> Iterator[Item]:
     for f in files:
         if on_file is not None:
@@ -176,7 +186,7 @@ def _records_of(
         summary = FileSummary(str(f.path), f.kind)
         if report is not None:
             report.files.append(summary)
-        yield from iter_file(f, summary, tz)
+        yield from iter_file(f, summary, tz, max_line)
 
 
 def files_of(kind: str, paths: PathsLike) -> list[LogFile]:

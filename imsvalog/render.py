@@ -3,13 +3,17 @@
 Log lines carry attacker-controlled text (subjects, headers, addresses).  This
 module is the one place that makes such text inert for each medium:
 
-* terminal: control characters (C0, DEL, C1, so every escape sequence), bidi
-  overrides and undecodable bytes become visible escapes (``\\x1b``); rich
-  markup in the text is never interpreted (cells are :class:`rich.text.Text`).
+* terminal: every character of the Unicode categories Cc (controls: C0, DEL, C1,
+  so every escape sequence), Cf (format: bidi overrides and marks, zero-width
+  characters, the BOM), Zl and Zp (line and paragraph separators), Cn
+  (unassigned) and undecodable bytes become visible escapes (``\\x1b``,
+  ``\\u200b``); rich markup in the text is never interpreted (cells are
+  :class:`rich.text.Text`).
 * CSV: the same, and a cell that starts with ``= + - @`` (or tab/CR) gets a
   leading ``'`` so spreadsheets do not run it as a formula.
 * JSON: ``ensure_ascii`` output, so every control and non-ASCII character is a
-  ``\\uXXXX`` escape; undecodable bytes become the text ``\\xNN``.
+  ``\\uXXXX`` escape; undecodable bytes become the text ``\\xNN``; a number that
+  is not finite becomes ``null`` (standard JSON has no NaN or Infinity).
 * Markdown: HTML-escaped, table and emphasis characters backslash-escaped.
 
 >>> clean_terminal("\\x1b[31mred\\x1b[0m [bold]x[/bold]")
@@ -23,7 +27,9 @@ from __future__ import annotations
 import csv
 import html
 import json
+import math
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import Enum
@@ -35,13 +41,19 @@ from rich.text import Text
 
 from .sources import KIND_NAMES
 
-# C0 controls except none, DEL, C1 controls, bidi embeddings/overrides/isolates, lone surrogates
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+#: Unicode categories shown as escapes: controls, format characters (bidi, zero-width,
+#: BOM), line and paragraph separators, unassigned code points, and surrogates (which
+#: is how undecodable bytes are kept)
+ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cn", "Cs"})
+# candidates only (everything but printable ASCII); each is then judged by its category
+_UNSAFE = re.compile("[^\x20-\x7e]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _escape_char(m: re.Match[str]) -> str:
     c = m.group()
+    if c.isprintable() or unicodedata.category(c) not in ESCAPED_CATEGORIES:
+        return c  # letters, marks, symbols, spaces such as U+00A0, private use
     o = ord(c)
     if 0xDC80 <= o <= 0xDCFF:  # an undecodable byte kept by surrogateescape
         return f"\\x{o - 0xDC00:02x}"
@@ -53,7 +65,14 @@ def _escape_char(m: re.Match[str]) -> str:
 
 
 def clean_terminal(text: str) -> str:
-    """Text safe to print on a terminal: nothing in it can move the cursor, recolour or re-title."""
+    """Text safe to print on a terminal: nothing in it can move the cursor, recolour, re-title,
+    reorder or hide text.
+
+    >>> print(clean_terminal("a\\u200bb\\u061c\\ufeff\\u2028\\u2029\\u0378 caf\\xe9"))
+    a\\u200bb\\u061c\\ufeff\\u2028\\u2029\\u0378 café
+    """
+    if text.isprintable():
+        return text
     return _UNSAFE.sub(_escape_char, text)
 
 
@@ -111,13 +130,15 @@ def json_default(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if hasattr(value, "to_dict"):
-        return value.to_dict()
+        return _json_safe(value.to_dict())
     return str(value)
 
 
 def _json_safe(value: Any) -> Any:
     if isinstance(value, str):
         return clean_bytes(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, dict):
         return {k: _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -132,12 +153,12 @@ def clean_text_block(text: str) -> str:
 
 def json_document(obj: Any) -> str:
     """One indented JSON document (ASCII only)."""
-    return json.dumps(_json_safe(obj), default=json_default, ensure_ascii=True, indent=2) + "\n"
+    return json.dumps(_json_safe(obj), default=json_default, ensure_ascii=True, allow_nan=False, indent=2) + "\n"
 
 
 def json_line(obj: dict[str, Any]) -> str:
     """One object as one line of JSON (ASCII only, so nothing in it is a control sequence)."""
-    return json.dumps(_json_safe(obj), default=json_default, ensure_ascii=True)
+    return json.dumps(_json_safe(obj), default=json_default, ensure_ascii=True, allow_nan=False)
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
@@ -151,7 +172,7 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
 def write_json(rows: Iterable[dict[str, Any]], out: IO[str], extra: dict[str, Any] | None = None) -> int:
     rows = list(rows)
     payload: Any = rows if extra is None else {**extra, "rows": rows}
-    out.write(json.dumps(_json_safe(payload), default=json_default, ensure_ascii=True, indent=2) + "\n")
+    out.write(json.dumps(_json_safe(payload), default=json_default, ensure_ascii=True, allow_nan=False, indent=2) + "\n")
     return len(rows)
 
 
@@ -168,9 +189,9 @@ def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequence[st
 
 def _flatten(value: Any) -> Any:
     if isinstance(value, dict):
-        return json.dumps(_json_safe(value), default=json_default, ensure_ascii=True)
+        return json.dumps(_json_safe(value), default=json_default, ensure_ascii=True, allow_nan=False)
     if isinstance(value, (list, tuple)) and any(isinstance(v, dict) for v in value):
-        return json.dumps(_json_safe(list(value)), default=json_default, ensure_ascii=True)
+        return json.dumps(_json_safe(list(value)), default=json_default, ensure_ascii=True, allow_nan=False)
     return value
 
 

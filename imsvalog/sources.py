@@ -24,8 +24,10 @@ import gzip
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
@@ -53,6 +55,37 @@ _KIND_OF_NAME = {"log.imss": "imss", "polevt.imss": "polevt", "msgtra.imss": "ms
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _GZIP_MAGIC = b"\x1f\x8b"
 CHUNK_SIZE = 1 << 22
+
+#: Longest line read as a line (bytes, without its line ending).  A real IMSVA line is at
+#: most a few hundred KB; a longer one (a gzip bomb of NUL bytes, a corrupt file) becomes
+#: one reject holding its first :data:`LONG_LINE_HEAD` bytes and its full length, and
+#: memory stays bounded by this.  ``parse --max-line-length`` changes it.
+MAX_LINE_BYTES = 1 << 20
+#: how much of an over-long line is kept in its reject
+LONG_LINE_HEAD = 1024
+
+
+class LongLine(str):
+    """The head of a line longer than the limit; ``length`` is the line's full length in bytes.
+
+    Readers turn it into a reject, never into a record.
+    """
+
+    length: int
+    limit: int
+
+    def __new__(cls, head: str, length: int, limit: int) -> LongLine:
+        self = super().__new__(cls, head)
+        self.length = length
+        self.limit = limit
+        return self
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"line of {self.length:,} bytes, over the limit of {self.limit:,} (--max-line-length); "
+            f"only its first {min(self.length, LONG_LINE_HEAD):,} bytes are kept"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,21 +294,99 @@ def _read_error(f: LogFile, lineno: int, exc: Exception) -> ReadError:
     return ReadError(str(f.path), lineno, str(exc) or type(exc).__name__)
 
 
-def iter_lines(f: LogFile) -> Iterator[tuple[int, str]]:
+def iter_lines(
+    f: LogFile, max_line: int | None = None, on_note: Callable[[str], None] | None = None
+) -> Iterator[tuple[int, str]]:
     """``(line_number, text)`` for every line of the file, 1-based, streaming.
 
     CR before LF is stripped; a cut-off last line (no final newline) is still a line.
-    A compressed file that ends early raises :class:`~imsvalog.errors.ReadError`
-    after the lines that could be read.
+    A file whose lines end in CR alone (its first line, read up to the limit, has a
+    CR and no LF) is split at CR and ``on_note`` is told.  A line longer than
+    ``max_line`` bytes (default :data:`MAX_LINE_BYTES`) comes as a :class:`LongLine`
+    holding its head and length; memory stays bounded by the limit.  A compressed
+    file that ends early raises :class:`~imsvalog.errors.ReadError` after the lines
+    that could be read.
     """
+    limit = MAX_LINE_BYTES if max_line is None else max_line
+    if limit < 1:
+        raise InputError(f"line length limit must be at least 1 byte, not {limit}")
     lineno = 0
     try:
         with open_log(f) as fh:
-            for raw in fh:
+            for raw in _bounded_lines(fh, limit, on_note):
                 lineno += 1
-                yield lineno, decode(_strip_eol(raw))
+                yield lineno, raw if isinstance(raw, LongLine) else decode(raw)
     except (OSError, EOFError, zlib.error) as exc:
         raise _read_error(f, lineno, exc) from None
+
+
+def _bounded_lines(
+    fh: BinaryIO, limit: int, on_note: Callable[[str], None] | None = None
+) -> Iterator[bytes | LongLine]:
+    """Lines without their endings; a line over ``limit`` bytes as a :class:`LongLine`."""
+    readline = partial(fh.readline, limit + 2)  # C speed; never more than limit + 2 bytes
+    first = readline()
+    if first and not first.endswith(b"\n") and b"\r" in first:
+        if on_note is not None:
+            on_note("lines end in CR alone (no LF): split at CR")
+        yield from _split_blocks(fh, b"\r", limit, first)
+        return
+    for raw in chain((first,) if first else (), iter(readline, b"")):
+        line = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith((b"\n", b"\r")) else raw
+        if len(line) <= limit:
+            yield line
+        else:
+            yield _long_line(raw, fh.readline, limit)
+
+
+def _long_line(first: bytes, readline: Callable[[int], bytes], limit: int) -> LongLine:
+    """Consume the rest of an over-long line in bounded pieces; its head and full length."""
+    length = 0
+    piece, prev = first, b""
+    while piece:
+        length += len(piece)
+        if piece.endswith(b"\n"):
+            length -= 2 if piece.endswith(b"\r\n") or (piece == b"\n" and prev.endswith(b"\r")) else 1
+            break
+        prev, piece = piece, readline(limit + 2)
+    return LongLine(decode(first[: min(LONG_LINE_HEAD, length)]), length, limit)
+
+
+def _split_blocks(fh: BinaryIO, eol: bytes, limit: int, prefix: bytes = b"") -> Iterator[bytes | LongLine]:
+    """Lines ending in ``eol`` read in blocks (for CR-only files); bounded like :func:`_bounded_lines`."""
+    carry = b""
+    over = 0  # > 0: the current line is over the limit; its length so far
+    head = b""
+    pending = prefix
+    while True:
+        block, pending = (pending, b"") if pending else (fh.read(CHUNK_SIZE), b"")
+        if not block:
+            break
+        start = 0
+        while True:
+            i = block.find(eol, start)
+            piece = block[start:] if i == -1 else block[start:i]
+            if over:
+                over += len(piece)
+            elif len(carry) + len(piece) > limit:
+                head = (carry + piece[:LONG_LINE_HEAD])[:LONG_LINE_HEAD]
+                over = len(carry) + len(piece)
+                carry = b""
+            else:
+                carry += piece
+            if i == -1:
+                break
+            if over:
+                yield LongLine(decode(head), over, limit)
+                over = 0
+            else:
+                yield carry
+                carry = b""
+            start = i + 1
+    if over:
+        yield LongLine(decode(head), over, limit)
+    elif carry:
+        yield carry
 
 
 @dataclass(slots=True)
@@ -361,6 +472,9 @@ __all__ = [
     "kind_from_name",
     "sniff_kind",
     "iter_lines",
+    "LongLine",
+    "MAX_LINE_BYTES",
+    "LONG_LINE_HEAD",
     "iter_matching_lines",
     "open_binary",
     "open_log",

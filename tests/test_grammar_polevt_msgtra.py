@@ -78,7 +78,7 @@ def test_message_id_found_when_a_version_moves_it() -> None:
         ("this is not a policy event", "field 0 is not a time"),
         ("2024/03/13 11:00:02 GMT+09:00", "line ends before the internal message ID"),
         ("2024/03/13 11:00:02 GMT+09:00\tID\ta\tb\ts\t1\tr\t00000X0000000000", "field 7 (conditions) is not a 0/1 code"),
-        ("2024/03/13 11:00:02 GMT+09:00\tID\ta\tb\ts\t1\tr\t0\t\tbig", "field 9 (size_kb) is not a number"),
+        ("2024/03/13 11:00:02 GMT+09:00\tID\ta\tb\ts\t1\tr\t0000000000000000\t\tbig", "field 9 (size_kb) is not a number"),
         ("2024/13/13 11:00:02 GMT+09:00\tID", "not a real time"),
     ],
 )

@@ -40,7 +40,9 @@ def _check(tmp_path: Path, name: str, data: bytes) -> None:
         assert len(items) == report.records + report.rejects
         return
     items = list(iter_records([p], report=report))
-    expected = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    # lines end in LF, or in CR alone when the first line (up to the 1 MiB cap) holds a CR and no LF
+    eol = b"\r" if b"\n" not in data and b"\r" in data else b"\n"
+    expected = data.count(eol) + (0 if data.endswith(eol) or not data else 1)
     assert len(items) == expected == report.records + report.rejects
 
 

@@ -38,6 +38,62 @@ class BadTime(ParseFailure):
     """A timestamp that has the right shape but names no real moment (2019/13/45)."""
 
 
+#: an integer field with more digits than this is a reject (a pid, thread, size, port or
+#: count never needs more than an unsigned 64-bit number, 20 digits; Python refuses
+#: to convert more than 4,300 digits at all)
+MAX_DIGITS = 20
+
+#: years outside this range are rejects: IMSVA did not exist before, and pandas'
+#: nanosecond times end in 2262 (a year 1 or 9999 is a corrupt line, not a time)
+MIN_YEAR, MAX_YEAR = 1970, 2199
+
+
+def integer(text: str, what: str) -> int:
+    """A decimal integer field, or :class:`ParseFailure` naming the field.
+
+    >>> integer("4098483968", "tid")
+    4098483968
+    >>> integer("9" * 5000, "pid")
+    Traceback (most recent call last):
+    ...
+    imsvalog.grammars.common.ParseFailure: pid is a number of 5000 digits; at most 20 are expected
+    """
+    text = text.strip()
+    if len(text) > MAX_DIGITS:
+        raise ParseFailure(f"{what} is a number of {len(text)} digits; at most {MAX_DIGITS} are expected")
+    try:
+        return int(text)
+    except ValueError:
+        raise ParseFailure(f"{what} is not a number: {text[:40]!r}") from None
+
+
+def finite(text: str, what: str) -> float:
+    """A decimal number field that is finite (not ``nan``, ``inf``, ``1e999``), or :class:`ParseFailure`.
+
+    >>> finite("0.612305", "size"), finite("2.5e1", "score")
+    (0.612305, 25.0)
+    >>> finite("1e999", "size")
+    Traceback (most recent call last):
+    ...
+    imsvalog.grammars.common.ParseFailure: size is not a finite number: '1e999'
+    """
+    text = text.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParseFailure(f"{what} is not a number: {text[:40]!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ParseFailure(f"{what} is not a finite number: {text[:40]!r}")
+    return value
+
+
+def check_year(t: datetime, what: str = "time") -> datetime:
+    """``t`` when its year is plausible for a log (:data:`MIN_YEAR`..:data:`MAX_YEAR`), else :class:`BadTime`."""
+    if not MIN_YEAR <= t.year <= MAX_YEAR:
+        raise BadTime(f"{what} {t.isoformat()} is outside the years {MIN_YEAR}-{MAX_YEAR}")
+    return t
+
+
 @lru_cache(maxsize=256)
 def offset_tz(offset: str) -> timezone:
     """``+09:00`` / ``-0530`` / ``+9`` to a fixed-offset timezone.
@@ -62,9 +118,12 @@ def make_time(date: str, clock: str, offset: str) -> datetime:
 
     Cached: consecutive lines share their second (datetimes are immutable).
     """
+    year = int(date[0:4])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise BadTime(f"not a plausible time: {date} {clock} {offset} (year outside {MIN_YEAR}-{MAX_YEAR})")
     try:
         return datetime(
-            int(date[0:4]),
+            year,
             int(date[5:7]),
             int(date[8:10]),
             int(clock[0:2]),

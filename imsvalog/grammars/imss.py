@@ -49,7 +49,7 @@ from ..records import (
     Source,
     SpoofVerdict,
 )
-from .common import OFFSET_PATTERN, ParseFailure, how_far, make_time, shape
+from .common import OFFSET_PATTERN, ParseFailure, how_far, integer, make_time, shape
 
 KIND = "imss"
 
@@ -160,7 +160,7 @@ class Variant:
 
 def _ip_list(d: dict[str, Any]) -> dict[str, Any]:
     ips = tuple(x.strip() for x in (d["ips"] or "").split(",") if x.strip())
-    return {"count": int(d["count"]), "ips": ips}
+    return {"count": integer(d["count"], "IP count (Get N IP)"), "ips": ips}
 
 
 def _verdict(d: dict[str, Any]) -> dict[str, Any]:
@@ -194,10 +194,10 @@ RULE_RUN = Variant(
     record=RuleRun,
     starts="Running ruleId:",
     finish=lambda d: {
-        "rule_id": int(d["rule_id"]),
-        "rule_version": int(d["rule_version"]),
-        "num_filters": int(d["num_filters"]) if d["num_filters"] is not None else None,
-        "num_actions": int(d["num_actions"]) if d["num_actions"] is not None else None,
+        "rule_id": integer(d["rule_id"], "ruleId"),
+        "rule_version": integer(d["rule_version"], "rule version"),
+        "num_filters": integer(d["num_filters"], "numFilters") if d["num_filters"] is not None else None,
+        "num_actions": integer(d["num_actions"], "numActions") if d["num_actions"] is not None else None,
     },
     samples=(
         Sample(
@@ -321,7 +321,7 @@ RULE_EXECUTED = Variant(
     ),
     record=RuleExecuted,
     starts="push ruleID.ruleVer=",
-    finish=lambda d: {"rule_id": int(d["rule_id"]), "rule_version": int(d["rule_version"])},
+    finish=lambda d: {"rule_id": integer(d["rule_id"], "ruleID"), "rule_version": integer(d["rule_version"], "ruleVer")},
     samples=(Sample(_P + "push ruleID.ruleVer=12.2 into executed rule list", {"rule_id": 12, "rule_version": 2}),),
 )
 
@@ -330,7 +330,7 @@ FINAL_ACTION = Variant(
     grammar=shape("final action", r"Final action[ \t]+(?P<index>\d+)[ \t]*:[ \t]*(?P<action>.*)"),
     record=FinalAction,
     starts="Final action ",
-    finish=lambda d: {"index": int(d["index"]), "action": d["action"].strip()},
+    finish=lambda d: {"index": integer(d["index"], "final action index"), "action": d["action"].strip()},
     samples=(Sample(_P + "Final action 0: QuarantineAction", {"index": 0, "action": "QuarantineAction"}),),
 )
 
@@ -459,13 +459,13 @@ def _common(
         component = None
     return {
         "time": make_time(date, clock, offset),
-        "pid": int(pid),
-        "tid": int(tid),
+        "pid": integer(pid, "pid"),
+        "tid": integer(tid, "tid"),
         "level": level,
         "component": component,
         "method": method,
         "body": message,
-        "location": Location(loc[0], loc[1], int(loc[2])) if loc else None,
+        "location": Location(loc[0], loc[1], integer(loc[2], "source line number")) if loc else None,
     }
 
 

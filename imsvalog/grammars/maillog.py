@@ -30,7 +30,7 @@ from typing import Any
 import pyparsing as pp
 
 from ..records import MailLogEntry, Source
-from .common import OFFSET_PATTERN, BadTime, ParseFailure, offset_tz, shape
+from .common import OFFSET_PATTERN, BadTime, ParseFailure, check_year, finite, integer, offset_tz, shape
 
 KIND = "maillog"
 MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
@@ -157,7 +157,7 @@ class YearHint:
                          tzinfo=self.tz or timezone.utc)
         except ValueError as exc:
             raise BadTime(f"not a real time: {mon} {day} {clock} in {year} ({exc})") from None
-        return t, True
+        return check_year(t), True
 
 
 def _body_fields(name: str | None, got: dict[str, Any] | None, body: str) -> dict[str, Any]:
@@ -170,14 +170,14 @@ def _body_fields(name: str | None, got: dict[str, Any] | None, body: str) -> dic
         rm = _RELAY.fullmatch(got["relay"] or "")
         if rm:
             d["relay_host"], d["relay_address"] = rm["host"] or None, rm["addr"] or None
-            d["relay_port"] = int(rm["port"]) if rm["port"] else None
+            d["relay_port"] = integer(rm["port"], "relay port") if rm["port"] else None
         else:
             d["relay_host"] = got["relay"] or None
-        d["delay"] = float(got["delay"])
+        d["delay"] = finite(got["delay"], "delay=")
         qm = _QUEUED_AS.search(got["status_text"] or "")
         d["queued_as"] = qm.group(1) if qm else None
     if name == "sender" and got:
-        d["size"], d["nrcpt"] = int(got["size"]), int(got["nrcpt"])
+        d["size"], d["nrcpt"] = integer(got["size"], "size="), integer(got["nrcpt"], "nrcpt=")
     if name is None:
         gm = _GENERIC_QID.match(body)
         d["queue_id"] = gm.group(1) if gm else None
@@ -194,6 +194,7 @@ def _split(text: str, hint: YearHint) -> tuple[datetime, bool, str, str, int | N
             raise BadTime(f"not a real time: {m['iso']} ({exc})") from None
         if t.tzinfo is None:  # pragma: no cover - the pattern requires a zone
             raise BadTime(f"no zone in {m['iso']}")
+        check_year(t)
         assumed = False
     else:
         m = _SYSLOG_RE.match(text)
@@ -201,7 +202,7 @@ def _split(text: str, hint: YearHint) -> tuple[datetime, bool, str, str, int | N
             raise ParseFailure("expected a syslog prefix 'Mon DD HH:MM:SS host program[pid]:' at column 1")
         t, _ = hint.time(m["mon"], m["day"], m["clock"])
         assumed = hint.tz is None
-    return t, assumed, m["host"], m["program"], int(m["pid"]) if m["pid"] else None, text[m.end():]
+    return t, assumed, m["host"], m["program"], integer(m["pid"], "[pid]") if m["pid"] else None, text[m.end():]
 
 
 def parse(text: str, hint: YearHint) -> dict[str, Any]:

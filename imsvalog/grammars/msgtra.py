@@ -21,8 +21,8 @@ import pyparsing as pp
 from dateutil import parser as dateparser
 
 from ..records import Source, Transaction
-from .common import FIELD, TAB, ParseFailure
-from .polevt import ACTION_BITS, decode_bits
+from .common import FIELD, TAB, ParseFailure, check_year, offset_tz
+from .polevt import ACTION_BITS, check_code_length, decode_bits
 
 KIND = "msgtra"
 NULL = "#null#"
@@ -70,13 +70,14 @@ def _time(text: str | None, i: int, required: bool = False) -> datetime | None:
         return None
     if not (_MONTH_RE.fullmatch(text) or _SLASH_RE.fullmatch(text)):
         raise ParseFailure(f"field {i} is not a time: {text[:40]!r}")
+    offset_tz(text.rsplit(" ", 1)[1])  # +99:99 is no offset (BadTime); dateutil would take it
     try:
         t = dateparser.parse(text)
     except (ValueError, OverflowError) as exc:
         raise ParseFailure(f"field {i} is not a real time: {text[:40]!r} ({exc})") from None
     if t.tzinfo is None:  # pragma: no cover - the patterns above require an offset
         raise ParseFailure(f"field {i} has no UTC offset: {text[:40]!r}")
-    return t
+    return check_year(t, f"field {i}")
 
 
 def parse(text: str) -> dict[str, Any]:
@@ -106,6 +107,7 @@ def parse(text: str) -> dict[str, Any]:
     if actions_code is not None:
         if not re.fullmatch(r"[01]+", actions_code):
             raise ParseFailure(f"field 15 (actions) is not a 0/1 code: {actions_code[:40]!r}")
+        check_code_length(actions_code, 17, "field 15 (actions)")
         actions = decode_bits(actions_code, ACTION_BITS)
     return {
         "transaction": fields[0],

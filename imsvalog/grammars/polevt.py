@@ -18,7 +18,7 @@ from typing import Any
 import pyparsing as pp
 
 from ..records import PolicyEvent, Source
-from .common import FIELD, OFFSET_PATTERN, TAB, ParseFailure, make_time
+from .common import FIELD, OFFSET_PATTERN, TAB, ParseFailure, finite, integer, make_time
 
 KIND = "polevt"
 
@@ -114,13 +114,12 @@ def _opt(fields: list[str], i: int) -> str | None:
 
 
 def _number(fields: list[str], i: int, conv: type) -> Any:
+    """An integer or a finite decimal field; a huge integer or ``nan``/``inf``/``1e999`` is a reject."""
     text = _opt(fields, i)
     if text is None:
         return None
-    try:
-        return conv(text.strip())
-    except ValueError:
-        raise ParseFailure(f"field {i} ({FIELD_NAMES.get(i, '?')}) is not a number: {text[:40]!r}") from None
+    what = f"field {i} ({FIELD_NAMES.get(i, '?')})"
+    return integer(text, what) if conv is int else finite(text, what)
 
 
 def _bits(fields: list[str], i: int, names: dict[int, str]) -> tuple[str | None, tuple[str, ...]]:
@@ -130,7 +129,24 @@ def _bits(fields: list[str], i: int, names: dict[int, str]) -> tuple[str | None,
     code = code.strip()
     if not _BITS.fullmatch(code):
         raise ParseFailure(f"field {i} ({FIELD_NAMES[i]}) is not a 0/1 code: {code[:40]!r}")
+    check_code_length(code, CODE_LENGTHS[i], f"field {i} ({FIELD_NAMES[i]})")
     return code, decode_bits(code, names)
+
+
+#: documented lengths of the bit codes (FORMATS.md): field 7 conditions, field 10 actions
+CODE_LENGTHS = {7: 16, 10: 17}
+
+
+def check_code_length(code: str, length: int, what: str) -> None:
+    """A bit code of another length than documented is a reject (decoding it would guess).
+
+    >>> check_code_length("1", 17, "action code")
+    Traceback (most recent call last):
+    ...
+    imsvalog.grammars.common.ParseFailure: action code has 1 digit; 17 are documented
+    """
+    if len(code) != length:
+        raise ParseFailure(f"{what} has {len(code)} digit{'' if len(code) == 1 else 's'}; {length} are documented")
 
 
 def find_message_id(fields: list[str]) -> str | None:
