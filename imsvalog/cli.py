@@ -11,7 +11,7 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from enum import Enum, IntEnum
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -187,6 +187,62 @@ def report_skipped(skipped: list[tuple[str, str]], verbose: bool) -> None:
 
 
 # ---------------------------------------------------------------------------
+# --redact on other commands (redact.py does the work)
+# ---------------------------------------------------------------------------
+
+REDACT_OPTION = typer.Option(
+    False, "--redact", help="Redact addresses, domains, IDs and subjects first, for sharing (as 'imsvalog redact' does)."
+)
+KEY_FILE_OPTION = typer.Option(
+    None, "--key-file", metavar="FILE",
+    help="The case's redaction key (created, mode 0600, if absent; default $IMSVALOG_REDACT_KEY, else a one-off key).",
+)
+
+
+class Restoring:
+    """A text stream that writes through ``restore`` (temporary paths back to the paths as given)."""
+
+    def __init__(self, inner: IO[str], restore: Callable[[str], str]) -> None:
+        self.inner, self.restore = inner, restore
+
+    def write(self, text: str) -> int:
+        return self.inner.write(self.restore(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def redactor_for(redact: bool, key_file: Path | None) -> Any:
+    """The case's :class:`~imsvalog.redact.Redactor` for ``--redact`` (None without it)."""
+    if not redact:
+        return None
+    from .redact import Redactor, load_key
+
+    key, origin = load_key(key_file)
+    sys.stderr.write(f"redacting with {clean_terminal(origin)}\n")
+    return Redactor(key)
+
+
+@contextlib.contextmanager
+def redacted_run(
+    redact: bool, key_file: Path | None, paths: list[str], trusted_files: Sequence[Path] = ()
+) -> Iterator[tuple[list[str], list[str], Callable[[str], str], Any]]:
+    """The inputs as given, or (``--redact``) redacted copies of them in a temporary folder."""
+    if not redact:
+        yield list(paths), [str(t) for t in trusted_files], _same, None
+        return
+    from .redact import redacted_inputs
+
+    r = redactor_for(True, key_file)
+    with redacted_inputs(paths, r, trusted_files) as (given, trusted_given, restore):
+        yield given, trusted_given, restore, r
+
+
+# ---------------------------------------------------------------------------
 # parse
 # ---------------------------------------------------------------------------
 
@@ -269,6 +325,8 @@ def parse(
     max_total_size: str = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
     max_line_length: int = typer.Option(MAX_LINE_BYTES, "--max-line-length", min=1, metavar="BYTES", help="A longer line is a reject holding its first 1 KiB and its length (bounds memory)."),
+    redact: bool = REDACT_OPTION,
+    key_file: Path | None = KEY_FILE_OPTION,
 ) -> None:
     """Parse log files into typed records: one per line, or a reject with its reason."""
     from .grammars.maillog import tz_from_text
@@ -280,11 +338,17 @@ def parse(
     report = ReadReport()
     progress = stderr_is_tty()
     with bundle_settings(password, max_member_size, max_total_size):
-        _parse(paths, kind, fmt, output, rejects, strict, zone, report, progress, verbose, max_line_length)
+        if redact:  # the outputs are checked against the inputs as given, before they are copied
+            from .sources import discover
+
+            check_outputs([output, rejects], Inputs.of(paths, discover(paths).files))
+        with redacted_run(redact, key_file, paths) as (given, _, restore, _r):
+            _parse(given, kind, fmt, output, rejects, strict, zone, report, progress, verbose, max_line_length, restore)
 
 
 def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None, rejects: Path | None, strict: bool,
-           zone: Any, report: ReadReport, progress: bool, verbose: bool, max_line_length: int) -> None:
+           zone: Any, report: ReadReport, progress: bool, verbose: bool, max_line_length: int,
+           restore: Callable[[str], str] = _same) -> None:
     found = plan(paths, kind.value if kind else None)  # every input resolved before any output is opened
     if not found.files:
         for path, why in found.skipped:
@@ -298,8 +362,8 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
             sys.stderr.write(f"reading {clean_terminal(str(f.path))} ...\n")
 
     with contextlib.ExitStack() as stack:
-        out = stack.enter_context(output_file(output, inputs))
-        rout = stack.enter_context(output_file(rejects, inputs)) if rejects is not None else None
+        out = Restoring(stack.enter_context(output_file(output, inputs)), restore)
+        rout = Restoring(stack.enter_context(output_file(rejects, inputs)), restore) if rejects is not None else None
 
         def rows() -> Iterator[dict[str, Any]]:
             for item in iter_found(found, report, on_file, zone, max_line_length):
@@ -325,11 +389,11 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
             write_markdown(rows(), out, parse_columns())
     for s in report.files:
         sys.stderr.write(
-            f"{clean_terminal(s.file)}: {s.lines} lines, {s.records} records, {s.rejects} rejects\n"
+            restore(f"{clean_terminal(s.file)}: {s.lines} lines, {s.records} records, {s.rejects} rejects\n")
         )
         for note in s.notes:
-            sys.stderr.write(f"{clean_terminal(s.file)}: {clean_terminal(note)}\n")
-    report_skipped(report.skipped, verbose)
+            sys.stderr.write(restore(f"{clean_terminal(s.file)}: {clean_terminal(note)}\n"))
+    report_skipped([(restore(p), why) for p, why in report.skipped], verbose)
     if zone is None and any(s.kind == "maillog" for s in report.files):
         sys.stderr.write("maillog: syslog timestamps carry no zone; UTC assumed (zone_assumed=true). Give it with --tz +HH:MM\n")
     if report.rejects:
@@ -381,6 +445,8 @@ def spoof_check(
     observed: Observed | None = typer.Option(None, "--observed", help="What IMSVA did with the message, if known: the explanation then points out disagreements."),
     fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f", help="Output format."),
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+    redact: bool = REDACT_OPTION,
+    key_file: Path | None = KEY_FILE_OPTION,
 ) -> None:
     """Re-run IMSVA's spoofed-internal-messages filter on one message and explain every address."""
     from .messages import open_message
@@ -388,15 +454,22 @@ def spoof_check(
 
     tl = load_trusted(trusted, trusted_file)
     got = open_message(message)  # every input is read before the output is opened
-    for note in got.notes:
+    msg, notes = got.message, got.notes
+    r = redactor_for(redact, key_file)
+    if r is not None:
+        tl, msg = r.trusted_list(tl), r.message_input(msg)
+        sender = r.address_field(sender) if sender else sender
+        recipient = [r.address_field(x) for x in recipient]
+        notes = tuple(r.text(n) for n in notes)
+    for note in notes:
         sys.stderr.write(f"{clean_terminal(got.name)}: {clean_terminal(note)}\n")
-    msg = got.message.override(sender=sender, recipients=recipient)
+    msg = msg.override(sender=sender, recipients=recipient)
     inputs = Inputs.of([message] if str(message) != "-" else [], extra=trusted_file)
     check_outputs([output], inputs)
     result = msg.evaluate(tl, profile.value, None if observed is None else observed is Observed.fired)
     with output_file(output, inputs) as out:
         if fmt is TextOrJson.json:
-            out.write(json_document({"message": got.name, "input": got.to_dict(), **result.to_dict()}))
+            out.write(json_document({"message": got.name, "input": {**got.to_dict(), "notes": list(notes)}, **result.to_dict()}))
         else:
             out.write(clean_text_block(result.explanation) + "\n")
 
@@ -438,6 +511,8 @@ def correlate(
     max_member_size: str = typer.Option("16G", "--max-member-size", metavar="SIZE", help=_MAX_MEMBER_HELP),
     max_total_size: str = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
+    redact: bool = REDACT_OPTION,
+    key_file: Path | None = KEY_FILE_OPTION,
 ) -> None:
     """Link AntiSpoofFilter traces to policy events, re-run the spoof policy, explain each verdict."""
     from .correlation import correlate as run_correlate
@@ -448,25 +523,32 @@ def correlate(
     with bundle_settings(password, max_member_size, max_total_size):
         inputs = Inputs.of(paths, discover(paths).files, extra=[*trusted_file, *what_if_trusted_file])
         check_outputs([output], inputs)  # before the long read: a refused output costs nothing
-        tl = load_trusted(trusted, trusted_file)
-        what_if = None
-        if what_if_trusted or what_if_trusted_file or what_if_profile is not None:
-            other = load_trusted(what_if_trusted, what_if_trusted_file) if (what_if_trusted or what_if_trusted_file) else "same"
-            what_if = (other, what_if_profile.value if what_if_profile else None)
-        with progress_bar() as progress:
-            result = run_correlate(paths, trusted=tl, profile=profile.value, time_window=time_window, progress=progress)
-        rows = result.only(only.value if only else None)
-        changes = result.what_if(*what_if) if what_if is not None else None
-        with output_file(output, inputs) as out:
-            render_correlation(result, rows, fmt.value, out, explain=explain, what_if=changes)
-        n = result.summary.rejects
-        if n:
-            sys.stderr.write(f"{count(n, 'line')} could not be parsed or read:\n")
-            for r in result.rejects[:5]:
-                sys.stderr.write(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n")
-            if n > 5:
-                sys.stderr.write("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
-        report_skipped(result.skipped, verbose)
+        with redacted_run(redact, key_file, paths, [*trusted_file, *what_if_trusted_file]) as (given, tgiven, restore, red):
+            if red is not None:
+                trusted = [e for t in trusted for e in red.trusted_entry(t)]
+                what_if_trusted = [e for t in what_if_trusted for e in red.trusted_entry(t)]
+                trusted_file, what_if_trusted_file = [Path(x) for x in tgiven[: len(trusted_file)]], [
+                    Path(x) for x in tgiven[len(trusted_file):]
+                ]
+            tl = load_trusted(trusted, trusted_file)
+            what_if = None
+            if what_if_trusted or what_if_trusted_file or what_if_profile is not None:
+                other = load_trusted(what_if_trusted, what_if_trusted_file) if (what_if_trusted or what_if_trusted_file) else "same"
+                what_if = (other, what_if_profile.value if what_if_profile else None)
+            with progress_bar() as progress:
+                result = run_correlate(given, trusted=tl, profile=profile.value, time_window=time_window, progress=progress)
+            rows = result.only(only.value if only else None)
+            changes = result.what_if(*what_if) if what_if is not None else None
+            with output_file(output, inputs) as out:
+                render_correlation(result, rows, fmt.value, Restoring(out, restore), explain=explain, what_if=changes)
+            n = result.summary.rejects
+            if n:
+                sys.stderr.write(f"{count(n, 'line')} could not be parsed or read:\n")
+                for r in result.rejects[:5]:
+                    sys.stderr.write(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
+                if n > 5:
+                    sys.stderr.write("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
+            report_skipped([(restore(p), why) for p, why in result.skipped], verbose)
 
 
 # ---------------------------------------------------------------------------
@@ -509,6 +591,69 @@ def export(
     sys.stderr.write(f"wrote {clean_terminal(str(report.out))}: {clean_terminal(report.summary())}\n")
     for path, why in report.skipped:
         sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+
+
+# ---------------------------------------------------------------------------
+# redact
+# ---------------------------------------------------------------------------
+
+
+@app.command(
+    epilog="Examples:\n\n\b\n"
+    "  imsvalog redact fixtures/kb000239719 --to shared/ --key-file case-1234.key --verify\n"
+    "  imsvalog redact /cases/1234/IMSVA --trusted-file trusted.txt --to /tmp/1234-redacted --key-file case-1234.key\n"
+    "  imsvalog correlate /cases/1234/IMSVA --redact --key-file case-1234.key --explain\n\n"
+    "Exit status: 0 success (and --verify found everything identical), 1 --verify found a difference,\n"
+    "2 usage or input error (nothing is written then), 3 a bug in imsvalog.\n",
+)
+@cli_errors
+def redact(
+    paths: list[str] = typer.Argument(..., metavar="PATH", help="Log files, globs or folders (and .eml or headers files) to redact."),
+    to: Path = typer.Option(..., "--to", metavar="DIR", help="Folder for the copies: same names and layout, gzip stays gzip. Never an input folder; existing files are not overwritten."),
+    key_file: Path | None = KEY_FILE_OPTION,
+    trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="Also redact this Trusted Internal IP List file: its blocks still hold the same (redacted) addresses."),
+    keep_subjects: bool = typer.Option(False, "--keep-subjects", help="Keep subjects and attachment names (default: a keyed token of the same length)."),
+    verify: bool = typer.Option(False, "--verify", help="Correlate original and copy under every profile and compare row by row; exit 1 on any difference."),
+) -> None:
+    """Write redacted copies of a case's logs that keep every verdict, count and link."""
+    from .redact import Redactor, load_key, log_arguments, plan, redact_files, verify as run_verify
+    from .trusted import TrustedList
+
+    plan(paths, to, trusted_file)  # every input resolved, every target checked, before the key file is made
+    if key_file is not None and (to.resolve() == key_file.resolve().parent or to.resolve() in key_file.resolve().parents):
+        raise InputError(f"{key_file}: the key file may not be inside the --to folder (the key must never be shared)")
+    key, origin = load_key(key_file)
+    r = Redactor(key, keep_subjects=keep_subjects)
+    progress = stderr_is_tty()
+    report = redact_files(
+        paths, to, r, trusted_file,
+        on_file=(lambda p: sys.stderr.write(f"redacting {clean_terminal(str(p.source))} ...\n")) if progress else None,
+    )
+    sys.stderr.write(f"key: {clean_terminal(origin)}\n")
+    for f in report.files:
+        sys.stderr.write(f"{clean_terminal(f.source)} -> {clean_terminal(f.target)}: {count(f.lines, 'line')}\n")
+        if f.error:
+            sys.stderr.write(f"{clean_terminal(f.source)}: {clean_terminal(f.error)}\n")
+    for path, why in report.skipped:
+        sys.stderr.write(f"{clean_terminal(path)}: not copied: {why}\n")
+    if not verify:
+        return
+    orig = log_arguments(paths)
+    red = [str(to)]
+    lists = [(f.source, f.target) for f in report.files if f.kind == "trusted"]
+    trusted = None
+    if lists:
+        trusted = (
+            TrustedList.combine(*(TrustedList.from_file(a) for a, _ in lists)),
+            TrustedList.combine(*(TrustedList.from_file(b) for _, b in lists)),
+        )
+    if not orig:
+        raise InputError("--verify: no log files among the inputs")
+    result = run_verify(orig, red, r, trusted)
+    for line in result.lines():
+        typer.echo(clean_terminal(line))
+    if not result.same:
+        raise typer.Exit(ExitStatus.REJECTS)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,1227 @@
+"""Redact a case so it can be shared, while every verdict, count and link stays the same.
+
+What changes, and how (all pseudonyms are keyed: the same key gives the same
+pseudonym in every file, run and appliance of a case; another key, another case):
+
+* **Addresses**: a prefix-preserving permutation (Crypto-PAn style: bit *i* of the
+  pseudonym is bit *i* of the address XOR a keyed bit of the address's first *i*
+  bits, HMAC-SHA256) that maps every block of :data:`PROTECTED_V4` /
+  :data:`PROTECTED_V6` onto itself.  So private stays private in the same RFC 1918
+  block, 127.0.0.1 stays 127.0.0.1 and other loopback stays loopback, link-local,
+  carrier-grade NAT, documentation and every other special-purpose block (and every
+  range of every profile in :data:`imsvalog.spoof.PROFILES`) stays in its block, and
+  public stays public.  IPv4 stays IPv4, IPv6 stays IPv6, an IPv4-mapped address
+  stays mapped (its IPv4 part is redacted as IPv4).  Because it is prefix-preserving,
+  a CIDR block maps onto a CIDR block of the same length: a trusted list redacted
+  with the same key still holds the same addresses (:meth:`Redactor.trusted_entry`).
+  The price: leading bits shared with a special block are kept (a public address
+  keeps roughly its first octet).
+* **Domains**: label by label, each label keyed by the whole domain it ends
+  (``mail.example.com`` becomes ``<x>.<y>.<z>`` where ``<y>.<z>`` is the pseudonym
+  of ``example.com``), so equality and hierarchy survive.  Keys are lower-cased, as
+  IMSVA compares domains case-insensitively; the letters' case pattern is kept.
+  ``localhost`` and ``localhost.localdomain`` are kept.
+* **Local parts**: each run of letters/digits gets a same-shape pseudonym (letters
+  for letters, digits for digits, case kept; punctuation kept).  Role names are kept:
+  :data:`ROLE_LOCAL_PARTS`.
+* **Message-IDs, queue IDs, internal IDs**: every run of letters/digits in an ID is
+  mapped the same way wherever it occurs (a Postfix queue ID inside a Message-ID and
+  in a Received ``id`` clause gets the same pseudonym; all-hex stays hex, length and
+  case kept); a UUID-shaped internal ID keeps its shape.
+* **Subjects, attachment names**: a keyed token of the same length (an attachment
+  keeps its extension); ``keep_subjects=True`` keeps them.
+* **Kept**: times, thread IDs, rule names, bit codes, numbers, IMSVA's own message
+  texts, file names and rotation, line endings, gzip.
+
+Each line is split with the grammars (``log.imss`` prefix and body shapes, polevt
+and msgtra fields, the syslog prefix); only data fields are rewritten.  Text
+without a known shape is redacted conservatively: every address, e-mail address,
+domain-looking token, UUID, hex ID, and every domain, subject or attachment name
+seen elsewhere in the case.
+
+>>> r = Redactor(b"k" * 32)
+>>> ipaddress.ip_address(r.ip_text("10.1.2.3")) in ipaddress.ip_network("10.0.0.0/8"), r.ip_text("127.0.0.1")
+(True, '127.0.0.1')
+>>> r.domain("mail.example.com").endswith("." + r.domain("example.com"))
+True
+>>> r.addr_spec("postmaster@example.com").split("@")[0]
+'postmaster'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import hmac
+import ipaddress
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .grammars import imss as imss_grammar
+from .grammars import maillog as maillog_grammar
+from .grammars.received import BRACKETED, IPV4, IPV6
+from .sources import LogFile, discover, open_binary, open_log
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+KEY_ENV = "IMSVALOG_REDACT_KEY"
+
+#: local parts kept as they are (RFC 2142 role mailboxes, the bounce sender, root)
+ROLE_LOCAL_PARTS = frozenset(
+    {"postmaster", "abuse", "hostmaster", "webmaster", "mailer-daemon", "root", "noc", "security"}
+)
+#: host names kept as they are
+KEEP_HOSTS = frozenset({"localhost", "localhost.localdomain", "unknown"})
+
+# ---------------------------------------------------------------------------
+# Address classes: every block that any profile, Python's ipaddress or IANA's
+# special-purpose registries single out.  Each maps onto itself.
+# ---------------------------------------------------------------------------
+
+_IANA_V4 = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "127.0.0.1/32", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.0.0/29", "192.0.0.8/32", "192.0.0.9/32", "192.0.0.10/32", "192.0.0.170/31",
+    "192.0.0.170/32", "192.0.0.171/32", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24",
+    "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",
+    "240.0.0.0/4", "255.255.255.255/32",
+)
+_IANA_V6 = (
+    "::/128", "::1/128", "::ffff:0:0/96", "::/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/23",
+    "2001::/32", "2001:1::1/128", "2001:1::2/128", "2001:2::/48", "2001:3::/32", "2001:4:112::/48",
+    "2001:10::/28", "2001:20::/28", "2001:30::/28", "2001:db8::/32", "2002::/16", "2620:4f:8000::/48",
+    "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+    # ipaddress's is_reserved blocks
+    "::/8", "100::/8", "200::/7", "400::/6", "800::/5", "1000::/4", "4000::/3", "6000::/3", "8000::/3",
+    "a000::/3", "c000::/3", "e000::/4", "f000::/5", "f800::/6", "fe00::/9",
+)
+
+
+def _protected() -> tuple[tuple[Network, ...], tuple[Network, ...]]:
+    from .spoof import _DOC_NETS, PROFILES
+
+    nets: set[Network] = {ipaddress.ip_network(t) for t in _IANA_V4 + _IANA_V6}
+    nets.update(_DOC_NETS)
+    for p in PROFILES.values():
+        nets.update(r.network for r in p.skip + p.flag)
+    v4 = tuple(sorted((n for n in nets if n.version == 4), key=lambda n: (n.network_address, n.prefixlen)))
+    v6 = tuple(sorted((n for n in nets if n.version == 6), key=lambda n: (n.network_address, n.prefixlen)))
+    return v4, v6  # type: ignore[return-value]
+
+
+PROTECTED_V4, PROTECTED_V6 = _protected()
+
+
+def _forced(nets: Iterable[Network], bits: int) -> frozenset[tuple[int, int]]:
+    """(i, first i bits) for every proper prefix of every block: those bits are never flipped."""
+    out = set()
+    for n in nets:
+        v = int(n.network_address)
+        for i in range(n.prefixlen):
+            out.add((i, v >> (bits - i)))
+    return frozenset(out)
+
+
+_FORCED = {4: _forced(PROTECTED_V4, 32), 6: _forced(PROTECTED_V6, 128)}
+_BITS = {4: 32, 6: 128}
+_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+
+# ---------------------------------------------------------------------------
+# Keys
+# ---------------------------------------------------------------------------
+
+
+def new_key() -> bytes:
+    return secrets.token_bytes(32)
+
+
+def key_from_text(text: str) -> bytes:
+    """A key from its text form: 64 hex digits, or any passphrase (hashed)."""
+    text = text.strip()
+    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        return bytes.fromhex(text)
+    if not text:
+        raise InputError("the redaction key is empty")
+    return hashlib.sha256(b"imsvalog-redact-key\0" + text.encode("utf-8", "surrogateescape")).digest()
+
+
+def load_key(key_file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> tuple[bytes, str]:
+    """The case key and where it came from: ``key_file`` (created with mode 0600 if absent), else
+    ``$IMSVALOG_REDACT_KEY``, else a new one-off key (pseudonyms then match nothing else)."""
+    env = os.environ if env is None else env
+    if key_file is not None:
+        path = Path(key_file)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            try:
+                return key_from_text(path.read_text(encoding="utf-8", errors="surrogateescape")), f"key file {path}"
+            except OSError as exc:
+                raise InputError(f"{path}: cannot read the key file: {exc.strerror}") from None
+        except OSError as exc:
+            raise InputError(f"{path}: cannot create the key file: {exc.strerror}") from None
+        key = new_key()
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key.hex() + "\n")
+        return key, f"new key file {path} (keep it with the case; use it again for this case's other files)"
+    if env.get(KEY_ENV):
+        return key_from_text(env[KEY_ENV]), f"${KEY_ENV}"
+    return new_key(), "a one-off key (give --key-file to keep pseudonyms the same across runs)"
+
+
+# ---------------------------------------------------------------------------
+# Patterns
+# ---------------------------------------------------------------------------
+
+_UUID = r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f-])"
+_UUID_RE = re.compile(_UUID)
+_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\[\]-]+"
+_DOMAIN = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*"
+_ADDR = rf"(?<![\w.+=-]){_LOCAL}@{_DOMAIN}"
+_DOTTED = (
+    r"(?<![\w.@-])(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9])?\.)+"
+    r"(?P<tld>[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?![\w-]|\.[A-Za-z0-9])"
+)
+_HEXID = r"(?<![\w-])(?=[0-9A-F]*[A-F])(?=[0-9A-F]*[0-9])[0-9A-F]{8,20}(?![\w-])"
+_RUN = re.compile(r"[A-Za-z0-9]+")
+
+#: last labels that make a dotted word a domain in free text (elsewhere any alphabetic last label does)
+TLDS = frozenset(
+    "com net org edu gov mil int info biz name pro mobi asia io co ai app dev cloud online site xyz top me tv cc "
+    "us uk de jp fr cn ru br it nl au ca ch se no es kr tw hk sg in id my th vn ph nz za mx ar cl be at dk fi ie pt "
+    "gr cz hu ro tr il ae sa eu su ua "
+    "test example invalid localhost local localdomain lan internal intranet corp home private".split()
+)
+#: words a domain label pseudonym must not become (Received keywords, kept names)
+_RESERVED_LABELS = frozenset({"from", "by", "via", "with", "id", "for", "localhost", "unknown", "localdomain"}) | ROLE_LOCAL_PARTS
+
+_IPV4_P = IPV4.re.pattern.replace("?P<addr>", "?P<ip4>")  # type: ignore[attr-defined]
+_IPV6_P = IPV6.re.pattern.replace("?P<addr>", "?P<ip6>")  # type: ignore[attr-defined]
+_BRACKET_P = BRACKETED.re.pattern.replace("?P<addr>", "?P<bip>").replace("?P<v6tag>", "?:")  # type: ignore[attr-defined]
+
+_ALPHABET = {"d": "0123456789", "h": "ABCDEF", "l": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+_FREE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+
+
+def _stream(key: bytes, label: bytes, n: int) -> bytes:
+    out = b""
+    counter = 0
+    while len(out) < n:
+        out += hmac.new(key, label + b"\0" + counter.to_bytes(4, "big"), hashlib.sha256).digest()
+        counter += 1
+    return out[:n]
+
+
+def _shape_like(original: str, stream: bytes, hex_ok: bool) -> str:
+    """Letters for letters, digits for digits (hex letters for hex letters in an all-hex run), case kept."""
+    out = []
+    for c, b in zip(original, stream, strict=False):
+        if c.isascii() and c.isdigit():
+            out.append(_ALPHABET["d"][b % 10])
+        elif c.isascii() and c.isalpha():
+            alpha = _ALPHABET["h"] if hex_ok else _ALPHABET["l"]
+            ch = alpha[b % len(alpha)]
+            out.append(ch.lower() if c.islower() else ch)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _is_hex(run: str) -> bool:
+    return bool(re.fullmatch(r"[0-9A-Fa-f]+", run))
+
+
+# ---------------------------------------------------------------------------
+# The redactor
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Redactor:
+    """Keyed pseudonyms for everything a log can give away.  One per case and key."""
+
+    key: bytes
+    keep_subjects: bool = False
+    #: what was seen, lower-cased -> kind ("domain", "host", "free", "file"); hunted in free text
+    learned: dict[str, str] = field(default_factory=dict)
+    _labels: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _flip: dict[tuple[int, int, int], int] = field(default_factory=dict, repr=False)
+    _learned_re: re.Pattern[str] | None = field(default=None, repr=False)
+    _learned_size: int = field(default=-1, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.key) < 16:
+            raise InputError("the redaction key must be at least 16 bytes")
+        self.ip = lru_cache(maxsize=1 << 16)(self._ip)  # type: ignore[method-assign]
+
+    def _mac(self, *parts: bytes) -> bytes:
+        return hmac.new(self.key, b"\0".join(parts), hashlib.sha256).digest()
+
+    # -- addresses ---------------------------------------------------------
+
+    def _permute(self, value: int, version: int) -> int:
+        bits, forced = _BITS[version], _FORCED[version]
+        out = 0
+        for i in range(bits):
+            prefix = value >> (bits - i)
+            bit = (value >> (bits - 1 - i)) & 1
+            if (i, prefix) in forced:
+                flip = 0
+            elif i == bits - 1 and out == prefix:
+                flip = 1  # no fixed points: an address whose other bits all stayed changes its last bit
+            else:
+                k = (version, i, prefix)
+                flip = self._flip.get(k)  # type: ignore[assignment]
+                if flip is None:
+                    flip = self._mac(b"ip", bytes([version, i]), prefix.to_bytes(16, "big"))[0] & 1
+                    self._flip[k] = flip
+            out = (out << 1) | (bit ^ flip)
+        return out
+
+    def _ip(self, ip: IPAddress) -> IPAddress:
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip.scope_id:
+                ip = ipaddress.IPv6Address(str(ip).split("%", 1)[0])
+            if ip in _MAPPED:
+                v4 = self.ip(ip.ipv4_mapped)
+                return ipaddress.IPv6Address(int(_MAPPED.network_address) | int(v4))
+            return ipaddress.IPv6Address(self._permute(int(ip), 6))
+        return ipaddress.IPv4Address(self._permute(int(ip), 4))
+
+    def ip_text(self, text: str) -> str:
+        """An address as text -> its pseudonym as text (IPv4-mapped keeps ``::ffff:a.b.c.d``); not an address: unchanged."""
+        try:
+            ip = ipaddress.ip_address(text)
+        except ValueError:
+            return text
+        out = self.ip(ip)
+        if isinstance(out, ipaddress.IPv6Address) and out.ipv4_mapped is not None:
+            return f"::ffff:{out.ipv4_mapped}"
+        return str(out)
+
+    def network(self, net: Network) -> Network:
+        """A CIDR block -> the block its addresses map into (same prefix length)."""
+        if isinstance(net, ipaddress.IPv6Network) and net.prefixlen >= 96 and net.subnet_of(_MAPPED):
+            v4 = ipaddress.IPv4Network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))
+            m = self.network(v4)
+            return ipaddress.IPv6Network((int(_MAPPED.network_address) | int(m.network_address), net.prefixlen))
+        mapped = self.ip(net.network_address)
+        return ipaddress.ip_network((int(mapped), net.prefixlen), strict=False) if net.version == 4 else \
+            ipaddress.IPv6Network((int(mapped), net.prefixlen), strict=False)
+
+    def trusted_entry(self, text: str) -> list[str]:
+        """One Trusted Internal IP List entry -> redacted entries holding the same (redacted) addresses.
+
+        An address stays an address and a CIDR block a block; a range ``a-b`` becomes
+        the CIDR blocks that make it up (a prefix-preserving map keeps blocks, not ranges).
+        """
+        from .trusted import parse_entry
+
+        e = parse_entry(text, "trusted list")
+        entry = text.strip()
+        if "-" in entry:
+            return [self._net_text(self.network(n)) for n in e.networks]
+        if "/" in entry:
+            return [self._net_text(self.network(e.networks[0]))]
+        return [self.ip_text(entry)]
+
+    @staticmethod
+    def _net_text(net: Network) -> str:
+        if isinstance(net, ipaddress.IPv6Network) and net.network_address.ipv4_mapped is not None and net.prefixlen >= 96:
+            return f"::ffff:{net.network_address.ipv4_mapped}/{net.prefixlen}"
+        return str(net)
+
+    # -- names ---------------------------------------------------------------
+
+    def _label(self, label: str, suffix: str) -> str:
+        k = (label.lower(), suffix)
+        base = self._labels.get(k)
+        if base is None:
+            n = 0
+            while True:
+                s = _stream(self.key, b"label\0" + suffix.encode("utf-8", "surrogateescape") + bytes([n]), max(len(label), 5))
+                shape = label.lower() if len(label) >= 5 else label.lower() + label[-1:].lower() * (5 - len(label))
+                base = _shape_like(shape, s, False).lower()
+                if base not in _RESERVED_LABELS and base != label.lower():
+                    break
+                n += 1
+            self._labels[k] = base
+        # the case pattern of the original, extended by its last letter's case
+        return "".join(
+            ch.upper() if (label[i] if i < len(label) else label[-1:]).isupper() else ch for i, ch in enumerate(base)
+        )
+
+    def domain(self, text: str) -> str:
+        """A domain or host name -> its pseudonym; ``a.b`` of ``x.a.b`` is the pseudonym of ``a.b``."""
+        if not text or text.lower().rstrip(".") in KEEP_HOSTS:
+            return text
+        dot = text.endswith(".")
+        labels = text.rstrip(".").split(".")
+        lower = [x.lower() for x in labels]
+        out = []
+        for i, lab in enumerate(labels):
+            out.append(self._label(lab, ".".join(lower[i:])) if lab else lab)
+        self._learn(text.rstrip("."), "domain" if len(labels) > 1 else "host")
+        return ".".join(out) + ("." if dot else "")
+
+    def token(self, run: str) -> str:
+        """One run of letters/digits of an ID -> same shape (hex stays hex), case kept; keyed case-insensitively."""
+        up = run.upper().encode("ascii", "replace")
+        n = 0
+        while True:
+            s = _stream(self.key, b"token\0" + up + bytes([n]), len(run))
+            out = _shape_like(run, s, _is_hex(run))
+            if out.upper() != run.upper() or n > 8:
+                return out
+            n += 1
+
+    def id_text(self, text: str) -> str:
+        """An ID (queue ID, internal ID, Message-ID part): every run of letters/digits mapped; a UUID keeps its shape."""
+        if _UUID_RE.fullmatch(text):
+            return self.uuid(text)
+        return _RUN.sub(lambda m: self.token(m.group(0)), text)
+
+    def uuid(self, text: str) -> str:
+        h = self._mac(b"uuid", text.upper().encode("ascii")).hex().upper()
+        it = iter(h)
+        return "".join(c if c == "-" else (next(it).lower() if c.islower() else next(it)) for c in text)
+
+    def local(self, text: str) -> str:
+        """A local part: role names kept (:data:`ROLE_LOCAL_PARTS`), else each run of letters/digits mapped."""
+        if text.lower() in ROLE_LOCAL_PARTS:
+            return text
+        return _RUN.sub(lambda m: self.token(m.group(0)), text)
+
+    def addr_spec(self, text: str) -> str:
+        """``local@domain`` (an e-mail address or a Message-ID without brackets)."""
+        if "@" not in text:
+            return self.local(text)
+        local, domain = text.rsplit("@", 1)
+        return f"{self.local(local)}@{self.domain(domain)}"
+
+    def message_id(self, text: str) -> str:
+        """A Message-ID, with or without angle brackets."""
+        m = re.fullmatch(r"(\s*<?)(.*?)(>?\s*)", text, re.S)
+        assert m is not None
+        inner = m.group(2)
+        body = self.addr_spec(inner) if "@" in inner else self.id_text(inner)
+        return m.group(1) + body + m.group(3)
+
+    def address_field(self, text: str) -> str:
+        """A sender/recipient field: an address (with or without <>), empty, or something odd."""
+        if not text or text == "#null#":
+            return text
+        m = re.fullmatch(r"(\s*<?)([^<>]*@[^<>@]*)(>?\s*)", text)
+        if m:
+            return m.group(1) + self.addr_spec(m.group(2)) + m.group(3)
+        if "@" not in text and "<" not in text:
+            return self.local(text)
+        return self.text(text)
+
+    def free(self, text: str) -> str:
+        """Free text (a subject): a keyed token of the same length, ``~`` first."""
+        if self.keep_subjects or not text:
+            return text
+        self._learn(text, "free")
+        s = _stream(self.key, b"free\0" + text.encode("utf-8", "surrogateescape"), len(text))
+        return "~" + "".join(_FREE_ALPHABET[b % len(_FREE_ALPHABET)] for b in s[1:])
+
+    def filename(self, text: str) -> str:
+        """An attachment name: the stem as free text, the extension kept."""
+        if self.keep_subjects or not text:
+            return text
+        m = re.fullmatch(r"(.+?)(\.[A-Za-z0-9]{1,5})", text)
+        if not m:
+            return self.free(text)
+        self._learn(text, "free")
+        return self.free(m.group(1)) + m.group(2)
+
+    def _learn(self, text: str, kind: str) -> None:
+        low = text.lower()
+        if len(low.strip()) < 4 or low in KEEP_HOSTS or low in self.learned:
+            return
+        self.learned[low] = kind
+
+    # -- free text -----------------------------------------------------------
+
+    def _learned_pattern(self) -> str | None:
+        if not self.learned:
+            return None
+        words = sorted(self.learned, key=len, reverse=True)
+        return "(?P<learned>(?<![\\w.-])(?:" + "|".join(re.escape(w) for w in words) + ")(?![\\w@-]|\\.[A-Za-z0-9]))"
+
+    def _compiled(self, mode: str) -> re.Pattern[str]:
+        if self._learned_size != len(self.learned):
+            self._learned_size = len(self.learned)
+            self._cache = {}
+        cache: dict[str, re.Pattern[str]] = self._cache  # type: ignore[attr-defined]
+        if mode not in cache:
+            alts = [
+                rf"(?P<uuid>{_UUID})",
+                rf"(?P<addr>{_ADDR})",
+                rf"(?P<bracket>{_BRACKET_P})",
+                rf"(?P<ipv4>{_IPV4_P})",
+                rf"(?P<ipv6>{_IPV6_P})",
+            ]
+            learned = self._learned_pattern()
+            if learned:
+                alts.append(learned)
+            alts += [
+                rf"(?P<dotted>{_DOTTED})",
+                rf"(?P<hexid>{_HEXID})",
+                r"(?P<queued>(?<=queued as )\w+)",
+                r"(?P<subject>(?<=[Ss]ubject: ).+?(?= from [\w.-]+\[|$))",
+            ]
+            if mode in ("received", "hosts"):
+                # a host word before [address], after from/by/helo=
+                alts.append(r"(?P<host>(?<=[\s=(])[A-Za-z0-9][\w-]*(?=\[))")
+            if mode == "received":
+                alts.append(r"(?P<kw>\b(?:from|by)[ \t]+|\bhelo=)(?P<kwhost>[^\s()<>\[\];,]+)")
+                alts.append(r"(?P<idkw>\bid[ \t]+)(?P<qid>[\w.-]+)")
+            cache[mode] = re.compile("|".join(alts))
+        return cache[mode]
+
+    def _sub(self, m: re.Match[str], mode: str) -> str:
+        g = m.lastgroup
+        t = m.group(0)
+        if g == "learned":
+            kind = self.learned.get(t.lower(), "free")
+            return self.domain(t) if kind in ("domain", "host") else self.free(t) if not self.keep_subjects or kind != "free" else t
+        if g == "uuid":
+            return self.uuid(t)
+        if g == "addr":
+            return self.addr_spec(t)
+        if g == "bracket":
+            inner = m.group("bip")
+            return t.replace(inner, self.ip_text(inner), 1)
+        if g in ("ipv4", "ipv6"):
+            return self.ip_text(t)
+        if g == "dotted":
+            if mode == "text" and m.group("tld").lower() not in TLDS:
+                return t
+            return self.domain(t)
+        if g in ("hexid", "queued"):
+            return self.id_text(t)
+        if g == "qid":
+            return m.group("idkw") + self.id_text(m.group("qid"))
+        if g == "kwhost":
+            return m.group("kw") + self._host(m.group("kwhost"))
+        if g == "subject":
+            return self.free(t)
+        if g == "host":
+            return self._host(t)
+        return t  # pragma: no cover
+
+    def _host(self, word: str) -> str:
+        """A host word (after from/by/helo=, before [address]): an address, a kept word, or a name."""
+        ip = self.ip_text(word)
+        if ip != word or word.lower() in ("userid", "unknown", "localhost") or word.isdigit():
+            return ip
+        return self.domain(word)
+
+    def text(self, text: str, mode: str = "text") -> str:
+        """Conservative redaction of text of no known shape (``mode``: text, received, hosts)."""
+        if not text:
+            return text
+        rx = self._compiled(mode)
+        return rx.sub(lambda m: self._sub(m, mode), text)
+
+    def received(self, header: str) -> str:
+        """A Received header: addresses, host names, e-mail addresses and the ``id`` clause; keywords and date kept."""
+        return self.text(header, "received")
+
+    # -- lines ---------------------------------------------------------------
+
+    def imss_line(self, text: str) -> str:
+        m = imss_grammar._HEAD_RE.match(text)
+        if m is None:
+            return self.text(text)
+        pos = m.end()
+        end = len(text)
+        if text.rstrip(" \t").endswith("]"):
+            locm = imss_grammar._LOCATION_RE.search(text, pos)
+            if locm:
+                end = locm.start()
+        message = text[pos:end]
+        component = m["component"]
+        if component in imss_grammar._NOT_COMPONENTS and m["method"] is None:
+            component = None
+        for starts, comp, v in imss_grammar._DISPATCH:
+            if (comp is None or comp == component) and message.startswith(starts):
+                mm = v.grammar.re.match(message)  # type: ignore[attr-defined]
+                if mm is None or message[mm.end():].strip():
+                    continue
+                return text[:pos] + self._groups(message, mm) + text[end:]
+        return text[:pos] + self.text(message) + text[end:]
+
+    _GROUPS = {
+        "header": "received", "address": "ip", "ips": "text", "client": "text", "client_bare": "hosts",
+        "message_id": "message_id", "internal_id": "id", "detail": "text", "text": "text",
+    }
+
+    def _groups(self, message: str, mm: re.Match[str]) -> str:
+        spans = []
+        for name in mm.re.groupindex:
+            how = self._GROUPS.get(name)
+            if how is None or mm.group(name) is None:
+                continue
+            spans.append((mm.start(name), mm.end(name), how))
+        spans.sort()
+        out, last = [], 0
+        for a, b, how in spans:
+            if a < last:
+                continue
+            out.append(message[last:a])
+            value = message[a:b]
+            if how == "received":
+                out.append(self.received(value))
+            elif how == "ip":
+                out.append(self.ip_text(value))
+            elif how == "message_id":
+                out.append(self.message_id(value))
+            elif how == "id":
+                out.append(self.id_text(value))
+            else:
+                out.append(self.text(value, how))
+            last = b
+        out.append(message[last:])
+        return "".join(out)
+
+    _POLEVT_TIME = re.compile(r"\d{4}/\d\d/\d\d[ \t]+\d\d:\d\d:\d\d")
+    _KEEP_FIELD = re.compile(r"[\d.+-]*|#null#")
+
+    def polevt_line(self, text: str) -> str:
+        f = text.split("\t")
+        if len(f) < 2 or not self._POLEVT_TIME.match(f[0]):
+            return self.text(text)
+        out = list(f)
+        for i, v in enumerate(f):
+            if i == 0 or i in (5, 6, 7, 8, 10, 15):
+                continue  # time, direction, rule, bit codes, attachment type
+            if i == 1:
+                out[i] = self.id_text(v)
+            elif i == 2:
+                out[i] = self.address_field(v)
+            elif i == 3:
+                out[i] = ";".join(self.address_field(x) for x in v.split(";"))
+            elif i == 4:
+                out[i] = self.free(v)
+            elif i == 14:
+                out[i] = self.filename(v)
+            elif v.startswith("<") and v.rstrip().endswith(">"):
+                out[i] = self.message_id(v)
+            elif not self._KEEP_FIELD.fullmatch(v):
+                out[i] = self.text(v)
+        return "\t".join(out)
+
+    def msgtra_line(self, text: str) -> str:
+        f = text.split("\t")
+        if len(f) < 2 or not re.fullmatch(r"\w*Transac\w*", f[0]):
+            return self.text(text)
+        out = list(f)
+        for i, v in enumerate(f):
+            if v == "#null#" or i in (0, 1, 2, 3, 7, 14, 15):
+                continue
+            if i == 4:
+                out[i] = self.message_id(v)
+            elif i in (5, 6):
+                out[i] = self.id_text(v)
+            elif i == 8:
+                out[i] = self.address_field(v)
+            elif i == 9:
+                out[i] = ";".join(self.address_field(x) for x in v.split(";"))
+            elif i == 10:
+                out[i] = self.free(v)
+            elif not self._KEEP_FIELD.fullmatch(v):
+                out[i] = self.text(v, "hosts")
+        return "\t".join(out)
+
+    _MAILLOG_PREFIX = re.compile(
+        "|".join(
+            p.re.pattern.replace("?P<", f"?P<{n}_")  # type: ignore[attr-defined]
+            for n, p in (("s", maillog_grammar.SYSLOG_PREFIX), ("i", maillog_grammar.ISO_PREFIX))
+        )
+    )
+    _QID_START = re.compile(r"([0-9A-Za-z]{5,20})(?=: )")
+
+    def maillog_line(self, text: str) -> str:
+        m = self._MAILLOG_PREFIX.match(text)
+        if m is None:
+            return self.text(text, "hosts")
+        g = "s_host" if m.group("s_host") is not None else "i_host"
+        a, b = m.span(g)
+        head = text[:a] + self.domain(text[a:b]) + text[b : m.end()]
+        body = text[m.end():]
+        q = self._QID_START.match(body)
+        if q:
+            return head + self.id_text(q.group(1)) + self.text(body[q.end():], "hosts")
+        return head + self.text(body, "hosts")
+
+    def line(self, kind: str, text: str) -> str:
+        """One line of a log of that kind (``imss``, ``polevt``, ``msgtra``, ``maillog``), redacted."""
+        return {"imss": self.imss_line, "polevt": self.polevt_line, "msgtra": self.msgtra_line,
+                "maillog": self.maillog_line}.get(kind, self.text)(text)
+
+    # -- messages and trusted lists -------------------------------------------
+
+    _HEADER = re.compile(r"([!-9;-~]+)(:[ \t]*)(.*)", re.S)
+
+    def message_lines(self, lines: Iterable[str]) -> Iterator[str]:
+        """An .eml or headers file, line by line: header values by name, the body as same-length tokens."""
+        in_body = False
+        current = ""
+        for line in lines:
+            if in_body:
+                yield self.free(line) if line.strip() else line
+                continue
+            if not line.strip():
+                in_body = True
+                yield line
+                continue
+            if line[:1] in (" ", "\t"):
+                yield self._header_value(current, line)
+                continue
+            m = self._HEADER.fullmatch(line)
+            if m is None:
+                yield self.text(line)
+                continue
+            current = m.group(1).lower()
+            yield m.group(1) + m.group(2) + self._header_value(current, m.group(3))
+
+    def _header_value(self, name: str, value: str) -> str:
+        if name == "received":
+            return self.received(value)
+        if name in ("subject", "thread-topic"):
+            return self.free(value)
+        if name in ("message-id", "in-reply-to", "references"):
+            return re.sub(r"<[^<>]*>", lambda m: self.message_id(m.group(0)), value) if "<" in value else self.message_id(value)
+        return self.text(value, "hosts")
+
+    def trusted_list(self, tl: Any) -> Any:
+        """A :class:`~imsvalog.trusted.TrustedList` (or None) with every entry redacted."""
+        from .trusted import TrustedList, parse_entry
+
+        if tl is None:
+            return None
+        return TrustedList(tuple(parse_entry(x, e.origin) for e in tl.entries for x in self.trusted_entry(e.text)))
+
+    def message_input(self, m: Any) -> Any:
+        """A :class:`~imsvalog.spoof.MessageInput` with its headers, sender and recipients redacted."""
+        from dataclasses import replace
+
+        return replace(
+            m,
+            received=tuple(self.received(h) for h in m.received),
+            sender=self.address_field(m.sender) if m.sender else m.sender,
+            recipients=tuple(self.address_field(x) for x in m.recipients),
+            header_from=self.text(m.header_from, "hosts") if m.header_from else m.header_from,
+        )
+
+    def trusted_lines(self, lines: Iterable[str]) -> Iterator[str]:
+        """A trusted-list file: each entry redacted (a range becomes its CIDR blocks), comments redacted."""
+        for line in lines:
+            entry, hash_, comment = line.partition("#")
+            body = entry.strip()
+            tail = (hash_ + self.text(comment)) if hash_ else ""
+            if not body:
+                yield line if not hash_ else entry + tail
+                continue
+            parts = self.trusted_entry(body)
+            lead = entry[: len(entry) - len(entry.lstrip())]
+            pad = entry[len(entry.rstrip()) :]
+            yield lead + parts[0] + pad + tail
+            for extra in parts[1:]:
+                yield lead + extra
+
+
+# ---------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One input (a file, or a bundle member: ``log``) and the file its redacted copy goes to."""
+
+    source: Path
+    target: Path
+    kind: str  # imss | polevt | msgtra | maillog | message | trusted
+    gzipped: bool
+    log: LogFile | None = None
+
+    def open(self) -> Any:
+        return open_log(self.log) if self.log is not None else open_binary(self.source)
+
+    def mtime_ns(self) -> int | None:
+        if self.log is not None and self.log.member is not None:
+            m = self.log.member.mtime
+            return None if m is None else int(m * 1e9)
+        return self.source.stat().st_mtime_ns
+
+
+_BUNDLE_EXT = re.compile(r"\.(zip|tar\.gz|tgz|tar|7z|tar\.bz2|tar\.xz)$", re.IGNORECASE)
+
+
+def member_path(f: LogFile) -> tuple[Path, Path]:
+    """A bundle member's bundle on disk, and the path it takes once unpacked:
+    ``CDT-x.zip!IMSVA/LogFile/Event3/log.imss...`` -> ``CDT-x/IMSVA/LogFile/Event3/log.imss...``
+    (a nested bundle becomes a folder named like it, without its extension)."""
+    assert f.member is not None
+    chain = list(f.member.chain)
+    parts = [_BUNDLE_EXT.sub("", f.member.bundle.name)]
+    parts += [_BUNDLE_EXT.sub("", c) for c in chain[:-1]] + [chain[-1]]
+    return f.member.bundle, Path(*[p for part in parts for p in part.split("/") if p])
+
+
+def _member_gzipped(f: LogFile) -> bool:
+    assert f.member is not None
+    with f.member.open() as fh:
+        return fh.peek(2)[:2] == b"\x1f\x8b"
+
+
+@dataclass
+class FileReport:
+    source: str
+    target: str
+    kind: str
+    lines: int = 0
+    error: str | None = None
+
+
+@dataclass
+class RedactReport:
+    files: list[FileReport] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    key_origin: str = ""
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _looks_like_message(path: Path) -> bool:
+    try:
+        with open_binary(path) as fh:
+            first = fh.readline(4096)
+    except OSError:
+        return False
+    return bool(re.match(rb"[!-9;-~]+:", first.lstrip(b"\r\n"))) and not first.startswith(b"From ")
+
+
+def _inside(a: Path, b: Path) -> bool:
+    """a is b or lies under b."""
+    return a == b or b in a.parents
+
+
+def plan(
+    paths: Sequence[str | os.PathLike[str]],
+    to: str | os.PathLike[str],
+    trusted_files: Sequence[str | os.PathLike[str]] = (),
+) -> tuple[list[Planned], list[tuple[str, str]]]:
+    """Every input file (and bundle member) and its target under ``to``, mirroring the inputs'
+    layout below their common folder; a bundle's members go to a folder named like the bundle.
+
+    Raises :class:`InputError` (before anything is written) when ``to`` is or holds an input,
+    when a target would be read as an input (:mod:`imsvalog.outputs`), or already exists.
+    """
+    from .outputs import Inputs, OutputError
+
+    logs: list[tuple[Path, str, LogFile | None]] = []
+    skipped: list[tuple[str, str]] = []
+    found_files: list[LogFile] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_file() and not _log_name(path) and _looks_like_message(path):
+            logs.append((path, "message", None))
+            continue
+        d = discover([p])
+        found_files += d.files
+        logs += [(f.path, f.kind, f) for f in d.files]
+        skipped += d.skipped
+    logs += [(Path(t), "trusted", None) for t in trusted_files]
+    for path, _, f in logs:
+        if f is None or f.member is None:
+            if not path.is_file():
+                raise InputError(f"{path}: no such file")
+    if not logs:
+        raise InputError("no log files among the inputs")
+    inputs = Inputs.of(paths, found_files, extra=[p for p, k, _ in logs if k in ("message", "trusted")])
+    why = inputs.why_not_folder(to)
+    if why is not None:
+        raise OutputError(f"{to}: refusing to write here: it {why}; input files are only read")
+    out = Path(to).resolve()
+    on_disk: list[tuple[Path, Path, str, LogFile | None]] = []  # (file on disk, path below the common folder, ...)
+    for path, kind, f in logs:
+        if f is not None and f.member is not None:
+            bundle, inside = member_path(f)
+            on_disk.append((bundle.resolve(), inside, kind, f))
+        else:
+            on_disk.append((path.resolve(), Path(path.name), kind, f))
+    base = Path(os.path.commonpath([str(d.parent) for d, _, _, _ in on_disk]))
+    seen: set[Path] = set()
+    planned = []
+    for disk, inside, kind, f in on_disk:
+        target = out / disk.parent.relative_to(base) / inside
+        if target in seen:
+            continue
+        seen.add(target)
+        why = inputs.why_input(target)
+        if why is not None:
+            raise OutputError(f"{target}: refusing to write here: it {why}; input files are only read")
+        if f is not None and f.member is not None:
+            planned.append(Planned(f.path, target, kind, _member_gzipped(f), f))
+        else:
+            planned.append(Planned(f.path if f is not None else disk, target, kind, _is_gzip(disk), f))
+    exists = [str(x.target) for x in planned if x.target.exists()]
+    if exists:
+        more = f" (and {len(exists) - 1} more)" if len(exists) > 1 else ""
+        raise InputError(f"{exists[0]}{more}: already exists; redact writes new files only (choose an empty --to folder)")
+    return planned, skipped
+
+
+def log_arguments(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The paths that are logs, folders, globs or bundles (not messages)."""
+    out = []
+    for p in paths:
+        path = Path(p)
+        if not (path.is_file() and not _log_name(path) and _looks_like_message(path)):
+            out.append(os.fspath(p))
+    return out
+
+
+def _log_name(path: Path) -> bool:
+    from .sources import kind_from_name
+
+    return kind_from_name(path.name) is not None
+
+
+def _raw_lines(p: Planned) -> Iterator[bytes]:
+    with p.open() as fh:
+        yield from fh
+
+
+def _split_eol(raw: bytes) -> tuple[str, bytes]:
+    body = raw
+    eol = b""
+    if body.endswith(b"\n"):
+        body, eol = body[:-1], b"\n"
+        if body.endswith(b"\r"):
+            body, eol = body[:-1], b"\r\n"
+    return body.decode("utf-8", "surrogateescape"), eol
+
+
+def _redacted_lines(r: Redactor, p: Planned, report: FileReport | None = None) -> Iterator[bytes]:
+    """The redacted lines of one file as bytes, line endings as they were."""
+    import zlib
+
+    def texts() -> Iterator[tuple[str, bytes]]:
+        n = 0
+        try:
+            for raw in _raw_lines(p):
+                n += 1
+                yield _split_eol(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            if report is not None:
+                report.error = f"line {n + 1} onwards unreadable ({exc}); not copied"
+
+    if p.kind == "message":
+        pairs = list(texts())
+        for (_, eol), out in zip(pairs, r.message_lines([t for t, _ in pairs]), strict=True):
+            yield out.encode("utf-8", "surrogateescape") + eol
+        if report is not None:
+            report.lines = len(pairs)
+        return
+    if p.kind == "trusted":
+        for t, eol in texts():
+            outs = list(r.trusted_lines([t]))
+            for i, o in enumerate(outs):
+                yield o.encode("utf-8", "surrogateescape") + (eol if i == len(outs) - 1 else (eol or b"\n"))
+            if report is not None:
+                report.lines += 1
+        return
+    for t, eol in texts():
+        yield r.line(p.kind, t).encode("utf-8", "surrogateescape") + eol
+        if report is not None:
+            report.lines += 1
+
+
+def learn(r: Redactor, planned: Sequence[Planned]) -> None:
+    """First pass: see every domain, subject and attachment name of the case, so that text of no
+    known shape anywhere in it can be searched for them."""
+    for p in planned:
+        for _ in _redacted_lines(r, p):
+            pass
+
+
+def redact_files(
+    paths: Sequence[str | os.PathLike[str]],
+    to: str | os.PathLike[str],
+    redactor: Redactor,
+    trusted_files: Sequence[str | os.PathLike[str]] = (),
+    on_file: Callable[[Planned], None] | None = None,
+) -> RedactReport:
+    """Write a redacted copy of every log (and trusted-list / message file) under ``to``.
+
+    Same names, same layout below the inputs' common folder, gzip stays gzip, line
+    endings and modification times are kept (maillog's year may come from it).
+    Every input is resolved and every target checked before anything is written;
+    each file is written to a temporary name and renamed.
+    """
+    planned, skipped = plan(paths, to, trusted_files)
+    learn(redactor, planned)
+    report = RedactReport(skipped=skipped)
+    for p in planned:
+        if on_file is not None:
+            on_file(p)
+        fr = FileReport(str(p.source), str(p.target), p.kind)
+        report.files.append(fr)
+        p.target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".redact-", dir=p.target.parent)
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                sink: Any = gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) if p.gzipped else raw
+                with sink if p.gzipped else contextlib.nullcontext(sink):
+                    for b in _redacted_lines(redactor, p, fr):
+                        sink.write(b)
+            mtime = p.mtime_ns()
+            if mtime is not None:
+                os.utime(tmp, ns=(mtime, mtime))
+            os.chmod(tmp, 0o644)
+            if p.target.exists():
+                raise InputError(f"{p.target}: appeared while redacting; not overwritten")
+            os.replace(tmp, p.target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    return report
+
+
+@contextlib.contextmanager
+def redacted_inputs(
+    paths: Sequence[str | os.PathLike[str]], redactor: Redactor, trusted_files: Sequence[str | os.PathLike[str]] = ()
+) -> Iterator[tuple[list[str], list[str], Callable[[str], str]]]:
+    """Redacted copies of ``paths`` in a temporary folder, for ``--redact`` on other commands.
+
+    Yields the paths to give the command instead, the redacted trusted files, and a
+    function that turns the temporary paths in its output back into the paths as given
+    (``BUNDLE!MEMBER`` for a bundle's members).
+    """
+    tmp = Path(tempfile.mkdtemp(prefix="imsvalog-redact-"))
+    back: list[tuple[str, str]] = []  # temporary prefix -> prefix as given, most specific first
+
+    def mirrored(text: str) -> Path:
+        return tmp / (Path("a") / text.lstrip("/") if os.path.isabs(text) else Path("r") / text)
+
+    try:
+        planned: list[Planned] = []
+        given: list[str] = []
+        for p in paths:
+            text = os.fspath(p)
+            src = Path(text)
+            if src.is_file() and not _log_name(src) and _looks_like_message(src):
+                planned.append(Planned(src, mirrored(text), "message", _is_gzip(src)))
+                given.append(str(mirrored(text)))
+                continue
+            files = discover([text]).files
+            if src.is_dir():
+                given.append(str(mirrored(text)))
+            for f in files:
+                if f.member is not None:
+                    bundle, inside = member_path(f)
+                    root = mirrored(str(bundle))
+                    planned.append(Planned(f.path, root.parent / inside, f.kind, _member_gzipped(f), f))
+                    back.append((f"{root.parent / inside.parts[0]}/", f"{bundle}!"))
+                    given.append(str(root.parent / inside.parts[0]))
+                elif src.is_dir():
+                    planned.append(Planned(f.path, mirrored(str(f.path)), f.kind, _is_gzip(f.path), f))
+                else:
+                    planned.append(Planned(f.path, mirrored(str(f.path)), f.kind, _is_gzip(f.path), f))
+                    given.append(str(mirrored(str(f.path))))
+        trusted_given = []
+        for t in trusted_files:
+            text = os.fspath(t)
+            planned.append(Planned(Path(text), mirrored(text), "trusted", _is_gzip(Path(text))))
+            trusted_given.append(str(mirrored(text)))
+        learn(redactor, planned)
+        for p in planned:
+            p.target.parent.mkdir(parents=True, exist_ok=True)
+            with open(p.target, "wb") as fh:
+                for b in _redacted_lines(redactor, p):
+                    fh.write(b)
+            mtime = p.mtime_ns()
+            if mtime is not None:
+                os.utime(p.target, ns=(mtime, mtime))
+        replacements = sorted(set(back), key=lambda x: -len(x[0])) + [(f"{tmp}/r/", ""), (f"{tmp}/a/", "/")]
+
+        def restore(text: str) -> str:
+            for old, new in replacements:
+                text = text.replace(old, new)
+            return text
+
+        yield list(dict.fromkeys(given)), trusted_given, restore
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# Verify: correlate before and after, row by row
+# ---------------------------------------------------------------------------
+
+#: columns of :meth:`imsvalog.correlate.Row.flat` that must be equal as they are
+SAME_COLUMNS = (
+    "time", "thread", "rule", "actions", "status", "link_basis", "link_confidence", "logged_count",
+    "logged_triggered", "recomputed_count", "recomputed_triggered", "agrees", "domain_match",
+)
+
+
+@dataclass
+class RowCheck:
+    """One correlate row, original against redacted."""
+
+    index: int
+    time: str
+    internal_id: str | None  # the redacted one (shareable)
+    verdict: str
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def same(self) -> bool:
+        return not self.differences
+
+
+@dataclass
+class VerifyRun:
+    """Correlate under one profile and trusted list, original against redacted."""
+
+    profile: str
+    trusted: str
+    rows: list[RowCheck] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)  # summary and case-wide findings
+
+    @property
+    def same(self) -> bool:
+        return not self.differences and all(r.same for r in self.rows)
+
+
+@dataclass
+class VerifyReport:
+    runs: list[VerifyRun] = field(default_factory=list)
+
+    @property
+    def same(self) -> bool:
+        return all(r.same for r in self.runs)
+
+    def lines(self) -> list[str]:
+        out = []
+        for run in self.runs:
+            out.append(f"profile {run.profile}, {run.trusted}: {len(run.rows)} rows")
+            for rc in run.rows:
+                state = "identical" if rc.same else "DIFFERENT: " + "; ".join(rc.differences)
+                out.append(f"  row {rc.index}: {rc.time} {rc.internal_id or '-'} ({rc.verdict}): {state}")
+            for d in run.differences:
+                out.append(f"  DIFFERENT: {d}")
+        n = sum(len(r.rows) for r in self.runs)
+        bad = sum(1 for r in self.runs for rc in r.rows if not rc.same) + sum(len(r.differences) for r in self.runs)
+        out.append(
+            f"verify: {'PASSED' if self.same else 'FAILED'}: {n} rows in {len(self.runs)} runs compared; "
+            f"{bad} difference{'s' if bad != 1 else ''} (verdicts, counts, link bases, agreement, summary, "
+            "IMSVA's own verdicts on its trusted list, candidates for the list)"
+        )
+        return out
+
+
+def _norm_ip(text: str) -> str:
+    from .spoof import show_ip
+
+    try:
+        return show_ip(ipaddress.ip_address(text.strip().strip("[]").removeprefix("IPv6:")))
+    except ValueError:
+        return text.strip()
+
+
+def _norm(ips: Sequence[str] | None) -> list[str] | None:
+    return None if ips is None else [_norm_ip(x) for x in ips]
+
+
+def _compare_row(r: Redactor, a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    diffs = [f"{c}: {a[c]!r} -> {b[c]!r}" for c in SAME_COLUMNS if a[c] != b[c]]
+    mapped = {
+        "internal_id": (r.id_text(a["internal_id"]) if a["internal_id"] else a["internal_id"]),
+        "message_id": (r.message_id(a["message_id"]) if a["message_id"] else a["message_id"]),
+        "sender": (r.address_field(a["sender"]) if a["sender"] else a["sender"]),
+        "recipients": [r.address_field(x) for x in a["recipients"]],
+        "subject": (r.free(a["subject"]) if a["subject"] else a["subject"]),
+        "logged_ips": None if a["logged_ips"] is None else _norm([r.ip_text(x) for x in a["logged_ips"]]),
+        "recomputed_ips": None if a["recomputed_ips"] is None else _norm([r.ip_text(x) for x in a["recomputed_ips"]]),
+    }
+    got = {**b, "logged_ips": _norm(b["logged_ips"]), "recomputed_ips": _norm(b["recomputed_ips"])}
+    for c, want in mapped.items():
+        if want != got[c]:
+            diffs.append(f"{c}: expected the pseudonym {want!r}, found {got[c]!r}")
+    sa = [(s["header"], s["reason"], s["range"]) for s in a["skipped"] or []]
+    sb = [(s["header"], s["reason"], s["range"]) for s in b["skipped"] or []]
+    if sa != sb:
+        diffs.append(f"skipped addresses: {sa!r} -> {sb!r}")
+    return diffs
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    v = {True: "fires", False: "does not fire", None: "unknown"}[row["recomputed_triggered"]]
+    return f"{row['status']}, {v}, agrees {row['agrees']}"
+
+
+def verify(
+    original: Sequence[str | os.PathLike[str]],
+    redacted: Sequence[str | os.PathLike[str]],
+    redactor: Redactor,
+    trusted: tuple[Any, Any] | None = None,
+    profiles: Sequence[str] | None = None,
+) -> VerifyReport:
+    """Correlate ``original`` and ``redacted`` under every profile (and with ``trusted`` =
+    (original list, redacted list) when given) and compare them row by row."""
+    from .correlation import correlate
+    from .spoof import PROFILES
+
+    report = VerifyReport()
+    lists: list[tuple[str, Any, Any]] = [("no trusted list", None, None)]
+    if trusted is not None:
+        lists.append(("with the trusted list", trusted[0], trusted[1]))
+    for name in profiles or list(PROFILES):
+        for label, ta, tb in lists:
+            ca = correlate(list(original), trusted=ta, profile=name)
+            cb = correlate(list(redacted), trusted=tb, profile=name)
+            run = VerifyRun(name, label)
+            report.runs.append(run)
+            sa, sb = ca.summary.to_dict(), cb.summary.to_dict()
+            for k in sa:
+                if sa[k] != sb.get(k):
+                    run.differences.append(f"summary {k}: {sa[k]!r} -> {sb.get(k)!r}")
+            fa = [x.flat() for x in ca.rows]
+            fb = [x.flat() for x in cb.rows]
+            if len(fa) != len(fb):
+                run.differences.append(f"number of rows: {len(fa)} -> {len(fb)}")
+            fa.sort(key=lambda d: (d["time"], d["thread"] or "", redactor.id_text(d["internal_id"] or "")))
+            fb.sort(key=lambda d: (d["time"], d["thread"] or "", d["internal_id"] or ""))
+            for i, (a, b) in enumerate(zip(fa, fb, strict=False), 1):
+                run.rows.append(RowCheck(i, b["time"].isoformat(sep=" "), b["internal_id"], _verdict(b), _compare_row(redactor, a, b)))
+            ia = [(redactor.ip_text(x.address), x.status, len(x.trusted_evidence), len(x.untrusted_evidence)) for x in ca.inferred_trusted()]
+            ib = [(x.address, x.status, len(x.trusted_evidence), len(x.untrusted_evidence)) for x in cb.inferred_trusted()]
+            if sorted(map(str, ia)) != sorted(map(str, ib)):
+                run.differences.append(f"IMSVA's own verdicts on its trusted list: {ia!r} -> {ib!r}")
+            ma = sorted((redactor.ip_text(x.address), x.count, x.public) for x in ca.missing_trusted())
+            mb = sorted((x.address, x.count, x.public) for x in cb.missing_trusted())
+            if ma != mb:
+                run.differences.append(f"candidates for the trusted list: {ma!r} -> {mb!r}")
+    return report
