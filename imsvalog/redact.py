@@ -90,7 +90,7 @@ KEEP_HOSTS = frozenset({"localhost", "localhost.localdomain", "unknown"})
 # ---------------------------------------------------------------------------
 
 _IANA_V4 = (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "127.0.0.1/32", "169.254.0.0/16", "172.16.0.0/12",
+    "0.0.0.0/8", "0.0.0.0/32", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "127.0.0.1/32", "169.254.0.0/16", "172.16.0.0/12",
     "192.0.0.0/24", "192.0.0.0/29", "192.0.0.8/32", "192.0.0.9/32", "192.0.0.10/32", "192.0.0.170/31",
     "192.0.0.170/32", "192.0.0.171/32", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24",
     "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",
@@ -255,6 +255,9 @@ class Redactor:
     #: what was seen, lower-cased -> kind ("domain", "host", "free", "file"); hunted in free text
     learned: dict[str, str] = field(default_factory=dict)
     _labels: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _label_owner: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    _token_owner: dict[str, str] = field(default_factory=dict, repr=False)
     _flip: dict[tuple[int, int, int], int] = field(default_factory=dict, repr=False)
     _learned_re: re.Pattern[str] | None = field(default=None, repr=False)
     _learned_size: int = field(default=-1, repr=False)
@@ -352,10 +355,13 @@ class Redactor:
                 s = _stream(self.key, b"label\0" + suffix.encode("utf-8", "surrogateescape") + bytes([n]), max(len(label), 5))
                 shape = label.lower() if len(label) >= 5 else label.lower() + label[-1:].lower() * (5 - len(label))
                 base = _shape_like(shape, s, False).lower()
-                if base not in _RESERVED_LABELS and base != label.lower():
+                parent = suffix.partition(".")[2]
+                owner = self._label_owner.get((parent, base))
+                if (base not in _RESERVED_LABELS and base != label.lower() and owner in (None, label.lower())) or n > 64:
                     break
                 n += 1
             self._labels[k] = base
+            self._label_owner[(suffix.partition(".")[2], base)] = label.lower()
         # the case pattern of the original, extended by its last letter's case
         return "".join(
             ch.upper() if (label[i] if i < len(label) else label[-1:]).isupper() else ch for i, ch in enumerate(base)
@@ -375,15 +381,27 @@ class Redactor:
         return ".".join(out) + ("." if dot else "")
 
     def token(self, run: str) -> str:
-        """One run of letters/digits of an ID -> same shape (hex stays hex), case kept; keyed case-insensitively."""
-        up = run.upper().encode("ascii", "replace")
-        n = 0
-        while True:
-            s = _stream(self.key, b"token\0" + up + bytes([n]), len(run))
-            out = _shape_like(run, s, _is_hex(run))
-            if out.upper() != run.upper() or n > 8:
-                return out
-            n += 1
+        """One run of letters/digits of an ID -> same shape (hex stays hex), case kept; keyed case-insensitively.
+
+        Runs shorter than 6 become 6 long (a short run has too few pseudonyms to stay
+        distinct); two runs never share a pseudonym within one redactor.
+        """
+        up = run.upper()
+        got = self._tokens.get(up)
+        if got is None:
+            shape = up if len(up) >= 6 else up + up[-1] * (6 - len(up))
+            n = 0
+            while True:
+                s = _stream(self.key, b"token\0" + up.encode("utf-8", "surrogateescape") + bytes([n]), len(shape))
+                got = _shape_like(shape, s, _is_hex(run))
+                if (got != up and got not in self._token_owner) or n > 64:
+                    break
+                n += 1
+            self._tokens[up] = got
+            self._token_owner[got] = up
+        return "".join(
+            ch.lower() if (run[i] if i < len(run) else run[-1]).islower() else ch for i, ch in enumerate(got)
+        )
 
     def id_text(self, text: str) -> str:
         """An ID (queue ID, internal ID, Message-ID part): every run of letters/digits mapped; a UUID keeps its shape."""
@@ -458,7 +476,7 @@ class Redactor:
         if not self.learned:
             return None
         words = sorted(self.learned, key=len, reverse=True)
-        return "(?P<learned>(?<![\\w.-])(?:" + "|".join(re.escape(w) for w in words) + ")(?![\\w@-]|\\.[A-Za-z0-9]))"
+        return "(?P<learned>(?<![\\w.-])(?i:" + "|".join(re.escape(w) for w in words) + ")(?![\\w@-]|\\.[A-Za-z0-9]))"
 
     def _compiled(self, mode: str) -> re.Pattern[str]:
         if self._learned_size != len(self.learned):
