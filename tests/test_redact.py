@@ -531,3 +531,11 @@ def test_model_verdict_is_kept(hops, listed, with_list, sender_domain, rcpt_doma
         assert [R.ip_text(x) for x in a.counted] == b.counted
         assert [(s.header, s.reason, s.range) for s in a.skipped] == [(s.header, s.reason, s.range) for s in b.skipped]
         assert [R.ip_text(x) for x in a.untrusted] == b.untrusted
+
+
+def test_readme_shows_the_kb_example_redacted_next_to_the_original() -> None:
+    readme = (ROOT / "README.md").read_text()
+    plain = readme.index("<!-- BEGIN output: imsvalog correlate fixtures/kb000239719/* -->")
+    redacted = readme.index("<!-- BEGIN output: imsvalog correlate fixtures/kb000239719/* --redact --key-file fixtures/redaction-example.key -->")
+    assert 0 < redacted - plain < 3000  # next to each other; tests/test_readme.py checks both against the program
+    assert "<!-- BEGIN help: redact -->" in readme
