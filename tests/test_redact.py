@@ -240,6 +240,32 @@ def test_messages_and_trusted_list_nothing_leaks(tmp_path: Path) -> None:
         assert (a.verdict, a.count, [s.reason for s in a.skipped]) == (b.verdict, b.count, [s.reason for s in b.skipped])
 
 
+BUNDLE = "fixtures/bundles/CDT-20240312-101500.zip"
+
+
+def test_bundle_members_are_redacted_unpacked_verify_passes_and_nothing_leaks(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = run("redact", BUNDLE, "--to", str(out), "--key-file", "fixtures/redaction-example.key", "--verify")
+    assert r.exit_code == 0, r.output
+    assert "verify: PASSED" in r.stdout and "DIFFERENT" not in r.stdout
+    event3 = out / "CDT-20240312-101500" / "IMSVA" / "LogFile" / "Event3"
+    assert sorted(p.name for p in event3.iterdir()) == [
+        "log.imss.20240312.0001", "msgtra.imss.20240312.0001", "polevt.imss.20240312.0001", "rotated"]
+    assert (event3 / "rotated" / "log.imss.20240312.0002.gz").read_bytes()[:2] == b"\x1f\x8b"  # gzip member stays gzip
+    assert "Policy.xml: not copied" in r.output  # the bundle's other files are named, not copied
+    tokens = original_tokens([BUNDLE])
+    assert tokens.addresses and tokens.domains and tokens.subjects
+    assert leaks(tokens, output_text(out)) == []
+
+
+def test_correlate_redact_on_a_bundle_names_members_as_given() -> None:
+    r = run("correlate", BUNDLE, "--redact", "--key-file", "fixtures/redaction-example.key", "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    assert f"{BUNDLE}!IMSVA/LogFile/Event3/log.imss.20240312.0001" in r.stdout
+    assert "imsvalog-redact-" not in r.stdout
+    assert leaks(original_tokens([BUNDLE]), r.stdout) == []
+
+
 def test_bad_fixture_is_refused(tmp_path: Path) -> None:
     r = run("redact", "fixtures/bad", "--to", str(tmp_path / "out"))
     assert r.exit_code == 2 and "no log files" in r.output
@@ -312,7 +338,7 @@ def test_lines_of_no_known_shape_are_redacted_conservatively() -> None:
 
 def test_outputs_never_touch_inputs(tmp_path: Path) -> None:
     r = run("redact", "fixtures/kb000239719", "--to", "fixtures/kb000239719/out")
-    assert r.exit_code == 2 and "inputs are only read" in r.output
+    assert r.exit_code == 2 and "input files are only read" in r.output
     assert not Path("fixtures/kb000239719/out").exists()
     r = run("redact", "fixtures/kb000239719", "--to", "fixtures")
     assert r.exit_code == 2
