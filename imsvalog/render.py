@@ -326,18 +326,27 @@ def summary_text(s: Any) -> str:
 def what_if_lines(changes: list[Any]) -> list[str]:
     if not changes:
         return ["What-if: no verdict changes."]
-    return ["What-if: verdicts that change:"] + [f"  {c.name}: {c.before} -> {c.after} ({c.why})" for c in changes]
+    said = {"logged": "IMSVA's logged list", "recomputed": "recomputed list"}
+    return ["What-if: verdicts that change:"] + [
+        f"  {c.name}: {c.before} -> {c.after} ({said.get(c.basis, c.basis)}: {c.why})" for c in changes
+    ]
 
 
 def missing_lines(result: Any) -> list[str]:
     if result.trusted is None:
         return []
+    out = [f"  {c.text}" for c in result.check_trusted()]
+    if out:
+        out.insert(0, "The given trusted list against IMSVA's own verdicts:")
     missing = result.missing_trusted()
     if not missing:
-        return ["No counted address outside the trusted list made the filter fire."]
-    out = ["Addresses outside the trusted list that made the filter fire (candidates for the list):"]
+        return out + ["No address outside the trusted list is in a scan IMSVA fired on (IMSVA's logged lists, else recomputed)."]
+    out.append("Addresses outside the trusted list in scans IMSVA fired on (candidates for the list):")
     for m in missing:
-        out.append(f"  {m.address}: {count(m.count, 'message')}" + (f"; warning: {m.warning}" if m.warning else ""))
+        basis = "from IMSVA's logged list" if m.logged == m.count else (
+            "recomputed: IMSVA logged no list" if not m.logged else f"{m.logged} from IMSVA's logged lists, the rest recomputed"
+        )
+        out.append(f"  {m.address}: {count(m.count, 'message')} ({basis})" + (f"; warning: {m.warning}" if m.warning else ""))
     return out
 
 
@@ -380,6 +389,7 @@ def render_correlation(
         extra: dict[str, Any] = {"summary": result.summary.to_dict()}
         if result.trusted is not None:
             extra["untrusted_addresses"] = [m.__dict__ for m in result.missing_trusted()]
+            extra["trusted_list_check"] = [c.to_dict() for c in result.check_trusted()]
         extra["inferred_trusted_list"] = [i.to_dict() for i in result.inferred_trusted()]
         if what_if is not None:
             extra["what_if"] = [c.__dict__ for c in what_if]

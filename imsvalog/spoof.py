@@ -569,6 +569,8 @@ class VerdictChange:
     before: str
     after: str
     why: str
+    #: which address list the change was computed from: IMSVA's ``logged`` list or the model's ``recomputed`` one
+    basis: str = "recomputed"
 
 
 def what_if(
@@ -600,6 +602,8 @@ class MissingTrusted:
     count: int
     public: bool
     warning: str | None
+    #: of ``count``, how many messages had the address in IMSVA's own logged list (the rest: recomputed)
+    logged: int = 0
 
 
 def missing_trusted(results: Iterable[SpoofResult]) -> list[MissingTrusted]:
@@ -612,15 +616,15 @@ def missing_trusted(results: Iterable[SpoofResult]) -> list[MissingTrusted]:
     for r in results:
         if r.verdict == "fires":
             counts.update(r.untrusted)
-    out = []
-    for addr, n in counts.most_common():
-        ip = ipaddress.ip_address(addr)
-        public = bool(ip.is_global) or _is_documentation(ip)
-        warning = (
-            f"{addr} is a public address: trust it only if it is one of your own MTAs or relays" if public else None
-        )
-        out.append(MissingTrusted(addr, n, public, warning))
-    return out
+    return [MissingTrusted(addr, n, *public_warning(addr)) for addr, n in counts.most_common()]
+
+
+def public_warning(addr: str) -> tuple[bool, str | None]:
+    """Is the address public (documentation ranges count as public), and the caution to give if so."""
+    ip = ipaddress.ip_address(addr)
+    public = bool(ip.is_global) or _is_documentation(ip)
+    warning = f"{addr} is a public address: trust it only if it is one of your own MTAs or relays" if public else None
+    return public, warning
 
 
 _DOC_NETS = tuple(map(_net, ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")))

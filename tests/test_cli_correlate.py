@@ -107,13 +107,17 @@ def test_what_if_and_untrusted_addresses() -> None:
     args = [str(FIXTURES / "busy-day"), "--trusted", "198.51.100.25",
             "--what-if-trusted", "198.51.100.25", "--what-if-trusted", "203.0.113.45"]
     out = run(*args).stdout
-    assert "203.0.113.45: 1 message; warning: 203.0.113.45 is a public address" in out
-    assert "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C: fires -> does-not-fire (untrusted 203.0.113.45 -> none)" in out
+    assert "203.0.113.45: 1 message (from IMSVA's logged list); warning: 203.0.113.45 is a public address" in out
+    assert (
+        "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C: fires -> does-not-fire (IMSVA's logged list: IMSVA fired with "
+        "198.51.100.25, 203.0.113.45 counted; untrusted with the new list: none)"
+    ) in out
     d = json.loads(run(*args, "--format", "json").stdout)
     assert [c["name"] for c in d["what_if"]] == ["5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C"]
     assert d["untrusted_addresses"][0] == {
         "address": "198.51.100.26", "count": 2, "public": True,
         "warning": "198.51.100.26 is a public address: trust it only if it is one of your own MTAs or relays",
+        "logged": 2,
     }
 
 

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from ..spoof import Profile, SpoofResult, evaluate, show_ip
+from ..spoof import MessageInput, MissingTrusted, Profile, SpoofResult, VerdictChange, evaluate, get_profile, public_warning, show_ip
+from ..spoof import what_if as spoof_what_if
 from ..trusted import TrustedList
 
 if TYPE_CHECKING:
@@ -79,8 +80,36 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
             f"verdict differs: IMSVA {'fired' if t.triggered else 'did not fire'}, the model with the given trusted list "
             f"{'fires' if r.triggered else 'does not fire'}",
         ))
+    if trusted is not None and logged is not None:
+        findings += _given_list_findings(t.triggered, t.verdict.text if t.verdict else "", logged, trusted)
     row.findings = findings
     row.agrees = None if logged is None and not findings else not findings
+    sl = scan_list(row)
+    if trusted is not None and sl is not None and sl.fired:
+        row.fired_on = sl.untrusted(trusted)
+
+
+def _given_list_findings(fired: bool | None, said: str, logged: Sequence[str], trusted: TrustedList) -> list[Finding]:
+    """What IMSVA's verdict on its own logged list says about the given trusted list."""
+    ips = list(dict.fromkeys(_norm_ip(a) for a in logged))
+    outside = [a for a in ips if trusted.match(a) is None]
+    if fired is True and ips and not outside:
+        return [Finding(
+            "trusted-list",
+            f"your trusted list covers every address IMSVA logged ({', '.join(ips)}), yet IMSVA fired: the appliance's "
+            f"list evidently lacked {'it' if len(ips) == 1 else 'one of them'} when this mail was scanned",
+        )]
+    if fired is False and _says_all_trusted(said) and outside:
+        return [Finding(
+            "trusted-list",
+            f"IMSVA found every address it logged in its list, but your trusted list lacks {', '.join(outside)}",
+        )]
+    return []
+
+
+def _says_all_trusted(text: str) -> bool:
+    low = text.lower()
+    return "all sender ip in trusted internal ip list" in low and not low.startswith("not all")
 
 
 def list_findings(logged: Sequence[str], r: SpoofResult, logged_count: int | None = None) -> list[Finding]:
@@ -184,7 +213,7 @@ def infer_trusted(rows: Sequence[Row]) -> list[InferredAddress]:
         name = r.internal_id or (r.session.thread if r.session else "?")
         where = f"{name} at {t.time.isoformat(sep=' ')} ({t.verdict.source.ref()})"
         text = t.verdict.text.lower()
-        if t.triggered is False and "all sender ip in trusted internal ip list" in text and not text.startswith("not all"):
+        if t.triggered is False and _says_all_trusted(text):
             for a in ips:
                 trusted[a].append(where)
         elif t.triggered is True and text.startswith("not all sender ip") and ips:
@@ -197,4 +226,155 @@ def infer_trusted(rows: Sequence[Row]) -> list[InferredAddress]:
     for a in sorted(set(trusted) | set(untrusted)):
         status = "conflict" if a in trusted and a in untrusted else ("trusted" if a in trusted else "untrusted")
         out.append(InferredAddress(a, status, trusted.get(a, []), untrusted.get(a, [])))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# IMSVA's logged list as ground truth: candidates, what-if, why it fired, the given list checked
+# ---------------------------------------------------------------------------
+
+ListBasis = Literal["logged", "recomputed"]
+
+
+@dataclass(frozen=True)
+class ScanList:
+    """The addresses that decide a scan's verdict: IMSVA's logged list when the trace has one, else the model's."""
+
+    addresses: tuple[str, ...]
+    basis: ListBasis
+    #: what IMSVA did (None when the logs do not say)
+    fired: bool | None
+    #: the domain criterion: passed when IMSVA fired, else the model's check (None = unknown)
+    domain_ok: bool | None
+
+    def untrusted(self, trusted: TrustedList) -> list[str]:
+        return [a for a in dict.fromkeys(self.addresses) if trusted.match(a) is None]
+
+    def verdict(self, trusted: TrustedList | None) -> str:
+        """The verdict this list gives with ``trusted`` (fires | does-not-fire | unknown)."""
+        if trusted is None:
+            return "unknown"
+        if not self.untrusted(trusted):
+            return "does-not-fire"
+        return {True: "fires", False: "does-not-fire", None: "unknown"}[self.domain_ok]
+
+
+def scan_list(row: Row) -> ScanList | None:
+    """The list that decides the row's verdict, and where it comes from (None for an event without trace)."""
+    t, r = row.trace, row.recomputed
+    if t is None or r is None:
+        return None
+    fired = r.observed
+    domain_ok = True if fired else r.domain_match
+    if t.logged_ips is not None:
+        return ScanList(tuple(_norm_ip(a) for a in t.logged_ips), "logged", fired, domain_ok)
+    return ScanList(tuple(r.counted), "recomputed", fired, domain_ok)
+
+
+def missing_trusted_of(rows: Sequence[Row], trusted: TrustedList | None) -> list[MissingTrusted]:
+    """Addresses outside ``trusted`` in the scans IMSVA fired on, most frequent first: candidates for the list.
+
+    IMSVA's logged list is used whenever the trace has one; the model's recomputed list only
+    where IMSVA logged none (``MissingTrusted.logged`` says how many came from IMSVA's own lines).
+    Where the logs do not say whether IMSVA fired, the model's verdict decides.
+    """
+    if trusted is None:
+        return []
+    counts: Counter[str] = Counter()
+    logged: Counter[str] = Counter()
+    for row in rows:
+        sl = scan_list(row)
+        if sl is None:
+            continue
+        fired = sl.fired if sl.fired is not None else sl.verdict(trusted) == "fires"
+        if fired:
+            for a in sl.untrusted(trusted):
+                counts[a] += 1
+                logged[a] += sl.basis == "logged"
+    return [
+        MissingTrusted(a, n, *public_warning(a), logged=logged[a])
+        for a, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def what_if_of(
+    rows: Sequence[Row],
+    messages: Sequence[MessageInput],
+    before: tuple[TrustedList | None, str | Profile],
+    after: tuple[TrustedList | None, str | Profile],
+) -> list[VerdictChange]:
+    """Verdicts that change from ``before`` to ``after`` (trusted list, profile), and why.
+
+    When only the list changes, a scan with IMSVA's logged list starts from what IMSVA did and is
+    judged on IMSVA's list (basis ``logged``); otherwise, and where IMSVA logged no list, the model
+    re-runs (basis ``recomputed``). ``messages`` are the rows' traces as model inputs, in row order.
+    """
+    changes: list[VerdictChange] = []
+    traced = [r for r in rows if r.trace is not None]
+    same_profile = get_profile(before[1]).name == get_profile(after[1]).name
+    for row, msg in zip(traced, messages, strict=True):
+        sl = scan_list(row)
+        if same_profile and sl is not None and sl.basis == "logged":
+            b = {True: "fires", False: "does-not-fire", None: sl.verdict(before[0])}[sl.fired]
+            a = sl.verdict(after[0])
+            if a == b:
+                continue
+            u_after = sl.untrusted(after[0]) if after[0] is not None else []
+            said = "IMSVA " + ({True: "fired", False: "did not fire"}.get(sl.fired, "logged") if sl.fired is not None else "logged")
+            why = f"{said} with {_addrs(sl.addresses)} counted; untrusted with the new list: {_addrs(u_after)}"
+            changes.append(VerdictChange(msg.name, b, a, why, "logged"))
+        else:
+            changes.extend(spoof_what_if([msg], before, after))
+    return changes
+
+
+def _addrs(items: Sequence[str]) -> str:
+    return ", ".join(items) if items else "none"
+
+
+CheckKind = Literal["contradicted", "lacking"]
+
+
+@dataclass(frozen=True)
+class ListCheck:
+    """An entry of the given trusted list that IMSVA's verdicts contradict, or an address the list lacks."""
+
+    kind: CheckKind
+    address: str
+    entry: str | None
+    evidence: tuple[str, ...]
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "address": self.address, "entry": self.entry, "evidence": list(self.evidence),
+                "text": self.text}
+
+
+def check_trusted(inferred: Sequence[InferredAddress], trusted: TrustedList | None) -> list[ListCheck]:
+    """The given trusted list against what IMSVA's own verdicts reveal (:func:`infer_trusted`).
+
+    * an address IMSVA fired on as the only untrusted one, which the given list trusts: the entry is
+      contradicted (the appliance's list did not have it when the mail was scanned);
+    * an address IMSVA evidently trusted (it logged ``All sender IP in Trusted Internal IP List``),
+      which the given list lacks.
+    """
+    if trusted is None:
+        return []
+    out: list[ListCheck] = []
+    for i in inferred:
+        entry = trusted.match(i.address)
+        shown = f"{entry.text} ({entry.origin})" if entry is not None else None
+        if i.untrusted_evidence and entry is not None:
+            out.append(ListCheck(
+                "contradicted", i.address, shown, tuple(i.untrusted_evidence),
+                f"your list has {shown}, which covers {i.address}, but the appliance's list evidently did not when "
+                f"this mail was scanned: IMSVA fired with {i.address} its only untrusted address "
+                f"({'; '.join(i.untrusted_evidence)})",
+            ))
+        if i.trusted_evidence and entry is None:
+            out.append(ListCheck(
+                "lacking", i.address, None, tuple(i.trusted_evidence),
+                f"your list lacks {i.address}, but the appliance evidently trusted it: IMSVA found every address in "
+                f"its list ({'; '.join(i.trusted_evidence)})",
+            ))
     return out

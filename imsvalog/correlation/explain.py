@@ -64,6 +64,13 @@ def explain_row(row: Row) -> str:
     if r is not None:
         if t is not None and t.ip_list is not None and not any(f.kind in LIST_KINDS for f in row.findings):
             lines.append(f"The model reproduces IMSVA's list: {', '.join(r.counted) or 'no address'}.")
+        if row.fired_on is not None:
+            basis = "IMSVA's logged list" if t is not None and t.ip_list is not None else "the recomputed list (IMSVA logged none)"
+            lines.append(
+                f"Why it fired, by {basis}: "
+                + (f"{', '.join(row.fired_on)} not in the given trusted list." if row.fired_on
+                   else "every address is in the given trusted list, so the appliance's list must have differed.")
+            )
         if row.findings:
             lines.append("DISAGREEMENT with the model: " + " ".join(f.text + "." for f in row.findings))
         lines.append("")

@@ -11,10 +11,16 @@ from ..frames import frame
 from ..records import PolicyEvent, Reject, Source, Transaction
 from ..scan_sessions import ScanSession, SpoofTrace
 from ..spoof import MessageInput, MissingTrusted, Profile, SpoofResult, VerdictChange
-from ..spoof import missing_trusted as spoof_missing_trusted
-from ..spoof import what_if as spoof_what_if
 from ..trusted import TrustedList
-from .compare import Finding, InferredAddress, infer_trusted
+from .compare import (
+    Finding,
+    InferredAddress,
+    ListCheck,
+    check_trusted,
+    infer_trusted,
+    missing_trusted_of,
+    what_if_of,
+)
 from .explain import explain_row
 
 if TYPE_CHECKING:
@@ -59,6 +65,8 @@ class Row:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     transaction: Transaction | None = None
+    #: with a trusted list, for a scan IMSVA fired on: the addresses outside the list (IMSVA's logged list, else recomputed)
+    fired_on: list[str] | None = None
 
     @property
     def time(self) -> datetime:
@@ -157,6 +165,7 @@ class Row:
                 else None
             ),
             "agrees": self.agrees,
+            "fired_on": self.fired_on,
             "findings": [f.to_dict() for f in self.findings],
             "notes": self.notes,
             "explanation": self.explanation,
@@ -226,15 +235,22 @@ class Correlation:
     ) -> list[VerdictChange]:
         """Verdicts that change from this correlation's trusted list and profile to the given ones, and why.
 
-        ``trusted="same"`` (the default) keeps this correlation's list; None means no list.
+        ``trusted="same"`` (the default) keeps this correlation's list; None means no list. A scan whose
+        trace has IMSVA's logged list starts from what IMSVA did and is judged on IMSVA's list (each
+        change says its ``basis``); see :func:`~imsvalog.correlation.compare.what_if_of`.
         """
         after_trusted = self.trusted if isinstance(trusted, str) else trusted
         after_profile = profile if profile is not None else self.profile
-        return spoof_what_if(self.messages(), (self.trusted, self.profile), (after_trusted, after_profile))
+        return what_if_of(self.rows, self.messages(), (self.trusted, self.profile), (after_trusted, after_profile))
 
     def missing_trusted(self) -> list[MissingTrusted]:
-        """Untrusted addresses behind 'fires' verdicts, most frequent first (needs a trusted list)."""
-        return spoof_missing_trusted(r.recomputed for r in self.rows if r.recomputed is not None)
+        """Addresses outside the trusted list in scans IMSVA fired on, from IMSVA's logged lists where the
+        traces have them (needs a trusted list).  See :func:`~imsvalog.correlation.compare.missing_trusted_of`."""
+        return missing_trusted_of(self.rows, self.trusted)
+
+    def check_trusted(self) -> list[ListCheck]:
+        """The given trusted list checked against IMSVA's own verdicts: contradicted entries, lacking addresses."""
+        return check_trusted(self.inferred_trusted(), self.trusted)
 
     def inferred_trusted(self) -> list[InferredAddress]:
         """What IMSVA's own verdicts reveal about its Trusted Internal IP List.  See :func:`infer_trusted`."""
