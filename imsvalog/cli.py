@@ -20,7 +20,7 @@ import typer
 
 from . import __version__
 from .errors import InputError
-from .outputs import Inputs, check_outputs, output_file, silence_stdout
+from .outputs import Inputs, check_output_folder, check_outputs, output_file, output_folder, silence_stdout
 from .readers import ReadReport, iter_found, plan
 from .records import Reject, to_row
 from .render import (
@@ -491,7 +491,8 @@ class Only(str, Enum):
     "  imsvalog correlate CDT-20240312-101500.zip --password 'the bundle password'\n"
     "  imsvalog correlate /cases/1234/IMSVA --trusted-file trusted.txt --only disagreements\n"
     "  imsvalog correlate /cases/1234/IMSVA --trusted-file trusted.txt --what-if-trusted 203.0.113.45\n"
-    "  imsvalog correlate log.imss.* polevt.imss.* --format jsonl -o spoof.jsonl\n",
+    "  imsvalog correlate log.imss.* polevt.imss.* --format jsonl -o spoof.jsonl\n"
+    "  imsvalog correlate fixtures/two-days --trusted 198.51.100.25 --trusted 198.51.100.26 --plot figures\n",
 )
 @cli_errors
 def correlate(
@@ -507,6 +508,7 @@ def correlate(
     what_if_profile: Profile | None = typer.Option(None, "--what-if-profile", help="What-if: another profile."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+    plot: Path | None = typer.Option(None, "--plot", metavar="DIR", help="Also write the triage figures as PNGs here (needs the 'plot' extra)."),
     password: str | None = typer.Option(None, "--password", metavar="PASSWORD", help=_PASSWORD_HELP, show_default=False),
     max_member_size: str = typer.Option("16G", "--max-member-size", metavar="SIZE", help=_MAX_MEMBER_HELP),
     max_total_size: str = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP),
@@ -523,6 +525,11 @@ def correlate(
     with bundle_settings(password, max_member_size, max_total_size):
         inputs = Inputs.of(paths, discover(paths).files, extra=[*trusted_file, *what_if_trusted_file])
         check_outputs([output], inputs)  # before the long read: a refused output costs nothing
+        if plot is not None:
+            check_output_folder(plot, inputs)
+            from . import plot as plots
+
+            plots.require_matplotlib()
         with redacted_run(redact, key_file, paths, [*trusted_file, *what_if_trusted_file]) as (given, tgiven, restore, red):
             if red is not None:
                 trusted = [e for t in trusted for e in red.trusted_entry(t)]
@@ -541,6 +548,13 @@ def correlate(
             changes = result.what_if(*what_if) if what_if is not None else None
             with output_file(output, inputs) as out:
                 render_correlation(result, rows, fmt.value, Restoring(out, restore), explain=explain, what_if=changes)
+            if plot is not None:
+                from .frames import read_polevt
+
+                events = read_polevt(given) if result.summary.policy_events else None
+                figs = plots.figures(result, events, *(what_if or (None, None)))
+                for name in plots.save_figures(figs, output_folder(plot, inputs)):
+                    sys.stderr.write(f"wrote {clean_terminal(name)}\n")
             n = result.summary.rejects
             if n:
                 sys.stderr.write(f"{count(n, 'line')} could not be parsed or read:\n")

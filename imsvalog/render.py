@@ -107,6 +107,24 @@ def markdown_cell(value: Any) -> str:
     return re.sub(r"([\\`*_\[\]|#<>!~])", r"\\\1", text)
 
 
+def html_text(value: Any) -> str:
+    r"""A value as inert HTML text (notebooks' ``_repr_html_``): no tags, no entities, controls visible.
+
+    >>> print(html_text('<img src=x onerror=alert(1)> "x" & \x1b[31m'))
+    &lt;img src=x onerror=alert(1)&gt; &quot;x&quot; &amp; \x1b[31m
+    """
+    return html.escape(clean_terminal(plain(value)), quote=True)
+
+
+def plot_label(value: Any) -> str:
+    r"""A value safe as matplotlib text: controls visible, ``$`` not read as mathtext.
+
+    >>> print(plot_label("$x^2$ \u202e"))
+    \$x^2\$ \u202e
+    """
+    return clean_terminal(plain(value)).replace("$", "\\$")
+
+
 def plain(value: Any) -> str:
     """A value as short plain text (lists joined, times ISO 8601, None empty)."""
     if value is None:
