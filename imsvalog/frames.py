@@ -53,12 +53,13 @@ COLUMNS: dict[str, str] = {
         "line pid tid rule_id rule_version num_filters num_actions count index direction relay_port size nrcpt"
         " spoof_traces lines logged_count recomputed_count",
     ),
-    **_kinds(BOOL, "triggered result zone_assumed logged_triggered recomputed_triggered domain_match agrees"),
+    **_kinds(BOOL, "triggered result zone_assumed logged_triggered recomputed_triggered domain_match agrees in_imsva_list"),
     **_kinds(FLOAT, "size_kb spam_score delay"),
     **_kinds(
         CATEGORY,
         "kind shape level component method file rule thread log_kind transaction status filter_name action"
         " conditions_code actions_code host program link_confidence start end"
+        " untrusted_address outcome verdict_before verdict_after skip_reason"
         " offset logged_offset delivery_offset start_offset end_offset",
     ),
     **_kinds(
@@ -66,7 +67,7 @@ COLUMNS: dict[str, str] = {
         "body location client message_id detail header address text internal_id sender subject attachment"
         " attachment_type queue_id number client_host client_address next_hop response response_internal_id"
         " recipient orig_recipient relay_host relay_address dsn status_text queued_as session first_line"
-        " explanation reason raw",
+        " explanation reason raw taken counted range trusted_by",
     ),
     **_kinds(
         LIST,

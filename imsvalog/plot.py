@@ -77,7 +77,7 @@ def _trusted_test(c: Correlation) -> Callable[[str], bool]:
 
 
 def trigger_frame(c: Correlation) -> pd.DataFrame:
-    """One row per message on which IMSVA's spoof filter fired: ``time``, ``address`` (the untrusted
+    """One row per message on which IMSVA's spoof filter fired: ``time``, ``untrusted_address`` (the untrusted
     addresses IMSVA listed, joined with ``+``; or why there are none), ``internal_id``, ``sender``."""
     from .frames import frame
 
@@ -91,9 +91,9 @@ def trigger_frame(c: Correlation) -> pd.DataFrame:
         else:
             untrusted = [a for a in r.trace.logged_ips or [] if not _safe(trusted, a)]
             culprit = " + ".join(dict.fromkeys(untrusted)) or ALL_TRUSTED
-        rows.append({"time": r.time, "address": culprit, "internal_id": r.internal_id,
+        rows.append({"time": r.time, "untrusted_address": culprit, "internal_id": r.internal_id,
                      "sender": r.event.sender if r.event else None})
-    return frame(rows, {"address": "category"})
+    return frame(rows)
 
 
 def _safe(test: Callable[[str], bool], address: str) -> bool:
@@ -138,9 +138,9 @@ def what_if_frame(c: Correlation, trusted: TrustedList | None | str = "same", pr
             else:
                 outcome = "prevented" if after == "does-not-fire" else "still quarantined"
         rows.append({"time": r.time, "internal_id": r.internal_id, "sender": r.event.sender if r.event else None,
-                     "logged_ips": r.trace.logged_ips if r.trace else None, "before": before, "after": after,
+                     "logged_ips": r.trace.logged_ips if r.trace else None, "verdict_before": before, "verdict_after": after,
                      "outcome": outcome})
-    return frame(rows, {"before": "category", "after": "category", "outcome": "category"})
+    return frame(rows)
 
 
 def verdict_table(c: Correlation) -> pd.DataFrame:
@@ -222,8 +222,8 @@ def triggers_over_time(c: Correlation, freq: str = "h", top: int = 6) -> Figure:
     if df.empty:
         ax.text(0.5, 0.5, "IMSVA's spoof filter did not fire in these logs", ha="center", transform=ax.transAxes)
         return fig
-    keep = _top(df["address"].astype(str), top)
-    groups = df["address"].astype(str).where(df["address"].astype(str).isin(keep), OTHER)
+    keep = _top(df["untrusted_address"].astype(str), top)
+    groups = df["untrusted_address"].astype(str).where(df["untrusted_address"].astype(str).isin(keep), OTHER)
     table = _hourly(df["time"], groups, freq, _span(c))
     table = table[[k for k in keep if k in table.columns] + ([OTHER] if OTHER in table.columns else [])]
     _stacked_bars(ax, table, freq)
@@ -236,7 +236,7 @@ def top_untrusted(c: Correlation, n: int = 10) -> Figure:
     """The untrusted addresses that made the filter fire most often (each counted once per message)."""
     df = trigger_frame(c)
     counts: Counter[str] = Counter()
-    for value in df["address"].astype(str) if not df.empty else []:
+    for value in df["untrusted_address"].astype(str) if not df.empty else []:
         if value in (NO_TRACE, ALL_TRUSTED):
             continue
         counts.update(value.split(" + "))

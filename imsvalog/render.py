@@ -116,6 +116,11 @@ def html_text(value: Any) -> str:
     return html.escape(clean_terminal(plain(value)), quote=True)
 
 
+def html_block(text: str) -> str:
+    """Multi-line text as inert HTML text, line breaks kept (for ``<pre>``)."""
+    return html.escape(clean_text_block(text), quote=True)
+
+
 def plot_label(value: Any) -> str:
     r"""A value safe as matplotlib text: controls visible, ``$`` not read as mathtext.
 

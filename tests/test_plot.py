@@ -37,11 +37,11 @@ def _bar_heights(fig) -> float:
 def test_trigger_frame_counts_imsvas_own_firings_by_untrusted_address(c, events) -> None:
     df = plot.trigger_frame(c)
     assert len(df) == (events["rule"] == "Spoofing message").sum() == 56
-    counts = df["address"].value_counts()
+    counts = df["untrusted_address"].value_counts()
     assert counts["192.0.2.77"] == 22 and counts["198.51.100.40"] == 11 and counts["203.0.113.45"] == 8
     assert counts["192.0.2.44"] == 3  # IMSVA's list, not the model's (which does not count it)
     assert counts[plot.NO_TRACE] == 2  # before debug logging was switched on
-    assert "198.51.100.25" not in set(df["address"])  # trusted addresses are never blamed
+    assert "198.51.100.25" not in set(df["untrusted_address"])  # trusted addresses are never blamed
 
 
 def test_triggers_over_time_stacks_every_firing_in_hourly_bars(c) -> None:

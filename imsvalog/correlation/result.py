@@ -106,6 +106,21 @@ class Row:
     def explanation(self) -> str:
         return explain_row(self)
 
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The explanation as a table: one row per Received header (see :func:`imsvalog.display.row_frame`)."""
+        from ..display import row_frame
+
+        return row_frame(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame
+
+    def _repr_html_(self) -> str:  # Jupyter
+        from ..display import row_html
+
+        return row_html(self)
+
     def flat(self) -> dict[str, Any]:
         """The row as flat columns (:data:`FLAT_COLUMNS`), for DataFrames and CSV; lists stay lists."""
         d = self.to_dict()
@@ -260,6 +275,14 @@ class Correlation:
     def frame(self) -> pd.DataFrame:
         """One row per spoof-related scan, lists kept as lists."""
         return frame((_frame_row(r) for r in self.rows), {"result": "object"})  # the Row itself
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame
+
+    def _repr_html_(self) -> str:  # Jupyter
+        from ..display import correlation_html
+
+        return correlation_html(self)
 
     def sessions_frame(self) -> pd.DataFrame:
         return frame(s.to_row() for s in self.sessions)
