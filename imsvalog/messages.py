@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.parser import Parser
 from email.utils import getaddresses, parseaddr
+from pathlib import Path
 from typing import IO, Any
 
 from .errors import InputError
@@ -75,6 +76,10 @@ def open_message(source: str | os.PathLike[str] | IO[bytes], name: str | None = 
         name = name or "<stdin>"
     if isinstance(source, (str, os.PathLike)):
         name = name or os.fspath(source)
+        if os.path.exists(source) and not os.path.isfile(source) and not os.path.isdir(source):
+            from .sources import not_regular  # a FIFO would be waited on forever
+
+            raise InputError(f"{name}: not a regular file: {not_regular(Path(source))}; give a file, or - for standard input")
         try:
             with open(source, "rb") as fh:
                 data = fh.read()

@@ -19,9 +19,11 @@ crosses a rotation reads in order:
 
 from __future__ import annotations
 
+import errno
 import glob
 import gzip
 import os
+import stat
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -210,6 +212,8 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
                 raise InputError(f"{text}: no file matches this pattern")
             # what a glob matches is taken like a directory's files: logs by name, others sniffed
             candidates = [(Path(m), None) for m in matched]
+        elif os.path.islink(text):
+            raise InputError(f"{text}: {not_regular(p)}")
         else:
             raise InputError(f"{text}: no such file or directory")
         for cand, explicit in candidates:  # explicit: True named, None globbed, False in a directory
@@ -220,16 +224,41 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
                             _add_bundle(sub, kind, found, result)
                         else:
                             _add(sub, kind, False, found, result)
+                    elif not sub.is_dir():
+                        result.skipped.append((str(sub), f"not a regular file: {not_regular(sub)}"))
             elif cand.is_file():
-                if bundles.is_bundle_name(cand.name) or (explicit and kind is None and bundles.looks_like_bundle(cand)):
+                # a zip by its magic bytes is a bundle, unless its name says it is a log (then
+                # its bytes are log lines, however odd: every line a record or a reject)
+                if bundles.is_bundle_name(cand.name) or (
+                    explicit and kind is None and kind_from_name(cand.name) is None and bundles.looks_like_bundle(cand)
+                ):
                     _add_bundle(cand, kind, found, result)
                 else:
                     _add(cand, kind, explicit, found, result)
+            elif explicit is None:  # matched by a glob: report it, read the rest
+                result.skipped.append((str(cand), f"not a regular file: {not_regular(cand)}"))
             else:
-                raise InputError(f"{cand}: not a regular file")
+                raise InputError(f"{cand}: not a regular file: {not_regular(cand)}")
     result.files = sort_files(found.values())
     bundles.verify_password([f.member for f in result.files if f.member is not None])
     return result
+
+
+def not_regular(path: Path) -> str:
+    """What a path that is neither a regular file nor a folder is, in words."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if os.path.islink(path):
+            return "a symbolic link that loops" if exc.errno == errno.ELOOP else "a symbolic link to nothing"
+        return exc.strerror or "cannot be read"
+    if stat.S_ISFIFO(st.st_mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(st.st_mode):
+        return "a socket"
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return "a device"
+    return "not a regular file"
 
 
 def _add_bundle(path: Path, kind: str | None, found: dict, result: Discovery) -> None:

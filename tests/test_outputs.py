@@ -202,6 +202,21 @@ def test_parse_on_a_folder_without_logs_exits_2(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no IMSVA log file" in r.stderr and "notes.txt: skipped" in r.stderr
 
 
+def before_first_line(err: str) -> bool:
+    """The signal came while the interpreter was still starting or looking for imsvalog's entry
+    module: no line of imsvalog had run yet (Python's own handling, out of any program's reach)."""
+    if "init_import_site" in err:
+        return True
+    frames = [ln for ln in err.splitlines() if ln.lstrip().startswith("File ")]
+    return (
+        bool(frames)
+        and "bin/imsvalog" in frames[0]
+        and "in <module>" in frames[0]
+        and "sys.exit(main())" not in err  # the script had not called main() yet
+        and not any("/imsvalog/" in f or "imsvalog_launcher.py" in f for f in frames)
+    )
+
+
 def test_ctrl_c_at_any_moment_exits_130_without_traceback() -> None:
     """SIGINT at several moments of start-up and run: never a traceback, always 130 (or done)."""
     codes = []
@@ -211,12 +226,69 @@ def test_ctrl_c_at_any_moment_exits_130_without_traceback() -> None:
         p.send_signal(signal.SIGINT)
         err = p.stderr.read().decode()
         rc = p.wait()
-        if "init_import_site" in err:
-            # the signal came while the interpreter itself was starting (its site module, before
-            # any line of imsvalog runs): Python's own fatal error, out of any program's reach
+        if before_first_line(err):
             continue
         codes.append(rc)
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, (delay, err)
         # -SIGINT: killed before Python started (a shell shows 130 too); 0: finished before the signal
         assert rc in (130, -signal.SIGINT, 0), (delay, rc, err)
     assert 130 in codes
+
+
+# --- item 8: FIFOs, symlink loops, empty folders ------------------------------------------
+
+
+def test_a_fifo_inside_a_folder_is_listed_as_skipped_and_the_rest_is_read(case: Path) -> None:
+    os.mkfifo(case / "log.imss.20240312.0009")
+    r = run("parse", str(case), "-f", "jsonl", "--verbose")
+    assert r.exit_code == 0, r.output
+    assert "log.imss.20240312.0009: skipped: not a regular file: a FIFO (named pipe)" in r.stderr
+    assert "polevt.imss.20240312.0001: " in r.stderr
+
+
+def test_a_looping_symlink_matched_by_a_glob_is_reported_not_fatal(case: Path) -> None:
+    os.symlink("log.imss.loop-b", case / "log.imss.loop-a")
+    os.symlink("log.imss.loop-a", case / "log.imss.loop-b")
+    r = run("parse", f"{case}/log.imss.*", "-f", "jsonl", "--verbose")
+    assert r.exit_code == 0, r.output
+    assert "log.imss.loop-a: skipped: not a regular file: a symbolic link that loops" in r.stderr
+    assert "log.imss.20240312.0001: " in r.stderr
+    r = run("parse", str(case / "log.imss.loop-a"))
+    assert r.exit_code == 2 and "a symbolic link that loops" in r.stderr
+
+
+def test_spoof_check_on_a_fifo_does_not_wait(tmp_path: Path) -> None:
+    fifo = tmp_path / "headers.txt"
+    os.mkfifo(fifo)
+    r = sh("spoof-check", str(fifo), timeout=60)  # would block forever in open() before
+    assert r.returncode == 2 and b"not a regular file: a FIFO" in r.stderr
+
+
+def test_undecodable_bytes_in_eml_headers_are_shown_as_escapes(tmp_path: Path) -> None:
+    eml = tmp_path / "latin1.eml"
+    eml.write_bytes(
+        b"Received: from mx (mx [192.0.2.1]) by gw; Mon, 6 Jun 2016 13:43:08 +0900\r\n"
+        b"From: Caf\xe9 <a@example.com>\r\nTo: b@example.com\r\nSubject: \xff\xfe\r\n\r\nbody\r\n"
+    )
+    r = run("spoof-check", str(eml))
+    assert r.exit_code == 0 and "Caf\\xe9 <a@example.com>" in r.stdout and "\ufffd" not in r.stdout
+    r = run("spoof-check", str(eml), "-f", "json")
+    assert "Caf\\\\xe9" in r.stdout and "\\ufffd" not in r.stdout
+
+
+# --- item 3: --time-window and times at the ends of the calendar ----------------------------
+
+
+@pytest.mark.parametrize("window", ["inf", "1e308", "nan", "86401"])
+def test_time_windows_that_are_no_number_of_seconds_exit_2(window: str) -> None:
+    r = run("correlate", str(KB), "--time-window", window)
+    assert r.exit_code == 2 and "Traceback" not in r.output and "time-window" in r.output
+
+
+@pytest.mark.parametrize("stamp", ["9999/12/31 23:59:59", "0001/01/01 00:00:00"])
+def test_traces_at_the_ends_of_the_calendar_do_not_crash_correlate(tmp_path: Path, stamp: str) -> None:
+    for f in KB.iterdir():
+        (tmp_path / f.name).write_text(f.read_text().replace("2019/04/30 13:57:43", stamp))
+    r = run("correlate", str(tmp_path), "--time-window", "86400")
+    assert r.exit_code == 0, r.output
+    assert "rejected line" in r.stdout and "year outside 1970-2199" in r.stderr

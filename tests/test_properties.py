@@ -134,3 +134,75 @@ def test_any_marker_sequence_correlates_and_every_trace_is_accounted_for(tmp_pat
     # the lazy reader correlate uses gives the rows of the full session reader
     lazy_rows, full_rows, _, _ = rows_both_ways(tmp_path)
     assert lazy_rows == full_rows
+
+
+# --- hostile values in every grammar (issue 8): huge integers, impossible dates and offsets,
+# --- non-finite numbers, control and format characters: no exception, nothing lost
+
+_huge = st.integers(min_value=4290, max_value=4400).map(lambda n: "9" * n)
+_number = st.one_of(st.integers(0, 10**6).map(str), _huge, st.sampled_from(["nan", "inf", "-inf", "1e999", "1e-999", "-0", "1.2.3", ""]))
+_date = st.tuples(st.integers(0, 9999), st.integers(0, 99), st.integers(0, 99)).map(lambda t: "%04d/%02d/%02d" % t)
+_clock = st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)).map(lambda t: "%02d:%02d:%02d" % t)
+_offset = st.tuples(st.sampled_from("+-"), st.integers(0, 99), st.integers(0, 99)).map(lambda t: "%s%02d:%02d" % t)
+_nasty = st.text(alphabet=st.characters(categories=["Cc", "Cf", "Zl", "Zp", "Cn", "Co", "Lo"]), max_size=20)
+_code = st.text(alphabet="01", max_size=40)
+
+_imss_line = st.builds(
+    lambda d, c, o, pid, tid, body: f"{d} {c} GMT{o} [{pid}:{tid}] {body}",
+    _date, _clock, _offset, _number, _number,
+    st.one_of(
+        st.builds(lambda n, v: f"Running ruleId:{n}; version:{v}, numFilters:1, numActions:1", _number, _number),
+        st.builds(lambda n, s: f"[DEBUG]AntiSpoofFilter: Get {n} IP address from received header. {s},", _number, _nasty),
+        st.builds(lambda n, v: f"push ruleID.ruleVer={n}.{v} into executed rule list", _number, _number),
+        st.builds(lambda n, s: f"Final action {n}: {s}", _number, _nasty),
+        _nasty,
+    ),
+)
+_polevt_line = st.builds(
+    lambda d, c, o, subject, direction, cond, size, act, score: "\t".join(
+        [f"{d} {c} GMT{o}", "ID-1", "a@example.com", "b@example.com", subject, direction, "Spoofing message", cond, "", size, act, score]
+    ),
+    _date, _clock, _offset, _nasty, _number, _code, _number, _code, _number,
+)
+_msgtra_line = st.builds(
+    lambda y, o, t2, code, subject: "\t".join(
+        ["QuarantineTransac", f"{y} Mar 12 09:15:01 {o}", t2, "#null#", "m@example.com", "ID-1", "4A1F3C0042", "2",
+         "a@example.com", "b@example.com", subject, "mx[198.51.100.25]", "#null#", "#null#", "#null#", code]
+    ),
+    st.integers(0, 9999).map(lambda y: "%04d" % y), _offset, st.builds(lambda d, c, o: f"{d} {c} {o}", _date, _clock, _offset), _code, _nasty,
+)
+_maillog_line = st.one_of(
+    st.builds(lambda pid, size, n: f"Mar 12 09:15:00 imsva postfix/qmgr[{pid}]: 4A1F3C0042: from=<a@example.com>, size={size}, nrcpt={n} (queue active)",
+              _number, _number, _number),
+    st.builds(lambda port, delay: f"Mar 12 09:15:01 imsva postfix/smtp[1]: 4A1F3C0042: to=<b@example.com>, relay=h[127.0.0.1]:{port}, delay={delay}, delays=0.1/0/0/1, dsn=2.0.0, status=sent (250 Ok)",
+              _number, _number),
+    st.builds(lambda y, o, s: f"{y}-12-31T23:59:59{o} imsva postfix/qmgr[1]: 4A1F3C0042: {s}", st.integers(0, 9999).map(lambda y: "%04d" % y), _offset, _nasty),
+)
+
+
+def _all_formats_work(tmp_path: Path, name: str) -> None:
+    from typer.testing import CliRunner
+
+    from imsvalog.cli import app
+
+    for fmt in ("table", "jsonl", "json", "csv", "markdown"):
+        r = CliRunner().invoke(app, ["parse", str(tmp_path / name), "-f", fmt])
+        assert r.exit_code == 0, (fmt, r.output)
+        assert "NaN" not in r.stdout and "Infinity" not in r.stdout
+        if fmt != "jsonl" and fmt != "json":
+            assert not any(c in r.stdout for c in "\x1b\u200b\u2028\u2029\u061c\ufeff")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    imss=st.lists(_imss_line, min_size=1, max_size=4),
+    pol=st.lists(_polevt_line, min_size=1, max_size=4),
+    msg=st.lists(_msgtra_line, min_size=1, max_size=4),
+    mail=st.lists(_maillog_line, min_size=1, max_size=4),
+)
+def test_hostile_values_in_every_grammar_are_records_or_rejects(tmp_path: Path, imss, pol, msg, mail) -> None:
+    for name, lines in (("log.imss.20240101.0001", imss), ("polevt.imss.20240101.0001", pol),
+                        ("msgtra.imss.20240101.0001", msg), ("maillog-20240101", mail)):
+        data = "\n".join(ln.replace("\n", " ").replace("\r", " ") for ln in lines).encode("utf-8", "surrogatepass")
+        _check(tmp_path, name, data)
+        _all_formats_work(tmp_path, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -23,6 +24,25 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+#: the widest time window: a time-only link further apart than a day means nothing
+MAX_TIME_WINDOW = 86400.0
+
+
+def time_window_of(seconds: float) -> timedelta:
+    """``--time-window`` as a timedelta; :class:`InputError` unless finite, >= 0 and at most a day.
+
+    >>> time_window_of(1.5)
+    datetime.timedelta(seconds=1, microseconds=500000)
+    >>> time_window_of(float("inf"))
+    Traceback (most recent call last):
+    ...
+    imsvalog.errors.InputError: --time-window: inf is not a number of seconds from 0 to 86400 (one day)
+    """
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and 0 <= seconds <= MAX_TIME_WINDOW):
+        raise InputError(f"--time-window: {seconds!r} is not a number of seconds from 0 to {MAX_TIME_WINDOW:.0f} (one day)")
+    return timedelta(seconds=seconds)
+
+
 def correlate(
     paths: PathsLike,
     trusted: TrustedList | None = None,
@@ -36,6 +56,7 @@ def correlate(
     >>> [(r.status, r.link.basis, [f.kind for f in r.findings]) for r in c.rows]
     [('linked', ['queue_id', 'time'], ['domain'])]
     """
+    window = time_window_of(time_window)
     found = discover(as_path_list(paths))
     by_kind: dict[str, list[LogFile]] = defaultdict(list)
     skipped = list(found.skipped)
@@ -50,7 +71,7 @@ def correlate(
     events = list(records_of(by_kind.get("polevt", []), rejects))
     transactions = list(records_of(by_kind.get("msgtra", []), rejects))
     mail = [m for m in records_of(by_kind.get("maillog", []), rejects) if m.message_id or m.queued_as]
-    rows = link_rows(sessions, events, transactions, timedelta(seconds=time_window), mail, scans)
+    rows = link_rows(sessions, events, transactions, window, mail, scans)
     for row in rows:
         recompute(row, trusted, profile)
     summary = Summary(

@@ -258,13 +258,19 @@ def _candidates(
                 where = "tied to the policy event"
             add(e, "queue_id", f"Postfix queue ID {q} from Received header {hi} is {where}")
     t = trace.time
-    lo = bisect_left(idx.spoof_times, (t - window).timestamp())
-    hi = bisect_right(idx.spoof_times, (t + window).timestamp())
+    ts, w = t.timestamp(), window.total_seconds()  # in seconds: t - window could leave datetime's range
+    lo = bisect_left(idx.spoof_times, ts - w)
+    hi = bisect_right(idx.spoof_times, ts + w)
     for e in idx.spoof_by_time[lo:hi]:
         if _action_compatible(session, e):
             delta = abs((e.time - t).total_seconds())
             add(e, "time", "same second" if delta < 1 else f"{delta:.0f} s apart")
     return found
+
+
+def _near_span(t: datetime, span: tuple[datetime, datetime], slack: timedelta = timedelta(seconds=5)) -> bool:
+    """``t`` within ``span`` give or take ``slack`` (differences only: safe at year 1 and 9999)."""
+    return span[0] - t <= slack and t - span[1] <= slack
 
 
 def _span(times: list[datetime]) -> tuple[datetime, datetime] | None:
@@ -283,7 +289,7 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex) -> str:
     span = sx.span
     if span is None:
         return "no log.imss scan sessions were read at all"
-    if not span[0] - timedelta(seconds=5) <= e.time <= span[1] + timedelta(seconds=5):
+    if not _near_span(e.time, span):
         return (
             f"the log.imss files read cover {span[0].isoformat(sep=' ')} to {span[1].isoformat(sep=' ')}; "
             "this event is outside that span: add the log.imss file of that time"
@@ -297,7 +303,7 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex) -> str:
 def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None) -> str:
     if coverage is None:
         return "no polevt.imss policy events were read at all: add the polevt.imss files"
-    if not coverage[0] - timedelta(seconds=5) <= t <= coverage[1] + timedelta(seconds=5):
+    if not _near_span(t, coverage):
         return (
             f"the polevt.imss files read cover {coverage[0].isoformat(sep=' ')} to {coverage[1].isoformat(sep=' ')}; "
             "this trace is outside that span: add the polevt.imss file of that time"

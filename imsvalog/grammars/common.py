@@ -90,7 +90,7 @@ def finite(text: str, what: str) -> float:
 def check_year(t: datetime, what: str = "time") -> datetime:
     """``t`` when its year is plausible for a log (:data:`MIN_YEAR`..:data:`MAX_YEAR`), else :class:`BadTime`."""
     if not MIN_YEAR <= t.year <= MAX_YEAR:
-        raise BadTime(f"{what} {t.isoformat()} is outside the years {MIN_YEAR}-{MAX_YEAR}")
+        raise BadTime(f"{what} {t.isoformat()}: year outside {MIN_YEAR}-{MAX_YEAR}")
     return t
 
 
