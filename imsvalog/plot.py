@@ -35,9 +35,8 @@ if TYPE_CHECKING:
 NO_TRACE = "(no trace: log level)"
 ALL_TRUSTED = "(all listed addresses trusted)"
 OTHER = "other"
-WHAT_IF_ORDER = ("prevented", "still quarantined", "model disagrees already", "unknown (no trace)")
-WHAT_IF_COLOURS = {"prevented": "#2ca02c", "still quarantined": "#d62728", "model disagrees already": "#ff7f0e",
-                   "unknown (no trace)": "#7f7f7f"}
+WHAT_IF_ORDER = ("prevented", "still quarantined", "unknown (no trace)")
+WHAT_IF_COLOURS = {"prevented": "#2ca02c", "still quarantined": "#d62728", "unknown (no trace)": "#7f7f7f"}
 
 
 def require_matplotlib() -> None:
@@ -110,36 +109,29 @@ def _quarantined(r: Row) -> bool:
 
 
 def what_if_frame(c: Correlation, trusted: TrustedList | None | str = "same", profile: str | None = None) -> pd.DataFrame:
-    """Every spoof quarantine IMSVA made, and what the model says it would have done with ``trusted``
-    (and ``profile``): ``outcome`` is one of :data:`WHAT_IF_ORDER`.
-
-    ``model disagrees already``: the model with the correlation's own list does not fire although IMSVA
-    did (see the disagreements); no what-if can be read from such a row.
-    """
+    """Every spoof quarantine IMSVA made, and what it would have done with ``trusted`` (and ``profile``),
+    as :meth:`Correlation.what_if` judges it (on IMSVA's logged list where the trace has one):
+    ``outcome`` is one of :data:`WHAT_IF_ORDER`."""
     from .frames import frame
 
-    after_trusted = c.trusted if isinstance(trusted, str) else trusted
-    after_profile = profile or c.profile
     traced = [r for r in c.rows if r.trace is not None]
-    messages = dict(zip(map(id, traced), c.messages(), strict=True))
+    name_of = {id(r): m.name for r, m in zip(traced, c.messages(), strict=True)}
+    changes = {ch.name: ch for ch in c.what_if(trusted, profile)}
     rows = []
     for r in c.rows:
         if not (_fired(r) and _quarantined(r)):
             continue
-        m = messages.get(id(r))
-        before = after = None
-        if m is None or r.trace is None or r.trace.ip_list is None:
-            outcome = "unknown (no trace)"
+        change = changes.get(name_of.get(id(r), ""))
+        if r.trace is None or r.trace.ip_list is None:
+            outcome, before, after = "unknown (no trace)", None, None
+        elif change is not None:
+            before, after = change.before, change.after
+            outcome = "prevented" if after == "does-not-fire" else "still quarantined"
         else:
-            before = m.evaluate(c.trusted, c.profile).verdict
-            after = m.evaluate(after_trusted, after_profile).verdict
-            if before != "fires":
-                outcome = "model disagrees already"
-            else:
-                outcome = "prevented" if after == "does-not-fire" else "still quarantined"
+            outcome, before, after = "still quarantined", "fires", "fires"
         rows.append({"time": r.time, "internal_id": r.internal_id, "sender": r.event.sender if r.event else None,
-                     "logged_ips": r.trace.logged_ips if r.trace else None, "verdict_before": before, "verdict_after": after,
-                     "outcome": outcome})
+                     "logged_ips": r.trace.logged_ips if r.trace else None, "verdict_before": before,
+                     "verdict_after": after, "outcome": outcome})
     return frame(rows)
 
 
@@ -197,6 +189,7 @@ def _stacked_bars(ax: Axes, table: pd.DataFrame, freq: str, colours: dict[str, s
         ax.bar(x, values, width=width, bottom=bottom, align="edge", label=plot_label(col), **kw)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_xlabel(f"time ({zone})" if zone else "time")
+    ax.margins(y=0.08)
     _date_axis(ax)
 
 

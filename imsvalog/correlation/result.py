@@ -116,6 +116,9 @@ class Row:
     def to_frame(self) -> pd.DataFrame:
         return self.frame
 
+    def __repr__(self) -> str:  # short: the dataclass repr would print every log line
+        return f"<Row {self.time.isoformat(sep=' ')} {self.internal_id or '(no internal ID)'} {self.status}>"
+
     def _repr_html_(self) -> str:  # Jupyter
         from ..display import row_html
 
@@ -278,6 +281,9 @@ class Correlation:
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame
+
+    def __repr__(self) -> str:  # short: the dataclass repr would print every log line
+        return f"<Correlation of {len(self.rows)} rows: {self.summary.linked} linked, {self.summary.disagreements} disagreements>"
 
     def _repr_html_(self) -> str:  # Jupyter
         from ..display import correlation_html
