@@ -441,7 +441,7 @@ def spoof_check(
     trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="File with one trusted entry per line (# comments)."),
     sender: str | None = typer.Option(None, "--sender", metavar="ADDRESS", help="Envelope sender (default: Return-Path)."),
     recipient: list[str] = typer.Option([], "--recipient", "-r", metavar="ADDRESS", help="Recipient (default: To and Cc). Repeatable."),
-    profile: Profile = typer.Option(Profile.documented, "--profile", help="Which ranges are skipped: as documented, or strict (all special-purpose)."),
+    profile: Profile = typer.Option(Profile.documented, "--profile", help="Which ranges are skipped: as documented, or strict (every IANA special-purpose address; documentation ranges stay counted)."),
     observed: Observed | None = typer.Option(None, "--observed", help="What IMSVA did with the message, if known: the explanation then points out disagreements."),
     fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f", help="Output format."),
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),

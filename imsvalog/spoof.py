@@ -29,13 +29,14 @@ public address.  Repeated addresses are counted once (an assumption).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, Literal
 
 from .errors import InputError
 from .grammars.received import (
@@ -62,20 +63,36 @@ class Range:
     label: str
 
 
+SpecialPurpose = Literal["flag", "skip"]
+
+
 @dataclass(frozen=True)
 class Profile:
-    """Which ranges are skipped, and which counted ones deserve a warning."""
+    """Which ranges are skipped, and what happens to the other special-purpose addresses.
+
+    ``skip`` is IMSVA's documented table. Every other special-purpose address (what Python's
+    :mod:`ipaddress` knows from the IANA special-purpose registries, see :func:`special_purpose`;
+    documentation ranges excepted) is counted with a warning (``special="flag"``) or skipped
+    (``special="skip"``).
+    """
 
     name: str
     skip: tuple[Range, ...]
-    flag: tuple[Range, ...] = ()
+    special: SpecialPurpose = "flag"
     description: str = ""
 
+    @property
+    def flag(self) -> tuple[Range, ...]:
+        """No static table: special-purpose addresses are recognised from ``ipaddress`` facts."""
+        return ()
+
     def skipped_by(self, ip: IPAddress) -> Range | None:
-        return _first(self.skip, ip)
+        return _first(self.skip, ip) or (special_purpose(ip) if self.special == "skip" else None)
 
     def flagged_by(self, ip: IPAddress) -> Range | None:
-        return _first(self.flag, ip)
+        if self.special != "flag" or _first(self.skip, ip) is not None:
+            return None
+        return special_purpose(ip)
 
 
 def _first(ranges: Iterable[Range], ip: IPAddress) -> Range | None:
@@ -91,29 +108,61 @@ _DOCUMENTED_SKIP = (
     Range(_net("192.168.0.0/16"), "private", "192.168.0.0/16 (RFC 1918)"),
     Range(_net("127.0.0.1/32"), "loopback", "127.0.0.1 (local address)"),
 )
-_SPECIAL = (
-    Range(_net("127.0.0.0/8"), "loopback", "127.0.0.0/8 loopback (only 127.0.0.1 is documented as skipped)"),
-    Range(_net("::1/128"), "loopback", "::1 IPv6 loopback"),
-    Range(_net("fc00::/7"), "private", "fc00::/7 IPv6 unique local"),
-    Range(_net("fe80::/10"), "link-local", "fe80::/10 IPv6 link-local"),
-    Range(_net("169.254.0.0/16"), "link-local", "169.254.0.0/16 IPv4 link-local"),
-    Range(_net("100.64.0.0/10"), "special-purpose", "100.64.0.0/10 carrier-grade NAT (RFC 6598)"),
-    Range(_net("0.0.0.0/8"), "special-purpose", "0.0.0.0/8 'this network'"),
-    Range(_net("::/128"), "special-purpose", ":: unspecified address"),
+
+#: what Python's ipaddress knows about an address (from the IANA special-purpose registries), checked in
+#: this order: (test, skip reason, words)
+_FACTS: tuple[tuple[Callable[[IPAddress], bool], str, str], ...] = (
+    (lambda ip: ip.is_unspecified, "special-purpose", "unspecified address"),
+    (lambda ip: ip.is_loopback, "loopback", "loopback"),
+    (lambda ip: ip.is_link_local, "link-local", "link-local"),
+    (lambda ip: ip.is_multicast, "special-purpose", "multicast"),
+    (lambda ip: ip.is_reserved, "special-purpose", "reserved"),
+    (lambda ip: ip.is_private, "special-purpose", "not globally reachable (private-use or special-purpose)"),
+    (lambda ip: not ip.is_global, "special-purpose", "not globally reachable"),
 )
+
+
+@functools.lru_cache(maxsize=4096)
+def special_purpose(ip: IPAddress) -> Range | None:
+    """The special-purpose block an address is in, from :mod:`ipaddress` facts (IANA registries), or None.
+
+    Documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are not
+    special here: IMSVA counts them like any public address. The block is the widest network
+    around the address whose first and last addresses have the same fact.
+
+    >>> [special_purpose(ipaddress.ip_address(a)).label for a in ("198.18.0.1", "ff02::1")]
+    ['198.18.0.0/15 not globally reachable (private-use or special-purpose)', 'ff00::/8 multicast']
+    >>> special_purpose(ipaddress.ip_address("192.0.2.1")) is None
+    True
+    """
+    if _is_documentation(ip):
+        return None
+    for test, reason, words in _FACTS:
+        if test(ip):
+            block = ipaddress.ip_network(ip)
+            for prefix in range(ip.max_prefixlen - 1, -1, -1):
+                wider = ipaddress.ip_network((ip, prefix), strict=False)
+                if not (test(wider.network_address) and test(wider.broadcast_address)):
+                    break
+                block = wider
+            return Range(block, reason, f"{block} {words}")
+    return None
+
 
 #: IMSVA's documented behaviour (the default)
 DOCUMENTED = Profile(
     "documented",
     skip=_DOCUMENTED_SKIP,
-    flag=_SPECIAL,
+    special="flag",
     description="skips 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 and 127.0.0.1, as documented",
 )
-#: what-if: also skip every special-purpose range an engineer might expect to be skipped
+#: what-if: also skip every special-purpose address (IANA registries, as Python's ipaddress knows them)
 STRICT = Profile(
     "strict",
-    skip=_DOCUMENTED_SKIP + _SPECIAL,
-    description="also skips other loopback, link-local, IPv6 unique-local and carrier-grade NAT ranges",
+    skip=_DOCUMENTED_SKIP,
+    special="skip",
+    description="also skips every other special-purpose address Python's ipaddress knows from the IANA registries "
+    "(loopback, link-local, multicast, reserved, not globally reachable); documentation ranges stay counted",
 )
 PROFILES = {p.name: p for p in (DOCUMENTED, STRICT)}
 

@@ -323,3 +323,29 @@ def test_non_mail_is_an_input_error(raw: bytes) -> None:
 
 def test_unfold_keeps_continuation_whitespace() -> None:
     assert unfold("a\r\n  b\n\tc") == "a  b\tc"
+
+
+@pytest.mark.parametrize(
+    ("addr", "block"),
+    [
+        ("198.18.0.1", "198.18.0.0/15"),
+        ("224.0.0.5", "224.0.0.0/4"),
+        ("240.0.0.1", "240.0.0.0/4"),
+        ("255.255.255.255", "240.0.0.0/4"),
+        ("IPv6:64:ff9b::c000:201", "::/3"),  # ::/8 .. 1000::/4 are all reserved
+        ("IPv6:ff02::1", "ff00::/8"),
+        ("192.0.0.1", "192.0.0.0/29"),
+    ],
+)
+def test_strict_skips_every_special_purpose_address_ipaddress_knows(addr: str, block: str) -> None:
+    """Issue 7, item 7: strict skipped only a hand-made table; these were still counted."""
+    s = one(addr, "strict")
+    assert s.count == 0 and s.skipped[0].reason in {"loopback", "link-local", "special-purpose"}
+    assert s.skipped[0].range.startswith(block + " ")
+    d = one(addr)  # documented: counted, with the warning
+    assert d.count == 1 and any(w.startswith(d.counted[0]) and block in w for w in d.warnings)
+
+
+@pytest.mark.parametrize("addr", ["192.0.2.1", "198.51.100.7", "203.0.113.9", "IPv6:2001:db8::25", "8.8.8.8"])
+def test_strict_still_counts_documentation_ranges_and_public_addresses(addr: str) -> None:
+    assert one(addr, "strict").count == 1 and not one(addr).warnings
