@@ -194,6 +194,13 @@ _DOTTED = (
 )
 _HEXID = r"(?<![\w-])(?=[0-9A-F]*[A-F])(?=[0-9A-F]*[0-9])[0-9A-F]{8,20}(?![\w-])"
 _RUN = re.compile(r"[A-Za-z0-9]+")
+#: log.imss body shapes: the components some are bound to, the starts of the others
+_COMPONENTS = frozenset(v.component for v in imss_grammar.VARIANTS if v.component is not None)
+_PLAIN_STARTS = tuple(v.starts for v in imss_grammar.VARIANTS if v.component is None)
+#: free text, word by word: no pattern holds these delimiters, so matching words one by one is matching the text
+_WORD = re.compile(r"[^\s<>(),;\"]+")
+_CANDIDATE = re.compile(r"[@:.]|[0-9A-Fa-f]{8}")
+_LWORD = re.compile(r"[\w-]+")
 
 #: last labels that make a dotted word a domain in free text (elsewhere any alphabetic last label does)
 TLDS = frozenset(
@@ -259,8 +266,14 @@ class Redactor:
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
     _token_owner: dict[str, str] = field(default_factory=dict, repr=False)
     _flip: dict[tuple[int, int, int], int] = field(default_factory=dict, repr=False)
-    _learned_re: re.Pattern[str] | None = field(default=None, repr=False)
+    #: after the first pass over a case nothing more is learned (and the patterns stay compiled)
+    frozen: bool = False
+    #: during the first pass: text of no known shape is not searched (nothing there is learned)
+    learning: bool = False
     _learned_size: int = field(default=-1, repr=False)
+    _learned_first: set[str] = field(default_factory=set, repr=False)
+    _learned_odd: bool = field(default=False, repr=False)
+    _cache: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.key) < 16:
@@ -466,9 +479,14 @@ class Redactor:
 
     def _learn(self, text: str, kind: str) -> None:
         low = text.lower()
-        if len(low.strip()) < 4 or low in KEEP_HOSTS or low in self.learned:
+        if self.frozen or len(low.strip()) < 4 or low in KEEP_HOSTS or low in self.learned:
             return
         self.learned[low] = kind
+        first = _LWORD.match(low)
+        if first is None:
+            self._learned_odd = True  # starts with no word character: every text is searched for it
+        else:
+            self._learned_first.add(first.group(0))
 
     # -- free text -----------------------------------------------------------
 
@@ -476,13 +494,13 @@ class Redactor:
         if not self.learned:
             return None
         words = sorted(self.learned, key=len, reverse=True)
-        return "(?P<learned>(?<![\\w.-])(?i:" + "|".join(re.escape(w) for w in words) + ")(?![\\w@-]|\\.[A-Za-z0-9]))"
+        return "(?P<learned>(?<![\\w.@-])(?i:" + "|".join(re.escape(w) for w in words) + ")(?![\\w@-]|\\.[A-Za-z0-9]))"
 
     def _compiled(self, mode: str) -> re.Pattern[str]:
         if self._learned_size != len(self.learned):
             self._learned_size = len(self.learned)
             self._cache = {}
-        cache: dict[str, re.Pattern[str]] = self._cache  # type: ignore[attr-defined]
+        cache = self._cache
         if mode not in cache:
             alts = [
                 rf"(?P<uuid>{_UUID})",
@@ -491,15 +509,15 @@ class Redactor:
                 rf"(?P<ipv4>{_IPV4_P})",
                 rf"(?P<ipv6>{_IPV6_P})",
             ]
-            learned = self._learned_pattern()
+            learned = self._learned_pattern() if mode != "word" else None
             if learned:
                 alts.append(learned)
-            alts += [
-                rf"(?P<dotted>{_DOTTED})",
-                rf"(?P<hexid>{_HEXID})",
-                r"(?P<queued>(?<=queued as )\w+)",
-                r"(?P<subject>(?<=[Ss]ubject: ).+?(?= from [\w.-]+\[|$))",
-            ]
+            alts += [rf"(?P<dotted>{_DOTTED})", rf"(?P<hexid>{_HEXID})"]
+            if mode != "word":
+                alts += [
+                    r"(?P<queued>(?<=queued as )\w+)",
+                    r"(?P<subject>(?<=[Ss]ubject: ).+?(?= from [\w.-]+\[|$))",
+                ]
             if mode in ("received", "hosts"):
                 # a host word before [address], after from/by/helo=
                 alts.append(r"(?P<host>(?<=[\s=(])[A-Za-z0-9][\w-]*(?=\[))")
@@ -548,11 +566,35 @@ class Redactor:
         return self.domain(word)
 
     def text(self, text: str, mode: str = "text") -> str:
-        """Conservative redaction of text of no known shape (``mode``: text, received, hosts)."""
+        """Conservative redaction of text of no known shape (``mode``: text, received, hosts).
+
+        Free text (``mode="text"``, most of a debug log) takes a fast path that gives the
+        same result as the whole pattern (a test keeps them equal): unless a learned word,
+        ``queued as`` or ``Subject:`` occurs, only words that could hold an address, a
+        domain or an ID (``@ : .`` or 8 hex digits) are matched, one by one.
+        """
         if not text:
             return text
-        rx = self._compiled(mode)
-        return rx.sub(lambda m: self._sub(m, mode), text)
+        if mode == "text":
+            if self.learning:
+                return text
+            if not (
+                "queued as" in text
+                or "ubject: " in text
+                or (self.learned and (self._learned_odd or not self._learned_first.isdisjoint(_LWORD.findall(text.lower()))))
+            ):
+                return _WORD.sub(self._word, text)
+        return self.text_full(text, mode)
+
+    def text_full(self, text: str, mode: str = "text") -> str:
+        """:meth:`text` by the whole pattern (the definition)."""
+        return self._compiled(mode).sub(lambda m: self._sub(m, mode), text)
+
+    def _word(self, m: re.Match[str]) -> str:
+        w = m.group(0)
+        if _CANDIDATE.search(w) is None:
+            return w
+        return self._compiled("word").sub(lambda mm: self._sub(mm, "text"), w)
 
     def received(self, header: str) -> str:
         """A Received header: addresses, host names, e-mail addresses and the ``id`` clause; keywords and date kept."""
@@ -574,6 +616,8 @@ class Redactor:
         component = m["component"]
         if component in imss_grammar._NOT_COMPONENTS and m["method"] is None:
             component = None
+        if component not in _COMPONENTS and not message.startswith(_PLAIN_STARTS):
+            return text[:pos] + self.text(message) + text[end:]  # no body shape starts so: generic
         for starts, comp, v in imss_grammar._DISPATCH:
             if (comp is None or comp == component) and message.startswith(starts):
                 mm = v.grammar.re.match(message)  # type: ignore[attr-defined]
@@ -687,8 +731,11 @@ class Redactor:
 
     def line(self, kind: str, text: str) -> str:
         """One line of a log of that kind (``imss``, ``polevt``, ``msgtra``, ``maillog``), redacted."""
+        return self.line_function(kind)(text)
+
+    def line_function(self, kind: str) -> Callable[[str], str]:
         return {"imss": self.imss_line, "polevt": self.polevt_line, "msgtra": self.msgtra_line,
-                "maillog": self.maillog_line}.get(kind, self.text)(text)
+                "maillog": self.maillog_line}.get(kind, self.text)
 
     # -- messages and trusted lists -------------------------------------------
 
@@ -968,18 +1015,36 @@ def _redacted_lines(r: Redactor, p: Planned, report: FileReport | None = None) -
             if report is not None:
                 report.lines += 1
         return
+    redact_line = r.line_function(p.kind)
+    n = 0
     for t, eol in texts():
-        yield r.line(p.kind, t).encode("utf-8", "surrogateescape") + eol
-        if report is not None:
-            report.lines += 1
+        yield redact_line(t).encode("utf-8", "surrogateescape") + eol
+        n += 1
+    if report is not None:
+        report.lines += n
+
+
+#: what a log.imss line must hold for the first pass to learn anything from it
+_LEARN_IMSS = (b"received header", b"Message-ID", b"Accept connection")
 
 
 def learn(r: Redactor, planned: Sequence[Planned]) -> None:
     """First pass: see every domain, subject and attachment name of the case, so that text of no
     known shape anywhere in it can be searched for them."""
-    for p in planned:
-        for _ in _redacted_lines(r, p):
-            pass
+    r.learning = True
+    try:
+        for p in planned:
+            if p.kind == "imss":  # most of a debug log is free text: nothing there to learn
+                with p.open() as fh:
+                    for raw in fh:
+                        if any(k in raw for k in _LEARN_IMSS):
+                            r.imss_line(_split_eol(raw)[0])
+                continue
+            for _ in _redacted_lines(r, p):
+                pass
+    finally:
+        r.learning = False
+    r.frozen = True
 
 
 def redact_files(

@@ -565,3 +565,50 @@ def test_readme_shows_the_kb_example_redacted_next_to_the_original() -> None:
     redacted = readme.index("<!-- BEGIN output: imsvalog correlate fixtures/kb000239719/* --redact --key-file fixtures/redaction-example.key -->")
     assert 0 < redacted - plain < 3000  # next to each other; tests/test_readme.py checks both against the program
     assert "<!-- BEGIN help: redact -->" in readme
+
+
+# ---------------------------------------------------------------------------
+# The fast path for free text is the whole pattern
+# ---------------------------------------------------------------------------
+
+
+def _case_redactor() -> Redactor:
+    from imsvalog.redact import learn, plan
+
+    r = Redactor(KEY)
+    planned, _ = plan(["fixtures/busy-day", "fixtures/hostile"], "/nonexistent/redact-out")
+    learn(r, planned)
+    assert r.frozen and r.learned
+    return r
+
+
+def test_fast_free_text_path_equals_the_whole_pattern_on_every_fixture_line() -> None:
+    r = _case_redactor()
+    n = 0
+    for p in sorted(FIXTURES.rglob("*")):
+        if p.is_file() and p.suffix not in (".zip", ".key", ".py"):
+            data = p.read_bytes()
+            data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+            for line in data.decode("utf-8", "surrogateescape").splitlines():
+                assert r.text(line) == r.text_full(line), line
+                n += 1
+    assert n > 300
+
+
+_PIECES = st.sampled_from([
+    " ", ",", ";", "(", ")", "<", ">", "=", ":", ".", "@", "-", "[", "]", "\t", "queued as ", "Subject: ",
+    "alice@example.com", "198.51.100.7", "[2001:db8::5]", "::ffff:10.1.2.3", "13:43:08", "mx1.example.com",
+    "relay.cloudmail.example.net", "imsva", "Q1 figures", "source.length", "TmIsScan.cpp", "4A1F3C0042",
+    "87BDADC9-87B8-3D05-A958-0267A8088406", "test", "EXAMPLE.COM", "x", "ab12", "é",
+])
+
+
+@_settings
+@given(parts=st.lists(_PIECES, max_size=14))
+def test_fast_free_text_path_equals_the_whole_pattern(parts) -> None:
+    text = "".join(parts)
+    assert R_CASE.text(text) == R_CASE.text_full(text)
+    assert R.text(text) == R.text_full(text)
+
+
+R_CASE = _case_redactor()
