@@ -33,7 +33,11 @@ from imsvalog.trusted import TrustedList
 from .conftest import FIXTURES, ROOT
 
 KEY = bytes.fromhex((FIXTURES / "redaction-example.key").read_text().strip())
-LOG_FOLDERS = ["kb000239719", "busy-day", "time-only", "ugly", "hostile"]
+#: every shipped fixture folder that holds logs (bundles have their own test)
+LOG_FOLDERS = sorted(
+    d.name for d in FIXTURES.iterdir()
+    if d.is_dir() and any(k in p.name for p in d.iterdir() for k in ("log.imss", "polevt.imss", "msgtra.imss", "maillog"))
+)
 MESSAGES = sorted(str(p.relative_to(ROOT)) for p in (FIXTURES / "messages").iterdir() if p.suffix in (".eml", ".txt") and "trusted" not in p.name)
 TRUSTED = "fixtures/messages/trusted-example.txt"
 
@@ -60,7 +64,7 @@ def output_text(folder: Path) -> str:
 
 _EMAIL = re.compile(r"([^\s<>\"';,\t\[\]]+)@([A-Za-z0-9.-]+[A-Za-z0-9])")
 _HOST_CLAUSE = re.compile(r"^\s*([^\s()\[\];]+)")
-_IP_TOKEN = re.compile(r"[0-9A-Fa-f:.]{2,}")
+_IP_TOKEN = re.compile(r"(?<![\w.:])[0-9A-Fa-f:.]{2,}(?!\w)")
 _SINGLE = {ipaddress.ip_network(n).network_address for n in ("127.0.0.1/32", "::1/128", "::/128", "255.255.255.255/32")}
 
 
@@ -91,7 +95,7 @@ class Tokens:
 
     def addresses_in(self, text: str) -> None:
         for m in _IP_TOKEN.finditer(text):
-            for cand in (m.group(0), m.group(0).strip(".:")):
+            for cand in (m.group(0), m.group(0).strip(".:"), m.group(0).rsplit(":", 1)[0]):  # a.b.c.d:port too
                 try:
                     ip = ipaddress.ip_address(cand)
                 except ValueError:
@@ -190,6 +194,10 @@ def leaks(tokens: Tokens, text: str) -> list[str]:
     out += [f"subject {x!r}" for x in tokens.subjects if found(x, text, case=True)]
     out += [f"ID {x}" for x in tokens.ids if found(x, text, case=False)]
     return out
+
+
+def test_every_fixture_folder_is_covered() -> None:
+    assert {"kb000239719", "busy-day", "time-only", "ugly", "hostile"} <= set(LOG_FOLDERS)
 
 
 def test_the_token_finder_finds_what_the_kb_example_holds() -> None:
