@@ -18,8 +18,9 @@ pseudonym in every file, run and appliance of a case; another key, another case)
   keeps roughly its first octet).
 * **Domains**: label by label, each label keyed by the whole domain it ends
   (``mail.example.com`` becomes ``<x>.<y>.<z>`` where ``<y>.<z>`` is the pseudonym
-  of ``example.com``), so equality and hierarchy survive.  Keys are lower-cased, as
-  IMSVA compares domains case-insensitively; the letters' case pattern is kept.
+  of ``example.com``), so equality and hierarchy survive.  Domains are keyed and
+  written in lower case, as IMSVA compares them case-insensitively; local parts and
+  IDs keep their case pattern (a local part is case-sensitive, IDs keep their shape).
   ``localhost`` and ``localhost.localdomain`` are kept.
 * **Local parts**: each run of letters/digits gets a same-shape pseudonym (letters
   for letters, digits for digits, case kept; punctuation kept).  Role names are kept:
@@ -375,10 +376,7 @@ class Redactor:
                 n += 1
             self._labels[k] = base
             self._label_owner[(suffix.partition(".")[2], base)] = label.lower()
-        # the case pattern of the original, extended by its last letter's case
-        return "".join(
-            ch.upper() if (label[i] if i < len(label) else label[-1:]).isupper() else ch for i, ch in enumerate(base)
-        )
+        return base  # lower case: IMSVA compares domains case-insensitively, so their case tells nothing
 
     def domain(self, text: str) -> str:
         """A domain or host name -> its pseudonym; ``a.b`` of ``x.a.b`` is the pseudonym of ``a.b``."""

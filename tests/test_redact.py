@@ -621,3 +621,15 @@ def test_fast_free_text_path_equals_the_whole_pattern(parts) -> None:
 
 R_CASE = _case_redactor()
 R_NEW = Redactor(KEY, frozen=True)
+
+
+def test_case_kept_only_where_it_can_matter() -> None:
+    r = Redactor(KEY)
+    # domains: IMSVA compares them case-insensitively, so the pseudonym is one lower-case name
+    assert r.domain("EXCH01.Corp.Example.COM") == r.domain("exch01.corp.example.com") == r.domain("exch01.corp.example.com").lower()
+    # local parts are case-sensitive: the same letters, the case pattern kept
+    a, b = r.addr_spec("Alice@example.com"), r.addr_spec("alice@example.com")
+    assert a != b and a.lower() == b.lower() and a[0].isupper()
+    # IDs keep shape and case; the same queue ID in any case maps alike (correlate compares them so)
+    assert r.id_text("dddfc11fb0c").upper() == r.id_text("DDDFC11FB0C")
+    assert [role for role in ("postmaster", "MAILER-DAEMON") if r.local(role) == role] == ["postmaster", "MAILER-DAEMON"]
