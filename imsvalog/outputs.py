@@ -34,7 +34,6 @@ True
 from __future__ import annotations
 
 import contextlib
-import errno
 import fnmatch
 import glob
 import os
@@ -348,10 +347,6 @@ def output_folder(folder: PathLike, inputs: Inputs) -> OutputFolder:
     except OSError as exc:
         raise OutputError(f"{text}: cannot create the folder: {exc.strerror or exc}") from None
     return OutputFolder(Path(text), inputs)
-
-
-def is_broken_pipe(exc: BaseException) -> bool:
-    return isinstance(exc, BrokenPipeError) or (isinstance(exc, OSError) and exc.errno == errno.EPIPE)
 
 
 __all__ = [
