@@ -292,3 +292,10 @@ def test_traces_at_the_ends_of_the_calendar_do_not_crash_correlate(tmp_path: Pat
     r = run("correlate", str(tmp_path), "--time-window", "86400")
     assert r.exit_code == 0, r.output
     assert "rejected line" in r.stdout and "year outside 1970-2199" in r.stderr
+
+
+def test_an_output_in_a_missing_folder_or_naming_a_folder_is_a_plain_error(tmp_path: Path) -> None:
+    r = run("parse", str(KB), "-o", str(tmp_path / "nowhere" / "x.csv"))
+    assert r.exit_code == 2 and "nowhere/x.csv: cannot write: No such file or directory" in r.stderr
+    r = run("parse", str(KB), "-o", str(tmp_path))
+    assert r.exit_code == 2 and "is a directory" in r.stderr
