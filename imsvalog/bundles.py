@@ -255,15 +255,39 @@ def _archive_error() -> type[Exception]:
     return _libarchive().ArchiveError
 
 
-def _appliance_name(bundle: Path, chain: tuple[str, ...], folder: str) -> str:
-    """The appliance a member belongs to: the innermost bundle's name, plus its appliance folder."""
-    names = [bundle.name, *(PurePosixPath(c).name for c in chain[:-1])]
-    base = names[-1]
+def _stem(name: str) -> str:
     for suffix in sorted(BUNDLE_SUFFIXES, key=len, reverse=True):
-        if base.lower().endswith(suffix):
-            base = base[: -len(suffix)]
-            break
-    return f"{base}/{folder}" if folder else base
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def appliance_of(bundle: str, chain: tuple[str, ...]) -> str:
+    """The appliance a member belongs to: its bundle, or the appliance folder inside it.
+
+    A nested bundle is an appliance of its own when it is named like a CDT bundle or
+    holds an ``IMSVA/LogFile`` folder (a ticket zip of several CDT bundles); otherwise
+    (a tar.gz of older logs inside a CDT bundle) it belongs to the bundle around it.
+
+    >>> appliance_of("ticket.zip", ("CDT-20240312-101500.zip", "IMSVA/LogFile/Event3/log.imss.20240312.0001"))
+    'CDT-20240312-101500'
+    >>> appliance_of("CDT-1.zip", ("IMSVA/LogFile/Event3/old.tar.gz", "log.imss.20240312.0002.gz"))
+    'CDT-1'
+    >>> appliance_of("ticket.tgz", ("child1/IMSVA/Logfile/Event3/log.imss.20240312.0001",))
+    'ticket/child1'
+    """
+    name = _stem(PurePosixPath(bundle).name)
+    folder = appliance_folder(chain[0])
+    if folder:
+        name = f"{name}/{folder}"
+    for part, inner in zip(chain, chain[1:]):
+        base = PurePosixPath(part).name
+        if _APPLIANCE_DIR.search(inner) or _CDT_NAME.search(base):
+            name = _stem(base)
+            folder = appliance_folder(inner)
+            if folder:
+                name = f"{name}/{folder}"
+    return name
 
 
 def list_bundle(path: Path) -> Listing:
@@ -287,7 +311,8 @@ def list_bundle(path: Path) -> Listing:
     for inner in nested:
         before = len(out.members)
         try:
-            with _open_nested(_raw_blocks(inner, current().passwords.get(inner.archive_label)), inner.label, None) as iarc:
+            outer = current().passwords.get(inner.archive_label)
+            with _open_nested(_raw_blocks(inner, outer), inner.label, _nested_password(outer)) as iarc:
                 for entry in iarc:
                     if entry.isfile:
                         _listed(path, (*inner.chain, entry.pathname), entry, out, None)
@@ -298,8 +323,7 @@ def list_bundle(path: Path) -> Listing:
 
 
 def _listed(bundle: Path, chain: tuple[str, ...], entry: Any, out: Listing, nested: list[Member] | None) -> None:
-    m = Member(bundle, chain, entry.size if entry.size else None, entry.mtime,
-               _appliance_name(bundle, chain, appliance_folder(chain[-1])))
+    m = Member(bundle, chain, entry.size if entry.size else None, entry.mtime, appliance_of(str(bundle), chain))
     if not is_bundle_name(chain[-1]):
         out.members.append(m)
     elif nested is None:
@@ -332,6 +356,15 @@ class _Source(io.RawIOBase):
     def close(self) -> None:
         self._stream.close()
         super().close()
+
+
+def _nested_password(outer: Secret | None) -> Secret:
+    """The password for a bundle inside a bundle: the outer one's, else the given one, else the CDT default.
+
+    (A ticket zip without password may hold encrypted CDT zips.)
+    """
+    opts = current()
+    return outer or opts.password or Secret(CDT_DEFAULT_PASSWORD)
 
 
 @contextlib.contextmanager
@@ -470,8 +503,9 @@ def _descend(arc: Any, member: Member, depth: int, password: Secret | None, limi
                 if limit is not None and got >= limit:
                     return
             return
-        with _open_nested(entry.get_blocks(), member_label(member.bundle, member.chain[: depth + 1]), password) as inner:
-            yield from _descend(inner, member, depth + 1, password, limit)
+        nested = _nested_password(password)
+        with _open_nested(entry.get_blocks(), member_label(member.bundle, member.chain[: depth + 1]), nested) as inner:
+            yield from _descend(inner, member, depth + 1, nested, limit)
         return
     raise ArchiveReadError(f"{member.label}: no longer in the archive")
 

@@ -168,6 +168,16 @@ def bundle_settings(password: str | None, max_member: str, max_total: str) -> It
         yield
 
 
+def report_maillog_times(files: list[LogFile], zone: Any) -> None:
+    """One stderr line per maillog file: where the year and the zone of its syslog times came from."""
+    from .readers import maillog_sources
+
+    for f in files:
+        if f.kind == "maillog":
+            _, year, where = maillog_sources(f, zone)
+            sys.stderr.write(f"{clean_terminal(str(f.path))}: maillog {year}; {clean_terminal(where)}\n")
+
+
 def report_skipped(skipped: list[tuple[str, str]], verbose: bool) -> None:
     """Files passed over: each on its own line with --verbose, else one line per reason with a count."""
     if verbose:
@@ -394,8 +404,7 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
         for note in s.notes:
             sys.stderr.write(restore(f"{clean_terminal(s.file)}: {clean_terminal(note)}\n"))
     report_skipped([(restore(p), why) for p, why in report.skipped], verbose)
-    if zone is None and any(s.kind == "maillog" for s in report.files):
-        sys.stderr.write("maillog: syslog timestamps carry no zone; UTC assumed (zone_assumed=true). Give it with --tz +HH:MM\n")
+    report_maillog_times(found.files, zone)
     if report.rejects:
         where = f"in {rejects}" if rejects is not None else "as REJECT rows"
         sys.stderr.write(
@@ -523,7 +532,8 @@ def correlate(
     from .trusted import load_trusted
 
     with bundle_settings(password, max_member_size, max_total_size):
-        inputs = Inputs.of(paths, discover(paths).files, extra=[*trusted_file, *what_if_trusted_file])
+        files = discover(paths).files
+        inputs = Inputs.of(paths, files, extra=[*trusted_file, *what_if_trusted_file])
         check_outputs([output], inputs)  # before the long read: a refused output costs nothing
         if plot is not None:
             check_output_folder(plot, inputs)
@@ -563,6 +573,7 @@ def correlate(
                 if n > 5:
                     sys.stderr.write("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
             report_skipped([(restore(p), why) for p, why in result.skipped], verbose)
+            report_maillog_times(files, None)
 
 
 # ---------------------------------------------------------------------------

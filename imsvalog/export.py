@@ -256,6 +256,7 @@ def _record_row(item: Any) -> tuple[str, str, dict[str, Any]]:
 def _correlate_rows(result: Correlation) -> Iterator[dict[str, Any]]:
     for r in result.rows:
         row = r.flat()
+        row.pop("appliance", None)  # the appliance is a partition key here
         rec = r.recomputed
         row["untrusted_ips"] = list(rec.untrusted) if rec is not None else None
         row["verdict"] = rec.verdict if rec is not None else None

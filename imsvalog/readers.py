@@ -57,14 +57,47 @@ def parse_line(kind: str, source: Source, hint: maillog.YearHint | None = None) 
 
 
 def maillog_hint(f: LogFile, tz: tzinfo | None = None) -> maillog.YearHint:
-    """A maillog file's year and month: its ``-YYYYMMDD`` rotation date, else its modification time."""
+    """A maillog file's year, month and zone; see :func:`maillog_sources`."""
+    return maillog_sources(f, tz)[0]
+
+
+def maillog_sources(f: LogFile, tz: tzinfo | None = None) -> tuple[maillog.YearHint, str, str]:
+    """Year and zone for a maillog's syslog times, and in words where each came from.
+
+    Year (with the month, for rolling back a year when months run past it): the file
+    name's ``-YYYYMMDD``, else the bundle's name ``CDT-YYYYMMDD-HHMMSS``, else a log.imss
+    line of the same appliance, else the archive member's or file's modification time.
+    Zone: ``tz`` (``--tz``), else the offset of that log.imss line (the same host writes
+    both), else UTC (flagged ``zone_assumed``).
+    """
+    from .bundles import cdt_date
+
+    ref = f.reference
+    if tz is not None:
+        zone, zone_why = tz, "zone from --tz"
+    elif ref is not None:
+        zone, zone_why = ref[0].tzinfo, f"zone {ref[0].strftime('%z')[:3]}:{ref[0].strftime('%z')[3:]} from log.imss of the same appliance ({ref[1]})"
+    else:
+        zone, zone_why = None, "syslog timestamps carry no zone; UTC assumed (zone_assumed=true; give it with --tz +HH:MM)"
+    bundle_date = None
+    if f.member is not None:
+        for name in reversed([f.member.bundle.name, *f.member.chain[:-1]]):
+            bundle_date = bundle_date or cdt_date(name)
     if f.date:
-        return maillog.YearHint(int(f.date[:4]), int(f.date[4:6]), tz)
-    try:
-        mtime = datetime.fromtimestamp(f.path.stat().st_mtime, tz or timezone.utc)
-    except OSError:
-        mtime = datetime.now(tz or timezone.utc)
-    return maillog.YearHint(mtime.year, mtime.month, tz)
+        year, month, why = int(f.date[:4]), int(f.date[4:6]), "the file name"
+    elif bundle_date is not None:
+        (year, month), why = bundle_date, "the bundle's name"
+    elif ref is not None:
+        year, month, why = ref[0].year, ref[0].month, f"log.imss of the same appliance ({ref[1]})"
+    else:
+        try:
+            stamp = f.member.mtime if f.member is not None else f.path.stat().st_mtime
+            mtime = datetime.fromtimestamp(stamp or 0, zone or timezone.utc)
+            why = "the member's modification time" if f.member is not None else "the file's modification time"
+        except OSError:
+            mtime, why = datetime.now(zone or timezone.utc), "today (no other source)"
+        year, month = mtime.year, mtime.month
+    return maillog.YearHint(year, month, zone), f"year {year} from {why}", zone_why
 
 
 @dataclass(slots=True)

@@ -19,21 +19,25 @@ crosses a rotation reads in order:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import gzip
+import itertools
 import os
 import stat
 import re
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import partial
 from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
-from . import bundles
+from . import bundles, syslog
 from .errors import InputError, ReadError
 
 #: Kinds of log, in the order files of different kinds are read.
@@ -102,6 +106,10 @@ class LogFile:
     member: bundles.Member | None = None
     #: which appliance wrote it: bundle (and appliance folder) or syslog host; None for loose files
     appliance: str | None = None
+    #: a file of syslog-forwarded lines: the host and kind read from it (see :mod:`imsvalog.syslog`)
+    syslog: syslog.View | None = None
+    #: maillog: a log.imss line of the same appliance (its time gives year and zone), and where it is
+    reference: tuple[datetime, str] | None = None
 
     @property
     def name(self) -> str:
@@ -150,6 +158,8 @@ def sniff_kind(path: Path) -> str | None:
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile):
         return None
     lines = [ln.rstrip(b"\r").decode("utf-8", "surrogateescape") for ln in head.split(b"\n")[:5]]
+    if syslog.sniff(lines):
+        return "syslog"  # IMSVA logs forwarded by syslog: split into views by discover()
     return sniff([ln for ln in lines if ln.strip()])
 
 
@@ -241,6 +251,7 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
                 raise InputError(f"{cand}: not a regular file: {not_regular(cand)}")
     result.files = sort_files(found.values())
     bundles.verify_password([f.member for f in result.files if f.member is not None])
+    result.files = _with_references(sort_files(_named_by_host(result.files)))
     return result
 
 
@@ -259,6 +270,68 @@ def not_regular(path: Path) -> str:
     if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
         return "a device"
     return "not a regular file"
+
+
+def _with_references(files: list[LogFile]) -> list[LogFile]:
+    """Give each maillog a log.imss line of its appliance near its date: syslog times have no year or zone,
+    and the same host writes both (FORMATS.md, "Postfix maillog around IMSVA")."""
+    imss_of: dict[str | None, list[LogFile]] = {}
+    for f in files:
+        if f.kind == "imss":
+            imss_of.setdefault(f.appliance, []).append(f)
+    cache: dict[LogFile, tuple[datetime, str] | None] = {}
+    out = []
+    for f in files:
+        candidates = imss_of.get(f.appliance) if f.kind == "maillog" else None
+        if candidates:
+            # the log.imss file of the maillog's date (else the latest dated one, else the current file)
+            chosen = min(candidates, key=lambda c: (abs(int(c.date or "0") - int(f.date or "99999999")), c.date is None))
+            if chosen not in cache:
+                cache[chosen] = _first_time(chosen)
+            if cache[chosen] is not None:
+                f = replace(f, reference=cache[chosen])
+        out.append(f)
+    return out
+
+
+def _first_time(f: LogFile) -> tuple[datetime, str] | None:
+    """The time of the first parsable line among a log.imss file's first lines, and where it is."""
+    from .grammars import imss
+    from .grammars.common import ParseFailure
+
+    with contextlib.suppress(OSError, EOFError, zlib.error, ReadError):
+        for lineno, text in itertools.islice(iter_lines(f), 50):
+            try:
+                t = imss.parse(text)[1].get("time")
+            except ParseFailure:
+                continue
+            if isinstance(t, datetime) and t.tzinfo is not None:
+                return t, f"{f.name}:{lineno}"
+    return None
+
+
+def _named_by_host(files: list[LogFile]) -> list[LogFile]:
+    """Appliances of bundles and unpacked bundles named by their host (from their maillog's first lines).
+
+    Two bundles of the same host keep their bundle name beside it, so they stay apart.
+    """
+    from .grammars import maillog
+
+    hosts: dict[str, str] = {}
+    for f in files:
+        if f.appliance is None or f.syslog is not None or f.kind != "maillog" or f.appliance in hosts:
+            continue
+        with contextlib.suppress(OSError, EOFError, zlib.error, ReadError, StopIteration):
+            for _, text in itertools.islice(iter_lines(f), 5):
+                m = maillog.SYSLOG_PREFIX.re.match(text) or maillog.ISO_PREFIX.re.match(text)
+                if m:
+                    hosts[f.appliance] = m["host"]
+                    break
+    if not hosts:
+        return files
+    taken = Counter(hosts.values())
+    names = {a: (h if taken[h] == 1 else f"{h} ({a})") for a, h in hosts.items()}
+    return [replace(f, appliance=names[f.appliance]) if f.appliance in names else f for f in files]
 
 
 def _add_bundle(path: Path, kind: str | None, found: dict, result: Discovery) -> None:
@@ -284,8 +357,25 @@ def _add(path: Path, kind: str | None, explicit: bool | None, found: dict, resul
     got = _log_file(path, kind, explicit)
     if isinstance(got, str):
         result.skipped.append((str(path), got))
+    elif got.kind == "syslog":
+        _add_forwarded(got, key, found, result)
     else:
-        found[key] = got
+        folder = bundles.appliance_folder(key.as_posix())  # an unpacked bundle: .../NAME/IMSVA/LogFile/...
+        found[key] = replace(got, appliance=Path(folder).name) if folder else got
+
+
+def _add_forwarded(f: LogFile, key: Path, found: dict, result: Discovery) -> None:
+    """A file of syslog-forwarded lines: one stream per (host, kind), the host as appliance."""
+    base = replace(f, kind="imss")
+    try:
+        c = syslog.census(iter_lines(base))
+    except ReadError as exc:
+        raise InputError(str(exc)) from None
+    for view in syslog.views(c):
+        found[(key, view)] = replace(f, kind=view.kind, appliance=view.host or None, syslog=view)
+    if c.others:
+        programs = ", ".join(f"{p} ({n})" for p, n in c.others.most_common())
+        result.skipped.append((str(f.path), f"{sum(c.others.values())} forwarded lines of other programs not read: {programs}"))
 
 
 def open_binary(path: Path) -> BinaryIO:
@@ -339,6 +429,9 @@ def iter_lines(
     limit = MAX_LINE_BYTES if max_line is None else max_line
     if limit < 1:
         raise InputError(f"line length limit must be at least 1 byte, not {limit}")
+    if f.syslog is not None:
+        yield from syslog.select(f.syslog, iter_lines(replace(f, syslog=None), max_line=max_line, on_note=on_note))
+        return
     lineno = 0
     try:
         with open_log(f) as fh:
@@ -436,6 +529,9 @@ def iter_matching_lines(
     exact; ``stats.lines`` counts every line, matched or not.
     """
     stats = stats if stats is not None else ScanStats()
+    if f.syslog is not None:  # forwarded lines: unwrap each, then look
+        yield from _matching_forwarded(f, [n.decode("utf-8", "surrogateescape") for n in needles], stats)
+        return
     carry = b""
     lineno = 1  # number of the first line in the current block
     try:
@@ -460,6 +556,14 @@ def iter_matching_lines(
                 yield from _scan_block(carry + b"\n", len(carry) + 1, lineno, needles)
     except (OSError, EOFError, zlib.error) as exc:
         raise _read_error(f, stats.lines, exc) from None
+
+
+def _matching_forwarded(f: LogFile, needles: list[str], stats: ScanStats) -> Iterator[tuple[int, str]]:
+    for lineno, text in iter_lines(f):
+        stats.lines += 1
+        stats.bytes += len(text) + 1
+        if any(n in text for n in needles):
+            yield lineno, text
 
 
 def _scan_block(buf: bytes, end: int, lineno: int, needles: Sequence[bytes]) -> Iterator[tuple[int, str]]:

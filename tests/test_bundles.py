@@ -54,6 +54,9 @@ def test_correlate_on_the_bundle_gives_the_rows_of_the_unpacked_folder(tmp_path:
     zip_rows = [json.loads(x) for x in as_folder(on_zip.stdout, z, BUSY).splitlines()]
     dir_rows = [json.loads(x) for x in on_dir.stdout.splitlines()]
     assert len(zip_rows) == len(dir_rows) > 5
+    # the bundle's rows name their appliance: the host of its maillog
+    assert {r.pop("appliance") for r in zip_rows} == {"imsva"}
+    assert {r.pop("appliance") for r in dir_rows} == {None}
     assert zip_rows == dir_rows
     # provenance names the member, nested ones through both archives
     assert f"{z}!IMSVA/LogFile/Event3/polevt.imss.20240312.0001:1" in on_zip.stdout

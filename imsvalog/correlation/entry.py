@@ -17,7 +17,7 @@ from ..spoof import DOCUMENTED, Profile, get_profile
 from ..trusted import TrustedList
 from .compare import findings_by_kind, recompute
 from .link import is_spoof_event, link_rows
-from .result import Correlation, Summary
+from .result import Correlation, Row, Summary
 from .scan import ProgressFn, read_sessions, read_spoof_sessions
 
 if TYPE_CHECKING:
@@ -67,20 +67,40 @@ def correlate(
     rejects: list[Reject] = []
     stats = ScanStats()
     total = sum(file_size(f) for f in by_kind.get("imss", []))
-    sessions, scans = read_spoof_sessions(by_kind.get("imss", []), rejects, stats, progress, total)
-    events = list(records_of(by_kind.get("polevt", []), rejects))
-    transactions = list(records_of(by_kind.get("msgtra", []), rejects))
-    mail = [m for m in records_of(by_kind.get("maillog", []), rejects) if m.message_id or m.queued_as]
-    rows = link_rows(sessions, events, transactions, window, mail, scans)
-    for row in rows:
-        recompute(row, trusted, profile)
+    rows: list[Row] = []
+    sessions: list[ScanSession] = []
+    scans = events = 0
+    done = 0
+    spoof_events = 0
+    # each appliance is its own stream: [pid:tid] of two appliances may collide, and a policy
+    # event links only to its own appliance's traces
+    for appliance, files in by_appliance(found.files).items():
+        group = defaultdict(list)
+        for f in files:
+            group[f.kind].append(f)
+        before = stats.bytes
+        shifted = None if progress is None else (lambda d, t, _o=done: progress(_o + d, t))
+        g_sessions, g_scans = read_spoof_sessions(group.get("imss", []), rejects, stats, shifted, total)
+        done += stats.bytes - before
+        g_events = list(records_of(group.get("polevt", []), rejects))
+        transactions = list(records_of(group.get("msgtra", []), rejects))
+        mail = [m for m in records_of(group.get("maillog", []), rejects) if m.message_id or m.queued_as]
+        g_rows = link_rows(g_sessions, g_events, transactions, window, mail, g_scans)
+        for row in g_rows:
+            row.appliance = appliance
+            recompute(row, trusted, profile)
+        rows += g_rows
+        sessions += g_sessions
+        scans += g_scans.scans
+        events += len(g_events)
+        spoof_events += sum(1 for e in g_events if is_spoof_event(e))
     summary = Summary(
         files={k: len(v) for k, v in by_kind.items()},
         lines=stats.lines,
-        scans=scans.scans,
+        scans=scans,
         spoof_traces=sum(len(s.spoof_traces) for s in sessions),
-        policy_events=len(events),
-        spoof_events=sum(1 for e in events if is_spoof_event(e)),
+        policy_events=events,
+        spoof_events=spoof_events,
         linked=sum(1 for r in rows if r.status == "linked"),
         ambiguous=sum(1 for r in rows if r.status == "ambiguous" and r.trace is not None),
         traces_without_event=sum(1 for r in rows if r.status == "trace-without-event"),
@@ -92,9 +112,20 @@ def correlate(
     return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name)
 
 
+def by_appliance(files: list[LogFile]) -> dict[str | None, list[LogFile]]:
+    """Files grouped by the appliance that wrote them (None: loose files), in read order."""
+    groups: dict[str | None, list[LogFile]] = {}
+    for f in files:
+        groups.setdefault(f.appliance, []).append(f)
+    return groups
+
+
 def sessions(paths: PathsLike, rejects: list[Reject] | None = None) -> list[ScanSession]:
     """All scan sessions of the log.imss files under ``paths``; marker lines that do not parse go to ``rejects``."""
-    return read_sessions(files_of("imss", paths), rejects if rejects is not None else [], ScanStats())
+    out: list[ScanSession] = []
+    for files in by_appliance(files_of("imss", paths)).values():  # appliances never share a thread
+        out += read_sessions(files, rejects if rejects is not None else [], ScanStats())
+    return out
 
 
 def sessions_frame(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:

@@ -31,6 +31,7 @@ FLAT_COLUMNS = [
     "time", "thread", "internal_id", "message_id", "sender", "recipients", "subject", "rule", "actions", "status",
     "link_basis", "link_confidence", "link_candidates", "logged_ips", "logged_count", "logged_triggered", "recomputed_ips",
     "recomputed_count", "skipped", "domain_match", "recomputed_triggered", "agrees", "findings", "explanation", "source",
+    "appliance",
 ]
 
 
@@ -67,6 +68,8 @@ class Row:
     transaction: Transaction | None = None
     #: with a trusted list, for a scan IMSVA fired on: the addresses outside the list (IMSVA's logged list, else recomputed)
     fired_on: list[str] | None = None
+    #: the appliance whose logs the row comes from (bundle, appliance folder or syslog host); None for loose files
+    appliance: str | None = None
 
     @property
     def time(self) -> datetime:
@@ -148,6 +151,7 @@ class Row:
             "findings": [f.text for f in self.findings],
             "explanation": d["explanation"],
             "source": [f"{x['file']}:{x['line']}" for x in d["source"]],
+            "appliance": self.appliance,
         }
         assert list(flat) == FLAT_COLUMNS
         return flat
@@ -188,6 +192,7 @@ class Row:
             "notes": self.notes,
             "explanation": self.explanation,
             "source": [{"file": s.file, "line": s.line} for s in self.sources],
+            "appliance": self.appliance,
         }
 
 
