@@ -55,6 +55,7 @@ def test_notebook_answers_the_case(executed: nbformat.NotebookNode) -> None:
     assert "18 of 309 scans ran before and have no trace" in out  # log level NORMAL until Monday 08:00
     assert "198.51.100.40 is not in the trusted list and made it fire on 11 messages, first at 2024-06-04 14:48." in out
     assert "3 disagreements" in out
+    assert "0 contradictions between the ticket's list and IMSVA's verdicts" in out
     html = "".join(_outputs(executed, "text/html"))
     assert "<b>Correlation</b>" in html and "IMSVA counted 192.0.2.44" in html
     plain = "".join(_outputs(executed, "text/plain"))
