@@ -425,6 +425,12 @@ class Profile(str, Enum):
     strict = "strict"
 
 
+class ModelProfile(str, Enum):
+    documented = "documented"
+    strict = "strict"
+    auto = "auto"
+
+
 class Observed(str, Enum):
     fired = "fired"
     not_fired = "not-fired"
@@ -508,7 +514,11 @@ def correlate(
     paths: list[str] = typer.Argument(..., metavar="PATH", help="log.imss, polevt.imss, msgtra.imss and maillog files, globs or directories, in any order."),
     trusted: list[str] = typer.Option([], "--trusted", "-t", metavar="ENTRY", help="Trusted Internal IP List entry (address, CIDR, a-b). Repeatable."),
     trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="File with one trusted entry per line (# comments)."),
-    profile: Profile = typer.Option(Profile.documented, "--profile", help="Which ranges the model skips."),
+    profile: ModelProfile = typer.Option(
+        ModelProfile.documented, "--profile",
+        help="The spoof model: documented, strict (skips every special-purpose address), or auto (every variant of the "
+        "model scored against IMSVA's logged lists in these logs; the best is used and the scoring table shown).",
+    ),
     only: Only | None = typer.Option(None, "--only", help="Show only disagreements or unlinked rows."),
     explain: bool = typer.Option(False, "--explain", "-e", help="Print the header-by-header explanation of each row."),
     time_window: float = typer.Option(1.0, "--time-window", min=0.0, metavar="SECONDS", help="Seconds within which time alone may link a trace and an event."),

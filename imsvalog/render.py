@@ -373,6 +373,30 @@ def missing_lines(result: Any) -> list[str]:
     return out
 
 
+def calibration_lines(result: Any) -> list[str]:
+    """The --profile auto scoring table: variant, traces reproduced / traces with a logged list; the choice."""
+    cal = getattr(result, "calibration", None)
+    if cal is None:
+        return []
+    n = cal.traces
+    out = [f"Calibration (--profile auto): {count(n, 'trace')} carry IMSVA's 'Get N IP address' line; each variant "
+           "of the model (switches changed from the documented one) and the traces whose list it reproduces:"]
+    for sc in cal.scores:
+        mark = "   <- chosen" if sc is cal.chosen else ""
+        out.append(f"  {sc.reproduced:>4}/{sc.traces:<4} {', '.join(sc.changes) or 'documented'}{mark}")
+    tie = f" ({count(len(cal.tied), 'other variant')} reproduce as many; the one with the fewest changes is chosen)" if cal.tied else ""
+    out.append(f"Chosen: {cal.chosen.profile.name}{tie}.")
+    if cal.chosen.failing:
+        out.append("Traces the chosen variant still does not reproduce:")
+        out += [f"  {name}: IMSVA {', '.join(lg) or 'none'}; model {', '.join(md) or 'none'}" for name, lg, md in cal.chosen.failing]
+    elif n:
+        out.append("The chosen variant reproduces every logged list.")
+    if cal.weak:
+        out.append(f"Warning: the calibration is weak: only {count(n, 'trace')} with IMSVA's logged list (fewer than "
+                   f"{cal.min_traces}); more of the customer's logs would settle it.")
+    return out
+
+
 def inferred_lines(result: Any) -> list[str]:
     inferred = result.inferred_trusted()
     if not inferred:
@@ -405,7 +429,10 @@ def render_correlation(
         write_csv((r.flat() for r in rows), out, FLAT_COLUMNS)
         return
     dicts = [r.to_dict() for r in rows]
-    notes = inferred_lines(result) + missing_lines(result) + (what_if_lines(what_if) if what_if is not None else [])
+    notes = (
+        calibration_lines(result) + inferred_lines(result) + missing_lines(result)
+        + (what_if_lines(what_if) if what_if is not None else [])
+    )
     if fmt == "jsonl":
         write_jsonl(dicts, out)
     elif fmt == "json":
@@ -414,6 +441,8 @@ def render_correlation(
             extra["untrusted_addresses"] = [m.__dict__ for m in result.missing_trusted()]
             extra["trusted_list_check"] = [c.to_dict() for c in result.check_trusted()]
         extra["inferred_trusted_list"] = [i.to_dict() for i in result.inferred_trusted()]
+        if getattr(result, "calibration", None) is not None:
+            extra["calibration"] = result.calibration.to_dict()
         if what_if is not None:
             extra["what_if"] = [c.__dict__ for c in what_if]
         write_json(dicts, out, extra=extra)

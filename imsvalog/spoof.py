@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -80,6 +81,15 @@ class Profile:
     skip: tuple[Range, ...]
     special: SpecialPurpose = "flag"
     description: str = ""
+    #: the model's other uncertain choices (see :data:`SWITCHES`); the defaults are the documented behaviour
+    addresses: Literal["bracketed", "unbracketed"] = "bracketed"
+    per_header: Literal["first", "every"] = "first"
+    duplicates: Literal["once", "each"] = "once"
+    order: Literal["newest-first", "oldest-first"] = "newest-first"
+
+    def switches(self) -> dict[str, str]:
+        """This profile's value of every switch in :data:`SWITCHES`."""
+        return {name: getattr(self, name) for name in SWITCHES}
 
     @property
     def flag(self) -> tuple[Range, ...]:
@@ -166,14 +176,55 @@ STRICT = Profile(
 )
 PROFILES = {p.name: p for p in (DOCUMENTED, STRICT)}
 
+#: the model's uncertain choices, each with its values, the documented one first
+SWITCHES: dict[str, tuple[str, ...]] = {
+    # only bracketed addresses of the from clause, or also unbracketed ones (Exchange/qmail "(192.0.2.44)", HELO literals)
+    "addresses": ("bracketed", "unbracketed"),
+    # the first address of the from clause, or every one
+    "per_header": ("first", "every"),
+    # an address seen in several headers counted once, or each time
+    "duplicates": ("once", "each"),
+    # special-purpose addresses beyond the documented table counted (with a warning) or skipped
+    "special": ("flag", "skip"),
+    # headers read newest (top) first, as documented, or oldest first
+    "order": ("newest-first", "oldest-first"),
+}
+
+
+def variant(**switches: str) -> Profile:
+    """The documented model with some switches changed, named after them.
+
+    >>> variant(addresses="unbracketed").name
+    'documented+addresses=unbracketed'
+    >>> variant(special="skip").skipped_by(ipaddress.ip_address("169.254.1.1")).reason
+    'link-local'
+    """
+    for k, v in switches.items():
+        if k not in SWITCHES or v not in SWITCHES[k]:
+            choices = "; ".join(f"{n}={'|'.join(vs)}" for n, vs in SWITCHES.items())
+            raise InputError(f"unknown model switch {k}={v}; expected {choices}")
+    changed = {k: v for k, v in switches.items() if v != SWITCHES[k][0]}
+    name = "+".join(["documented", *(f"{k}={changed[k]}" for k in SWITCHES if k in changed)])
+    words = ", ".join(f"{k}={v}" for k, v in changed.items()) or "the documented choices"
+    return replace(DOCUMENTED, name=name, description=f"the documented model with {words}", **changed)  # type: ignore[arg-type]
+
+
+def variants() -> list[Profile]:
+    """Every combination of the switches, the documented model first."""
+    return [variant(**dict(zip(SWITCHES, values, strict=True))) for values in itertools.product(*SWITCHES.values())]
+
 
 def get_profile(name: str | Profile) -> Profile:
+    """A profile by name: ``documented``, ``strict``, or a variant's name (``documented+addresses=unbracketed``)."""
     if isinstance(name, Profile):
         return name
-    try:
+    if name in PROFILES:
         return PROFILES[name]
-    except KeyError:
-        raise InputError(f"unknown profile {name!r}; expected one of {', '.join(PROFILES)}") from None
+    if name.startswith("documented+"):
+        pairs = [p.partition("=") for p in name.split("+")[1:]]
+        if all(eq for _, eq, _ in pairs):
+            return variant(**{k: v for k, _, v in pairs})
+    raise InputError(f"unknown profile {name!r}; expected one of {', '.join(PROFILES)} or a variant (documented+SWITCH=VALUE...)")
 
 
 # ---------------------------------------------------------------------------
@@ -355,20 +406,23 @@ def check_domains(source: str, sender: str | None, recipients: Sequence[str]) ->
     return DomainCheck(source, sender, sd, tuple(rows))
 
 
-def _taken_address(h: ReceivedHeader) -> tuple[AddressLiteral | None, list[str]]:
-    """The from-clause address IMSVA takes, and notes on what else is visible."""
+def _taken_addresses(h: ReceivedHeader, prof: Profile) -> tuple[list[AddressLiteral], list[str]]:
+    """The from-clause addresses the model takes (documented: the first bracketed one), and notes on the rest."""
     notes: list[str] = []
     from_addrs = h.in_clause("from")
+    usable = [a for a in from_addrs if a.bracketed or prof.addresses == "unbracketed"]
+    taken = usable if prof.per_header == "every" else usable[:1]
     bracketed = [a for a in from_addrs if a.bracketed]
-    taken = bracketed[0] if bracketed else None
-    if len(bracketed) > 1:
+    if len(bracketed) > 1 and prof.per_header == "first":
         others = ", ".join(a.text for a in bracketed[1:])
         notes.append(
             f"the from clause holds more than one bracketed address; the first ({bracketed[0].text}) is taken, "
             f"not {others} (IMSVA's choice here is not documented)"
         )
     for a in from_addrs:
-        if not a.bracketed:
+        if not a.bracketed and a in taken:
+            notes.append(f"{a.text} in the from clause is not in brackets: taken (this profile reads unbracketed addresses)")
+        elif not a.bracketed:
             notes.append(
                 f"{a.text} in the from clause is not in brackets (a HELO name or an Exchange/qmail-style comment): "
                 "visible but not taken"
@@ -411,49 +465,58 @@ def evaluate(
     skipped: list[Skip] = []
     untrusted: list[str] = []
     warnings: list[str] = []
-    for i, text in enumerate(received, 1):
+    numbered = list(enumerate(received, 1))
+    if prof.order == "oldest-first":
+        numbered.reverse()
+    for i, text in numbered:
         parsed = parse_received(text)
-        taken, notes = _taken_address(parsed)
-        skip: Skip | None = None
-        counted_text: str | None = None
-        trusted_by: str | None = None
-        if taken is None:
+        taken_all, notes = _taken_addresses(parsed, prof)
+        if not taken_all:
             if parsed.clause("from") is None:
                 why = "the header has no from clause (a local submission or a header cut short)"
             else:
                 why = "the from clause has no bracketed address"
             skip = Skip(i, None, "no-address", None, why)
-        elif taken.address is None:
-            skip = Skip(i, taken.text, "unparsable", None, f"[{taken.text}] is not a valid IPv4 or IPv6 address")
-        else:
-            ip = taken.effective
-            assert ip is not None
-            shown = show_ip(taken.address)
-            rng = prof.skipped_by(ip)
-            if rng is not None:
-                mapped = f" (IPv4-mapped; checked as {ip})" if ip != taken.address else ""
-                skip = Skip(i, shown, rng.reason, rng.label, f"in {rng.label}{mapped}")
-            elif ip in seen:
-                skip = Skip(i, shown, "duplicate", None, f"already counted from header {seen[ip]}")
-            else:
-                seen[ip] = i
-                counted_text = shown
-                counted.append(shown)
-                flag = prof.flagged_by(ip)
-                if flag is not None:
-                    notes.append(f"counted although special-purpose: {flag.label}; IMSVA documents no exception for it")
-                    warnings.append(f"{shown} (header {i}) is counted although it is in {flag.label}")
-                if ip != taken.address:
-                    notes.append(f"IPv4-mapped IPv6 address; ranges checked as {ip}")
-                if trusted is not None:
-                    entry = trusted.match(taken.address)
-                    if entry is not None:
-                        trusted_by = f"{entry.text} ({entry.origin})"
-                    else:
-                        untrusted.append(shown)
-        if skip is not None:
             skipped.append(skip)
-        headers.append(HeaderResult(i, text, parsed, taken, counted_text, skip, tuple(notes), trusted_by))
+            headers.append(HeaderResult(i, text, parsed, None, None, skip, tuple(notes)))
+            continue
+        for taken in taken_all:
+            skip, counted_text, trusted_by, notes_here = None, None, None, list(notes)
+            if taken.address is None:
+                skip = Skip(i, taken.text, "unparsable", None, f"[{taken.text}] is not a valid IPv4 or IPv6 address")
+            else:
+                ip = taken.effective
+                assert ip is not None
+                shown = show_ip(taken.address)
+                rng = prof.skipped_by(ip)
+                if rng is not None:
+                    mapped = f" (IPv4-mapped; checked as {ip})" if ip != taken.address else ""
+                    skip = Skip(i, shown, rng.reason, rng.label, f"in {rng.label}{mapped}")
+                elif ip in seen and prof.duplicates == "once":
+                    skip = Skip(i, shown, "duplicate", None, f"already counted from header {seen[ip]}")
+                else:
+                    if ip in seen:
+                        notes_here.append(f"already counted from header {seen[ip]}; this profile counts it again")
+                    seen.setdefault(ip, i)
+                    counted_text = shown
+                    counted.append(shown)
+                    flag = prof.flagged_by(ip)
+                    if flag is not None:
+                        notes_here.append(
+                            f"counted although special-purpose: {flag.label}; IMSVA documents no exception for it"
+                        )
+                        warnings.append(f"{shown} (header {i}) is counted although it is in {flag.label}")
+                    if ip != taken.address:
+                        notes_here.append(f"IPv4-mapped IPv6 address; ranges checked as {ip}")
+                    if trusted is not None:
+                        entry = trusted.match(taken.address)
+                        if entry is not None:
+                            trusted_by = f"{entry.text} ({entry.origin})"
+                        elif shown not in untrusted:
+                            untrusted.append(shown)
+            if skip is not None:
+                skipped.append(skip)
+            headers.append(HeaderResult(i, text, parsed, taken, counted_text, skip, tuple(notes_here), trusted_by))
 
     domains = [check_domains("envelope", sender, recipients)] if sender is not None or recipients else []
     if header_from is not None:

@@ -40,7 +40,7 @@ class Finding:
         return {"kind": self.kind, "text": self.text}
 
 
-def _norm_ip(text: str) -> str:
+def normalize_ip(text: str) -> str:
     try:
         return show_ip(ipaddress.ip_address(text.strip().strip("[]").removeprefix("IPv6:")))
     except ValueError:
@@ -91,7 +91,7 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
 
 def _given_list_findings(fired: bool | None, said: str, logged: Sequence[str], trusted: TrustedList) -> list[Finding]:
     """What IMSVA's verdict on its own logged list says about the given trusted list."""
-    ips = list(dict.fromkeys(_norm_ip(a) for a in logged))
+    ips = list(dict.fromkeys(normalize_ip(a) for a in logged))
     outside = [a for a in ips if trusted.match(a) is None]
     if fired is True and ips and not outside:
         return [Finding(
@@ -116,8 +116,8 @@ def list_findings(logged: Sequence[str], r: SpoofResult, logged_count: int | Non
     """IMSVA's logged list against the model's, as multisets: count, addresses, duplicates and order are
     separate findings (a repeated address is evidence about how IMSVA counts, never "a different order")."""
     out: list[Finding] = []
-    theirs = [_norm_ip(x) for x in logged]
-    ours = [_norm_ip(x) for x in r.counted]
+    theirs = [normalize_ip(x) for x in logged]
+    ours = [normalize_ip(x) for x in r.counted]
     n_theirs = logged_count if logged_count is not None else len(theirs)
     if n_theirs != len(ours):
         out.append(Finding("count", f"IMSVA counted {n_theirs} addresses, the model {len(ours)}"))
@@ -209,7 +209,7 @@ def infer_trusted(rows: Sequence[Row]) -> list[InferredAddress]:
         t = r.trace
         if t is None or t.ip_list is None or t.verdict is None:
             continue
-        ips = [_norm_ip(x) for x in t.ip_list.ips]
+        ips = [normalize_ip(x) for x in t.ip_list.ips]
         name = r.internal_id or (r.session.thread if r.session else "?")
         where = f"{name} at {t.time.isoformat(sep=' ')} ({t.verdict.source.ref()})"
         text = t.verdict.text.lower()
@@ -267,7 +267,7 @@ def scan_list(row: Row) -> ScanList | None:
     fired = r.observed
     domain_ok = True if fired else r.domain_match
     if t.logged_ips is not None:
-        return ScanList(tuple(_norm_ip(a) for a in t.logged_ips), "logged", fired, domain_ok)
+        return ScanList(tuple(normalize_ip(a) for a in t.logged_ips), "logged", fired, domain_ok)
     return ScanList(tuple(r.counted), "recomputed", fired, domain_ok)
 
 

@@ -15,6 +15,7 @@ from ..scan_sessions import ScanSession
 from ..sources import LogFile, ScanStats, discover, file_size
 from ..spoof import DOCUMENTED, Profile, get_profile
 from ..trusted import TrustedList
+from .calibrate import calibrate
 from .compare import findings_by_kind, recompute
 from .link import is_spoof_event, link_rows
 from .result import Correlation, Row, Summary
@@ -52,6 +53,10 @@ def correlate(
 ) -> Correlation:
     """Correlate log.imss, polevt.imss, msgtra.imss and maillog files (any mix of paths, globs, directories).
 
+    ``profile`` is the spoof model: ``documented`` (default), ``strict``, a variant's name, a
+    :class:`~imsvalog.spoof.Profile`, or ``"auto"``: every variant is scored against the traces that
+    carry IMSVA's logged list and the best is used (``Correlation.calibration`` holds the table).
+
     >>> c = correlate("fixtures/kb000239719")
     >>> [(r.status, r.link.basis, [f.kind for f in r.findings]) for r in c.rows]
     [('linked', ['queue_id', 'time'], ['domain'])]
@@ -88,12 +93,17 @@ def correlate(
         g_rows = link_rows(g_sessions, g_events, transactions, window, mail, g_scans)
         for row in g_rows:
             row.appliance = appliance
-            recompute(row, trusted, profile)
         rows += g_rows
         sessions += g_sessions
         scans += g_scans.scans
         events += len(g_events)
         spoof_events += sum(1 for e in g_events if is_spoof_event(e))
+    calibration = None
+    if isinstance(profile, str) and profile == "auto":
+        calibration = calibrate(rows)
+        profile = calibration.chosen.profile
+    for row in rows:
+        recompute(row, trusted, profile)
     summary = Summary(
         files={k: len(v) for k, v in by_kind.items()},
         lines=stats.lines,
@@ -109,7 +119,7 @@ def correlate(
         findings=findings_by_kind(rows),
         rejects=len(rejects),
     )
-    return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name)
+    return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name, calibration)
 
 
 def by_appliance(files: list[LogFile]) -> dict[str | None, list[LogFile]]:

@@ -24,6 +24,9 @@ from .compare import (
 from .explain import explain_row
 
 if TYPE_CHECKING:
+    from .calibrate import Calibration
+
+if TYPE_CHECKING:
     import pandas as pd
 
 #: the columns of :meth:`Row.flat` (the DataFrame adds ``result``, the Row itself)
@@ -89,6 +92,13 @@ class Row:
         if self.event is not None and self.event.message_id:
             return self.event.message_id
         return self.session.message_id if self.session else None
+
+    @property
+    def name(self) -> str:
+        """The row's name in reports: the internal ID, else the thread and time of its trace."""
+        if self.internal_id:
+            return self.internal_id
+        return f"{self.session.thread} {self.time.isoformat(sep=' ')}" if self.session else "?"
 
     @property
     def disagreement(self) -> bool:
@@ -234,6 +244,8 @@ class Correlation:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     trusted: TrustedList | None = None
     profile: str = "documented"
+    #: with ``profile="auto"``: how every variant of the model scored on this case, and the chosen one
+    calibration: Calibration | None = None
 
     def messages(self) -> list[MessageInput]:
         """Each trace's recovered headers with its event's sender and recipients, named for the row."""
@@ -242,7 +254,7 @@ class Correlation:
             if r.trace is None:
                 continue
             e = r.event
-            name = r.internal_id or (f"{r.session.thread} {r.time.isoformat(sep=' ')}" if r.session else "?")
+            name = r.name
             out.append(
                 MessageInput(
                     tuple(h.header for h in r.trace.headers),
