@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .grammars import imss
+from .grammars.common import required_literal
 from .records import (
     FilterResult,
     FinalAction,
@@ -46,19 +48,18 @@ from .records import (
     SpoofVerdict,
 )
 
-#: text that every marker line contains: the byte-level prefilter of the fast path
-MARKER_NEEDLES: tuple[bytes, ...] = (
-    b"AntiSpoofFilter",
-    b"Running ruleId",
-    b"Final action",
-    b"Scan finished",
-    b"Message-ID",
-    b"Accept connection",
-    b"Start Rule Set",
-    b"executed rule list",
-)
-
 SPOOF_FILTER = "AntiSpoofFilter"
+
+#: the body shapes that move session boundaries (every line of a trace names the filter)
+BOUNDARY_SHAPES = (
+    imss.ACCEPT_CONNECTION, imss.RULE_SET_START, imss.MESSAGE_ID, imss.RULE_RUN,
+    imss.RULE_EXECUTED, imss.FINAL_ACTION, imss.SCAN_FINISHED,
+)
+#: text that every marker line contains, derived from the shapes: the byte-level prefilter.
+#: The trace shapes, the filter's result and its other wording all carry the component name.
+MARKER_NEEDLES: tuple[bytes, ...] = (SPOOF_FILTER.encode(),) + tuple(
+    required_literal(v.grammar.re.pattern).encode() for v in BOUNDARY_SHAPES  # type: ignore[attr-defined]
+)
 
 
 @dataclass

@@ -9,19 +9,21 @@ is tested against).
 
 from __future__ import annotations
 
-import gc
+import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 
+from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, is_gzip, iter_blocks
 from ..errors import ReadError
 from ..grammars import imss
-from ..grammars.common import ParseFailure, make_time
+from ..grammars.common import ParseFailure, make_time, required_literal
 from ..readers import parse_line, unreadable_rest
 from ..records import AcceptConnection, MessageIdLine, Reject, ScanFinished, Source
-from ..scan_sessions import MARKER_NEEDLES, ScanSession, SessionBuilder
-from ..sources import LogFile, ScanStats, iter_matching_lines
+from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, ScanSession, SessionBuilder
+from ..sources import LogFile, ScanStats, decode, file_size
 
 #: progress callback: bytes read so far, bytes in all
 ProgressFn = Callable[[int, int], None]
@@ -33,6 +35,55 @@ def normalize_message_id(mid: str | None) -> str | None:
     return mid.strip().strip("<>").strip().lower() or None
 
 
+def _marker_starts(data: bytes, needles: Sequence[bytes], start: int, end: int) -> list[int]:
+    """Start offsets of the lines of ``data[start:end]`` (whole lines) that contain any of ``needles``,
+    in order (``bytes.find``: C speed)."""
+    starts: set[int] = set()
+    find, rfind = data.find, data.rfind
+    for needle in needles:
+        i = find(needle, start, end)
+        while i != -1:
+            starts.add(rfind(b"\n", start, i) + 1 or start)
+            i = find(needle, find(b"\n", i) + 1, end)
+    return sorted(starts)
+
+
+def _text(raw: bytes) -> str:
+    return decode(raw[:-1] if raw.endswith(b"\r") else raw)
+
+
+def _long_reject(name: str, line: int, head: bytes, length: int) -> Reject:
+    return Reject(
+        Source(name, line, _text(head[:LONG_HEAD])),
+        "imss",
+        f"line of {length:,} bytes, over the limit of {default_max_line():,}; "
+        f"only its first {min(length, LONG_HEAD):,} bytes are kept",
+    )
+
+
+def _blocks(
+    files: Sequence[LogFile], rejects: list[Reject], stats: ScanStats, progress: ProgressFn | None, total: int
+) -> Iterator[tuple[int, str, Block]]:
+    """``(file index, file name, block)`` over all files in order; over-long lines become rejects,
+    a file that stops being readable ends with one; ``stats`` counts every line and byte."""
+    done = 0
+    for fi, f in enumerate(files):
+        name = str(f.path)
+        try:
+            for b in iter_blocks(f):
+                stats.lines += b.lines
+                if b.long:
+                    rejects.append(_long_reject(name, b.line, b.data[b.start : b.end], b.long))
+                    continue
+                stats.bytes += b.end - b.start
+                yield fi, name, b
+                if progress is not None:
+                    progress(done + b.offset + b.end - b.start, total)
+        except ReadError as exc:
+            rejects.append(unreadable_rest(f, exc))
+        done += file_size(f)
+
+
 def _marker_lines(
     files: Sequence[LogFile],
     rejects: list[Reject],
@@ -40,24 +91,18 @@ def _marker_lines(
     progress: ProgressFn | None,
     total: int,
 ) -> Iterator[Source]:
-    """The lines that carry session markers, file after file; a file that stops being readable
-    ends with a reject; ``stats`` counts every line; ``progress`` hears about bytes read."""
-    done_bytes = 0
-    for f in files:
-        name = str(f.path)
-        fstats = ScanStats()
-        try:
-            for lineno, text in iter_matching_lines(f, MARKER_NEEDLES, fstats):
-                yield Source(name, lineno, text)
-                if progress is not None and lineno % 4096 == 0:
-                    progress(done_bytes + fstats.bytes, total)
-        except ReadError as exc:
-            rejects.append(unreadable_rest(f, exc))
-        done_bytes += fstats.bytes
-        stats.lines += fstats.lines
-        stats.bytes += fstats.bytes
-        if progress is not None:
-            progress(done_bytes, total)
+    """The lines that carry session markers, file after file (see :func:`_blocks`)."""
+    limit = default_max_line()
+    for _, name, b in _blocks(files, rejects, stats, progress, total):
+        data, line, counted = b.data, b.line, b.start
+        for s in _marker_starts(data, MARKER_NEEDLES, b.start, b.end):
+            line += data.count(b"\n", counted, s)
+            counted = s
+            raw = data[s : data.find(b"\n", s)]
+            if len(raw) > limit:
+                rejects.append(_long_reject(name, line, raw, len(raw)))
+            else:
+                yield Source(name, line, _text(raw))
 
 
 def read_sessions(
@@ -67,34 +112,10 @@ def read_sessions(
     progress: ProgressFn | None = None,
     total: int = 0,
 ) -> list[ScanSession]:
-    """Sessions from log.imss files in order, parsing only the lines that carry markers."""
-    with _no_gc():
-        return _read_sessions(files, rejects, stats, progress, total)
+    """Every scan session of log.imss files in order, parsing every line that carries a marker.
 
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while records pile up (they form no cycles).
-
-    With hundreds of thousands of live records, the collector's repeated full passes
-    cost about a third of the run; reference counting still frees everything.
+    The reference that :func:`read_spoof_sessions` is tested against; :func:`imsvalog.sessions` uses it.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _read_sessions(
-    files: Sequence[LogFile],
-    rejects: list[Reject],
-    stats: ScanStats,
-    progress: ProgressFn | None,
-    total: int,
-) -> list[ScanSession]:
     builder = SessionBuilder()
     sessions: list[ScanSession] = []
     for src in _marker_lines(files, rejects, stats, progress, total):
@@ -117,8 +138,44 @@ def _in_file_order(sessions: list[ScanSession], files: Sequence[LogFile]) -> lis
 #: substrings of the AntiSpoofFilter component lines that show an evaluation of Received headers
 #: (a superset of what the received_header, matched_address, ip_list and spoof_verdict shapes need)
 _EVALUATION_HINTS = ("parse received header string", "get matched string", "IP address", "Trusted Internal IP List", "riggered")
-#: a thread fed line by line when this many of its marker lines pass without an Accept connection
-BUFFER_LIMIT = 5000
+#: the component form that every trace shape's line has ("AntiSpoofFilter:" / "AntiSpoofFilter::method:")
+_EVALUATION_NEEDLE = (SPOOF_FILTER + ":").encode()
+#: the line that always starts a new scan, as its shape's literal text
+_ACCEPT_NEEDLE = required_literal(imss.ACCEPT_CONNECTION.grammar.re.pattern).encode()  # type: ignore[attr-defined]
+_ACCEPT_RE = imss.ACCEPT_CONNECTION.grammar.re  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class _Pos:
+    """A line's place: file index, byte offset in the (decompressed) file, line number."""
+
+    file: int
+    offset: int
+    line: int
+
+
+@dataclass(slots=True)
+class _Run:
+    """One thread's lines from an Accept connection line (or the start of the input) to its next one."""
+
+    thread: str
+    tag: bytes  # the thread's ``[pid:tid]`` as logged
+    start: _Pos | None  # None: the start of the input
+    opened: bool  # began with an Accept connection line
+    evaluated: bool = False
+    end: _Pos | None = None  # None: the end of the input
+    lines: list[Source] = field(default_factory=list)
+
+    @property
+    def end_kind(self) -> str:
+        return "end_of_input" if self.end is None else "next_scan"
+
+
+def _is_accept(text: str, m: re.Match[str]) -> bool:
+    """Would the full parser make this line an Accept connection record?  (Its head is ``m``.)"""
+    if m["component"] in imss._NOT_COMPONENTS and m["method"] is None:  # noqa: SLF001 - the parser's own rule
+        return isinstance(parse_line("imss", Source("", 0, text)), AcceptConnection)
+    return _ACCEPT_RE.match(text, m.end()) is not None
 
 
 def read_spoof_sessions(
@@ -128,103 +185,319 @@ def read_spoof_sessions(
     progress: ProgressFn | None = None,
     total: int = 0,
 ) -> tuple[list[ScanSession], ScanIndex]:
-    """The scan sessions that matter to spoof triage, parsing in full only the scans that need it.
+    """The scan sessions that matter to spoof triage, found from the AntiSpoofFilter lines.
 
-    Marker lines are kept raw per thread until the thread's next ``Accept connection``
-    (a session never spans one). A run that holds an AntiSpoofFilter evaluation is then
-    parsed and cut into sessions exactly as :func:`read_sessions` would; from the others
-    only the ``Scan finished`` and ``Message-ID`` lines are parsed, into the
-    :class:`ScanIndex`. A thread that logs no Accept lines (a lower log level) is fed line
-    by line after :data:`BUFFER_LIMIT` lines. A test keeps the rows equal to those built
-    from :func:`read_sessions`.
+    1. One pass over big blocks finds, with ``bytes.find``, the AntiSpoofFilter component
+       lines and the ``Accept connection`` lines (a session never spans one); only these
+       lines are looked at in Python. A thread's run from one Accept line to its next is
+       marked when it holds an evaluation of Received headers; the others are only counted.
+    2. The marked runs are read again (by offset; gzip files in one more pass) and only
+       their thread's marker lines are parsed and cut into sessions by the same
+       :class:`~imsvalog.scan_sessions.SessionBuilder` as :func:`read_sessions`.
+
+    The :class:`ScanIndex` gets the parsed sessions, the number of scans and the time
+    span (from the first and last marker line of every block); the IDs of scans that were
+    not parsed are found on demand by :func:`find_scans`. Rejects: the lines this reader
+    parses (the marker lines of marked runs, Accept and AntiSpoofFilter lines) and
+    over-long lines; ``imsvalog parse`` checks every line. Tests keep the rows equal to
+    those built from :func:`read_sessions`.
     """
-    with _no_gc():
-        return _read_spoof_sessions(files, rejects, stats, progress, total)
+    index = ScanIndex()
+    marked = _mark_runs(files, rejects, stats, progress, total, index)
+    _read_runs(files, marked)
+    builder = SessionBuilder()
+    sessions: list[ScanSession] = []
+    limit = default_max_line()
+    for run in marked:
+        lines, run.lines = run.lines, []
+        for src in lines:
+            if len(src.text) > limit:
+                continue  # pass 1 reported it when it mattered (an Accept or filter line); never parsed
+            item = parse_line("imss", src)
+            if isinstance(item, Reject):
+                rejects.append(item)
+                continue
+            if item.thread != run.thread:  # type: ignore[union-attr]
+                continue  # the tag was in another thread's text
+            for s in builder.feed(item):  # type: ignore[arg-type]
+                sessions.append(s)
+                index.add_session(s)
+        s = builder.close(run.thread, run.end_kind)
+        if s is not None:
+            sessions.append(s)
+            index.add_session(s)
+    return _in_file_order(sessions, files), index
 
 
-def _read_spoof_sessions(
+#: byte forms of the head and Accept regexes (ASCII classes): the fast path; a line they do not
+#: fit goes through the text forms, which decide
+_HEAD_B = re.compile(imss.HEAD_RE.pattern.encode())
+_ACCEPT_B = re.compile(_ACCEPT_RE.pattern.encode())
+_HINTS_B = re.compile(b"|".join(re.escape(h.encode()) for h in _EVALUATION_HINTS))
+_NOT_COMPONENTS_B = frozenset(c.encode() for c in imss._NOT_COMPONENTS)  # noqa: SLF001
+
+
+class _Marker:
+    """Pass 1's state: each thread's current run, the runs that hold an evaluation, time checks."""
+
+    def __init__(self, index: ScanIndex, rejects: list[Reject]) -> None:
+        self.index = index
+        self.rejects = rejects
+        self.current: dict[str, _Run] = {}
+        self.marked: list[_Run] = []
+        self.threads: dict[bytes, str] = {}  # [pid:tid] as logged -> pid:tid
+        self.times: dict[bytes, bool] = {}  # date, time and offset as logged -> a real time?
+        self.limit = default_max_line()
+
+    def line(self, raw: bytes, fi: int, offset: int, lineno: int, name: str) -> None:
+        """One line that holds an Accept or an AntiSpoofFilter needle (``raw`` without its newline)."""
+        is_eval = _EVALUATION_NEEDLE in raw and _HINTS_B.search(raw) is not None
+        is_accept = _ACCEPT_NEEDLE in raw
+        if not (is_eval or is_accept):
+            return  # the filter's other wording ("sender domain and recipient domain are different")
+        if len(raw) > self.limit:
+            self.rejects.append(_long_reject(name, lineno, raw, len(raw)))
+            return
+        m = _HEAD_B.match(raw)
+        if m is None or (is_accept and m["component"] in _NOT_COMPONENTS_B and m["method"] is None):
+            self._slow(raw, fi, offset, lineno, name)
+            return
+        when = raw[: m.end("offset")]
+        ok = self.times.get(when)
+        if ok is None:
+            try:
+                make_time(m["date"].decode(), m["clock"].decode(), m["offset"].decode())
+                ok = True
+            except ParseFailure:
+                ok = False
+            self.times[when] = ok
+        if not ok:
+            self.rejects.append(parse_line("imss", Source(name, lineno, _text(raw))))  # type: ignore[arg-type]
+            return
+        tag = raw[m.start("pid") - 1 : m.end("tid") + 1]
+        thread = self.threads.get(tag)
+        if thread is None:
+            thread = self.threads[tag] = f"{int(m['pid'])}:{int(m['tid'])}"
+        self._step(thread, tag, is_accept and _ACCEPT_B.match(raw, m.end()) is not None, is_eval, fi, offset, lineno)
+
+    def _slow(self, raw: bytes, fi: int, offset: int, lineno: int, name: str) -> None:
+        """The text path for lines the byte regexes do not fit (non-ASCII, a bad prefix, a level word twice)."""
+        text = _text(raw)
+        m = imss.HEAD_RE.match(text)
+        if m is None:
+            self.rejects.append(parse_line("imss", Source(name, lineno, text)))  # type: ignore[arg-type]
+            return
+        try:
+            make_time(m["date"], m["clock"], m["offset"])
+        except ParseFailure:
+            self.rejects.append(parse_line("imss", Source(name, lineno, text)))  # type: ignore[arg-type]
+            return
+        thread = f"{int(m['pid'])}:{int(m['tid'])}"
+        tag = text[m.start("pid") - 1 : m.end("tid") + 1].encode("utf-8", "surrogateescape")
+        is_accept = "Accept connection" in text and _is_accept(text, m)
+        is_eval = "AntiSpoofFilter:" in text and any(h in text for h in _EVALUATION_HINTS)
+        self._step(thread, tag, is_accept, is_eval, fi, offset, lineno)
+
+    def _step(self, thread: str, tag: bytes, is_accept: bool, is_eval: bool, fi: int, offset: int, lineno: int) -> None:
+        run = self.current.get(thread)
+        if is_accept:
+            if run is not None:
+                run.end = _Pos(fi, offset, lineno)
+                self._settle(run)
+            run = self.current[thread] = _Run(thread, tag, _Pos(fi, offset, lineno), True)
+        if is_eval:
+            if run is None:
+                run = self.current[thread] = _Run(thread, tag, None, False)
+            run.evaluated = True
+
+    def _settle(self, run: _Run) -> None:
+        if run.evaluated:
+            self.marked.append(run)
+        elif run.opened:
+            self.index.scans += 1  # a run opened by an Accept line is one scan (connection reuse: more)
+
+    def finish(self) -> list[_Run]:
+        """Runs still open end with the input, in the order they began."""
+        for run in sorted(self.current.values(), key=lambda r: (r.start.file, r.start.offset) if r.start else (-1, 0)):
+            self._settle(run)
+        self.current.clear()
+        return self.marked
+
+
+def _mark_runs(
     files: Sequence[LogFile],
     rejects: list[Reject],
     stats: ScanStats,
     progress: ProgressFn | None,
     total: int,
-) -> tuple[list[ScanSession], ScanIndex]:
-    builder = SessionBuilder()
-    index = ScanIndex()
-    sessions: list[ScanSession] = []
-    buffers: dict[str, list[Source]] = {}
-    evaluated: set[str] = set()  # threads whose buffer holds an evaluation
-    direct: set[str] = set()  # threads fed line by line until their next Accept
-    accepted: set[str] = set()  # threads whose buffer began with an Accept connection line
-    prefix = imss.PREFIX.re  # type: ignore[attr-defined]
+    index: ScanIndex,
+) -> list[_Run]:
+    """Pass 1: the runs that hold an evaluation, in the order they end; counts the others as scans."""
+    marker = _Marker(index, rejects)
+    needles = (_EVALUATION_NEEDLE, _ACCEPT_NEEDLE)
+    for fi, name, b in _blocks(files, rejects, stats, progress, total):
+        data = b.data
+        _see_span(data, b.start, b.end, index)
+        find, count, step = data.find, data.count, marker.line
+        line, counted, offset = b.line, b.start, b.offset - b.start
+        for s in _marker_starts(data, needles, b.start, b.end):
+            line += count(b"\n", counted, s)
+            counted = s
+            step(data[s : find(b"\n", s)], fi, offset + s, line, name)
+    return marker.finish()
 
-    def feed(src: Source) -> None:
-        item = parse_line("imss", src)
-        if isinstance(item, Reject):  # pragma: no cover - bad prefixes and times are caught before
-            rejects.append(item)
-            return
-        for s in builder.feed(item):  # type: ignore[arg-type]
-            sessions.append(s)
-            index.add_session(s)
 
-    def settle(thread: str, end: str) -> None:
-        """The thread's run of lines is complete: parse it if it matters, index it if not."""
-        lines = buffers.pop(thread, [])
-        opened = thread in accepted
-        accepted.discard(thread)
-        if thread in evaluated or thread in direct:
-            evaluated.discard(thread)
-            direct.discard(thread)
-            for src in lines:
-                feed(src)
-            s = builder.close(thread, end)
-            if s is not None:
-                sessions.append(s)
-                index.add_session(s)
-        elif lines:
-            # a run opened by an Accept connection is one scan (SMTP connection reuse can make it
-            # more; the count is then low); a run without one is a tail from before the logs began
-            if opened:
-                index.scans += 1
-            for src in lines:
-                if "Scan finished" in src.text or "Message-ID" in src.text:
-                    item = parse_line("imss", src)
-                    ref = ScanRef(thread, src.file, src.line)
-                    if isinstance(item, ScanFinished):
-                        index.add(ref, internal_id=item.internal_id)
-                    elif isinstance(item, MessageIdLine):
-                        index.add(ref, message_id=item.message_id)
+def _see_span(data: bytes, start: int, end: int, index: ScanIndex) -> None:
+    """The times of a block's first and last marker lines, for the span log.imss covers."""
+    firsts = [i for i in (data.find(n, start, end) for n in MARKER_NEEDLES) if i != -1]
+    if not firsts:
+        return
+    lasts = [data.rfind(n, start, end) for n in MARKER_NEEDLES]
+    for i in (min(firsts), max(lasts)):
+        s = data.rfind(b"\n", start, i) + 1 or start
+        m = imss.HEAD_RE.match(_text(data[s : data.find(b"\n", s)]))
+        if m is not None:
+            try:
+                index.see(make_time(m["date"], m["clock"], m["offset"]))
+            except ParseFailure:
+                pass
 
-    for src in _marker_lines(files, rejects, stats, progress, total):
-        text = src.text
-        m = prefix.match(text)
-        if m is None:
-            rejects.append(parse_line("imss", src))  # type: ignore[arg-type]
-            continue
-        try:
-            index.see(make_time(m["date"], m["clock"], m["offset"]))
-        except ParseFailure:
-            rejects.append(parse_line("imss", src))  # type: ignore[arg-type]
-            continue
-        thread = f"{int(m['pid'])}:{int(m['tid'])}"
-        if "Accept connection" in text and isinstance(parse_line("imss", src), AcceptConnection):
-            settle(thread, "next_scan")
-            accepted.add(thread)
-        if thread in direct:
-            feed(src)
-            continue
-        buf = buffers.setdefault(thread, [])
-        buf.append(src)
-        # the component form ("AntiSpoofFilter:" / "AntiSpoofFilter::method:"), not "filter AntiSpoofFilter isTriggered"
-        if "AntiSpoofFilter:" in text and any(h in text for h in _EVALUATION_HINTS):
-            evaluated.add(thread)
-        if len(buf) > BUFFER_LIMIT:
-            direct.add(thread)
-            for early in buffers.pop(thread):
-                feed(early)
-    for thread in list(buffers) + [t for t in direct if t not in buffers]:
-        settle(thread, "end_of_input")
-    return _in_file_order(sessions, files), index
+
+def _segments(files: Sequence[LogFile], runs: Sequence[_Run]) -> dict[int, list[tuple[int, int | None, int, _Run]]]:
+    """Per file index: ``(start offset, end offset or None, line at start, run)`` for every part of a run in it."""
+    out: dict[int, list[tuple[int, int | None, int, _Run]]] = defaultdict(list)
+    for run in runs:
+        first = run.start.file if run.start else 0
+        last = run.end.file if run.end else len(files) - 1
+        for fi in range(first, last + 1):
+            lo, line = (run.start.offset, run.start.line) if run.start and fi == run.start.file else (0, 1)
+            hi = run.end.offset if run.end and fi == run.end.file else None
+            if hi is None or hi > lo:
+                out[fi].append((lo, hi, line, run))
+    return out
+
+
+def _read_runs(files: Sequence[LogFile], runs: Sequence[_Run]) -> None:
+    """Pass 2: each marked run's own marker lines, into ``run.lines`` (plain files by offset, gzip in one pass)."""
+    for fi, segs in _segments(files, runs).items():
+        f = files[fi]
+        name = str(f.path)
+        if is_gzip(f.path):
+            _read_segments_streaming(f, name, segs)
+        else:
+            _read_segments_by_offset(f, name, segs)
+
+
+_MARKER_ALTERNATIVES = b"|".join(re.escape(n) for n in MARKER_NEEDLES)
+
+
+@lru_cache(maxsize=1024)
+def _thread_markers(tag: bytes) -> re.Pattern[bytes]:
+    """A line's thread tag followed, on the same line, by a marker: the regex engine's literal search
+    finds the tag, so Python sees only the thread's marker lines."""
+    return re.compile(re.escape(tag) + rb"[^\n]*?(?:" + _MARKER_ALTERNATIVES + rb")")
+
+
+def _take_lines(data: bytes, lo: int, hi: int, line: int, run: _Run, name: str) -> None:
+    """The lines of ``data[lo:hi]`` (whole lines; ``line`` is the first's number) that carry the run's
+    thread tag and a marker, into ``run.lines``."""
+    find, rfind, count = data.find, data.rfind, data.count
+    counted = last = lo
+    append = run.lines.append
+    for m in _thread_markers(run.tag).finditer(data, lo, hi):
+        s = rfind(b"\n", lo, m.start()) + 1 or lo
+        if s < last:
+            continue  # the same line again (the tag twice in it)
+        e = find(b"\n", m.end(), hi)
+        line += count(b"\n", counted, s)
+        counted, last = s, e
+        append(Source(name, line, _text(data[s:e])))
+
+
+def _read_segments_by_offset(f: LogFile, name: str, segs: list[tuple[int, int | None, int, _Run]]) -> None:
+    with open(f.path, "rb") as fh:
+        for lo, hi, line, run in segs:
+            pos = lo
+            while hi is None or pos < hi:
+                want = BLOCK_SIZE if hi is None else min(BLOCK_SIZE, hi - pos)
+                fh.seek(pos)
+                data = fh.read(want)
+                if not data:
+                    break
+                if len(data) == want and (hi is None or pos + want < hi):  # more follows: whole lines only
+                    cut = data.rfind(b"\n") + 1
+                    if cut == 0:  # a line longer than a block (pass 1 reported it): skip past it
+                        while data and b"\n" not in data:
+                            pos += len(data)
+                            data = fh.read(BLOCK_SIZE)
+                        pos += data.find(b"\n") + 1
+                        line += 1
+                        continue
+                    data = data[:cut]
+                pos += len(data)
+                if not data.endswith(b"\n"):
+                    data += b"\n"
+                _take_lines(data, 0, len(data), line, run, name)
+                line += data.count(b"\n")
+
+
+def _read_segments_streaming(f: LogFile, name: str, segs: list[tuple[int, int | None, int, _Run]]) -> None:
+    try:
+        for b in iter_blocks(f):
+            if b.long:
+                continue
+            bstart, bend = b.offset, b.offset + b.end - b.start
+            for lo, hi, line, run in segs:
+                if lo >= bend or (hi is not None and hi <= bstart):
+                    continue
+                a = max(lo, bstart) - bstart + b.start
+                z = (min(hi, bend) if hi is not None else bend) - bstart + b.start
+                first = line if lo >= bstart else b.line + b.data.count(b"\n", b.start, a)
+                _take_lines(b.data, a, z, first, run, name)
+    except ReadError:
+        pass  # pass 1 reported it
+
+
+#: where a scan names itself, with the ID as the first group: prefilters derived from the two shapes
+_SCAN_FINISHED_ID = re.compile(
+    required_literal(imss.SCAN_FINISHED.grammar.re.pattern).encode() + rb"[ \t]+<?([^\s,<>]+)"  # type: ignore[attr-defined]
+)
+_MESSAGE_ID_VALUE = re.compile(
+    required_literal(imss.MESSAGE_ID.grammar.re.pattern).encode() + rb"[ \t]*:[ \t]*<?([^\s<>]+)"  # type: ignore[attr-defined]
+)
+
+
+def find_scans(files: Sequence[LogFile], index: ScanIndex, internal_ids: set[str], message_ids: set[str]) -> None:
+    """Index the ``Scan finished`` and ``Message-ID`` lines that name one of the given IDs.
+
+    One byte-level pass (a regex with a literal start over big blocks); only the lines
+    whose ID is wanted are parsed.  ``message_ids`` are normalised (:func:`normalize_message_id`).
+    This answers "why has this policy event no trace" without indexing every scan.
+    """
+    if not internal_ids and not message_ids:
+        return
+    wanted = []
+    if internal_ids:
+        wanted.append((_SCAN_FINISHED_ID, internal_ids, False))
+    if message_ids:
+        wanted.append((_MESSAGE_ID_VALUE, message_ids, True))
+    for _, name, b in _blocks(files, [], ScanStats(), None, 0):
+        data = b.data
+        starts = set()
+        for rx, ids, is_mid in wanted:
+            for m in rx.finditer(data, b.start, b.end):
+                key = decode(m[1])
+                if (key.lower() if is_mid else key) in ids:
+                    starts.add(data.rfind(b"\n", b.start, m.start()) + 1 or b.start)
+        line, counted = b.line, b.start
+        for s in sorted(starts):
+            line += data.count(b"\n", counted, s)
+            counted = s
+            item = parse_line("imss", Source(name, line, _text(data[s : data.find(b"\n", s)])))
+            if isinstance(item, ScanFinished) and item.internal_id in internal_ids:
+                index.add(ScanRef(item.thread, name, line), internal_id=item.internal_id)
+            elif isinstance(item, MessageIdLine) and normalize_message_id(item.message_id) in message_ids:
+                index.add(ScanRef(item.thread, name, line), message_id=item.message_id)
 
 
 @dataclass(frozen=True)

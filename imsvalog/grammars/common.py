@@ -145,6 +145,29 @@ def shape(name: str, pattern: str) -> pp.Regex:
 
 
 
+def required_literal(pattern: str) -> str:
+    r"""The longest run of literal text that every match of ``pattern`` contains (top level only).
+
+    A byte-level prefilter derived from a shape: a line without it cannot have the shape.
+
+    >>> required_literal(r">>>[ \t]*Message-ID[ \t]*:[ \t]*(?P<message_id>.*)")
+    'Message-ID'
+    >>> required_literal(r"push ruleID\.ruleVer=(?P<rule_id>\d+)")
+    'push ruleID.ruleVer='
+    """
+    import re._parser as sre_parse  # the stdlib's own regex parser (3.11+)
+
+    best, run = "", []
+    for op, arg in [*sre_parse.parse(pattern), (None, None)]:
+        if op is sre_parse.LITERAL:
+            run.append(chr(arg))  # type: ignore[arg-type]
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    return best
+
+
 def how_far(parts: list[pp.ParserElement], text: str) -> str:
     """Explain a failure by matching named parts one after another.
 

@@ -434,6 +434,8 @@ _HEAD_RE = re.compile(
     + "".join(f"(?:{t.re.pattern})?" for t in (LEVEL, LEVEL_WORD, COMPONENT))  # type: ignore[attr-defined]
 )
 
+#: public name of the fast path's head regex: readers that classify lines at byte level use it
+HEAD_RE = _HEAD_RE
 
 _DISPATCH = tuple((v.starts, v.component, v) for v in VARIANTS)
 

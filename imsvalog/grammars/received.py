@@ -25,6 +25,7 @@ import ipaddress
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from email.utils import parsedate_to_datetime
 from datetime import datetime
 
@@ -47,6 +48,7 @@ IPV6 = pp.Regex(r"(?<![\w:.])(?P<addr>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1
 
 _BRACKETED_RE = BRACKETED.re  # type: ignore[attr-defined]
 _BARE_RE = re.compile(IPV4.re.pattern + "|" + IPV6.re.pattern.replace("?P<addr>", "?P<addr6>"))  # type: ignore[attr-defined]
+_PARENS_RE = re.compile(r"[()]")
 _KEYWORD_RE = re.compile(r"(?i)(?<![^\s)\]>;])(" + "|".join(KEYWORDS) + r")(?=\s|$)")
 
 
@@ -123,10 +125,11 @@ def _comment_spans(text: str) -> list[tuple[int, int]]:
     """Spans of balanced parentheses (outermost); an unmatched ``(`` is plain text."""
     spans = []
     stack: list[int] = []
-    for i, c in enumerate(text):
+    for m in _PARENS_RE.finditer(text):
+        i, c = m.start(), m.group()
         if c == "(":
             stack.append(i)
-        elif c == ")" and stack:
+        elif stack:
             start = stack.pop()
             if not stack:
                 spans.append((start, i + 1))
@@ -156,8 +159,12 @@ def _form(address: IPAddress | None, tagged: bool) -> str:
     return "ipv4"
 
 
+@lru_cache(maxsize=4096)
 def parse_received(text: str) -> ReceivedHeader:
-    """Split one Received header into clauses and find its address literals.  Never raises."""
+    """Split one Received header into clauses and find its address literals.  Never raises.
+
+    Cached (the result is immutable): linking and the model read the same header.
+    """
     text = text if isinstance(text, str) else str(text)
     inside = _comment_mask(text)
     # the date: after the last ';' outside comments

@@ -1,0 +1,217 @@
+"""Files in big blocks of whole lines: the grep-speed way to read a log, bounded in memory.
+
+:func:`iter_blocks` reads a file (plain or gzip, whatever its name) in blocks of
+about :data:`BLOCK_SIZE` bytes that end at a line end, each with the number of its
+first line and its byte offset, so that a caller can search a block with
+``bytes.find`` (C speed) and turn positions into line numbers with ``bytes.count``.
+
+* Memory is bounded by the block size: a line that does not end within a read and
+  is longer than ``max_line`` bytes (default :data:`imsvalog.sources.MAX_LINE_BYTES`
+  when defined) is not held: it comes as a block of its own with ``long`` set to its
+  length and the window holding only its first :data:`LONG_HEAD` bytes.  A shorter
+  over-limit line inside a block is in the block; callers reject those they would
+  parse.  A gzip bomb is decompressed piece by piece.
+* A truncated gzip gives every complete line that can be read, the same lines as
+  :func:`imsvalog.sources.iter_lines`, then raises :class:`~imsvalog.errors.ReadError`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ReadError
+from .sources import LogFile
+
+BLOCK_SIZE = 1 << 23
+#: compressed bytes handed to zlib at once, and the most it may give back per call
+_GZ_IN = 1 << 18
+_GZ_OUT = 1 << 22
+#: how much of an over-long line is kept
+LONG_HEAD = 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def default_max_line() -> int:
+    """The line-length limit of :mod:`imsvalog.sources` (``MAX_LINE_BYTES``), else 1 MiB."""
+    from . import sources
+
+    return int(getattr(sources, "MAX_LINE_BYTES", 1 << 20))
+
+
+@dataclass(slots=True)
+class Block:
+    """Whole lines of a file: ``data[start:end]``, ending with ``\\n``, its first line numbered ``line`` (1-based).
+
+    The window saves copying a read buffer: search it with ``data.find(x, start, end)``.
+    ``lines`` is the number of lines in it; ``offset`` is where ``data[start]`` is in the
+    (decompressed) file.  For an over-long line, ``long`` is its length and the window its head.
+    """
+
+    data: bytes
+    start: int
+    end: int
+    line: int
+    offset: int
+    lines: int
+    long: int = 0
+
+
+#: blocks at least this big count their newlines with numpy (twice as fast as ``bytes.count``)
+_NUMPY_FROM = 1 << 20
+
+
+def count_lines(data: bytes, start: int = 0, end: int | None = None) -> int:
+    """Newlines in ``data[start:end]``."""
+    end = len(data) if end is None else end
+    if end - start < _NUMPY_FROM:
+        return data.count(b"\n", start, end)
+    import numpy as np  # a pandas dependency; imported only for big inputs
+
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8, end - start, start) == 10))
+
+
+class _Truncated(Exception):
+    pass
+
+
+def _gzip_pieces(fh, path: Path) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+    """Decompressed bytes of a gzip file (several members allowed), bounded per piece.
+
+    A stream that ends early gives everything that could be decompressed, then raises
+    :class:`_Truncated`.
+    """
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    while True:
+        comp = fh.read(_GZ_IN)
+        if not comp:
+            if not d.eof:
+                raise _Truncated("Compressed file ended before the end-of-stream marker was reached")
+            return
+        while comp:
+            out = d.decompress(comp, _GZ_OUT)
+            if out:
+                yield out
+            comp = d.unconsumed_tail
+            if d.eof:
+                rest = d.unused_data
+                if rest.strip(b"\0"):  # another member follows (trailing zeros are padding)
+                    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    comp = rest
+                else:
+                    comp = b""
+
+
+def is_gzip(path: Path) -> bool:
+    """Is the file gzip-compressed (by its magic bytes, whatever its name)?"""
+    with open(path, "rb") as fh:
+        return fh.read(2) == _GZIP_MAGIC
+
+
+def _pieces(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        if fh.peek(2)[:2] == _GZIP_MAGIC:
+            yield from _gzip_pieces(fh, path)
+            return
+        while True:
+            piece = fh.read(BLOCK_SIZE)
+            if not piece:
+                return
+            yield piece
+
+
+def iter_blocks(f: LogFile, max_line: int | None = None) -> Iterator[Block]:
+    """Blocks of whole lines of ``f``, in order; see the module docstring.
+
+    A last line without a final newline is given one.  Raises :class:`ReadError` (with the
+    number of lines read) when the file cannot be read on; the blocks before it stand,
+    and a line cut off by the end of a truncated gzip is not one.
+    """
+    state = _State(default_max_line() if max_line is None else max_line)
+    try:
+        for piece in _pieces(f.path):
+            yield from state.feed(piece)
+        yield from state.finish()
+    except _Truncated as exc:
+        raise ReadError(str(f.path), state.line - 1, str(exc)) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ReadError(str(f.path), state.line - 1, str(exc) or type(exc).__name__) from None
+
+
+class _State:
+    """Cutting pieces into blocks: a piece's whole lines in place, the line that straddles two pieces
+    on its own, an over-long line skipped."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.carry = b""
+        self.line = 1
+        self.offset = 0
+        self.long = 0  # > 0 while skipping the rest of an over-long line: its length so far
+        self.head = b""
+
+    def _block(self, data: bytes, start: int, end: int) -> Block:
+        n = count_lines(data, start, end)
+        b = Block(data, start, end, self.line, self.offset, n)
+        self.line += n
+        self.offset += end - start
+        return b
+
+    def _end_long(self) -> Block:
+        b = Block(self.head, 0, len(self.head), self.line, self.offset, 1, self.long)
+        self.offset += self.long + 1
+        self.line += 1
+        self.long, self.head = 0, b""
+        return b
+
+    def _start_long(self, text: bytes) -> None:
+        self.long, self.head = len(text), text[:LONG_HEAD]
+
+    def feed(self, piece: bytes) -> Iterator[Block]:
+        start = 0
+        if self.long or self.carry:
+            i = piece.find(b"\n")
+            if i == -1:
+                if self.long:
+                    self.long += len(piece)
+                else:
+                    self.carry += piece
+                    if len(self.carry) > self.limit:
+                        self._start_long(self.carry)
+                        self.carry = b""
+                return
+            if self.long:
+                self.long += i
+                yield self._end_long()
+            else:
+                line = self.carry + piece[: i + 1]
+                self.carry = b""
+                if len(line) - 1 > self.limit:
+                    self._start_long(line[:-1])
+                    self.long = len(line) - 1
+                    yield self._end_long()
+                else:
+                    yield self._block(line, 0, len(line))
+            start = i + 1
+        cut = piece.rfind(b"\n", start) + 1
+        if cut > start:
+            yield self._block(piece, start, cut)
+        else:
+            cut = start
+        rest = piece[cut:]
+        if len(rest) > self.limit:
+            self._start_long(rest)
+        else:
+            self.carry = rest
+
+    def finish(self) -> Iterator[Block]:
+        if self.long:
+            yield self._end_long()
+        elif self.carry:
+            line, self.carry = self.carry + b"\n", b""
+            yield self._block(line, 0, len(line))
+
+
+__all__ = ["BLOCK_SIZE", "Block", "is_gzip", "iter_blocks"]

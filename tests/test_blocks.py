@@ -1,0 +1,133 @@
+"""Reading in blocks: the correlation reader's way through big, truncated, gzipped and hostile files."""
+
+from __future__ import annotations
+
+import gzip
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+import imsvalog
+from imsvalog.blocks import BLOCK_SIZE, count_lines, iter_blocks
+from imsvalog.errors import ReadError
+from imsvalog.readers import iter_records
+from imsvalog.records import Reject
+from imsvalog.sources import LogFile
+
+from .conftest import FIXTURES
+
+P = "2024/03/12 09:15:01 GMT+01:00 [4242:{t}] "
+
+
+def _lines(n: int) -> bytes:
+    out = []
+    for i in range(n):
+        t = 139871 + i % 3
+        out.append(P.format(t=t) + ("Info: Accept connection from client [127.0.0.1]" if i % 40 == 0 else f"[DEBUG]step {i} done"))
+    return ("\n".join(out) + "\n").encode()
+
+
+def _lines_of_blocks(f: LogFile, **kw) -> list[bytes]:
+    out = []
+    for b in iter_blocks(f, **kw):
+        if b.long:
+            out.append(b"LONG %d" % b.long)
+            continue
+        assert b.data.count(b"\n", b.start, b.end) == b.lines
+        out += b.data[b.start : b.end].split(b"\n")[:-1]
+    return out
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_blocks_give_every_line_in_order(tmp_path: Path, compress: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import imsvalog.blocks as blocks
+
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", 4096)  # many pieces, lines straddling them
+    monkeypatch.setattr(blocks, "_GZ_OUT", 3000)
+    data = _lines(3000) + b"no newline at the end"
+    p = tmp_path / "log.imss.20240312.0001"
+    p.write_bytes(gzip.compress(data) if compress else data)
+    got = _lines_of_blocks(LogFile(p, "imss"))
+    assert got == data.split(b"\n")
+
+
+def test_truncated_gzip_correlate_reads_as_many_lines_as_parse(tmp_path: Path) -> None:
+    """issue 8, item 2: the readable part of a cut-off gzip is read, by correlate as by parse."""
+    gz = gzip.compress(_lines(60000))
+    p = tmp_path / "log.imss.20240312.0001.gz"
+    p.write_bytes(gz[: len(gz) * 2 // 3])
+    items = list(iter_records([p]))
+    (rest,) = [i for i in items if isinstance(i, Reject)]
+    parsed = len(items) - 1
+    assert 1000 < parsed < 60000
+    c = imsvalog.correlate(tmp_path)
+    assert c.summary.lines == parsed
+    assert [r.source.line for r in c.rejects] == [rest.source.line]
+    assert "cannot be read after line" in c.rejects[0].reason
+    # and the session reader too
+    rejects: list = []
+    imsvalog.sessions(tmp_path, rejects)
+    assert [r.source.line for r in rejects] == [rest.source.line]
+
+
+def test_over_long_line_is_a_reject_and_memory_stays_bounded(tmp_path: Path) -> None:
+    p = tmp_path / "log.imss.20240312.0001.gz"
+    body = _lines(100) + b"x" * (5 * BLOCK_SIZE) + b"\n" + _lines(100)
+    p.write_bytes(gzip.compress(body, 1))  # a gzip bomb: 40 MB of one line from a small file
+    del body
+    tracemalloc.start()
+    try:
+        c = imsvalog.correlate(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * BLOCK_SIZE
+    assert c.summary.lines == 201
+    (r,) = c.rejects
+    assert r.source.line == 101 and f"line of {5 * BLOCK_SIZE:,} bytes" in r.reason
+    assert len(r.source.text) <= 1024
+
+
+def test_plain_over_long_line_keeps_line_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import imsvalog.blocks as blocks
+
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", 4096)  # lines longer than a read are never held whole
+    p = tmp_path / "log.imss.20240312.0001"
+    p.write_bytes(b"a\n" + b"y" * 5000 + b"\nb\n" + b"z" * 5000)
+    got = _lines_of_blocks(LogFile(p, "imss"), max_line=1000)
+    assert got == [b"a", b"LONG 5000", b"b", b"LONG 5000"]
+
+
+def test_over_long_marker_line_within_a_block_is_a_reject(tmp_path: Path) -> None:
+    from imsvalog.blocks import default_max_line
+
+    line = P.format(t=1) + "[DEBUG]AntiSpoofFilter: Get 1 IP address from received header. " + "9" * default_max_line()
+    (tmp_path / "log.imss.20240312.0001").write_bytes(_lines(10) + line.encode() + b"\n" + _lines(10))
+    c = imsvalog.correlate(tmp_path)
+    (r,) = c.rejects
+    assert r.source.line == 11 and "over the limit" in r.reason and len(r.source.text) <= 1024
+
+
+def test_corrupt_gzip_is_a_read_error_after_the_good_lines(tmp_path: Path) -> None:
+    gz = bytearray(gzip.compress(_lines(20000)))
+    gz[len(gz) // 2 : len(gz) // 2 + 64] = b"\x00" * 64
+    p = tmp_path / "log.imss.20240312.0001.gz"
+    p.write_bytes(bytes(gz))
+    seen = 0
+    with pytest.raises(ReadError) as exc:
+        for b in iter_blocks(LogFile(p, "imss")):
+            seen += b.lines
+    assert exc.value.lines == seen
+
+
+def test_count_lines_numpy_and_bytes_agree() -> None:
+    data = _lines(50000)
+    assert count_lines(data) == data.count(b"\n") == 50000
+    assert count_lines(data, 1000, len(data) - 7) == data.count(b"\n", 1000, len(data) - 7)
+
+
+def test_fixture_blocks_match_lines() -> None:
+    for p in sorted((FIXTURES / "busy-day").glob("log.imss*")):
+        raw = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
+        assert _lines_of_blocks(LogFile(p, "imss")) == raw.split(b"\n")[:-1]
