@@ -20,7 +20,6 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import ReadError
 from .sources import LogFile
@@ -77,15 +76,16 @@ class _Truncated(Exception):
     pass
 
 
-def _gzip_pieces(fh, path: Path) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+def _gzip_pieces(fh, first: bytes) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
     """Decompressed bytes of a gzip file (several members allowed), bounded per piece.
 
     A stream that ends early gives everything that could be decompressed, then raises
     :class:`_Truncated`.
     """
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    comp = first
     while True:
-        comp = fh.read(_GZ_IN)
+        comp = comp or fh.read(_GZ_IN)
         if not comp:
             if not d.eof:
                 raise _Truncated("Compressed file ended before the end-of-stream marker was reached")
@@ -102,24 +102,32 @@ def _gzip_pieces(fh, path: Path) -> Iterator[bytes]:  # type: ignore[no-untyped-
                     comp = rest
                 else:
                     comp = b""
+        comp = b""
 
 
-def is_gzip(path: Path) -> bool:
-    """Is the file gzip-compressed (by its magic bytes, whatever its name)?"""
-    with open(path, "rb") as fh:
-        return fh.read(2) == _GZIP_MAGIC
+def seekable(f: LogFile) -> bool:
+    """Can parts of the file be read by offset (a plain file, not gzip, not a bundle member)?"""
+    if getattr(f, "member", None) is not None:
+        return False
+    with open(f.path, "rb") as fh:
+        return fh.read(2) != _GZIP_MAGIC
 
 
-def _pieces(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as fh:
-        if fh.peek(2)[:2] == _GZIP_MAGIC:
-            yield from _gzip_pieces(fh, path)
+def _open(f: LogFile):  # type: ignore[no-untyped-def]
+    member = getattr(f, "member", None)
+    return member.open() if member is not None else open(f.path, "rb")
+
+
+def _pieces(f: LogFile) -> Iterator[bytes]:
+    with _open(f) as fh:
+        first = fh.read(BLOCK_SIZE)
+        if first[:2] == _GZIP_MAGIC:
+            yield from _gzip_pieces(fh, first)
             return
-        while True:
-            piece = fh.read(BLOCK_SIZE)
-            if not piece:
-                return
+        piece = first
+        while piece:
             yield piece
+            piece = fh.read(BLOCK_SIZE)
 
 
 def iter_blocks(f: LogFile, max_line: int | None = None) -> Iterator[Block]:
@@ -131,7 +139,7 @@ def iter_blocks(f: LogFile, max_line: int | None = None) -> Iterator[Block]:
     """
     state = _State(default_max_line() if max_line is None else max_line)
     try:
-        for piece in _pieces(f.path):
+        for piece in _pieces(f):
             yield from state.feed(piece)
         yield from state.finish()
     except _Truncated as exc:
@@ -214,4 +222,4 @@ class _State:
             yield self._block(line, 0, len(line))
 
 
-__all__ = ["BLOCK_SIZE", "Block", "is_gzip", "iter_blocks"]
+__all__ = ["BLOCK_SIZE", "Block", "count_lines", "iter_blocks", "seekable"]

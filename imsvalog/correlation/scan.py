@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime
 
-from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, is_gzip, iter_blocks
+from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, iter_blocks, seekable
 from ..errors import ReadError
 from ..grammars import imss
 from ..grammars.common import ParseFailure, make_time, required_literal
@@ -382,10 +382,10 @@ def _read_runs(files: Sequence[LogFile], runs: Sequence[_Run]) -> None:
     for fi, segs in _segments(files, runs).items():
         f = files[fi]
         name = str(f.path)
-        if is_gzip(f.path):
-            _read_segments_streaming(f, name, segs)
-        else:
+        if seekable(f):
             _read_segments_by_offset(f, name, segs)
+        else:
+            _read_segments_streaming(f, name, segs)
 
 
 _MARKER_ALTERNATIVES = b"|".join(re.escape(n) for n in MARKER_NEEDLES)
