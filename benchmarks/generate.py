@@ -142,6 +142,41 @@ def generate(
     return log, pol, spoofs
 
 
+#: (rule, scanning-condition code, action code) of the policy events a busy appliance writes
+_RULES = [
+    ("Inbound Spam", "0100000000000000", "01000000000000000"),
+    ("Spoofing message", "0000010000000000", "01000000000000000"),
+    ("Inbound Attachment Regulation", "0010000000000000", "10000000001000000"),
+    ("Graymail", "0000000000000010", "00000001000000000"),
+    ("Virus Scan", "1000000000000000", "10000000000000000"),
+    ("Web Reputation", "0000000001000000", "01000000001000000"),
+]
+
+
+def generate_polevt(path: Path, size_mb: float, seed: int = 11) -> Path:
+    """A polevt.imss of about ``size_mb`` MB: a busy appliance's mix of rules, codes, recipients and subjects."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    target = int(size_mb * 1_000_000)
+    written, t = 0, 1710201600
+    with open(path, "w", buffering=1 << 20) as fh:
+        while written < target:
+            stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime(t)) + " GMT+09:00"
+            t += rng.randint(0, 2)
+            rule, cond, act = rng.choice(_RULES)
+            iid = f"{rng.getrandbits(32):08X}-{rng.getrandbits(16):04X}-4{rng.getrandbits(12):03X}-8{rng.getrandbits(12):03X}-{rng.getrandbits(48):012X}"
+            rcpts = ";".join(f"user{rng.randint(1, 5000)}@example.com" for _ in range(rng.choice((1, 1, 1, 2, 3))))
+            fields = [stamp, iid, f"sender{rng.randint(1, 20000)}@example.org", rcpts,
+                      rng.choice(("quarterly report", "Re: invoice 4711", "", "URGENT: password expiry", "Fwd: meeting  ")),
+                      "1", rule, cond, "", f"{rng.uniform(1, 900):.6f}", act, f"{rng.uniform(0, 15):.6f}", "31", "2",
+                      rng.choice(("", "", "", "video.mp4")), "", "", "", "1", "30", "0", "0",
+                      f"<{rng.getrandbits(40):010x}@mx.example.org>"] + ["0"] * rng.choice((15, 16, 17, 18))
+            line = "\t".join(fields) + "\n"
+            fh.write(line)
+            written += len(line)
+    return path
+
+
 def rotate(log: Path, out: Path, parts: int, gzipped: int = 0) -> list[Path]:
     """Cut ``log`` into ``parts`` rotated files at line ends (``.0001`` ...); the last ``gzipped`` are gzip-compressed.
 
