@@ -65,19 +65,27 @@ READ_CSV = (
 READ_POLEVT = "import sys, imsvalog; print(len(imsvalog.read_polevt(sys.argv[1])))"
 
 
+TIME = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
-    """Wall seconds, CPU seconds (user + sys), peak RSS in MB, stdout of one run."""
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+    """Wall seconds, CPU seconds (user + sys), peak RSS in MB, stdout of one run.
+
+    Peak RSS comes from GNU time when it is installed (``wait4`` of a child started by
+    a big parent can report the parent's size), else from ``wait4``.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as tf:
+        run = [TIME, "-f", "%M", "-o", tf.name, *cmd] if TIME else cmd
+        t0 = time.perf_counter()
+        p = subprocess.Popen(run, stdout=out, stderr=err, env=env)
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        if p.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}): {err.read()[-800:].decode(errors='replace')}")
-        return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, out.read().decode(errors="replace")
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed: {err.read()[-800:].decode(errors='replace')}")
+        rss = int(tf.read().split()[-1]) / 1024 if TIME else ru.ru_maxrss / 1024
+        return wall, ru.ru_utime + ru.ru_stime, rss, out.read().decode(errors="replace")
 
 
 def best(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
