@@ -107,10 +107,73 @@ def _gzip_pieces(fh, first: bytes) -> Iterator[bytes]:  # type: ignore[no-untype
 
 def seekable(f: LogFile) -> bool:
     """Can parts of the file be read by offset (a plain file, not gzip, not a bundle member)?"""
-    if getattr(f, "member", None) is not None:
+    if getattr(f, "member", None) is not None or _by_lines(f, default_max_line()):
         return False
     with open(f.path, "rb") as fh:
         return fh.read(2) != _GZIP_MAGIC
+
+
+def _by_lines(f: LogFile, limit: int) -> bool:
+    """Lines that only :func:`imsvalog.sources.iter_lines` knows how to cut: a view of a
+    syslog-forwarded file (unwrapped lines of one host and kind), or CR-only line ends."""
+    if getattr(f, "syslog", None) is not None:
+        return True
+    try:
+        with _open(f) as fh:
+            head = fh.read(min(limit + 2, 1 << 16))
+    except OSError:
+        return False
+    if head[:2] == _GZIP_MAGIC:
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 1 << 16)
+        except zlib.error:
+            return False
+    return b"\n" not in head and b"\r" in head
+
+
+def _line_blocks(f: LogFile, limit: int) -> Iterator[Block]:
+    """Blocks built from :func:`imsvalog.sources.iter_lines` (slower; for what only it can read)."""
+    from .sources import iter_lines
+
+    parts: list[bytes] = []
+    size = n = 0
+    line, offset = 1, 0
+    lines = iter_lines(f, max_line=limit)
+    while True:
+        try:
+            lineno, text = next(lines)
+        except StopIteration:
+            break
+        except ReadError:
+            if parts:
+                data = b"".join(parts)
+                yield Block(data, 0, len(data), line, offset, n)
+            raise
+        length = getattr(text, "length", None)
+        if length is not None:  # an over-long line: its head and length
+            if parts:
+                data = b"".join(parts)
+                yield Block(data, 0, len(data), line, offset, n)
+                offset += len(data)
+                parts, size, n = [], 0, 0
+            head = str(text).encode("utf-8", "surrogateescape")
+            yield Block(head, 0, len(head), lineno, offset, 1, length)
+            offset += len(head) + 1
+            line = lineno + 1
+            continue
+        raw = text.encode("utf-8", "surrogateescape") + b"\n"
+        parts.append(raw)
+        size += len(raw)
+        n += 1
+        if size >= BLOCK_SIZE:
+            data = b"".join(parts)
+            yield Block(data, 0, len(data), line, offset, n)
+            offset += len(data)
+            line += n
+            parts, size, n = [], 0, 0
+    if parts:
+        data = b"".join(parts)
+        yield Block(data, 0, len(data), line, offset, n)
 
 
 def _open(f: LogFile):  # type: ignore[no-untyped-def]
@@ -137,7 +200,11 @@ def iter_blocks(f: LogFile, max_line: int | None = None) -> Iterator[Block]:
     number of lines read) when the file cannot be read on; the blocks before it stand,
     and a line cut off by the end of a truncated gzip is not one.
     """
-    state = _State(default_max_line() if max_line is None else max_line)
+    limit = default_max_line() if max_line is None else max_line
+    if _by_lines(f, limit):
+        yield from _line_blocks(f, limit)
+        return
+    state = _State(limit)
     try:
         for piece in _pieces(f):
             yield from state.feed(piece)

@@ -131,3 +131,17 @@ def test_fixture_blocks_match_lines() -> None:
     for p in sorted((FIXTURES / "busy-day").glob("log.imss*")):
         raw = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
         assert _lines_of_blocks(LogFile(p, "imss")) == raw.split(b"\n")[:-1]
+
+
+def test_cr_only_log_correlates_like_lf(tmp_path: Path) -> None:
+    lf, cr = tmp_path / "lf", tmp_path / "cr"
+    for d, eol in ((lf, b"\n"), (cr, b"\r")):
+        d.mkdir()
+        for f in (FIXTURES / "busy-day").iterdir():
+            if f.name.startswith(("log.imss", "polevt")):
+                raw = gzip.decompress(f.read_bytes()) if f.suffix == ".gz" else f.read_bytes()
+                (d / f.name.removesuffix(".gz")).write_bytes(raw.replace(b"\n", eol))
+    a, b = imsvalog.correlate(lf), imsvalog.correlate(cr)
+    assert a.summary.lines == b.summary.lines > 100
+    assert [(r.internal_id, r.status, r.agrees) for r in a.rows] == [(r.internal_id, r.status, r.agrees) for r in b.rows]
+    assert len(a.rows) > 5
