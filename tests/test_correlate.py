@@ -83,9 +83,9 @@ def test_deliberate_disagreement_is_shown_with_its_reason(busy) -> None:
 
 def test_summary_counts(busy) -> None:
     s = busy.summary
-    assert (s.scans, s.spoof_traces, s.policy_events, s.spoof_events) == (9, 8, 9, 8)
+    assert (s.scans, s.spoof_traces, s.policy_events, s.spoof_events) == (10, 8, 10, 8)
     assert (s.linked, s.ambiguous, s.traces_without_event, s.events_without_trace) == (7, 0, 1, 1)
-    assert s.lines == 121 and s.files == {"imss": 2, "polevt": 1, "msgtra": 1, "maillog": 1}
+    assert s.lines == 132 and s.files == {"imss": 2, "polevt": 1, "msgtra": 1, "maillog": 1}
     assert s.rejects == 1 and busy.rejects[0].source.line == 12  # maillog's "-- MARK --" line
 
 

@@ -128,7 +128,7 @@ def test_msgtra_frame_with_missing_times() -> None:
     """Regression: 'NaTType does not support utcoffset' when a time column had gaps."""
     df = imsvalog.read_msgtra(FIXTURES / "busy-day")
     assert isinstance(df["delivery_time"].dtype, pd.DatetimeTZDtype)
-    assert df["delivery_time"].isna().tolist() == [True, True, False]
+    assert df["delivery_time"].isna().tolist() == [True, True, False, False]
     assert str(df["delivery_time"].iloc[2]) == "2024-03-12 09:15:03+01:00"
 
 

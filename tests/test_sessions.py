@@ -15,7 +15,7 @@ def _by_id(sess):
 
 def test_interleaved_threads_give_one_session_per_message() -> None:
     sess = sessions(FIXTURES / "busy-day")
-    assert len(sess) == 9
+    assert len(sess) == 10
     first_three = sess[:3]
     assert sorted(s.thread for s in first_three) == ["4242:139871", "4242:139872", "4242:139873"]
     by = _by_id(sess)
@@ -74,7 +74,7 @@ def test_fast_path_and_full_reader_give_the_same_sessions() -> None:
 
 def test_sessions_frame() -> None:
     df = sessions_frame(FIXTURES / "busy-day")
-    assert len(df) == 9
+    assert len(df) == 10
     assert set(df["end"]) == {"scan_finished", "next_scan"}
     assert df["start_time"].dt.tz is not None
 
