@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 from imsvalog.cli import app
-from imsvalog.outputs import TEMP_SUFFIX, Inputs, OutputError, check_output_folder, output_file, output_folder
 
 from .conftest import FIXTURES, KB, ROOT
 
@@ -61,7 +60,7 @@ def test_a_new_log_like_name_inside_an_input_folder_is_refused(case: Path, comma
     target = case / "log.imss.20990101.0001"
     r = run(command, str(case), "-o", str(target))
     assert r.exit_code == 2 and "would be read as input" in r.stderr
-    assert not target.exists() and not list(case.glob(f"*{TEMP_SUFFIX}"))
+    assert not target.exists() and not list(case.glob(".*"))
 
 
 def test_a_log_like_name_matched_by_an_input_glob_is_refused(case: Path) -> None:
@@ -123,6 +122,8 @@ def test_output_is_renamed_into_place_and_keeps_the_file_mode(tmp_path: Path) ->
 
 
 def test_a_failed_run_leaves_the_existing_file_and_no_temporary_file(tmp_path: Path) -> None:
+    from imsvalog.outputs import Inputs, output_file
+
     out = tmp_path / "report.csv"
     out.write_text("yesterday's report\n")
     for exc in (RuntimeError("boom"), KeyboardInterrupt()):
@@ -134,6 +135,8 @@ def test_a_failed_run_leaves_the_existing_file_and_no_temporary_file(tmp_path: P
 
 
 def test_output_folder_refuses_a_folder_that_is_or_contains_an_input(case: Path, tmp_path: Path) -> None:
+    from imsvalog.outputs import Inputs, OutputError, check_output_folder, output_folder
+
     inputs = Inputs.of([case])
     for bad in (case, case.parent, tmp_path):
         with pytest.raises(OutputError, match="input"):
