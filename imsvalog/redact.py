@@ -1258,6 +1258,26 @@ def _compare_row(r: Redactor, a: dict[str, Any], b: dict[str, Any]) -> list[str]
     return diffs
 
 
+def _compare_calibration(r: Redactor, a: Any, b: Any) -> list[str]:
+    """``--profile auto``: the same variant chosen, the same scores, the same failing traces (pseudonymised)."""
+    if a is None and b is None:
+        return []
+    if a is None or b is None:
+        return [f"calibration: {'none' if a is None else 'made'} -> {'none' if b is None else 'made'}"]
+    da, db = a.to_dict(), b.to_dict()
+    diffs = [f"calibration {k}: {da.get(k)!r} -> {db.get(k)!r}"
+             for k in ("chosen", "chosen_switches", "weak", "tied", "traces_with_logged_list") if da.get(k) != db.get(k)]
+    score = lambda t: {k: v for k, v in t.items() if k != "failing"}  # noqa: E731
+    if [score(t) for t in da.get("table", [])] != [score(t) for t in db.get("table", [])]:
+        diffs.append("calibration table: the variants' scores differ")
+    fa = [[_norm([r.ip_text(x) for x in f.get("logged", [])]), _norm([r.ip_text(x) for x in f.get("model", [])])]
+          for f in da.get("failing", [])]
+    fb = [[_norm(f.get("logged", [])), _norm(f.get("model", []))] for f in db.get("failing", [])]
+    if fa != fb:
+        diffs.append(f"calibration failing traces: {fa!r} -> {fb!r}")
+    return diffs
+
+
 def _verdict(row: dict[str, Any]) -> str:
     v = {True: "fires", False: "does not fire", None: "unknown"}[row["recomputed_triggered"]]
     return f"{row['status']}, {v}, agrees {row['agrees']}"
@@ -1272,14 +1292,17 @@ def verify(
 ) -> VerifyReport:
     """Correlate ``original`` and ``redacted`` under every profile (and with ``trusted`` =
     (original list, redacted list) when given) and compare them row by row."""
+    from . import spoof
     from .correlation import correlate
-    from .spoof import PROFILES
 
     report = VerifyReport()
     lists: list[tuple[str, Any, Any]] = [("no trusted list", None, None)]
     if trusted is not None:
         lists.append(("with the trusted list", trusted[0], trusted[1]))
-    for name in profiles or list(PROFILES):
+    if profiles is None:
+        # every named profile, and the calibration over every variant where the model has one
+        profiles = list(spoof.PROFILES) + (["auto"] if hasattr(spoof, "variants") else [])
+    for name in profiles:
         for label, ta, tb in lists:
             ca = correlate(list(original), trusted=ta, profile=name)
             cb = correlate(list(redacted), trusted=tb, profile=name)
@@ -1301,6 +1324,7 @@ def verify(
             ib = [(x.address, x.status, len(x.trusted_evidence), len(x.untrusted_evidence)) for x in cb.inferred_trusted()]
             if sorted(map(str, ia)) != sorted(map(str, ib)):
                 run.differences.append(f"IMSVA's own verdicts on its trusted list: {ia!r} -> {ib!r}")
+            run.differences += _compare_calibration(redactor, getattr(ca, "calibration", None), getattr(cb, "calibration", None))
             ma = sorted((redactor.ip_text(x.address), x.count, x.public) for x in ca.missing_trusted())
             mb = sorted((x.address, x.count, x.public) for x in cb.missing_trusted())
             if ma != mb:

@@ -481,10 +481,16 @@ addresses = st.one_of(
 )
 
 
+import imsvalog.spoof as _spoof  # noqa: E402
+
+#: every profile, and every variant of the model where it has them (calibration)
+ALL_PROFILES = list(PROFILES.values()) + (list(_spoof.variants()) if hasattr(_spoof, "variants") else [])
+
+
 def _class(ip):
     eff = ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped is not None else ip
     out = [ip.version, ip.version == 6 and ip.ipv4_mapped is not None]
-    for p in PROFILES.values():
+    for p in ALL_PROFILES:
         s, f = p.skipped_by(eff), p.flagged_by(eff)
         out += [s.label if s else None, f.label if f else None]
     out += [eff.is_private, eff.is_global, eff.is_loopback, eff.is_link_local, eff.is_multicast, eff.is_reserved,
@@ -557,7 +563,7 @@ def test_model_verdict_is_kept(hops, listed, with_list, sender_domain, rcpt_doma
                        f"with ESMTP id 4A1F3C00{i}{i}; Tue, 12 Mar 2024 09:15:00 +0100")
     trusted = TrustedList.parse(listed) if with_list else None
     sender, rcpts = f"alice@{sender_domain}", [f"bob@{rcpt_domain}"]
-    for profile in PROFILES:
+    for profile in ALL_PROFILES:
         a = evaluate(headers, sender, rcpts, trusted, profile)
         b = evaluate([R.received(h) for h in headers], R.address_field(sender), [R.address_field(x) for x in rcpts],
                      R.trusted_list(trusted), profile)
