@@ -639,3 +639,25 @@ def test_case_kept_only_where_it_can_matter() -> None:
     # IDs keep shape and case; the same queue ID in any case maps alike (correlate compares them so)
     assert r.id_text("dddfc11fb0c").upper() == r.id_text("DDDFC11FB0C")
     assert [role for role in ("postmaster", "MAILER-DAEMON") if r.local(role) == role] == ["postmaster", "MAILER-DAEMON"]
+
+
+def test_verify_compares_the_calibration() -> None:
+    from imsvalog.redact import _compare_calibration
+
+    class Cal:  # what Correlation.calibration.to_dict() gives with --profile auto
+        def __init__(self, chosen: str, reproduced: int, failing: list) -> None:
+            self.d = {"chosen": chosen, "chosen_switches": {}, "weak": False, "tied": [], "traces_with_logged_list": 8,
+                      "table": [{"variant": chosen, "reproduced": reproduced, "traces": 8}], "failing": failing}
+
+        def to_dict(self) -> dict:
+            return self.d
+
+    r = Redactor(KEY)
+    fail = [{"trace": "x", "logged": ["198.51.100.25", "192.0.2.44"], "model": ["198.51.100.25"]}]
+    red = [{"trace": "y", "logged": [r.ip_text("198.51.100.25"), r.ip_text("192.0.2.44")], "model": [r.ip_text("198.51.100.25")]}]
+    assert _compare_calibration(r, Cal("documented", 7, fail), Cal("documented", 7, red)) == []
+    assert _compare_calibration(r, None, None) == []
+    assert _compare_calibration(r, Cal("documented", 7, fail), Cal("documented+addresses=unbracketed", 7, red))
+    assert _compare_calibration(r, Cal("documented", 7, fail), Cal("documented", 6, red))
+    assert _compare_calibration(r, Cal("documented", 7, fail), Cal("documented", 7, fail))  # not the pseudonyms
+    assert _compare_calibration(r, Cal("documented", 7, fail), None)
