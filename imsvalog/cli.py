@@ -692,7 +692,7 @@ def redact(
 
 
 @contextlib.contextmanager
-def progress_bar() -> Iterator[Callable[[int, int], None] | None]:
+def progress_bar() -> Iterator[Callable[[int, int, str], None] | None]:
     """A progress bar on stderr for big inputs, only when stderr is a terminal."""
     if not stderr_is_tty():
         yield None
@@ -706,8 +706,12 @@ def progress_bar() -> Iterator[Callable[[int, int], None] | None]:
     ) as bar:
         task = bar.add_task("reading log.imss", total=None)
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total or None)
+        from rich.markup import escape
+
+        def update(done: int, total: int, name: str = "") -> None:
+            # the file or bundle member being read: its tail, made inert (member names are archive content)
+            shown = escape(clean_terminal(name[-48:] if len(name) > 48 else name)) if name else "log.imss"
+            bar.update(task, completed=done, total=total or None, description=f"reading {shown}")
 
         yield update
 

@@ -19,7 +19,7 @@ from .errors import InputError, ReadError
 from .grammars import imss, maillog, msgtra, polevt
 from .grammars.common import ParseFailure
 from .records import ImssRecord, MailLogEntry, PolicyEvent, Reject, Source, Transaction
-from .sources import KIND_NAMES, Discovery, LogFile, LongLine, discover, iter_lines
+from .sources import KIND_NAMES, Discovery, LogFile, LongLine, discover, iter_lines, what_was_found
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 Item = ImssRecord | PolicyEvent | Transaction | MailLogEntry | Reject
@@ -226,7 +226,11 @@ def files_of(kind: str, paths: PathsLike) -> list[LogFile]:
     """The files of one kind under ``paths``, in read order; :class:`InputError` when there are none."""
     found = plan(paths, kind=None, only=kind)
     if not found.files:
-        raise InputError(f"no {KIND_NAMES[kind]} file among: {', '.join(map(str, as_path_list(paths)))}")
+        everything = discover(as_path_list(paths))
+        raise InputError(
+            f"no {KIND_NAMES[kind]} file among: {', '.join(map(str, as_path_list(paths)))} "
+            f"({what_was_found(everything.files, everything.skipped)})"
+        )
     return found.files
 
 

@@ -211,9 +211,17 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
         raise InputError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     found: dict[Path, LogFile] = {}
     result = Discovery()
+    listings: dict[Path, bundles.Listing] = {}
     for raw in paths:
         text = os.fspath(raw)
         p = Path(text)
+        inside = None if p.exists() else _in_bundle(text)
+        if inside is not None:  # BUNDLE!MEMBER (or BUNDLE!FOLDER), as records name their file
+            if inside[0] not in listings:
+                listings[inside[0]] = bundles.list_bundle(inside[0])
+            if not _add_bundle(inside[0], kind, found, result, listings[inside[0]], only=text):
+                raise InputError(f"{text}: no such member in {inside[0]}")
+            continue
         if p.exists():
             candidates = [(p, True)]
         elif _GLOB_CHARS.search(text):
@@ -334,12 +342,50 @@ def _named_by_host(files: list[LogFile]) -> list[LogFile]:
     return [replace(f, appliance=names[f.appliance]) if f.appliance in names else f for f in files]
 
 
-def _add_bundle(path: Path, kind: str | None, found: dict, result: Discovery) -> None:
-    """The logs in a bundle, recognised by their names (folder names in any case); others passed over."""
-    listing = bundles.list_bundle(path)
-    result.skipped.extend(listing.skipped)
+def what_was_found(files: Iterable[LogFile], skipped: Iterable[tuple[str, str]]) -> str:
+    """What the inputs hold, in words, for an error that a needed kind is missing.
+
+    >>> what_was_found([LogFile(Path("maillog"), "maillog")], [("a.zip!ReadmeFirst.txt", "not a log")])
+    'found 1 maillog file and 1 other file'
+    """
+    from collections import Counter as _Counter
+
+    kinds = _Counter(KIND_NAMES[f.kind] for f in files)
+    others = sum(1 for _ in skipped)
+    parts = [f"{n} {k} file{'s' if n != 1 else ''}" for k, n in kinds.items()]
+    if others or not parts:
+        parts.append(f"{others} other file{'s' if others != 1 else ''}")
+    return "found " + " and ".join(parts)
+
+
+def _in_bundle(text: str) -> tuple[Path, str] | None:
+    """``(bundle, rest)`` for a path such as ``CDT.zip!IMSVA/LogFile/Event3/log.imss.x`` whose bundle exists."""
+    cut = text.find("!")
+    while cut != -1:
+        bundle = Path(text[:cut])
+        if bundle.is_file() and bundles.looks_like_bundle(bundle):
+            return bundle, text[cut + 1:]
+        cut = text.find("!", cut + 1)
+    return None
+
+
+def _add_bundle(
+    path: Path, kind: str | None, found: dict, result: Discovery,
+    listing: bundles.Listing | None = None, only: str | None = None,
+) -> int:
+    """The logs in a bundle (with ``only``: under that member path), recognised by their names
+    (folder names in any case); others passed over.  Returns how many members were taken or passed over."""
+    listing = listing or bundles.list_bundle(path)
+    seen = 0
+    for label, why in listing.skipped:
+        if only is None or label == only or label.startswith((only + "/", only + "!")):
+            result.skipped.append((label, why))
+            seen += 1
     for m in listing.members:
         label = m.label
+        if only is not None and not (label == only or label.startswith((only + "/", only + "!"))):
+            continue
+        seen += 1
         if label in found:
             continue
         named = kind_from_name(m.name)
@@ -348,6 +394,7 @@ def _add_bundle(path: Path, kind: str | None, found: dict, result: Discovery) ->
             continue
         k, date, seq = named
         found[label] = LogFile(Path(label), kind or k, date, seq, member=m, appliance=m.appliance)
+    return seen
 
 
 def _add(path: Path, kind: str | None, explicit: bool | None, found: dict, result: Discovery) -> None:
@@ -585,11 +632,23 @@ def _scan_block(buf: bytes, end: int, lineno: int, needles: Sequence[bytes]) -> 
 
 
 def file_size(f: LogFile) -> int:
-    """Uncompressed size where it is known (bundle members), else the size on disk."""
-    if f.member is not None:
-        return f.member.size or 0
+    """Uncompressed size: a bundle member's, a gzip file's (its trailer), a file's on disk; 0 when unknown.
+
+    Progress counts uncompressed bytes, so totals must too (a bar must not run past 100%).
+    """
+    if f.member is not None:  # a gzip member's own size is its compressed size: unknown then
+        return 0 if f.name.lower().endswith(".gz") else f.member.size or 0
     try:
-        return f.path.stat().st_size
+        size = f.path.stat().st_size
+        if size >= 18:
+            with open(f.path, "rb") as fh:
+                if fh.read(2) == _GZIP_MAGIC:
+                    fh.seek(-4, os.SEEK_END)
+                    isize = int.from_bytes(fh.read(4), "little")  # uncompressed size mod 2**32
+                    while isize < size:  # past 4 GiB the trailer wraps: the smallest size that fits
+                        isize += 1 << 32
+                    return isize
+        return size
     except OSError:
         return 0
 

@@ -196,3 +196,74 @@ def test_a_bundle_is_never_an_output(tmp_path: Path) -> None:
     r = cli("correlate", str(z.parent), "-o", str(z.parent / "out.zip"))
     assert r.exit_code == 2 and "would be read as input" in r.stderr
     assert z.read_bytes() == before and not (z.parent / "out.zip").exists()
+
+
+def test_progress_counts_uncompressed_bytes_and_names_the_member(tmp_path: Path) -> None:
+    import gzip
+
+    from imsvalog.correlation import correlate
+
+    z = cdt(tmp_path)
+    calls: list[tuple[int, int, str]] = []
+    with bundles.options(PASSWORD):
+        correlate([z], progress=lambda done, total, name: calls.append((done, total, name)))
+    first = (BUSY / "log.imss.20240312.0001").read_bytes()
+    sizes = len(first) + len(gzip.decompress((BUSY / "log.imss.20240312.0002.gz").read_bytes()))
+    assert calls[-1][0] == sizes  # uncompressed bytes
+    assert {total for _, total, _ in calls} == {0}  # the .gz member's uncompressed size is not known: no total
+    assert {name for *_, name in calls} == {
+        f"{z}!IMSVA/LogFile/Event3/log.imss.20240312.0001",
+        f"{z}!IMSVA/LogFile/Event3/rotated.tar.gz!log.imss.20240312.0002.gz",
+    }
+    # members whose size the bundle states give a total, and reading ends there
+    flat = make_bundles.write_cdt_zip(tmp_path / "flat.zip", {"log.imss.20240312.0001": first}, None)
+    calls.clear()
+    correlate([flat], progress=lambda done, total, name: calls.append((done, total, name)))
+    assert calls[-1][:2] == (len(first), len(first))
+
+
+def test_a_gzip_file_counts_its_uncompressed_size() -> None:
+    import gzip
+
+    from imsvalog.sources import file_size
+
+    f = discover([BUSY / "log.imss.20240312.0002.gz"]).files[0]
+    assert file_size(f) == len(gzip.decompress(f.path.read_bytes())) > f.path.stat().st_size
+
+
+def test_a_member_path_as_records_name_it_is_an_input(tmp_path: Path) -> None:
+    z = cdt(tmp_path)
+    member = f"{z}!IMSVA/LogFile/Event3/polevt.imss.20240312.0001"
+    r = cli("parse", member, "--password", PASSWORD, "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    assert [json.loads(x)["file"] for x in r.stdout.splitlines()] == [member] * 9
+    r = cli("parse", f"{z}!IMSVA/LogFile/Event3", "--password", PASSWORD, "--format", "jsonl")
+    assert r.exit_code == 0 and {json.loads(x)["kind"] for x in r.stdout.splitlines()} == {"imss", "polevt", "msgtra"}
+    r = cli("parse", f"{z}!IMSVA/nothing", "--password", PASSWORD)
+    assert r.exit_code == 2 and f"{z}!IMSVA/nothing: no such member in {z}" in r.stderr
+
+
+def test_a_bundle_without_a_needed_kind_says_what_it_holds(tmp_path: Path) -> None:
+    z = make_bundles.write_cdt_zip(tmp_path / "CDT-20240312-101500.zip", {
+        **make_bundles.UNRELATED, "IMSVA/Logfile/Event5/maillog-20240313": (BUSY / "maillog-20240313").read_bytes(),
+    })
+    r = cli("correlate", str(z))
+    assert r.exit_code == 2
+    assert "correlate needs log.imss or polevt.imss files; none found among: " in r.stderr
+    assert "(found 1 maillog file and 10 other files)" in r.stderr
+
+
+def test_7z_and_export_of_a_bundle(tmp_path: Path) -> None:
+    import libarchive
+
+    seven = tmp_path / "case.7z"
+    with libarchive.file_writer(str(seven), "7zip") as w:
+        for f in sorted((FIXTURES / "kb000239719").iterdir()):
+            data = f.read_bytes()
+            w.add_file_from_memory(f"IMSVA/LogFile/Event3/{f.name}", len(data), data)
+    r = cli("correlate", str(seven), "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout.splitlines()[0])["appliance"] == "case"
+    r = cli("export", str(seven), "--to", str(tmp_path / "lake"))
+    assert r.exit_code == 0, r.output
+    assert "1 correlate" in r.stderr

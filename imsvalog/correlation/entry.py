@@ -12,7 +12,7 @@ from ..frames import frame
 from ..readers import PathsLike, as_path_list, files_of, records_of
 from ..records import Reject
 from ..scan_sessions import ScanSession
-from ..sources import LogFile, ScanStats, discover, file_size
+from ..sources import LogFile, ScanStats, discover, file_size, what_was_found
 from ..spoof import DOCUMENTED, Profile, get_profile
 from ..trusted import TrustedList
 from .calibrate import calibrate
@@ -68,10 +68,14 @@ def correlate(
     for f in found.files:
         by_kind[f.kind].append(f)
     if not by_kind.get("imss") and not by_kind.get("polevt"):
-        raise InputError("correlate needs log.imss or polevt.imss files; none found among: " + ", ".join(map(str, as_path_list(paths))))
+        raise InputError(
+            "correlate needs log.imss or polevt.imss files; none found among: "
+            + ", ".join(map(str, as_path_list(paths))) + f" ({what_was_found(found.files, found.skipped)})"
+        )
     rejects: list[Reject] = []
     stats = ScanStats()
-    total = sum(file_size(f) for f in by_kind.get("imss", []))
+    sizes = [file_size(f) for f in by_kind.get("imss", [])]
+    total = 0 if 0 in sizes else sum(sizes)  # one unknown size (a gzip inside a bundle): no total
     rows: list[Row] = []
     sessions: list[ScanSession] = []
     scans = events = 0
@@ -84,7 +88,7 @@ def correlate(
         for f in files:
             group[f.kind].append(f)
         before = stats.bytes
-        shifted = None if progress is None else (lambda d, t, _o=done: progress(_o + d, t))
+        shifted = None if progress is None else (lambda d, t, name, _o=done: progress(_o + d, t, name))
         g_sessions, g_scans = read_spoof_sessions(group.get("imss", []), rejects, stats, shifted, total)
         done += stats.bytes - before
         g_events = list(records_of(group.get("polevt", []), rejects))

@@ -25,8 +25,8 @@ from ..records import AcceptConnection, MessageIdLine, Reject, ScanFinished, Sou
 from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, ScanSession, SessionBuilder
 from ..sources import LogFile, ScanStats, decode, file_size
 
-#: progress callback: bytes read so far, bytes in all
-ProgressFn = Callable[[int, int], None]
+#: progress callback: bytes read so far, bytes in all (uncompressed where known), the file being read
+ProgressFn = Callable[[int, int, str], None]
 
 
 def normalize_message_id(mid: str | None) -> str | None:
@@ -78,7 +78,7 @@ def _blocks(
                 stats.bytes += b.end - b.start
                 yield fi, name, b
                 if progress is not None:
-                    progress(done + b.offset + b.end - b.start, total)
+                    progress(done + b.offset + b.end - b.start, total, name)
         except ReadError as exc:
             rejects.append(unreadable_rest(f, exc))
         done += file_size(f)
