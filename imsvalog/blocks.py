@@ -161,6 +161,13 @@ def _line_blocks(f: LogFile, limit: int) -> Iterator[Block]:
             offset += len(head) + 1
             line = lineno + 1
             continue
+        if parts and lineno != line + n:  # a gap (a view of a syslog-forwarded file): blocks hold consecutive lines
+            data = b"".join(parts)
+            yield Block(data, 0, len(data), line, offset, n)
+            offset += len(data)
+            parts, size, n = [], 0, 0
+        if not parts:
+            line = lineno
         raw = text.encode("utf-8", "surrogateescape") + b"\n"
         parts.append(raw)
         size += len(raw)

@@ -136,6 +136,12 @@ def test_correlate_on_the_forwarded_file_gives_the_rows_of_the_originals() -> No
 
     assert sorted(map(key, (r for r in rows if r["appliance"] == "imsva"))) == sorted(map(key, busy))
     assert sorted(map(key, (r for r in rows if r["appliance"] == "imsva02"))) == sorted(map(key, kb))
+    # every line a row cites is a forwarded line of its appliance (line numbers of the forwarded file)
+    forwarded = FORWARDED.read_text().splitlines()
+    for r in rows:
+        for src in r["source"]:
+            w = unwrap_line(forwarded[src["line"] - 1])
+            assert w is not None and w.host == r["appliance"] and w.kind in ("imss", "polevt", "msgtra"), src
 
 
 def test_other_programs_are_one_skip_line() -> None:

@@ -452,7 +452,8 @@ def _read_segments_streaming(f: LogFile, name: str, segs: list[tuple[int, int | 
                     continue
                 a = max(lo, bstart) - bstart + b.start
                 z = (min(hi, bend) if hi is not None else bend) - bstart + b.start
-                first = line if lo >= bstart else b.line + b.data.count(b"\n", b.start, a)
+                # from the file's start, the block knows its line (a syslog view's first line need not be 1)
+                first = line if lo >= bstart and lo > 0 else b.line + b.data.count(b"\n", b.start, a)
                 _take_lines(b.data, a, z, first, run, name)
     except ReadError:
         pass  # pass 1 reported it
