@@ -669,12 +669,14 @@ def redact(
         sys.stderr.write(f"{clean_terminal(f.source)} -> {clean_terminal(f.target)}: {count(f.lines, 'line')}\n")
         if f.error:
             sys.stderr.write(f"{clean_terminal(f.source)}: {clean_terminal(f.error)}\n")
+    copied = {str(f.source) for f in report.files}
     for path, why in report.skipped:
-        sys.stderr.write(f"{clean_terminal(path)}: not copied: {why}\n")
+        what = "copied, those lines redacted as free text" if path in copied else "not copied"
+        sys.stderr.write(f"{clean_terminal(path)}: {what}: {why}\n")
     if not verify:
         return
     orig = log_arguments(paths)
-    red = [str(to)]
+    red = [str(to)] + [f.target for f in report.files if f.kind == "syslog"]  # read by content: named, as given
     lists = [(f.source, f.target) for f in report.files if f.kind == "trusted"]
     trusted = None
     if lists:

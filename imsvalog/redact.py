@@ -70,6 +70,7 @@ from typing import Any
 from .errors import InputError
 from .grammars import imss as imss_grammar
 from .grammars import maillog as maillog_grammar
+from . import syslog as syslog_wrapper
 from .grammars.received import BRACKETED, IPV4, IPV6
 from .sources import LogFile, discover, open_binary, open_log
 
@@ -721,11 +722,35 @@ class Redactor:
         g = "s_host" if m.group("s_host") is not None else "i_host"
         a, b = m.span(g)
         head = text[:a] + self.domain(text[a:b]) + text[b : m.end()]
-        body = text[m.end():]
+        return head + self._maillog_body(text[m.end():])
+
+    def _maillog_body(self, body: str) -> str:
         q = self._QID_START.match(body)
         if q:
-            return head + self.id_text(q.group(1)) + self.text(body[q.end():], "hosts")
-        return head + self.text(body, "hosts")
+            return self.id_text(q.group(1)) + self.text(body[q.end():], "hosts")
+        return self.text(body, "hosts")
+
+    def syslog_line(self, text: str) -> str:
+        """A line forwarded by syslog (:mod:`imsvalog.syslog`): the sending host redacted, the wrapped
+        record redacted as the log its program tag names, ``#011`` for TAB kept."""
+        m = syslog_wrapper._PREFIX.match(text)
+        if m is None:
+            return self.text(text, "hosts")
+        a, b = m.span("host")
+        head = text[:a] + self.domain(text[a:b]) + text[b : m.end()]
+        tag = (syslog_wrapper._TAG5424 if m["rfc5424"] else syslog_wrapper._TAG).match(text, m.end())
+        if tag is None:
+            return head + self.text(text[m.end():], "hosts")
+        msg = text[tag.end():]
+        kind = syslog_wrapper.kind_of_program(tag["prog"])
+        head += text[m.end() : tag.end()]
+        if kind == "maillog":
+            return head + self._maillog_body(msg)
+        if kind is None:
+            return head + self.text(msg, "hosts")
+        escaped = "#011" in msg and "\t" not in msg
+        out = self.line_function(kind)(msg.replace("#011", "\t") if escaped else msg)
+        return head + (out.replace("\t", "#011") if escaped else out)
 
     def line(self, kind: str, text: str) -> str:
         """One line of a log of that kind (``imss``, ``polevt``, ``msgtra``, ``maillog``), redacted."""
@@ -733,7 +758,7 @@ class Redactor:
 
     def line_function(self, kind: str) -> Callable[[str], str]:
         return {"imss": self.imss_line, "polevt": self.polevt_line, "msgtra": self.msgtra_line,
-                "maillog": self.maillog_line}.get(kind, self.text)
+                "maillog": self.maillog_line, "syslog": self.syslog_line}.get(kind, self.text)
 
     # -- messages and trusted lists -------------------------------------------
 
@@ -818,12 +843,14 @@ class Planned:
 
     source: Path
     target: Path
-    kind: str  # imss | polevt | msgtra | maillog | message | trusted
+    kind: str  # imss | polevt | msgtra | maillog | syslog | message | trusted
     gzipped: bool
     log: LogFile | None = None
 
     def open(self) -> Any:
-        return open_log(self.log) if self.log is not None else open_binary(self.source)
+        if self.log is not None and self.log.member is not None:
+            return open_log(self.log)
+        return open_binary(self.source)
 
     def mtime_ns(self) -> int | None:
         if self.log is not None and self.log.member is not None:
@@ -910,7 +937,7 @@ def plan(
             continue
         d = discover([p])
         found_files += d.files
-        logs += [(f.path, f.kind, f) for f in d.files]
+        logs += [(f.path, "syslog" if f.syslog is not None else f.kind, f) for f in d.files]
         skipped += d.skipped
     logs += [(Path(t), "trusted", None) for t in trusted_files]
     for path, _, f in logs:
@@ -1128,13 +1155,15 @@ def redacted_inputs(
                 elif src.is_dir():
                     planned.append(Planned(f.path, mirrored(str(f.path)), f.kind, _is_gzip(f.path), f))
                 else:
-                    planned.append(Planned(f.path, mirrored(str(f.path)), f.kind, _is_gzip(f.path), f))
+                    kind = "syslog" if f.syslog is not None else f.kind
+                    planned.append(Planned(f.path, mirrored(str(f.path)), kind, _is_gzip(f.path), f))
                     given.append(str(mirrored(str(f.path))))
         trusted_given = []
         for t in trusted_files:
             text = os.fspath(t)
             planned.append(Planned(Path(text), mirrored(text), "trusted", _is_gzip(Path(text))))
             trusted_given.append(str(mirrored(text)))
+        planned = list({p.target: p for p in planned}.values())  # a syslog file's views are one file
         learn(redactor, planned)
         for p in planned:
             p.target.parent.mkdir(parents=True, exist_ok=True)

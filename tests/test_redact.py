@@ -266,6 +266,24 @@ def test_bundle_members_are_redacted_unpacked_verify_passes_and_nothing_leaks(tm
     assert leaks(tokens, output_text(out)) == []
 
 
+SYSLOG = "fixtures/syslog/siem-export.log"
+
+
+def test_syslog_forwarded_logs_keep_their_wrapper_verify_passes_and_nothing_leaks(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = run("redact", SYSLOG, "--to", str(out), "--key-file", "fixtures/redaction-example.key", "--verify")
+    assert r.exit_code == 0, r.output
+    assert "verify: PASSED" in r.stdout and "profile documented" in r.stdout
+    a = Path(SYSLOG).read_text().splitlines()
+    b = (out / "siem-export.log").read_text().splitlines()
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):  # the wrapper's time and tag and rsyslog's #011 stay
+        assert x.split(" ")[0] == y.split(" ")[0] and x.count("#011") == y.count("#011")
+    tokens = original_tokens([SYSLOG])
+    assert tokens.subjects and tokens.domains and tokens.addresses and tokens.message_ids
+    assert leaks(tokens, output_text(out)) == []
+
+
 def test_correlate_redact_on_a_bundle_names_members_as_given() -> None:
     r = run("correlate", BUNDLE, "--redact", "--key-file", "fixtures/redaction-example.key", "--format", "jsonl")
     assert r.exit_code == 0, r.output
