@@ -122,9 +122,8 @@ def main() -> None:
         t0 = time.perf_counter()
         if not (log.exists() and pol.exists()):
             generate(work, args.size_mb, args.marker_density)
-        big_pol = work / "polevt-bench" / "polevt.imss.20240312.0001"
-        if not big_pol.exists() or abs(big_pol.stat().st_size / 1e6 - args.polevt_mb) > 1:
-            generate_polevt(big_pol, args.polevt_mb)
+        big_pol = tmp / "polevt" / "polevt.imss.20240312.0001"  # not in the data folder: correlate would read it
+        generate_polevt(big_pol, args.polevt_mb)
         slice_path = tmp / "slice" / "log.imss.20240312.0001"
         slice_path.parent.mkdir()
         with open(log, "rb") as src, open(slice_path, "wb") as dst:

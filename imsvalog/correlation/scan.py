@@ -204,11 +204,18 @@ def read_spoof_sessions(
     """
     index = ScanIndex()
     marked = _mark_runs(files, rejects, stats, progress, total, index)
-    _read_runs(files, marked)
+    # plain files: each run is read and parsed in turn (only its lines are held); otherwise
+    # (gzip, bundle members) one more pass collects every run's lines first
+    plain = [seekable(f) for f in files]
+    by_offset = all(plain)
+    if not by_offset:
+        _read_runs(files, marked, plain)
     builder = SessionBuilder()
     sessions: list[ScanSession] = []
     limit = default_max_line()
     for run in marked:
+        if by_offset:
+            _read_runs(files, [run], plain)
         lines, run.lines = run.lines, []
         for src in lines:
             if len(src.text) > limit:
@@ -377,12 +384,12 @@ def _segments(files: Sequence[LogFile], runs: Sequence[_Run]) -> dict[int, list[
     return out
 
 
-def _read_runs(files: Sequence[LogFile], runs: Sequence[_Run]) -> None:
+def _read_runs(files: Sequence[LogFile], runs: Sequence[_Run], plain: Sequence[bool] | None = None) -> None:
     """Pass 2: each marked run's own marker lines, into ``run.lines`` (plain files by offset, gzip in one pass)."""
-    for fi, segs in _segments(files, runs).items():
+    for fi, segs in sorted(_segments(files, runs).items()):
         f = files[fi]
         name = str(f.path)
-        if seekable(f):
+        if plain[fi] if plain is not None else seekable(f):
             _read_segments_by_offset(f, name, segs)
         else:
             _read_segments_streaming(f, name, segs)
