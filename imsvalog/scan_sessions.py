@@ -73,11 +73,17 @@ class SpoofTrace:
     filter_result: FilterResult | None = None
     other: list[ImssRecord] = field(default_factory=list)
 
+    #: every record of the trace in the order it was fed (file order: rotations in reading order)
+    fed: list[ImssRecord] = field(default_factory=list, repr=False, compare=False)
+
     @property
     def records(self) -> list[ImssRecord]:
+        """The trace's lines in file order (the order they were read, not the text of their paths)."""
+        if self.fed:
+            return list(self.fed)
         recs: list[ImssRecord] = [*self.headers, *self.matched, *self.other]
         recs += [r for r in (self.ip_list, self.verdict, self.filter_result) if r is not None]
-        return sorted(recs, key=lambda r: (r.source.file, r.source.line))
+        return sorted(recs, key=lambda r: r.source.line)  # built by hand, not fed: one file assumed
 
     @property
     def logged_ips(self) -> list[str] | None:
@@ -246,6 +252,7 @@ class SessionBuilder:
             # other AntiSpoofFilter wording is evidence for the current evaluation, not a boundary
             if rec.component == SPOOF_FILTER and cur is not None and cur.traces:
                 cur.traces[-1].other.append(rec)
+                cur.traces[-1].fed.append(rec)
                 cur.records.append(rec)
             return []
         closed: list[ScanSession] = []
@@ -306,6 +313,7 @@ class SessionBuilder:
                 trace.verdict = rec
             elif isinstance(rec, FilterResult):
                 trace.filter_result = rec
+            trace.fed.append(rec)
 
     def flush(self) -> list[ScanSession]:
         """Close what is still open at the end of the input."""

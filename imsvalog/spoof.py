@@ -357,6 +357,7 @@ class SpoofResult:
             "reasons": self.reasons,
             "warnings": self.warnings,
             "observed": self.observed,
+            "observed_contradiction": observed_contradiction(self),
             "explanation": self.explanation,
         }
 
@@ -641,9 +642,31 @@ def explain(r: SpoofResult) -> str:
         if r.counted and not r.trusted_given:
             tail = f" It fires if any of {_addr_list(r.counted)} is missing from the list (and the domains match)."
         lines.append("Verdict: unknown (" + "; ".join(r.reasons) + ")." + tail)
+    contradiction = observed_contradiction(r)
+    if contradiction:
+        lines.append(contradiction)
     for w in r.warnings:
         lines.append(f"Warning: {w}; if IMSVA skips it, the logged count will be lower than ours.")
     return "\n".join(lines)
+
+
+def observed_contradiction(r: SpoofResult) -> str | None:
+    """The sentence that says the observation contradicts a verdict computed with a trusted list, or None."""
+    if r.observed is None or r.verdict not in ("fires", "does-not-fire") or (r.verdict == "fires") == r.observed:
+        return None
+    did = "fired" if r.observed else "did not fire"
+    says = "fires" if r.verdict == "fires" else "does not fire"
+    if r.observed and r.domain_match is False:
+        because = "the domain criterion (see above)"
+    elif r.observed:
+        because = (f"the trusted list: every counted address ({_addr_list(r.counted)}) is in the given list, so the "
+                   "appliance's list lacked one of them, or IMSVA counted an address the model does not") if r.counted \
+            else "the counted addresses: the model counts none, IMSVA evidently counted one"
+    else:
+        because = (f"the trusted list: the appliance's list evidently held {_addr_list(r.untrusted)}, which the given "
+                   "list lacks, or IMSVA did not count it")
+    return (f"CONTRADICTION: IMSVA {did}, but the model with the given trusted list {says}. "
+            f"The difference lies in {because}.")
 
 
 # ---------------------------------------------------------------------------

@@ -43,10 +43,13 @@ def test_kb_policy_event_field_by_field() -> None:
         ("0000000000011001", polevt.CONDITION_BITS, ("bit11", "bit12", "bit15")),
         # FORMATS.md calls this code "quarantine and notify", but its own table puts notify at
         # position 9 and clean virus at 10; we follow the table until a real log settles it
-        ("01000000001000000", polevt.ACTION_BITS, ("quarantine", "clean-virus")),
-        ("01000000010000000", polevt.ACTION_BITS, ("quarantine", "notify")),
+        # issue 7, item 8: bit 10 is "send notification" (FORMATS.md); 9 and 11-13 are shown as uncertain
+        ("01000000001000000", polevt.ACTION_BITS, ("quarantine", "notify")),
+        ("10000000001000000", polevt.ACTION_BITS, ("delete", "notify")),
+        ("01000000010000000", polevt.ACTION_BITS, ("quarantine", "bit9 (clean virus?)")),
+        ("00000000000111100", polevt.ACTION_BITS, ("bit11 (add BCC?)", "bit12 (hand off?)", "bit13 (insert X-header?)", "bit14")),
         ("00000000000000111", polevt.ACTION_BITS, ("bit14", "bit15", "bit16")),
-        ("10000000000001000", polevt.ACTION_BITS, ("delete", "insert-x-header")),
+        ("10000000000001000", polevt.ACTION_BITS, ("delete", "bit13 (insert X-header?)")),
         ("0000000000000000", polevt.CONDITION_BITS, ()),
     ],
 )

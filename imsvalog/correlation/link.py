@@ -128,7 +128,8 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
     return out
 
 
-#: scanner final actions and the polevt action names they correspond to
+#: scanner final actions and the polevt action names they correspond to (BCC, hand-off and X-header actions
+#: are left out: their polevt bit positions are uncertain, so they never make a time link incompatible)
 FINAL_ACTIONS = {
     "QuarantineAction": "quarantine",
     "DeleteAction": "delete",
@@ -137,11 +138,8 @@ FINAL_ACTIONS = {
     "NotifyAction": "notify",
     "TagSubjectAction": "tag-subject",
     "StampAction": "stamp-body",
-    "BccAction": "add-bcc",
     "ChangeRecipientAction": "change-recipient",
     "PostponeAction": "postpone",
-    "HandOffAction": "hand-off",
-    "XHeaderAction": "insert-x-header",
 }
 _TOKEN = re.compile(r"[A-Za-z0-9]{6,}")
 

@@ -54,9 +54,9 @@ CONDITION_BITS: dict[int, str] = {
     14: "graymail",
 }
 
-#: action code, bit position (0 = leftmost) to name.  FORMATS.md's table; its worked example
-#: ("01000000001000000 = quarantine and notify") disagrees by one position at bit 10, and
-#: the table is followed until a real log settles it.
+#: action code, bit position (0 = leftmost) to name.  Bit 10 is "send notification" (FORMATS.md: the
+#: Splunk add-on's combined codes and a real polevt line agree, against its single-bit list); positions
+#: 9 and 11-13 are uncertain and named with a question mark until a real line settles them.
 ACTION_BITS: dict[int, str] = {
     0: "delete",
     1: "quarantine",
@@ -67,11 +67,11 @@ ACTION_BITS: dict[int, str] = {
     6: "delete-attachment",
     7: "tag-subject",
     8: "postpone",
-    9: "notify",
-    10: "clean-virus",
-    11: "add-bcc",
-    12: "hand-off",
-    13: "insert-x-header",
+    9: "bit9 (clean virus?)",
+    10: "notify",
+    11: "bit11 (add BCC?)",
+    12: "bit12 (hand off?)",
+    13: "bit13 (insert X-header?)",
 }
 
 FIELD_NAMES = {
@@ -99,7 +99,7 @@ _TIME_RE = TIME.re  # type: ignore[attr-defined]
 def decode_bits(code: str, names: dict[int, str]) -> tuple[str, ...]:
     """Names of the set bits, leftmost first; unknown positions as ``bitN``.
 
-    >>> decode_bits("01000000010000000", ACTION_BITS)
+    >>> decode_bits("01000000001000000", ACTION_BITS)
     ('quarantine', 'notify')
     >>> decode_bits("0000010000000001", CONDITION_BITS)
     ('others', 'bit15')
