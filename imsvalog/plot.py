@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .errors import InputError
-from .render import plot_label
+from .render import count, plot_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -272,7 +272,45 @@ def policy_events(events: pd.DataFrame) -> Figure:
     return fig
 
 
-def calibration(c: Correlation) -> Figure:
+def calibration(c: Correlation, top: int = 12) -> Figure:
+    """The calibration table of the spoof model: each variant (switches changed from the documented model)
+    and how many of IMSVA's logged lists it reproduces, best first (the ``top`` best and the documented one).
+
+    Uses ``c.calibration`` (``correlate(..., profile="auto")``); otherwise scores the variants on the
+    correlation's rows the same way (:func:`imsvalog.correlation.calibrate.calibrate`).
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    from .correlation.calibrate import calibrate
+
+    cal = c.calibration if c.calibration is not None else calibrate(c.rows)
+    shown = cal.scores[:top]
+    documented = next((s for s in cal.scores if not s.changes), None)
+    if documented is not None and documented not in shown:
+        shown.append(documented)
+    fig = _figure(9, 0.32 * len(shown) + 1.6)
+    ax = fig.add_subplot()
+    ax.set_title(f"Calibration: model variants against IMSVA's {count(cal.traces, 'logged list')}\n"
+                 f"(chosen: {plot_label(', '.join(cal.chosen.changes) or 'documented')}"
+                 f"{'; weak: too few traces' if cal.weak else ''})")
+    if not cal.traces:
+        ax.text(0.5, 0.5, "no trace with IMSVA's 'Get N IP address' line", ha="center", transform=ax.transAxes)
+        return fig
+    labels = [plot_label(", ".join(s.changes) or "documented") for s in reversed(shown)]
+    colours = ["#2ca02c" if s is cal.chosen else "#1f77b4" if not s.changes else "#aec7e8" for s in reversed(shown)]
+    bars = ax.barh(labels, [s.reproduced for s in reversed(shown)], color=colours)
+    ax.bar_label(bars, [f"{s.reproduced}/{s.traces}" for s in reversed(shown)], padding=3, fontsize="small")
+    ax.set_xlim(0, cal.traces * 1.12)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("traces whose logged list the variant reproduces exactly")
+    ax.tick_params(axis="y", labelsize="small")
+    if len(cal.scores) > len(shown):
+        ax.text(1, -0.5 / len(shown) - 0.12, f"{len(cal.scores) - len(shown)} more variants not shown",
+                ha="right", transform=ax.transAxes, fontsize="small")
+    return fig
+
+
+def verdicts(c: Correlation) -> Figure:
     """How well the spoof model matches IMSVA: IMSVA's verdicts against the model's, as a count table."""
     table = verdict_table(c)
     fig = _figure(7, 3.4)
@@ -322,6 +360,7 @@ def figures(c: Correlation, events: pd.DataFrame | None = None,
         "triggers-per-hour": triggers_over_time(c),
         "top-untrusted": top_untrusted(c),
         "calibration": calibration(c),
+        "verdicts": verdicts(c),
     }
     if events is not None:
         out["policy-events"] = policy_events(events)
@@ -342,6 +381,6 @@ def save_figures(figs: dict[str, Figure], folder: OutputFolder, dpi: int = 110) 
 
 __all__: Sequence[str] = [
     "calibration", "figures", "policy_events", "require_matplotlib", "save_figures", "top_untrusted", "trigger_frame",
-    "triggers_over_time", "verdict_table", "what_if", "what_if_frame",
+    "triggers_over_time", "verdict_table", "verdicts", "what_if", "what_if_frame",
 ]
 

@@ -46,7 +46,7 @@ def _stdout(nb: nbformat.NotebookNode) -> str:
 
 def test_notebook_runs_and_shows_at_least_four_figures(executed: nbformat.NotebookNode) -> None:
     assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert len(_outputs(executed, "image/png")) >= 4
+    assert len(_outputs(executed, "image/png")) >= 6
 
 
 def test_notebook_answers_the_case(executed: nbformat.NotebookNode) -> None:

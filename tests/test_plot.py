@@ -77,13 +77,24 @@ def test_hostile_rule_names_are_inert_in_plots() -> None:
     assert [t.get_text() for t in ax.get_yticklabels()] == ["\\$\\mathrm{x}\\$\\x1b[31m"]
 
 
-def test_calibration_table_and_figure_agree(c) -> None:
+def test_calibration_scores_the_model_variants_on_imsvas_logged_lists(c) -> None:
+    fig = plot.calibration(c)
+    ax = fig.axes[0]
+    bars = dict(zip([t.get_text() for t in ax.get_yticklabels()], [p.get_width() for p in ax.patches], strict=True))
+    assert bars["addresses=unbracketed"] == 98 and bars["documented"] == 95  # the Exchange headers settle it
+    assert "chosen: addresses=unbracketed" in ax.get_title() and "98 logged lists" in ax.get_title()
+    auto = imsvalog.correlate(CASE, trusted=TRUSTED, profile="auto")
+    assert auto.calibration is not None and auto.calibration.chosen.changes == ["addresses=unbracketed"]
+    assert [p.get_width() for p in plot.calibration(auto).axes[0].patches] == [p.get_width() for p in ax.patches]
+
+
+def test_verdict_table_and_figure_agree(c) -> None:
     table = plot.verdict_table(c)
     assert table.loc["fired", "fires"] == 51 and table.loc["fired", "does-not-fire"] == 3  # the Exchange rows
     assert table.loc["fired, no trace", "not re-run"] == 2
     # no event means no sender: the model cannot check the domains, so it says unknown, never "does not fire"
     assert table.loc["did not fire", "unknown"] == 44
-    fig = plot.calibration(c)
+    fig = plot.verdicts(c)
     numbers = sorted(int(t.get_text()) for t in fig.axes[0].texts)
     assert numbers == sorted(table.to_numpy().ravel().tolist())
 
@@ -115,7 +126,8 @@ def test_cli_plot_writes_pngs_and_refuses_an_input_folder(tmp_path: Path) -> Non
                             "--plot", str(out), "-f", "json", "-o", str(tmp_path / "c.json")])
     assert r.exit_code == 0, r.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["calibration.png", "policy-events.png", "top-untrusted.png", "triggers-per-hour.png", "what-if.png"]
+    assert names == ["calibration.png", "policy-events.png", "top-untrusted.png", "triggers-per-hour.png", "verdicts.png",
+                     "what-if.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in out.iterdir())
     r = runner.invoke(app, ["correlate", str(CASE), "--plot", str(CASE)])
     assert r.exit_code == 2 and "refusing to write here" in r.output
