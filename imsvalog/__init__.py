@@ -34,6 +34,7 @@ from .records import (
 from .correlation import Correlation, Row, correlate, sessions, sessions_frame
 from .sources import discover
 from .spoof import DOCUMENTED, STRICT, MessageInput, SpoofResult, evaluate, missing_trusted, read_message, what_if
+from .timeline import Trace, trace
 from .trusted import TrustedList, load_trusted
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
     "sessions",
     "sessions_frame",
     "what_if",
+    "Trace",
+    "trace",
     "InputError",
     "ImssRecord",
     "MailLogEntry",

@@ -587,6 +587,85 @@ def correlate(
 
 
 # ---------------------------------------------------------------------------
+# trace
+# ---------------------------------------------------------------------------
+
+
+class TraceFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    json = "json"
+    markdown = "markdown"
+
+
+def _when(text: str | None, option: str) -> Any:
+    """``--since``/``--until``: ISO 8601, with or without an offset (without: wall-clock time as logged)."""
+    if text is None:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text.strip().replace("/", "-"))
+    except ValueError:
+        raise InputError(f"{option}: {text!r} is not a time such as 2024-03-12T09:15 or '2024-03-12 09:15:00+01:00'") from None
+
+
+@app.command(
+    epilog="Examples:\n\n\b\n"
+    "  imsvalog trace 4C4C4C4C-5D5D-46E6-97F7-A8A8B9B9CACA fixtures/busy-day\n"
+    "  imsvalog trace '<nl-0312.77@news.partner.example.org>' fixtures/busy-day --format markdown\n"
+    "  imsvalog trace 5B5B5B5B5B fixtures/busy-day --raw -o escalation.log\n"
+    "  imsvalog trace bob@example.com /cases/1234/IMSVA --since 2024-03-12T09:00 --until 2024-03-12T10:00\n",
+)
+@cli_errors
+def trace(
+    message: str = typer.Argument(..., metavar="ID", help="Internal message ID, Message-ID (with or without <>), Postfix queue ID, or envelope address."),
+    paths: list[str] = typer.Argument(..., metavar="PATH...", help="log.imss, polevt.imss, msgtra.imss and maillog files, globs, folders or bundles."),
+    since: str | None = typer.Option(None, "--since", metavar="TIME", help="With an address: only messages at or after this time (ISO 8601)."),
+    until: str | None = typer.Option(None, "--until", metavar="TIME", help="With an address: only messages at or before this time (ISO 8601)."),
+    tz: str | None = typer.Option(None, "--tz", metavar="OFFSET", help="Zone of maillog's syslog times, e.g. +01:00 (default: the zone of the message's log.imss lines)."),
+    fmt: TraceFormat = typer.Option(TraceFormat.table, "--format", "-f", help="Output format (markdown pastes into a ticket as a table)."),
+    raw: bool = typer.Option(False, "--raw", help="Print the original lines exactly, each after its file:line: (escaped only on a terminal)."),
+    output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+    password: str | None = typer.Option(None, "--password", metavar="PASSWORD", help=_PASSWORD_HELP, show_default=False),
+    max_member_size: str = typer.Option("16G", "--max-member-size", metavar="SIZE", help=_MAX_MEMBER_HELP),
+    max_total_size: str = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
+) -> None:
+    """Everything the appliance logged about one message, in time order: Postfix in, scan, policy events, msgtra, Postfix out."""
+    from .grammars.maillog import tz_from_text
+    from .render import render_trace, write_raw_lines
+    from .sources import discover
+    from .timeline import trace as run_trace
+
+    try:
+        zone = tz_from_text(tz) if tz is not None else None
+    except ValueError as exc:
+        raise InputError(f"--tz: {exc}") from None
+    start, end = _when(since, "--since"), _when(until, "--until")
+    with bundle_settings(password, max_member_size, max_total_size):
+        files = discover(paths).files
+        inputs = Inputs.of(paths, files)
+        check_outputs([output], inputs)
+        with progress_bar() as progress:
+            result = run_trace(message, paths, since=start, until=end, tz=zone, progress=progress)
+        if raw:
+            terminal = output is None and sys.stdout.isatty()
+            with output_file(output, inputs, binary=True) as out:
+                write_raw_lines(result, out, terminal)
+        else:
+            with output_file(output, inputs) as out:
+                render_trace(result, fmt.value, out)
+        for note in result.notes:
+            sys.stderr.write(f"trace: {clean_terminal(note)}\n")
+        if result.rejects:
+            sys.stderr.write(f"{count(len(result.rejects), 'matching line')} could not be parsed:\n")
+            for r in result.rejects[:5]:
+                sys.stderr.write(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n")
+        report_skipped(result.skipped, verbose)
+
+
+# ---------------------------------------------------------------------------
 # export
 # ---------------------------------------------------------------------------
 

@@ -476,3 +476,117 @@ def render_correlation(
                 head = clean_terminal(f"{d['time'].isoformat(sep=' ')}  {d['internal_id'] or d['thread']}")
                 con.print(Text(f"\n── {i}. {head} ──", style="bold"), soft_wrap=True)
                 con.print(Text(clean_text_block(d["explanation"])), soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------
+# trace: one message's timeline
+# ---------------------------------------------------------------------------
+
+STAGE_NAMES = {
+    "postfix-in": "Postfix in",
+    "scan": "scan",
+    "policy": "policy event",
+    "tracking": "msgtra",
+    "postfix-out": "Postfix out",
+}
+_OWN_TIME = re.compile(
+    r"^(?:\d{4}/\d{2}/\d{2}[ \t]+\d{2}:\d{2}:\d{2}[ \t]+GMT[+-]\d{1,2}:?\d{2}[ \t]*"  # log.imss, polevt
+    r"|[A-Z][a-z]{2}[ \t]+\d{1,2}[ \t]+\d{2}:\d{2}:\d{2}[ \t]+"  # classic syslog
+    r"|\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})[ \t]+)"  # RFC 3339
+)
+
+
+def _zone_label(t: datetime) -> str:
+    off = t.utcoffset()
+    if off is None:
+        return "no zone"
+    minutes = int(off.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _short_where(file: str, line: int) -> str:
+    return f"{file.rsplit('/', 1)[-1]}:{line}"
+
+
+def _trace_body(text: str) -> str:
+    """A timeline line without its own timestamp (the time column shows it); fields apart by ' | '."""
+    body = _OWN_TIME.sub("", text, count=1)
+    return body.replace("\t", " | ") if "\t" in body else body
+
+
+def render_trace(trace: Any, fmt: str, out: IO[str]) -> None:
+    """The timeline of :func:`imsvalog.timeline.trace` as table, jsonl, json or markdown."""
+    if fmt == "json":
+        out.write(json_document(trace.to_dict()))
+        return
+    if fmt == "jsonl":
+        for ln in trace.lines:
+            out.write(json_line(ln.to_dict()) + "\n")
+        return
+    if fmt == "markdown":
+        _trace_markdown(trace, out)
+        return
+    _trace_table(trace, out)
+
+
+def _trace_heading(trace: Any) -> list[str]:
+    head = []
+    if trace.candidates:
+        head.append(f"{count(len(trace.candidates), 'message')} from or to {trace.query}:")
+        for c in trace.candidates:
+            when = c.time.isoformat(sep=" ") if c.time else "?"
+            rc = ", ".join(c.recipients)
+            head.append(f"  {when}  {c.internal_id or c.queue_id or '?'}  {c.sender or '<>'} -> {rc}  {c.subject or ''}".rstrip())
+    ids = [*trace.internal_ids, *(f"<{m}>" for m in trace.message_ids)]
+    if ids:
+        head.append("Message " + "  ".join(ids))
+    if trace.queue_ids:
+        head.append("Postfix queue IDs " + ", ".join(trace.queue_ids))
+    per = ", ".join(f"{STAGE_NAMES[s]} {n}" for s, n in trace.stages.items())
+    head.append(f"{count(len(trace.lines), 'line')}: {per}")
+    return head
+
+
+def _trace_table(trace: Any, out: IO[str]) -> None:
+    lines = [clean_terminal(h) for h in _trace_heading(trace)]
+    times = [ln.time for ln in trace.lines if ln.time is not None]
+    dates = {(t.date(), _zone_label(t)) for t in times}
+    one_day = len(dates) == 1
+    if one_day:
+        d, z = next(iter(dates))
+        lines.append(f"Times on {d.isoformat()}, {z}.")
+    width = max((len(_short_where(ln.file, ln.line)) for ln in trace.lines), default=10)
+    link = None
+    for ln in trace.lines:
+        if (ln.stage, ln.link) != link:
+            link = (ln.stage, ln.link)
+            lines.append(f"-- {clean_terminal(STAGE_NAMES[ln.stage])} via {clean_terminal(ln.link)}")
+        if ln.time is None:
+            when = "?".ljust(8 if one_day else 25)
+        else:
+            when = ln.time.strftime("%H:%M:%S") if one_day else ln.time.isoformat(sep=" ")
+        where = clean_terminal(_short_where(ln.file, ln.line)).ljust(width)
+        lines.append(f"{when}  {STAGE_NAMES[ln.stage]:<12}  {where}  {clean_terminal(_trace_body(ln.text))}")
+    out.write("\n".join(lines) + "\n")
+
+
+def _trace_markdown(trace: Any, out: IO[str]) -> None:
+    for h in _trace_heading(trace):
+        out.write(markdown_cell(h) + "  \n")
+    out.write("\n| time | stage | where | link | line |\n|---|---|---|---|---|\n")
+    for ln in trace.lines:
+        cells = [ln.time.isoformat(sep=" ") if ln.time else "", STAGE_NAMES[ln.stage], _short_where(ln.file, ln.line),
+                 ln.link, _trace_body(ln.text)]
+        out.write("| " + " | ".join(markdown_cell(c) for c in cells) + " |\n")
+
+
+def write_raw_lines(trace: Any, out: IO[bytes], terminal: bool) -> None:
+    """``file:line:`` and the line's exact bytes, in time order (escaped only on a terminal)."""
+    for ln in trace.lines:
+        head = f"{ln.file}:{ln.line}:".encode("utf-8", "surrogateescape")
+        body = ln.raw_bytes
+        if terminal:
+            head = clean_terminal(head.decode("utf-8", "surrogateescape")).encode()
+            body = clean_terminal(ln.text).encode("utf-8", "backslashreplace")
+        out.write(head + body + b"\n")

@@ -1,0 +1,160 @@
+"""`imsvalog trace`: one message through Postfix, the scanner, polevt, msgtra and Postfix again."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from markdown_it import MarkdownIt
+from typer.testing import CliRunner
+
+from imsvalog.cli import app
+from imsvalog.errors import InputError
+from imsvalog.readers import iter_log_imss
+from imsvalog.timeline import STAGES, id_kind, trace
+
+from .conftest import FIXTURES
+
+runner = CliRunner()
+BUSY = FIXTURES / "busy-day"
+IID = "4C4C4C4C-5D5D-46E6-97F7-A8A8B9B9CACA"
+MID = "nl-0312.77@news.partner.example.org"
+
+
+def refs(t):
+    return [(ln.file.rsplit("/", 1)[-1], ln.line) for ln in t.lines]
+
+
+@pytest.mark.parametrize("query", [IID, IID.lower(), f"<{MID}>", MID, "5B5B5B5B5B", "6C6C6C6C6C"])
+def test_every_kind_of_id_gives_the_same_full_timeline(query: str) -> None:
+    t = trace(query, [BUSY])
+    assert t.internal_ids == [IID] and t.message_ids == [MID] and t.queue_ids == ["5B5B5B5B5B", "6C6C6C6C6C"]
+    assert refs(t) == refs(trace(IID, [BUSY]))
+    assert all(n > 0 for n in t.stages.values()), t.stages  # both Postfix passes, scan, policy event, msgtra
+    # in time order, stages in pipeline order within a second
+    times = [ln.time for ln in t.lines]
+    assert times == sorted(times)
+    first = {s: min(i for i, ln in enumerate(t.lines) if ln.stage == s) for s in STAGES}
+    assert first["postfix-in"] < first["scan"] < first["policy"] <= first["tracking"] < first["postfix-out"]
+
+
+def test_the_scan_is_every_line_of_its_thread_across_the_rotation_into_gz() -> None:
+    t = trace(IID, [BUSY])
+    scan = [ln for ln in t.lines if ln.stage == "scan"]
+    # the full reader's lines of thread 4242:139874, from its Accept line to its Scan finished line
+    want = [(r.source.file.rsplit("/", 1)[-1], r.source.line) for r in iter_log_imss([BUSY]) if r.tid == 139874]
+    assert [(ln.file.rsplit("/", 1)[-1], ln.line) for ln in scan] == want
+    assert want[0] == ("log.imss.20240312.0001", 105) and want[-1] == ("log.imss.20240312.0002.gz", 9)
+    assert "Accept connection" in scan[0].text and "Scan finished for " + IID in scan[-1].text
+    assert any("starts at its Accept connection line" in n and "ends at its Scan finished line" in n for n in t.notes)
+
+
+def test_a_reused_thread_gives_only_its_own_message() -> None:
+    # thread 4242:139872 scans 6F2D1E0B.. then 1B2C3D4E.. then 7F7F7F7F..: each trace gets its own run only
+    t = trace("1B2C3D4E-5F60-4172-8394-A5B6C7D8E9F0", [BUSY])
+    scan = [ln for ln in t.lines if ln.stage == "scan"]
+    assert "Accept connection" in scan[0].text and "Scan finished for 1B2C3D4E" in scan[-1].text
+    assert not any("6F2D1E0B" in ln.text or "7F7F7F7F" in ln.text or "rot.1710231598" in ln.text for ln in scan)
+    assert {ln.text.split("[", 1)[1].split("]")[0] for ln in scan} == {"4242:139872"}
+
+
+def test_each_line_says_the_link_that_brought_it_in() -> None:
+    t = trace("6C6C6C6C6C", [BUSY])
+    links = {(ln.stage, ln.link) for ln in t.lines}
+    assert ("postfix-in", "queue ID 5B5B5B5B5B") in links  # found through 'queued as 6C6C6C6C6C'
+    assert ("postfix-out", "queue ID 6C6C6C6C6C") in links
+    assert ("scan", "scan on thread 4242:139874") in links
+    assert ("policy", f"internal ID {IID}") in links
+
+
+def test_raw_gives_the_original_bytes_with_their_source(tmp_path) -> None:
+    out = tmp_path / "escalation.log"
+    r = runner.invoke(app, ["trace", IID, str(BUSY), "--raw", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    got = out.read_bytes().splitlines()
+    files = {p.name: (gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()).split(b"\n")
+             for p in BUSY.iterdir()}
+    assert len(got) == len(trace(IID, [BUSY]).lines) == 23
+    for line in got:
+        path, lineno, raw = line.split(b":", 2)
+        assert files[path.decode().rsplit("/", 1)[-1]][int(lineno) - 1] == raw
+
+
+def test_markdown_renders_as_a_table() -> None:
+    r = runner.invoke(app, ["trace", MID, str(BUSY), "--format", "markdown"])
+    assert r.exit_code == 0, r.output
+    html = MarkdownIt("commonmark").enable("table").render(r.stdout)
+    assert html.count("<table>") == 1
+    assert html.count("<tr>") == 23 + 1  # one row per line and the header
+    assert html.count("<td>") == 23 * 5
+    assert "&lt;nl-0312.77@news.partner.example.org&gt;" in html
+
+
+def test_json_and_jsonl() -> None:
+    d = json.loads(runner.invoke(app, ["trace", IID, str(BUSY), "--format", "json"]).stdout)
+    assert d["stages"] == {"postfix-in": 5, "scan": 11, "policy": 1, "tracking": 1, "postfix-out": 5}
+    assert d["lines"][0]["time"] == "2024-03-12T09:19:58+01:00"  # maillog read in log.imss's zone
+    rows = [json.loads(x) for x in runner.invoke(app, ["trace", IID, str(BUSY), "--format", "jsonl"]).stdout.splitlines()]
+    assert len(rows) == 23 and {"stage", "time", "file", "line", "link", "text"} <= rows[0].keys()
+
+
+def test_table_states_date_and_zone_once() -> None:
+    r = runner.invoke(app, ["trace", IID, str(BUSY)])
+    assert r.exit_code == 0, r.output
+    assert "Times on 2024-03-12, UTC+01:00." in r.stdout
+    assert "09:20:00  scan          log.imss.20240312.0002.gz:9" in r.stdout
+
+
+def test_an_address_lists_its_messages_and_since_until_narrow_them() -> None:
+    t = trace("bob@example.com", [BUSY])
+    assert t.id_kind == "address"
+    assert [c.internal_id for c in t.candidates] == [
+        "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C", "0A1B2C3D-4E5F-4A6B-9C7D-8E9F0A1B2C3D", IID]
+    r = runner.invoke(app, ["trace", "BOB@example.com", str(BUSY), "--since", "2024-03-12T09:19", "--until", "2024-03-12 09:21"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("1 message from or to BOB@example.com:")
+    assert IID in r.stdout and "5E1C0F7A" not in r.stdout
+
+
+def test_a_missing_kind_is_said() -> None:
+    t = trace(IID, [BUSY / "log.imss.20240312.0001", BUSY / "log.imss.20240312.0002.gz"])
+    assert t.stages["scan"] == 11 and t.stages["policy"] == 0
+    assert "no polevt.imss was given: policy events cannot be shown" in t.notes
+    assert "no maillog was given: the Postfix passes cannot be shown" in t.notes
+
+
+def test_unknown_id_says_nothing_mentions_it() -> None:
+    r = runner.invoke(app, ["trace", "00000000-0000-4000-8000-000000000000", str(BUSY)])
+    assert r.exit_code == 0
+    assert "nothing in the logs given mentions 00000000-0000-4000-8000-000000000000" in r.stderr
+
+
+def test_what_is_not_an_id_is_a_one_line_error() -> None:
+    with pytest.raises(InputError):
+        id_kind("not an id!")
+    r = runner.invoke(app, ["trace", "not an id!", str(BUSY)])
+    assert r.exit_code == 2 and r.stderr.startswith("imsvalog: error:") and len(r.stderr.splitlines()) == 1
+
+
+def test_hostile_text_is_escaped_in_the_table_and_markdown() -> None:
+    for fmt in ("table", "markdown"):
+        r = runner.invoke(app, ["trace", "DEADBEEF-0000-4000-8000-00000000BEEF", str(FIXTURES / "hostile"), "--format", fmt])
+        assert r.exit_code == 0, r.output
+        assert "evil.1@attacker.example" in r.stdout
+        assert "\x1b" not in r.stdout and "\u202e" not in r.stdout
+
+
+@pytest.mark.parametrize("block", [40, 64, 1000])
+def test_small_read_blocks_find_the_same_lines(monkeypatch: pytest.MonkeyPatch, tmp_path, block: int) -> None:
+    """IDs that straddle two read blocks are found once, and line numbers stay exact."""
+    import shutil
+
+    import imsvalog.timeline as timeline
+
+    for p in BUSY.iterdir():
+        shutil.copy(p, tmp_path / p.name)
+    want = refs(trace(IID, [tmp_path]))
+    monkeypatch.setattr(timeline, "_BLOCK", block)
+    assert refs(trace(IID, [tmp_path])) == want
+    assert refs(trace(MID, [tmp_path])) == want
