@@ -145,3 +145,17 @@ def test_cr_only_log_correlates_like_lf(tmp_path: Path) -> None:
     assert a.summary.lines == b.summary.lines > 100
     assert [(r.internal_id, r.status, r.agrees) for r in a.rows] == [(r.internal_id, r.status, r.agrees) for r in b.rows]
     assert len(a.rows) > 5
+
+
+def test_polevt_bit_codes_are_decoded_once_per_distinct_code(tmp_path: Path) -> None:
+    from imsvalog.grammars import polevt
+
+    line = "2024/03/12 09:15:01 GMT+01:00\tID-{n}\ta@example.com\tb@example.com\ts\t1\tr\t{c}\t\t1.0\t{a}"
+    codes = [("0000010000000000", "01000000000000000"), ("0100000000000000", "10000000001000000")]
+    text = "\n".join(line.format(n=n, c=codes[n % 2][0], a=codes[n % 2][1]) for n in range(2000)) + "\n"
+    (tmp_path / "polevt.imss.20240312.0001").write_text(text)
+    polevt.code_names.cache_clear()
+    df = imsvalog.read_polevt(tmp_path)
+    assert len(df) == 2000
+    assert list(df["actions"][:2]) == [list(polevt.decode_bits(a, polevt.ACTION_BITS)) for _, a in codes]
+    assert polevt.code_names.cache_info().misses == 4  # two codes per field, whatever the number of lines

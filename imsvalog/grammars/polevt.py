@@ -13,6 +13,7 @@ a set bit at a position of unknown meaning is kept as ``bitN``, never discarded.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import pyparsing as pp
@@ -126,11 +127,19 @@ def _bits(fields: list[str], i: int, names: dict[int, str]) -> tuple[str | None,
     code = _opt(fields, i)
     if code is None:
         return None, ()
-    code = code.strip()
+    return code_names(code.strip(), i)
+
+
+@lru_cache(maxsize=4096)
+def code_names(code: str, i: int) -> tuple[str, tuple[str, ...]]:
+    """Field ``i``'s bit code checked and decoded: once per distinct code (a busy log has a handful).
+
+    Raises :class:`ParseFailure` for a code that is not 0/1 or has the wrong length.
+    """
     if not _BITS.fullmatch(code):
         raise ParseFailure(f"field {i} ({FIELD_NAMES[i]}) is not a 0/1 code: {code[:40]!r}")
     check_code_length(code, CODE_LENGTHS[i], f"field {i} ({FIELD_NAMES[i]})")
-    return code, decode_bits(code, names)
+    return code, decode_bits(code, CONDITION_BITS if i == 7 else ACTION_BITS)
 
 
 #: documented lengths of the bit codes (FORMATS.md): field 7 conditions, field 10 actions
