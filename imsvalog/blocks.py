@@ -200,14 +200,54 @@ def _pieces(f: LogFile) -> Iterator[bytes]:
             piece = fh.read(BLOCK_SIZE)
 
 
-def iter_blocks(f: LogFile, max_line: int | None = None) -> Iterator[Block]:
+def _range_pieces(f: LogFile, start: int, stop: int) -> Iterator[bytes]:
+    with open(f.path, "rb") as fh:
+        fh.seek(start)
+        pos = start
+        while pos < stop:
+            piece = fh.read(min(BLOCK_SIZE, stop - pos))
+            if not piece:
+                return
+            pos += len(piece)
+            yield piece
+
+
+def split_point(f: LogFile, at: int) -> int:
+    """The start of the first line at or after byte ``at`` of a plain file (its size if none)."""
+    with open(f.path, "rb") as fh:
+        if at <= 0:
+            return 0
+        fh.seek(at - 1)
+        pos = at - 1
+        while True:
+            piece = fh.read(1 << 16)
+            if not piece:
+                return pos
+            i = piece.find(b"\n")
+            if i != -1:
+                return pos + i + 1
+            pos += len(piece)
+
+
+def iter_blocks(f: LogFile, max_line: int | None = None, start: int = 0, stop: int | None = None) -> Iterator[Block]:
     """Blocks of whole lines of ``f``, in order; see the module docstring.
 
     A last line without a final newline is given one.  Raises :class:`ReadError` (with the
     number of lines read) when the file cannot be read on; the blocks before it stand,
-    and a line cut off by the end of a truncated gzip is not one.
+    and a line cut off by the end of a truncated gzip is not one.  ``start``/``stop`` read
+    one part of a plain file (both at line starts, see :func:`split_point`); offsets then
+    count from ``start`` and lines from 1.
     """
     limit = default_max_line() if max_line is None else max_line
+    if start or stop is not None:
+        state = _State(limit)
+        try:
+            for piece in _range_pieces(f, start, stop if stop is not None else 1 << 62):
+                yield from state.feed(piece)
+            yield from state.finish()
+        except OSError as exc:
+            raise ReadError(str(f.path), state.line - 1, str(exc) or type(exc).__name__) from None
+        return
     if _by_lines(f, limit):
         yield from _line_blocks(f, limit)
         return
@@ -296,4 +336,4 @@ class _State:
             yield self._block(line, 0, len(line))
 
 
-__all__ = ["BLOCK_SIZE", "Block", "count_lines", "iter_blocks", "seekable"]
+__all__ = ["BLOCK_SIZE", "Block", "count_lines", "iter_blocks", "seekable", "split_point"]

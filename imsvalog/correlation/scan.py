@@ -9,14 +9,15 @@ is tested against).
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from datetime import datetime
 
-from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, iter_blocks, seekable
+from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, iter_blocks, seekable, split_point
 from ..errors import ReadError
 from ..grammars import imss
 from ..grammars.common import ParseFailure, make_time, required_literal
@@ -69,18 +70,8 @@ def _blocks(
     done = 0
     for fi, f in enumerate(files):
         name = str(f.path)
-        try:
-            for b in iter_blocks(f):
-                stats.lines += b.lines
-                if b.long:
-                    rejects.append(_long_reject(name, b.line, b.data[b.start : b.end], b.long))
-                    continue
-                stats.bytes += b.end - b.start
-                yield fi, name, b
-                if progress is not None:
-                    progress(done + b.offset + b.end - b.start, total, name)
-        except ReadError as exc:
-            rejects.append(unreadable_rest(f, exc))
+        for b in _file_blocks(f, rejects, stats, progress, total, done):
+            yield fi, name, b
         done += file_size(f)
 
 
@@ -247,9 +238,11 @@ _NOT_COMPONENTS_B = frozenset(c.encode() for c in imss._NOT_COMPONENTS)  # noqa:
 class _Marker:
     """Pass 1's state: each thread's current run, the runs that hold an evaluation, time checks."""
 
-    def __init__(self, index: ScanIndex, rejects: list[Reject]) -> None:
+    def __init__(self, index: ScanIndex, rejects: list[Reject], record: bool = False) -> None:
         self.index = index
         self.rejects = rejects
+        #: in a worker: the steps, kept to be replayed in order by the parent
+        self.steps: list[tuple[str, bytes, bool, bool, int, int, int]] | None = [] if record else None
         self.current: dict[str, _Run] = {}
         self.marked: list[_Run] = []
         self.threads: dict[bytes, str] = {}  # [pid:tid] as logged -> pid:tid
@@ -306,6 +299,10 @@ class _Marker:
         self._step(thread, tag, is_accept, is_eval, fi, offset, lineno)
 
     def _step(self, thread: str, tag: bytes, is_accept: bool, is_eval: bool, fi: int, offset: int, lineno: int) -> None:
+        if self.steps is not None:
+            if is_accept or is_eval:
+                self.steps.append((thread, tag, is_accept, is_eval, fi, offset, lineno))
+            return
         run = self.current.get(thread)
         if is_accept:
             if run is not None:
@@ -331,6 +328,56 @@ class _Marker:
         return self.marked
 
 
+#: a plain log.imss at least this big is scanned by two processes (one half each) when
+#: :data:`WORKERS` allows; ``IMSVALOG_WORKERS=1`` keeps to one
+PARALLEL_FROM = 64 << 20
+WORKERS = max(1, min(2, int(os.environ.get("IMSVALOG_WORKERS", "0") or 0) or (os.cpu_count() or 1)))
+
+
+def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], base: int, index: ScanIndex) -> None:
+    needles = (_EVALUATION_NEEDLE, _ACCEPT_NEEDLE)
+    for b in blocks:
+        data = b.data
+        _see_span(data, b.start, b.end, index)
+        find, count, step = data.find, data.count, marker.line
+        line, counted, offset = b.line, b.start, base + b.offset - b.start
+        for s in _marker_starts(data, needles, b.start, b.end):
+            line += count(b"\n", counted, s)
+            counted = s
+            step(data[s : find(b"\n", s)], fi, offset + s, line, name)
+
+
+def _scan_part(f: LogFile, fi: int, start: int, stop: int) -> tuple[list, list[Reject], int, int, tuple]:
+    """A worker's half of a plain file: the steps of pass 1 (lines numbered from 1 at ``start``),
+    rejects, lines and bytes seen, the times seen."""
+    rejects: list[Reject] = []
+    index = ScanIndex()
+    marker = _Marker(index, rejects, record=True)
+    name = str(f.path)
+    counts = [0, 0]
+
+    def blocks() -> Iterator[Block]:
+        for b in iter_blocks(f, start=start, stop=stop):
+            counts[0] += b.lines
+            if b.long:
+                rejects.append(_long_reject(name, b.line, b.data[b.start : b.end], b.long))
+                continue
+            counts[1] += b.end - b.start
+            yield b
+
+    _scan_blocks(marker, fi, name, blocks(), start, index)
+    return marker.steps or [], rejects, counts[0], counts[1], (index.first, index.last)
+
+
+def _fork_pool():  # type: ignore[no-untyped-def]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+
+
 def _mark_runs(
     files: Sequence[LogFile],
     rejects: list[Reject],
@@ -339,19 +386,67 @@ def _mark_runs(
     total: int,
     index: ScanIndex,
 ) -> list[_Run]:
-    """Pass 1: the runs that hold an evaluation, in the order they end; counts the others as scans."""
+    """Pass 1: the runs that hold an evaluation, in the order they end; counts the others as scans.
+
+    A big plain file is cut at a line start in the middle: a second process scans the second
+    half while this one scans the first, and its steps are then replayed in order (the run
+    logic needs the lines in order; finding them is the costly part).
+    """
     marker = _Marker(index, rejects)
-    needles = (_EVALUATION_NEEDLE, _ACCEPT_NEEDLE)
-    for fi, name, b in _blocks(files, rejects, stats, progress, total):
-        data = b.data
-        _see_span(data, b.start, b.end, index)
-        find, count, step = data.find, data.count, marker.line
-        line, counted, offset = b.line, b.start, b.offset - b.start
-        for s in _marker_starts(data, needles, b.start, b.end):
-            line += count(b"\n", counted, s)
-            counted = s
-            step(data[s : find(b"\n", s)], fi, offset + s, line, name)
+    pool = None
+    done = 0
+    try:
+        for fi, f in enumerate(files):
+            name = str(f.path)
+            size = file_size(f)
+            split = 0
+            if WORKERS > 1 and size >= PARALLEL_FROM and seekable(f):
+                pool = pool or _fork_pool()
+                split = split_point(f, size // 2) if pool is not None else 0
+            if 0 < split < size:
+                future = pool.submit(_scan_part, f, fi, split, size)  # type: ignore[union-attr]
+                before = stats.lines
+                _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done, stop=split), 0, index)
+                steps, part_rejects, lines, nbytes, (first, last) = future.result()
+                shift = stats.lines - before
+                for thread, tag, is_accept, is_eval, sfi, offset, lineno in steps:
+                    marker._step(thread, tag, is_accept, is_eval, sfi, offset, lineno + shift)  # noqa: SLF001
+                rejects += [replace(r, source=replace(r.source, line=r.source.line + shift)) for r in part_rejects]
+                stats.lines += lines
+                stats.bytes += nbytes
+                for t in (first, last):
+                    if t is not None:
+                        index.see(t)
+                done += size
+                if progress is not None:
+                    progress(done, total, name)
+            else:
+                _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done), 0, index)
+            done += size
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return marker.finish()
+
+
+def _file_blocks(
+    f: LogFile, rejects: list[Reject], stats: ScanStats, progress: ProgressFn | None, total: int,
+    done: int = 0, stop: int | None = None,
+) -> Iterator[Block]:
+    """One file's blocks (up to ``stop``), counted into ``stats``; ``done``: bytes of the files before."""
+    name = str(f.path)
+    try:
+        for b in iter_blocks(f, stop=stop) if stop is not None else iter_blocks(f):
+            stats.lines += b.lines
+            if b.long:
+                rejects.append(_long_reject(name, b.line, b.data[b.start : b.end], b.long))
+                continue
+            stats.bytes += b.end - b.start
+            yield b
+            if progress is not None:
+                progress(done + b.offset + b.end - b.start, total, name)
+    except ReadError as exc:
+        rejects.append(unreadable_rest(f, exc))
 
 
 def _see_span(data: bytes, start: int, end: int, index: ScanIndex) -> None:
