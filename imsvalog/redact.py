@@ -246,6 +246,39 @@ def _shape_like(original: str, stream: bytes, hex_ok: bool) -> str:
     return "".join(out)
 
 
+def _trie_pattern(items: Iterable[str]) -> str:
+    """A regex matching exactly ``items``, longest first where one is a prefix of another.
+
+    >>> print(_trie_pattern(["ab", "abc", "b.d"]))
+    (?:abc?|b\\.d)
+    """
+    root: dict[str, Any] = {}
+    for item in items:
+        node = root
+        for ch in item:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in node.items() if ch != ""]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:  # an item ends here: the longer ones first, then this one
+            return body + "?" if len(branches) == 1 and len(body) == len(re.escape(body)) == 1 else f"(?:{body})?"
+        return body
+
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        out = emit(root)
+    finally:
+        sys.setrecursionlimit(limit)
+    return out if out.startswith("(?:") else "(?:" + out + ")"
+
+
 def _is_hex(run: str) -> bool:
     return bool(re.fullmatch(r"[0-9A-Fa-f]+", run))
 
@@ -273,8 +306,9 @@ class Redactor:
     #: during the first pass: text of no known shape is not searched (nothing there is learned)
     learning: bool = False
     _learned_size: int = field(default=-1, repr=False)
-    _learned_first: set[str] = field(default_factory=set, repr=False)
-    _learned_odd: bool = field(default=False, repr=False)
+    #: learned items by their first word (lower case); those that start with no word character
+    _by_first: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _odd: list[str] = field(default_factory=list, repr=False)
     _cache: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -483,24 +517,39 @@ class Redactor:
         self.learned[low] = kind
         first = _LWORD.match(low)
         if first is None:
-            self._learned_odd = True  # starts with no word character: every text is searched for it
+            self._odd.append(low)  # starts with no word character: every text is searched for it
         else:
-            self._learned_first.add(first.group(0))
+            self._by_first.setdefault(first.group(0), []).append(low)
+
+    def _relevant(self, text: str) -> bool:
+        """Whether a learned item could occur in ``text``: it holds the first word of one."""
+        if not self.learned:
+            return False
+        if self._odd:
+            return True
+        by_first = self._by_first
+        return any(w in by_first for w in _LWORD.findall(text.lower()))
 
     # -- free text -----------------------------------------------------------
 
-    def _learned_pattern(self) -> str | None:
-        if not self.learned:
+    @staticmethod
+    def _learned_pattern(items: Sequence[str]) -> str | None:
+        """The learned items as one alternation: a trie (``ab(?:c|de)?``), so matching costs the
+        text's length, not the number of items; longer items are tried first, as in a flat
+        alternation sorted longest first."""
+        if not items:
             return None
-        words = sorted(self.learned, key=len, reverse=True)
-        return "(?P<learned>(?<![\\w.@-])(?i:" + "|".join(re.escape(w) for w in words) + ")(?![\\w@-]|\\.[A-Za-z0-9]))"
+        return "(?P<learned>(?<![\\w.@-])(?i:" + _trie_pattern(items) + ")(?![\\w@-]|\\.[A-Za-z0-9]))"
 
-    def _compiled(self, mode: str) -> re.Pattern[str]:
+    def _compiled(self, mode: str, learned: bool = False) -> re.Pattern[str]:
+        """The whole pattern of ``mode``; with ``learned``, searching for every learned item too
+        (compiled once per mode: one trie of all of them)."""
         if self._learned_size != len(self.learned):
             self._learned_size = len(self.learned)
             self._cache = {}
         cache = self._cache
-        if mode not in cache:
+        key = (mode, learned)
+        if key not in cache:
             alts = [
                 rf"(?P<uuid>{_UUID})",
                 rf"(?P<addr>{_ADDR})",
@@ -508,9 +557,9 @@ class Redactor:
                 rf"(?P<ipv4>{_IPV4_P})",
                 rf"(?P<ipv6>{_IPV6_P})",
             ]
-            learned = self._learned_pattern() if mode != "word" else None
-            if learned:
-                alts.append(learned)
+            pattern = self._learned_pattern(list(self.learned)) if learned and mode != "word" else None
+            if pattern:
+                alts.append(pattern)
             alts += [rf"(?P<dotted>{_DOTTED})", rf"(?P<hexid>{_HEXID})"]
             if mode != "word":
                 alts += [
@@ -523,8 +572,8 @@ class Redactor:
             if mode == "received":
                 alts.append(r"(?P<kw>\b(?:from|by)[ \t]+|\bhelo=)(?P<kwhost>[^\s()<>\[\];,]+)")
                 alts.append(r"(?P<idkw>\bid[ \t]+)(?P<qid>[\w.-]+)")
-            cache[mode] = re.compile("|".join(alts))
-        return cache[mode]
+            cache[key] = re.compile("|".join(alts))
+        return cache[key]
 
     def _sub(self, m: re.Match[str], mode: str) -> str:
         g = m.lastgroup
@@ -574,20 +623,16 @@ class Redactor:
         """
         if not text:
             return text
-        if mode == "text":
-            if self.learning:
-                return text
-            if not (
-                "queued as" in text
-                or "ubject: " in text
-                or (self.learned and (self._learned_odd or not self._learned_first.isdisjoint(_LWORD.findall(text.lower()))))
-            ):
-                return _WORD.sub(self._word, text)
-        return self.text_full(text, mode)
+        if mode == "text" and self.learning:
+            return text
+        learned = self._relevant(text)
+        if mode == "text" and not learned and "queued as" not in text and "ubject: " not in text:
+            return _WORD.sub(self._word, text)
+        return self._compiled(mode, learned).sub(lambda m: self._sub(m, mode), text)
 
     def text_full(self, text: str, mode: str = "text") -> str:
-        """:meth:`text` by the whole pattern (the definition)."""
-        return self._compiled(mode).sub(lambda m: self._sub(m, mode), text)
+        """:meth:`text` by the whole pattern with every learned item (the definition)."""
+        return self._compiled(mode, bool(self.learned)).sub(lambda m: self._sub(m, mode), text)
 
     def _word(self, m: re.Match[str]) -> str:
         w = m.group(0)

@@ -622,7 +622,8 @@ def test_fast_free_text_path_equals_the_whole_pattern_on_every_fixture_line() ->
             data = p.read_bytes()
             data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
             for line in data.decode("utf-8", "surrogateescape").splitlines():
-                assert r.text(line) == r.text_full(line), line
+                for mode in ("text", "received", "hosts"):
+                    assert r.text(line, mode) == r.text_full(line, mode), line
                 n += 1
     assert n > 300
 
@@ -639,8 +640,9 @@ _PIECES = st.sampled_from([
 @given(parts=st.lists(_PIECES, max_size=14))
 def test_fast_free_text_path_equals_the_whole_pattern(parts) -> None:
     text = "".join(parts)
-    assert R_CASE.text(text) == R_CASE.text_full(text)  # after a case's first pass
-    assert R_NEW.text(text) == R_NEW.text_full(text)  # nothing learned
+    for mode in ("text", "received", "hosts"):  # only the learned items a text can hold are searched for
+        assert R_CASE.text(text, mode) == R_CASE.text_full(text, mode)  # after a case's first pass
+        assert R_NEW.text(text, mode) == R_NEW.text_full(text, mode)  # nothing learned
 
 
 R_CASE = _case_redactor()
@@ -679,3 +681,17 @@ def test_verify_compares_the_calibration() -> None:
     assert _compare_calibration(r, Cal("documented", 7, fail), Cal("documented", 6, red))
     assert _compare_calibration(r, Cal("documented", 7, fail), Cal("documented", 7, fail))  # not the pseudonyms
     assert _compare_calibration(r, Cal("documented", 7, fail), None)
+
+
+@_settings
+@given(
+    items=st.lists(st.text(alphabet="ab.-c é", min_size=1, max_size=6), min_size=1, max_size=12, unique=True),
+    text=st.text(alphabet="ab.-c é@x", max_size=30),
+)
+def test_learned_trie_matches_like_a_flat_alternation_longest_first(items, text) -> None:
+    from imsvalog.redact import _trie_pattern
+
+    tail = r"(?![\w@-]|\.[A-Za-z0-9])"
+    flat = re.compile("(?:" + "|".join(re.escape(i) for i in sorted(items, key=lambda x: (-len(x), x))) + ")" + tail)
+    trie = re.compile(_trie_pattern(items) + tail)
+    assert [m.span() for m in flat.finditer(text)] == [m.span() for m in trie.finditer(text)]
