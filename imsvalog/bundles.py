@@ -457,14 +457,17 @@ def verify_password(members: list[Member]) -> None:
                              f"'{CDT_DEFAULT_PASSWORD}' (give another with --password or {PASSWORD_ENV})")
                 break
         prompt = opts.prompt if opts.prompt is not None else _stdin_is_tty()
+        asked = False
         if found is None and prompt:
             typed = getpass.getpass(f"password for {label}: ")
+            asked = True
             if typed and _try_password(probe, Secret(typed)) is None:
                 found = Secret(typed)
         if found is None:
             tried = "the password given" if opts.password is not None else f"the CDT default '{CDT_DEFAULT_PASSWORD}'"
+            tried = f"neither {tried} nor the one typed opens it" if asked else f"{tried} does not open it"
             raise InputError(
-                f"{label}: wrong password ({tried} does not open it); "
+                f"{label}: wrong password ({tried}); "
                 f"give the bundle's password with --password or {PASSWORD_ENV}"
             )
         opts.passwords[label] = found

@@ -310,6 +310,7 @@ def _table_cells(d: dict[str, Any]) -> dict[str, Any]:
         link_text = {"trace-without-event": "no policy event", "event-without-trace": "no trace"}[status]
     agrees = {True: "yes", False: "NO", None: "-"}[d["agrees"]]
     return {
+        "appliance": d.get("appliance") or "-",
         "time": d["time"].isoformat(sep=" ") if isinstance(d["time"], datetime) else d["time"],
         "thread": d["thread"] or "-",
         "internal_id": d["internal_id"] or "-",
@@ -429,6 +430,8 @@ def render_correlation(
         write_csv((r.flat() for r in rows), out, FLAT_COLUMNS)
         return
     dicts = [r.to_dict() for r in rows]
+    # several appliances (their threads may collide): the table names each row's appliance first
+    columns = ([("appliance", "appliance")] if len({d.get("appliance") for d in dicts}) > 1 else []) + CORRELATE_COLUMNS
     notes = (
         calibration_lines(result) + inferred_lines(result) + missing_lines(result)
         + (what_if_lines(what_if) if what_if is not None else [])
@@ -448,7 +451,7 @@ def render_correlation(
         write_json(dicts, out, extra=extra)
     elif fmt == "markdown":
         cells = [_table_cells(d) for d in dicts]
-        write_markdown(cells, out, [k for k, _ in CORRELATE_COLUMNS])
+        write_markdown(cells, out, [k for k, _ in columns])
         out.write("\n" + markdown_cell(summary_text(result.summary)) + "\n")
         for line in notes:
             out.write("\n" + markdown_cell(line) + "  ")
@@ -460,7 +463,7 @@ def render_correlation(
                     out.write(markdown_cell(line) + "  \n")
     else:
         con = console(out)
-        table = rich_table((_table_cells(d) for d in dicts), CORRELATE_COLUMNS, no_wrap=("time", "agrees"))
+        table = rich_table((_table_cells(d) for d in dicts), columns, no_wrap=("time", "agrees"))
         con.print(table)
         con.print(Text(clean_terminal(summary_text(result.summary))), soft_wrap=True)
         for line in notes:

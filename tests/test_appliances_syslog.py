@@ -172,3 +172,13 @@ def test_unwrap_shapes(line: str, host: str, kind: str | None, inner: str) -> No
 @pytest.mark.parametrize("line", ["-- MARK --", "2019/04/30 13:57:43 GMT+09:00 [28639:4098483968] Final action 0", ""])
 def test_not_forwarded(line: str) -> None:
     assert unwrap_line(line) is None
+
+
+def test_the_table_names_the_appliance_when_there_are_several() -> None:
+    r = runner.invoke(app, ["correlate", str(TWO)])
+    assert r.exit_code == 0
+    header, *rows = [ln for ln in r.stdout.splitlines() if "│" in ln or "┃" in ln]
+    assert header.split("┃")[1].strip() == "appliance"
+    assert [ln.split("│")[1].strip() for ln in rows] == ["imsva01", "imsva02"]
+    r = runner.invoke(app, ["correlate", str(FIXTURES / "kb000239719")])
+    assert "appliance" not in r.stdout.splitlines()[1]  # one appliance (or none): no column

@@ -268,3 +268,46 @@ def test_7z_and_export_of_a_bundle(tmp_path: Path) -> None:
     r = cli("export", str(seven), "--to", str(tmp_path / "lake"))
     assert r.exit_code == 0, r.output
     assert "1 correlate" in r.stderr
+
+
+def _on_a_terminal(args: list[str], typed: str) -> tuple[str, int]:
+    """Run imsvalog with a pseudo-terminal as its terminal; type ``typed`` at the password prompt."""
+    import os
+    import pty
+    import select
+    import sys
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execv(sys.executable, [sys.executable, "-m", "imsvalog", *args])
+    out = b""
+    sent = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+        if not sent and b"password for" in out:
+            os.write(fd, typed.encode() + b"\n")
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    return out.decode("utf-8", "replace"), os.waitstatus_to_exitcode(status)
+
+
+def test_a_terminal_is_asked_for_the_password_and_it_is_not_echoed(tmp_path: Path) -> None:
+    z = cdt(tmp_path)
+    out, code = _on_a_terminal(["correlate", str(z), "--format", "csv"], PASSWORD)
+    assert code == 0, out
+    assert f"password for {z}: " in out
+    assert "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C" in out  # the rows
+    assert PASSWORD not in out
+    out, code = _on_a_terminal(["correlate", str(z)], "Wr0ng-typed")
+    assert code == 2 and f"{z}: wrong password" in out and "Wr0ng-typed" not in out
