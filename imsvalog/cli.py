@@ -215,7 +215,9 @@ class Restoring:
     def __init__(self, inner: IO[str], restore: Callable[[str], str]) -> None:
         self.inner, self.restore = inner, restore
 
-    def write(self, text: str) -> int:
+    def write(self, text: str | bytes) -> int:
+        if isinstance(text, bytes):  # --raw output
+            return self.inner.write(self.restore(text.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape"))
         return self.inner.write(self.restore(text))
 
     def __getattr__(self, name: str) -> Any:
@@ -631,6 +633,8 @@ def trace(
     max_member_size: str = typer.Option("16G", "--max-member-size", metavar="SIZE", help=_MAX_MEMBER_HELP),
     max_total_size: str = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
+    redact: bool = REDACT_OPTION,
+    key_file: Path | None = KEY_FILE_OPTION,
 ) -> None:
     """Everything the appliance logged about one message, in time order: Postfix in, scan, policy events, msgtra, Postfix out."""
     from .grammars.maillog import tz_from_text
@@ -647,22 +651,25 @@ def trace(
         files = discover(paths).files
         inputs = Inputs.of(paths, files)
         check_outputs([output], inputs)
-        with progress_bar() as progress:
-            result = run_trace(message, paths, since=start, until=end, tz=zone, progress=progress)
-        if raw:
-            terminal = output is None and sys.stdout.isatty()
-            with output_file(output, inputs, binary=True) as out:
-                write_raw_lines(result, out, terminal)
-        else:
-            with output_file(output, inputs) as out:
-                render_trace(result, fmt.value, out)
-        for note in result.notes:
-            sys.stderr.write(f"trace: {clean_terminal(note)}\n")
-        if result.rejects:
-            sys.stderr.write(f"{count(len(result.rejects), 'matching line')} could not be parsed:\n")
-            for r in result.rejects[:5]:
-                sys.stderr.write(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n")
-        report_skipped(result.skipped, verbose)
+        with redacted_run(redact, key_file, paths) as (given, _, restore, red):
+            if red is not None:  # the ID as the redacted copy holds it
+                message = red.message_id(message) if "@" in message else red.id_text(message.strip())
+            with progress_bar() as progress:
+                result = run_trace(message, given, since=start, until=end, tz=zone, progress=progress)
+            if raw:
+                terminal = output is None and sys.stdout.isatty()
+                with output_file(output, inputs, binary=True) as out:
+                    write_raw_lines(result, Restoring(out, restore), terminal)
+            else:
+                with output_file(output, inputs) as out:
+                    render_trace(result, fmt.value, Restoring(out, restore))
+            for note in result.notes:
+                sys.stderr.write(restore(f"trace: {clean_terminal(note)}\n"))
+            if result.rejects:
+                sys.stderr.write(f"{count(len(result.rejects), 'matching line')} could not be parsed:\n")
+                for r in result.rejects[:5]:
+                    sys.stderr.write(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
+            report_skipped([(restore(p), why) for p, why in result.skipped], verbose)
 
 
 # ---------------------------------------------------------------------------

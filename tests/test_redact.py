@@ -695,3 +695,19 @@ def test_learned_trie_matches_like_a_flat_alternation_longest_first(items, text)
     flat = re.compile("(?:" + "|".join(re.escape(i) for i in sorted(items, key=lambda x: (-len(x), x))) + ")" + tail)
     trie = re.compile(_trie_pattern(items) + tail)
     assert [m.span() for m in flat.finditer(text)] == [m.span() for m in trie.finditer(text)]
+
+
+@pytest.mark.parametrize("what", ["4C4C4C4C-5D5D-46E6-97F7-A8A8B9B9CACA", "<nl-0312.77@news.partner.example.org>", "5B5B5B5B5B"])
+def test_trace_redact_finds_the_message_by_its_pseudonym_and_leaks_nothing(what: str, tmp_path: Path) -> None:
+    key = ["--key-file", "fixtures/redaction-example.key"]
+    assert run("redact", "fixtures/busy-day", "--to", str(tmp_path / "busy-day"), *key).exit_code == 0
+    a = run("trace", what, "fixtures/busy-day", "--redact", *key, "--format", "jsonl")
+    r = Redactor(KEY)
+    mapped = r.message_id(what) if "@" in what else r.id_text(what)
+    b = run("trace", mapped, str(tmp_path / "busy-day"), "--format", "jsonl")
+    assert a.exit_code == 0 and a.stdout.count("\n") > 5
+    assert a.stdout == b.stdout.replace(str(tmp_path / "busy-day"), "fixtures/busy-day")
+    assert leaks(original_tokens(["fixtures/busy-day"]), a.stdout) == []
+    raw = run("trace", what, "fixtures/busy-day", "--redact", *key, "--raw")
+    assert raw.exit_code == 0 and "fixtures/busy-day/log.imss.20240312.0001:" in raw.stdout
+    assert leaks(original_tokens(["fixtures/busy-day"]), raw.stdout) == []
