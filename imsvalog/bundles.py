@@ -47,6 +47,8 @@ GiB = 1 << 30
 DEFAULT_MAX_MEMBER_BYTES = 16 * GiB
 DEFAULT_MAX_TOTAL_BYTES = 256 * GiB
 _ZIP_MAGIC = b"PK\x03\x04"
+#: bytes asked of libarchive per read (its default, a page, costs a Python iteration per 4 KiB)
+_BLOCK = 1 << 20
 _CDT_NAME = re.compile(r"CDT-(?P<date>\d{8})-(?P<time>\d{6})", re.IGNORECASE)
 #: the folder that starts an appliance's logs inside a bundle: ``.../IMSVA/LogFile/...`` (any case)
 _APPLIANCE_DIR = re.compile(r"(?:^|/)IMSVA/Log ?file(?:/|$)", re.IGNORECASE)
@@ -500,14 +502,14 @@ def _descend(arc: Any, member: Member, depth: int, password: Secret | None, limi
             continue
         if depth == len(member.chain) - 1:
             got = 0
-            for block in entry.get_blocks():
+            for block in entry.get_blocks(_BLOCK):
                 yield block
                 got += len(block)
                 if limit is not None and got >= limit:
                     return
             return
         nested = _nested_password(password)
-        with _open_nested(entry.get_blocks(), member_label(member.bundle, member.chain[: depth + 1]), nested) as inner:
+        with _open_nested(entry.get_blocks(_BLOCK), member_label(member.bundle, member.chain[: depth + 1]), nested) as inner:
             yield from _descend(inner, member, depth + 1, nested, limit)
         return
     raise ArchiveReadError(f"{member.label}: no longer in the archive")
