@@ -97,4 +97,23 @@ def row_html(r: Row) -> str:
     return "".join(parts)
 
 
-__all__ = ["MAX_ROWS", "correlation_html", "row_frame", "row_html", "table"]
+def trace_frame(trace: Any) -> pd.DataFrame:
+    """A message's timeline (:class:`imsvalog.trace.Trace`), one row per log line: stage, time, file,
+    line, why the line belongs to the message (``link``) and its text."""
+    from .frames import frame
+
+    return frame({"stage": ln.stage, "time": ln.time, "file": ln.file, "line": ln.line, "link": ln.link,
+                  "text": ln.text} for ln in trace.lines)
+
+
+def trace_html(trace: Any) -> str:
+    """The query, the IDs found, notes, then the timeline (the first :data:`MAX_ROWS` lines)."""
+    ids = [*trace.internal_ids, *trace.message_ids, *trace.queue_ids]
+    head = (f"<p><b>Trace of {html_text(trace.query)}</b> ({html_text(trace.id_kind)}): "
+            f"{len(trace.lines)} lines; IDs {html_text(ids) or 'none found'}</p>")
+    notes = "".join(f"<p><i>{html_text(n)}</i></p>" for n in trace.notes)
+    rows = ((ln.stage, ln.time, f"{ln.file}:{ln.line}", ln.link, ln.text) for ln in trace.lines[:MAX_ROWS])
+    return head + notes + table(["stage", "time", "where", "why here", "line"], rows, len(trace.lines))
+
+
+__all__ = ["MAX_ROWS", "correlation_html", "row_frame", "row_html", "table", "trace_frame", "trace_html"]

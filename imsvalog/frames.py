@@ -59,7 +59,7 @@ COLUMNS: dict[str, str] = {
         CATEGORY,
         "kind shape level component method file rule thread log_kind transaction status filter_name action"
         " conditions_code actions_code host program link_confidence start end appliance"
-        " untrusted_address outcome verdict_before verdict_after skip_reason"
+        " untrusted_address outcome verdict_before verdict_after skip_reason stage"
         " offset logged_offset delivery_offset start_offset end_offset",
     ),
     **_kinds(
@@ -67,7 +67,7 @@ COLUMNS: dict[str, str] = {
         "body location client message_id detail header address text internal_id sender subject attachment"
         " attachment_type queue_id number client_host client_address next_hop response response_internal_id"
         " recipient orig_recipient relay_host relay_address dsn status_text queued_as session first_line"
-        " explanation reason raw taken counted range trusted_by",
+        " explanation reason raw taken counted range trusted_by link",
     ),
     **_kinds(
         LIST,

@@ -40,12 +40,15 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, ReadError
 from .readers import PathsLike, as_path_list, maillog_hint, parse_line
 from .records import MailLogEntry, PolicyEvent, Reject, Source, Transaction
 from .sources import KIND_NAMES, LogFile, decode, discover, file_size, sort_files
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: stages in the order a message passes through them
 STAGES: tuple[str, ...] = ("postfix-in", "scan", "policy", "tracking", "postfix-out")
@@ -126,6 +129,24 @@ class Trace:
         for ln in self.lines:
             out[ln.stage] += 1
         return out
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The timeline as a DataFrame, one row per line (see :func:`imsvalog.display.trace_frame`)."""
+        from .display import trace_frame
+
+        return trace_frame(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame
+
+    def __repr__(self) -> str:  # short: the dataclass repr would print every line
+        return f"<Trace of {self.query} ({self.id_kind}): {len(self.lines)} lines>"
+
+    def _repr_html_(self) -> str:  # Jupyter
+        from .display import trace_html
+
+        return trace_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {

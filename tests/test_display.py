@@ -69,3 +69,19 @@ def test_long_correlations_show_their_first_rows_and_say_how_many_more() -> None
     assert html.count("<tr>") == MAX_ROWS + 1  # heading row + shown rows
     assert f"{len(c.rows) - MAX_ROWS} more rows" in html
     assert c.to_frame().equals(c.frame) and len(c.to_frame()) == len(c.rows)
+
+
+def test_trace_timeline_renders_escaped_and_has_a_frame() -> None:
+    t = imsvalog.trace("DEADBEEF-0000-4000-8000-00000000BEEF", FIXTURES / "hostile")
+    html = t._repr_html_()
+    assert "\x1b" not in html and "\u202e" not in html and "\x07" not in html
+    parsed = _parse(html)
+    assert parsed.tags <= {"p", "b", "i", "code", "table", "thead", "tbody", "tr", "th", "td"}
+    assert "\\x1b[31mURGENT" in "".join(parsed.text)
+    df = t.to_frame()
+    assert len(df) == len(t.lines) and list(df["line"]) == [ln.line for ln in t.lines]
+    assert {c: str(d) for c, d in df.dtypes.items()} == {
+        "stage": "category", "time": "datetime64[us, UTC]", "file": "category", "line": "Int64", "link": "string",
+        "text": "string",
+    }
+    assert repr(t) == f"<Trace of DEADBEEF-0000-4000-8000-00000000BEEF (internal-id): {len(t.lines)} lines>"

@@ -58,5 +58,6 @@ def test_notebook_answers_the_case(executed: nbformat.NotebookNode) -> None:
     assert "0 contradictions between the ticket's list and IMSVA's verdicts" in out
     html = "".join(_outputs(executed, "text/html"))
     assert "<b>Correlation</b>" in html and "IMSVA counted 192.0.2.44" in html
+    assert "<b>Trace of " in html and "postfix-in" in html
     plain = "".join(_outputs(executed, "text/plain"))
     assert "prevented             41" in plain
