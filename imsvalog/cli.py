@@ -523,6 +523,7 @@ def correlate(
     ),
     only: Only | None = typer.Option(None, "--only", help="Show only disagreements or unlinked rows."),
     explain: bool = typer.Option(False, "--explain", "-e", help="Print the header-by-header explanation of each row."),
+    wide: bool = typer.Option(False, "--wide", "-w", help="The full table: full IDs, thread, rule, action, logged and recomputed addresses."),
     time_window: float = typer.Option(1.0, "--time-window", min=0.0, metavar="SECONDS", help="Seconds within which time alone may link a trace and an event."),
     what_if_trusted: list[str] = typer.Option([], "--what-if-trusted", metavar="ENTRY", help="What-if: another trusted list entry. Repeatable."),
     what_if_trusted_file: list[Path] = typer.Option([], "--what-if-trusted-file", metavar="FILE", help="What-if: another trusted list file."),
@@ -569,7 +570,7 @@ def correlate(
             rows = result.only(only.value if only else None)
             changes = result.what_if(*what_if) if what_if is not None else None
             with output_file(output, inputs) as out:
-                render_correlation(result, rows, fmt.value, Restoring(out, restore), explain=explain, what_if=changes)
+                render_correlation(result, rows, fmt.value, Restoring(out, restore), explain=explain, what_if=changes, wide=wide)
             if plot is not None:
                 from .frames import read_polevt
 

@@ -417,7 +417,8 @@ def inferred_lines(result: Any) -> list[str]:
 
 
 def render_correlation(
-    result: Any, rows: list[Any], fmt: str, out: IO[str], explain: bool = False, what_if: list[Any] | None = None
+    result: Any, rows: list[Any], fmt: str, out: IO[str], explain: bool = False, what_if: list[Any] | None = None,
+    wide: bool = False,
 ) -> None:
     """Write a correlation in one of the formats: table, jsonl, json, csv, markdown.
 
@@ -462,17 +463,28 @@ def render_correlation(
                 for line in d["explanation"].split("\n"):
                     out.write(markdown_cell(line) + "  \n")
     else:
-        con = console(out)
-        table = rich_table((_table_cells(d) for d in dicts), columns, no_wrap=("time", "agrees"))
-        con.print(table)
-        con.print(Text(clean_terminal(summary_text(result.summary))), soft_wrap=True)
+        fit = None if wide else table_width(out)
+        con = console(out, width=fit)
+        # paragraphs are folded to a terminal's width; piped, they stay one line each (grep-able)
+        wrap = not (fit is not None and hasattr(out, "isatty") and out.isatty())
+        if wide:
+            table = rich_table((_table_cells(d) for d in dicts), columns, no_wrap=("time", "agrees"))
+            con.print(table)
+        elif dicts:
+            caption, *table_lines = compact_table(dicts, fit)
+            con.print(Text(caption), soft_wrap=wrap)
+            for line in table_lines:
+                con.print(Text(line), soft_wrap=True)  # already fitted: never folded
+        else:
+            con.print(Text("no rows match"), soft_wrap=True)
+        con.print(Text(clean_terminal(summary_text(result.summary))), soft_wrap=wrap)
         for line in notes:
-            con.print(Text(clean_terminal(line)), soft_wrap=True)
+            con.print(Text(clean_terminal(line)), soft_wrap=wrap)
         disagreements = [d for d in dicts if d["agrees"] is False]
         for d in disagreements:
             con.print(
                 Text("DISAGREEMENT " + clean_terminal(f"{d['internal_id'] or d['thread']}: " + "; ".join(f["text"] for f in d["findings"])), style="bold red"),
-                soft_wrap=True,
+                soft_wrap=wrap,
             )
         if explain:
             for i, d in enumerate(dicts, 1):
@@ -593,3 +605,145 @@ def write_raw_lines(trace: Any, out: IO[bytes], terminal: bool) -> None:
             head = clean_terminal(head.decode("utf-8", "surrogateescape")).encode()
             body = clean_terminal(ln.text).encode("utf-8", "backslashreplace")
         out.write(head + body + b"\n")
+
+
+# ---------------------------------------------------------------------------
+# correlate: the default table, one line per row, as wide as the terminal
+# ---------------------------------------------------------------------------
+
+_BASIS_SHORT = {"internal_id": "ID", "message_id": "MsgID", "queue_id": "queue", "time": "time"}
+#: the narrowest the sender → recipient column gets before the table is allowed to be wider than asked
+_MIN_WHO = 12
+
+
+def unique_prefixes(ids: Sequence[str], shortest: int = 8) -> dict[str, str]:
+    """The shortest prefix (at least ``shortest`` characters) that tells each ID apart from the others.
+
+    >>> unique_prefixes(["9E9E9E9E-9F9F-49A9", "9E9E9E9E-1111-4000", "5E1C0F7A-3B2D"])
+    {'5E1C0F7A-3B2D': '5E1C0F7A', '9E9E9E9E-1111-4000': '9E9E9E9E-1', '9E9E9E9E-9F9F-49A9': '9E9E9E9E-9'}
+    """
+    out: dict[str, str] = {}
+    distinct = sorted(set(ids))
+    for i, x in enumerate(distinct):
+        n = min(shortest, len(x))
+        for other in (distinct[i - 1] if i else None, distinct[i + 1] if i + 1 < len(distinct) else None):
+            if other is None:
+                continue
+            common = 0
+            while common < min(len(x), len(other)) and x[common] == other[common]:
+                common += 1
+            n = max(n, min(len(x), common + 1))
+        out[x] = x[:n]
+    return out
+
+
+def elide_middle(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters by dropping its middle.
+
+    >>> elide_middle("carol.manager@example.com → carol@example.com", 24)
+    'carol.manage…example.com'
+    """
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    left = (width - 1 + 1) // 2
+    right = width - 1 - left
+    return text[:left] + "…" + (text[-right:] if right else "")
+
+
+def _compact_cells(d: dict[str, Any], short_id: dict[str, str], one_day: bool) -> dict[str, str]:
+    logged, rec = d["logged"], d["recomputed"]
+    status = d["status"]
+    link = d["link"] or d["link_problem"] or {}
+    if status == "linked":
+        link_text = ",".join(_BASIS_SHORT.get(b, b) for b in link.get("basis", []))
+    elif status == "ambiguous":  # the candidates are named in the row, as in every format
+        link_text = "ambiguous: " + ", ".join(short_id.get(c, c) for c in link.get("candidates", []))
+    else:
+        link_text = {"trace-without-event": "no event", "event-without-trace": "no trace"}.get(status, status)
+    t = d["time"]
+    when = (t.strftime("%H:%M:%S") if one_day else t.strftime("%m-%d %H:%M:%S")) if isinstance(t, datetime) else "-"
+    sender = d["sender"] or "-"
+    rcpts = d["recipients"] or []
+    who = f"{sender} → {rcpts[0]}" + (f" +{len(rcpts) - 1}" if len(rcpts) > 1 else "") if (d["sender"] or rcpts) else "-"
+    n_logged = logged["ip_count"] if logged and logged.get("ip_count") is not None else None
+    n_rec = len(rec["ips"]) if rec else None
+    ips = f"{'-' if n_logged is None else n_logged}/{'-' if n_rec is None else n_rec}"
+    fired = logged.get("triggered") if logged else None
+    if fired is None and (d.get("rule") or d.get("actions")):
+        fired = True  # a spoof policy event is IMSVA saying it fired
+    return {
+        "time": when,
+        "id": short_id.get(d["internal_id"] or "", "-") if d["internal_id"] else "-",
+        "who": who,
+        "ips": ips,
+        "fired": {True: "yes", False: "no", None: "-"}[fired],
+        "agrees": {True: "yes", False: "NO", None: "-"}[d["agrees"]],
+        "link": link_text,
+    }
+
+
+_COMPACT_HEAD = {"appliance": "appliance", "time": "time", "id": "ID", "who": "sender → recipient", "ips": "IPs",
+                 "fired": "fired", "agrees": "agrees", "link": "link"}
+
+
+def table_width(out: IO[str]) -> int | None:
+    """The width to fit: the terminal's, else ``COLUMNS`` when set, else None (the content's own width)."""
+    import os
+    import shutil
+
+    if hasattr(out, "isatty") and out.isatty():
+        return shutil.get_terminal_size((80, 24)).columns
+    cols = os.environ.get("COLUMNS", "")
+    return int(cols) if cols.isdigit() and int(cols) > 0 else None
+
+
+def compact_table(dicts: list[dict[str, Any]], width: int | None) -> list[str]:
+    """The correlate table, one line per row: short unique ID prefixes, sender → recipient elided to fit ``width``."""
+    times = [d["time"] for d in dicts if isinstance(d["time"], datetime)]
+    days = {(t.date(), t.utcoffset()) for t in times}
+    one_day = len(days) <= 1
+    ids = [d["internal_id"] for d in dicts if d["internal_id"]]
+    short = unique_prefixes(ids)
+    cells = [{k: clean_terminal(v) for k, v in _compact_cells(d, short, one_day).items()} for d in dicts]
+    keys = [k for k in _COMPACT_HEAD if k != "appliance"]
+    if len({d.get("appliance") for d in dicts}) > 1:  # several appliances: say whose row it is
+        keys = ["appliance", *keys]
+        for c, d in zip(cells, dicts, strict=True):
+            c["appliance"] = clean_terminal(d.get("appliance") or "-")
+    widths = {k: max([len(_COMPACT_HEAD[k])] + [len(c[k]) for c in cells]) for k in keys}
+    gap = 2
+    total = sum(widths.values()) + gap * (len(keys) - 1)
+    if width is not None and total > width:
+        widths["who"] = max(_MIN_WHO, widths["who"] - (total - width))
+    head_cells = {k: elide_middle(_COMPACT_HEAD[k], widths[k]) for k in keys}
+    if len(_COMPACT_HEAD["who"]) > widths["who"]:
+        head_cells["who"] = "sender → rcpt" if widths["who"] >= 13 else "who"
+    lines = []
+    if times:
+        t0 = times[0]
+        zone = _zone_label(t0)
+        lines.append(f"{count(len(dicts), 'row')}, {t0.date().isoformat() + ' ' if one_day else ''}{zone}; "
+                     "IPs = logged/recomputed"
+                     + ("" if len({t.utcoffset() for t in times}) == 1 else " (offsets vary: --wide shows each)"))
+    lines.append(_compact_line(head_cells, widths, keys, gap))
+    for c in cells:
+        c["who"] = _elide_who(c["who"], widths["who"])
+        lines.append(_compact_line(c, widths, keys, gap))
+    return lines
+
+
+def _elide_who(who: str, width: int) -> str:
+    """``sender → recipient`` in ``width``: each side loses its middle, so both ends stay readable."""
+    if len(who) <= width or " → " not in who:
+        return elide_middle(who, width)
+    left, right = who.split(" → ", 1)
+    room = width - 3
+    a = min(len(left), max(room // 2, room - len(right)))
+    return elide_middle(left, a) + " → " + elide_middle(right, room - a)
+
+
+def _compact_line(c: dict[str, str], widths: dict[str, int], keys: list[str], gap: int) -> str:
+    parts = [c[k].ljust(widths[k]) for k in keys]
+    return (" " * gap).join(parts).rstrip()

@@ -175,7 +175,7 @@ def test_not_forwarded(line: str) -> None:
 
 
 def test_the_table_names_the_appliance_when_there_are_several() -> None:
-    r = runner.invoke(app, ["correlate", str(TWO)])
+    r = runner.invoke(app, ["correlate", str(TWO), "--wide"])
     assert r.exit_code == 0
     header, *rows = [ln for ln in r.stdout.splitlines() if "│" in ln or "┃" in ln]
     assert header.split("┃")[1].strip() == "appliance"

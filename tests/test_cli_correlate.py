@@ -21,7 +21,7 @@ def run(*args: str):
 
 
 def test_kb_table_and_explain() -> None:
-    r = run(*map(str, sorted(KB.iterdir())), "--explain")
+    r = run(*map(str, sorted(KB.iterdir())), "--explain", "--wide")
     assert r.exit_code == 0, r.output
     out = r.stdout
     assert "queue_id, time (medium-high)" in out

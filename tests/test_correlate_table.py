@@ -1,0 +1,95 @@
+"""The default correlate table: one line per row, fits the terminal, IDs never broken."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import fcntl
+
+from typer.testing import CliRunner
+
+from imsvalog.cli import app
+from imsvalog.render import unique_prefixes
+
+from .conftest import FIXTURES, ROOT
+
+runner = CliRunner()
+BUSY = FIXTURES / "busy-day"
+IDS = re.compile(r"^\d\d:\d\d:\d\d  (\S+)", re.M)
+
+
+def run_in_pty(args: list[str], cols: int) -> str:
+    """Run the CLI with its stdout on a pseudo-terminal of ``cols`` columns; return what it printed."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["TERM"] = "xterm"
+    p = subprocess.Popen([sys.executable, "-m", "imsvalog", *args], stdout=slave, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        r, _, _ = select.select([master], [], [], 30)
+        if not r:
+            break
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    p.wait(30)
+    os.close(master)
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)  # colours take no columns
+
+
+def test_correlate_fits_an_80_column_terminal_one_line_per_row() -> None:
+    out = run_in_pty(["correlate", str(BUSY)], 80)
+    lines = out.splitlines()
+    assert lines, out
+    assert max(len(x) for x in lines) <= 80, "\n".join(x for x in lines if len(x) > 80)
+    rows = IDS.findall(out)
+    assert len(rows) == 9  # one line per row
+    ids = [r for r in rows if r != "-"]
+    assert len(set(ids)) == len(ids)  # unique prefixes
+    assert "9E9E9E9E" in ids and "NO" in out  # the disagreement is visible
+
+
+def test_prefixes_grow_until_unique_and_full_ids_are_never_broken(tmp_path) -> None:
+    got = unique_prefixes(["9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9", "9E9E9E9E-9F00-49A9-89B9-C9D9E9F9A9B9", "1B2C3D4E-5F60"])
+    assert got["9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9"] == "9E9E9E9E-9F9"
+    assert got["1B2C3D4E-5F60"] == "1B2C3D4E"
+    wide = runner.invoke(app, ["correlate", str(BUSY), "--wide"], env={"COLUMNS": "400"})
+    assert "9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9" in wide.stdout  # --wide keeps the full IDs, unbroken
+
+
+def test_piped_output_uses_the_content_width_or_columns() -> None:
+    r = runner.invoke(app, ["correlate", str(BUSY)], env={"COLUMNS": ""})
+    widths = [len(x) for x in r.stdout.splitlines()[:11]]
+    assert max(widths) < 120 and not any(x.endswith(" ") for x in r.stdout.splitlines())  # the content's width
+    assert "carol.manager@example.com → carol@example.com" in r.stdout  # nothing elided without a width to fit
+    narrow = runner.invoke(app, ["correlate", str(BUSY)], env={"COLUMNS": "70"})
+    assert max(len(x) for x in narrow.stdout.splitlines()[:11]) <= 70  # the table; paragraphs stay one line when piped
+    assert "…" in narrow.stdout
+
+
+def test_empty_only_says_no_rows_match() -> None:
+    r = runner.invoke(app, ["correlate", str(FIXTURES / "time-only"), "--only", "disagreements"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("no rows match")
+
+
+def test_several_appliances_get_an_appliance_column() -> None:
+    r = runner.invoke(app, ["correlate", str(FIXTURES / "two-appliances")])
+    assert r.exit_code == 0, r.output
+    head, *rows = r.stdout.splitlines()[1:4]
+    assert head.startswith("appliance  time")
+    assert {x.split()[0] for x in rows} == {"imsva01", "imsva02"}
