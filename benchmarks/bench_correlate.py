@@ -145,8 +145,13 @@ def main() -> None:
 
         g = best([grep, "-c", "-F", "AntiSpoofFilter", str(log)], args.repeat, env)
         c = best([py, "-m", "imsvalog", "correlate", str(log), str(pol), "--format", "jsonl"], args.repeat)
+        c1 = best([py, "-m", "imsvalog", "correlate", str(log), str(pol), "--format", "jsonl"], args.repeat,
+                  {**os.environ, "IMSVALOG_WORKERS": "1"})
+        if c1[3] != c[3]:
+            raise SystemExit("correlate with one process and with two gave different output")
         rows.append(("grep -c -F AntiSpoofFilter", f"{size / 1e6:,.0f} MB log", g, "", None))
         rows.append((f"imsvalog correlate ({c[3].count(chr(10)):,} rows)", f"{size / 1e6:,.0f} MB log", c, "grep", g))
+        rows.append(("the same, IMSVALOG_WORKERS=1", f"{size / 1e6:,.0f} MB log", c1, "grep", g))
         r = best([py, "-c", REGEX_PASS, str(slice_path)], args.repeat)
         rl = best([py, "-c", READ_LOG_IMSS, str(slice_path)], args.repeat)
         rows.append(("one compiled regex, every line", f"{ssize / 1e6:,.0f} MB slice", r, "", None))
