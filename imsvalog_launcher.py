@@ -7,11 +7,21 @@ so that importing it runs nothing heavy, and its first statement installs a SIGI
 handler that exits at once (nothing has been written yet).  ``main`` then imports
 :mod:`imsvalog.cli` and hands Ctrl-C back to it, where it becomes a clean exit that
 also removes temporary output files.  (A Ctrl-C while the interpreter itself is
-still starting, before any line of this file runs, is Python's own business.)
+still starting, before any line of this file runs, is Python's own business, and so
+are the few lines of the wrapper script pip generates, which import this module.)
+
+Ctrl-C during this module's own imports, before the handler is in place, arrives as
+``KeyboardInterrupt``: the ``try`` around them turns it into the same clean exit.
 """
 
-import os
-import signal
+try:
+    import os
+    import signal
+except KeyboardInterrupt:  # pragma: no cover - exercised by a test in a child process
+    import sys
+
+    sys.stderr.write("imsvalog: interrupted\n")
+    raise SystemExit(130) from None
 
 
 def _exit_now(signum, frame):  # type: ignore[no-untyped-def]
@@ -31,7 +41,11 @@ def _install(handler) -> None:  # type: ignore[no-untyped-def]
         pass
 
 
-_install(_exit_now)
+try:
+    _install(_exit_now)
+except KeyboardInterrupt:  # pragma: no cover - between the imports and the handler
+    os.write(2, b"imsvalog: interrupted\n")
+    os._exit(130)
 
 
 def main() -> None:

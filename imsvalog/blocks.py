@@ -256,8 +256,9 @@ def iter_blocks(f: LogFile, max_line: int | None = None, start: int = 0, stop: i
         for piece in _pieces(f):
             yield from state.feed(piece)
         yield from state.finish()
-    except _Truncated as exc:
-        raise ReadError(str(f.path), state.line - 1, str(exc)) from None
+    except _Truncated as exc:  # the cut line's readable bytes go with it (as iter_lines does)
+        cut = state.head if state.long else state.carry
+        raise ReadError(str(f.path), state.line - 1, str(exc), cut.decode("utf-8", "surrogateescape")) from None
     except (OSError, EOFError, zlib.error) as exc:
         raise ReadError(str(f.path), state.line - 1, str(exc) or type(exc).__name__) from None
 

@@ -20,7 +20,7 @@ import typer
 
 from . import __version__
 from .errors import InputError
-from .outputs import Inputs, check_output_folder, check_outputs, output_file, output_folder, silence_stdout
+from .outputs import Inputs, check_key_file, check_output_folder, check_outputs, output_file, output_folder, silence_stdout
 from .readers import ReadReport, iter_found, plan
 from .records import Reject, to_row
 from .render import (
@@ -353,7 +353,9 @@ def parse(
         if redact:  # the outputs are checked against the inputs as given, before they are copied
             from .sources import discover
 
-            check_outputs([output, rejects], Inputs.of(paths, discover(paths).files))
+            inputs = Inputs.of(paths, discover(paths).files)
+            check_outputs([output, rejects], inputs)
+            check_key_file(key_file, inputs, [output, rejects])  # before the key file is made
         with redacted_run(redact, key_file, paths) as (given, _, restore, _r):
             _parse(given, kind, fmt, output, rejects, strict, zone, report, progress, verbose, max_line_length, restore)
 
@@ -469,6 +471,10 @@ def spoof_check(
     from .messages import open_message
     from .trusted import load_trusted
 
+    inputs = Inputs.of([message], extra=trusted_file)  # "-": standard input, when a file, is an input too
+    check_outputs([output], inputs)
+    if redact:
+        check_key_file(key_file, inputs, [output])  # before the key file is made
     tl = load_trusted(trusted, trusted_file)
     got = open_message(message)  # every input is read before the output is opened
     msg, notes = got.message, got.notes
@@ -481,8 +487,6 @@ def spoof_check(
     for note in notes:
         sys.stderr.write(f"{clean_terminal(got.name)}: {clean_terminal(note)}\n")
     msg = msg.override(sender=sender, recipients=recipient)
-    inputs = Inputs.of([message] if str(message) != "-" else [], extra=trusted_file)
-    check_outputs([output], inputs)
     result = msg.evaluate(tl, profile.value, None if observed is None else observed is Observed.fired)
     with output_file(output, inputs) as out:
         if fmt is TextOrJson.json:
@@ -548,6 +552,8 @@ def correlate(
         files = discover(paths).files
         inputs = Inputs.of(paths, files, extra=[*trusted_file, *what_if_trusted_file])
         check_outputs([output], inputs)  # before the long read: a refused output costs nothing
+        if redact:
+            check_key_file(key_file, inputs, [output])  # before the key file is made
         if plot is not None:
             check_output_folder(plot, inputs)
             from . import plot as plots
@@ -741,7 +747,7 @@ def redact(
     from .redact import Redactor, load_key, log_arguments, plan, redact_files, verify as run_verify
     from .trusted import TrustedList
 
-    plan(paths, to, trusted_file)  # every input resolved, every target checked, before the key file is made
+    plan(paths, to, trusted_file, key_file)  # every input resolved, every target checked, before the key file is made
     if key_file is not None and (to.resolve() == key_file.resolve().parent or to.resolve() in key_file.resolve().parents):
         raise InputError(f"{key_file}: the key file may not be inside the --to folder (the key must never be shared)")
     key, origin = load_key(key_file)
@@ -807,6 +813,11 @@ def progress_bar() -> Iterator[Callable[[int, int, str], None] | None]:
 
 def main() -> None:
     """Console-script entry point (see :mod:`imsvalog_launcher` for Ctrl-C during start-up)."""
+    if sys.stdout is None:  # started with standard output closed (>&-): an output error, for every command
+        with contextlib.suppress(Exception):
+            sys.stderr.write("imsvalog: error: standard output is closed; give the output somewhere to go "
+                             "(> FILE, a pipe, or -o FILE)\n")
+        sys.exit(ExitStatus.ERROR)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]

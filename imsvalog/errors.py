@@ -18,11 +18,14 @@ class ReadError(InputError):
     """A file that stops being readable part-way (a truncated or corrupt gzip, an I/O error).
 
     ``lines`` is how many lines were read before it; readers turn this into a reject
-    for the unreadable rest of the file and go on with the next file.
+    for the unreadable rest of the file and go on with the next file.  ``raw`` is the
+    readable start of the line that was cut (a truncated gzip ends mid-line), kept in
+    that reject.
     """
 
-    def __init__(self, file: str, lines: int, reason: str) -> None:
+    def __init__(self, file: str, lines: int, reason: str, raw: str = "") -> None:
         super().__init__(f"{file}: cannot read past line {lines}: {reason}")
         self.file = file
         self.lines = lines
         self.reason = reason
+        self.raw = raw

@@ -75,9 +75,32 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
+def _parent_ids(path: PathLike) -> Iterator[tuple[str, tuple[int, int]]]:
+    """The folders above ``path`` (nearest first, those that exist) with their device and inode:
+    a bind mount or any other alias of a folder has another path but the same identity."""
+    p = os.path.dirname(_real(path))
+    while True:
+        fid = _file_id(p)
+        if fid is not None:
+            yield p, fid
+        up = os.path.dirname(p)
+        if up == p:
+            return
+        p = up
+
+
+def _is_log_like(name: str) -> bool:
+    return kind_from_name(name) is not None or is_bundle_name(name)
+
+
+#: the name standard input is shown under when it is a file read as input
+STDIN = "standard input"
+
+
 @dataclass(slots=True)
 class Inputs:
-    """Everything a run reads: files (by device and inode), folders searched, glob patterns.
+    """Everything a run reads: files (by device and inode), folders searched (by device and
+    inode too), glob patterns.
 
     Build it with :meth:`of` from the paths as given and the files they resolved to,
     before any output is opened.
@@ -86,17 +109,20 @@ class Inputs:
     files: dict[tuple[int, int], str] = field(default_factory=dict)
     folders: list[str] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)
+    folder_ids: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, paths: Iterable[PathLike] = (), files: Iterable[Any] = (), extra: Iterable[PathLike] = ()) -> Inputs:
-        """``paths`` as typed (files, folders, globs), the files they resolved to
-        (:class:`~imsvalog.sources.LogFile` or paths), and ``extra`` files read as well
-        (a trusted list, a message)."""
+        """``paths`` as typed (files, folders, globs; ``-`` is standard input), the files they
+        resolved to (:class:`~imsvalog.sources.LogFile` or paths), and ``extra`` files read as
+        well (a trusted list, a message)."""
         inputs = cls()
         for p in paths:
             text = os.fspath(p)
-            if os.path.isdir(text):
-                inputs.folders.append(_real(text))
+            if text == "-":
+                inputs.add_stdin()
+            elif os.path.isdir(text):
+                inputs.add_folder(text)
             elif os.path.lexists(text):
                 inputs.add_file(text)
             elif glob.has_magic(text):
@@ -113,26 +139,53 @@ class Inputs:
         if fid is not None:
             self.files.setdefault(fid, os.fspath(path))
 
+    def add_folder(self, path: PathLike) -> None:
+        real = _real(path)
+        self.folders.append(real)
+        fid = _file_id(real)
+        if fid is not None:
+            self.folder_ids.setdefault(fid, real)
+
+    def add_stdin(self) -> None:
+        """Standard input is an input when it is a file (``< message.eml``): never write over it."""
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            st = os.fstat(sys.stdin.fileno() if sys.stdin is not None else 0)
+            if stat.S_ISREG(st.st_mode):
+                self.files.setdefault((st.st_dev, st.st_ino), STDIN)
+
     def why_input(self, path: PathLike) -> str | None:
         """Why writing ``path`` would touch an input, or None when it would not."""
         fid = _file_id(path)
         if fid is not None and fid in self.files:
             same = self.files[fid]
-            if os.path.abspath(same) == os.path.abspath(os.fspath(path)):
+            if same != STDIN and os.path.abspath(same) == os.path.abspath(os.fspath(path)):
                 return "is one of the input files"
             return f"is the same file as the input {same} (a hard or symbolic link)"
         real = _real(path)
         name = os.path.basename(real)
-        log_like = kind_from_name(name) is not None or is_bundle_name(name)
+        log_like = _is_log_like(name)
+        if fid is not None and fid in self.folder_ids:
+            return "is an input folder"
         for folder in self.folders:
             if real == folder:
                 return "is an input folder"
             if log_like and _under(real, folder):
                 return f"is inside the input folder {folder} and named like a log, so it would be read as input"
         if log_like:
+            # the same folder under another path (a bind mount, an alias): compared by identity
+            for parent, pid in _parent_ids(real):
+                if pid in self.folder_ids:
+                    folder = self.folder_ids[pid]
+                    return (f"is inside the input folder {folder} (seen as {parent}) and named like a log, "
+                            "so it would be read as input")
             for pattern in self.patterns:
                 if fnmatch.fnmatch(real, _real(pattern)) or fnmatch.fnmatch(os.path.abspath(os.fspath(path)), pattern):
                     return f"matches the input pattern {pattern} and is named like a log, so it would be read as input"
+                folder = os.path.dirname(pattern)
+                if not glob.has_magic(folder) and fnmatch.fnmatch(name, os.path.basename(pattern)):
+                    ffid = _file_id(folder)
+                    if ffid is not None and ffid == _file_id(os.path.dirname(real)):
+                        return f"matches the input pattern {pattern} and is named like a log, so it would be read as input"
         return None
 
     def why_not_folder(self, folder: PathLike) -> str | None:
@@ -142,14 +195,34 @@ class Inputs:
             if _under(f, real):
                 return "is an input folder" if f == real else f"contains the input folder {f}"
         for name in self.files.values():
-            if _under(_real(name), real):
+            if name != STDIN and _under(_real(name), real):
                 return f"contains the input {name}"
+        fid = _file_id(real)
+        if fid is not None:  # the same folder under another path (a bind mount, an alias)
+            if fid in self.folder_ids:
+                return f"is the input folder {self.folder_ids[fid]}"
+            for name in [*self.folder_ids.values(), *(n for n in self.files.values() if n != STDIN)]:
+                if any(pid == fid for _, pid in _parent_ids(name)):
+                    return f"contains the input {name}"
+        return None
+
+    def why_key_file(self, key_file: PathLike) -> str | None:
+        """Why ``key_file`` (the redaction key, secret) may not be used: it is, or would be
+        read as, an input, so the key would end up in the output."""
+        why = self.why_input(key_file)
+        if why is not None:
+            return why
+        real = _real(key_file)
+        for parent, _ in _parent_ids(real):
+            if is_bundle_name(os.path.basename(parent)):
+                return f"is inside the bundle {parent}"
         return None
 
 
 def check_outputs(outputs: Sequence[PathLike | None], inputs: Inputs) -> None:
     """Refuse (:class:`OutputError`) any output that is or would become an input, or that is given twice."""
     seen: dict[str, str] = {}
+    seen_ids: dict[tuple[int, int], str] = {}
     for out in outputs:
         if out is None:
             continue
@@ -163,7 +236,30 @@ def check_outputs(outputs: Sequence[PathLike | None], inputs: Inputs) -> None:
         if real in seen:
             raise OutputError(f"{text}: given as two outputs (also as {seen[real]})")
         seen[real] = text
+        fid = _file_id(text)
+        if fid is not None:
+            if fid in seen_ids:  # hard links to one file: the second would replace the first
+                raise OutputError(f"{text}: given as two outputs (the same file as {seen_ids[fid]})")
+            seen_ids[fid] = text
     check_stdout(inputs)
+
+
+def check_key_file(key_file: PathLike | None, inputs: Inputs, outputs: Sequence[PathLike | None] = ()) -> None:
+    """Refuse (:class:`OutputError`) a redaction key file that is or would be read as an input,
+    or that is also an output: the secret key must never reach an output.  Call it before the
+    key file is created (:func:`imsvalog.redact.load_key` creates an absent one)."""
+    if key_file is None:
+        return
+    text = os.fspath(key_file)
+    why = inputs.why_key_file(text)
+    if why is not None:
+        raise OutputError(f"{text}: refusing this key file: it {why}; the key must never be read as a log")
+    kid = _file_id(text)
+    for out in outputs:
+        if out is None:
+            continue
+        if _real(out) == _real(text) or (kid is not None and kid == _file_id(out)):
+            raise OutputError(f"{text}: refusing this key file: it is also an output; the key must never be written over")
 
 
 def check_stdout(inputs: Inputs) -> None:
@@ -354,6 +450,7 @@ __all__ = [
     "OutputError",
     "OutputFolder",
     "GuardedWriter",
+    "check_key_file",
     "check_outputs",
     "check_output_folder",
     "check_stdout",

@@ -131,7 +131,7 @@ class ReadReport:
 def unreadable_rest(f: LogFile, exc: ReadError) -> Reject:
     """The reject that stands for the part of a file that could not be read."""
     return Reject(
-        Source(str(f.path), exc.lines + 1, ""),
+        Source(str(f.path), exc.lines + 1, exc.raw),  # the readable start of the cut line
         f.kind,
         f"the rest of the file cannot be read after line {exc.lines}: {exc.reason}",
     )

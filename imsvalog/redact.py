@@ -963,6 +963,7 @@ def plan(
     paths: Sequence[str | os.PathLike[str]],
     to: str | os.PathLike[str],
     trusted_files: Sequence[str | os.PathLike[str]] = (),
+    key_file: str | os.PathLike[str] | None = None,
 ) -> tuple[list[Planned], list[tuple[str, str]]]:
     """Every input file (and bundle member) and its target under ``to``, mirroring the inputs'
     layout below their common folder; a bundle's members go to a folder named like the bundle.
@@ -970,7 +971,7 @@ def plan(
     Raises :class:`InputError` (before anything is written) when ``to`` is or holds an input,
     when a target would be read as an input (:mod:`imsvalog.outputs`), or already exists.
     """
-    from .outputs import Inputs, OutputError
+    from .outputs import Inputs, OutputError, check_key_file
 
     logs: list[tuple[Path, str, LogFile | None]] = []
     skipped: list[tuple[str, str]] = []
@@ -992,6 +993,7 @@ def plan(
     if not logs:
         raise InputError("no log files among the inputs")
     inputs = Inputs.of(paths, found_files, extra=[p for p, k, _ in logs if k in ("message", "trusted")])
+    check_key_file(key_file, inputs)  # the key would be copied (or read) as a log
     why = inputs.why_not_folder(to)
     if why is not None:
         raise OutputError(f"{to}: refusing to write here: it {why}; input files are only read")

@@ -7,7 +7,7 @@ module is the one place that makes such text inert for each medium:
   so every escape sequence), Cf (format: bidi overrides and marks, zero-width
   characters, the BOM), Zl and Zp (line and paragraph separators), Cn
   (unassigned) and undecodable bytes become visible escapes (``\\x1b``,
-  ``\\u200b``); rich markup in the text is never interpreted (cells are
+  ``\\u200b``, ``\\U000e0001`` above U+FFFF); rich markup in the text is never interpreted (cells are
   :class:`rich.text.Text`).
 * CSV: the same, and a cell that starts with ``= + - @`` (or tab/CR) gets a
   leading ``'`` so spreadsheets do not run it as a formula.
@@ -61,7 +61,9 @@ def _escape_char(m: re.Match[str]) -> str:
         return " "
     if o <= 0xFF:
         return f"\\x{o:02x}"
-    return f"\\u{o:04x}"
+    if o <= 0xFFFF:
+        return f"\\u{o:04x}"
+    return f"\\U{o:08x}"  # never \\u plus a digit that reads as the next character
 
 
 def clean_terminal(text: str) -> str:

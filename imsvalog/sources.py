@@ -23,6 +23,7 @@ import contextlib
 import errno
 import glob
 import gzip
+import io
 import itertools
 import os
 import stat
@@ -35,7 +36,7 @@ from datetime import datetime
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from . import bundles, syslog
 from .errors import InputError, ReadError
@@ -52,8 +53,8 @@ KIND_NAMES = {
 
 _NAME_RE = re.compile(
     r"(?P<kind>log\.imss|polevt\.imss|msgtra\.imss|maillog)"
-    r"(?:[.\-_](?P<date>\d{8}))?"
-    r"(?:\.(?P<seq>\d{1,6}))?"
+    r"(?:[.\-_](?P<date>[0-9]{8}))?"
+    r"(?:\.(?P<seq>[0-9]{1,6}))?"
     r"(?:\.gz)?$",
     re.IGNORECASE,
 )
@@ -456,8 +457,67 @@ def _strip_eol(raw: bytes) -> bytes:
     return raw
 
 
-def _read_error(f: LogFile, lineno: int, exc: Exception) -> ReadError:
-    return ReadError(str(f.path), lineno, str(exc) or type(exc).__name__)
+def _read_error(f: LogFile, lineno: int, exc: Exception, raw: bytes = b"") -> ReadError:
+    return ReadError(str(f.path), lineno, str(exc) or type(exc).__name__, decode(raw))
+
+
+class _Salvage(io.RawIOBase):
+    """A gzip stream that, when the compressed data ends early or goes bad, gives every
+    byte that could be decompressed and then ends, keeping the error in ``error``.
+
+    (Read through :class:`gzip.GzipFile` directly, the error would take the bytes of the
+    cut last line with it: a buffered ``readline`` drops what it had gathered.)
+    """
+
+    def __init__(self, gz: gzip.GzipFile, under: BinaryIO) -> None:
+        super().__init__()
+        self._gz, self._under = gz, under
+        self.error: Exception | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:  # type: ignore[override]
+        if self.error is not None:
+            return 0
+        try:
+            data = self._gz.read1(len(b))  # one decompression step: what it has, before any error
+        except (OSError, EOFError, zlib.error) as exc:
+            self.error = exc
+            return 0
+        n = len(data)
+        b[:n] = data
+        return n
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._gz.close()
+            self._under.close()
+        super().close()
+
+
+def _open_salvaging(f: LogFile) -> tuple[BinaryIO, _Salvage | None]:
+    """Like :func:`open_log`, but a gzip stream is a :class:`_Salvage` (also returned)."""
+    fh = f.member.open() if f.member is not None else open(f.path, "rb")
+    try:
+        if fh.peek(2)[:2] != _GZIP_MAGIC:
+            return fh, None
+    except BaseException:
+        fh.close()
+        raise
+    salvage = _Salvage(gzip.GzipFile(fileobj=fh, mode="rb"), fh)
+    stream: BinaryIO = io.BufferedReader(salvage, 1 << 17)  # type: ignore[assignment]
+    if f.member is not None:
+        stream = bundles.bounded(stream, f.member)
+    return stream, salvage
+
+
+class _CutLine(Exception):
+    """The last line was cut by a stream that ended early: its readable bytes."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__()
+        self.raw = raw
 
 
 def iter_lines(
@@ -481,18 +541,28 @@ def iter_lines(
         return
     lineno = 0
     try:
-        with open_log(f) as fh:
-            for raw in _bounded_lines(fh, limit, on_note):
+        fh, salvage = _open_salvaging(f)
+        with fh:
+            for raw in _bounded_lines(fh, limit, on_note, salvage):
                 lineno += 1
                 yield lineno, raw if isinstance(raw, LongLine) else decode(raw)
+        if salvage is not None and salvage.error is not None:
+            raise _read_error(f, lineno, salvage.error)
+    except _CutLine as cut:
+        assert salvage is not None and salvage.error is not None
+        raise _read_error(f, lineno, salvage.error, cut.raw) from None
     except (OSError, EOFError, zlib.error) as exc:
         raise _read_error(f, lineno, exc) from None
 
 
 def _bounded_lines(
-    fh: BinaryIO, limit: int, on_note: Callable[[str], None] | None = None
+    fh: BinaryIO, limit: int, on_note: Callable[[str], None] | None = None, salvage: _Salvage | None = None
 ) -> Iterator[bytes | LongLine]:
-    """Lines without their endings; a line over ``limit`` bytes as a :class:`LongLine`."""
+    """Lines without their endings; a line over ``limit`` bytes as a :class:`LongLine`.
+
+    A last line without an ending from a stream that ended early (``salvage.error``)
+    raises :class:`_CutLine` with its bytes instead.
+    """
     readline = partial(fh.readline, limit + 2)  # C speed; never more than limit + 2 bytes
     first = readline()
     if first and not first.endswith(b"\n") and b"\r" in first:
@@ -502,6 +572,8 @@ def _bounded_lines(
         return
     for raw in chain((first,) if first else (), iter(readline, b"")):
         line = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith((b"\n", b"\r")) else raw
+        if salvage is not None and salvage.error is not None and not raw.endswith(b"\n") and len(raw) <= limit:
+            raise _CutLine(raw)
         if len(line) <= limit:
             yield line
         else:

@@ -10,15 +10,16 @@ IMSVA writes ``GMT+09:00`` for Japan (UTC+9).  The sign is taken as written:
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 import pyparsing as pp
 
 #: a UTC offset as IMSVA writes it after ``GMT``: ``+09:00``, ``-05:00``, ``+0530``, ``+9``
-OFFSET_PATTERN = r"[+-]\d{1,2}(?::?\d{2})?"
+OFFSET_PATTERN = r"[+-][0-9]{1,2}(?::?[0-9]{2})?"
 
-INTEGER = pp.Regex(r"\d+").set_name("integer")
+INTEGER = pp.Regex(r"[0-9]+").set_name("integer")
 TAB = pp.Literal("\t").set_name("tab").suppress()
 #: one tab-separated field; may be empty
 FIELD = pp.Regex(r"[^\t]*").set_name("field")
@@ -48,8 +49,20 @@ MAX_DIGITS = 20
 MIN_YEAR, MAX_YEAR = 1970, 2199
 
 
+#: numbers are ASCII digits only: Python's int() and float() also take ``1_000``,
+#: Arabic-Indic or full-width digits, which no IMSVA log writes (a corrupt or forged field)
+_ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
+_ASCII_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+
+
 def integer(text: str, what: str) -> int:
-    """A decimal integer field, or :class:`ParseFailure` naming the field.
+    """A decimal integer field (ASCII digits only), or :class:`ParseFailure` naming the field.
+
+    >>> integer("1_0", "direction")
+    Traceback (most recent call last):
+    ...
+    imsvalog.grammars.common.ParseFailure: direction is not a number of ASCII digits: '1_0'
 
     >>> integer("4098483968", "tid")
     4098483968
@@ -61,10 +74,9 @@ def integer(text: str, what: str) -> int:
     text = text.strip()
     if len(text) > MAX_DIGITS:
         raise ParseFailure(f"{what} is a number of {len(text)} digits; at most {MAX_DIGITS} are expected")
-    try:
-        return int(text)
-    except ValueError:
-        raise ParseFailure(f"{what} is not a number: {text[:40]!r}") from None
+    if _ASCII_INTEGER.fullmatch(text) is None:
+        raise ParseFailure(f"{what} is not a number of ASCII digits: {text[:40]!r}")
+    return int(text)
 
 
 def finite(text: str, what: str) -> float:
@@ -72,16 +84,21 @@ def finite(text: str, what: str) -> float:
 
     >>> finite("0.612305", "size"), finite("2.5e1", "score")
     (0.612305, 25.0)
+    >>> finite("\uff14.1", "size")
+    Traceback (most recent call last):
+    ...
+    imsvalog.grammars.common.ParseFailure: size is not a number of ASCII digits: '\uff14.1'
     >>> finite("1e999", "size")
     Traceback (most recent call last):
     ...
     imsvalog.grammars.common.ParseFailure: size is not a finite number: '1e999'
     """
     text = text.strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise ParseFailure(f"{what} is not a number: {text[:40]!r}") from None
+    if _NOT_FINITE.fullmatch(text):
+        raise ParseFailure(f"{what} is not a finite number: {text[:40]!r}")
+    if _ASCII_DECIMAL.fullmatch(text) is None:
+        raise ParseFailure(f"{what} is not a number of ASCII digits: {text[:40]!r}")
+    value = float(text)
     if value != value or value in (float("inf"), float("-inf")):
         raise ParseFailure(f"{what} is not a finite number: {text[:40]!r}")
     return value
@@ -152,7 +169,7 @@ def required_literal(pattern: str) -> str:
 
     >>> required_literal(r">>>[ \t]*Message-ID[ \t]*:[ \t]*(?P<message_id>.*)")
     'Message-ID'
-    >>> required_literal(r"push ruleID\.ruleVer=(?P<rule_id>\d+)")
+    >>> required_literal(r"push ruleID\.ruleVer=(?P<rule_id>[0-9]+)")
     'push ruleID.ruleVer='
     """
     import re._parser as sre_parse  # the stdlib's own regex parser (3.11+)

@@ -59,10 +59,10 @@ KIND = "imss"
 
 _WS = r"[ \t]+"
 
-DATE = pp.Regex(r"(?P<date>\d{4}/\d{2}/\d{2})").set_name("date YYYY/MM/DD")
-CLOCK = pp.Regex(_WS + r"(?P<clock>\d{2}:\d{2}:\d{2})").set_name("time HH:MM:SS")
+DATE = pp.Regex(r"(?P<date>[0-9]{4}/[0-9]{2}/[0-9]{2})").set_name("date YYYY/MM/DD")
+CLOCK = pp.Regex(_WS + r"(?P<clock>[0-9]{2}:[0-9]{2}:[0-9]{2})").set_name("time HH:MM:SS")
 OFFSET = pp.Regex(_WS + r"GMT(?P<offset>" + OFFSET_PATTERN + r")").set_name("offset GMT+HH:MM")
-THREAD = pp.Regex(_WS + r"\[(?P<pid>\d+):(?P<tid>\d+)\][ \t]*").set_name("[pid:tid]")
+THREAD = pp.Regex(_WS + r"\[(?P<pid>[0-9]+):(?P<tid>[0-9]+)\][ \t]*").set_name("[pid:tid]")
 #: the parts of the prefix, one by one: used to say how far a bad line matched
 PREFIX_PARTS = [p.leave_whitespace() for p in (DATE, CLOCK, OFFSET, THREAD)]
 
@@ -86,7 +86,7 @@ COMPONENT = (
 )
 LOCATION = (
     pp.Regex(
-        r"[ \t]*\[(?P<loc_file>/[^\[\]]*?):(?P<loc_function>[^:\[\]\s]+(?:::[^:\[\]\s]+)*):(?P<loc_line>\d+)\][ \t]*$"
+        r"[ \t]*\[(?P<loc_file>/[^\[\]]*?):(?P<loc_function>[^:\[\]\s]+(?:::[^:\[\]\s]+)*):(?P<loc_line>[0-9]+)\][ \t]*$"
     )
     .set_name("location tag")
     .leave_whitespace()
@@ -188,8 +188,8 @@ RULE_RUN = Variant(
     name="rule_run",
     grammar=shape(
         "rule run",
-        r"Running ruleId:[ \t]*(?P<rule_id>\d+)[ \t]*;[ \t]*version:[ \t]*(?P<rule_version>\d+)"
-        r"(?:[ \t]*,[ \t]*numFilters:[ \t]*(?P<num_filters>\d+))?(?:[ \t]*,[ \t]*numActions:[ \t]*(?P<num_actions>\d+))?",
+        r"Running ruleId:[ \t]*(?P<rule_id>[0-9]+)[ \t]*;[ \t]*version:[ \t]*(?P<rule_version>[0-9]+)"
+        r"(?:[ \t]*,[ \t]*numFilters:[ \t]*(?P<num_filters>[0-9]+))?(?:[ \t]*,[ \t]*numActions:[ \t]*(?P<num_actions>[0-9]+))?",
     ),
     record=RuleRun,
     starts="Running ruleId:",
@@ -247,7 +247,7 @@ IP_LIST = Variant(
     name="ip_list",
     grammar=shape(
         "IP list",
-        r"Get[ \t]+(?P<count>\d+)[ \t]+IP address(?:es)?[ \t]+from received header\.?[ \t]*(?P<ips>.*)",
+        r"Get[ \t]+(?P<count>[0-9]+)[ \t]+IP address(?:es)?[ \t]+from received header\.?[ \t]*(?P<ips>.*)",
     ),
     record=IpList,
     starts="Get ",
@@ -317,7 +317,7 @@ FILTER_RESULT = Variant(
 RULE_EXECUTED = Variant(
     name="rule_executed",
     grammar=shape(
-        "rule executed", r"push ruleID\.ruleVer=(?P<rule_id>\d+)\.(?P<rule_version>\d+)[ \t]+into executed rule list"
+        "rule executed", r"push ruleID\.ruleVer=(?P<rule_id>[0-9]+)\.(?P<rule_version>[0-9]+)[ \t]+into executed rule list"
     ),
     record=RuleExecuted,
     starts="push ruleID.ruleVer=",
@@ -327,7 +327,7 @@ RULE_EXECUTED = Variant(
 
 FINAL_ACTION = Variant(
     name="final_action",
-    grammar=shape("final action", r"Final action[ \t]+(?P<index>\d+)[ \t]*:[ \t]*(?P<action>.*)"),
+    grammar=shape("final action", r"Final action[ \t]+(?P<index>[0-9]+)[ \t]*:[ \t]*(?P<action>.*)"),
     record=FinalAction,
     starts="Final action ",
     finish=lambda d: {"index": integer(d["index"], "final action index"), "action": d["action"].strip()},

@@ -37,16 +37,16 @@ MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct No
 
 SYSLOG_PREFIX = (
     pp.Regex(
-        r"(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(?P<day>\d{1,2}) (?P<clock>\d\d:\d\d:\d\d) "
-        r"(?P<host>\S+) (?P<program>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ?"
+        r"(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(?P<day>[0-9]{1,2}) (?P<clock>[0-9][0-9]:[0-9][0-9]:[0-9][0-9]) "
+        r"(?P<host>\S+) (?P<program>[^\s\[\]:]+)(?:\[(?P<pid>[0-9]+)\])?: ?"
     )
     .set_name("syslog prefix")
     .leave_whitespace()
 )
 ISO_PREFIX = (
     pp.Regex(
-        r"(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|" + OFFSET_PATTERN + r")) "
-        r"(?P<host>\S+) (?P<program>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ?"
+        r"(?P<iso>[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9](?:\.[0-9]+)?(?:Z|" + OFFSET_PATTERN + r")) "
+        r"(?P<host>\S+) (?P<program>[^\s\[\]:]+)(?:\[(?P<pid>[0-9]+)\])?: ?"
     )
     .set_name("RFC 3339 syslog prefix")
     .leave_whitespace()
@@ -87,7 +87,7 @@ VARIANTS: tuple[Variant, ...] = (
         shape(
             "delivery",
             _QID + r": to=<(?P<recipient>[^>]*)>,(?: orig_to=<(?P<orig_recipient>[^>]*)>,)? relay=(?P<relay>[^,\s]*),"
-            r"(?: conn_use=\d+,)? delay=(?P<delay>[\d.]+), delays=[\d./]+, dsn=(?P<dsn>[\d.]+), status=(?P<status>\w+)"
+            r"(?: conn_use=[0-9]+,)? delay=(?P<delay>[0-9.]+), delays=[0-9./]+, dsn=(?P<dsn>[0-9.]+), status=(?P<status>\w+)"
             r"(?: \((?P<status_text>.*)\))?",
         ),
         ((_P + "935162C03E: to=<user@example.com>, relay=localhost[127.0.0.1]:10025, delay=3.5, "
@@ -98,7 +98,7 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant(
         "sender",
-        shape("sender", _QID + r": from=<(?P<sender>[^>]*)>, size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+)(?: .*)?"),
+        shape("sender", _QID + r": from=<(?P<sender>[^>]*)>, size=(?P<size>[0-9]+), nrcpt=(?P<nrcpt>[0-9]+)(?: .*)?"),
         ((_P.replace("smtp", "qmgr") + "935162C03E: from=<alice@example.com>, size=4211, nrcpt=1 (queue active)",
           {"sender": "alice@example.com", "size": 4211, "nrcpt": 1}),),
     ),
@@ -132,7 +132,7 @@ GENERIC_SAMPLES = ((_P + "warning: hostname x does not resolve to address 192.0.
 _SYSLOG_RE = SYSLOG_PREFIX.re  # type: ignore[attr-defined]
 _ISO_RE = ISO_PREFIX.re  # type: ignore[attr-defined]
 _GENERIC_QID = re.compile(r"([0-9A-Z]{6,12}|[0-9A-Za-z]{12,20}): ")
-_RELAY = re.compile(r"(?P<host>[^\[\]]*)\[(?P<addr>[^\]]*)\](?::(?P<port>\d+))?")
+_RELAY = re.compile(r"(?P<host>[^\[\]]*)\[(?P<addr>[^\]]*)\](?::(?P<port>[0-9]+))?")
 _QUEUED_AS = re.compile(r"queued as (\w+)")
 EMPTY = {
     "queue_id": None, "message_id": None, "sender": None, "recipient": None, "orig_recipient": None,

@@ -29,15 +29,15 @@ NULL = "#null#"
 
 TRANSACTION = pp.Regex(r"[A-Za-z][A-Za-z_]*").set_name("transaction type").leave_whitespace()
 MONTH_TIME = (
-    pp.Regex(r"(?P<year>\d{4}) (?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<clock>\d{2}:\d{2}:\d{2}) (?P<offset>[+-]\d{2}:?\d{2})")
+    pp.Regex(r"(?P<year>[0-9]{4}) (?P<mon>[A-Z][a-z]{2}) +(?P<day>[0-9]{1,2}) (?P<clock>[0-9]{2}:[0-9]{2}:[0-9]{2}) (?P<offset>[+-][0-9]{2}:?[0-9]{2})")
     .set_name("time YYYY Mon DD HH:MM:SS +HH:MM")
     .leave_whitespace()
 )
 SLASH_TIME = (
-    pp.Regex(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} [+-]\d{2}:?\d{2}").set_name("time YYYY/MM/DD HH:MM:SS +HH:MM").leave_whitespace()
+    pp.Regex(r"[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{2}:?[0-9]{2}").set_name("time YYYY/MM/DD HH:MM:SS +HH:MM").leave_whitespace()
 )
-CLIENT = pp.Regex(r"(?P<host>[^\[\]\t]*)\[(?P<addr>[^\[\]\t]*)\](?::\d+)?").set_name("client host[addr]")
-INTERNAL_ID_IN_RESPONSE = pp.Regex(r"\[InternalId=(?P<n>\d+)\]").set_name("[InternalId=N]")
+CLIENT = pp.Regex(r"(?P<host>[^\[\]\t]*)\[(?P<addr>[^\[\]\t]*)\](?::[0-9]+)?").set_name("client host[addr]")
+INTERNAL_ID_IN_RESPONSE = pp.Regex(r"\[InternalId=(?P<n>[0-9]+)\]").set_name("[InternalId=N]")
 
 #: the whole line: type, time, then any number of tab-separated fields
 LINE = (

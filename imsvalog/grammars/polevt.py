@@ -24,7 +24,7 @@ from .common import FIELD, OFFSET_PATTERN, TAB, ParseFailure, finite, integer, m
 KIND = "polevt"
 
 TIME = (
-    pp.Regex(r"(?P<date>\d{4}/\d{2}/\d{2})[ \t]+(?P<clock>\d{2}:\d{2}:\d{2})[ \t]+GMT(?P<offset>" + OFFSET_PATTERN + r")")
+    pp.Regex(r"(?P<date>[0-9]{4}/[0-9]{2}/[0-9]{2})[ \t]+(?P<clock>[0-9]{2}:[0-9]{2}:[0-9]{2})[ \t]+GMT(?P<offset>" + OFFSET_PATTERN + r")")
     .set_name("time YYYY/MM/DD HH:MM:SS GMT+HH:MM")
     .leave_whitespace()
 )

@@ -40,9 +40,9 @@ BRACKETED = pp.Regex(r"\[(?P<v6tag>IPv6:)?(?P<addr>[0-9A-Fa-f:.]+)(?:%[\w.]+)?\]
     "bracketed address"
 )
 #: an IPv4 address not inside a longer dotted or word token
-IPV4 = pp.Regex(r"(?<![\w.:])(?P<addr>\d{1,3}(?:\.\d{1,3}){3})(?![\w.])").set_name("IPv4 address")
+IPV4 = pp.Regex(r"(?<![\w.:])(?P<addr>[0-9]{1,3}(?:\.[0-9]{1,3}){3})(?![\w.])").set_name("IPv4 address")
 #: an IPv6 address (candidates are checked by ipaddress: times like 13:43:08 are not addresses)
-IPV6 = pp.Regex(r"(?<![\w:.])(?P<addr>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?)(?![\w:.])").set_name(
+IPV6 = pp.Regex(r"(?<![\w:.])(?P<addr>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|[0-9]{1,3}(?:\.[0-9]{1,3}){3})?)(?![\w:.])").set_name(
     "IPv6 address"
 )
 
@@ -206,7 +206,7 @@ def parse_received(text: str) -> ReceivedHeader:
     for m in _BRACKETED_RE.finditer(text):
         addr_text = m["addr"]
         ip = _to_ip(addr_text)
-        if ip is None and not re.search(r"\d", addr_text):
+        if ip is None and not re.search(r"[0-9]", addr_text):
             continue  # [unknown], [Postfix]... are not address literals
         found.append(
             AddressLiteral(addr_text, ip, clause_at(m.start()), m.start(), True, bool(inside[m.start()]), _form(ip, bool(m["v6tag"])))
