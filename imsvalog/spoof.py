@@ -55,12 +55,18 @@ def _net(text: str) -> Network:
     return ipaddress.ip_network(text)
 
 
+#: what the model says the filter does with a message
+Verdict = Literal["fires", "does-not-fire", "unknown"]
+#: why an address or header was not counted
+SkipReason = Literal["private", "loopback", "link-local", "special-purpose", "no-address", "duplicate", "unparsable"]
+
+
 @dataclass(frozen=True)
 class Range:
     """A named address range and the reason code an address in it is skipped with."""
 
     network: Network
-    reason: str
+    reason: SkipReason
     label: str
 
 
@@ -121,7 +127,7 @@ _DOCUMENTED_SKIP = (
 
 #: what Python's ipaddress knows about an address (from the IANA special-purpose registries), checked in
 #: this order: (test, skip reason, words)
-_FACTS: tuple[tuple[Callable[[IPAddress], bool], str, str], ...] = (
+_FACTS: tuple[tuple[Callable[[IPAddress], bool], SkipReason, str], ...] = (
     (lambda ip: ip.is_unspecified, "special-purpose", "unspecified address"),
     (lambda ip: ip.is_loopback, "loopback", "loopback"),
     (lambda ip: ip.is_link_local, "link-local", "link-local"),
@@ -238,7 +244,7 @@ class Skip:
 
     header: int  # 1-based, top (newest) first
     address: str | None
-    reason: str  # private | loopback | link-local | special-purpose | no-address | duplicate | unparsable
+    reason: SkipReason
     range: str | None = None
     detail: str = ""
 
@@ -305,7 +311,7 @@ class SpoofResult:
     profile: str
     trusted_given: bool
     untrusted: list[str]
-    verdict: str  # fires | does-not-fire | unknown
+    verdict: Verdict
     reasons: list[str]
     warnings: list[str] = field(default_factory=list)
     observed: bool | None = None  # what IMSVA did, when known
@@ -477,12 +483,14 @@ def evaluate(
                 why = "the header has no from clause (a local submission or a header cut short)"
             else:
                 why = "the from clause has no bracketed address"
-            skip = Skip(i, None, "no-address", None, why)
-            skipped.append(skip)
-            headers.append(HeaderResult(i, text, parsed, None, None, skip, tuple(notes)))
+            none = Skip(i, None, "no-address", None, why)
+            skipped.append(none)
+            headers.append(HeaderResult(i, text, parsed, None, None, none, tuple(notes)))
             continue
         for taken in taken_all:
-            skip, counted_text, trusted_by, notes_here = None, None, None, list(notes)
+            notes_here = list(notes)
+            skip = None
+            counted_text = trusted_by = None
             if taken.address is None:
                 skip = Skip(i, taken.text, "unparsable", None, f"[{taken.text}] is not a valid IPv4 or IPv6 address")
             else:
@@ -529,6 +537,7 @@ def evaluate(
         reasons.append("sender and recipient domains differ")
     if not counted:
         reasons.append("no address is counted")
+    verdict: Verdict
     if trusted is None:
         verdict = "unknown"
         reasons.append("no Trusted Internal IP List given")

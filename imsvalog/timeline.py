@@ -513,7 +513,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
     if tag is None:
         return _Session([(hit.fi, hit.lineno, raw)], b"", "the line carries no [pid:tid] thread tag", "")
     lines: list[tuple[int, int, bytes]] = [(hit.fi, hit.lineno, raw)]
-    name = lambda fi: files[fi].file.name
+    name = lambda fi: files[fi].file.name  # noqa: E731
 
     # backwards: to the Accept line (kept) or the thread's previous Scan finished (not kept)
     start_note = ""

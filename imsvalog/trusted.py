@@ -41,9 +41,9 @@ def parse_entry(text: str, origin: str = "--trusted") -> TrustedEntry:
             a, b = ipaddress.ip_address(a_text), ipaddress.ip_address(b_text)
             if a.version != b.version:
                 raise InputError(f"trusted list entry {entry!r} ({origin}): range mixes IPv4 and IPv6")
-            if a > b:
+            if int(a) > int(b):
                 raise InputError(f"trusted list entry {entry!r} ({origin}): range ends before it starts")
-            nets = tuple(ipaddress.summarize_address_range(a, b))
+            nets = tuple(ipaddress.summarize_address_range(a, b))  # type: ignore[arg-type]  # same version, checked
         elif "/" in entry:
             nets = (ipaddress.ip_network(entry, strict=False),)
         else:
@@ -51,7 +51,7 @@ def parse_entry(text: str, origin: str = "--trusted") -> TrustedEntry:
             nets = (ipaddress.ip_network(addr),)
     except ValueError:
         raise bad from None
-    return TrustedEntry(entry, nets, origin)
+    return TrustedEntry(entry, nets, origin)  # type: ignore[arg-type]  # networks of one version
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ def test_4_bind_mounted_view_of_an_input_folder_is_an_input_folder(case: Path, t
     alias = tmp_path / "alias"
     alias.mkdir()
     target = alias / "log.imss.20990101.0001"
-    script = f'mount --bind "$1" "$2" || exit 99; exec "$3" correlate "$1" -f jsonl -o "$4"'
+    script = 'mount --bind "$1" "$2" || exit 99; exec "$3" correlate "$1" -f jsonl -o "$4"'
     r = subprocess.run(
         ["unshare", "--mount", "sh", "-c", script, "sh", str(case), str(alias), str(SCRIPT), str(target)],
         capture_output=True, text=True, cwd=ROOT,

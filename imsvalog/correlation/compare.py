@@ -184,7 +184,7 @@ class InferredAddress:
     """An address whose place in IMSVA's Trusted Internal IP List the logs reveal, with the evidence."""
 
     address: str
-    status: str  # trusted | untrusted | conflict
+    status: Literal["trusted", "untrusted", "conflict"]
     trusted_evidence: list[str] = field(default_factory=list)
     untrusted_evidence: list[str] = field(default_factory=list)
 
@@ -224,7 +224,9 @@ def infer_trusted(rows: Sequence[Row]) -> list[InferredAddress]:
             untrusted[suspects[0]].append(where)
     out = []
     for a in sorted(set(trusted) | set(untrusted)):
-        status = "conflict" if a in trusted and a in untrusted else ("trusted" if a in trusted else "untrusted")
+        status: Literal["trusted", "untrusted", "conflict"] = (
+            "conflict" if a in trusted and a in untrusted else ("trusted" if a in trusted else "untrusted")
+        )
         out.append(InferredAddress(a, status, trusted.get(a, []), untrusted.get(a, [])))
     return out
 

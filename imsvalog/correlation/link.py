@@ -31,15 +31,15 @@ from typing import Generic, Literal, TypeVar
 from ..grammars.received import parse_received
 from ..records import MailLogEntry, PolicyEvent, Transaction
 from ..scan_sessions import ScanSession, SpoofTrace
-from .result import Link, Row
+from .result import Basis, Link, Row
 from .scan import ScanIndex, normalize_message_id
 
 #: link bases, strongest first, and the confidence (tier) each gives
-BASES = ("internal_id", "message_id", "queue_id", "time")
+BASES: tuple[Basis, ...] = ("internal_id", "message_id", "queue_id", "time")
 Tier = Literal["high", "medium-high", "low"]
 #: the tiers, strongest first: each is settled before the next is looked at
 TIERS: tuple[Tier, ...] = ("high", "medium-high", "low")
-CONFIDENCE: dict[str, Tier] = {"internal_id": "high", "message_id": "high", "queue_id": "medium-high", "time": "low"}
+CONFIDENCE: dict[Basis, Tier] = {"internal_id": "high", "message_id": "high", "queue_id": "medium-high", "time": "low"}
 
 T = TypeVar("T", bound=Hashable)
 E = TypeVar("E", bound=Hashable)
@@ -51,7 +51,7 @@ class Evidence(Generic[T, E]):
 
     trace: T
     event: E
-    basis: str  # one of BASES
+    basis: Basis
     why: str = ""
 
 
@@ -112,9 +112,9 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
             cands[t].add(e)
             claims[e].add(t)
         for t, es in cands.items():
-            (e,) = es if len(es) == 1 else (None,)
-            if e is not None and claims[e] == {t}:
-                out.links[t] = (e, tier)
+            only = next(iter(es)) if len(es) == 1 else None
+            if only is not None and claims[only] == {t}:
+                out.links[t] = (only, tier)
             else:
                 rivals = set().union(*(claims[x] for x in es)) - {t}
                 out.ambiguous[t] = Ambiguity(tier, tuple(sorted(es)), tuple(sorted(rivals)))  # type: ignore[type-var]
@@ -218,11 +218,11 @@ def _action_compatible(session: ScanSession, event: PolicyEvent) -> bool:
 
 def _candidates(
     session: ScanSession, trace: SpoofTrace, idx: _Index, window: timedelta
-) -> dict[int, tuple[PolicyEvent, list[str], list[str]]]:
+) -> dict[int, tuple[PolicyEvent, list[Basis], list[str]]]:
     """Candidate events (by id()) with their bases and the evidence sentences."""
-    found: dict[int, tuple[PolicyEvent, list[str], list[str]]] = {}
+    found: dict[int, tuple[PolicyEvent, list[Basis], list[str]]] = {}
 
-    def add(e: PolicyEvent, basis: str, why: str) -> None:
+    def add(e: PolicyEvent, basis: Basis, why: str) -> None:
         if not is_spoof_event(e):
             return
         ev, bases, whys = found.setdefault(id(e), (e, [], []))
@@ -325,7 +325,7 @@ def link_rows(
     spoof_events = [e for e in events if is_spoof_event(e)]
     pairs = [(s, t) for s in sessions for t in s.spoof_traces]
     event_no = {id(e): i for i, e in enumerate(spoof_events)}
-    whys: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
+    whys: dict[tuple[int, int], list[tuple[Basis, str]]] = defaultdict(list)
     evidence: list[Evidence[int, int]] = []
     for ti, (s, t) in enumerate(pairs):
         for e, bases, texts in _candidates(s, t, idx, window).values():
@@ -351,12 +351,12 @@ def link_rows(
         elif ti in decision.ambiguous:
             amb = decision.ambiguous[ti]
             ids = [spoof_events[ei].internal_id for ei in amb.events]
-            basis = ", ".join(sorted({b for ei in amb.events for b, _ in whys[ti, ei] if CONFIDENCE[b] == amb.tier},
+            how = ", ".join(sorted({b for ei in amb.events for b, _ in whys[ti, ei] if CONFIDENCE[b] == amb.tier},
                                      key=BASES.index))
             if len(ids) > 1:
-                detail = f"{len(ids)} policy events fit it equally well by {basis} ({amb.tier}): " + ", ".join(ids)
+                detail = f"{len(ids)} policy events fit it equally well by {how} ({amb.tier}): " + ", ".join(ids)
             else:
-                detail = f"{basis} ({amb.tier}) points at policy event {ids[0]} only"
+                detail = f"{how} ({amb.tier}) points at policy event {ids[0]} only"
             if amb.rivals:
                 detail += "; " + ("it also fits " if len(ids) == 1 else "they also fit ") + "; ".join(
                     trace_name(r) for r in amb.rivals

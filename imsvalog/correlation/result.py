@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import InputError
 from ..frames import frame
@@ -29,6 +29,13 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     import pandas as pd
 
+#: what a row is: a trace and an event linked, an ambiguous trace or event, or one without the other
+Status = Literal["linked", "ambiguous", "trace-without-event", "event-without-trace"]
+#: the evidence a link rests on (see :mod:`imsvalog.correlation.link`)
+Basis = Literal["internal_id", "message_id", "queue_id", "time"]
+#: a link's tier, or ``ambiguous``
+Confidence = Literal["high", "medium-high", "low", "ambiguous"]
+
 #: the columns of :meth:`Row.flat` (the DataFrame adds ``result``, the Row itself)
 FLAT_COLUMNS = [
     "time", "thread", "internal_id", "message_id", "sender", "recipients", "subject", "rule", "actions", "status",
@@ -42,8 +49,8 @@ FLAT_COLUMNS = [
 class Link:
     """How a trace and a policy event were linked (or why they could not be)."""
 
-    basis: list[str]
-    confidence: str  # high | medium-high | low | ambiguous
+    basis: list[Basis]
+    confidence: Confidence
     detail: str
     #: when ambiguous: the events that fit (internal IDs) for a trace, the traces that fit (thread and time) for an event
     candidates: list[str] = field(default_factory=list)
@@ -63,7 +70,7 @@ class Row:
     trace: SpoofTrace | None
     event: PolicyEvent | None
     link: Link | None
-    status: str  # linked | ambiguous | trace-without-event | event-without-trace
+    status: Status
     recomputed: SpoofResult | None = None
     agrees: bool | None = None
     findings: list[Finding] = field(default_factory=list)
