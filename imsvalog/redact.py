@@ -67,10 +67,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import syslog as syslog_wrapper
 from .errors import InputError
 from .grammars import imss as imss_grammar
 from .grammars import maillog as maillog_grammar
-from . import syslog as syslog_wrapper
 from .grammars.received import BRACKETED, IPV4, IPV6
 from .sources import LogFile, discover, open_binary, open_log
 
@@ -580,7 +580,7 @@ class Redactor:
         t = m.group(0)
         if g == "learned":
             kind = self.learned.get(t.lower(), "free")
-            return self.domain(t) if kind in ("domain", "host") else self.free(t) if not self.keep_subjects or kind != "free" else t
+            return self.domain(t) if kind in ("domain", "host") else self.free(t)  # free() keeps it with keep_subjects
         if g == "uuid":
             return self.uuid(t)
         if g == "addr":
