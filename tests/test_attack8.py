@@ -287,3 +287,83 @@ def test_10_integer_and_decimal_helpers_take_ascii_digits_only() -> None:
     with pytest.raises(ParseFailure, match="not a finite number"):
         finite("Infinity", "size")
     assert integer(" 42 ", "pid") == 42 and finite("-2.5e1", "score") == -25.0
+
+
+# 6 -------------------------------------------------------------------------
+
+_GOOD = "2024/03/12 09:15:01 GMT+01:00 [4242:139871] "
+_DAMAGED = [
+    "hello world",
+    "\0\0garbage",
+    "",
+    "2024/03/12 09:15",  # a cut line
+    "2024/13/12 09:15:01 GMT+01:00 [4242:139871] [DEBUG]TmIsScan::scanMessage",
+    "2023/02/29 09:15:01 GMT+01:00 [4242:139871] [DEBUG]TmIsScan::scanMessage",  # no 29 February in 2023
+    "2024/02/29 09:15:01 GMT+01:00 [4242:139871] [DEBUG]TmIsScan::scanMessage",  # a leap day: a record
+    "2024/04/31 09:15:01 GMT+01:00 [4242:139871] [DEBUG]x",
+    "2024/03/12 25:15:01 GMT+01:00 [4242:139871] [DEBUG]x",
+    "2024/03/12 09:15:01 GMT+24:00 [4242:139871] [DEBUG]x",
+    "1969/03/12 09:15:01 GMT+01:00 [4242:139871] [DEBUG]x",
+    "2200/03/12 09:15:01 GMT+01:00 [4242:139871] [DEBUG]x",
+    "2024/03/12 09:15:01 GMT+01:00 [" + "9" * 21 + ":139871] [DEBUG]x",
+    "2024/03/12 09:15:01 GMT+01:00 [42a:139871] [DEBUG]x",
+    _GOOD + "Final action " + "1" * 25 + ": QuarantineAction",
+    _GOOD + "[DEBUG]x [/src/a.cpp:f:" + "7" * 30 + "]",
+    "2024/03/12\t09:15:01\tGMT+1 [4242:139871] other layout, still a record",
+    "2024/03/12 09:15:01 GMT+01:00 [4242:139871] caf\xe9 \udcff bytes",
+    "2024/03/12 09:15:01 GMT+01:00 [4242:139871] Info: Accept connection from client [127.0.0.1]",
+    "2024/03/1\u0662 09:15:01 GMT+01:00 [4242:139871] [DEBUG]x",
+]
+
+
+def test_6_correlate_rejects_every_line_parse_rejects(tmp_path: Path) -> None:
+    """"correlate gb says "3 log.imss lines ... 0 rejected lines"; parse rejects 2. On a 3000-line damaged
+    file parse 706 rejects, correlate 397"."""
+    good = (FIXTURES / "busy-day" / "log.imss.20240312.0001").read_bytes().splitlines(keepends=True)
+    lines: list[bytes] = []
+    for i, line in enumerate(good * 3):
+        lines.append(line)
+        if i % 7 == 3:
+            lines.append(_DAMAGED[(i // 7) % len(_DAMAGED)].encode("utf-8", "surrogateescape") + (b"\r\n" if i % 2 else b"\n"))
+    lines.append(b"2024/03/12 09:15:01 GMT+01:00 [1:2] " + b"x" * (1 << 20) + b"\n")  # over the line-length limit
+    lines.append(b"no final newline")
+    d = tmp_path / "damaged"
+    d.mkdir()
+    log = d / "log.imss.20240312.0001"
+    log.write_bytes(b"".join(lines))
+    shutil.copy(FIXTURES / "busy-day" / "polevt.imss.20240312.0001", d)
+    _same_rejects(d, log)
+    gz = tmp_path / "gz"
+    gz.mkdir()
+    (gz / "log.imss.20240312.0001.gz").write_bytes(gzip.compress(log.read_bytes()))
+    shutil.copy(FIXTURES / "busy-day" / "polevt.imss.20240312.0001", gz)
+    _same_rejects(gz, gz / "log.imss.20240312.0001.gz")
+
+
+def _same_rejects(folder: Path, log: Path) -> None:
+    from imsvalog import correlate
+    from imsvalog.readers import ReadReport, iter_records
+
+    report = ReadReport()
+    want = [(r.source.line, r.reason) for r in iter_records([log], report=report) if isinstance(r, Reject)]
+    assert len(want) >= 30
+    c = correlate(folder)
+    got = [(r.source.line, r.reason) for r in c.rejects if r.source.file == str(log)]
+    assert got == want
+    assert c.summary.lines == report.files[0].lines
+
+
+@pytest.mark.parametrize("line", _DAMAGED)
+def test_6_a_line_correlate_takes_as_sure_parses(line: str) -> None:
+    """The byte-level shortcut never passes a line that parse would reject."""
+    from imsvalog.correlation.scan import _unsure_lines
+
+    raw = line.encode("utf-8", "surrogateescape") + b"\n"
+    before = b"\n".join([_GOOD.encode() + b"x"] * 3) + b"\n"
+    data = before + raw + _GOOD.encode() + b"y\n"
+    at = len(before)
+    unsure = _unsure_lines(data, 0, len(data), 1 << 20)
+    parsed = parse_line("imss", Source("f", 1, line))
+    if isinstance(parsed, Reject):
+        assert at in unsure, parsed.reason
+    assert unsure == [at] or (not isinstance(parsed, Reject) and unsure == [])

@@ -20,11 +20,11 @@ from datetime import datetime
 from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, iter_blocks, seekable, split_point
 from ..errors import ReadError
 from ..grammars import imss
-from ..grammars.common import ParseFailure, make_time, required_literal
+from ..grammars.common import MAX_DIGITS, MAX_YEAR, MIN_YEAR, ParseFailure, make_time, required_literal
 from ..readers import parse_line, unreadable_rest
 from ..records import AcceptConnection, MessageIdLine, Reject, ScanFinished, Source
 from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, ScanSession, SessionBuilder
-from ..sources import LogFile, ScanStats, decode, file_size
+from ..sources import LogFile, LongLine, ScanStats, decode, file_size
 
 #: progress callback: bytes read so far, bytes in all (uncompressed where known), the file being read
 ProgressFn = Callable[[int, int, str], None]
@@ -53,13 +53,92 @@ def _text(raw: bytes) -> str:
     return decode(raw[:-1] if raw.endswith(b"\r") else raw)
 
 
+# ---------------------------------------------------------------------------
+# Every line accounted for: the lines that would not parse are rejects, as in ``parse``
+# ---------------------------------------------------------------------------
+
+_MONTH_DAY = (
+    rb"(?:(?:0[1-9]|1[0-2])/(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])/(?:29|30)|(?:0[13578]|1[02])/31)"
+)
+#: the start of a line that surely parses: log.imss's usual layout with real values (a year
+#: MIN_YEAR..MAX_YEAR, a real day of its month, but 29 February, which is checked in full;
+#: hour, minute, second and offset in range) and a [pid:tid] of at most MAX_DIGITS digits each
+_SURE_HEAD = (
+    rb"(?:19[7-9]|2[01][0-9])[0-9]/" + _MONTH_DAY + rb" (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] "
+    rb"GMT[+-](?:[01][0-9]|2[0-3]):[0-5][0-9] \[[0-9]{1,%d}:[0-9]{1,%d}\]" % (MAX_DIGITS, MAX_DIGITS)
+)
+assert (MIN_YEAR, MAX_YEAR) == (1970, 2199), "_SURE_HEAD's year range follows grammars.common"
+_SURE_START = re.compile(_SURE_HEAD)
+#: a line end not followed by a sure start (the regex engine finds them at C speed)
+_UNSURE_START = re.compile(rb"\n(?!" + _SURE_HEAD + rb")")
+#: a number longer than any integer field may be (a reject in the body shapes that hold one)
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_TOO_MANY_DIGITS = b"0" * (MAX_DIGITS + 1)
+
+
+def _unsure_lines(data: bytes, start: int, end: int, limit: int) -> list[int]:
+    """Start offsets of the lines of ``data[start:end]`` (whole lines) that might not parse:
+    not in the sure layout, holding a number of more than :data:`MAX_DIGITS` digits, or
+    longer than ``limit``.  Every other line surely parses (a record), so only these are
+    parsed to find the rejects.
+    """
+    starts: set[int] = set()
+    if start < end and _SURE_START.match(data, start) is None:
+        starts.add(start)
+    for m in _UNSURE_START.finditer(data, start, end - 1):
+        starts.add(m.start() + 1)
+    digits = (data if start == 0 and end == len(data) else data[start:end]).translate(_DIGITS_AS_ZERO)
+    i = digits.find(_TOO_MANY_DIGITS)
+    while i != -1:
+        starts.add(start + digits.rfind(b"\n", 0, i) + 1)
+        e = digits.find(b"\n", i)
+        i = digits.find(_TOO_MANY_DIGITS, e + 1) if e != -1 else -1
+    if end - start > limit:  # a line over the limit has a window of limit/2 bytes without a line end
+        step = max(1, limit // 2)
+        p = start
+        while p + step <= end:
+            if data.find(b"\n", p, p + step) != -1:
+                p += step
+                continue
+            s = data.rfind(b"\n", start, p) + 1 or start
+            e = data.find(b"\n", p + step, end)
+            e = end - 1 if e == -1 else e
+            if e - s > limit:
+                starts.add(s)
+            p = e + 1
+    return sorted(starts)
+
+
+def _account(data: bytes, start: int, end: int, line: int, name: str, rejects: list[Reject], limit: int) -> None:
+    """The rejects among the lines of ``data[start:end]`` (``line``: the first's number), as
+    ``imsvalog parse`` finds them: only the lines :func:`_unsure_lines` gives are parsed."""
+    counted = start
+    for s in _unsure_lines(data, start, end, limit):
+        line += data.count(b"\n", counted, s)
+        counted = s
+        e = data.find(b"\n", s, end)
+        raw = data[s : end if e == -1 else e]
+        if len(raw) > limit:
+            rejects.append(_long_reject(name, line, raw, len(raw)))
+            continue
+        item = parse_line("imss", Source(name, line, _text(raw)))
+        if isinstance(item, Reject):
+            rejects.append(item)
+
+
+def _unique_rejects(rejects: list[Reject], since: int, files: Sequence[LogFile]) -> None:
+    """``rejects[since:]`` once per line (several passes may reject the same line), in file and line order."""
+    order = {str(f.path): i for i, f in enumerate(files)}
+    seen: dict[tuple[str, int], Reject] = {}
+    for r in rejects[since:]:
+        seen.setdefault((r.source.file, r.source.line), r)
+    rejects[since:] = sorted(seen.values(), key=lambda r: (order.get(r.source.file, len(order)), r.source.line))
+
+
 def _long_reject(name: str, line: int, head: bytes, length: int) -> Reject:
-    return Reject(
-        Source(name, line, _text(head[:LONG_HEAD])),
-        "imss",
-        f"line of {length:,} bytes, over the limit of {default_max_line():,}; "
-        f"only its first {min(length, LONG_HEAD):,} bytes are kept",
-    )
+    """An over-long line's reject, worded as ``parse`` words it (:class:`~imsvalog.sources.LongLine`)."""
+    long = LongLine(_text(head[:LONG_HEAD]), length, default_max_line())
+    return Reject(Source(name, line, str(long)), "imss", long.reason)
 
 
 def _blocks(
@@ -86,6 +165,7 @@ def _marker_lines(
     limit = default_max_line()
     for _, name, b in _blocks(files, rejects, stats, progress, total):
         data, line, counted = b.data, b.line, b.start
+        _account(data, b.start, b.end, b.line, name, rejects, limit)
         for s in _marker_starts(data, MARKER_NEEDLES, b.start, b.end):
             line += data.count(b"\n", counted, s)
             counted = s
@@ -107,6 +187,7 @@ def read_sessions(
 
     The reference that :func:`read_spoof_sessions` is tested against; :func:`imsvalog.sessions` uses it.
     """
+    since = len(rejects)
     builder = SessionBuilder()
     sessions: list[ScanSession] = []
     for src in _marker_lines(files, rejects, stats, progress, total):
@@ -116,6 +197,7 @@ def read_sessions(
             continue
         sessions.extend(builder.feed(item))  # type: ignore[arg-type]
     sessions.extend(builder.flush())
+    _unique_rejects(rejects, since, files)
     return _in_file_order(sessions, files)
 
 
@@ -194,6 +276,7 @@ def read_spoof_sessions(
     those built from :func:`read_sessions`.
     """
     index = ScanIndex()
+    since = len(rejects)
     marked = _mark_runs(files, rejects, stats, progress, total, index)
     # plain files: each run is read and parsed in turn (only its lines are held); otherwise
     # (gzip, bundle members) one more pass collects every run's lines first
@@ -224,6 +307,7 @@ def read_spoof_sessions(
         if s is not None:
             sessions.append(s)
             index.add_session(s)
+    _unique_rejects(rejects, since, files)
     return _in_file_order(sessions, files), index
 
 
@@ -339,6 +423,7 @@ def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], b
     for b in blocks:
         data = b.data
         _see_span(data, b.start, b.end, index)
+        _account(data, b.start, b.end, b.line, name, marker.rejects, marker.limit)
         find, count, step = data.find, data.count, marker.line
         line, counted, offset = b.line, b.start, base + b.offset - b.start
         for s in _marker_starts(data, needles, b.start, b.end):
