@@ -140,7 +140,12 @@ def test_any_marker_sequence_correlates_and_every_trace_is_accounted_for(tmp_pat
 # --- non-finite numbers, control and format characters: no exception, nothing lost
 
 _huge = st.integers(min_value=4290, max_value=4400).map(lambda n: "9" * n)
-_number = st.one_of(st.integers(0, 10**6).map(str), _huge, st.sampled_from(["nan", "inf", "-inf", "1e999", "1e-999", "-0", "1.2.3", ""]))
+#: what int() and float() take but no log writes: underscores, Unicode digits (Arabic-Indic, full-width)
+_odd = st.sampled_from(["1_000", "1_0", "\u0663", "\uff14.1", "\u0669\u0669", "\u0966", "2\u0660"])
+_number = st.one_of(
+    st.integers(0, 10**6).map(str), _huge, _odd,
+    st.sampled_from(["nan", "inf", "-inf", "1e999", "1e-999", "-0", "1.2.3", ""]),
+)
 _date = st.tuples(st.integers(0, 9999), st.integers(0, 99), st.integers(0, 99)).map(lambda t: "%04d/%02d/%02d" % t)
 _clock = st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)).map(lambda t: "%02d:%02d:%02d" % t)
 _offset = st.tuples(st.sampled_from("+-"), st.integers(0, 99), st.integers(0, 99)).map(lambda t: "%s%02d:%02d" % t)
@@ -206,3 +211,45 @@ def test_hostile_values_in_every_grammar_are_records_or_rejects(tmp_path: Path, 
         data = "\n".join(ln.replace("\n", " ").replace("\r", " ") for ln in lines).encode("utf-8", "surrogatepass")
         _check(tmp_path, name, data)
         _all_formats_work(tmp_path, name)
+
+
+# --- numbers are ASCII digits only, in every grammar
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=_odd, field=st.sampled_from([5, 9, 11]))
+def test_a_polevt_number_field_with_odd_digits_is_a_reject_naming_the_field(value: str, field: int) -> None:
+    from imsvalog.readers import parse_line
+    from imsvalog.records import Reject, Source
+
+    fields = ["2019/04/30 13:57:43 GMT+09:00", "ID-1", "a@example.com", "b@example.com", "s", "1", "Spoofing message",
+              "0000010000000000", "", "0.5", "01000000000000000", "0.0"]
+    fields[field] = value
+    item = parse_line("polevt", Source("f", 1, "\t".join(fields)))
+    assert isinstance(item, Reject) and f"field {field} (" in item.reason and "ASCII digits" in item.reason
+
+
+# --- correlate's own reader: the same rejects as parse, line by line
+
+_GOOD_IMSS = [
+    "2024/03/12 09:15:01 GMT+01:00 [4242:139871] Info: Accept connection from client [127.0.0.1]",
+    "2024/03/12 09:15:01 GMT+01:00 [4242:139871] [DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.7,",
+    "2024/03/12 09:15:02 GMT+01:00 [4242:139871] [DEBUG]TmIsScan::scanMessage [/src/scan.cpp:TmIsScan::scanMessage:120]",
+]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(lines=st.lists(st.one_of(_imss_line, st.sampled_from(_GOOD_IMSS)), min_size=1, max_size=12))
+def test_correlate_rejects_exactly_the_log_imss_lines_parse_rejects(tmp_path: Path, lines: list[str]) -> None:
+    from imsvalog import correlate
+    from imsvalog.records import Reject
+
+    d = tmp_path / "case"
+    d.mkdir(exist_ok=True)
+    p = d / "log.imss.20240312.0001"
+    p.write_bytes("\n".join(ln.replace("\n", " ").replace("\r", " ") for ln in lines).encode("utf-8", "surrogatepass") + b"\n")
+    report = ReadReport()
+    want = [(r.source.line, r.reason) for r in iter_records([p], report=report) if isinstance(r, Reject)]
+    c = correlate(d)
+    assert [(r.source.line, r.reason) for r in c.rejects] == want
+    assert c.summary.lines == report.files[0].lines
