@@ -551,12 +551,14 @@ def correlate(
     with bundle_settings(password, max_member_size, max_total_size):
         files = discover(paths).files
         inputs = Inputs.of(paths, files, extra=[*trusted_file, *what_if_trusted_file])
-        check_outputs([output], inputs)  # before the long read: a refused output costs nothing
+        from . import plot as plots
+
+        # before the long read: a refused output costs nothing (also -o naming a PNG that --plot writes)
+        check_outputs([output], inputs, [(plot, [f"{n}.png" for n in plots.FIGURE_NAMES])])
         if redact:
             check_key_file(key_file, inputs, [output])  # before the key file is made
         if plot is not None:
             check_output_folder(plot, inputs)
-            from . import plot as plots
 
             plots.require_matplotlib()
         with redacted_run(redact, key_file, paths, [*trusted_file, *what_if_trusted_file]) as (given, tgiven, restore, red):

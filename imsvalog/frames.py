@@ -123,8 +123,10 @@ def _series(kind: str, values: list[Any]) -> pd.Series:
 
     if kind in (LIST, OBJECT):
         return pd.Series(values, dtype=object)
-    if kind == CATEGORY:
-        return pd.Series(pd.Categorical(values))
+    if kind == CATEGORY:  # string categories always (all-missing would infer float64 ones, which no concat takes)
+        seen = sorted(dict.fromkeys(v for v in values if v is not None and v == v))
+        cats = pd.Index(seen) if seen else pd.Index(["x"])[:0]  # the string dtype pandas gives strings
+        return pd.Series(pd.Categorical(values, categories=cats))
     if kind == STRING:
         return pd.Series(pd.array(values, dtype=pd.StringDtype("python")))
     if kind == FLOAT:
@@ -132,30 +134,67 @@ def _series(kind: str, values: list[Any]) -> pd.Series:
     return pd.Series(pd.array(values, dtype=kind))  # Int64, boolean
 
 
-def frame(rows: Iterable[Mapping[str, Any]], dtypes: Mapping[str, str] | None = None) -> pd.DataFrame:
+def frame(
+    rows: Iterable[Mapping[str, Any]], dtypes: Mapping[str, str] | None = None, columns: Sequence[str] = ()
+) -> pd.DataFrame:
     """A DataFrame from flat rows with the dtypes of :data:`COLUMNS`; columns in order of first appearance.
 
     ``dtypes`` overrides the table for this frame (a column of Python objects is ``object``).  A column
     the table does not know gets the dtype pandas infers (a test keeps every reader's columns in the table).
+    ``columns`` are the frame's columns when there are no rows: an empty input gives an empty frame
+    with every column and its dtype, not a frame without columns.
+
+    >>> df = frame([], columns=["time", "count", "kind"])
+    >>> df.shape, [str(t) for t in df.dtypes]
+    ((0, 3), ['datetime64[us, UTC]', 'Int64', 'category'])
     """
     import pandas as pd
 
     rows = list(rows)
-    names: dict[str, None] = {}
+    names: dict[str, None] = {} if rows else dict.fromkeys(columns)
     for r in rows:
         names.update(dict.fromkeys(r))
     table = {**COLUMNS, **(dtypes or {})}
-    columns: dict[str, pd.Series] = {}
+    out: dict[str, pd.Series] = {}
     for name in names:
         values = [r.get(name) for r in rows]
         kind = table.get(name)
         if kind == TIME:
-            columns.update(time_columns(name, values))
+            out.update(time_columns(name, values))
         elif kind is None:
-            columns[name] = pd.Series(values)
+            out[name] = pd.Series(values, dtype=object if not values else None)
         else:
-            columns[name] = _series(kind, values)
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+            out[name] = _series(kind, values)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(rows)))
+
+
+def record_columns(*classes: type) -> list[str]:
+    """The columns :func:`imsvalog.records.to_row` gives records of these classes (the union, in order)."""
+    from dataclasses import fields
+
+    from .records import ImssRecord, MailLogEntry
+
+    names: dict[str, None] = dict.fromkeys(["kind"])
+    if any(issubclass(c, (ImssRecord, MailLogEntry)) for c in classes):
+        names["shape"] = None
+    names.update(dict.fromkeys(["file", "line", "time"]))
+    for c in classes:
+        names.update(dict.fromkeys(f.name for f in fields(c) if f.name not in ("source", "time", "shape")))
+    if any(issubclass(c, ImssRecord) for c in classes):
+        names["thread"] = None
+    return list(names)
+
+
+def _imss_classes() -> list[type]:
+    from .records import ImssRecord
+
+    out: list[type] = []
+    todo = [ImssRecord]
+    while todo:
+        c = todo.pop(0)
+        out.append(c)
+        todo += c.__subclasses__()
+    return out
 
 
 def to_utc(df: pd.DataFrame) -> pd.DataFrame:
@@ -210,19 +249,25 @@ def read_log_imss(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.D
     >>> str(df["time"].dtype), str(df["rule_id"].dtype)
     ('datetime64[us, UTC+09:00]', 'Int64')
     """
-    return records_frame(iter_log_imss(paths, rejects))
+    return frame((to_row(i) for i in iter_log_imss(paths, rejects)), columns=record_columns(*_imss_classes()))
 
 
 def read_polevt(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
     """polevt.imss policy events as a DataFrame (``recipients``, ``conditions``, ``actions`` are lists)."""
-    return records_frame(iter_polevt(paths, rejects))
+    from .records import PolicyEvent
+
+    return frame((to_row(i) for i in iter_polevt(paths, rejects)), columns=record_columns(PolicyEvent))
 
 
 def read_msgtra(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
     """msgtra.imss transactions as a DataFrame."""
-    return records_frame(iter_msgtra(paths, rejects))
+    from .records import Transaction
+
+    return frame((to_row(i) for i in iter_msgtra(paths, rejects)), columns=record_columns(Transaction))
 
 
 def read_maillog(paths: PathsLike, rejects: list[Reject] | None = None, tz: Any = None) -> pd.DataFrame:
     """Postfix maillog entries as a DataFrame; ``tz`` (a tzinfo) is the zone of syslog timestamps (UTC if None)."""
-    return records_frame(iter_maillog(paths, rejects, tz))
+    from .records import MailLogEntry
+
+    return frame((to_row(i) for i in iter_maillog(paths, rejects, tz)), columns=record_columns(MailLogEntry))

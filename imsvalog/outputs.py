@@ -219,10 +219,25 @@ class Inputs:
         return None
 
 
-def check_outputs(outputs: Sequence[PathLike | None], inputs: Inputs) -> None:
-    """Refuse (:class:`OutputError`) any output that is or would become an input, or that is given twice."""
+def check_outputs(
+    outputs: Sequence[PathLike | None], inputs: Inputs, folders: Sequence[tuple[PathLike | None, Iterable[str]]] = ()
+) -> None:
+    """Refuse (:class:`OutputError`) any output that is or would become an input, or that is given twice.
+
+    ``folders`` are output folders with the names of the files they will receive (``--plot DIR``
+    writes ``verdicts.png``, ...): an output file that one of them would replace is refused too.
+    """
     seen: dict[str, str] = {}
     seen_ids: dict[tuple[int, int], str] = {}
+    for folder, names in folders:
+        if folder is None:
+            continue
+        for name in names:
+            path = os.path.join(os.fspath(folder), name)
+            seen[_real(path)] = f"a file the output folder {os.fspath(folder)} receives"
+            fid = _file_id(path)
+            if fid is not None:
+                seen_ids[fid] = f"{path}, a file the output folder {os.fspath(folder)} receives"
     for out in outputs:
         if out is None:
             continue

@@ -36,6 +36,11 @@ NO_TRACE = "(no trace: log level)"
 ALL_TRUSTED = "(all listed addresses trusted)"
 OTHER = "other"
 WHAT_IF_ORDER = ("prevented", "still quarantined", "unknown (no trace)")
+#: the columns of :func:`trigger_frame` and :func:`what_if_frame` (also when there are no rows)
+TRIGGER_COLUMNS = ["time", "untrusted_address", "internal_id", "sender"]
+WHAT_IF_COLUMNS = ["time", "internal_id", "sender", "logged_ips", "verdict_before", "verdict_after", "outcome"]
+#: every figure :func:`figures` may make, by file stem (``--plot DIR`` writes ``STEM.png``)
+FIGURE_NAMES = ("triggers-per-hour", "top-untrusted", "calibration", "verdicts", "policy-events", "what-if")
 WHAT_IF_COLOURS = {"prevented": "#2ca02c", "still quarantined": "#d62728", "unknown (no trace)": "#7f7f7f"}
 
 
@@ -92,7 +97,7 @@ def trigger_frame(c: Correlation) -> pd.DataFrame:
             culprit = " + ".join(dict.fromkeys(untrusted)) or ALL_TRUSTED
         rows.append({"time": r.time, "untrusted_address": culprit, "internal_id": r.internal_id,
                      "sender": r.event.sender if r.event else None})
-    return frame(rows)
+    return frame(rows, columns=TRIGGER_COLUMNS)
 
 
 def _safe(test: Callable[[str], bool], address: str) -> bool:
@@ -132,7 +137,7 @@ def what_if_frame(c: Correlation, trusted: TrustedList | None | str = "same", pr
         rows.append({"time": r.time, "internal_id": r.internal_id, "sender": r.event.sender if r.event else None,
                      "logged_ips": r.trace.logged_ips if r.trace else None, "verdict_before": before,
                      "verdict_after": after, "outcome": outcome})
-    return frame(rows)
+    return frame(rows, columns=WHAT_IF_COLUMNS)
 
 
 def verdict_table(c: Correlation) -> pd.DataFrame:
@@ -380,7 +385,7 @@ def save_figures(figs: dict[str, Figure], folder: OutputFolder, dpi: int = 110) 
 
 
 __all__: Sequence[str] = [
-    "calibration", "figures", "policy_events", "require_matplotlib", "save_figures", "top_untrusted", "trigger_frame",
+    "FIGURE_NAMES", "calibration", "figures", "policy_events", "require_matplotlib", "save_figures", "top_untrusted", "trigger_frame",
     "triggers_over_time", "verdict_table", "verdicts", "what_if", "what_if_frame",
 ]
 

@@ -191,6 +191,13 @@ class ScanSession:
         }
 
 
+#: the columns of :meth:`Session.to_row` (a frame of no sessions has them too)
+SESSION_COLUMNS = [
+    "session", "thread", "start_time", "end_time", "start", "end", "message_id", "internal_id", "rules",
+    "final_actions", "spoof_traces", "logged_ips", "logged_count", "triggered", "received_headers", "files",
+    "first_line", "lines",
+]
+
 _START_WORDS = {
     "accept_connection": "its Accept connection line",
     "rule_set_start": "its Start Rule Set line",

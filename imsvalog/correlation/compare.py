@@ -47,6 +47,20 @@ def normalize_ip(text: str) -> str:
         return text.strip()
 
 
+def is_address(text: str) -> bool:
+    """An IP address (what a trusted list can be asked about); IMSVA's list may hold other tokens (``unknown``),
+    whose membership is unknown, never "untrusted".
+
+    >>> is_address("198.51.100.66"), is_address("2001:db8::1"), is_address("unknown")
+    (True, True, False)
+    """
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> None:
     """Re-run the model on the row's trace and record how it compares with what IMSVA logged."""
     t = row.trace
@@ -92,7 +106,14 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
 def _given_list_findings(fired: bool | None, said: str, logged: Sequence[str], trusted: TrustedList) -> list[Finding]:
     """What IMSVA's verdict on its own logged list says about the given trusted list."""
     ips = list(dict.fromkeys(normalize_ip(a) for a in logged))
-    outside = [a for a in ips if trusted.match(a) is None]
+    unparsable = [a for a in ips if not is_address(a)]
+    outside = [a for a in ips if is_address(a) and trusted.match(a) is None]
+    if unparsable:
+        return [Finding(
+            "trusted-list",
+            f"IMSVA logged {', '.join(repr(a) for a in unparsable)}, which is not an IP address: whether your trusted "
+            "list covers it is unknown",
+        )]
     if fired is True and ips and not outside:
         return [Finding(
             "trusted-list",
@@ -250,14 +271,15 @@ class ScanList:
     domain_ok: bool | None
 
     def untrusted(self, trusted: TrustedList) -> list[str]:
-        return [a for a in dict.fromkeys(self.addresses) if trusted.match(a) is None]
+        """The addresses ``trusted`` does not cover (an entry that is no address is in neither group)."""
+        return [a for a in dict.fromkeys(self.addresses) if is_address(a) and trusted.match(a) is None]
 
     def verdict(self, trusted: TrustedList | None) -> str:
         """The verdict this list gives with ``trusted`` (fires | does-not-fire | unknown)."""
         if trusted is None:
             return "unknown"
         if not self.untrusted(trusted):
-            return "does-not-fire"
+            return "unknown" if not all(is_address(a) for a in self.addresses) else "does-not-fire"
         return {True: "fires", False: "does-not-fire", None: "unknown"}[self.domain_ok]
 
 
@@ -364,6 +386,8 @@ def check_trusted(inferred: Sequence[InferredAddress], trusted: TrustedList | No
         return []
     out: list[ListCheck] = []
     for i in inferred:
+        if not is_address(i.address):
+            continue  # a token IMSVA listed that is no address: whether a list covers it is unknown
         entry = trusted.match(i.address)
         shown = f"{entry.text} ({entry.origin})" if entry is not None else None
         if i.untrusted_evidence and entry is not None:

@@ -301,7 +301,7 @@ class Correlation:
     @property
     def frame(self) -> pd.DataFrame:
         """One row per spoof-related scan, lists kept as lists."""
-        return frame((_frame_row(r) for r in self.rows), {"result": "object"})  # the Row itself
+        return frame((_frame_row(r) for r in self.rows), {"result": "object"}, [*FLAT_COLUMNS, "result"])  # the Row itself
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame
@@ -315,7 +315,9 @@ class Correlation:
         return correlation_html(self)
 
     def sessions_frame(self) -> pd.DataFrame:
-        return frame(s.to_row() for s in self.sessions)
+        from ..scan_sessions import SESSION_COLUMNS
+
+        return frame((s.to_row() for s in self.sessions), columns=SESSION_COLUMNS)
 
     def explanations(self) -> list[str]:
         return [r.explanation for r in self.rows]

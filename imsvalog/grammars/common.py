@@ -44,6 +44,10 @@ class BadTime(ParseFailure):
 #: to convert more than 4,300 digits at all)
 MAX_DIGITS = 20
 
+#: the largest whole number a field may hold: a signed 64-bit value, what pandas' ``Int64`` columns
+#: hold (a larger number is a reject naming its field, so every frame can hold every record)
+MAX_INTEGER = 2**63 - 1
+
 #: years outside this range are rejects: IMSVA did not exist before, and pandas'
 #: nanosecond times end in 2262 (a year 1 or 9999 is a corrupt line, not a time)
 MIN_YEAR, MAX_YEAR = 1970, 2199
@@ -70,13 +74,20 @@ def integer(text: str, what: str) -> int:
     Traceback (most recent call last):
     ...
     imsvalog.grammars.common.ParseFailure: pid is a number of 5000 digits; at most 20 are expected
+    >>> integer("10000000000000000000", "IP count")
+    Traceback (most recent call last):
+    ...
+    imsvalog.grammars.common.ParseFailure: IP count 10000000000000000000 does not fit a signed 64-bit integer (at most 9223372036854775807)
     """
     text = text.strip()
     if len(text) > MAX_DIGITS:
         raise ParseFailure(f"{what} is a number of {len(text)} digits; at most {MAX_DIGITS} are expected")
     if _ASCII_INTEGER.fullmatch(text) is None:
         raise ParseFailure(f"{what} is not a number of ASCII digits: {text[:40]!r}")
-    return int(text)
+    value = int(text)
+    if not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+        raise ParseFailure(f"{what} {text} does not fit a signed 64-bit integer (at most {MAX_INTEGER})")
+    return value
 
 
 def finite(text: str, what: str) -> float:
