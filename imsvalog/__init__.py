@@ -21,7 +21,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 from .errors import InputError
-from .frames import read_log_imss, read_maillog, read_msgtra, read_polevt, records_frame
+from .frames import read_log_imss, read_logs, read_maillog, read_msgtra, read_polevt, records_frame
 from .readers import iter_log_imss, iter_maillog, iter_msgtra, iter_polevt, iter_records
 from .records import (
     ImssRecord,
@@ -73,5 +73,6 @@ __all__ = [
     "read_maillog",
     "read_msgtra",
     "read_polevt",
+    "read_logs",
     "records_frame",
 ]

@@ -271,3 +271,30 @@ def read_maillog(paths: PathsLike, rejects: list[Reject] | None = None, tz: Any 
     from .records import MailLogEntry
 
     return frame((to_row(i) for i in iter_maillog(paths, rejects, tz)), columns=record_columns(MailLogEntry))
+
+
+def read_logs(paths: PathsLike, rejects: list[Reject] | None = None, tz: Any = None) -> dict[str, pd.DataFrame]:
+    """Every kind of log under ``paths`` (folders, files, bundles) as DataFrames, by name: ``log.imss``,
+    ``polevt.imss``, ``msgtra.imss``, ``maillog``.  A kind the case has no file of is an empty frame with
+    every column (a case without message tracking is still a case), where each reader alone would raise
+    :class:`~imsvalog.errors.InputError`.
+
+    >>> logs = read_logs("fixtures/kb000239719")
+    >>> {name: len(df) for name, df in logs.items()}
+    {'log.imss': 10, 'polevt.imss': 1, 'msgtra.imss': 0, 'maillog': 0}
+    """
+    from .records import MailLogEntry, PolicyEvent, Transaction
+    from .sources import KIND_NAMES, discover
+    from .readers import as_path_list
+
+    present = {f.kind for f in discover(as_path_list(paths)).files}
+    readers = {
+        "imss": (lambda: read_log_imss(paths, rejects), _imss_classes()),
+        "polevt": (lambda: read_polevt(paths, rejects), [PolicyEvent]),
+        "msgtra": (lambda: read_msgtra(paths, rejects), [Transaction]),
+        "maillog": (lambda: read_maillog(paths, rejects, tz), [MailLogEntry]),
+    }
+    return {
+        KIND_NAMES[kind]: read() if kind in present else frame([], columns=record_columns(*classes))
+        for kind, (read, classes) in readers.items()
+    }

@@ -124,6 +124,7 @@ def test_empty_inputs_give_empty_frames_with_every_column_and_dtype(tmp_path: Pa
     full_c = imsvalog.correlate(FIXTURES / "two-days")
     assert list(c.frame.columns) == list(full_c.frame.columns)
     assert list(c.sessions_frame().columns) == list(full_c.sessions_frame().columns)
+    assert list(imsvalog.sessions_frame(tmp_path).columns) == list(full_c.sessions_frame().columns)
     assert list(plot.trigger_frame(c).columns) == ["time", "untrusted_address", "internal_id", "sender"]
     assert str(c.frame["logged_count"].dtype) == "Int64"
 

@@ -154,4 +154,6 @@ def sessions(paths: PathsLike, rejects: list[Reject] | None = None) -> list[Scan
 
 def sessions_frame(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
     """Scan sessions as a DataFrame: one row per scanned message."""
-    return frame(s.to_row() for s in sessions(paths, rejects))
+    from ..scan_sessions import SESSION_COLUMNS
+
+    return frame((s.to_row() for s in sessions(paths, rejects)), columns=SESSION_COLUMNS)
