@@ -44,6 +44,39 @@ FIGURE_NAMES = ("triggers-per-hour", "top-untrusted", "calibration", "verdicts",
 WHAT_IF_COLOURS = {"prevented": "#2ca02c", "still quarantined": "#d62728", "unknown (no trace)": "#7f7f7f"}
 
 
+#: the longest label a figure shows (longer text is elided in the middle, so legends and axes stay on the figure)
+LABEL_WIDTH = 40
+
+
+def label(value: object, width: int = LABEL_WIDTH) -> str:
+    """Log text as a figure label: at most ``width`` characters (elided in the middle), then made inert
+    (:func:`imsvalog.render.plot_label`).
+
+    >>> label("x" * 300)
+    'xxxxxxxxxxxxxxxxxxxx…xxxxxxxxxxxxxxxxxxx'
+    >>> print(label("_rule"), label("$x$ rule"))
+     _rule \\$x\\$ rule
+    """
+    from .render import plain
+
+    text = plain(value)
+    if len(text) > width:
+        text = text[: width // 2] + "…" + text[len(text) - (width - width // 2 - 1):]
+    return plot_label(text)
+
+
+def group_label(value: str, width: int = LABEL_WIDTH) -> str:
+    """A group of addresses (``a + b + c``) as a label: the first and how many more when there are over two.
+
+    >>> group_label("198.51.100.1 + 198.51.100.2 + 198.51.100.3")
+    '198.51.100.1 + 2 more addresses'
+    """
+    parts = value.split(" + ")
+    if len(parts) > 2:
+        value = f"{parts[0]} + {count(len(parts) - 1, 'more address', 'more addresses')}"
+    return label(value, width)
+
+
 def require_matplotlib() -> None:
     """:class:`InputError` (one line, exit 2 in the CLI) when the ``plot`` extra is not installed."""
     try:
@@ -181,8 +214,10 @@ def _span(c: Correlation) -> pd.Series:
     return time_columns("time", [r.time for r in c.rows])["time"]
 
 
-def _stacked_bars(ax: Axes, table: pd.DataFrame, freq: str, colours: dict[str, str] | None = None) -> None:
+def _stacked_bars(ax: Axes, table: pd.DataFrame, freq: str, colours: dict[str, str] | None = None,
+                  labeller: Callable[[str], str] = label) -> None:
     import pandas as pd
+    from matplotlib.ticker import MaxNLocator
 
     zone = str(table.index.tz) if table.index.tz is not None else ""
     x = table.index.tz_localize(None).to_pydatetime()
@@ -191,19 +226,40 @@ def _stacked_bars(ax: Axes, table: pd.DataFrame, freq: str, colours: dict[str, s
     for col in table.columns:
         values = table[col].tolist()
         kw = {"color": colours[col]} if colours and col in colours else {}
-        ax.bar(x, values, width=width, bottom=bottom, align="edge", label=plot_label(col), **kw)
+        ax.bar(x, values, width=width, bottom=bottom, align="edge", label=labeller(col), **kw)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_xlabel(f"time ({zone})" if zone else "time")
-    ax.margins(y=0.08)
+    ax.set_ylim(0, max(max(bottom, default=0), 1) * 1.15)  # headroom above the tallest bar
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of messages
     _date_axis(ax)
 
 
 def _date_axis(ax: Axes) -> None:
+    """Ticks that say their day: the first tick and each tick on a new day carry the date under the time
+    (a corner date, as matplotlib's concise formatter writes it, names only the last day)."""
     import matplotlib.dates as mdates
+    from matplotlib.ticker import Formatter
 
-    locator = mdates.AutoDateLocator(maxticks=12)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    class DayAware(Formatter):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return self.format_ticks([x])[0]
+
+        def format_ticks(self, values: Sequence[float]) -> list[str]:
+            times = [mdates.num2date(v).replace(tzinfo=None) for v in values]
+            all_midnight = all(t.hour == 0 and t.minute == 0 for t in times)
+            out, day = [], None
+            for t in times:
+                if all_midnight:
+                    out.append(t.strftime("%a %d %b" if t.date() != day else "%d %b"))
+                elif t.date() != day:
+                    out.append(t.strftime("%H:%M\n%a %d %b"))
+                else:
+                    out.append(t.strftime("%H:%M"))
+                day = t.date()
+            return out
+
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=12))
+    ax.xaxis.set_major_formatter(DayAware())
 
 
 def _top(values: Iterable[str], n: int) -> list[str]:
@@ -216,7 +272,7 @@ def triggers_over_time(c: Correlation, freq: str = "h", top: int = 6) -> Figure:
     df = trigger_frame(c)
     fig = _figure()
     ax = fig.add_subplot()
-    ax.set_title(f"Spoof filter fired on {len(df)} messages (per {'hour' if freq == 'h' else freq})")
+    ax.set_title(f"Spoof filter fired on {count(len(df), 'message')} (per {'hour' if freq == 'h' else freq})")
     if df.empty:
         ax.text(0.5, 0.5, "IMSVA's spoof filter did not fire in these logs", ha="center", transform=ax.transAxes)
         return fig
@@ -224,7 +280,7 @@ def triggers_over_time(c: Correlation, freq: str = "h", top: int = 6) -> Figure:
     groups = df["untrusted_address"].astype(str).where(df["untrusted_address"].astype(str).isin(keep), OTHER)
     table = _hourly(df["time"], groups, freq, _span(c))
     table = table[[k for k in keep if k in table.columns] + ([OTHER] if OTHER in table.columns else [])]
-    _stacked_bars(ax, table, freq)
+    _stacked_bars(ax, table, freq, labeller=lambda g: g if g == OTHER else group_label(g))
     ax.set_ylabel("messages")
     ax.legend(title="untrusted address\n(IMSVA's list)", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
@@ -241,14 +297,20 @@ def top_untrusted(c: Correlation, n: int = 10) -> Figure:
     top = counts.most_common(n)
     fig = _figure(8, 0.45 * max(len(top), 2) + 1.4)
     ax = fig.add_subplot()
-    ax.set_title(f"Untrusted addresses that made the filter fire (top {n})")
+    more = len(counts) - len(top)
+    ax.set_title("Untrusted addresses that made the filter fire"
+                 + (f" (top {len(top)}; {count(more, 'more address', 'more addresses')} not shown)" if more else ""))
     if not top:
         ax.text(0.5, 0.5, "no untrusted address in IMSVA's lists", ha="center", transform=ax.transAxes)
         return fig
-    labels = [plot_label(a) for a, _ in reversed(top)]
+    labels = [label(a) for a, _ in reversed(top)]
     values = [v for _, v in reversed(top)]
-    bars = ax.barh(labels, values, color="#d62728")
+    bars = ax.barh(range(len(values)), values, color="#d62728", tick_label=labels)  # by position: labels may repeat
     ax.bar_label(bars, padding=3)
+    ax.set_xlim(0, max(values) * 1.15)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("messages the filter fired on")
     return fig
 
@@ -259,12 +321,12 @@ def policy_events(events: pd.DataFrame) -> Figure:
 
     fig = _figure(9, 3.6)
     ax = fig.add_subplot()
-    ax.set_title(f"Policy events by rule and action ({len(events)} events)")
+    ax.set_title(f"Policy events by rule and action ({count(len(events), 'event')})")
     if events.empty:
         ax.text(0.5, 0.5, "no policy events", ha="center", transform=ax.transAxes)
         return fig
-    rules = events["rule"].astype(object).where(events["rule"].notna(), "(no rule name)").map(plot_label)
-    actions = events["actions"].map(lambda a: " + ".join(a) if a else "(no action)").map(plot_label)
+    rules = events["rule"].astype(object).where(events["rule"].notna(), "(no rule name)").map(label)
+    actions = events["actions"].map(lambda a: " + ".join(a) if a else "(no action)").map(label)
     table = pd.crosstab(rules, actions)
     table = table.loc[table.sum(axis=1).sort_values().index]
     left = [0] * len(table)
@@ -272,8 +334,12 @@ def policy_events(events: pd.DataFrame) -> Figure:
         values = table[col].tolist()
         ax.barh(table.index.tolist(), values, left=left, label=col)
         left = [a + b for a, b in zip(left, values, strict=True)]
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlim(0, max(left) * 1.1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("events")
-    ax.legend(title="actions", fontsize="small", loc="lower right")
+    ax.legend(title="actions", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
 
@@ -301,7 +367,7 @@ def calibration(c: Correlation, top: int = 12) -> Figure:
     if not cal.traces:
         ax.text(0.5, 0.5, "no trace with IMSVA's 'Get N IP address' line", ha="center", transform=ax.transAxes)
         return fig
-    labels = [plot_label(", ".join(s.changes) or "documented") for s in reversed(shown)]
+    labels = [label(", ".join(s.changes) or "documented", 60) for s in reversed(shown)]
     colours = ["#2ca02c" if s is cal.chosen else "#1f77b4" if not s.changes else "#aec7e8" for s in reversed(shown)]
     bars = ax.barh(labels, [s.reproduced for s in reversed(shown)], color=colours)
     ax.bar_label(bars, [f"{s.reproduced}/{s.traces}" for s in reversed(shown)], padding=3, fontsize="small")
@@ -327,8 +393,8 @@ def verdicts(c: Correlation) -> Figure:
         return fig
     values = table.to_numpy()
     ax.imshow(values, cmap="Blues", aspect="auto")
-    ax.set_xticks(range(len(table.columns)), [plot_label(x) for x in table.columns])
-    ax.set_yticks(range(len(table.index)), [plot_label(x) for x in table.index])
+    ax.set_xticks(range(len(table.columns)), [label(x) for x in table.columns])
+    ax.set_yticks(range(len(table.index)), [label(x) for x in table.index])
     ax.set_xlabel("the model (re-run on the logged Received headers)")
     ax.set_ylabel("IMSVA (its own log lines)")
     top = values.max() or 1
@@ -346,7 +412,7 @@ def what_if(c: Correlation, trusted: TrustedList | None | str = "same", profile:
     fig = _figure()
     ax = fig.add_subplot()
     prevented = int((df["outcome"] == "prevented").sum()) if not df.empty else 0
-    ax.set_title(f"What if: the proposed trusted list prevents {prevented} of {len(df)} spoof quarantines")
+    ax.set_title(f"What if: the proposed trusted list prevents {prevented} of {count(len(df), 'spoof quarantine')}")
     if df.empty:
         ax.text(0.5, 0.5, "no spoof quarantines", ha="center", transform=ax.transAxes)
         return fig
@@ -385,7 +451,7 @@ def save_figures(figs: dict[str, Figure], folder: OutputFolder, dpi: int = 110) 
 
 
 __all__: Sequence[str] = [
-    "FIGURE_NAMES", "calibration", "figures", "policy_events", "require_matplotlib", "save_figures", "top_untrusted", "trigger_frame",
+    "FIGURE_NAMES", "LABEL_WIDTH", "calibration", "group_label", "label", "figures", "policy_events", "require_matplotlib", "save_figures", "top_untrusted", "trigger_frame",
     "triggers_over_time", "verdict_table", "verdicts", "what_if", "what_if_frame",
 ]
 

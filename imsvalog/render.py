@@ -124,12 +124,16 @@ def html_block(text: str) -> str:
 
 
 def plot_label(value: Any) -> str:
-    r"""A value safe as matplotlib text: controls visible, ``$`` not read as mathtext.
+    r"""A value safe as matplotlib text: controls visible, ``$`` not read as mathtext, and a leading
+    ``_`` kept visible (matplotlib leaves a label that starts with ``_`` out of the legend).
 
     >>> print(plot_label("$x^2$ \u202e"))
     \$x^2\$ \u202e
+    >>> plot_label("_hidden")
+    ' _hidden'
     """
-    return clean_terminal(plain(value)).replace("$", "\\$")
+    text = clean_terminal(plain(value)).replace("$", "\\$")
+    return " " + text if text.startswith("_") else text
 
 
 def plain(value: Any) -> str:

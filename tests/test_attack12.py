@@ -162,3 +162,76 @@ def test_a_logged_token_that_is_no_address_is_unknown_membership_not_a_crash(tmp
     assert row.fired_on == []  # 198.51.100.66 is trusted; 'unknown' is neither trusted nor untrusted
     changes = c.what_if(imsvalog.TrustedList.parse(["198.51.100.66", "192.0.2.1"]))
     assert [(ch.before, ch.after) for ch in changes] == [("fires", "unknown")]  # never "prevented"
+
+
+# 6 and 8 ---------------------------------------------------------------------
+
+
+def _hostile_labels_case(folder: Path) -> Path:
+    """Four fired scans: 40 addresses in one list, hostile tokens, a 300-char token, mathtext; hostile rule names."""
+    folder.mkdir()
+    lists = [
+        [f"198.51.100.{i}" for i in range(1, 41)],
+        ["_hidden", "$\\frac{1}{2}$", "a\\$b$", "\u202eevil", "<script>"],
+        ["x" * 300],
+        ["\\mathrm{x}", "$", "$$", "^_^"],
+    ]
+    rules = ["_rule", "$\\alpha$ rule", "<b>rule</b>\u202e", "r" * 200]
+    lines, events = [], []
+    for n, ips in enumerate(lists):
+        iid = f"CCCCCCCC-0000-4000-8000-00000000000{n}"
+        lines += [x.replace("08:30:00", f"0{n}:30:00").replace(IID, iid) for x in _scan(n + 1, len(ips), ips)]
+        events.append(_event().replace("08:30:00", f"0{n}:30:00").replace(IID, iid).replace("Spoofing message", rules[n]))
+    (folder / "log.imss.20240314.0001").write_text("\n".join(lines) + "\n")
+    (folder / "polevt.imss.20240314.0001").write_text("\n".join(events) + "\n")
+    return folder
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    return fig
+
+
+def test_trigger_figure_legend_stays_on_the_figure_with_every_group_shown(tmp_path: Path) -> None:
+    """Before: the legend of 40 joined addresses / a 300-char token ran off the figure, and the group
+    starting with `_hidden` had no legend entry (matplotlib hides labels that start with `_`)."""
+    from imsvalog import plot
+
+    c = imsvalog.correlate(_hostile_labels_case(tmp_path / "hl"), trusted=imsvalog.TrustedList.parse(["192.0.2.1"]))
+    fig = _drawn(plot.triggers_over_time(c))
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert len(texts) == 4
+    assert "198.51.100.1 + 39 more addresses" in texts and any(t.startswith(" _hidden") for t in texts)
+    assert all(len(t) <= plot.LABEL_WIDTH for t in texts)
+    box = legend.get_window_extent()
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 + 0.5
+    events = read_polevt(tmp_path / "hl")
+    pe = _drawn(plot.policy_events(events))
+    ticks = [t.get_text() for t in pe.axes[0].get_yticklabels()]
+    assert len(ticks) == 4 and all(len(t) <= plot.LABEL_WIDTH for t in ticks) and " _rule" in ticks
+    assert all(pe.bbox.x0 <= t.get_window_extent().x0 for t in pe.axes[0].get_yticklabels())  # not cut off
+    top = _drawn(plot.top_untrusted(c, n=10))
+    assert "(top 10; 40 more addresses not shown)" in top.axes[0].get_title()
+
+
+def test_time_axes_name_each_day_counts_are_whole_and_bars_have_headroom() -> None:
+    """Before: the two-days axis said only "2024-Jun-04" in its corner while its left half was June 3; the
+    what-if's tallest bar touched the frame; titles said "1 messages"."""
+    from imsvalog import plot
+
+    c = imsvalog.correlate(FIXTURES / "two-days", trusted=imsvalog.TrustedList.parse(["198.51.100.25", "198.51.100.26"]))
+    proposed = imsvalog.TrustedList.parse(["198.51.100.25", "198.51.100.26", "198.51.100.40", "203.0.113.45", "192.0.2.77"])
+    for fig in (_drawn(plot.triggers_over_time(c)), _drawn(plot.what_if(c, proposed))):
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        assert sum("Mon 03 Jun" in t for t in labels) == 1 and sum("Tue 04 Jun" in t for t in labels) == 1, labels
+        assert ax.xaxis.get_offset_text().get_text() == ""
+        assert all(float(v).is_integer() for v in ax.get_yticks())
+        tallest = max(p.get_y() + p.get_height() for p in ax.patches)
+        assert ax.get_ylim()[1] >= tallest * 1.1
+    one = imsvalog.correlate(FIXTURES / "kb000239719")
+    assert "fired on 1 message (per hour)" in plot.triggers_over_time(one).axes[0].get_title()
