@@ -158,7 +158,9 @@ class Inputs:
         fid = _file_id(path)
         if fid is not None and fid in self.files:
             same = self.files[fid]
-            if same != STDIN and os.path.abspath(same) == os.path.abspath(os.fspath(path)):
+            if same == STDIN:
+                return "is the file standard input reads from (an input)"
+            if os.path.abspath(same) == os.path.abspath(os.fspath(path)):
                 return "is one of the input files"
             return f"is the same file as the input {same} (a hard or symbolic link)"
         real = _real(path)
@@ -283,9 +285,9 @@ def check_stdout(inputs: Inputs) -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         st = os.fstat(sys.stdout.fileno())
         if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) in inputs.files:
-            raise OutputError(
-                f"standard output: is the input {inputs.files[(st.st_dev, st.st_ino)]}; input files are only read"
-            )
+            same = inputs.files[(st.st_dev, st.st_ino)]
+            what = "the file standard input reads from" if same == STDIN else f"the input {same}"
+            raise OutputError(f"standard output: is {what}; input files are only read")
 
 
 def write_error(name: str, exc: OSError) -> OutputError:
