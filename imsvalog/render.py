@@ -431,12 +431,14 @@ def render_correlation(
     The what-if changes and the untrusted addresses appear in the table, Markdown and
     JSON (``what_if``, ``untrusted_addresses``) outputs; jsonl and csv carry rows only.
     """
+    from .sentence import row_sentence
+
     if fmt == "csv":  # flat rows; the nested dicts below would be built for nothing
         from .correlation import FLAT_COLUMNS
 
-        write_csv((r.flat() for r in rows), out, FLAT_COLUMNS)
+        write_csv(({"summary": row_sentence(r.to_dict()), **r.flat()} for r in rows), out, ["summary", *FLAT_COLUMNS])
         return
-    dicts = [r.to_dict() for r in rows]
+    dicts = [{"summary": row_sentence(d), **d} for d in (r.to_dict() for r in rows)]
     # several appliances (their threads may collide): the table names each row's appliance first
     columns = ([("appliance", "appliance")] if len({d.get("appliance") for d in dicts}) > 1 else []) + CORRELATE_COLUMNS
     notes = (
@@ -466,7 +468,7 @@ def render_correlation(
         if explain:
             for i, d in enumerate(dicts, 1):
                 out.write(f"\n### {i}. {markdown_cell(d['internal_id'] or d['thread'] or '')}\n\n")
-                for line in d["explanation"].split("\n"):
+                for line in (d["summary"] + "\n" + d["explanation"]).split("\n"):
                     out.write(markdown_cell(line) + "  \n")
     else:
         fit = None if wide else table_width(out)
@@ -496,7 +498,7 @@ def render_correlation(
             for i, d in enumerate(dicts, 1):
                 head = clean_terminal(f"{d['time'].isoformat(sep=' ')}  {d['internal_id'] or d['thread']}")
                 con.print(Text(f"\n── {i}. {head} ──", style="bold"), soft_wrap=True)
-                con.print(Text(clean_text_block(d["explanation"])), soft_wrap=True)
+                con.print(Text(clean_text_block(d["summary"] + "\n" + d["explanation"])), soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,101 @@
+"""One sentence per correlate row: the answer to the customer's question, to paste into the ticket.
+
+It says what IMSVA's own lines show (known) apart from what the model adds
+(assumed), for every kind of row: linked, ambiguous, a trace without policy
+event, a policy event without trace, and a scan that did not fire.
+
+>>> row_sentence({"status": "linked", "logged": {"ips": ["203.0.113.5"], "ip_count": 1, "triggered": True},
+...   "recomputed": {"ips": ["203.0.113.5"], "skipped": [{"address": "10.1.1.5", "reason": "private"},
+...   {"address": "192.168.1.20", "reason": "private"}], "untrusted": None}, "actions": ["quarantine"],
+...   "final_actions": [], "trusted_given": False})
+"IMSVA counted 1 of the 3 addresses in the Received headers (203.0.113.5); 10.1.1.5 and 192.168.1.20 are private and not checked; it quarantined the mail because 203.0.113.5 is not in the Trusted Internal IP List (read from IMSVA's own verdict: it fired on the only address it counted)."
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: policy-event action names -> past tense
+_DID = {
+    "quarantine": "quarantined", "delete": "deleted", "deliver": "delivered", "archive": "archived",
+    "change-recipient": "redirected", "tag-subject": "tagged", "stamp-body": "stamped", "postpone": "postponed",
+    "notify": "notified about", "send-notification": "notified about",
+}
+_FINAL = {"QuarantineAction": "quarantined", "DeleteAction": "deleted", "DeliverAction": "delivered"}
+_REASON = {
+    "private": "private", "loopback": "loopback", "link-local": "link-local", "special-purpose": "special-purpose",
+    "duplicate": "repeated",
+}
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _did(d: dict[str, Any]) -> str:
+    for a in d.get("actions") or []:
+        if a in _DID:
+            return _DID[a]
+    for a in d.get("final_actions") or []:
+        if a in _FINAL:
+            return _FINAL[a]
+    return "acted on"
+
+
+def _counted_part(d: dict[str, Any]) -> tuple[str, list[str]]:
+    logged = d.get("logged") or {}
+    rec = d.get("recomputed") or {}
+    ips = logged.get("ips") if logged.get("ips") is not None else rec.get("ips") or []
+    n = logged.get("ip_count", len(ips)) if logged else len(ips)
+    skipped = [s for s in rec.get("skipped") or [] if s.get("address")]
+    total = n + len(skipped)
+    whose = "IMSVA counted" if logged else "The model counts"
+    text = f"{whose} {n} of the {total} address{'es' if total != 1 else ''} in the Received headers"
+    if ips:
+        text += f" ({', '.join(ips)})"
+    by_reason: dict[str, list[str]] = {}
+    for s in skipped:
+        by_reason.setdefault(_REASON.get(s["reason"], s["reason"]), []).append(s["address"])
+    for reason, addrs in by_reason.items():
+        verb = "is" if len(addrs) == 1 else "are"
+        text += f"; {_join(addrs)} {verb} {reason} and not checked"
+    return text, ips
+
+
+def row_sentence(d: dict[str, Any]) -> str:
+    """The one sentence for a correlate row (its ``to_dict()``)."""
+    status = d.get("status")
+    logged = d.get("logged") or {}
+    if status == "event-without-trace":
+        why = d.get("missing") or "log.imss holds no AntiSpoofFilter trace for it (the scanner's debug log level is needed, or the logs given do not cover that time)"
+        return (f"A policy event says IMSVA {_did(d)} the mail from {d.get('sender') or 'an unknown sender'} to "
+                f"{_join(list(d.get('recipients') or [])) or 'unknown recipients'} as spoofed, but {why}; "
+                "which addresses it counted is not known.")
+    if status == "ambiguous" and not logged and not d.get("recomputed"):
+        cands = ", ".join((d.get("link_problem") or {}).get("candidates") or [])
+        return (f"A policy event says IMSVA {_did(d)} the mail from {d.get('sender') or 'an unknown sender'} as spoofed; "
+                f"it fits several scans ({cands}) equally well, so which trace is its own is not settled.")
+    counted, ips = _counted_part(d)
+    fired = logged.get("triggered")
+    untrusted = (d.get("recomputed") or {}).get("untrusted")
+    if fired is False:
+        return counted + "; every counted address is in the Trusted Internal IP List, so the filter did not fire (IMSVA's own verdict)."
+    if status == "trace-without-event":
+        tail = "; IMSVA fired, but no policy event was found for this scan" if fired else "; whether IMSVA fired is not logged"
+        return counted + tail + (f" ({d['missing']})." if d.get("missing") else " (is polevt.imss of that time among the files?).")
+    if status == "ambiguous":
+        cands = ", ".join((d.get("link_problem") or {}).get("candidates") or [])
+        return counted + f"; the scan fits several policy events ({cands}) equally well, so which message it was is not settled."
+    if untrusted:
+        because = f"{_join(untrusted)} {'is' if len(untrusted) == 1 else 'are'} not in the Trusted Internal IP List given"
+    elif len(ips) == 1 and fired:
+        because = (f"{ips[0]} is not in the Trusted Internal IP List (read from IMSVA's own verdict: "
+                   "it fired on the only address it counted)")
+    elif fired:
+        because = ("not all of them are in the Trusted Internal IP List (IMSVA does not log which; "
+                   "the explanation below names them when the list is given with --trusted)")
+    else:
+        because = "its filter fired (assumed from the policy event; the trace does not say)"
+    return f"{counted}; it {_did(d)} the mail because {because}."

@@ -1,0 +1,65 @@
+"""One sentence per correlate row, for every row kind, checked for what it says."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from imsvalog.cli import app
+from imsvalog.correlation import correlate
+from imsvalog.sentence import row_sentence
+
+from .conftest import FIXTURES
+
+BUSY = FIXTURES / "busy-day"
+
+
+def by_id(path):
+    return {r.to_dict()["internal_id"]: row_sentence(r.to_dict()) for r in correlate(path).rows}
+
+
+def test_linked_and_fired_on_one_address_says_which_and_how_it_is_known() -> None:
+    s = by_id(BUSY)["6F2D1E0B-4C3E-4D7F-8B9C-2E3F4A5B6C7D"]
+    assert s == ("IMSVA counted 1 of the 3 addresses in the Received headers (198.51.100.26); 10.20.0.5 and 172.16.4.7 "
+                 "are private and not checked; it quarantined the mail because 198.51.100.26 is not in the Trusted "
+                 "Internal IP List (read from IMSVA's own verdict: it fired on the only address it counted).")
+
+
+def test_linked_with_several_addresses_says_it_is_not_logged_which() -> None:
+    s = by_id(BUSY)["5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C"]
+    assert s.startswith("IMSVA counted 2 of the 3 addresses in the Received headers (198.51.100.25, 203.0.113.45); "
+                        "192.168.10.23 is private and not checked; it quarantined the mail because not all of them")
+    assert "IMSVA does not log which" in s
+
+
+def test_not_fired_no_event() -> None:
+    rows = {r.status: row_sentence(r.to_dict()) for r in correlate(BUSY).rows}
+    assert rows["trace-without-event"] == (
+        "IMSVA counted 1 of the 2 addresses in the Received headers (198.51.100.25); 10.20.0.5 is private and not "
+        "checked; every counted address is in the Trusted Internal IP List, so the filter did not fire (IMSVA's own verdict).")
+
+
+def test_no_trace_says_what_is_known_and_what_is_not() -> None:
+    s = by_id(BUSY)["8A8A8A8A-8B8B-48C8-88D8-E8F8A8B8C8D8"]
+    assert s.startswith("A policy event says IMSVA quarantined the mail from ceo@example.com to finance@example.com as spoofed")
+    assert "debug log level" in s and "which addresses it counted is not known" in s
+
+
+def test_ambiguous_names_the_candidates() -> None:
+    rows = [r.to_dict() for r in correlate(FIXTURES / "time-only").rows if r.status == "ambiguous"]
+    texts = [row_sentence(d) for d in rows]
+    assert any("fits several policy events (11111111-0000-4000-8000-000000000001, 11111111-0000-4000-8000-000000000002)" in t
+               for t in texts)
+    assert all("not settled" in t for t in texts)
+
+
+def test_summary_is_in_json_csv_and_first_in_explain() -> None:
+    run = CliRunner().invoke
+    rows = [json.loads(x) for x in run(app, ["correlate", str(BUSY), "--format", "jsonl"]).stdout.splitlines()]
+    assert all(r["summary"] for r in rows) and len(rows) == 9
+    csv = run(app, ["correlate", str(BUSY), "--format", "csv"]).stdout.splitlines()
+    assert csv[0].startswith("summary,")
+    out = run(app, ["correlate", str(BUSY), "--explain"]).stdout
+    i = out.index("── 2.")
+    assert out[out.index("\n", i) + 1:].startswith("IMSVA counted 1 of the 3 addresses")
