@@ -52,9 +52,17 @@ def _counted_part(d: dict[str, Any]) -> tuple[str, list[str]]:
     skipped = [s for s in rec.get("skipped") or [] if s.get("address")]
     total = n + len(skipped)
     whose = "IMSVA counted" if logged else "The model counts"
-    text = f"{whose} {n} of the {total} address{'es' if total != 1 else ''} in the Received headers"
-    if ips:
-        text += f" ({', '.join(ips)})"
+    rec_ips = rec.get("ips")
+    if logged and rec_ips is not None and list(rec_ips) != list(ips):
+        # IMSVA's list and the model's differ: "n of the total" would claim a reading of the headers we do not have
+        text = (f"{whose} {n} address{'es' if n != 1 else ''} ({', '.join(ips)}) where the model reads "
+                f"{len(rec_ips)} from the Received headers ({', '.join(rec_ips) or 'none'}), so the two disagree")
+    elif total == 1 and n == 1:
+        text = f"{whose} the only address in the Received headers ({', '.join(ips)})"
+    else:
+        text = f"{whose} {n} of the {total} address{'es' if total != 1 else ''} in the Received headers"
+        if ips:
+            text += f" ({', '.join(ips)})"
     by_reason: dict[str, list[str]] = {}
     for s in skipped:
         by_reason.setdefault(_REASON.get(s["reason"], s["reason"]), []).append(s["address"])

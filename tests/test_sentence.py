@@ -63,3 +63,15 @@ def test_summary_is_in_json_csv_and_first_in_explain() -> None:
     out = run(app, ["correlate", str(BUSY), "--explain"]).stdout
     i = out.index("── 2.")
     assert out[out.index("\n", i) + 1:].startswith("IMSVA counted 1 of the 3 addresses")
+
+
+def test_when_imsva_and_the_model_count_differently_the_sentence_does_not_claim_a_header_total() -> None:
+    s = by_id(BUSY)["9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9"]
+    assert s.startswith("IMSVA counted 2 addresses (198.51.100.25, 192.0.2.44) where the model reads 1 from the Received "
+                        "headers (198.51.100.25), so the two disagree")
+    assert "of the 2 addresses" not in s
+
+
+def test_a_single_counted_address_reads_as_the_only_one() -> None:
+    s = by_id(FIXTURES / "kb000239719")["87BDADC9-87B8-3D05-A958-0267A8088406"]
+    assert s.startswith("IMSVA counted the only address in the Received headers (1111:2222:3333:444::5555); it quarantined")
