@@ -260,8 +260,48 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
                 raise InputError(f"{cand}: not a regular file: {not_regular(cand)}")
     result.files = sort_files(found.values())
     bundles.verify_password([f.member for f in result.files if f.member is not None])
-    result.files = _with_references(sort_files(_named_by_host(result.files)))
+    result.files = _with_references(sort_files(_named_by_host(_distinct_appliances(result.files))))
     return result
+
+
+def _origin(f: LogFile) -> str | None:
+    """Where a file's appliance stream comes from: the bundle on disk (resolved), or the unpacked folder."""
+    if f.member is not None:
+        return str(f.member.bundle.resolve())
+    if f.appliance is not None and f.syslog is None:
+        folder = bundles.appliance_folder(f.path.resolve().as_posix())
+        return folder or None
+    return None
+
+
+def _distinct_appliances(files: list[LogFile]) -> list[LogFile]:
+    """Bundles (or unpacked bundles) of the same name in different folders are different appliances:
+    their names get the parent folder in front (``x/CDT-20190430-000000``), else the full folder."""
+    origins: dict[str, set[str]] = {}
+    for f in files:
+        o = _origin(f)
+        if f.appliance is not None and o is not None:
+            origins.setdefault(f.appliance, set()).add(o)
+    clashing = {a for a, o in origins.items() if len(o) > 1}
+    if not clashing:
+        return files
+
+    def parent(o: str, whole: bool) -> str:
+        p = Path(o).parent
+        return str(p) if whole else p.name
+
+    names: dict[tuple[str, str], str] = {}
+    for a in clashing:
+        short = {o: parent(o, False) for o in origins[a]}
+        whole = len(set(short.values())) < len(short)
+        for o in origins[a]:
+            names[(a, o)] = f"{parent(o, whole)}/{a}"
+    out = []
+    for f in files:
+        o = _origin(f)
+        key = (f.appliance or "", o or "")
+        out.append(replace(f, appliance=names[key]) if key in names else f)
+    return out
 
 
 def not_regular(path: Path) -> str:

@@ -74,6 +74,21 @@ def test_a_ticket_zip_of_two_cdt_bundles_is_two_appliances(tmp_path: Path) -> No
     assert rows[0]["source"][0]["file"] == f"{ticket}!CDT-20190431-100000.zip!IMSVA/LogFile/Event3/log.imss.20190430.0001"
 
 
+def test_two_bundles_of_the_same_name_in_different_folders_are_two_appliances(tmp_path: Path) -> None:
+    """Tester's failure: x/CDT-20190430-000000.zip and y/CDT-20190430-000000.zip (imsva01, imsva02) were merged
+    into one appliance, because appliances were grouped by the bundle's stem, not by the bundle."""
+    for folder, host in (("x", "imsva01"), ("y", "imsva02")):
+        members = {str(p.relative_to(TWO / host)): p.read_bytes() for p in sorted((TWO / host).rglob("*")) if p.is_file()}
+        (tmp_path / folder).mkdir()
+        make_bundles.write_cdt_zip(tmp_path / folder / "CDT-20190430-000000.zip", members, "trend")
+    rows = _rows([tmp_path / "x", tmp_path / "y"])
+    assert [(r["appliance"], r["internal_id"], r["status"]) for r in rows] == [
+        ("x/CDT-20190430-000000", "87BDADC9-87B8-3D05-A958-0267A8088406", "linked"),
+        ("y/CDT-20190430-000000", "4C1D2E3F-5A6B-4C7D-8E9F-0A1B2C3D4E5F", "linked"),
+    ]
+    assert [r["final_actions"] for r in rows] == [[], ["QuarantineAction"]]  # not one session swallowing both
+
+
 # ---------------------------------------------------------------------------
 # syslog-forwarded
 # ---------------------------------------------------------------------------
