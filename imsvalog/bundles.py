@@ -257,7 +257,8 @@ def _archive_error() -> type[Exception]:
     return _libarchive().ArchiveError
 
 
-def _stem(name: str) -> str:
+def bundle_stem(name: str) -> str:
+    """A bundle's name without its archive suffix (``CDT-1.tar.gz`` -> ``CDT-1``)."""
     for suffix in sorted(BUNDLE_SUFFIXES, key=len, reverse=True):
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
@@ -278,14 +279,14 @@ def appliance_of(bundle: str, chain: tuple[str, ...]) -> str:
     >>> appliance_of("ticket.tgz", ("child1/IMSVA/Logfile/Event3/log.imss.20240312.0001",))
     'ticket/child1'
     """
-    name = _stem(PurePosixPath(bundle).name)
+    name = bundle_stem(PurePosixPath(bundle).name)
     folder = appliance_folder(chain[0])
     if folder:
         name = f"{name}/{folder}"
     for part, inner in zip(chain, chain[1:]):
         base = PurePosixPath(part).name
         if _APPLIANCE_DIR.search(inner) or _CDT_NAME.search(base):
-            name = _stem(base)
+            name = bundle_stem(base)
             folder = appliance_folder(inner)
             if folder:
                 name = f"{name}/{folder}"

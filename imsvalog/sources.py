@@ -286,16 +286,21 @@ def _distinct_appliances(files: list[LogFile]) -> list[LogFile]:
     if not clashing:
         return files
 
-    def parent(o: str, whole: bool) -> str:
-        p = Path(o).parent
-        return str(p) if whole else p.name
+    def labels(a: str, o: str) -> list[str]:
+        """Ever longer names: the parent folder in front, the bundle's full name, the whole path."""
+        p = Path(o)
+        stem = bundles.bundle_stem(p.name)
+        rest = a[len(stem):] if a.startswith(stem) else "/" + a
+        return [f"{p.parent.name}/{a}", p.name + rest, str(p) + rest]
 
     names: dict[tuple[str, str], str] = {}
     for a in clashing:
-        short = {o: parent(o, False) for o in origins[a]}
-        whole = len(set(short.values())) < len(short)
-        for o in origins[a]:
-            names[(a, o)] = f"{parent(o, whole)}/{a}"
+        for level in range(3):
+            chosen = {o: labels(a, o)[level] for o in origins[a]}
+            if len(set(chosen.values())) == len(chosen) or level == 2:
+                break
+        for o, name in chosen.items():
+            names[(a, o)] = name
     out = []
     for f in files:
         o = _origin(f)

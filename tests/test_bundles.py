@@ -161,7 +161,8 @@ def test_tar_and_tgz_bundles_and_a_bundle_in_a_folder(tmp_path: Path) -> None:
         f"{tmp_path / 'folder' / n}!imsva01/IMSVA/Logfile/Event3/{k}.imss.20190430.0001"
         for n in ("case.tar", "case.tgz") for k in ("log", "polevt")
     )
-    assert {f.appliance for f in found.files} == {"case/imsva01"}
+    # two bundles, two streams (each bundle by its path is its own appliance)
+    assert {f.appliance for f in found.files} == {"case.tar/imsva01", "case.tgz/imsva01"}
     r = cli("correlate", str(tmp_path / "folder" / "case.tgz"), "--format", "jsonl")
     assert r.exit_code == 0, r.output
     assert "case.tgz!imsva01/IMSVA/Logfile/Event3/polevt.imss.20190430.0001:1" in r.stdout
