@@ -89,6 +89,7 @@ def maillog_sources(f: LogFile, tz: tzinfo | None = None) -> tuple[maillog.YearH
         (year, month), why = bundle_date, "the bundle's name"
     elif ref is not None:
         year, month, why = ref[0].year, ref[0].month, f"log.imss of the same appliance ({ref[1]})"
+        return maillog.YearHint(year, month, zone, nearest=True), f"year {year} from {why}", zone_why
     else:
         try:
             stamp = f.member.mtime if f.member is not None else f.path.stat().st_mtime

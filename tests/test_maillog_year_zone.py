@@ -78,3 +78,14 @@ def test_year_from_the_member_modification_time(tmp_path: Path) -> None:
     times, err = _times(str(z))
     assert times == ["2023-12-31T23:59:58+00:00", "2024-01-01T00:00:02+00:00"]
     assert "maillog year 2024 from the member's modification time" in err
+
+
+def test_year_from_log_imss_rolls_forward_across_new_year(tmp_path: Path) -> None:
+    """Tester's failure: log.imss 2024/12/31 + maillog "Dec 31 23:59:58" then "Jan  1 00:00:05" gave
+    2024-01-01 for the second line (expected 2025-01-01): the year was only ever rolled back."""
+    (tmp_path / "maillog").write_bytes(MAILLOG)
+    (tmp_path / "log.imss.20241231.0001").write_bytes(
+        b"2024/12/31 23:59:58 GMT+01:00 [1:2] Info: Accept connection from client [127.0.0.1]\n")
+    times, err = _times(str(tmp_path))
+    assert times == ["2024-12-31T23:59:58+01:00", "2025-01-01T00:00:02+01:00"]
+    assert "maillog year 2024 from log.imss of the same appliance" in err

@@ -148,10 +148,16 @@ class YearHint:
     year: int
     month: int
     tz: tzinfo | None = None  # None: UTC assumed
+    #: the year and month are of a time inside the log (log.imss of the same appliance), not its end:
+    #: a line's year is the one that puts it within six months of it (forward across New Year as well as back)
+    nearest: bool = False
 
     def time(self, mon: str, day: str, clock: str) -> tuple[datetime, bool]:
         month = MONTHS[mon]
-        year = self.year - 1 if month > self.month else self.year
+        if self.nearest:
+            year = self.year - 1 if month - self.month > 6 else self.year + 1 if self.month - month > 6 else self.year
+        else:
+            year = self.year - 1 if month > self.month else self.year
         try:
             t = datetime(year, month, int(day), int(clock[:2]), int(clock[3:5]), int(clock[6:8]),
                          tzinfo=self.tz or timezone.utc)
