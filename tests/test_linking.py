@@ -170,3 +170,41 @@ def test_decide_links_settles_tier_by_tier() -> None:
     )
     assert d.links == {"T2": ("F", "high"), "T1": ("E", "low")}
     assert d.ambiguous["T3"].events == ("G", "H") and d.contested == {"G": ("T3",), "H": ("T3",)}
+
+
+def _with_message_id(lines: list[str], mid: str) -> list[str]:
+    """Insert the scan's ``>>> Message-ID`` line after its Accept line."""
+    return [lines[0], lines[0].split("] ", 1)[0] + f"] >>> Message-ID : {mid}", *lines[1:]]
+
+
+def test_a_unique_internal_id_settles_before_a_shared_message_id(tmp_path) -> None:
+    """Attack 7, item 1: two scans of one message split by recipient share a Message-ID.
+
+    False output before: all 4 rows ambiguous, "0 linked", each trace read
+    "2 policy events fit it equally well by internal_id, message_id (high)".
+    """
+    m = "<same.1@ws.example.com>"
+    c = _write_case(
+        tmp_path,
+        _with_message_id(_trace("09:00:05", "1", "203.0.113.1", finished="E1-0001"), m)
+        + _with_message_id(_trace("09:00:09", "2", "203.0.113.1", finished="E2-0002"), m),
+        [_pe("09:00:05", "E1-0001", m), _pe("09:00:09", "E2-0002", m)],
+    )
+    linked = sorted((r.session.thread, r.event.internal_id, r.link.confidence) for r in c.rows if r.status == "linked")
+    assert linked == [("1:1", "E1-0001", "high"), ("1:2", "E2-0002", "high")]
+    assert c.summary.linked == 2 and c.summary.ambiguous == 0
+
+
+def test_decide_links_internal_id_before_message_id() -> None:
+    d = decide_links(
+        [
+            Evidence("T1", "E1", "internal_id"),
+            Evidence("T1", "E1", "message_id"),
+            Evidence("T1", "E2", "message_id"),
+            Evidence("T2", "E2", "internal_id"),
+            Evidence("T2", "E1", "message_id"),
+            Evidence("T3", "E1", "message_id"),
+        ]
+    )
+    assert d.links == {"T1": ("E1", "high"), "T2": ("E2", "high")}
+    assert d.taken == {"T3": ("E1",)}

@@ -4,7 +4,9 @@
 basis           evidence                                                         confidence
 ==============  ===============================================================  ============
 internal_id     ``Scan finished for X`` = the policy event's internal ID          high
+                (decisive: settled before any Message-ID)
 message_id      ``>>> Message-ID`` = the policy event's Message-ID               high
+                (IMSVA splits a message by recipient: several scans share it)
 queue_id        a Postfix queue ID from a recovered Received header (``id Q``)    medium-high
                 appears in the event's Message-ID, or is msgtra's queue ID for
                 the event's internal ID (or its first pass: maillog's
@@ -14,7 +16,9 @@ time            within ``time_window`` seconds, spoof rule ("Others" condition),
                 compatible final action; only when unambiguous both ways
 ==============  ===============================================================  ============
 
-Candidates that tie at the best confidence are reported as ambiguous, never chosen.
+The bases are settled one after the other in this order (the high tier is split: a unique
+internal-ID match settles before Message-IDs are looked at, since a Message-ID is shared by
+every scan of one message). Candidates that tie at one basis are reported as ambiguous, never chosen.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ Tier = Literal["high", "medium-high", "low"]
 #: the tiers, strongest first: each is settled before the next is looked at
 TIERS: tuple[Tier, ...] = ("high", "medium-high", "low")
 CONFIDENCE: dict[Basis, Tier] = {"internal_id": "high", "message_id": "high", "queue_id": "medium-high", "time": "low"}
+#: the order in which bases are settled: each tier in turn, and within the high tier the internal ID
+#: (unique to one scan) before the Message-ID (shared by every scan of one message split by recipient)
+STAGES: tuple[Basis, ...] = BASES
 
 T = TypeVar("T", bound=Hashable)
 E = TypeVar("E", bound=Hashable)
@@ -62,6 +69,8 @@ class Ambiguity(Generic[T, E]):
     tier: Tier
     events: tuple[E, ...]
     rivals: tuple[T, ...]
+    #: the basis at which the candidates tied
+    basis: Basis = "time"
 
 
 @dataclass
@@ -81,10 +90,12 @@ class LinkDecision(Generic[T, E]):
 def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
     """Link traces to events over all of them at once, tier by tier.
 
-    For each tier (high, medium-high, low), among the traces and events not yet
-    settled, a pair is linked when the trace's only candidate at that tier is the
-    event and the event's only candidate is the trace (unique both ways). Every
-    other trace with evidence at that tier is ambiguous (its candidates named),
+    For each basis in :data:`STAGES` (internal ID, Message-ID, queue ID, time: the tiers
+    high, medium-high, low, with the high tier's internal ID settled before its
+    Message-ID), among the traces and events not yet settled, a pair is linked when
+    the trace's only candidate at that basis is the event and the event's only
+    candidate is the trace (unique both ways). Every
+    other trace with evidence at that basis is ambiguous (its candidates named),
     and the events it names are contested. Whatever a tier touches leaves the pool,
     so an event is linked at most once, and a weaker tier never reopens what a
     stronger one settled. The result does not depend on the order of ``evidence``.
@@ -93,17 +104,18 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
     >>> d.links, d.taken
     ({'A': ('E', 'high')}, {'B': ('E',)})
     """
-    by_tier: dict[Tier, set[tuple[T, E]]] = {tier: set() for tier in TIERS}
+    by_stage: dict[Basis, set[tuple[T, E]]] = {basis: set() for basis in STAGES}
     for ev in evidence:
-        by_tier[CONFIDENCE[ev.basis]].add((ev.trace, ev.event))
+        by_stage[ev.basis].add((ev.trace, ev.event))
     settled_t: set[T] = set()
     settled_e: set[E] = set()
     out: LinkDecision[T, E] = LinkDecision()
     taken: dict[T, set[E]] = defaultdict(set)
-    for tier in TIERS:
+    for stage in STAGES:
+        tier = CONFIDENCE[stage]
         cands: dict[T, set[E]] = defaultdict(set)
         claims: dict[E, set[T]] = defaultdict(set)
-        for t, e in by_tier[tier]:
+        for t, e in by_stage[stage]:
             if t in settled_t:
                 continue
             if e in settled_e:
@@ -117,7 +129,7 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
                 out.links[t] = (only, tier)
             else:
                 rivals = set().union(*(claims[x] for x in es)) - {t}
-                out.ambiguous[t] = Ambiguity(tier, tuple(sorted(es)), tuple(sorted(rivals)))  # type: ignore[type-var]
+                out.ambiguous[t] = Ambiguity(tier, tuple(sorted(es)), tuple(sorted(rivals)), stage)  # type: ignore[type-var]
         linked_events = {e for e, _ in out.links.values()}
         for e, ts in claims.items():
             if e not in linked_events:
@@ -351,8 +363,7 @@ def link_rows(
         elif ti in decision.ambiguous:
             amb = decision.ambiguous[ti]
             ids = [spoof_events[ei].internal_id for ei in amb.events]
-            how = ", ".join(sorted({b for ei in amb.events for b, _ in whys[ti, ei] if CONFIDENCE[b] == amb.tier},
-                                     key=BASES.index))
+            how = amb.basis
             if len(ids) > 1:
                 detail = f"{len(ids)} policy events fit it equally well by {how} ({amb.tier}): " + ", ".join(ids)
             else:
