@@ -208,3 +208,15 @@ def test_decide_links_internal_id_before_message_id() -> None:
     )
     assert d.links == {"T1": ("E1", "high"), "T2": ("E2", "high")}
     assert d.taken == {"T3": ("E1",)}
+
+
+def test_a_trace_whose_event_went_elsewhere_does_not_say_no_matching_event(tmp_path) -> None:
+    """Attack 7, item 9: contradicting notes on one row.
+
+    False output before: "Note: policy event ID-E fits it by time, but is linked to thread 1:1 ... by
+    stronger evidence" followed by "Note: polevt.imss covers its time but holds no matching spoof event".
+    """
+    c = _case_one_event_two_traces(tmp_path)
+    (other,) = [r for r in c.rows if r.session is not None and r.session.thread == "1:2"]
+    assert "policy event ID-E fits it by time, but is linked to thread 1:1" in other.explanation
+    assert "holds no matching spoof event" not in other.explanation

@@ -353,6 +353,8 @@ def link_rows(
         return f"thread {s.thread} at {t.time.isoformat(sep=' ')}"
 
     rows: list[Row] = []
+    #: trace rows whose matching event went to another trace (or is contested): "holds no matching event" is false
+    fitted: set[int] = set()
     for ti, (s, t) in enumerate(pairs):
         if ti in decision.links:
             ei, tier = decision.links[ti]
@@ -375,6 +377,8 @@ def link_rows(
             rows.append(Row(s, t, None, Link([], "ambiguous", detail, ids), "ambiguous"))
         else:
             row = Row(s, t, None, None, "trace-without-event")
+            if decision.taken.get(ti):
+                fitted.add(id(row))
             for ei in decision.taken.get(ti, ()):
                 e = spoof_events[ei]
                 other = trace_of_event.get(ei)
@@ -397,7 +401,12 @@ def link_rows(
             rows.append(row)
     coverage = _span([e.time for e in events])
     for row in rows:
-        if row.status == "trace-without-event" and row.trace is not None and row.trace.triggered is not False:
+        if (
+            row.status == "trace-without-event"
+            and row.trace is not None
+            and row.trace.triggered is not False
+            and id(row) not in fitted
+        ):
             row.notes.append(_why_no_event(row.trace.time, coverage))
     rows.sort(key=lambda r: (r.time, r.session.thread if r.session else "", r.internal_id or ""))
     return rows
