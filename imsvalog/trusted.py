@@ -31,6 +31,21 @@ class TrustedEntry:
     origin: str
 
 
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def _with_ipv4_of_mapped(nets: Iterable[Network]) -> list[Network]:
+    """``nets``, and for a block inside ``::ffff:0:0/96`` (IPv4-mapped) also the IPv4 block it maps."""
+    out: list[Network] = []
+    for n in nets:
+        out.append(n)
+        if isinstance(n, ipaddress.IPv6Network) and n.subnet_of(_MAPPED):
+            v4 = n.network_address.ipv4_mapped
+            assert v4 is not None  # inside ::ffff:0:0/96
+            out.append(ipaddress.IPv4Network((v4, max(n.prefixlen - 96, 0))))
+    return out
+
+
 def parse_entry(text: str, origin: str = "--trusted") -> TrustedEntry:
     """``192.0.2.1``, ``192.0.2.0/24``, ``192.0.2.10-192.0.2.20`` or the IPv6 forms."""
     entry = text.strip()
@@ -51,7 +66,7 @@ def parse_entry(text: str, origin: str = "--trusted") -> TrustedEntry:
             nets = (ipaddress.ip_network(addr),)
     except ValueError:
         raise bad from None
-    return TrustedEntry(entry, nets, origin)  # type: ignore[arg-type]  # networks of one version
+    return TrustedEntry(entry, tuple(_with_ipv4_of_mapped(nets)), origin)  # type: ignore[arg-type]  # networks of one version
 
 
 @dataclass(frozen=True)
@@ -88,7 +103,7 @@ class TrustedList:
         return cls(tuple(e for t in given for e in t.entries))
 
     def match(self, address: IPAddress | str) -> TrustedEntry | None:
-        """The first entry that covers the address (IPv4-mapped IPv6 also checked as IPv4)."""
+        """The first entry that covers the address (IPv4-mapped IPv6 also checked as IPv4, both ways)."""
         ip = ipaddress.ip_address(address) if isinstance(address, str) else address
         candidates = [ip]
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
