@@ -344,7 +344,9 @@ def summary_text(s: Any) -> str:
     return (
         f"{count(s.scans, 'scan')} in {count(s.lines, 'log.imss line')} (read from {files}); "
         f"{count(s.spoof_traces, 'AntiSpoofFilter trace')}; "
-        f"{count(s.policy_events, 'policy event')} ({s.spoof_events} spoof); {s.linked} linked, {s.ambiguous} ambiguous, "
+        f"{count(s.policy_events, 'policy event')} ({s.spoof_events} spoof); {s.linked} linked, {s.ambiguous} ambiguous"
+        + (f" (and {count(s.ambiguous_events, 'ambiguous policy event')})" if getattr(s, "ambiguous_events", 0) else "")
+        + ", "
         f"{count(s.traces_without_event, 'trace')} without policy event, "
         f"{count(s.events_without_trace, 'policy event')} without trace; "
         f"{count(s.disagreements, 'disagreement')} with the model"

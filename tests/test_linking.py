@@ -220,3 +220,56 @@ def test_a_trace_whose_event_went_elsewhere_does_not_say_no_matching_event(tmp_p
     (other,) = [r for r in c.rows if r.session is not None and r.session.thread == "1:2"]
     assert "policy event ID-E fits it by time, but is linked to thread 1:1" in other.explanation
     assert "holds no matching spoof event" not in other.explanation
+
+
+def test_a_tie_is_broken_by_weaker_evidence_among_the_tied_only(tmp_path) -> None:
+    """Attack 7, item 2: two traces with one queue ID, 5 minutes apart; events at those two times.
+
+    False output before: nothing linked ("2 policy events fit it equally well by queue_id"),
+    although time separates them.
+    """
+    d = decide_links(
+        [
+            Evidence("T1", "E1", "queue_id"), Evidence("T1", "E2", "queue_id"),
+            Evidence("T2", "E1", "queue_id"), Evidence("T2", "E2", "queue_id"),
+            Evidence("T1", "E1", "time", distance=0), Evidence("T2", "E2", "time", distance=0),
+        ]
+    )
+    assert d.links == {"T1": ("E1", "medium-high"), "T2": ("E2", "medium-high")}
+    assert d.broken_by == {"T1": "time", "T2": "time"}
+    # weaker evidence that does not make the pair unique both ways breaks nothing
+    d = decide_links(
+        [
+            Evidence("T1", "E1", "queue_id"), Evidence("T1", "E2", "queue_id"),
+            Evidence("T2", "E1", "queue_id"), Evidence("T2", "E2", "queue_id"),
+            Evidence("T1", "E1", "time", distance=0), Evidence("T2", "E1", "time", distance=3),
+        ]
+    )
+    assert d.links == {} and d.ambiguous["T1"].events == ("E1", "E2")
+
+
+def test_the_strictly_closest_pair_is_preferred_only_when_unique_both_ways(tmp_path) -> None:
+    """Attack 7, item 2 (a, b, c): one trace, events 0 s and 1 s away.
+
+    False output before: the trace read "2 policy events fit it equally well by time", each event row
+    "This policy event fits 1 AntiSpoofFilter traces equally well", and the summary "0 linked, 1 ambiguous"
+    with the ambiguous event rows counted nowhere.
+    """
+    c = _write_case(tmp_path, _trace("09:00:05", "1", "203.0.113.7"), [_pe("09:00:05", "ID-A"), _pe("09:00:06", "ID-B")])
+    (t,) = [r for r in c.rows if r.session is not None]
+    assert (t.status, t.event.internal_id, t.link.confidence) == ("linked", "ID-A", "low")
+    assert "the closest in time, and this trace is the closest to it" in t.explanation
+    # equally close: no choice, and the rows say so from their own side
+    c = _write_case(
+        tmp_path, _trace("09:00:05", "1", "203.0.113.7"), [_pe("09:00:04", "ID-A"), _pe("09:00:06", "ID-B")]
+    )
+    (t,) = [r for r in c.rows if r.session is not None]
+    assert t.status == "ambiguous" and "equally well" not in t.explanation
+    assert "ID-A (1 s apart), ID-B (1 s apart)" in t.explanation
+    events = [r for r in c.rows if r.session is None]
+    assert [r.status for r in events] == ["ambiguous", "ambiguous"]
+    assert "This policy event fits only thread 1:1 at 2024-03-12 09:00:05+01:00, but that trace fits other " \
+           "policy events as well: ID-B" in events[0].explanation
+    assert (c.summary.ambiguous, c.summary.ambiguous_events) == (1, 2)
+    assert "0 linked, 1 ambiguous (and 2 ambiguous policy events)," in CliRunner().invoke(
+        app, ["correlate", str(tmp_path)]).output

@@ -127,6 +127,7 @@ def correlate(
         spoof_events=spoof_events,
         linked=sum(1 for r in rows if r.status == "linked"),
         ambiguous=sum(1 for r in rows if r.status == "ambiguous" and r.trace is not None),
+        ambiguous_events=sum(1 for r in rows if r.status == "ambiguous" and r.trace is None),
         traces_without_event=sum(1 for r in rows if r.status == "trace-without-event"),
         events_without_trace=sum(1 for r in rows if r.status == "event-without-trace"),
         disagreements=sum(1 for r in rows if r.disagreement),

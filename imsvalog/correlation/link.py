@@ -60,6 +60,8 @@ class Evidence(Generic[T, E]):
     event: E
     basis: Basis
     why: str = ""
+    #: for time evidence: seconds apart (a tie is broken by the strictly closest pair, unique both ways)
+    distance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,41 @@ class LinkDecision(Generic[T, E]):
     contested: dict[E, tuple[T, ...]] = field(default_factory=dict)
     #: trace -> events it had evidence for that a stronger tier gave to another trace
     taken: dict[T, tuple[E, ...]] = field(default_factory=dict)
+    #: trace -> what broke its tie (a weaker basis, or ``distance``), for links chosen among tied candidates
+    broken_by: dict[T, str] = field(default_factory=dict)
+
+
+def _unique_pairs(pairs: set[tuple[T, E]]) -> list[tuple[T, E]]:
+    """The pairs whose trace has no other pair and whose event has no other pair."""
+    n_t: dict[T, int] = defaultdict(int)
+    n_e: dict[E, int] = defaultdict(int)
+    for t, e in pairs:
+        n_t[t] += 1
+        n_e[e] += 1
+    return [(t, e) for t, e in pairs if n_t[t] == 1 and n_e[e] == 1]
+
+
+def _closest_pairs(open_t: dict[T, set[E]], distance: dict[tuple[T, E], float]) -> list[tuple[T, E]]:
+    """Pairs that are each other's strictly closest (every candidate on both sides with a known distance)."""
+    claims: dict[E, set[T]] = defaultdict(set)
+    for t, es in open_t.items():
+        for e in es:
+            claims[e].add(t)
+
+    def strict_min(keys: list[tuple[T, E]]) -> tuple[T, E] | None:
+        if not keys or any(k not in distance for k in keys):
+            return None
+        ds = sorted(distance[k] for k in keys)
+        if len(ds) > 1 and ds[0] == ds[1]:
+            return None
+        return next(k for k in keys if distance[k] == ds[0])
+
+    out = []
+    for t, es in open_t.items():
+        best = strict_min([(t, e) for e in es])
+        if best is not None and strict_min([(r, best[1]) for r in claims[best[1]]]) == best:
+            out.append(best)
+    return out
 
 
 def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
@@ -105,8 +142,12 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
     ({'A': ('E', 'high')}, {'B': ('E',)})
     """
     by_stage: dict[Basis, set[tuple[T, E]]] = {basis: set() for basis in STAGES}
+    distance: dict[tuple[T, E], float] = {}
     for ev in evidence:
         by_stage[ev.basis].add((ev.trace, ev.event))
+        if ev.distance is not None:
+            key = (ev.trace, ev.event)
+            distance[key] = min(distance.get(key, ev.distance), ev.distance)
     settled_t: set[T] = set()
     settled_e: set[E] = set()
     out: LinkDecision[T, E] = LinkDecision()
@@ -123,17 +164,41 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
                 continue
             cands[t].add(e)
             claims[e].add(t)
-        for t, es in cands.items():
-            only = next(iter(es)) if len(es) == 1 else None
-            if only is not None and claims[only] == {t}:
-                out.links[t] = (only, tier)
-            else:
-                rivals = set().union(*(claims[x] for x in es)) - {t}
-                out.ambiguous[t] = Ambiguity(tier, tuple(sorted(es)), tuple(sorted(rivals)), stage)  # type: ignore[type-var]
+        # unique both ways at this basis; a tie is broken by weaker evidence among the tied candidates only,
+        # when that makes the pair unique both ways there: the weaker bases in order, then (for time evidence)
+        # the strictly closest pair. What is linked leaves the pool, and the pool is looked at again.
+        open_t: dict[T, set[E]] = {t: set(es) for t, es in cands.items()}
+        while open_t:
+            chosen: list[tuple[T, E]] = []
+            for weaker in (stage, *STAGES[STAGES.index(stage) + 1:], None):
+                if weaker is None:
+                    chosen = _closest_pairs(open_t, distance)
+                else:
+                    chosen = _unique_pairs(
+                        {(t, e) for t, es in open_t.items() for e in es if (t, e) in by_stage[weaker]}
+                    )
+                if chosen:
+                    break
+            if not chosen:
+                break
+            for t, e in chosen:
+                out.links[t] = (e, tier)
+                if weaker != stage:
+                    out.broken_by[t] = weaker or "distance"
+                del open_t[t]
+            gone = {e for _, e in chosen}
+            for es in open_t.values():
+                es -= gone
+        for t, es in open_t.items():
+            if not es:  # every tied candidate went to another trace by weaker evidence
+                taken[t] |= cands[t]
+                continue
+            rivals = {r for r, rs in open_t.items() if r != t and rs & es}
+            out.ambiguous[t] = Ambiguity(tier, tuple(sorted(es)), tuple(sorted(rivals)), stage)  # type: ignore[type-var]
         linked_events = {e for e, _ in out.links.values()}
         for e, ts in claims.items():
-            if e not in linked_events:
-                out.contested[e] = tuple(sorted(ts))  # type: ignore[type-var]
+            if e not in linked_events and ts - out.links.keys():
+                out.contested[e] = tuple(sorted(ts - out.links.keys()))  # type: ignore[type-var]
         settled_t |= cands.keys()
         settled_e |= claims.keys()
     out.taken = {t: tuple(sorted(es)) for t, es in taken.items() if t not in out.links and t not in out.ambiguous}  # type: ignore[type-var]
@@ -342,8 +407,9 @@ def link_rows(
     for ti, (s, t) in enumerate(pairs):
         for e, bases, texts in _candidates(s, t, idx, window).values():
             ei = event_no[id(e)]
+            apart = abs((e.time - t.time).total_seconds())
             for basis, why in zip(bases, texts, strict=True):
-                evidence.append(Evidence(ti, ei, basis, why))
+                evidence.append(Evidence(ti, ei, basis, why, apart if basis == "time" else None))
                 whys[ti, ei].append((basis, why))
     decision = decide_links(evidence)
     trace_of_event = {ei: ti for ti, (ei, _) in decision.links.items()}
@@ -360,14 +426,27 @@ def link_rows(
             ei, tier = decision.links[ti]
             e = spoof_events[ei]
             evidence_of_pair = sorted(whys[ti, ei], key=lambda p: BASES.index(p[0]))
-            link = Link([b for b, _ in evidence_of_pair], tier, "; ".join(w for _, w in evidence_of_pair))
+            detail = "; ".join(w for _, w in evidence_of_pair)
+            broken = decision.broken_by.get(ti)
+            if broken is not None:
+                detail += (
+                    f"; chosen among the candidates tied at the {tier} tier: "
+                    + ("the only pair also fitting by " + broken if broken != "distance"
+                       else "the closest in time, and this trace is the closest to it")
+                )
+            link = Link([b for b, _ in evidence_of_pair], tier, detail)
             rows.append(Row(s, t, e, link, "linked", transaction=idx.tx_by_internal.get(e.internal_id)))
         elif ti in decision.ambiguous:
             amb = decision.ambiguous[ti]
             ids = [spoof_events[ei].internal_id for ei in amb.events]
             how = amb.basis
             if len(ids) > 1:
-                detail = f"{len(ids)} policy events fit it equally well by {how} ({amb.tier}): " + ", ".join(ids)
+                named = [
+                    spoof_events[ei].internal_id
+                    + "".join(f" ({w})" for b, w in whys[ti, ei] if b == "time" and how == "time")
+                    for ei in amb.events
+                ]
+                detail = f"{len(ids)} policy events fit it by {how} ({amb.tier}), none uniquely: " + ", ".join(named)
             else:
                 detail = f"{how} ({amb.tier}) points at policy event {ids[0]} only"
             if amb.rivals:
@@ -391,7 +470,15 @@ def link_rows(
         tx = idx.tx_by_internal.get(e.internal_id)
         if ei in decision.contested:
             rivals = decision.contested[ei]
-            detail = f"fits {len(rivals)} AntiSpoofFilter traces equally well: " + "; ".join(map(trace_name, rivals))
+            if len(rivals) > 1:
+                detail = f"fits {len(rivals)} AntiSpoofFilter traces, none uniquely: " + "; ".join(map(trace_name, rivals))
+            else:
+                (rival,) = rivals
+                others = [spoof_events[x].internal_id for x in decision.ambiguous[rival].events if x != ei] \
+                    if rival in decision.ambiguous else []
+                detail = f"fits only {trace_name(rival)}, but that trace fits other policy events as well" + (
+                    ": " + ", ".join(others) if others else ""
+                )
             names = [f"{pairs[ti][0].thread} {pairs[ti][1].time:%H:%M:%S}" for ti in rivals]
             link = Link([], "ambiguous", detail, names)
             rows.append(Row(None, None, e, link, "ambiguous", transaction=tx))

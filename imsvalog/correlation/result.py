@@ -223,6 +223,8 @@ class Summary:
     spoof_events: int = 0
     linked: int = 0
     ambiguous: int = 0
+    #: policy events contested by traces of which none is chosen (``ambiguous`` counts the traces)
+    ambiguous_events: int = 0
     traces_without_event: int = 0
     events_without_trace: int = 0
     #: rows with at least one finding (``agrees`` is false)
