@@ -315,6 +315,8 @@ class SpoofResult:
     reasons: list[str]
     warnings: list[str] = field(default_factory=list)
     observed: bool | None = None  # what IMSVA did, when known
+    #: the order in which the profile reads the Received headers (``headers`` is in that order)
+    order: str = "newest-first"
 
     @property
     def count(self) -> int:
@@ -404,12 +406,25 @@ def domain_of(address: str | None) -> str | None:
     return domain or None
 
 
+def idna_form(domain: str) -> str:
+    """A domain in its IDNA (punycode) lower-case form, so that ``exämple.com`` and ``xn--exmple-cua.com``
+    compare equal; a domain the IDNA codec refuses is kept as given (lower-cased).
+
+    >>> idna_form("exämple.com"), idna_form("XN--EXMPLE-CUA.com")
+    ('xn--exmple-cua.com', 'xn--exmple-cua.com')
+    """
+    try:
+        return domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return domain.lower()
+
+
 def check_domains(source: str, sender: str | None, recipients: Sequence[str]) -> DomainCheck:
     sd = domain_of(sender)
     rows = []
     for r in recipients:
         rd = domain_of(r)
-        rows.append(RecipientDomain(r, rd, None if sd is None or rd is None else sd == rd))
+        rows.append(RecipientDomain(r, rd, None if sd is None or rd is None else idna_form(sd) == idna_form(rd)))
     return DomainCheck(source, sender, sd, tuple(rows))
 
 
@@ -554,7 +569,7 @@ def evaluate(
         reasons.append("every counted address is in the trusted list")
     return SpoofResult(
         tuple(headers), counted, skipped, tuple(domains), prof.name, trusted is not None, untrusted, verdict, reasons,
-        warnings, observed,
+        warnings, observed, prof.order,
     )
 
 
@@ -574,7 +589,8 @@ def _addr_list(items: Sequence[str]) -> str:
 
 def explain(r: SpoofResult) -> str:
     """Plain sentences, header by header, that an engineer can paste into a ticket."""
-    lines = [f"Received headers, newest first, as IMSVA reads them ({r.profile} profile):"]
+    order = r.order.replace("-", " ")
+    lines = [f"Received headers, {order}, as IMSVA reads them ({r.profile} profile):"]
     if not r.headers:
         lines.append("  (none: the message has no Received header)")
     for h in r.headers:

@@ -41,10 +41,19 @@ class Finding:
 
 
 def normalize_ip(text: str) -> str:
+    """An address in one form for comparing IMSVA's list with the model's; an IPv6 zone ID is dropped
+    (``fe80::1%eth0`` is ``fe80::1``: the zone names the receiving interface, not another address).
+
+    >>> normalize_ip("fe80::1%eth0"), normalize_ip("[IPv6:2001:DB8::1]"), normalize_ip("localhost")
+    ('fe80::1', '2001:db8::1', 'localhost')
+    """
     try:
-        return show_ip(ipaddress.ip_address(text.strip().strip("[]").removeprefix("IPv6:")))
+        ip = ipaddress.ip_address(text.strip().strip("[]").removeprefix("IPv6:"))
     except ValueError:
         return text.strip()
+    if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id is not None:
+        ip = ipaddress.IPv6Address(int(ip))
+    return show_ip(ip)
 
 
 def is_address(text: str) -> bool:
