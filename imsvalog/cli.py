@@ -586,6 +586,8 @@ def correlate(
                 figs = plots.figures(result, events, *(what_if or (None, None)))
                 for name in plots.save_figures(figs, output_folder(plot, inputs)):
                     sys.stderr.write(f"wrote {clean_terminal(name)}\n")
+            for m in result.summary.missing:  # once, not per row: a whole kind of file is absent
+                sys.stderr.write(f"imsvalog: warning: {m}; rows that depend on it say so\n")
             n = result.summary.rejects
             if n:
                 sys.stderr.write(f"{count(n, 'line')} could not be parsed or read:\n")

@@ -313,7 +313,7 @@ def _table_cells(d: dict[str, Any]) -> dict[str, Any]:
     elif status == "ambiguous":
         link_text = "ambiguous: " + ", ".join(link["candidates"])
     else:
-        link_text = {"trace-without-event": "no policy event", "event-without-trace": "no trace"}[status]
+        link_text = d.get("missing") or {"trace-without-event": "no policy event", "event-without-trace": "no trace"}[status]
     agrees = {True: "yes", False: "NO", None: "-"}[d["agrees"]]
     return {
         "appliance": d.get("appliance") or "-",
@@ -352,6 +352,7 @@ def summary_text(s: Any) -> str:
         f"{count(s.disagreements, 'disagreement')} with the model"
         + (" (findings by kind: " + ", ".join(f"{kind} {n}" for kind, n in s.findings.items()) + ")" if s.findings else "")
         + f"; {count(s.rejects, 'rejected line')}."
+        + "".join(f" Note: {m}." for m in getattr(s, "missing", []))
     )
 
 
@@ -662,6 +663,10 @@ def elide_middle(text: str, width: int) -> str:
     return text[:left] + "…" + (text[-right:] if right else "")
 
 
+#: the compact table's words for a missing kind of file (the full sentence is in the summary and --explain)
+_SHORT_MISSING = {"no log.imss was given": "no log.imss", "no polevt.imss was given": "no polevt"}
+
+
 def _compact_cells(d: dict[str, Any], short_id: dict[str, str], one_day: bool) -> dict[str, str]:
     logged, rec = d["logged"], d["recomputed"]
     status = d["status"]
@@ -671,7 +676,8 @@ def _compact_cells(d: dict[str, Any], short_id: dict[str, str], one_day: bool) -
     elif status == "ambiguous":  # the candidates are named in the row, as in every format
         link_text = "ambiguous: " + ", ".join(short_id.get(c, c) for c in link.get("candidates", []))
     else:
-        link_text = {"trace-without-event": "no event", "event-without-trace": "no trace"}.get(status, status)
+        link_text = _SHORT_MISSING.get(d.get("missing") or "", "") or {
+            "trace-without-event": "no event", "event-without-trace": "no trace"}.get(status, status)
     t = d["time"]
     when = (t.strftime("%H:%M:%S") if one_day else t.strftime("%m-%d %H:%M:%S")) if isinstance(t, datetime) else "-"
     sender = d["sender"] or "-"

@@ -91,6 +91,9 @@ def row_sentence(d: dict[str, Any]) -> str:
     if fired is False:
         return counted + "; every counted address is in the Trusted Internal IP List, so the filter did not fire (IMSVA's own verdict)."
     if status == "trace-without-event":
+        if d.get("missing"):  # a whole kind of file is absent: not a finding about this message
+            did = "IMSVA fired" if fired else "whether IMSVA fired is not logged"
+            return counted + f"; {did}; what it did with the mail is not known because {d['missing']}."
         tail = "; IMSVA fired, but no policy event was found for this scan" if fired else "; whether IMSVA fired is not logged"
         return counted + tail + (f" ({d['missing']})." if d.get("missing") else " (is polevt.imss of that time among the files?).")
     if status == "ambiguous":

@@ -134,7 +134,30 @@ def correlate(
         findings=findings_by_kind(rows),
         rejects=len(rejects),
     )
+    summary.missing = missing_kinds(summary, rows)
     return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name, calibration)
+
+
+#: what a log.imss without any AntiSpoofFilter line means (see FORMATS.md: those lines are [DEBUG]/[DIAGNOSTIC])
+NO_ANTISPOOF = ("the log.imss given holds no AntiSpoofFilter line at all "
+                "(the scanner's log level must be debug on the appliance for IMSVA to log them)")
+
+
+def missing_kinds(summary: Summary, rows: list[Row]) -> list[str]:
+    """Whole kinds of input that the rows depend on and that are absent, each said once; marks the rows it explains."""
+    out = []
+    if not summary.files.get("imss") and summary.spoof_events:
+        out.append("no log.imss was given")
+    elif summary.files.get("imss") and not summary.spoof_traces and summary.events_without_trace:
+        out.append(NO_ANTISPOOF)
+    if not summary.files.get("polevt") and summary.spoof_traces:
+        out.append("no polevt.imss was given")
+    for r in rows:
+        if r.status == "event-without-trace" and out and out[0] in ("no log.imss was given", NO_ANTISPOOF):
+            r.missing = out[0]
+        elif r.status == "trace-without-event" and "no polevt.imss was given" in out:
+            r.missing = "no polevt.imss was given"
+    return out
 
 
 def by_appliance(files: list[LogFile]) -> dict[str | None, list[LogFile]]:

@@ -80,6 +80,8 @@ class Row:
     fired_on: list[str] | None = None
     #: the appliance whose logs the row comes from (bundle, appliance folder or syslog host); None for loose files
     appliance: str | None = None
+    #: why the row lacks its other half when a whole kind of file is missing, e.g. "no log.imss was given"
+    missing: str | None = None
 
     @property
     def time(self) -> datetime:
@@ -210,6 +212,7 @@ class Row:
             "explanation": self.explanation,
             "source": [{"file": s.file, "line": s.line} for s in self.sources],
             "appliance": self.appliance,
+            "missing": self.missing,
         }
 
 
@@ -232,6 +235,8 @@ class Summary:
     #: findings by kind (a row can have several), kinds in :data:`~imsvalog.correlation.compare.FINDING_KINDS` order
     findings: dict[str, int] = field(default_factory=dict)
     rejects: int = 0
+    #: kinds of file the rows depend on that the input lacks, said in words (e.g. "no polevt.imss was given")
+    missing: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

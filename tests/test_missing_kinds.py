@@ -1,0 +1,63 @@
+"""A whole kind of file missing (or a log.imss without any AntiSpoofFilter line) is said once, and rows say so."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from typer.testing import CliRunner
+
+from imsvalog.cli import app
+from imsvalog.correlation import correlate
+from imsvalog.sentence import row_sentence
+
+from .conftest import FIXTURES
+
+BUSY = FIXTURES / "busy-day"
+POLEVT = BUSY / "polevt.imss.20240312.0001"
+IMSS = BUSY / "log.imss.20240312.0001"
+
+
+def test_only_polevt_rows_say_no_log_imss_was_given() -> None:
+    c = correlate(POLEVT)
+    assert c.summary.missing == ["no log.imss was given"]
+    assert c.rows and all(r.missing == "no log.imss was given" for r in c.rows)
+    assert all("no log.imss was given" in row_sentence(r.to_dict()) for r in c.rows)
+
+
+def test_only_log_imss_rows_say_no_polevt_was_given() -> None:
+    c = correlate(IMSS)
+    assert c.summary.missing == ["no polevt.imss was given"]
+    rows = [r for r in c.rows if r.status == "trace-without-event"]
+    assert rows and all(r.missing == "no polevt.imss was given" for r in rows)
+    assert all("what it did with the mail is not known because no polevt.imss was given" in row_sentence(r.to_dict())
+               for r in rows if r.trace and r.trace.triggered)
+
+
+def test_both_kinds_given_nothing_missing() -> None:
+    c = correlate(BUSY)
+    assert c.summary.missing == [] and all(r.missing is None for r in c.rows)
+
+
+def test_cli_says_it_once_on_stderr_and_in_table_json_and_summary() -> None:
+    run = CliRunner().invoke
+    res = run(app, ["correlate", str(POLEVT)])
+    assert res.exit_code == 0
+    assert res.stderr.count("no log.imss was given") == 1
+    assert "Note: no log.imss was given." in res.stdout
+    table_rows = [line for line in res.stdout.splitlines() if "→" in line and line[:2].isdigit()]
+    assert table_rows and all(line.rstrip().endswith("no log.imss") for line in table_rows)
+    d = json.loads(run(app, ["correlate", str(POLEVT), "--format", "json"]).stdout)
+    assert d["summary"]["missing"] == ["no log.imss was given"]
+    assert all(r["missing"] == "no log.imss was given" and "no log.imss was given" in r["summary"] for r in d["rows"])
+
+
+def test_log_imss_without_antispoof_lines_says_the_debug_level_is_needed(tmp_path) -> None:
+    lines = IMSS.read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / IMSS.name).write_text("".join(x for x in lines if "AntiSpoofFilter" not in x), encoding="utf-8")
+    shutil.copy(POLEVT, tmp_path / POLEVT.name)
+    c = correlate(tmp_path)
+    assert len(c.summary.missing) == 1 and "no AntiSpoofFilter line at all" in c.summary.missing[0]
+    assert "debug" in c.summary.missing[0]
+    gone = [r for r in c.rows if r.status == "event-without-trace"]
+    assert gone and all("no AntiSpoofFilter line at all" in row_sentence(r.to_dict()) for r in gone)
