@@ -42,4 +42,7 @@ def rows_both_ways(path: Path):
     for r in full_rows:
         recompute(r, None, "documented")
     lazy = correlate(path)
+    from imsvalog.correlation.entry import missing_kinds
+
+    missing_kinds(lazy.summary, full_rows)  # the same correlate-level note on both, so only the readers are compared
     return [r.to_dict() for r in lazy.rows], [r.to_dict() for r in full_rows], lazy, full_sessions
