@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pandas is imported when a frame is built: the CLI starts faster without it
     import pandas as pd
 
-from .readers import PathsLike, iter_log_imss, iter_maillog, iter_msgtra, iter_polevt
+from .readers import PathsLike, files_of, iter_maillog, iter_msgtra
 from .records import Record, Reject, to_row
 
 TIME, INT, BOOL, FLOAT, CATEGORY, STRING, LIST, OBJECT = (
@@ -249,14 +249,16 @@ def read_log_imss(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.D
     >>> str(df["time"].dtype), str(df["rule_id"].dtype)
     ('datetime64[us, UTC+09:00]', 'Int64')
     """
-    return frame((to_row(i) for i in iter_log_imss(paths, rejects)), columns=record_columns(*_imss_classes()))
+    from .columns import imss_frame
+
+    return imss_frame(files_of("imss", paths), rejects)  # the same frame as records_frame(iter_log_imss(...)), faster
 
 
 def read_polevt(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
     """polevt.imss policy events as a DataFrame (``recipients``, ``conditions``, ``actions`` are lists)."""
-    from .records import PolicyEvent
+    from .columns import polevt_frame
 
-    return frame((to_row(i) for i in iter_polevt(paths, rejects)), columns=record_columns(PolicyEvent))
+    return polevt_frame(files_of("polevt", paths), rejects)  # the same frame as records_frame(iter_polevt(...)), faster
 
 
 def read_msgtra(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:

@@ -105,7 +105,7 @@ LINE = (
 ).set_name("log.imss line").parse_with_tabs()
 
 # A component is a class name; words that are levels are not components.
-_NOT_COMPONENTS = frozenset({"Info", "Information", "Warning", "Warn", "Error", "Debug", "Diagnostic", "Notice"})
+NOT_COMPONENTS = _NOT_COMPONENTS = frozenset({"Info", "Information", "Warning", "Warn", "Error", "Debug", "Diagnostic", "Notice"})
 
 # --------------------------------------------------------------------------
 # Body shapes
@@ -455,10 +455,7 @@ def _common(
     date: str, clock: str, offset: str, pid: str, tid: str, level: str | None, component: str | None,
     method: str | None, message: str, loc: tuple[str, str, str] | None,
 ) -> dict[str, Any]:
-    if component in _NOT_COMPONENTS and method is None:
-        # "Info: text" is a level word, and LEVEL_WORD took it already; a second one stays text
-        message = f"{component}: {message}"
-        component = None
+    component, message = fix_component(component, method, message)
     return {
         "time": make_time(date, clock, offset),
         "pid": integer(pid, "pid"),
@@ -471,19 +468,24 @@ def _common(
     }
 
 
-def parse(text: str) -> tuple[type[ImssRecord], dict[str, Any]]:
-    """Parse one line (the fast path): record type and its fields.  Raises :class:`ParseFailure`.
+def fix_component(component: str | None, method: str | None, message: str) -> tuple[str | None, str]:
+    """A level word taken for a component goes back into the message."""
+    if component in _NOT_COMPONENTS and method is None:
+        # "Info: text" is a level word, and LEVEL_WORD took it already; a second one stays text
+        return None, f"{component}: {message}"
+    return component, message
 
-    >>> cls, f = parse("2019/04/30 13:57:43 GMT+09:00 [28639:4098483968] Final action 0: QuarantineAction")
-    >>> cls.__name__, f["index"], f["action"], f["time"].isoformat()
-    ('FinalAction', 0, 'QuarantineAction', '2019-04-30T13:57:43+09:00')
+
+def split_line(text: str) -> tuple[re.Match[str], str | None, str | None, str | None, str, tuple[str, str, str] | None]:
+    """The fast path's cut of one line, before any conversion: head match, level, component,
+    method, message and location tag (as strings).  Raises :class:`ParseFailure`.
+
+    :func:`parse` converts these into fields; the DataFrame reader converts them once per distinct value.
     """
     m = _HEAD_RE.match(text)
     if m is None:
         raise ParseFailure(how_far(PREFIX_PARTS, text))
     pos = m.end()
-    level = m["level"] or m["level_word"]
-    component, method = m["component"], m["method"]
     end = len(text)
     loc = None
     if text.endswith("]") or text.rstrip(" \t").endswith("]"):
@@ -491,7 +493,39 @@ def parse(text: str) -> tuple[type[ImssRecord], dict[str, Any]]:
         if locm:
             loc = (locm["loc_file"], locm["loc_function"], locm["loc_line"])
             end = locm.start()
-    message = text[pos:end]
+    component, message = fix_component(m["component"], m["method"], text[pos:end])
+    return m, m["level"] or m["level_word"], component, m["method"], message, loc
+
+
+_STARTS = tuple(v.starts for v in VARIANTS if v.starts)
+_ANY_START = frozenset(v.component for v in VARIANTS if not v.starts)  # None: every component
+
+
+def shape_of(component: str | None, message: str) -> tuple[Variant | None, dict]:
+    """The body shape of a message and its fields (``None, {}`` for a generic body).
+
+    The same as trying every variant, with one check first: most bodies start like no variant.
+    """
+    if None in _ANY_START or component in _ANY_START or message.startswith(_STARTS):
+        return _shape(component, message)
+    return None, {}
+
+
+#: the fast path over many lines at once (one text, lines joined by ``\n``): the head tokens of
+#: :func:`split_line` and the rest of the line, or ``date`` empty for a line the head does not fit
+LINES_RE = re.compile(r"^(?:" + _HEAD_RE.pattern + r"(?P<rest>.*)|.*)$", re.MULTILINE)
+#: public name of the location tag's compiled form
+LOCATION_RE = _LOCATION_RE
+
+
+def parse(text: str) -> tuple[type[ImssRecord], dict[str, Any]]:
+    """Parse one line (the fast path): record type and its fields.  Raises :class:`ParseFailure`.
+
+    >>> cls, f = parse("2019/04/30 13:57:43 GMT+09:00 [28639:4098483968] Final action 0: QuarantineAction")
+    >>> cls.__name__, f["index"], f["action"], f["time"].isoformat()
+    ('FinalAction', 0, 'QuarantineAction', '2019-04-30T13:57:43+09:00')
+    """
+    m, level, component, method, message, loc = split_line(text)
     fields = _common(m["date"], m["clock"], m["offset"], m["pid"], m["tid"], level, component, method, message, loc)
     variant, extra = _shape(fields["component"], fields["body"])
     if variant is None:

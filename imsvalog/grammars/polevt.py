@@ -94,6 +94,7 @@ FIELD_NAMES = {
 
 _BITS = re.compile(r"[01]+")
 _MSGID = re.compile(r"<[^<>\s]*>")
+_SPACE = re.compile(r"\s")  # the characters str.isspace() calls white space
 _TIME_RE = TIME.re  # type: ignore[attr-defined]
 
 
@@ -188,7 +189,7 @@ def parse(text: str) -> dict[str, Any]:
         )
     if len(fields) < 2 or not fields[1].strip():
         raise ParseFailure("line ends before the internal message ID (field 1)")
-    if any(c.isspace() for c in fields[1]):
+    if _SPACE.search(fields[1]):
         raise ParseFailure(f"field 1 (internal ID) contains white space: {fields[1][:40]!r}")
     conditions_code, conditions = _bits(fields, 7, CONDITION_BITS)
     actions_code, actions = _bits(fields, 10, ACTION_BITS)
