@@ -19,7 +19,7 @@ from dataclasses import fields as dc_fields
 from typing import TYPE_CHECKING, Any
 
 from .errors import ReadError
-from .frames import CATEGORY, COLUMNS, LIST, TIME, _imss_classes as imss_classes, _series, format_offset, frame, offset_column, record_columns, time_columns
+from .frames import CATEGORY, COLUMNS, LIST, _imss_classes, _series, column, format_offset, frame, offset_column, record_columns
 from .grammars import imss, polevt
 from .grammars.common import ParseFailure, integer, make_time
 from .readers import parse_line, unreadable_rest
@@ -93,16 +93,11 @@ def _build(names: list[str], data: dict[str, list[Any]], n: int) -> pd.DataFrame
 
     columns: dict[str, pd.Series] = {}
     for name in names:
-        kind = COLUMNS.get(name)
         values = data[name]
-        if kind == TIME and isinstance(values, _TimeCodes):
+        if isinstance(values, _TimeCodes):
             columns.update(values.columns(name))
-        elif kind == TIME:
-            columns.update(time_columns(name, values))
-        elif kind is None:
-            columns[name] = pd.Series(values)
         else:
-            columns[name] = _series(kind, values)
+            columns.update(column(name, values, COLUMNS.get(name)))
     return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
 
@@ -229,7 +224,7 @@ class _ImssColumns:
     def frame(self) -> pd.DataFrame:
         n = self.n
         if n == 0:
-            return frame([], columns=record_columns(*imss_classes()))
+            return frame([], columns=record_columns(*_imss_classes()))
         names = dict.fromkeys(_BASE)
         for i, added in enumerate(self.shapes.values()):
             names.update(dict.fromkeys(added))

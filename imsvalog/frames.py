@@ -157,14 +157,7 @@ def frame(
     table = {**COLUMNS, **(dtypes or {})}
     out: dict[str, pd.Series] = {}
     for name in names:
-        values = [r.get(name) for r in rows]
-        kind = table.get(name)
-        if kind == TIME:
-            out.update(time_columns(name, values))
-        elif kind is None:
-            out[name] = pd.Series(values, dtype=object if not values else None)
-        else:
-            out[name] = _series(kind, values)
+        out.update(column(name, [r.get(name) for r in rows], table.get(name)))
     return pd.DataFrame(out, index=pd.RangeIndex(len(rows)))
 
 
@@ -195,6 +188,17 @@ def _imss_classes() -> list[type]:
         out.append(c)
         todo += c.__subclasses__()
     return out
+
+
+def column(name: str, values: list[Any], kind: str | None) -> dict[str, pd.Series]:
+    """One column of dtype kind ``kind`` (``None``: what pandas infers); a time column may bring its offset column."""
+    import pandas as pd
+
+    if kind == TIME:
+        return time_columns(name, values)
+    if kind is None:
+        return {name: pd.Series(values, dtype=object if not values else None)}
+    return {name: _series(kind, values)}
 
 
 def to_utc(df: pd.DataFrame) -> pd.DataFrame:
