@@ -731,8 +731,24 @@ def compact_table(dicts: list[dict[str, Any]], width: int | None) -> list[str]:
     widths = {k: max([len(_COMPACT_HEAD[k])] + [len(c[k]) for c in cells]) for k in keys}
     gap = 2
     total = sum(widths.values()) + gap * (len(keys) - 1)
+    natural_who = widths["who"]
     if width is not None and total > width:
-        widths["who"] = max(_MIN_WHO, widths["who"] - (total - width))
+        if widths["id"] > _HEAD_TAIL_ID:
+            tails = head_tail_ids(ids)  # IDs alike up to their end: head…tail (full IDs in --wide, --explain, JSON)
+            for c, d in zip(cells, dicts, strict=True):
+                if d["internal_id"]:
+                    c["id"] = tails[d["internal_id"]]
+            widths["id"] = max([len(_COMPACT_HEAD["id"])] + [len(c["id"]) for c in cells])
+        total = sum(widths.values()) + gap * (len(keys) - 1)
+        widths["who"] = max(_MIN_WHO, widths["who"] - max(0, total - width))
+        room = width - (sum(widths.values()) - widths["link"]) - gap * (len(keys) - 1)
+        if widths["link"] > room:  # ambiguous rows name fewer candidates (all are in --wide, --explain, JSON)
+            for c, d in zip(cells, dicts, strict=True):
+                if len(c["link"]) > room and d["status"] == "ambiguous":
+                    c["link"] = _ambiguous_in(d, short, room)
+            widths["link"] = max([len(_COMPACT_HEAD["link"])] + [len(c["link"]) for c in cells])
+            spare = width - sum(widths.values()) - gap * (len(keys) - 1)  # what the shorter links gave back
+            widths["who"] = min(natural_who, widths["who"] + max(0, spare))
     head_cells = {k: elide_middle(_COMPACT_HEAD[k], widths[k]) for k in keys}
     if len(_COMPACT_HEAD["who"]) > widths["who"]:
         head_cells["who"] = "sender → rcpt" if widths["who"] >= 13 else "who"
@@ -748,6 +764,37 @@ def compact_table(dicts: list[dict[str, Any]], width: int | None) -> list[str]:
         c["who"] = _elide_who(c["who"], widths["who"])
         lines.append(_compact_line(c, widths, keys, gap))
     return lines
+
+
+#: an ID shown as head…tail is at most this wide when its tail is short
+_HEAD_TAIL_ID = 14
+
+
+def head_tail_ids(ids: Sequence[str]) -> dict[str, str]:
+    """Each ID as its first 8 characters, ``…`` and the shortest tail that keeps it unique (whole when that is shorter).
+
+    >>> head_tail_ids(["11111111-0000-4000-8000-000000000001", "11111111-0000-4000-8000-000000000002"])
+    {'11111111-0000-4000-8000-000000000001': '11111111…1', '11111111-0000-4000-8000-000000000002': '11111111…2'}
+    """
+    distinct = sorted(set(ids))
+    for k in range(1, max((len(x) for x in distinct), default=0) + 1):
+        shown = {x: x if len(x) <= 9 + k else f"{x[:8]}…{x[-k:]}" for x in distinct}
+        if len(set(shown.values())) == len(distinct):
+            return shown
+    return {x: x for x in distinct}
+
+
+def _ambiguous_in(d: dict[str, Any], short: dict[str, str], room: int) -> str:
+    """An ambiguous row's link cell in ``room`` characters: the first candidate and how many more, else the count.
+
+    >>> _ambiguous_in({"link": None, "link_problem": {"candidates": ["900:1 10:00:05", "900:2 10:00:05"]}}, {}, 30)
+    'ambiguous: 900:1 10:00:05 +1'
+    >>> _ambiguous_in({"link": None, "link_problem": {"candidates": ["900:1 10:00:05", "900:2 10:00:05"]}}, {}, 20)
+    'ambiguous (2)'
+    """
+    cands = [clean_terminal(short.get(c, c)) for c in ((d["link"] or d["link_problem"] or {}).get("candidates") or [])]
+    first = f"ambiguous: {cands[0]} +{len(cands) - 1}" if len(cands) > 1 else ""
+    return first if first and len(first) <= room else f"ambiguous ({len(cands)})"
 
 
 def _elide_who(who: str, width: int) -> str:

@@ -63,6 +63,19 @@ def test_correlate_fits_an_80_column_terminal_one_line_per_row() -> None:
     assert "9E9E9E9E" in ids and "NO" in out  # the disagreement is visible
 
 
+def test_ambiguous_rows_and_near_identical_ids_still_fit_80_columns() -> None:
+    """Regression: on fixtures/time-only the table ran to 167 columns at 80 ('ambiguous: 11111111-0000-4000-8000-
+    000000000001, 11111111-...-000000000002'; the IDs' shortest unique prefixes were the whole 36 characters)."""
+    out = run_in_pty(["correlate", str(FIXTURES / "time-only")], 80)
+    lines = out.splitlines()
+    assert max(len(x) for x in lines) <= 80, "\n".join(x for x in lines if len(x) > 80)
+    rows = IDS.findall(out)
+    assert len(rows) == 5  # one line per row
+    ids = [r for r in rows if r != "-"]
+    assert len(set(ids)) == len(ids) == 3  # still tell the three events apart
+    assert out.count("ambiguous") >= 4  # every ambiguous row still says so
+
+
 def test_prefixes_grow_until_unique_and_full_ids_are_never_broken(tmp_path) -> None:
     got = unique_prefixes(["9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9", "9E9E9E9E-9F00-49A9-89B9-C9D9E9F9A9B9", "1B2C3D4E-5F60"])
     assert got["9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9"] == "9E9E9E9E-9F9"
