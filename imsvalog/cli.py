@@ -317,6 +317,16 @@ def parse_columns() -> list[str]:
     return cols
 
 
+def _zone(tz: str | None) -> Any:
+    """The ``--tz`` zone for maillog lines, or None; a bad value is an input error naming the option."""
+    from .grammars.maillog import tz_from_text
+
+    try:
+        return tz_from_text(tz) if tz is not None else None
+    except ValueError as exc:
+        raise InputError(f"--tz: {exc}") from None
+
+
 @app.command(
     epilog="Examples:\n\n\b\n"
     "  imsvalog parse fixtures/kb000239719/*\n"
@@ -341,12 +351,7 @@ def parse(
     key_file: Path | None = KEY_FILE_OPTION,
 ) -> None:
     """Parse log files into typed records: one per line, or a reject with its reason."""
-    from .grammars.maillog import tz_from_text
-
-    try:
-        zone = tz_from_text(tz) if tz is not None else None
-    except ValueError as exc:
-        raise InputError(f"--tz: {exc}") from None
+    zone = _zone(tz)
     report = ReadReport()
     progress = stderr_is_tty()
     with bundle_settings(password, max_member_size, max_total_size):
@@ -648,15 +653,11 @@ def trace(
     key_file: Path | None = KEY_FILE_OPTION,
 ) -> None:
     """Everything the appliance logged about one message, in time order: Postfix in, scan, policy events, msgtra, Postfix out."""
-    from .grammars.maillog import tz_from_text
     from .render import render_trace, write_raw_lines
     from .sources import discover
     from .timeline import trace as run_trace
 
-    try:
-        zone = tz_from_text(tz) if tz is not None else None
-    except ValueError as exc:
-        raise InputError(f"--tz: {exc}") from None
+    zone = _zone(tz)
     start, end = _when(since, "--since"), _when(until, "--until")
     with bundle_settings(password, max_member_size, max_total_size):
         files = discover(paths).files
