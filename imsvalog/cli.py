@@ -37,6 +37,7 @@ from .render import (
     write_markdown,
 )
 from .sources import MAX_LINE_BYTES, LogFile
+from .usage import Command, Group
 
 
 class ExitStatus(IntEnum):
@@ -66,6 +67,7 @@ class Kind(str, Enum):
 
 app = typer.Typer(
     name="imsvalog",
+    cls=Group,
     help="Triage Trend Micro IMSVA tickets from the appliance's logs "
     "(log.imss, polevt.imss, msgtra.imss, Postfix maillog).",
     epilog="Examples:\n\n\b\n"
@@ -328,6 +330,7 @@ def _zone(tz: str | None) -> Any:
 
 
 @app.command(
+    cls=Command,
     epilog="Examples:\n\n\b\n"
     "  imsvalog parse fixtures/kb000239719/*\n"
     "  imsvalog parse /cases/1234/IMSVA --format jsonl -o records.jsonl --rejects rejects.jsonl\n"
@@ -452,6 +455,7 @@ class TextOrJson(str, Enum):
 
 @app.command(
     "spoof-check",
+    cls=Command,
     epilog="Examples:\n\n\b\n"
     "  imsvalog spoof-check fixtures/messages/cloud-relay-hairpin.eml\n"
     "  imsvalog spoof-check quarantined.msg --trusted 198.51.100.25 --trusted 203.0.113.0/28\n"
@@ -460,7 +464,7 @@ class TextOrJson(str, Enum):
 )
 @cli_errors
 def spoof_check(
-    message: str = typer.Argument(..., metavar="MESSAGE", help="An .eml, an Outlook .msg, or a text file of pasted headers; - reads stdin."),
+    message: str = typer.Argument(..., metavar="FILE|-", help="An .eml, an Outlook .msg, or a text file of pasted headers; - reads stdin."),
     trusted: list[str] = typer.Option([], "--trusted", "-t", metavar="ENTRY", help="Trusted Internal IP List entry: address, CIDR or a-b range. Repeatable."),
     trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="File with one trusted entry per line (# comments)."),
     sender: str | None = typer.Option(None, "--sender", metavar="ADDRESS", help="Envelope sender (default: Return-Path)."),
@@ -511,6 +515,7 @@ class Only(str, Enum):
 
 
 @app.command(
+    cls=Command,
     epilog="Examples:\n\n\b\n"
     "  imsvalog correlate fixtures/bundles/CDT-*.zip --explain\n"
     "  imsvalog correlate fixtures/kb000239719/*\n"
@@ -629,6 +634,7 @@ def _when(text: str | None, option: str) -> Any:
 
 
 @app.command(
+    cls=Command,
     epilog="Examples:\n\n\b\n"
     "  imsvalog trace 4C4C4C4C-5D5D-46E6-97F7-A8A8B9B9CACA fixtures/busy-day\n"
     "  imsvalog trace '<nl-0312.77@news.partner.example.org>' fixtures/busy-day --format markdown\n"
@@ -638,7 +644,7 @@ def _when(text: str | None, option: str) -> Any:
 @cli_errors
 def trace(
     message: str = typer.Argument(..., metavar="ID", help="Internal message ID, Message-ID (with or without <>), Postfix queue ID, or envelope address."),
-    paths: list[str] = typer.Argument(..., metavar="PATH...", help="log.imss, polevt.imss, msgtra.imss and maillog files, globs, folders or bundles."),
+    paths: list[str] = typer.Argument(..., metavar="PATH", help="log.imss, polevt.imss, msgtra.imss and maillog files, globs, folders or bundles."),
     since: str | None = typer.Option(None, "--since", metavar="TIME", help="With an address: only messages at or after this time (ISO 8601)."),
     until: str | None = typer.Option(None, "--until", metavar="TIME", help="With an address: only messages at or before this time (ISO 8601)."),
     tz: str | None = typer.Option(None, "--tz", metavar="OFFSET", help="Zone of maillog's syslog times, e.g. +01:00 (default: the zone of the message's log.imss lines)."),
@@ -690,6 +696,7 @@ def trace(
 
 
 @app.command(
+    cls=Command,
     epilog="Examples:\n\n\b\n"
     "  imsvalog export fixtures/busy-day fixtures/kb000239719 --to lake\n"
     "  imsvalog export /cases/*/CDT-* --to /data/imsva-lake --trusted-file trusted.txt\n"
@@ -732,6 +739,7 @@ def export(
 
 
 @app.command(
+    cls=Command,
     epilog="Examples:\n\n\b\n"
     "  imsvalog redact fixtures/kb000239719 --to shared/ --key-file case-1234.key --verify\n"
     "  imsvalog redact /cases/1234/IMSVA --trusted-file trusted.txt --to /tmp/1234-redacted --key-file case-1234.key\n"

@@ -94,8 +94,8 @@ def test_output_file(tmp_path) -> None:
         (["/nope"], "no such file or directory"),
         ([str(FIXTURES / "messages")], "needs log.imss or polevt.imss"),
         ([str(KB), "--trusted", "300.1.1.1"], "trusted list entry '300.1.1.1'"),
-        ([str(KB), "--only", "everything"], "Invalid value"),
-        ([str(KB), "--time-window", "-1"], "Invalid value"),
+        ([str(KB), "--only", "everything"], "--only must be one of: disagreements, unlinked"),
+        ([str(KB), "--time-window", "-1"], "--time-window must be a number of at least 0"),
     ],
 )
 def test_errors_exit_2(args: list[str], message: str) -> None:

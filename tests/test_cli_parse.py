@@ -72,8 +72,8 @@ def test_csv_and_markdown_have_headers() -> None:
     [
         (["parse", "/no/such/file"], "no such file or directory"),
         (["parse", str(FIXTURES / "bad" / "not-a-log.txt")], "cannot tell what kind of log"),
-        (["parse", str(KB), "--kind", "syslog"], "Invalid value"),
-        (["parse", str(KB), "--format", "xml"], "Invalid value"),
+        (["parse", str(KB), "--kind", "syslog"], "--kind must be one of: imss, polevt, msgtra, maillog"),
+        (["parse", str(KB), "--format", "xml"], "--format must be one of: table, jsonl, json, csv, markdown"),
     ],
 )
 def test_usage_and_input_errors_exit_2_without_traceback(args: list[str], message: str) -> None:
