@@ -58,7 +58,7 @@ COLUMNS: dict[str, str] = {
     **_kinds(
         CATEGORY,
         "kind shape level component method file rule thread log_kind transaction status filter_name action"
-        " conditions_code actions_code host program link_confidence start end appliance"
+        " conditions_code actions_code host program link_confidence start end appliance missing"
         " untrusted_address outcome verdict_before verdict_after skip_reason stage"
         " offset logged_offset delivery_offset start_offset end_offset",
     ),

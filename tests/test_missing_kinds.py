@@ -61,3 +61,26 @@ def test_log_imss_without_antispoof_lines_says_the_debug_level_is_needed(tmp_pat
     assert "debug" in c.summary.missing[0]
     gone = [r for r in c.rows if r.status == "event-without-trace"]
     assert gone and all("no AntiSpoofFilter line at all" in row_sentence(r.to_dict()) for r in gone)
+
+
+def test_missing_is_one_column_alike_in_csv_json_and_jsonl() -> None:
+    import csv
+    import io
+
+    run = CliRunner().invoke
+    for path, words in ((POLEVT, "no log.imss was given"), (IMSS, "no polevt.imss was given"), (BUSY, None)):
+        rows = list(csv.DictReader(io.StringIO(run(app, ["correlate", str(path), "--format", "csv"]).stdout)))
+        jsonl = [json.loads(x) for x in run(app, ["correlate", str(path), "--format", "jsonl"]).stdout.splitlines()]
+        doc = json.loads(run(app, ["correlate", str(path), "--format", "json"]).stdout)["rows"]
+        assert rows and len(rows) == len(jsonl) == len(doc)
+        assert [r["missing"] or None for r in rows] == [r["missing"] for r in jsonl] == [r["missing"] for r in doc]
+        if words is None:
+            assert all(r["missing"] == "" for r in rows)
+        else:
+            assert any(r["missing"] == words for r in rows)
+            assert all(r["missing"] in ("", words) for r in rows)
+
+
+def test_missing_is_a_dataframe_column() -> None:
+    frame = correlate(POLEVT).frame
+    assert set(frame["missing"].dropna()) == {"no log.imss was given"}
