@@ -97,6 +97,11 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(ExitStatus.ERROR)
 
 
+def warn(message: str) -> None:
+    """One warning line on stderr: the command goes on."""
+    sys.stderr.write(f"imsvalog: warning: {clean_terminal(message)}\n")
+
+
 def cli_errors(func: F) -> F:
     """Turn input errors into one line on stderr and exit code 2, never a traceback."""
 
@@ -558,6 +563,14 @@ def correlate(
     from .sources import discover
     from .trusted import load_trusted
 
+    if wide and fmt is not Format.table:
+        warn(f"--wide changes only the table; --format {fmt.value} has every column in full anyway")
+    if explain and fmt in (Format.jsonl, Format.json, Format.csv):
+        warn(f"--explain changes only the table and markdown; --format {fmt.value} carries each row's explanation "
+             "in its explanation field anyway")
+    if (what_if_trusted or what_if_trusted_file or what_if_profile is not None) and fmt in (Format.jsonl, Format.csv):
+        warn(f"--format {fmt.value} carries the rows only: the what-if changes are not in it "
+             "(they are in the table, markdown and json)")
     with bundle_settings(password, max_member_size, max_total_size):
         files = discover(paths).files
         inputs = Inputs.of(paths, files, extra=[*trusted_file, *what_if_trusted_file])
@@ -661,10 +674,15 @@ def trace(
     """Everything the appliance logged about one message, in time order: Postfix in, scan, policy events, msgtra, Postfix out."""
     from .render import render_trace, write_raw_lines
     from .sources import discover
+    from .timeline import reversed_span
     from .timeline import trace as run_trace
 
     zone = _zone(tz)
     start, end = _when(since, "--since"), _when(until, "--until")
+    if reversed_span(start, end):
+        raise fail(f"--since {since} is after --until {until}: the time span is reversed (no message can be in it)")
+    if raw and fmt is not TraceFormat.table:
+        raise fail(f"--raw prints the original lines; it cannot be combined with --format {fmt.value}")
     with bundle_settings(password, max_member_size, max_total_size):
         files = discover(paths).files
         inputs = Inputs.of(paths, files)
@@ -681,6 +699,11 @@ def trace(
             else:
                 with output_file(output, inputs) as out:
                     render_trace(result, fmt.value, Restoring(out, restore))
+            if (since or until) and result.id_kind != "address":
+                what = {"internal-id": "an internal ID", "message-id": "a Message-ID", "queue-id": "a queue ID"}.get(
+                    result.id_kind, result.id_kind)
+                warn(f"--since/--until only narrow a search by envelope address; the ID given is {what}, "
+                     "so every line about that message is shown")
             for note in result.notes:
                 sys.stderr.write(restore(f"trace: {clean_terminal(note)}\n"))
             if result.rejects:

@@ -608,6 +608,8 @@ def trace(
     syslog timestamps; by default the offset log.imss or polevt lines of the message
     carry is used, and the trace says so.
     """
+    if reversed_span(since, until):
+        raise InputError(f"the time span is reversed: since {since} is after until {until}; no message can be in it")
     kind = id_kind(id)
     query = id.strip()
     disc = discover(as_path_list(paths))
@@ -887,6 +889,24 @@ def _lower_records(small: _Small, kind: str, needles: Sequence[bytes]) -> Iterab
     return small._records(kind, sorted(set(needles) | {n.upper() for n in needles} | {n.capitalize() for n in needles}))
 
 
+def reversed_span(since: datetime | None, until: datetime | None) -> bool:
+    """True when ``since`` is after ``until`` (a bound without zone is wall-clock time, as for the logged times).
+
+    >>> reversed_span(datetime(2024, 3, 12, 10), datetime(2024, 3, 12, 9))
+    True
+    >>> from datetime import timezone
+    >>> reversed_span(datetime(2024, 3, 12, 10, tzinfo=timezone(timedelta(hours=2))), datetime(2024, 3, 12, 9, tzinfo=timezone.utc))
+    False
+    >>> reversed_span(None, datetime(2024, 3, 12, 9)), reversed_span(datetime(2024, 3, 12, 9), datetime(2024, 3, 12, 9))
+    (False, False)
+    """
+    if since is None or until is None:
+        return False
+    if (since.tzinfo is None) != (until.tzinfo is None):  # one of them as logged: compare wall clocks
+        return since.replace(tzinfo=None) > until.replace(tzinfo=None)
+    return _cmp(since, until) > 0
+
+
 def _cmp(a: datetime, b: datetime) -> int:
     """Compare a logged time with a bound; a bound without zone is wall-clock time as logged."""
     if b.tzinfo is None:
@@ -896,4 +916,4 @@ def _cmp(a: datetime, b: datetime) -> int:
     return (ua > ub) - (ua < ub)
 
 
-__all__ = ["STAGES", "Candidate", "Trace", "TraceLine", "id_kind", "trace"]
+__all__ = ["STAGES", "Candidate", "Trace", "TraceLine", "id_kind", "reversed_span", "trace"]

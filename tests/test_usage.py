@@ -94,3 +94,77 @@ def test_usage_lines_read_as_a_user_types_them() -> None:
     assert first["spoof-check"] == "Usage: imsvalog spoof-check [OPTIONS] FILE|-"
     assert first["parse"] == "Usage: imsvalog parse [OPTIONS] PATH..."
     assert first["export"] == "Usage: imsvalog export [OPTIONS] [PATH...]"
+
+
+# --- option contradictions (issue 10 follow-up) -------------------------------------------------
+
+BUSY = "fixtures/busy-day"
+IID = "4C4C4C4C-5D5D-46E6-97F7-A8A8B9B9CACA"
+
+
+def _at_root(args: list[str]):
+    from .conftest import ROOT
+
+    return runner.invoke(app, [str(ROOT / a) if a.startswith("fixtures/") else a for a in args])
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [("2024-03-12T10:00", "2024-03-12T09:00"), ("2024-03-12T10:00+01:00", "2024-03-12T09:00+01:00"),
+     ("2024-03-12T10:00+01:00", "2024-03-12T09:00"), ("2024-03-12 10:00", "2024-03-12T09:59:59")],
+)
+def test_trace_with_since_after_until_names_the_reversed_span(since: str, until: str) -> None:
+    r = _at_root(["trace", "bob@example.com", BUSY, "--since", since, "--until", until])
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr == (f"imsvalog: error: --since {since} is after --until {until}: the time span is reversed "
+                        "(no message can be in it)\n")
+
+
+def test_trace_library_refuses_a_reversed_span_too() -> None:
+    from datetime import datetime
+
+    from imsvalog.errors import InputError
+    from imsvalog.timeline import trace
+
+    with pytest.raises(InputError, match="time span is reversed"):
+        trace("bob@example.com", BUSY, since=datetime(2024, 3, 12, 10), until=datetime(2024, 3, 12, 9))
+
+
+def test_trace_with_a_span_that_holds_the_message_still_finds_it() -> None:
+    r = _at_root(["trace", "bob@example.com", BUSY, "--since", "2024-03-12T09:19", "--until", "2024-03-12T09:21",
+                  "--format", "jsonl"])
+    assert r.exit_code == 0 and r.stdout.count("\n") > 5 and "reversed" not in r.stderr
+
+
+def test_trace_since_with_an_internal_id_warns_that_it_is_not_used() -> None:
+    r = _at_root(["trace", IID, BUSY, "--since", "2024-03-12T10:00", "--format", "jsonl"])
+    assert r.exit_code == 0 and r.stdout  # the whole timeline, as without --since
+    assert r.stdout == _at_root(["trace", IID, BUSY, "--format", "jsonl"]).stdout
+    assert "imsvalog: warning: --since/--until only narrow a search by envelope address; the ID given is an internal ID" in r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "markdown"])
+def test_trace_raw_with_another_format_is_a_usage_error(fmt: str) -> None:
+    r = _at_root(["trace", IID, BUSY, "--raw", "--format", fmt])
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr == f"imsvalog: error: --raw prints the original lines; it cannot be combined with --format {fmt}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "warning"),
+    [
+        (["--wide", "--format", "json"], "--wide changes only the table; --format json has every column in full anyway"),
+        (["--wide", "--format", "csv"], "--wide changes only the table; --format csv has every column in full anyway"),
+        (["--explain", "--format", "jsonl"], "--explain changes only the table and markdown; --format jsonl carries"),
+        (["--what-if-trusted", "198.51.100.26", "--format", "csv"], "--format csv carries the rows only: the what-if"),
+    ],
+)
+def test_correlate_options_that_do_nothing_in_a_format_say_so(args: list[str], warning: str) -> None:
+    r = _at_root(["correlate", BUSY, *args])
+    assert r.exit_code == 0 and r.stdout
+    assert f"imsvalog: warning: {warning}" in r.stderr
+
+
+def test_correlate_wide_table_and_json_without_wide_give_no_warning() -> None:
+    assert "--wide" not in _at_root(["correlate", BUSY, "--wide"]).stderr
+    assert "warning: --" not in _at_root(["correlate", BUSY, "--format", "json"]).stderr
