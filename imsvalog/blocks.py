@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from . import bundles
 from .errors import ReadError
 from .sources import LogFile
 
@@ -191,8 +192,8 @@ def _open(f: LogFile):  # type: ignore[no-untyped-def]
 def _pieces(f: LogFile) -> Iterator[bytes]:
     with _open(f) as fh:
         first = fh.read(BLOCK_SIZE)
-        if first[:2] == _GZIP_MAGIC:
-            yield from _gzip_pieces(fh, first)
+        if first[:2] == _GZIP_MAGIC:  # held to --max-member-size/--max-total-size (bundles.limited)
+            yield from bundles.limited(_gzip_pieces(fh, first), str(f.path))
             return
         piece = first
         while piece:

@@ -529,15 +529,32 @@ def _member_blocks(member: Member) -> Iterator[bytes]:
         raise ArchiveReadError(_clean(exc)) from None
 
 
-def bounded(fh: BinaryIO, member: Member) -> BinaryIO:
-    """``fh`` (a decompressing stream over a member, e.g. gzip) held to the same limits as the member."""
+def bounded(fh: BinaryIO, label: str, chunk: int = 1 << 20) -> BinaryIO:
+    """``fh``, a decompressing stream (gzip: a bundle member or a plain ``.gz`` file), held to the
+    per-member and total limits; ``label`` names it in the error.  Read ``chunk`` bytes at a time."""
 
     def blocks() -> Iterator[bytes]:
         with fh:
-            while block := fh.read(1 << 20):
+            while block := fh.read(chunk):
                 yield block
 
-    return io.BufferedReader(_BlockStream(blocks(), member.label, current()), 1 << 20)
+    return io.BufferedReader(_BlockStream(blocks(), label, current()), chunk)
+
+
+def limited(pieces: Iterator[bytes], label: str) -> Iterator[bytes]:
+    """``pieces`` of decompressed bytes, held to the per-member and total limits like :func:`bounded`.
+
+    Raises :class:`ArchiveLimitError` (naming ``label``) before giving the piece that goes past a limit.
+    """
+    meter = _BlockStream(iter(()), label, current())
+    try:
+        for piece in pieces:
+            meter._count(len(piece))
+            yield piece
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
 
 
 class _BlockStream(io.RawIOBase):
@@ -610,7 +627,9 @@ __all__ = [
     "Secret",
     "cdt_date",
     "current",
+    "bounded",
     "is_bundle_name",
+    "limited",
     "list_bundle",
     "looks_like_bundle",
     "options",

@@ -157,8 +157,8 @@ def stderr_is_tty() -> bool:
 
 # bundle options shared by the commands that read logs (bundles.py does the work)
 _PASSWORD_HELP = "Password of encrypted bundles (else $IMSVALOG_PASSWORD, else the CDT default 'trend', else a prompt)."
-_MAX_MEMBER_HELP = "Stop reading a bundle member that inflates past this size (e.g. 16G); the rest is a reject."
-_MAX_TOTAL_HELP = "Stop reading bundles after this much inflated data in all (e.g. 256G)."
+_MAX_MEMBER_HELP = "Stop reading a bundle member or .gz file that inflates past this size (e.g. 16G); the rest is a reject."
+_MAX_TOTAL_HELP = "Stop reading bundles and .gz files after this much inflated data in all (e.g. 256G)."
 _VERBOSE_HELP = "List every file passed over, one per line (default: one line with a count)."
 
 

@@ -474,8 +474,8 @@ def _add_forwarded(f: LogFile, key: Path, found: dict, result: Discovery) -> Non
 def open_binary(path: Path) -> BinaryIO:
     """Open for reading bytes; gzip is recognised by its magic bytes."""
     fh = open(path, "rb")
-    if fh.peek(2)[:2] == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+    if fh.peek(2)[:2] == _GZIP_MAGIC:  # held to --max-member-size/--max-total-size like a bundle member
+        return bundles.bounded(gzip.GzipFile(fileobj=fh, mode="rb"), str(path))  # type: ignore[arg-type]
     return fh
 
 
@@ -485,7 +485,7 @@ def open_log(f: LogFile) -> BinaryIO:
         return open_binary(f.path)
     fh = f.member.open()
     if fh.peek(2)[:2] == _GZIP_MAGIC:
-        return bundles.bounded(gzip.GzipFile(fileobj=fh, mode="rb"), f.member)  # type: ignore[return-value]
+        return bundles.bounded(gzip.GzipFile(fileobj=fh, mode="rb"), f.member.label)  # type: ignore[arg-type]
     return fh
 
 
@@ -552,8 +552,8 @@ def _open_salvaging(f: LogFile) -> tuple[BinaryIO, _Salvage | None]:
         raise
     salvage = _Salvage(gzip.GzipFile(fileobj=fh, mode="rb"), fh)
     stream: BinaryIO = io.BufferedReader(salvage, 1 << 17)  # type: ignore[assignment]
-    if f.member is not None:
-        stream = bundles.bounded(stream, f.member)
+    # a gzip bomb, in a bundle or not, stops at --max-member-size/--max-total-size
+    stream = bundles.bounded(stream, str(f.path), 1 << 17)
     return stream, salvage
 
 

@@ -312,3 +312,43 @@ def test_a_terminal_is_asked_for_the_password_and_it_is_not_echoed(tmp_path: Pat
     assert PASSWORD not in out
     out, code = _on_a_terminal(["correlate", str(z)], "Wr0ng-typed")
     assert code == 2 and f"{z}: wrong password" in out and "Wr0ng-typed" not in out
+
+
+# --- gzip held to the limits everywhere (issue 9 gap 1) -------------------------------------------
+
+def _bomb(mib: int = 16) -> bytes:
+    import gzip
+
+    return gzip.compress(bytes(mib << 20))  # NUL bytes, no newline: one ~16 KB member inflating to 16 MiB
+
+
+@pytest.mark.parametrize("command", ["correlate", "parse"])
+def test_a_gzip_bomb_member_stops_at_the_member_limit_and_the_run_goes_on(tmp_path: Path, command: str) -> None:
+    z = make_bundles.write_cdt_zip(tmp_path / "CDT-20240312-101500.zip", {
+        "IMSVA/LogFile/Event3/log.imss.20240312.0009.gz": _bomb(),
+        "IMSVA/LogFile/Event3/log.imss.20240312.0001": (BUSY / "log.imss.20240312.0001").read_bytes(),
+        "IMSVA/LogFile/Event3/polevt.imss.20240312.0001": (BUSY / "polevt.imss.20240312.0001").read_bytes(),
+    }, PASSWORD)
+    r = cli(command, str(z), "--password", PASSWORD, "--max-member-size", "1M", "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    bomb = f"{z}!IMSVA/LogFile/Event3/log.imss.20240312.0009.gz"
+    assert f"{bomb} inflates past the per-member limit of 1 MiB uncompressed (raise it with --max-member-size)" in r.output
+    assert "over the limit of" not in r.output  # not read to its end as one long line
+    assert "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C" in r.stdout  # the other members were read
+
+
+@pytest.mark.parametrize("command", ["correlate", "parse"])
+def test_a_plain_gzip_file_is_held_to_the_limits_too(tmp_path: Path, command: str) -> None:
+    gz = tmp_path / "log.imss.20240312.0009.gz"
+    gz.write_bytes(_bomb())
+    plain = tmp_path / "polevt.imss.20240312.0001"
+    plain.write_bytes((BUSY / "polevt.imss.20240312.0001").read_bytes())
+    r = cli(command, str(gz), str(plain), "--max-member-size", "2M", "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    assert f"{gz} inflates past the per-member limit of 2 MiB uncompressed" in r.output
+    assert "over the limit of" not in r.output
+    # the total limit counts inflated gzip bytes of every file
+    r = cli(command, str(gz), str(plain), "--max-total-size", "3M", "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    assert "the run read past the total limit of 3 MiB uncompressed" in r.output
+    assert "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C" in r.stdout  # a plain file is not held to it
