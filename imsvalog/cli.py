@@ -102,6 +102,16 @@ def warn(message: str) -> None:
     sys.stderr.write(f"imsvalog: warning: {clean_terminal(message)}\n")
 
 
+def trusted_warnings(tl: Any, also: bool = False) -> None:
+    """Warn about a trusted list's entries with host bits set and its empty entries (the list is used as read)."""
+    if tl is None:
+        return
+    for w in tl.warnings:
+        if also and w.startswith("the trusted list has no entry"):
+            continue  # the what-if list adds to a given list
+        warn(w)
+
+
 def cli_errors(func: F) -> F:
     """Turn input errors into one line on stderr and exit code 2, never a traceback."""
 
@@ -490,6 +500,7 @@ def spoof_check(
     if redact:
         check_key_file(key_file, inputs, [output])  # before the key file is made
     tl = load_trusted(trusted, trusted_file)
+    trusted_warnings(tl)
     got = open_message(message)  # every input is read before the output is opened
     msg, notes = got.message, got.notes
     r = redactor_for(redact, key_file)
@@ -544,8 +555,9 @@ def correlate(
     explain: bool = typer.Option(False, "--explain", "-e", help="Print the header-by-header explanation of each row."),
     wide: bool = typer.Option(False, "--wide", "-w", help="The full table: full IDs, thread, rule, action, logged and recomputed addresses."),
     time_window: float = typer.Option(1.0, "--time-window", min=0.0, metavar="SECONDS", help="Seconds within which time alone may link a trace and an event."),
-    what_if_trusted: list[str] = typer.Option([], "--what-if-trusted", metavar="ENTRY", help="What-if: another trusted list entry. Repeatable."),
-    what_if_trusted_file: list[Path] = typer.Option([], "--what-if-trusted-file", metavar="FILE", help="What-if: another trusted list file."),
+    what_if_trusted: list[str] = typer.Option([], "--what-if-trusted", metavar="ENTRY", help="What-if: a trusted list of these entries INSTEAD of --trusted/--trusted-file (replaces the list). Repeatable."),
+    what_if_trusted_file: list[Path] = typer.Option([], "--what-if-trusted-file", metavar="FILE", help="What-if: this trusted list file instead of the given list (replaces it)."),
+    also_trust: list[str] = typer.Option([], "--also-trust", metavar="ENTRY", help="What-if: the given trusted list PLUS this entry (adds to it). Repeatable."),
     what_if_profile: Profile | None = typer.Option(None, "--what-if-profile", help="What-if: another profile."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
@@ -588,13 +600,23 @@ def correlate(
             if red is not None:
                 trusted = [e for t in trusted for e in red.trusted_entry(t)]
                 what_if_trusted = [e for t in what_if_trusted for e in red.trusted_entry(t)]
+                also_trust = [e for t in also_trust for e in red.trusted_entry(t)]
                 trusted_file, what_if_trusted_file = [Path(x) for x in tgiven[: len(trusted_file)]], [
                     Path(x) for x in tgiven[len(trusted_file):]
                 ]
             tl = load_trusted(trusted, trusted_file)
+            trusted_warnings(tl)
             what_if = None
-            if what_if_trusted or what_if_trusted_file or what_if_profile is not None:
-                other = load_trusted(what_if_trusted, what_if_trusted_file) if (what_if_trusted or what_if_trusted_file) else "same"
+            if what_if_trusted or what_if_trusted_file or also_trust or what_if_profile is not None:
+                other: Any = "same"
+                if what_if_trusted or what_if_trusted_file or also_trust:
+                    from .trusted import TrustedList
+
+                    replaced = what_if_trusted or what_if_trusted_file
+                    base = load_trusted(what_if_trusted, what_if_trusted_file, "--what-if-trusted") if replaced else tl
+                    added = load_trusted(also_trust, (), "--also-trust")
+                    trusted_warnings(TrustedList.combine(base if replaced else None, added), also=tl is not None)
+                    other = TrustedList.combine(base, added)
                 what_if = (other, what_if_profile.value if what_if_profile else None)
             with progress_bar() as progress:
                 result = run_correlate(given, trusted=tl, profile=profile.value, time_window=time_window, progress=progress)
@@ -750,6 +772,7 @@ def export(
     from .trusted import load_trusted
 
     tl = load_trusted(trusted, trusted_file)
+    trusted_warnings(tl)
     report = run_export(paths, to, case=case, appliance=appliance, trusted=tl, correlate=not no_correlate)
     sys.stderr.write(f"wrote {clean_terminal(str(report.out))}: {clean_terminal(report.summary())}\n")
     for path, why in report.skipped:

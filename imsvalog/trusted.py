@@ -29,6 +29,8 @@ class TrustedEntry:
     text: str
     networks: tuple[Network, ...]
     origin: str
+    #: what the reader should be told about the entry (host bits set: the block it is taken as), else None
+    note: str | None = None
 
 
 _MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
@@ -49,6 +51,7 @@ def _with_ipv4_of_mapped(nets: Iterable[Network]) -> list[Network]:
 def parse_entry(text: str, origin: str = "--trusted") -> TrustedEntry:
     """``192.0.2.1``, ``192.0.2.0/24``, ``192.0.2.10-192.0.2.20`` or the IPv6 forms."""
     entry = text.strip()
+    note = None
     bad = InputError(f"trusted list entry {entry!r} ({origin}): not an address, CIDR block or range a-b")
     try:
         if "-" in entry:
@@ -61,12 +64,15 @@ def parse_entry(text: str, origin: str = "--trusted") -> TrustedEntry:
             nets = tuple(ipaddress.summarize_address_range(a, b))  # type: ignore[arg-type]  # same version, checked
         elif "/" in entry:
             nets = (ipaddress.ip_network(entry, strict=False),)
+            if ipaddress.ip_interface(entry).ip != nets[0].network_address:
+                note = (f"trusted list entry {entry!r} ({origin}) has host bits set: taken as {nets[0].with_prefixlen} "
+                        f"(the whole block)")
         else:
             addr = ipaddress.ip_address(entry)
             nets = (ipaddress.ip_network(addr),)
     except ValueError:
         raise bad from None
-    return TrustedEntry(entry, tuple(_with_ipv4_of_mapped(nets)), origin)  # type: ignore[arg-type]  # networks of one version
+    return TrustedEntry(entry, tuple(_with_ipv4_of_mapped(nets)), origin, note)  # type: ignore[arg-type]  # networks of one version
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,21 @@ class TrustedList:
     """A parsed Trusted Internal IP List."""
 
     entries: tuple[TrustedEntry, ...] = field(default=())
+    #: what was given but is not an entry (an empty ``--trusted ''``), in words; entries' own notes are in :attr:`warnings`
+    ignored: tuple[str, ...] = field(default=())
 
     @classmethod
     def parse(cls, texts: Iterable[str], origin: str = "--trusted") -> TrustedList:
-        return cls(tuple(parse_entry(t, origin) for t in texts if t.strip()))
+        """Entries given one by one; an empty one is ignored, and said in :attr:`warnings`.
+
+        >>> TrustedList.parse(["10.1.1.5/8", " "]).warnings
+        ["trusted list entry '10.1.1.5/8' (--trusted) has host bits set: taken as 10.0.0.0/8 (the whole block)", "an empty entry (--trusted '') is ignored"]
+        """
+        texts = list(texts)
+        empty = sum(1 for t in texts if not t.strip())
+        ignored = (f"{'an empty entry' if empty == 1 else f'{empty} empty entries'} ({origin} '') "
+                   f"{'is' if empty == 1 else 'are'} ignored",) if empty else ()
+        return cls(tuple(parse_entry(t, origin) for t in texts if t.strip()), ignored)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> TrustedList:
@@ -100,7 +117,15 @@ class TrustedList:
         given = [t for t in lists if t is not None]
         if not given:
             return None
-        return cls(tuple(e for t in given for e in t.entries))
+        return cls(tuple(e for t in given for e in t.entries), tuple(w for t in given for w in t.ignored))
+
+    @property
+    def warnings(self) -> list[str]:
+        """What to tell the user about the list: entries with host bits set, ignored empty entries, an empty list."""
+        out = [e.note for e in self.entries if e.note] + list(self.ignored)
+        if not self.entries:
+            out.append("the trusted list has no entry: every address the filter counts is taken as untrusted")
+        return out
 
     def match(self, address: IPAddress | str) -> TrustedEntry | None:
         """The first entry that covers the address (IPv4-mapped IPv6 also checked as IPv4, both ways)."""
@@ -121,13 +146,16 @@ class TrustedList:
         return [e.text for e in self.entries]
 
 
-def load_trusted(entries: Iterable[str] = (), files: Iterable[str | os.PathLike[str]] = ()) -> TrustedList | None:
-    """A list from ``--trusted`` entries and ``--trusted-file`` files; None when neither is given."""
+def load_trusted(
+    entries: Iterable[str] = (), files: Iterable[str | os.PathLike[str]] = (), origin: str = "--trusted"
+) -> TrustedList | None:
+    """A list from ``--trusted`` entries (``origin`` names the option in messages) and ``--trusted-file`` files;
+    None when neither is given."""
     entries = list(entries)
     files = list(files)
     parts: list[TrustedList | None] = []
     if entries:
-        parts.append(TrustedList.parse(entries))
+        parts.append(TrustedList.parse(entries, origin))
     for f in files:
         parts.append(TrustedList.from_file(f))
     return TrustedList.combine(*parts)
