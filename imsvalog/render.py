@@ -322,12 +322,30 @@ def _table_cells(d: dict[str, Any]) -> dict[str, Any]:
         "internal_id": d["internal_id"] or "-",
         "who": f"{d['sender'] or '-'} → {', '.join(d['recipients']) or '-'}" if (d["sender"] or d["recipients"]) else "-",
         "rule": d["rule"] or "-",
-        "action": ", ".join(d["actions"] or d["final_actions"]) or "-",
+        "action": ", ".join(action_words(d)) or "-",
         "logged": f"{logged['ip_count']}: {', '.join(logged['ips'])}" if logged and logged["ips"] is not None else "-",
         "recomputed": f"{len(rec['ips'])}: {', '.join(rec['ips'])}" if rec else "-",
         "agrees": agrees,
         "link": link_text,
     }
+
+
+def scanner_action_word(name: str) -> str:
+    """A scanner's ``Final action`` name in the policy events' words (one vocabulary for users).
+
+    >>> [scanner_action_word(a) for a in ("QuarantineAction", "DeliverAction", "TagSubjectAction", "InsertXHeaderAction")]
+    ['quarantine', 'deliver', 'tag-subject', 'insert-x-header']
+    """
+    from .correlation.link import FINAL_ACTIONS
+
+    if name in FINAL_ACTIONS:
+        return FINAL_ACTIONS[name]
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name.removesuffix("Action")).lower() or name
+
+
+def action_words(d: dict[str, Any]) -> list[str]:
+    """What IMSVA did, in the policy events' words: the event's actions, else the scanner's final actions."""
+    return list(d.get("actions") or []) or [scanner_action_word(a) for a in d.get("final_actions") or []]
 
 
 def count(n: int, one: str, many: str | None = None) -> str:

@@ -21,7 +21,6 @@ _DID = {
     "change-recipient": "redirected", "tag-subject": "tagged", "stamp-body": "stamped", "postpone": "postponed",
     "notify": "notified about", "send-notification": "notified about",
 }
-_FINAL = {"QuarantineAction": "quarantined", "DeleteAction": "deleted", "DeliverAction": "delivered"}
 _REASON = {
     "private": "private", "loopback": "loopback", "link-local": "link-local", "special-purpose": "special-purpose",
     "duplicate": "repeated",
@@ -38,9 +37,11 @@ def _did(d: dict[str, Any]) -> str:
     for a in d.get("actions") or []:
         if a in _DID:
             return _DID[a]
-    for a in d.get("final_actions") or []:
-        if a in _FINAL:
-            return _FINAL[a]
+    from .render import scanner_action_word
+
+    for a in d.get("final_actions") or []:  # the scanner's names, in the policy events' words
+        if scanner_action_word(a) in _DID:
+            return _DID[scanner_action_word(a)]
     return "acted on"
 
 

@@ -168,3 +168,27 @@ def test_correlate_options_that_do_nothing_in_a_format_say_so(args: list[str], w
 def test_correlate_wide_table_and_json_without_wide_give_no_warning() -> None:
     assert "--wide" not in _at_root(["correlate", BUSY, "--wide"]).stderr
     assert "warning: --" not in _at_root(["correlate", BUSY, "--format", "json"]).stderr
+
+
+# --- one action vocabulary ----------------------------------------------------------------------
+
+def test_actions_read_in_the_policy_events_words_in_every_table() -> None:
+    """IMSVA's polevt words (quarantine, deliver) everywhere users read; the scanner's DeliverAction only as logged."""
+    for args in (["--wide"], ["--format", "markdown"], ["--explain"]):
+        out = _at_root(["correlate", BUSY, *args]).stdout
+        assert not re.search(r"\b[A-Z][a-z]+Action\b", out), args
+    wide = _at_root(["correlate", BUSY, "--wide", "--format", "markdown"]).stdout
+    row = next(line for line in wide.splitlines() if "9D8C7B6A" in line)  # a scan without policy event: its final action
+    assert "| deliver |" in row
+    assert "| quarantine |" in wide
+    doc = __import__("json").loads(_at_root(["correlate", BUSY, "--format", "json"]).stdout)
+    assert any(r["final_actions"] == ["DeliverAction"] for r in doc["rows"])  # the machine field keeps the log's name
+
+
+def test_sentence_says_the_scanner_action_in_the_same_words() -> None:
+    from imsvalog.sentence import row_sentence
+
+    d = {"status": "linked", "logged": {"ips": ["203.0.113.5"], "ip_count": 1, "triggered": True},
+         "recomputed": None, "actions": [], "final_actions": ["TagSubjectAction"], "trusted_given": False}
+    assert "; it tagged the mail because 203.0.113.5 is not in the Trusted Internal IP List" in row_sentence(d)
+    assert "; it quarantined the mail" in row_sentence({**d, "final_actions": ["QuarantineAction"]})
