@@ -614,7 +614,7 @@ def _size(n: int) -> str:
     for unit, mult in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= mult:
             return f"{n / mult:g} {unit}"
-    return f"{n} bytes"
+    return f"{n} byte{'s' if n != 1 else ''}"
 
 
 __all__ = [

@@ -426,7 +426,8 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
             write_markdown(rows(), out, parse_columns())
     for s in report.files:
         sys.stderr.write(
-            restore(f"{clean_terminal(s.file)}: {s.lines} lines, {s.records} records, {s.rejects} rejects\n")
+            restore(f"{clean_terminal(s.file)}: {count(s.lines, 'line')}, {count(s.records, 'record')}, "
+                    f"{count(s.rejects, 'reject')}\n")
         )
         for note in s.notes:
             sys.stderr.write(restore(f"{clean_terminal(s.file)}: {clean_terminal(note)}\n"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .render import html_block, html_text
+from .render import count, html_block, html_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,7 +60,7 @@ def correlation_html(c: Correlation) -> str:
 
     flat = [r.flat() for r in c.rows[:MAX_ROWS]]
     body = table([h for h, _ in CORRELATION_COLUMNS], ([f[k] for _, k in CORRELATION_COLUMNS] for f in flat), len(c.rows))
-    listed = "no trusted list" if c.trusted is None else f"trusted list of {len(c.trusted)} entries"
+    listed = "no trusted list" if c.trusted is None else f"trusted list of {count(len(c.trusted), 'entry', 'entries')}"
     head = f"<p><b>Correlation</b> ({html_text(c.profile)} profile, {listed}): {html_text(summary_text(c.summary))}</p>"
     return head + body
 
@@ -110,7 +110,7 @@ def trace_html(trace: Any) -> str:
     """The query, the IDs found, notes, then the timeline (the first :data:`MAX_ROWS` lines)."""
     ids = [*trace.internal_ids, *trace.message_ids, *trace.queue_ids]
     head = (f"<p><b>Trace of {html_text(trace.query)}</b> ({html_text(trace.id_kind)}): "
-            f"{len(trace.lines)} lines; IDs {html_text(ids) or 'none found'}</p>")
+            f"{count(len(trace.lines), 'line')}; IDs {html_text(ids) or 'none found'}</p>")
     notes = "".join(f"<p><i>{html_text(n)}</i></p>" for n in trace.notes)
     rows = ((ln.stage, ln.time, f"{ln.file}:{ln.line}", ln.link, ln.text) for ln in trace.lines[:MAX_ROWS])
     return head + notes + table(["stage", "time", "where", "why here", "line"], rows, len(trace.lines))

@@ -141,7 +141,7 @@ class Trace:
         return self.frame
 
     def __repr__(self) -> str:  # short: the dataclass repr would print every line
-        return f"<Trace of {self.query} ({self.id_kind}): {len(self.lines)} lines>"
+        return f"<Trace of {self.query} ({self.id_kind}): {len(self.lines)} line{'s' if len(self.lines) != 1 else ''}>"
 
     def _repr_html_(self) -> str:  # Jupyter
         from .display import trace_html

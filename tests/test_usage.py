@@ -192,3 +192,40 @@ def test_sentence_says_the_scanner_action_in_the_same_words() -> None:
          "recomputed": None, "actions": [], "final_actions": ["TagSubjectAction"], "trusted_given": False}
     assert "; it tagged the mail because 203.0.113.5 is not in the Trusted Internal IP List" in row_sentence(d)
     assert "; it quarantined the mail" in row_sentence({**d, "final_actions": ["QuarantineAction"]})
+
+
+# --- counted nouns ------------------------------------------------------------------------------
+
+_ONE_PLURAL = re.compile(
+    r"(?<![\d.:/-])\b1 (lines|records|rejects|addresses|rows|files|scans|entries|messages|events|policy events|traces|"
+    r"disagreements|bytes|members|candidates|variants|matching lines|rejected lines)\b|\((e)?s\)")
+
+
+def test_one_thing_is_never_plural_in_any_output(tmp_path) -> None:
+    from .conftest import FIXTURES
+
+    one = tmp_path / "log.imss.20240312.0001"
+    one.write_text((FIXTURES / "busy-day" / "log.imss.20240312.0001").read_text().splitlines(keepends=True)[0])
+    runs = [["parse", str(one)], ["parse", str(FIXTURES / "kb000239719")]]
+    for case in ("kb000239719", "busy-day", "time-only"):
+        runs += [["correlate", str(FIXTURES / case), "--explain"], ["correlate", str(FIXTURES / case), "--trusted", "198.51.100.25"]]
+    runs.append(["trace", IID, str(FIXTURES / "busy-day")])
+    for args in runs:
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, (args, r.output)
+        bad = _ONE_PLURAL.search(r.stdout + r.stderr)
+        assert bad is None, (args, bad.group(0))
+    assert f"{one}: 1 line, 1 record, 0 rejects" in runner.invoke(app, ["parse", str(one)]).stderr
+
+
+def test_a_count_finding_of_one_address_is_singular() -> None:
+    from imsvalog.correlation.compare import list_findings
+
+    from imsvalog.spoof import MessageInput
+
+    msg = MessageInput(received=(
+        "from a.example.org ([198.51.100.25]) by mx.example.com", "from b.example.org ([192.0.2.44]) by a.example.org"))
+    r = msg.evaluate(None)
+    assert r.counted == ["198.51.100.25", "192.0.2.44"]
+    texts = [f.text for f in list_findings(["198.51.100.25"], r, 1)]
+    assert "IMSVA counted 1 address, the model 2" in texts

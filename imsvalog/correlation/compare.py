@@ -88,7 +88,8 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
     else:
         if t.logged_count != len(logged):
             findings.append(Finding(
-                "inconsistent-log", f"IMSVA's own line is inconsistent: it says {t.logged_count} but lists {len(logged)} addresses"
+                "inconsistent-log", f"IMSVA's own line is inconsistent: it says {t.logged_count} but lists {len(logged)} "
+                f"address{'es' if len(logged) != 1 else ''}"
             ))
         findings += list_findings(logged, r, t.logged_count)
     if observed is True and r.domain_match is False:
@@ -150,7 +151,7 @@ def list_findings(logged: Sequence[str], r: SpoofResult, logged_count: int | Non
     ours = [normalize_ip(x) for x in r.counted]
     n_theirs = logged_count if logged_count is not None else len(theirs)
     if n_theirs != len(ours):
-        out.append(Finding("count", f"IMSVA counted {n_theirs} addresses, the model {len(ours)}"))
+        out.append(Finding("count", f"IMSVA counted {n_theirs} address{'es' if n_theirs != 1 else ''}, the model {len(ours)}"))
     ct, co = Counter(theirs), Counter(ours)
     for a in dict.fromkeys(theirs):
         if a not in co:

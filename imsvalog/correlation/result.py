@@ -315,7 +315,10 @@ class Correlation:
         return self.frame
 
     def __repr__(self) -> str:  # short: the dataclass repr would print every log line
-        return f"<Correlation of {len(self.rows)} rows: {self.summary.linked} linked, {self.summary.disagreements} disagreements>"
+        from ..render import count
+
+        return (f"<Correlation of {count(len(self.rows), 'row')}: {self.summary.linked} linked, "
+                f"{count(self.summary.disagreements, 'disagreement')}>")
 
     def _repr_html_(self) -> str:  # Jupyter
         from ..display import correlation_html
