@@ -71,7 +71,7 @@ from . import syslog as syslog_wrapper
 from .errors import InputError
 from .grammars import imss as imss_grammar
 from .grammars import maillog as maillog_grammar
-from .grammars.received import BRACKETED, IPV4, IPV6
+from .grammars.received import BRACKETED
 from .sources import LogFile, discover, open_binary, open_log
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -187,15 +187,22 @@ def load_key(key_file: str | os.PathLike[str] | None = None, env: dict[str, str]
 
 _UUID = r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f-])"
 _UUID_RE = re.compile(_UUID)
-_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\[\]-]+"
-_DOMAIN = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*"
+#: a local part: RFC 5322 atom characters and dots, and any letter or digit (RFC 6531: ``jürgen``)
+_LOCAL = r"[\w!#$%&'*+/=?^`{|}~.\[\]-]+"
+#: a domain: labels of letters, digits (any script: ``bücher.example``), ``_`` and inner ``-``
+_LABEL = r"\w(?:[\w-]*\w)?"
+_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*"
 _ADDR = rf"(?<![\w.+=-]){_LOCAL}@{_DOMAIN}"
+#: a dotted word ending in a top-level domain (:func:`is_tld` decides in free text); ``*.`` before it
+#: (a wildcard) and a final dot after it (a rooted name, a sentence's end) are not part of it
 _DOTTED = (
-    r"(?<![\w.@-])(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9])?\.)+"
-    r"(?P<tld>[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?![\w-]|\.[A-Za-z0-9])"
+    r"(?:(?<![\w.@-])|(?<=[\s\"'(<\[=,;:]\*\.)|(?<=^\*\.))(?:\w(?:[\w-]*\w)?\.)+"
+    r"(?P<tld>[^\W\d_](?:[\w-]*\w)?)(?![\w-]|\.\w)"
 )
 _HEXID = r"(?<![\w-])(?=[0-9A-F]*[A-F])(?=[0-9A-F]*[0-9])[0-9A-F]{8,20}(?![\w-])"
 _RUN = re.compile(r"[A-Za-z0-9]+")
+#: a run of letters/digits in any script (a local part's ``jürgen``)
+_RUN_ANY = re.compile(r"[^\W_]+")
 #: log.imss body shapes: the components some are bound to, the starts of the others
 _COMPONENTS = frozenset(v.component for v in imss_grammar.VARIANTS if v.component is not None)
 _PLAIN_STARTS = tuple(v.starts for v in imss_grammar.VARIANTS if v.component is None)
@@ -204,18 +211,91 @@ _WORD = re.compile(r"[^\s<>(),;\"]+")
 _CANDIDATE = re.compile(r"[@:.]|[0-9A-Fa-f]{8}")
 _LWORD = re.compile(r"[\w-]+")
 
-#: last labels that make a dotted word a domain in free text (elsewhere any alphabetic last label does)
-TLDS = frozenset(
-    "com net org edu gov mil int info biz name pro mobi asia io co ai app dev cloud online site xyz top me tv cc "
-    "us uk de jp fr cn ru br it nl au ca ch se no es kr tw hk sg in id my th vn ph nz za mx ar cl be at dk fi ie pt "
-    "gr cz hu ro tr il ae sa eu su ua "
-    "test example invalid localhost local localdomain lan internal intranet corp home private".split()
+#: special-use and internal names that end domains in logs but are in no public suffix list
+SPECIAL_TLDS = frozenset(
+    "test example invalid localhost local localdomain lan internal intranet corp home private onion alt".split()
 )
+
+def _a_label(label: str) -> str:
+    """A domain label in ASCII: an IDN label (``bücher``) as its A-label (``xn--bcher-kva``), so both
+    forms get one pseudonym (IMSVA's domains are compared in that form: :func:`imsvalog.spoof.idna_form`)
+    and no letter of the original is kept."""
+    if label.isascii():
+        return label
+    try:
+        return label.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "xn--" + label.encode("punycode").decode("ascii")
+
+
+#: where a subject or an attachment name follows in free text (``Subject: ``, ``subject=``, IMSVA's
+#: ``get entity filename: ``, a MIME ``filename=``): the rest of the field is free text
+_SUBJECT_AFTER = r"(?:(?<=[Ss]ubject: )|(?<=[Ss]ubject=)|(?<=SUBJECT: )|(?<=SUBJECT=))"
+_FILENAME_AFTER = r"(?:(?<=[Ff]ilename: )|(?<=[Ff]ilename=)|(?<=FILENAME: )|(?<=FILENAME=))"
+#: free text holding one of these is matched with the whole pattern (the word-by-word path misses them)
+_SLOW_TEXT = re.compile(r"queued as|(?:[Ss]ubject|SUBJECT|[Ff]ilename|FILENAME)(?:: |=)")
+#: keys of key=value pairs whose value is a mailbox, with or without ``@`` (Postfix ``orig_to=<jdoe>``,
+#: SASL ``sasl_username=jdoe``, Dovecot ``user=<jdoe>``)
+_LOCAL_KEYS = ("sasl_username", "sasl_sender", "orig_to", "to", "from", "user", "username", "login", "mailbox")
+
+#: a mailbox list, one mailbox a match (quoted strings, comments and <...> may hold separators)
+_MAILBOX_LIST = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|\((?:[^()\\]|\\.)*\)?|<[^<>]*>?|[^,;"(<])+')
+#: ``display name <address> (comment)``
+_ANGLED = re.compile(r'(?P<lead>\s*)(?P<name>(?:"(?:[^"\\]|\\.)*"|\((?:[^()\\]|\\.)*\)|[^<"(])*)<(?P<addr>[^<>]*)>(?P<tail>.*)', re.S)
+#: a mailbox without <...>: comments, quoted strings and words
+_MAILBOX_PART = re.compile(r'\((?:[^()\\]|\\.)*\)?|"(?:[^"\\]|\\.)*"?|[^\s()"]+')
+
+#: message headers whose value is a list of mailboxes (display names and comments are tokens)
+_ADDRESS_HEADERS = frozenset(
+    "from to cc bcc reply-to sender return-path delivered-to x-original-to envelope-to resent-from resent-to "
+    "resent-cc resent-sender disposition-notification-to x-sender x-receiver".split()
+)
+
+#: RFC 5424 structured data: one ``name="value"`` (``\\"``, ``\\\\`` and ``\\]`` escaped in values)
+_SD_PARAM = re.compile(r'(?P<name>[^\s=\]"\[]+)="(?P<value>(?:[^"\\]|\\.)*)"')
+#: RFC 5424's registered parameters that hold no one's data (``origin ip`` is redacted as an address)
+_SD_KEEP = frozenset({"tzKnown", "isSynced", "syncAccuracy", "sequenceId", "sysUpTime", "language", "enterpriseId", "software", "swVersion"})
+_SD_NUMBER = re.compile(r"[0-9.:+-]*")
+
+_ZERO_PADDED = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+
+
+@lru_cache(maxsize=4096)
+def is_tld(label: str) -> bool:
+    """Whether ``label`` ends domains: an ICANN top-level domain of the Public Suffix List (the
+    snapshot the ``publicsuffixlist`` package ships; nothing is fetched), as U-label or A-label, or
+    one of :data:`SPECIAL_TLDS`.  In free text only a dotted word whose last label is one counts as
+    a domain (``TmIsScan.cpp`` and ``image315.png`` are not; ``example.lu`` and ``example.pl`` are).
+
+    >>> is_tld("lu"), is_tld("PL"), is_tld("xn--p1ai"), is_tld("рф"), is_tld("test"), is_tld("cpp"), is_tld("png")
+    (True, True, True, True, True, False, False)
+    """
+    low = label.lower()
+    if low in SPECIAL_TLDS:
+        return True
+    return _psl().is_public(low)
+
+
+@lru_cache(maxsize=1)
+def _psl() -> Any:
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList(accept_unknown=False, only_icann=True)
+
+
+#: IPv4 in text: after a colon too (``IP:198.51.100.23``), before a final dot (a sentence's end) or a
+#: port; octets with leading zeros (``198.051.100.023``) are read as decimal (:meth:`Redactor.ipv4_loose`)
+_IPV4_P = r"(?<![\w.])(?P<ip4>[0-9]{1,3}(?:\.[0-9]{1,3}){3})(?!\w|\.[0-9])"
+#: IPv6 in text: not glued to a word (``CMsgScanner::checkSpoof`` is a C++ name), but after a word and
+#: one colon (``IP:2001:db8::1``); before a final dot; only what :mod:`ipaddress` accepts is replaced
+_IPV6_P = (
+    r"(?:(?<![\w:.])|(?<=\w:)(?<!::))"
+    r"(?P<ip6>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|[0-9]{1,3}(?:\.[0-9]{1,3}){3})?)(?![\w:]|\.[0-9])"
+)
+
 #: words a domain label pseudonym must not become (Received keywords, kept names)
 _RESERVED_LABELS = frozenset({"from", "by", "via", "with", "id", "for", "localhost", "unknown", "localdomain"}) | ROLE_LOCAL_PARTS
 
-_IPV4_P = IPV4.re.pattern.replace("?P<addr>", "?P<ip4>")  # type: ignore[attr-defined]
-_IPV6_P = IPV6.re.pattern.replace("?P<addr>", "?P<ip6>")  # type: ignore[attr-defined]
 _BRACKET_P = BRACKETED.re.pattern.replace("?P<addr>", "?P<bip>").replace("?P<v6tag>", "?:")  # type: ignore[attr-defined]
 
 _ALPHABET = {"d": "0123456789", "h": "ABCDEF", "l": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
@@ -418,7 +498,7 @@ class Redactor:
         if not text or text.lower().rstrip(".") in KEEP_HOSTS:
             return text
         dot = text.endswith(".")
-        labels = text.rstrip(".").split(".")
+        labels = [_a_label(x) for x in text.rstrip(".").split(".")]
         lower = [x.lower() for x in labels]
         out = []
         for i, lab in enumerate(labels):
@@ -464,7 +544,7 @@ class Redactor:
         """A local part: role names kept (:data:`ROLE_LOCAL_PARTS`), else each run of letters/digits mapped."""
         if text.lower() in ROLE_LOCAL_PARTS:
             return text
-        return _RUN.sub(lambda m: self.token(m.group(0)), text)
+        return _RUN_ANY.sub(lambda m: self.token(_a_label(m.group(0)).replace("-", "")), text)
 
     def addr_spec(self, text: str) -> str:
         """``local@domain`` (an e-mail address or a Message-ID without brackets)."""
@@ -482,15 +562,62 @@ class Redactor:
         return m.group(1) + body + m.group(3)
 
     def address_field(self, text: str) -> str:
-        """A sender/recipient field: an address (with or without <>), empty, or something odd."""
+        """A sender/recipient field: an address (with or without <>), empty, a mailbox with a display
+        name or a comment (``"Doe, John" <jdoe@example.lu>``, ``a@b.lu (Comment)``), or a bare local part.
+
+        The address comes out as the pseudonym it has everywhere else (so ``b.lu`` of ``a@b.lu
+        (Comment)`` stays the domain ``b.lu`` is: the domain verdict is kept); display names and
+        comments become :meth:`display_name` tokens.
+        """
         if not text or text == "#null#":
             return text
-        m = re.fullmatch(r"(\s*<?)([^<>]*@[^<>@]*)(>?\s*)", text)
+        m = re.fullmatch(r"(\s*<?)([^<>\s\"()]*@[^<>@\s\"()]*)(>?\s*)", text)
         if m:
             return m.group(1) + self.addr_spec(m.group(2)) + m.group(3)
-        if "@" not in text and "<" not in text:
-            return self.local(text)
-        return self.text(text)
+        return self.mailbox(text)
+
+    def address_list(self, text: str) -> str:
+        """A header's list of mailboxes (``From``, ``To``, ``Cc``...): each one as :meth:`mailbox`,
+        separators kept."""
+        return _MAILBOX_LIST.sub(lambda m: self.mailbox(m.group(0)), text)
+
+    def mailbox(self, text: str) -> str:
+        """One mailbox: ``Name <addr>``, ``"Name" <addr>``, ``addr (Comment)``, or a bare word."""
+        m = _ANGLED.fullmatch(text)
+        if m:
+            inner = m["addr"]
+            addr = self.addr_spec(inner) if "@" in inner else (self.local(inner) if inner.strip() else inner)
+            return m["lead"] + self._phrase(m["name"]) + "<" + addr + ">" + self._phrase(m["tail"])
+        return _MAILBOX_PART.sub(self._mailbox_part, text)
+
+    def _mailbox_part(self, m: re.Match[str]) -> str:
+        t = m.group(0)
+        if t[0] in "\"(":
+            return self._phrase(t)
+        if "@" in t:
+            return self.addr_spec(t)
+        return self.local(t)
+
+    def _phrase(self, text: str) -> str:
+        """A display name or comment: quotes, parentheses and spacing kept, the words a token."""
+        if not text.strip():
+            return text
+        lead = text[: len(text) - len(text.lstrip())]
+        trail = text[len(text.rstrip()):]
+        body = text.strip()
+        for a, b in ('""', "()"):
+            if len(body) >= 2 and body[0] == a and body[-1] == b:
+                return lead + a + self.display_name(body[1:-1]) + b + trail
+        return lead + self.display_name(body) + trail
+
+    def display_name(self, text: str) -> str:
+        """A person's or sender's name (display name, address comment): a keyed token of the same
+        length, ``~`` first; kept by no option (``--keep-subjects`` keeps subjects, not names)."""
+        if not text.strip():
+            return text
+        self._learn(text, "name")
+        s = _stream(self.key, b"free\0" + text.encode("utf-8", "surrogateescape"), len(text))
+        return "~" + "".join(_FREE_ALPHABET[b % len(_FREE_ALPHABET)] for b in s[1:])
 
     def free(self, text: str) -> str:
         """Free text (a subject): a keyed token of the same length, ``~`` first."""
@@ -550,7 +677,13 @@ class Redactor:
         cache = self._cache
         key = (mode, learned)
         if key not in cache:
-            alts = [
+            alts = [] if mode == "word" else [
+                # first: where a subject or a file name starts, the rest of the field is one (a learned
+                # word or a dotted name inside it must not take it apart)
+                rf"(?P<subject>{_SUBJECT_AFTER}.+?(?= from [\w.-]+\[|$))",
+                rf"(?P<fname>{_FILENAME_AFTER}(?:\"[^\"]*\"|.+?(?=\s*$)))",
+            ]
+            alts += [
                 rf"(?P<uuid>{_UUID})",
                 rf"(?P<addr>{_ADDR})",
                 rf"(?P<bracket>{_BRACKET_P})",
@@ -564,11 +697,14 @@ class Redactor:
             if mode != "word":
                 alts += [
                     r"(?P<queued>(?<=queued as )\w+)",
-                    r"(?P<subject>(?<=[Ss]ubject: ).+?(?= from [\w.-]+\[|$))",
                 ]
             if mode in ("received", "hosts"):
                 # a host word before [address], after from/by/helo=
                 alts.append(r"(?P<host>(?<=[\s=(])[A-Za-z0-9][\w-]*(?=\[))")
+                alts.append(r"(?P<host2>(?<=\()[^\s()\[\]<>@]+(?= \[))")
+                # key=value pairs of Postfix, Dovecot, SASL holding a mailbox or a host without @
+                alts.append(rf"(?P<lockw>\b(?:{'|'.join(_LOCAL_KEYS)})=<?)(?P<lockv>(?![0-9/.]+(?:[>\s,;]|$))[^\s<>,;@\[\]\"]+)(?=[>\s,;]|$)")
+                alts.append(r"(?P<helokw>\bhelo=<)(?P<helov>[^\s<>,;@\[\]\"]+)(?=>)")
             if mode == "received":
                 alts.append(r"(?P<kw>\b(?:from|by)[ \t]+|\bhelo=)(?P<kwhost>[^\s()<>\[\];,]+)")
                 alts.append(r"(?P<idkw>\bid[ \t]+)(?P<qid>[\w.-]+)")
@@ -580,6 +716,8 @@ class Redactor:
         t = m.group(0)
         if g == "learned":
             kind = self.learned.get(t.lower(), "free")
+            if kind == "name":
+                return self.display_name(t)
             return self.domain(t) if kind in ("domain", "host") else self.free(t)  # free() keeps it with keep_subjects
         if g == "uuid":
             return self.uuid(t)
@@ -587,11 +725,13 @@ class Redactor:
             return self.addr_spec(t)
         if g == "bracket":
             inner = m.group("bip")
-            return t.replace(inner, self.ip_text(inner), 1)
-        if g in ("ipv4", "ipv6"):
+            return t.replace(inner, self.ipv4_loose(inner), 1)
+        if g == "ipv4":
+            return self.ipv4_loose(t)
+        if g == "ipv6":
             return self.ip_text(t)
         if g == "dotted":
-            if mode == "text" and m.group("tld").lower() not in TLDS:
+            if mode == "text" and not is_tld(m.group("tld")):
                 return t
             return self.domain(t)
         if g in ("hexid", "queued"):
@@ -602,13 +742,31 @@ class Redactor:
             return m.group("kw") + self._host(m.group("kwhost"))
         if g == "subject":
             return self.free(t)
-        if g == "host":
+        if g == "fname":
+            return f'"{self.filename(t[1:-1])}"' if t.startswith('"') and len(t) > 1 else self.filename(t)
+        if g == "lockv":
+            return m.group("lockw") + self.local(m.group("lockv"))
+        if g == "helov":
+            return m.group("helokw") + self._host(m.group("helov"))
+        if g in ("host", "host2"):
             return self._host(t)
         return t  # pragma: no cover
 
+    def ipv4_loose(self, text: str) -> str:
+        """:meth:`ip_text`, and an IPv4 address written with leading zeros (``198.051.100.023``) read as
+        decimal, its pseudonym written with the same widths (``203.007.113.044``)."""
+        out = self.ip_text(text)
+        if out != text or not _ZERO_PADDED.fullmatch(text):
+            return out
+        octets = text.split(".")
+        if any(int(o) > 255 for o in octets):
+            return text
+        mapped = self.ip_text(".".join(str(int(o)) for o in octets)).split(".")
+        return ".".join(x.zfill(len(o)) for x, o in zip(mapped, octets, strict=True))
+
     def _host(self, word: str) -> str:
         """A host word (after from/by/helo=, before [address]): an address, a kept word, or a name."""
-        ip = self.ip_text(word)
+        ip = self.ipv4_loose(word)
         if ip != word or word.lower() in ("userid", "unknown", "localhost") or word.isdigit():
             return ip
         return self.domain(word)
@@ -626,7 +784,7 @@ class Redactor:
         if mode == "text" and self.learning:
             return text
         learned = self._relevant(text)
-        if mode == "text" and not learned and "queued as" not in text and "ubject: " not in text:
+        if mode == "text" and not learned and _SLOW_TEXT.search(text) is None:
             return _WORD.sub(self._word, text)
         return self._compiled(mode, learned).sub(lambda m: self._sub(m, mode), text)
 
@@ -758,7 +916,9 @@ class Redactor:
             for n, p in (("s", maillog_grammar.SYSLOG_PREFIX), ("i", maillog_grammar.ISO_PREFIX))
         )
     )
-    _QID_START = re.compile(r"([0-9A-Za-z]{5,20})(?=: )")
+    #: a Postfix queue ID at the start of the body: the short form (hex) or the long form (letters and
+    #: digits without vowels), so Postfix's literals (``NOQUEUE: reject``, ``warning:``) are kept
+    _QID_START = re.compile(r"([0-9A-F]{5,20}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20})(?=: )")
 
     def maillog_line(self, text: str) -> str:
         m = self._MAILLOG_PREFIX.match(text)
@@ -788,7 +948,11 @@ class Redactor:
             return head + self.text(text[m.end():], "hosts")
         msg = text[tag.end():]
         kind = syslog_wrapper.kind_of_program(tag["prog"])
-        head += text[m.end() : tag.end()]
+        if m["rfc5424"] and tag["sd"] != "-":
+            a, b = tag.span("sd")
+            head += text[m.end() : a] + _SD_PARAM.sub(self._sd_param, text[a:b]) + text[b : tag.end()]
+        else:
+            head += text[m.end() : tag.end()]
         if kind == "maillog":
             return head + self._maillog_body(msg)
         if kind is None:
@@ -796,6 +960,24 @@ class Redactor:
         escaped = "#011" in msg and "\t" not in msg
         out = self.line_function(kind)(msg.replace("#011", "\t") if escaped else msg)
         return head + (out.replace("\t", "#011") if escaped else out)
+
+    def _sd_param(self, m: re.Match[str]) -> str:
+        """One ``name="value"`` of RFC 5424 structured data: SD-IDs and names kept, values redacted
+        (registered fields of meta/timeQuality/origin and numbers kept)."""
+        name, value = m["name"], m["value"]
+        if not value or name in _SD_KEEP:
+            return m.group(0)
+        if _SD_NUMBER.fullmatch(value):
+            out = self.ipv4_loose(value) if value.count(".") == 3 else self.ip_text(value)
+            return m.group(0)[: m.start("value") - m.start()] + out + '"'
+
+        if name.lower() in _LOCAL_KEYS or name.lower() in ("account", "sender", "recipient"):
+            out = self.address_field(value)
+        else:
+            out = self.text(value, "hosts")
+            if out == value and re.search(r"[^\W\d_]", value):
+                out = self.comment(value)
+        return m.group(0)[: m.start("value") - m.start()] + out + '"'
 
     def line(self, kind: str, text: str) -> str:
         """One line of a log of that kind (``imss``, ``polevt``, ``msgtra``, ``maillog``), redacted."""
@@ -836,6 +1018,8 @@ class Redactor:
             return self.received(value)
         if name in ("subject", "thread-topic"):
             return self.free(value)
+        if name in _ADDRESS_HEADERS:
+            return self.address_list(value)
         if name in ("message-id", "in-reply-to", "references"):
             return re.sub(r"<[^<>]*>", lambda m: self.message_id(m.group(0)), value) if "<" in value else self.message_id(value)
         return self.text(value, "hosts")
@@ -857,15 +1041,25 @@ class Redactor:
             received=tuple(self.received(h) for h in m.received),
             sender=self.address_field(m.sender) if m.sender else m.sender,
             recipients=tuple(self.address_field(x) for x in m.recipients),
-            header_from=self.text(m.header_from, "hosts") if m.header_from else m.header_from,
+            header_from=self.address_list(m.header_from) if m.header_from else m.header_from,
         )
+
+    def comment(self, text: str) -> str:
+        """A comment someone wrote (a trusted list's ``# Head office Luxembourg``): free text, spacing
+        kept; with ``keep_subjects`` its addresses, domains and IDs still redacted."""
+        body = text.strip()
+        if not body:
+            return text
+        lead = text[: len(text) - len(text.lstrip())]
+        trail = text[len(text.rstrip()):]
+        return lead + (self.text(body, "hosts") if self.keep_subjects else self.free(body)) + trail
 
     def trusted_lines(self, lines: Iterable[str]) -> Iterator[str]:
         """A trusted-list file: each entry redacted (a range becomes its CIDR blocks), comments redacted."""
         for line in lines:
             entry, hash_, comment = line.partition("#")
             body = entry.strip()
-            tail = (hash_ + self.text(comment)) if hash_ else ""
+            tail = (hash_ + self.comment(comment)) if hash_ else ""
             if not body:
                 yield line if not hash_ else entry + tail
                 continue
