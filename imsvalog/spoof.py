@@ -12,13 +12,15 @@ What IMSVA documents (KB 000239719, KA-0008015), and so what this model does:
 4. Fire when the sender and recipient domains are identical and not every
    remaining address is in the Trusted Internal IP List.
 
-What is *not* documented is said so in every explanation: other loopback and
-special-purpose ranges (127.0.0.0/8 beyond .1, ::1, fc00::/7, fe80::/10,
-169.254.0.0/16, 100.64.0.0/10) are counted by the documented profile and flagged
-"counted although special-purpose"; the ``strict`` profile skips them for a
-what-if.  Documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24,
-2001:db8::/32), which Python's ``is_private`` calls private, are counted like any
-public address.  Repeated addresses are counted once (an assumption).
+What is *not* documented is said so in every explanation: the other blocks of
+IANA's special-purpose registries (:data:`SPECIAL_PURPOSE_REGISTRY`: 127.0.0.0/8
+beyond .1, ::1, fc00::/7, fe80::/10, 169.254.0.0/16, 100.64.0.0/10, 2002::/16, ...)
+are counted by the documented profile and flagged "counted although
+special-purpose"; the ``strict`` profile skips them for a what-if.  Documentation
+ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32, 3fff::/20),
+which Python's ``is_private`` calls private, are counted like any public address.
+IPv6 space IANA has not allocated (``1000::/4`` etc.) is not special-purpose: it is
+counted, with a note.  Repeated addresses are counted once (an assumption).
 
 >>> r = evaluate(["by ie-test057.test.test (Postfix, from userid 0)id DDDFC11FB0C; Tue, 27 Apr 2019 13:57:42 +0900 (JST)",
 ...               "from mail.example.com (unknown [1111:2222:3333:444::5555])        by test-test200.ie.test (Postfix) with ESMTPS id A581B13803D        for <test@test.test>; Mon,  6 Jun 2016 13:43:08 +0900 (JST)"],
@@ -34,7 +36,7 @@ import ipaddress
 import itertools
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
 from typing import Any, Literal
@@ -77,10 +79,9 @@ SpecialPurpose = Literal["flag", "skip"]
 class Profile:
     """Which ranges are skipped, and what happens to the other special-purpose addresses.
 
-    ``skip`` is IMSVA's documented table. Every other special-purpose address (what Python's
-    :mod:`ipaddress` knows from the IANA special-purpose registries, see :func:`special_purpose`;
-    documentation ranges excepted) is counted with a warning (``special="flag"``) or skipped
-    (``special="skip"``).
+    ``skip`` is IMSVA's documented table. Every other special-purpose address (IANA's special-purpose
+    registries, see :data:`SPECIAL_PURPOSE_REGISTRY` and :func:`special_purpose`; documentation ranges
+    excepted) is counted with a warning (``special="flag"``) or skipped (``special="skip"``).
     """
 
     name: str
@@ -99,8 +100,8 @@ class Profile:
 
     @property
     def flag(self) -> tuple[Range, ...]:
-        """No static table: special-purpose addresses are recognised from ``ipaddress`` facts."""
-        return ()
+        """The blocks counted with a warning: the special-purpose registry (see :data:`SPECIAL`) when ``special="flag"``."""
+        return SPECIAL if self.special == "flag" else ()
 
     def skipped_by(self, ip: IPAddress) -> Range | None:
         return _first(self.skip, ip) or (special_purpose(ip) if self.special == "skip" else None)
@@ -125,44 +126,143 @@ _DOCUMENTED_SKIP = (
     Range(_net("127.0.0.1/32"), "loopback", "127.0.0.1 (local address)"),
 )
 
-#: what Python's ipaddress knows about an address (from the IANA special-purpose registries), checked in
-#: this order: (test, skip reason, words)
-_FACTS: tuple[tuple[Callable[[IPAddress], bool], SkipReason, str], ...] = (
-    (lambda ip: ip.is_unspecified, "special-purpose", "unspecified address"),
-    (lambda ip: ip.is_loopback, "loopback", "loopback"),
-    (lambda ip: ip.is_link_local, "link-local", "link-local"),
-    (lambda ip: ip.is_multicast, "special-purpose", "multicast"),
-    (lambda ip: ip.is_reserved, "special-purpose", "reserved"),
-    (lambda ip: ip.is_private, "special-purpose", "not globally reachable (private-use or special-purpose)"),
-    (lambda ip: not ip.is_global, "special-purpose", "not globally reachable"),
+#: IANA's IPv4 and IPv6 Special-Purpose Address Registries (iana-ipv4-special-registry,
+#: iana-ipv6-special-registry), every entry as (block, the registry's name, RFC), plus the multicast
+#: blocks of IANA's address-space registries (224.0.0.0/4, ff00::/8), which the special-purpose
+#: registries leave to their own registries.  Python's :mod:`ipaddress` knows most of these but not
+#: all (192.0.0.8/32, 192.88.99.0/24, 2002::/16, ...), and names none, so the table is kept here.
+#: Blocks nest (192.0.0.0/24 holds 192.0.0.8/32): the most specific block names an address.
+SPECIAL_PURPOSE_REGISTRY: tuple[tuple[str, str, str], ...] = (
+    # IPv4 Special-Purpose Address Registry
+    ("0.0.0.0/8", '"This network"', "RFC 791, section 3.2"),
+    ("0.0.0.0/32", '"This host on this network"', "RFC 1122, section 3.2.1.3"),
+    ("10.0.0.0/8", "Private-Use", "RFC 1918"),
+    ("100.64.0.0/10", "Shared Address Space", "RFC 6598"),
+    ("127.0.0.0/8", "Loopback", "RFC 1122, section 3.2.1.3"),
+    ("169.254.0.0/16", "Link Local", "RFC 3927"),
+    ("172.16.0.0/12", "Private-Use", "RFC 1918"),
+    ("192.0.0.0/24", "IETF Protocol Assignments", "RFC 6890, section 2.1"),
+    ("192.0.0.0/29", "IPv4 Service Continuity Prefix", "RFC 7335"),
+    ("192.0.0.8/32", "IPv4 dummy address", "RFC 7600"),
+    ("192.0.0.9/32", "Port Control Protocol Anycast", "RFC 7723"),
+    ("192.0.0.10/32", "Traversal Using Relays around NAT Anycast", "RFC 8155"),
+    ("192.0.0.170/32", "NAT64/DNS64 Discovery", "RFC 8880, RFC 7050"),
+    ("192.0.0.171/32", "NAT64/DNS64 Discovery", "RFC 8880, RFC 7050"),
+    ("192.0.2.0/24", "Documentation (TEST-NET-1)", "RFC 5737"),
+    ("192.31.196.0/24", "AS112-v4", "RFC 7535"),
+    ("192.52.193.0/24", "AMT", "RFC 7450"),
+    ("192.88.99.0/24", "Deprecated (6to4 Relay Anycast)", "RFC 7526"),
+    ("192.88.99.2/32", "6a44-relay anycast address", "RFC 6751"),
+    ("192.168.0.0/16", "Private-Use", "RFC 1918"),
+    ("192.175.48.0/24", "Direct Delegation AS112 Service", "RFC 7534"),
+    ("198.18.0.0/15", "Benchmarking", "RFC 2544"),
+    ("198.51.100.0/24", "Documentation (TEST-NET-2)", "RFC 5737"),
+    ("203.0.113.0/24", "Documentation (TEST-NET-3)", "RFC 5737"),
+    ("240.0.0.0/4", "Reserved", "RFC 1112, section 4"),
+    ("255.255.255.255/32", "Limited Broadcast", "RFC 8190, RFC 919, section 7"),
+    # IPv4 Multicast Address Space Registry
+    ("224.0.0.0/4", "Multicast", "RFC 5771"),
+    # IPv6 Special-Purpose Address Registry
+    ("::1/128", "Loopback Address", "RFC 4291"),
+    ("::/128", "Unspecified Address", "RFC 4291"),
+    ("::ffff:0:0/96", "IPv4-mapped Address", "RFC 4291"),
+    ("64:ff9b::/96", "IPv4-IPv6 Translat.", "RFC 6052"),
+    ("64:ff9b:1::/48", "IPv4-IPv6 Translat.", "RFC 8215"),
+    ("100::/64", "Discard-Only Address Block", "RFC 6666"),
+    ("100:0:0:1::/64", "Dummy IPv6 Prefix", "RFC 9780"),
+    ("2001::/23", "IETF Protocol Assignments", "RFC 2928"),
+    ("2001::/32", "TEREDO", "RFC 4380, RFC 8190"),
+    ("2001:1::1/128", "Port Control Protocol Anycast", "RFC 7723"),
+    ("2001:1::2/128", "Traversal Using Relays around NAT Anycast", "RFC 8155"),
+    ("2001:1::3/128", "DNS-SD Service Registration Protocol Anycast", "RFC 9665"),
+    ("2001:2::/48", "Benchmarking", "RFC 5180"),
+    ("2001:3::/32", "AMT", "RFC 7450"),
+    ("2001:4:112::/48", "AS112-v6", "RFC 7535"),
+    ("2001:10::/28", "Deprecated (previously ORCHID)", "RFC 4843"),
+    ("2001:20::/28", "ORCHIDv2", "RFC 7343"),
+    ("2001:30::/28", "Drone Remote ID Protocol Entity Tags (DETs) Prefix", "RFC 9374"),
+    ("2001:db8::/32", "Documentation", "RFC 3849"),
+    ("2002::/16", "6to4", "RFC 3056"),
+    ("2620:4f:8000::/48", "Direct Delegation AS112 Service", "RFC 7534"),
+    ("3fff::/20", "Documentation", "RFC 9637"),
+    ("5f00::/16", "Segment Routing (SRv6) SIDs", "RFC 9602"),
+    ("fc00::/7", "Unique-Local", "RFC 4193, RFC 8190"),
+    ("fe80::/10", "Link-Local Unicast", "RFC 4291"),
+    # IPv6 Address Space registry
+    ("ff00::/8", "Multicast", "RFC 4291"),
+)
+
+#: the IPv6 Address Space registry's "Reserved by IETF" blocks: space IANA has not allocated (unicast
+#: is given out from 2000::/3 only).  Not special-purpose: nothing in the special-purpose registry
+#: covers it, so every profile counts such an address (IMSVA does: the KB's 1111:2222:3333:444::5555
+#: is in 1000::/4) and says where it lies in a note.  fec0::/10 is the deprecated site-local block.
+UNALLOCATED_V6: tuple[tuple[str, str], ...] = (
+    *((b, "RFC 4291") for b in ("::/8", "100::/8")),
+    ("200::/7", "RFC 4048"),
+    *((b, "RFC 4291") for b in ("400::/6", "800::/5", "1000::/4", "4000::/3", "6000::/3", "8000::/3",
+                                "a000::/3", "c000::/3", "e000::/4", "f000::/5", "f800::/6", "fe00::/9")),
+    ("fec0::/10", "RFC 3879"),
+)
+
+
+def _reason(name: str) -> SkipReason:
+    if name.startswith("Loopback"):
+        return "loopback"
+    if name.startswith("Link"):
+        return "link-local"
+    return "special-purpose"
+
+
+def _most_specific_first(ranges: Iterable[Range]) -> tuple[Range, ...]:
+    return tuple(sorted(ranges, key=lambda r: (r.network.version, -r.network.prefixlen)))
+
+
+#: every registry block as a :class:`Range`, most specific first; the label is "block name (RFC)"
+REGISTRY: tuple[Range, ...] = _most_specific_first(
+    Range(_net(block), _reason(name), f"{block} {name} ({rfc})") for block, name, rfc in SPECIAL_PURPOSE_REGISTRY
+)
+#: the registry's documentation blocks: IMSVA counts them like public addresses (they are the fixtures' addresses)
+DOCUMENTATION: tuple[Range, ...] = tuple(r for r in REGISTRY if " Documentation" in r.label)
+#: the blocks the profiles treat as special-purpose: the registry without its documentation blocks
+SPECIAL: tuple[Range, ...] = tuple(r for r in REGISTRY if r not in DOCUMENTATION)
+_UNALLOCATED: tuple[Range, ...] = _most_specific_first(
+    Range(_net(b), "special-purpose", f"{b} Reserved by IETF ({rfc})") for b, rfc in UNALLOCATED_V6
 )
 
 
 @functools.lru_cache(maxsize=4096)
+def registry_block(ip: IPAddress) -> Range | None:
+    """The most specific block of :data:`SPECIAL_PURPOSE_REGISTRY` holding an address, documentation included."""
+    return _first(REGISTRY, ip)
+
+
 def special_purpose(ip: IPAddress) -> Range | None:
-    """The special-purpose block an address is in, from :mod:`ipaddress` facts (IANA registries), or None.
+    """The special-purpose block an address is in (the most specific registry entry), or None.
 
-    Documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are not
-    special here: IMSVA counts them like any public address. The block is the widest network
-    around the address whose first and last addresses have the same fact.
+    Documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32, 3fff::/20)
+    are not special here: IMSVA counts them like any public address.
 
-    >>> [special_purpose(ipaddress.ip_address(a)).label for a in ("198.18.0.1", "ff02::1")]
-    ['198.18.0.0/15 not globally reachable (private-use or special-purpose)', 'ff00::/8 multicast']
+    >>> [special_purpose(ipaddress.ip_address(a)).label for a in ("198.18.0.1", "192.0.0.8", "ff02::1")]
+    ['198.18.0.0/15 Benchmarking (RFC 2544)', '192.0.0.8/32 IPv4 dummy address (RFC 7600)', 'ff00::/8 Multicast (RFC 4291)']
     >>> special_purpose(ipaddress.ip_address("192.0.2.1")) is None
     True
     """
-    if _is_documentation(ip):
+    block = registry_block(ip)
+    return None if block is None or block in DOCUMENTATION else block
+
+
+def unallocated(ip: IPAddress) -> Range | None:
+    """The IPv6 block IANA has not allocated ("Reserved by IETF") that holds an address outside every
+    special-purpose block, or None.  Not a reason to skip it: a note that it is not an Internet address today.
+
+    >>> unallocated(ipaddress.ip_address("1111:2222:3333:444::5555")).label
+    '1000::/4 Reserved by IETF (RFC 4291)'
+    >>> unallocated(ipaddress.ip_address("::1")) is None  # the Loopback Address, special-purpose
+    True
+    """
+    if ip.version != 6 or registry_block(ip) is not None:
         return None
-    for test, reason, words in _FACTS:
-        if test(ip):
-            block = ipaddress.ip_network(ip)
-            for prefix in range(ip.max_prefixlen - 1, -1, -1):
-                wider = ipaddress.ip_network((ip, prefix), strict=False)
-                if not (test(wider.network_address) and test(wider.broadcast_address)):
-                    break
-                block = wider
-            return Range(block, reason, f"{block} {words}")
-    return None
+    return _first(_UNALLOCATED, ip)
 
 
 #: IMSVA's documented behaviour (the default)
@@ -172,13 +272,13 @@ DOCUMENTED = Profile(
     special="flag",
     description="skips 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 and 127.0.0.1, as documented",
 )
-#: what-if: also skip every special-purpose address (IANA registries, as Python's ipaddress knows them)
+#: what-if: also skip every special-purpose address (IANA's registries, :data:`SPECIAL_PURPOSE_REGISTRY`)
 STRICT = Profile(
     "strict",
     skip=_DOCUMENTED_SKIP,
     special="skip",
-    description="also skips every other special-purpose address Python's ipaddress knows from the IANA registries "
-    "(loopback, link-local, multicast, reserved, not globally reachable); documentation ranges stay counted",
+    description="also skips every other address in IANA's special-purpose registries (loopback, link-local, "
+    "shared, benchmarking, 6to4, NAT64, ..., and multicast); documentation ranges stay counted",
 )
 PROFILES = {p.name: p for p in (DOCUMENTED, STRICT)}
 
@@ -530,6 +630,12 @@ def evaluate(
                             f"counted although special-purpose: {flag.label}; IMSVA documents no exception for it"
                         )
                         warnings.append(f"{shown} (header {i}) is counted although it is in {flag.label}")
+                    spare = unallocated(ip)
+                    if spare is not None:
+                        notes_here.append(
+                            f"in {spare.label}: IPv6 space IANA has not allocated yet; no special-purpose "
+                            "registry lists it, so every profile counts it"
+                        )
                     if ip != taken.address:
                         notes_here.append(f"IPv4-mapped IPv6 address; ranges checked as {ip}")
                     if trusted is not None:
@@ -787,7 +893,7 @@ def public_warning(addr: str) -> tuple[bool, str | None]:
     return public, warning
 
 
-_DOC_NETS = tuple(map(_net, ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")))
+_DOC_NETS = tuple(r.network for r in DOCUMENTATION)
 
 
 def _is_documentation(ip: IPAddress) -> bool:

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from imsvalog.errors import InputError
 from imsvalog.grammars.received import parse_received, unfold
-from imsvalog.spoof import MessageInput, domain_of, evaluate, message_from_bytes, missing_trusted, what_if
+from imsvalog.spoof import (
+    DOCUMENTED,
+    SPECIAL_PURPOSE_REGISTRY,
+    STRICT,
+    MessageInput,
+    domain_of,
+    evaluate,
+    message_from_bytes,
+    missing_trusted,
+    registry_block,
+    unallocated,
+    variant,
+    what_if,
+)
 from imsvalog.trusted import TrustedList, parse_entry
 
 KB_HEADERS = [
@@ -331,8 +346,8 @@ def test_unfold_keeps_continuation_whitespace() -> None:
         ("198.18.0.1", "198.18.0.0/15"),
         ("224.0.0.5", "224.0.0.0/4"),
         ("240.0.0.1", "240.0.0.0/4"),
-        ("255.255.255.255", "240.0.0.0/4"),
-        ("IPv6:64:ff9b::c000:201", "::/3"),  # ::/8 .. 1000::/4 are all reserved
+        ("255.255.255.255", "255.255.255.255/32"),  # Limited Broadcast, more specific than 240.0.0.0/4
+        ("IPv6:64:ff9b::c000:201", "64:ff9b::/96"),
         ("IPv6:ff02::1", "ff00::/8"),
         ("192.0.0.1", "192.0.0.0/29"),
     ],
@@ -349,3 +364,120 @@ def test_strict_skips_every_special_purpose_address_ipaddress_knows(addr: str, b
 @pytest.mark.parametrize("addr", ["192.0.2.1", "198.51.100.7", "203.0.113.9", "IPv6:2001:db8::25", "8.8.8.8"])
 def test_strict_still_counts_documentation_ranges_and_public_addresses(addr: str) -> None:
     assert one(addr, "strict").count == 1 and not one(addr).warnings
+
+
+# --- the IANA special-purpose registries, block by block (issue 7 leftovers, item 1) ----------------
+
+REGISTRY_NETS = [(ipaddress.ip_network(b), f"{b} {name} ({rfc})") for b, name, rfc in SPECIAL_PURPOSE_REGISTRY]
+
+
+def _expected(ip) -> str | None:
+    """The registry entry naming an address: of the blocks holding it, the longest prefix."""
+    holding = [(net.prefixlen, label) for net, label in REGISTRY_NETS if net.version == ip.version and ip in net]
+    return max(holding)[1] if holding else None
+
+
+def _literal(ip) -> str:
+    return f"IPv6:{ip}" if ip.version == 6 else str(ip)
+
+
+def _edges():
+    """First and last address of every block, and the neighbours just outside it."""
+    for net, _ in REGISTRY_NETS:
+        top = 2 ** net.max_prefixlen - 1
+        for v in (int(net.network_address) - 1, int(net.network_address), int(net.broadcast_address),
+                  int(net.broadcast_address) + 1):
+            if 0 <= v <= top:
+                yield ipaddress.ip_address(v) if net.version == 4 else ipaddress.IPv6Address(v)
+
+
+EDGES = sorted(set(_edges()), key=lambda ip: (ip.version, int(ip)))
+
+
+@pytest.mark.parametrize("ip", EDGES, ids=str)
+def test_strict_skips_every_registry_block_by_its_registry_name_and_documented_flags_it(ip) -> None:
+    eff = ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped is not None else ip  # checked as its IPv4 address
+    label = _expected(eff)
+    strict, documented, switch = one(_literal(ip), "strict"), one(_literal(ip)), evaluate(
+        [hdr(_literal(ip))], "a@example.com", ["b@example.com"], profile=variant(special="skip")
+    )
+    table = next((r.label for r in DOCUMENTED.skip if r.network.version == eff.version and eff in r.network), None)
+    if table is not None:  # IMSVA's documented table comes first, in every profile
+        assert [s.skipped[0].range for s in (strict, documented, switch)] == [table] * 3
+        return
+    if label is None or " Documentation" in label:
+        # outside every block, or a documentation block: counted by every profile, no special-purpose warning
+        assert strict.count == documented.count == switch.count == 1, (ip, strict.skipped)
+        assert not documented.warnings and "counted although special-purpose" not in documented.explanation
+        return
+    assert strict.count == 0 and strict.skipped[0].range == label
+    assert switch.count == 0 and switch.skipped[0].range == label  # the calibrated switch: the same table
+    assert documented.count == 1 and documented.warnings == [f"{documented.counted[0]} (header 1) is counted although it is in {label}"]
+    assert f"counted although special-purpose: {label};" in documented.explanation
+
+
+@pytest.mark.parametrize(
+    ("addr", "label"),
+    [
+        # Python's ipaddress lacks these (or names them only "reserved"): strict used to count them
+        ("192.0.0.8", "192.0.0.8/32 IPv4 dummy address (RFC 7600)"),
+        ("192.0.0.7", "192.0.0.0/29 IPv4 Service Continuity Prefix (RFC 7335)"),
+        ("192.0.0.11", "192.0.0.0/24 IETF Protocol Assignments (RFC 6890, section 2.1)"),
+        ("192.88.99.1", "192.88.99.0/24 Deprecated (6to4 Relay Anycast) (RFC 7526)"),
+        ("192.88.99.2", "192.88.99.2/32 6a44-relay anycast address (RFC 6751)"),
+        ("IPv6:2002:c000:201::1", "2002::/16 6to4 (RFC 3056)"),
+        ("IPv6:64:ff9b::1", "64:ff9b::/96 IPv4-IPv6 Translat. (RFC 6052)"),
+        ("IPv6:100::1", "100::/64 Discard-Only Address Block (RFC 6666)"),
+        ("IPv6:2001:1::1", "2001:1::1/128 Port Control Protocol Anycast (RFC 7723)"),
+        ("IPv6:2001:1::4", "2001::/23 IETF Protocol Assignments (RFC 2928)"),
+        ("IPv6:5f00::1", "5f00::/16 Segment Routing (SRv6) SIDs (RFC 9602)"),
+        ("IPv6:ff02::1", "ff00::/8 Multicast (RFC 4291)"),
+        ("224.0.0.5", "224.0.0.0/4 Multicast (RFC 5771)"),
+    ],
+)
+def test_strict_names_the_registry_entry(addr: str, label: str) -> None:
+    s = one(addr, "strict")
+    assert s.count == 0 and s.skipped[0].range == label and s.skipped[0].reason == "special-purpose"
+    assert f"in {label}" in s.explanation
+
+
+@pytest.mark.parametrize(
+    ("addr", "block"),
+    [("IPv6:1111:2222:3333:444::5555", "1000::/4"), ("IPv6:4000::1", "4000::/3"), ("IPv6:fec0::1", "fec0::/10"),
+     ("IPv6:101::1", "100::/8"), ("IPv6:64:ff9c::1", "::/8")],
+)
+def test_unallocated_ipv6_is_not_special_purpose_and_is_counted_by_every_profile(addr: str, block: str) -> None:
+    """The KB address is in 1000::/4, which IANA's IPv6 address space registry lists as "Reserved by
+    IETF": unallocated space, in no special-purpose registry. IMSVA counted it; so does every profile."""
+    for profile in ("documented", "strict"):
+        r = one(addr, profile)
+        assert r.count == 1 and not r.warnings, (profile, r.warnings)
+        assert "counted although special-purpose" not in r.explanation
+        assert f"in {block} Reserved by IETF" in r.explanation and "IPv6 space IANA has not allocated" in r.explanation
+
+
+def test_kb_example_is_counted_without_a_special_purpose_warning() -> None:
+    r = evaluate(KB_HEADERS, "test@test", ["test@test.test"])
+    assert r.counted == ["1111:2222:3333:444::5555"] and not r.warnings
+    assert "1000::/4 Reserved by IETF (RFC 4291)" in r.explanation and "::/3" not in r.explanation
+
+
+@pytest.mark.parametrize(
+    "net",
+    [*ipaddress._IPv4Constants._private_networks, ipaddress._IPv4Constants._reserved_network,
+     ipaddress._IPv4Constants._multicast_network, ipaddress._IPv4Constants._linklocal_network,
+     *ipaddress._IPv6Constants._private_networks, *ipaddress._IPv6Constants._reserved_networks,
+     ipaddress._IPv6Constants._multicast_network, ipaddress._IPv6Constants._linklocal_network,
+     ipaddress._IPv6Constants._sitelocal_network],
+    ids=str,
+)
+def test_every_block_pythons_ipaddress_singles_out_is_in_the_table_or_unallocated(net) -> None:
+    for ip in (net.network_address, net.broadcast_address):
+        assert registry_block(ip) is not None or unallocated(ip) is not None, ip
+
+
+def test_the_table_names_every_block_once_and_parses() -> None:
+    nets = [net for net, _ in REGISTRY_NETS]
+    assert len(nets) == len(set(nets))
+    assert {r.network for r in DOCUMENTED.flag} == {n for n, label in REGISTRY_NETS if " Documentation" not in label}
+    assert STRICT.flag == ()
