@@ -77,8 +77,13 @@ def row_sentence(d: dict[str, Any]) -> str:
     """The one sentence for a correlate row (its ``to_dict()``)."""
     status = d.get("status")
     logged = d.get("logged") or {}
+    elsewhere = list(d.get("linked_elsewhere") or [])
     if status == "event-without-trace":
-        why = d.get("missing") or "log.imss holds no AntiSpoofFilter trace for it (the scanner's debug log level is needed, or the logs given do not cover that time)"
+        why = d.get("missing") or (
+            f"the scan{'s' if len(elsewhere) > 1 else ''} that fit{'' if len(elsewhere) > 1 else 's'} it "
+            f"({'; '.join(elsewhere)}) {'were linked to other policy events' if len(elsewhere) > 1 else 'was linked to another policy event'}"
+            if elsewhere else None
+        ) or "log.imss holds no AntiSpoofFilter trace for it (the scanner's debug log level is needed, or the logs given do not cover that time)"
         return (f"A policy event says IMSVA {_did(d)} the mail from {d.get('sender') or 'an unknown sender'} to "
                 f"{_join(list(d.get('recipients') or [])) or 'unknown recipients'} as spoofed, but {why}; "
                 "which addresses it counted is not known.")
@@ -96,6 +101,12 @@ def row_sentence(d: dict[str, Any]) -> str:
             did = "IMSVA fired" if fired else "whether IMSVA fired is not logged"
             return counted + f"; {did}; what it did with the mail is not known because {d['missing']}."
         tail = "; IMSVA fired, but no policy event was found for this scan" if fired else "; whether IMSVA fired is not logged"
+        if elsewhere:
+            n = len(elsewhere)
+            tail = (("; IMSVA fired" if fired else "; whether IMSVA fired is not logged")
+                    + f", and the policy event{'s' if n > 1 else ''} that fit{'' if n > 1 else 's'} this scan "
+                    f"({_join(elsewhere)}) {'were linked to other scans' if n > 1 else 'was linked to another scan'} (see the notes).")
+            return counted + tail
         return counted + tail + (f" ({d['missing']})." if d.get("missing") else " (is polevt.imss of that time among the files?).")
     if status == "ambiguous":
         cands = ", ".join((d.get("link_problem") or {}).get("candidates") or [])

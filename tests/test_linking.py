@@ -258,7 +258,7 @@ def test_the_strictly_closest_pair_is_preferred_only_when_unique_both_ways(tmp_p
     c = _write_case(tmp_path, _trace("09:00:05", "1", "203.0.113.7"), [_pe("09:00:05", "ID-A"), _pe("09:00:06", "ID-B")])
     (t,) = [r for r in c.rows if r.session is not None]
     assert (t.status, t.event.internal_id, t.link.confidence) == ("linked", "ID-A", "low")
-    assert "the closest in time, and this trace is the closest to it" in t.explanation
+    assert "the closest in time, and this scan is the closest to it" in t.explanation
     # equally close: no choice, and the rows say so from their own side
     c = _write_case(
         tmp_path, _trace("09:00:05", "1", "203.0.113.7"), [_pe("09:00:04", "ID-A"), _pe("09:00:06", "ID-B")]
@@ -273,3 +273,82 @@ def test_the_strictly_closest_pair_is_preferred_only_when_unique_both_ways(tmp_p
     assert (c.summary.ambiguous, c.summary.ambiguous_events) == (1, 2)
     assert "0 linked, 1 ambiguous (and 2 ambiguous policy events)," in CliRunner().invoke(
         app, ["correlate", str(tmp_path)]).output
+
+
+# --- what decided a link, said from every side (issue 7 leftovers, item 2) ---------------------------
+
+
+def _thread_row(c, thread: str):
+    (row,) = [r for r in c.rows if r.session is not None and r.session.thread == thread]
+    return row
+
+
+def test_a_trace_that_lost_a_time_tie_says_the_tie_not_stronger_evidence(tmp_path) -> None:
+    """Two scans 0 s and 1 s from one event, no IDs: the closer one gets it at the same (time) tier.
+
+    False output before: "policy event ID-E fits it by time, but is linked to thread 1:1 ... by stronger evidence".
+    """
+    c = _write_case(
+        tmp_path, _trace("09:00:05", "1", "203.0.113.7") + _trace("09:00:06", "2", "203.0.113.8"), [_pe("09:00:05", "ID-E")]
+    )
+    won, lost = _thread_row(c, "1:1"), _thread_row(c, "1:2")
+    assert won.status == "linked" and won.link.confidence == "low"
+    assert ("chosen from a tie among 2 scans at time (low), broken by time distance: the closest in time, "
+            "and this scan is the closest to it") in won.link.detail
+    assert lost.status == "trace-without-event" and "stronger evidence" not in lost.explanation
+    assert ("Note: policy event ID-E fits it by time, but is linked to thread 1:1 at 2024-03-12 09:00:05+01:00 after a "
+            "tie among 2 scans at time (low), broken by time distance: that pair is 0 s apart, this one 1 s.") in lost.explanation
+    assert "the ones that fit it are linked to other traces" in lost.explanation
+    d = json.loads(CliRunner().invoke(app, ["correlate", str(tmp_path), "-f", "json"]).output)
+    (row,) = [r for r in d["rows"] if r["thread"] == "1:2"]
+    assert row["linked_elsewhere"] == ["ID-E"]
+    assert row["summary"].endswith("and the policy event that fits this scan (ID-E) was linked to another scan (see the notes).")
+
+
+def test_an_event_that_lost_a_time_tie_names_the_scan_that_went_elsewhere(tmp_path) -> None:
+    """One scan, events 0 s and 1 s from it: the closer event gets the scan.
+
+    False output before: the other event read "log.imss covers its time but holds no scan of it with
+    AntiSpoofFilter lines: log.imss was probably not at debug level then", although its scan is right there.
+    """
+    c = _write_case(tmp_path, _trace("09:00:05", "1", "203.0.113.7"), [_pe("09:00:05", "ID-A"), _pe("09:00:06", "ID-B")])
+    (event,) = [r for r in c.rows if r.session is None]
+    assert (event.status, event.internal_id) == ("event-without-trace", "ID-B")
+    assert "holds no scan of it" not in event.explanation and "debug level" not in event.explanation
+    assert ("Note: thread 1:1 at 2024-03-12 09:00:05+01:00 fits it by time, but is linked to policy event ID-A after "
+            "a tie among 2 policy events at time (low), broken by time distance: that pair is 0 s apart, this one 1 s."
+            ) in event.explanation
+    assert "No AntiSpoofFilter trace linked to this policy event: the traces that fit it" in event.explanation
+    assert event.linked_elsewhere == ["thread 1:1 at 2024-03-12 09:00:05+01:00"]
+    for fmt in ("json", "jsonl", "csv"):
+        out = CliRunner().invoke(app, ["correlate", str(tmp_path), "-f", fmt]).output
+        assert "(thread 1:1 at 2024-03-12 09:00:05+01:00) was linked to another policy event" in out, fmt
+
+
+def _queue_trace(t: str, thread: str, ip: str, queue: str) -> list[str]:
+    lines = _trace(t, thread, ip)
+    lines[2] += f" id {queue}"
+    return lines
+
+
+def test_a_queue_id_tie_broken_by_time_says_so(tmp_path) -> None:
+    """Two scans carry the event's queue ID (medium-high); only one is also at its time: a tie at the queue-ID
+    tier broken by time, not "stronger evidence"."""
+    c = _write_case(
+        tmp_path,
+        _queue_trace("09:00:05", "1", "203.0.113.7", "4F1A2B3C4D") + _queue_trace("09:00:30", "2", "203.0.113.8", "4F1A2B3C4D"),
+        [_pe("09:00:05", "ID-E", "<4F1A2B3C4D.1@mx.example.com>")],
+    )
+    won, lost = _thread_row(c, "1:1"), _thread_row(c, "1:2")
+    assert won.status == "linked" and won.link.confidence == "medium-high"
+    assert "chosen from a tie among 2 scans at queue ID (medium-high), broken by time: the only pair that also fits by time" \
+        in won.link.detail
+    assert ("policy event ID-E fits it by queue ID, but is linked to thread 1:1 at 2024-03-12 09:00:05+01:00 after a tie "
+            "among 2 scans at queue ID (medium-high), broken by time: only that pair also fits by time.") in lost.explanation
+
+
+def test_a_trace_that_lost_to_a_stronger_tier_names_both_tiers(tmp_path) -> None:
+    c = _case_one_event_two_traces(tmp_path)
+    other = _thread_row(c, "1:2")
+    assert ("policy event ID-E fits it by time, but is linked to thread 1:1 at 2024-03-12 09:00:05+01:00 by stronger "
+            "evidence: internal ID (high) outranks time (low).") in other.explanation

@@ -46,8 +46,14 @@ def explain_row(row: Row) -> str:
     elif row.status == "trace-without-event":
         if t is not None and t.triggered is False:
             lines.append("No policy event: the filter did not fire, so none is expected.")
+        elif row.linked_elsewhere:
+            lines.append("No policy event linked to this trace although the filter fired: "
+                         "the ones that fit it are linked to other traces (see the notes).")
         else:
             lines.append("No policy event found for this trace although the filter fired.")
+    elif row.status == "event-without-trace" and row.linked_elsewhere:
+        lines.append("No AntiSpoofFilter trace linked to this policy event: "
+                     "the traces that fit it are linked to other policy events (see the notes).")
     elif row.status == "event-without-trace":
         lines.append("No AntiSpoofFilter trace for this policy event.")
     if t is not None:

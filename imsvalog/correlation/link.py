@@ -44,6 +44,14 @@ Tier = Literal["high", "medium-high", "low"]
 #: the tiers, strongest first: each is settled before the next is looked at
 TIERS: tuple[Tier, ...] = ("high", "medium-high", "low")
 CONFIDENCE: dict[Basis, Tier] = {"internal_id": "high", "message_id": "high", "queue_id": "medium-high", "time": "low"}
+#: each basis in words
+_WORDS: dict[Basis, str] = {"internal_id": "internal ID", "message_id": "Message-ID", "queue_id": "queue ID", "time": "time"}
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
 #: the order in which bases are settled: each tier in turn, and within the high tier the internal ID
 #: (unique to one scan) before the Message-ID (shared by every scan of one message split by recipient)
 STAGES: tuple[Basis, ...] = BASES
@@ -89,6 +97,10 @@ class LinkDecision(Generic[T, E]):
     taken: dict[T, tuple[E, ...]] = field(default_factory=dict)
     #: trace -> what broke its tie (a weaker basis, or ``distance``), for links chosen among tied candidates
     broken_by: dict[T, str] = field(default_factory=dict)
+    #: trace -> the basis at which its link was settled (within the high tier: internal ID or Message-ID)
+    stage: dict[T, Basis] = field(default_factory=dict)
+    #: trace -> (traces that fit its event, events that fit it) at that basis, for links chosen among tied candidates
+    tied: dict[T, tuple[int, int]] = field(default_factory=dict)
 
 
 def _unique_pairs(pairs: set[tuple[T, E]]) -> list[tuple[T, E]]:
@@ -140,6 +152,9 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
     >>> d = decide_links([Evidence("A", "E", "internal_id"), Evidence("B", "E", "time")])
     >>> d.links, d.taken
     ({'A': ('E', 'high')}, {'B': ('E',)})
+    >>> d = decide_links([Evidence("A", "E", "time", distance=0), Evidence("B", "E", "time", distance=1)])
+    >>> d.links, d.broken_by, d.tied, d.taken
+    ({'A': ('E', 'low')}, {'A': 'distance'}, {'A': (2, 1)}, {'B': ('E',)})
     """
     by_stage: dict[Basis, set[tuple[T, E]]] = {basis: set() for basis in STAGES}
     distance: dict[tuple[T, E], float] = {}
@@ -183,8 +198,10 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
                 break
             for t, e in chosen:
                 out.links[t] = (e, tier)
+                out.stage[t] = stage
                 if weaker != stage:
                     out.broken_by[t] = weaker or "distance"
+                    out.tied[t] = (len(claims[e]), len(cands[t]))
                 del open_t[t]
             gone = {e for _, e in chosen}
             for es in open_t.values():
@@ -418,6 +435,41 @@ def link_rows(
         s, t = pairs[ti]
         return f"thread {s.thread} at {t.time.isoformat(sep=' ')}"
 
+    def apart(ti: int, ei: int) -> str:
+        d = abs((spoof_events[ei].time - pairs[ti][1].time).total_seconds())
+        return "0 s" if d < 1 else f"{d:.0f} s"
+
+    def bases_of(ti: int, ei: int) -> list[Basis]:
+        return sorted({b for b, _ in whys[ti, ei]}, key=BASES.index)
+
+    def tie_words(wt: int) -> str:
+        """What settled a link chosen among tied candidates: how many tied, at which basis, broken by what."""
+        n_traces, n_events = decision.tied[wt]
+        among = " and ".join(
+            ([_count(n_traces, "scan")] if n_traces > 1 else []) + ([_count(n_events, "policy event")] if n_events > 1 else [])
+        )
+        stage = decision.stage[wt]
+        broken = decision.broken_by[wt]
+        return f"a tie among {among} at {_WORDS[stage]} ({CONFIDENCE[stage]}), broken by " + (
+            f"{_WORDS[broken]}" if broken != "distance" else "time distance"  # type: ignore[index]
+        )
+
+    def lost(ti: int, ei: int, wt: int, we: int) -> str:
+        """Why trace ``ti`` and event ``ei`` (evidence between them) are not linked: trace ``wt`` got event ``we``
+        (one of the two is the same on either side: a trace that lost its event, or an event that lost its trace)."""
+        mine = bases_of(ti, ei)
+        stage = decision.stage[wt]
+        if BASES.index(stage) < BASES.index(mine[0]):
+            return (
+                f"by stronger evidence: {_WORDS[stage]} ({CONFIDENCE[stage]}) outranks "
+                f"{', '.join(_WORDS[b] for b in mine)} ({CONFIDENCE[mine[0]]})"
+            )
+        words = "after " + tie_words(wt)
+        if decision.broken_by[wt] == "distance":
+            return f"{words}: that pair is {apart(wt, we)} apart, this one {apart(ti, ei)}"
+        broken = decision.broken_by[wt]
+        return f"{words}: only that pair also fits by {_WORDS[broken]}"  # type: ignore[index]
+
     rows: list[Row] = []
     #: trace rows whose matching event went to another trace (or is contested): "holds no matching event" is false
     fitted: set[int] = set()
@@ -429,10 +481,9 @@ def link_rows(
             detail = "; ".join(w for _, w in evidence_of_pair)
             broken = decision.broken_by.get(ti)
             if broken is not None:
-                detail += (
-                    f"; chosen among the candidates tied at the {tier} tier: "
-                    + ("the only pair also fitting by " + broken if broken != "distance"
-                       else "the closest in time, and this trace is the closest to it")
+                detail += f"; chosen from {tie_words(ti)}: " + (
+                    f"the only pair that also fits by {_WORDS[broken]}"  # type: ignore[index]
+                    if broken != "distance" else "the closest in time, and this scan is the closest to it"
                 )
             link = Link([b for b, _ in evidence_of_pair], tier, detail)
             rows.append(Row(s, t, e, link, "linked", transaction=idx.tx_by_internal.get(e.internal_id)))
@@ -461,11 +512,17 @@ def link_rows(
             for ei in decision.taken.get(ti, ()):
                 e = spoof_events[ei]
                 other = trace_of_event.get(ei)
-                by = f"linked to {trace_name(other)} by stronger evidence" if other is not None else "contested"
-                mine = ", ".join(b for b, _ in whys[ti, ei])
+                by = f"linked to {trace_name(other)} {lost(ti, ei, other, ei)}" if other is not None else "contested"
+                if other is not None:
+                    row.linked_elsewhere.append(e.internal_id)
+                mine = ", ".join(_WORDS[b] for b in bases_of(ti, ei))
                 row.notes.append(f"policy event {e.internal_id} fits it by {mine}, but is {by}")
             rows.append(row)
     sx = scans if scans is not None else ScanIndex.of(sessions)
+    fits_event: dict[int, list[int]] = defaultdict(list)
+    for ti, ei in whys:
+        fits_event[ei].append(ti)
+
     for ei, e in enumerate(spoof_events):
         tx = idx.tx_by_internal.get(e.internal_id)
         if ei in decision.contested:
@@ -484,7 +541,17 @@ def link_rows(
             rows.append(Row(None, None, e, link, "ambiguous", transaction=tx))
         elif ei not in trace_of_event:
             row = Row(None, None, e, None, "event-without-trace", transaction=tx)
-            row.notes.append(_why_no_trace(e, sx))
+            # scans with evidence for this event that were linked to another event: say so, by name
+            went = sorted(ti for ti in fits_event.get(ei, ()) if ti in decision.links)
+            for ti in went:
+                we = decision.links[ti][0]
+                row.linked_elsewhere.append(trace_name(ti))
+                row.notes.append(
+                    f"{trace_name(ti)} fits it by {', '.join(_WORDS[b] for b in bases_of(ti, ei))}, but is linked to policy event "
+                    f"{spoof_events[we].internal_id} {lost(ti, ei, ti, we)}"
+                )
+            if not went:
+                row.notes.append(_why_no_trace(e, sx))
             rows.append(row)
     coverage = _span([e.time for e in events])
     for row in rows:

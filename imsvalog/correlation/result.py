@@ -82,6 +82,9 @@ class Row:
     appliance: str | None = None
     #: why the row lacks its other half when a whole kind of file is missing, e.g. "no log.imss was given"
     missing: str | None = None
+    #: the other halves that fit this unlinked row but were linked elsewhere: policy events (internal IDs) for a
+    #: trace, scans ("thread T at TIME") for a policy event; the notes say what decided each
+    linked_elsewhere: list[str] = field(default_factory=list)
 
     @property
     def time(self) -> datetime:
@@ -214,6 +217,7 @@ class Row:
             "source": [{"file": s.file, "line": s.line} for s in self.sources],
             "appliance": self.appliance,
             "missing": self.missing,
+            "linked_elsewhere": self.linked_elsewhere,
         }
 
 
