@@ -435,7 +435,7 @@ def link_rows(
         s, t = pairs[ti]
         return f"thread {s.thread} at {t.time.isoformat(sep=' ')}"
 
-    def apart(ti: int, ei: int) -> str:
+    def seconds_apart(ti: int, ei: int) -> str:
         d = abs((spoof_events[ei].time - pairs[ti][1].time).total_seconds())
         return "0 s" if d < 1 else f"{d:.0f} s"
 
@@ -466,7 +466,7 @@ def link_rows(
             )
         words = "after " + tie_words(wt)
         if decision.broken_by[wt] == "distance":
-            return f"{words}: that pair is {apart(wt, we)} apart, this one {apart(ti, ei)}"
+            return f"{words}: that pair is {seconds_apart(wt, we)} apart, this one {seconds_apart(ti, ei)}"
         broken = decision.broken_by[wt]
         return f"{words}: only that pair also fits by {_WORDS[broken]}"  # type: ignore[index]
 
