@@ -52,9 +52,13 @@ def main() -> None:
     _install(_exit_now)
     from imsvalog.cli import main as cli_main
 
-    _install(signal.default_int_handler)
     try:
+        _install(signal.default_int_handler)
         cli_main()
+    except KeyboardInterrupt:
+        # between the hand-over and the command's own handler (cli.main's first lines): nothing written yet
+        os.write(2, b"imsvalog: interrupted\n")
+        raise SystemExit(130) from None
     finally:
         # the command is done (or exiting): a late Ctrl-C must not print a traceback either
         _install(_exit_now)
