@@ -126,6 +126,8 @@ _DOCUMENTED_SKIP = (
     Range(_net("127.0.0.1/32"), "loopback", "127.0.0.1 (local address)"),
 )
 
+_DOCUMENTED_LABELS = frozenset(r.label for r in _DOCUMENTED_SKIP)
+
 #: IANA's IPv4 and IPv6 Special-Purpose Address Registries (iana-ipv4-special-registry,
 #: iana-ipv6-special-registry), every entry as (block, the registry's name, RFC), plus the multicast
 #: blocks of IANA's address-space registries (224.0.0.0/4, ff00::/8), which the special-purpose
@@ -716,8 +718,13 @@ def explain(r: SpoofResult) -> str:
                 lines.append(f"     {s.address} not counted again: {s.detail}.")
             elif s.reason == "unparsable":
                 lines.append(f"     not counted: {s.detail}.")
-            else:
+            elif s.range in _DOCUMENTED_LABELS:
                 lines.append(f"     skipped {s.address}: {s.detail}, which IMSVA does not count ({s.reason}).")
+            else:  # a special-purpose block: skipped by this profile's choice, not by IMSVA's documentation
+                lines.append(
+                    f"     skipped {s.address}: {s.detail}, which this profile skips ({s.reason}; "
+                    "IMSVA documents no such exception)."
+                )
         for note in h.notes:
             lines.append(f"     note: {note}.")
     n = r.count
