@@ -464,6 +464,8 @@ def link_rows(
                 f"by stronger evidence: {_WORDS[stage]} ({CONFIDENCE[stage]}) outranks "
                 f"{', '.join(_WORDS[b] for b in mine)} ({CONFIDENCE[mine[0]]})"
             )
+        if wt not in decision.broken_by:  # not reached by decide_links (a same-basis rival means a tie); said plainly
+            return f"at the same basis, {_WORDS[stage]} ({CONFIDENCE[stage]})"
         words = "after " + tie_words(wt)
         if decision.broken_by[wt] == "distance":
             return f"{words}: that pair is {seconds_apart(wt, we)} apart, this one {seconds_apart(ti, ei)}"
