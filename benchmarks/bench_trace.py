@@ -7,6 +7,8 @@ of the log, and times, best of ``--repeat``:
 * baseline: ``grep -c -F ID log.imss`` (what an engineer does by hand)
 * ``imsvalog trace ID log.imss --format jsonl`` (the whole command, process start included)
 * the same with the polevt file given too
+* start-up alone: ``imsvalog trace --help`` (imports and argument parsing: what a trace costs before it reads
+  a byte; ``python -X importtime -m imsvalog trace --help`` shows where it goes)
 
 Usage::
 
@@ -51,10 +53,13 @@ def main() -> None:
         g, _, _, g_out = best([grep, "-c", "-F", iid, str(log)], args.repeat)
         t, _, rss, t_out = best([sys.executable, "-m", "imsvalog", "trace", iid, str(log), "--format", "jsonl"], args.repeat)
         tp, _, _, tp_out = best([sys.executable, "-m", "imsvalog", "trace", iid, str(log), str(pol), "--format", "jsonl"], args.repeat)
+        start, start_cpu, _, _ = best([sys.executable, "-m", "imsvalog", "trace", "--help"], args.repeat)
         print(f"log.imss {size / 1e6:.0f} MB; internal ID {iid} (policy event {len(events) // 2 + 1} of {len(events)})")
-        print(f"grep -c -F ID                 {g:8.3f} s   ({g_out.strip()} line)")
+        n = g_out.strip()
+        print(f"grep -c -F ID                 {g:8.3f} s   ({n} line{'' if n == '1' else 's'})")
         print(f"imsvalog trace ID log.imss    {t:8.3f} s   ({t_out.count(chr(10))} timeline lines)   {t / g:5.1f}x grep, peak RSS {rss:.0f} MB")
         print(f"  ... with polevt.imss too    {tp:8.3f} s   ({tp_out.count(chr(10))} timeline lines)   {tp / g:5.1f}x grep")
+        print(f"start-up: trace --help        {start:8.3f} s   (CPU {start_cpu:.3f} s)   {start / t:5.0%} of the trace")
         if t_out.count("\n") < 10:
             raise SystemExit("trace found too few lines: the benchmark is not measuring a real trace")
     finally:

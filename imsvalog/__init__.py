@@ -13,29 +13,58 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("imsvalog")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0+unknown"
+#: public name -> the module that defines it; imported on first use (PEP 562), so that a command that
+#: needs little (``imsvalog trace``) does not pay for the rest (correlation, the spoof model, DataFrames)
+_LAZY = {
+    "InputError": "errors",
+    **dict.fromkeys(("read_log_imss", "read_logs", "read_maillog", "read_msgtra", "read_polevt", "records_frame"), "frames"),
+    **dict.fromkeys(("iter_log_imss", "iter_maillog", "iter_msgtra", "iter_polevt", "iter_records"), "readers"),
+    **dict.fromkeys(("ImssRecord", "MailLogEntry", "PolicyEvent", "Reject", "Source", "Transaction"), "records"),
+    **dict.fromkeys(("Correlation", "Row", "correlate", "sessions", "sessions_frame"), "correlation"),
+    "discover": "sources",
+    **dict.fromkeys(("DOCUMENTED", "STRICT", "MessageInput", "SpoofResult", "evaluate", "missing_trusted", "read_message",
+                     "what_if"), "spoof"),
+    **dict.fromkeys(("Trace", "trace"), "timeline"),
+    **dict.fromkeys(("TrustedList", "load_trusted"), "trusted"),
+}
 
-from .errors import InputError
-from .frames import read_log_imss, read_logs, read_maillog, read_msgtra, read_polevt, records_frame
-from .readers import iter_log_imss, iter_maillog, iter_msgtra, iter_polevt, iter_records
-from .records import (
-    ImssRecord,
-    MailLogEntry,
-    PolicyEvent,
-    Reject,
-    Source,
-    Transaction,
-)
-from .correlation import Correlation, Row, correlate, sessions, sessions_frame
-from .sources import discover
-from .spoof import DOCUMENTED, STRICT, MessageInput, SpoofResult, evaluate, missing_trusted, read_message, what_if
-from .timeline import Trace, trace
-from .trusted import TrustedList, load_trusted
+if TYPE_CHECKING:  # what the names are, for type checkers and editors
+    from .correlation import Correlation, Row, correlate, sessions, sessions_frame
+    from .errors import InputError
+    from .frames import read_log_imss, read_logs, read_maillog, read_msgtra, read_polevt, records_frame
+    from .readers import iter_log_imss, iter_maillog, iter_msgtra, iter_polevt, iter_records
+    from .records import ImssRecord, MailLogEntry, PolicyEvent, Reject, Source, Transaction
+    from .sources import discover
+    from .spoof import DOCUMENTED, STRICT, MessageInput, SpoofResult, evaluate, missing_trusted, read_message, what_if
+    from .timeline import Trace, trace
+    from .trusted import TrustedList, load_trusted
+
+    __version__: str
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("imsvalog")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+            value = "0+unknown"
+    elif name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "__version__",

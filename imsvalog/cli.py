@@ -18,7 +18,6 @@ from typing import IO, Any, TypeVar
 
 import typer
 
-from . import __version__
 from .errors import InputError
 from .outputs import Inputs, check_key_file, check_output_folder, check_outputs, output_file, output_folder, silence_stdout
 from .readers import ReadReport, iter_found, plan
@@ -150,6 +149,8 @@ def interrupted() -> int:
 
 def _version(value: bool) -> None:
     if value:
+        from . import __version__
+
         typer.echo(f"imsvalog {__version__}")
         raise typer.Exit()
 

@@ -33,11 +33,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import IO, Any
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import IO, TYPE_CHECKING, Any
 
 from .sources import KIND_NAMES
 
@@ -234,12 +230,30 @@ def write_markdown(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequen
     return n
 
 
-class _Console(Console):
-    """rich's Console turns a closed pipe into ``SystemExit(1)``; ours lets the caller decide (exit 0)."""
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise BrokenPipeError(32, "Broken pipe")
+
+def _console_class() -> type[Console]:
+    """rich's Console turns a closed pipe into ``SystemExit(1)``; ours lets the caller decide (exit 0).
+
+    Made on first use: rich is imported only by the outputs that draw with it.
+    """
+    global _CONSOLE
+    if _CONSOLE is None:
+        from rich.console import Console
+
+        class _Console(Console):
+            def on_broken_pipe(self) -> None:
+                self.quiet = True
+                raise BrokenPipeError(32, "Broken pipe")
+
+        _CONSOLE = _Console
+    return _CONSOLE
+
+
+_CONSOLE: type[Console] | None = None
 
 
 def console(out: IO[str] | None = None, *, width: int | None = None) -> Console:
@@ -249,7 +263,7 @@ def console(out: IO[str] | None = None, *, width: int | None = None) -> Console:
     """
     if width is None and out is not None and not (hasattr(out, "isatty") and out.isatty()):
         width = 320
-    return _Console(
+    return _console_class()(
         file=out,
         markup=False,
         emoji=False,
@@ -264,6 +278,9 @@ def rich_table(
     no_wrap: Sequence[str] = (),
 ) -> Table:
     """A rich Table whose cells are plain Text: nothing in the data is read as markup."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=title, show_lines=False, header_style="bold", expand=False)
     for key, label in columns:
         table.add_column(label, overflow="fold", no_wrap=key in no_wrap)
@@ -492,6 +509,8 @@ def render_correlation(
                 for line in (d["summary"] + "\n" + d["explanation"]).split("\n"):
                     out.write(markdown_cell(line) + "  \n")
     else:
+        from rich.text import Text
+
         fit = None if wide else table_width(out)
         con = console(out, width=fit)
         # paragraphs are folded to a terminal's width; piped, they stay one line each (grep-able)
