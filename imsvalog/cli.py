@@ -28,7 +28,9 @@ from .render import (
     clean_text_block,
     json_document,
     json_line,
+    MIN_WRAP_ROOM,
     plain,
+    table_width,
     text_lines,
     write_csv,
     write_json,
@@ -301,14 +303,22 @@ def _fields_summary(row: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _table_row(row: dict[str, Any]) -> dict[str, Any]:
+#: width of parse's fixed columns (where, time, what, thread and their gaps)
+_PARSE_FIXED = 30 + 25 + 17 + 18 + 4 * 2
+
+
+def _table_row(row: dict[str, Any], narrow: bool = False) -> dict[str, Any]:
+    """A parse table row; ``narrow`` (a terminal too narrow for the thread column): the thread leads the fields."""
     time = row.get("time")
+    fields = _fields_summary(row) if row["kind"] != "reject" else f"REJECT {row['reason']}: {row['raw']}"
+    if narrow and row.get("thread"):
+        fields = f"[{row['thread']}] {fields}"
     return {
         "where": _where(row).ljust(30),
         "time": (time.isoformat(sep=" ") if time is not None else "").ljust(25),
         "what": (row.get("shape") or row["kind"]).ljust(17),
         "thread": (row.get("thread") or "").ljust(18),
-        "fields": _fields_summary(row) if row["kind"] != "reject" else f"REJECT {row['reason']}: {row['raw']}",
+        "fields": fields,
     }
 
 
@@ -411,11 +421,13 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
                 yield to_row(item)
 
         if fmt is Format.table:
+            fit = table_width(out)  # a terminal's width (or COLUMNS): fields wrap, never cut; piped: one line each
+            narrow = fit is not None and fit < _PARSE_FIXED + MIN_WRAP_ROOM
             text_lines(
-                (_table_row(r) for r in rows()),
+                (_table_row(r, narrow) for r in rows()),
                 [("where", "where".ljust(30)), ("time", "time".ljust(25)), ("what", "what".ljust(17)),
-                 ("thread", "thread".ljust(18)), ("fields", "fields")],
-                out,
+                 *([] if narrow else [("thread", "thread".ljust(18))]), ("fields", "[thread] fields" if narrow else "fields")],
+                out, fit,
             )
         elif fmt is Format.jsonl:
             write_jsonl(rows(), out)

@@ -289,17 +289,57 @@ def rich_table(
     return table
 
 
-def text_lines(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], out: IO[str]) -> int:
+def text_lines(
+    rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], out: IO[str], width: int | None = None
+) -> int:
     """A streaming plain-text table: one line per row, fields separated by two spaces.
 
-    Used where a rich Table would have to hold every row (``parse`` on a big log).
+    Used where a rich Table would have to hold every row (``parse`` on a big log).  With a
+    ``width`` (a terminal's), the last column is wrapped to fit, never cut (:func:`wrap_row`).
     """
-    out.write("  ".join(label for _, label in columns) + "\n")
+    out.write(wrap_row("  ".join(label for _, label in columns[:-1]) + "  ", columns[-1][1], width, 4) + "\n")
     n = 0
     for row in rows:
-        out.write("  ".join(clean_terminal(plain(row.get(key))) for key, _ in columns) + "\n")
+        fixed = "".join(clean_terminal(plain(row.get(key))) + "  " for key, _ in columns[:-1])
+        out.write(wrap_row(fixed, clean_terminal(plain(row.get(columns[-1][0]))), width, 4) + "\n")
         n += 1
     return n
+
+
+#: the least room beside the fixed columns in which a wrapped last column is still readable
+MIN_WRAP_ROOM = 30
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, max(width, 8), break_on_hyphens=False, replace_whitespace=False) or [""]
+
+
+def wrap_row(fixed: str, last: str, width: int | None, indent: int) -> str:
+    """One table row, its last column (log text) wrapped to ``width`` and never cut.
+
+    No width (piped, no ``COLUMNS``), or the row fits: one line.  Room enough beside the fixed
+    columns (and for its longest word): the text wraps in its column.  Else the fixed columns make
+    the first line and the text follows on lines indented by ``indent``.
+
+    >>> print(wrap_row("09:15:02  scan  ", "[4242:1] Info: Accept connection from client [127.0.0.1]", 40, 10))
+    09:15:02  scan
+              [4242:1] Info: Accept connection
+              from client [127.0.0.1]
+    >>> wrap_row("09:15:02  scan  ", "short", 40, 10)
+    '09:15:02  scan  short'
+    """
+    if width is None or len(fixed) + len(last) <= width:
+        return fixed + last
+    room = width - len(fixed)
+    longest = max((len(w) for w in last.split()), default=0)
+    if room >= MIN_WRAP_ROOM and (longest <= room or width - indent <= room):  # a word wider than the column: below
+        parts = _wrap(last, room)
+        return "\n".join([fixed + parts[0], *(" " * len(fixed) + p for p in parts[1:])])
+    head = fixed.rstrip()
+    first = _wrap(head, width) if len(head) > width else [head]
+    return "\n".join([*first, *(" " * indent + p for p in _wrap(last, width - indent))])
 
 
 # ---------------------------------------------------------------------------
@@ -612,7 +652,8 @@ def _trace_heading(trace: Any) -> list[str]:
 
 
 def _trace_table(trace: Any, out: IO[str]) -> None:
-    lines = [clean_terminal(h) for h in _trace_heading(trace)]
+    fit = table_width(out)  # a terminal's width (or COLUMNS): the log text wraps, never cut; piped: one line each
+    lines = [wrap_row("", clean_terminal(h), fit, 2) for h in _trace_heading(trace)]
     times = [ln.time for ln in trace.lines if ln.time is not None]
     dates = {(t.date(), _zone_label(t)) for t in times}
     one_day = len(dates) == 1
@@ -624,13 +665,14 @@ def _trace_table(trace: Any, out: IO[str]) -> None:
     for ln in trace.lines:
         if (ln.stage, ln.link) != link:
             link = (ln.stage, ln.link)
-            lines.append(f"-- {clean_terminal(STAGE_NAMES[ln.stage])} via {clean_terminal(ln.link)}")
+            lines.append(wrap_row("", f"-- {clean_terminal(STAGE_NAMES[ln.stage])} via {clean_terminal(ln.link)}", fit, 3))
         if ln.time is None:
             when = "?".ljust(8 if one_day else 25)
         else:
             when = ln.time.strftime("%H:%M:%S") if one_day else ln.time.isoformat(sep=" ")
         where = clean_terminal(_short_where(ln.file, ln.line)).ljust(width)
-        lines.append(f"{when}  {STAGE_NAMES[ln.stage]:<12}  {where}  {clean_terminal(_trace_body(ln.text))}")
+        lines.append(wrap_row(f"{when}  {STAGE_NAMES[ln.stage]:<12}  {where}  ", clean_terminal(_trace_body(ln.text)), fit,
+                              len(when) + 2 if one_day else 4))
     out.write("\n".join(lines) + "\n")
 
 
