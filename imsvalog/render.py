@@ -538,7 +538,10 @@ def render_correlation(
         write_json(dicts, out, extra=extra)
     elif fmt == "markdown":
         cells = [_table_cells(d) for d in dicts]
-        write_markdown(cells, out, [k for k, _ in columns])
+        if cells:
+            write_markdown(cells, out, [k for k, _ in columns])
+        else:
+            out.write("No rows match.\n")
         out.write("\n" + markdown_cell(summary_text(result.summary)) + "\n")
         for line in notes:
             out.write("\n" + markdown_cell(line) + "  ")
@@ -555,7 +558,7 @@ def render_correlation(
         con = console(out, width=fit)
         # paragraphs are folded to a terminal's width; piped, they stay one line each (grep-able)
         wrap = not (fit is not None and hasattr(out, "isatty") and out.isatty())
-        if wide:
+        if wide and dicts:
             table = rich_table((_table_cells(d) for d in dicts), columns, no_wrap=("time", "agrees"))
             con.print(table)
         elif dicts:

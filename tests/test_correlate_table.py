@@ -100,6 +100,16 @@ def test_empty_only_says_no_rows_match() -> None:
     assert r.stdout.startswith("no rows match")
 
 
+def test_empty_only_says_no_rows_match_in_the_wide_table_and_markdown_too() -> None:
+    args = ["correlate", str(FIXTURES / "kb000239719"), "--only", "unlinked"]
+    wide = runner.invoke(app, [*args, "--wide"])
+    assert wide.exit_code == 0 and wide.stdout.startswith("no rows match\n") and "┏" not in wide.stdout
+    md = runner.invoke(app, [*args, "--format", "markdown"])
+    assert md.exit_code == 0 and md.stdout.startswith("No rows match.\n") and "|---|" not in md.stdout
+    csv_out = runner.invoke(app, [*args, "--format", "csv"]).stdout
+    assert csv_out.splitlines()[0].startswith("summary,time,") and len(csv_out.splitlines()) == 1  # machines get the header
+
+
 def test_several_appliances_get_an_appliance_column() -> None:
     r = runner.invoke(app, ["correlate", str(FIXTURES / "two-appliances")])
     assert r.exit_code == 0, r.output
