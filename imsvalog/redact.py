@@ -1477,7 +1477,7 @@ class VerifyReport:
     def lines(self) -> list[str]:
         out = []
         for run in self.runs:
-            out.append(f"profile {run.profile}, {run.trusted}: {len(run.rows)} rows")
+            out.append(f"profile {run.profile}, {run.trusted}: {len(run.rows)} row{'s' if len(run.rows) != 1 else ''}")
             for rc in run.rows:
                 state = "identical" if rc.same else "DIFFERENT: " + "; ".join(rc.differences)
                 out.append(f"  row {rc.index}: {rc.time} {rc.internal_id or '-'} ({rc.verdict}): {state}")
@@ -1486,7 +1486,8 @@ class VerifyReport:
         n = sum(len(r.rows) for r in self.runs)
         bad = sum(1 for r in self.runs for rc in r.rows if not rc.same) + sum(len(r.differences) for r in self.runs)
         out.append(
-            f"verify: {'PASSED' if self.same else 'FAILED'}: {n} rows in {len(self.runs)} runs compared; "
+            f"verify: {'PASSED' if self.same else 'FAILED'}: {n} row{'s' if n != 1 else ''} in {len(self.runs)} "
+            f"run{'s' if len(self.runs) != 1 else ''} compared; "
             f"{bad} difference{'s' if bad != 1 else ''} (verdicts, counts, link bases, agreement, summary, "
             "IMSVA's own verdicts on its trusted list, candidates for the list)"
         )

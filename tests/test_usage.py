@@ -216,6 +216,11 @@ def test_one_thing_is_never_plural_in_any_output(tmp_path) -> None:
         bad = _ONE_PLURAL.search(r.stdout + r.stderr)
         assert bad is None, (args, bad.group(0))
     assert f"{one}: 1 line, 1 record, 0 rejects" in runner.invoke(app, ["parse", str(one)]).stderr
+    r = runner.invoke(app, ["redact", str(FIXTURES / "kb000239719"), "--to", str(tmp_path / "red"),
+                            "--key-file", str(tmp_path / "k.key"), "--verify"])
+    assert r.exit_code == 0, r.output
+    assert "profile documented, no trusted list: 1 row\n" in r.stdout
+    assert _ONE_PLURAL.search(r.stdout + r.stderr) is None
 
 
 def test_a_count_finding_of_one_address_is_singular() -> None:
