@@ -283,6 +283,37 @@ def test_lazy_reader_gives_the_rows_of_the_full_reader(name: str) -> None:
     assert lazy.summary.scans == len(full_sessions)
 
 
+def test_scans_are_counted_in_a_log_without_accept_lines(tmp_path) -> None:
+    """Regression: scans that hold no evaluation were counted only from Accept lines (0 here).
+
+    Thread 900:3 logs two scans without AntiSpoofFilter and without Accept connection lines.
+    The count equals the full reader's.
+    """
+    from imsvalog.correlation.scan import read_sessions
+    from imsvalog.sources import ScanStats, discover
+
+    p = "2024/03/12 09:00:05 GMT+01:00 "
+    log = [
+        p + "[900:1] Running ruleId:12; version:2, numFilters:1, numActions:1",
+        p + "[900:1] [DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:"
+            "from mx1.example.com (mx1.example.com [198.51.100.25]) by imsva.example.com (Postfix) with ESMTP id 5F5F5F5F5F",
+        p + "[900:1] [DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.25,",
+        p + "[900:1] [DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.",
+        p + "[900:1] Final action 0: QuarantineAction",
+        p + "[900:1] Scan finished for 1A2B3C4D-0000-4000-8000-000000000001, scanned 1 times",
+        p + "[900:3] Running ruleId:3; version:1, numFilters:1, numActions:1",
+        p + "[900:3] Final action 0: DeliverAction",
+        p + "[900:3] Scan finished for 1A2B3C4D-0000-4000-8000-000000000003, scanned 1 times",
+        p + "[900:3] Running ruleId:3; version:1, numFilters:1, numActions:1",
+        p + "[900:3] Final action 0: DeliverAction",
+        p + "[900:3] Scan finished for 1A2B3C4D-0000-4000-8000-000000000004, scanned 1 times",
+    ]
+    c = _write_case(tmp_path, log, [_pe("09:00:05", "1A2B3C4D-0000-4000-8000-000000000001")])
+    files = [f for f in discover([tmp_path]).files if f.kind == "imss"]
+    assert c.summary.scans == len(read_sessions(files, [], ScanStats())) == 3
+    assert c.summary.rejects == 0
+
+
 def test_link_through_the_first_postfix_pass(tmp_path) -> None:
     """msgtra names queue B (after the scanner); the Received header names A; maillog's 'queued as' joins them."""
     p = "2024/03/12 09:00:05 GMT+01:00 [1:2] "

@@ -277,7 +277,7 @@ def read_spoof_sessions(
     """
     index = ScanIndex()
     since = len(rejects)
-    marked = _mark_runs(files, rejects, stats, progress, total, index)
+    marked, unparsed_runs, finished_lines = _mark_runs(files, rejects, stats, progress, total, index)
     # plain files: each run is read and parsed in turn (only its lines are held); otherwise
     # (gzip, bundle members) one more pass collects every run's lines first
     plain = [seekable(f) for f in files]
@@ -308,7 +308,16 @@ def read_spoof_sessions(
             sessions.append(s)
             index.add_session(s)
     _unique_rejects(rejects, since, files)
+    index.scans += _unparsed_scans(unparsed_runs, finished_lines, sum(1 for s in sessions if s.end == "scan_finished"))
     return _in_file_order(sessions, files), index
+
+
+def _unparsed_scans(runs: int, finished_lines: int, parsed_finished: int) -> int:
+    """The scans outside the parsed sessions, without parsing them: each ``Scan finished`` line ends
+    one scan, and each run from an Accept line is at least one (its Scan finished line may be
+    missing).  The larger count of the two; a log.imss without Accept lines counts its scans
+    by their Scan finished lines (scans that lack both are not counted)."""
+    return max(runs, finished_lines - parsed_finished)
 
 
 #: byte forms of the head and Accept regexes (ASCII classes): the fast path; a line they do not
@@ -332,6 +341,10 @@ class _Marker:
         self.threads: dict[bytes, str] = {}  # [pid:tid] as logged -> pid:tid
         self.times: dict[bytes, bool] = {}  # date, time and offset as logged -> a real time?
         self.limit = default_max_line()
+        #: runs opened by an Accept line and not parsed (each is at least one scan)
+        self.unparsed_runs = 0
+        #: ``Scan finished`` lines in the input (each ends one scan), counted at C speed
+        self.finished_lines = 0
 
     def line(self, raw: bytes, fi: int, offset: int, lineno: int, name: str) -> None:
         """One line that holds an Accept or an AntiSpoofFilter needle (``raw`` without its newline)."""
@@ -402,7 +415,7 @@ class _Marker:
         if run.evaluated:
             self.marked.append(run)
         elif run.opened:
-            self.index.scans += 1  # a run opened by an Accept line is one scan (connection reuse: more)
+            self.unparsed_runs += 1  # a run opened by an Accept line is one scan (connection reuse: more)
 
     def finish(self) -> list[_Run]:
         """Runs still open end with the input, in the order they began."""
@@ -424,6 +437,7 @@ def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], b
         data = b.data
         _see_span(data, b.start, b.end, index)
         _account(data, b.start, b.end, b.line, name, marker.rejects, marker.limit)
+        marker.finished_lines += len(_SCAN_FINISHED_LINE.findall(data, b.start, b.end))
         find, count, step = data.find, data.count, marker.line
         line, counted, offset = b.line, b.start, base + b.offset - b.start
         for s in _marker_starts(data, needles, b.start, b.end):
@@ -432,9 +446,9 @@ def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], b
             step(data[s : find(b"\n", s)], fi, offset + s, line, name)
 
 
-def _scan_part(f: LogFile, fi: int, start: int, stop: int) -> tuple[list, list[Reject], int, int, tuple]:
+def _scan_part(f: LogFile, fi: int, start: int, stop: int) -> tuple[list, list[Reject], int, int, tuple, int]:
     """A worker's half of a plain file: the steps of pass 1 (lines numbered from 1 at ``start``),
-    rejects, lines and bytes seen, the times seen."""
+    rejects, lines and bytes seen, the times seen, its ``Scan finished`` lines."""
     rejects: list[Reject] = []
     index = ScanIndex()
     marker = _Marker(index, rejects, record=True)
@@ -451,7 +465,7 @@ def _scan_part(f: LogFile, fi: int, start: int, stop: int) -> tuple[list, list[R
             yield b
 
     _scan_blocks(marker, fi, name, blocks(), start, index)
-    return marker.steps or [], rejects, counts[0], counts[1], (index.first, index.last)
+    return marker.steps or [], rejects, counts[0], counts[1], (index.first, index.last), marker.finished_lines
 
 
 def _fork_pool():  # type: ignore[no-untyped-def]
@@ -470,8 +484,9 @@ def _mark_runs(
     progress: ProgressFn | None,
     total: int,
     index: ScanIndex,
-) -> list[_Run]:
-    """Pass 1: the runs that hold an evaluation, in the order they end; counts the others as scans.
+) -> tuple[list[_Run], int, int]:
+    """Pass 1: the runs that hold an evaluation, in the order they end; the runs opened by an
+    Accept line that hold none; the ``Scan finished`` lines of the input (see :func:`_unparsed_scans`).
 
     A big plain file is cut at a line start in the middle: a second process scans the second
     half while this one scans the first, and its steps are then replayed in order (the run
@@ -492,7 +507,8 @@ def _mark_runs(
                 future = pool.submit(_scan_part, f, fi, split, size)  # type: ignore[union-attr]
                 before = stats.lines
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done, stop=split), 0, index)
-                steps, part_rejects, lines, nbytes, (first, last) = future.result()
+                steps, part_rejects, lines, nbytes, (first, last), finished = future.result()
+                marker.finished_lines += finished
                 shift = stats.lines - before
                 for thread, tag, is_accept, is_eval, sfi, offset, lineno in steps:
                     marker._step(thread, tag, is_accept, is_eval, sfi, offset, lineno + shift)  # noqa: SLF001
@@ -511,7 +527,7 @@ def _mark_runs(
     finally:
         if pool is not None:
             pool.shutdown()
-    return marker.finish()
+    return marker.finish(), marker.unparsed_runs, marker.finished_lines
 
 
 def _file_blocks(
@@ -646,6 +662,11 @@ def _read_segments_streaming(f: LogFile, name: str, segs: list[tuple[int, int | 
         pass  # pass 1 reported it
 
 
+#: a line that ends a scan (the head's end, an optional [LEVEL], the shape's literal and an ID): counted, never parsed
+_SCAN_FINISHED_LINE = re.compile(
+    rb"\][ \t]*(?:\[[A-Z][A-Z_]*\][ \t]*)?" + required_literal(imss.SCAN_FINISHED.grammar.re.pattern).encode()  # type: ignore[attr-defined]
+    + rb"[ \t]+<?[^\s,<>]"
+)
 #: where a scan names itself, with the ID as the first group: prefilters derived from the two shapes
 _SCAN_FINISHED_ID = re.compile(
     required_literal(imss.SCAN_FINISHED.grammar.re.pattern).encode() + rb"[ \t]+<?([^\s,<>]+)"  # type: ignore[attr-defined]
@@ -708,7 +729,7 @@ class ScanIndex:
     by_message: dict[str, ScanRef] = field(default_factory=dict)
     first: datetime | None = None
     last: datetime | None = None
-    #: scans seen: sessions parsed in full, plus one per unparsed run opened by an Accept connection
+    #: scans seen: sessions parsed in full, plus the others as :func:`_unparsed_scans` counts them
     scans: int = 0
 
     def see(self, t: datetime) -> None:
