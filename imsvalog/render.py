@@ -516,6 +516,9 @@ def render_correlation(
 
         write_csv(({"summary": row_sentence(r.to_dict()), **r.flat()} for r in rows), out, ["summary", *FLAT_COLUMNS])
         return
+    if fmt == "jsonl":  # one row at a time: a big correlation's dicts are never all held at once
+        write_jsonl(({"summary": row_sentence(d), **d} for d in (r.to_dict() for r in rows)), out)
+        return
     dicts = [{"summary": row_sentence(d), **d} for d in (r.to_dict() for r in rows)]
     # several appliances (their threads may collide): the table names each row's appliance first
     columns = ([("appliance", "appliance")] if len({d.get("appliance") for d in dicts}) > 1 else []) + CORRELATE_COLUMNS
@@ -523,9 +526,7 @@ def render_correlation(
         calibration_lines(result) + inferred_lines(result) + missing_lines(result)
         + (what_if_lines(what_if) if what_if is not None else [])
     )
-    if fmt == "jsonl":
-        write_jsonl(dicts, out)
-    elif fmt == "json":
+    if fmt == "json":
         extra: dict[str, Any] = {"summary": result.summary.to_dict()}
         if result.trusted is not None:
             extra["untrusted_addresses"] = [m.__dict__ for m in result.missing_trusted()]
