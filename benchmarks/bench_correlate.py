@@ -88,9 +88,10 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
         return wall, ru.ru_utime + ru.ru_stime, rss, out.read().decode(errors="replace")
 
 
-def best(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+def best(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> tuple[float, float, float, str, float]:
+    """Best wall, best CPU, highest peak RSS, the first run's output, worst wall."""
     runs = [measure(cmd, env) for _ in range(repeat)]
-    return min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs), runs[0][3]
+    return min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs), runs[0][3], max(r[0] for r in runs)
 
 
 def marker_share(log: Path) -> tuple[int, float]:
@@ -141,7 +142,7 @@ def main() -> None:
         py = sys.executable
         env = {**os.environ, "LC_ALL": "C"}
         grep = shutil.which("grep") or "grep"
-        rows: list[tuple[str, str, tuple[float, float, float, str], str, tuple[float, float, float, str] | None]] = []
+        rows: list[tuple[str, str, tuple[float, float, float, str, float], str, tuple[float, float, float, str, float] | None]] = []
 
         g = best([grep, "-c", "-F", "AntiSpoofFilter", str(log)], args.repeat, env)
         c = best([py, "-m", "imsvalog", "correlate", str(log), str(pol), "--format", "jsonl"], args.repeat)
@@ -166,12 +167,13 @@ def main() -> None:
 
         sizes = {"log": size, "slice": ssize, "polevt": psize}
         print()
+        print(f"(best of {args.repeat}; worst wall in brackets; ratios of the best figures)")
         print("| what | input | wall s | CPU s | MB/s (wall) | peak RSS MB | ratio (wall / CPU) |")
         print("|---|---|---:|---:|---:|---:|---|")
         for what, inp, m, base_name, base in rows:
             mb = next(v for k, v in sizes.items() if k in inp) / 1e6
             ratio = f"{m[0] / base[0]:.1f}x / {m[1] / base[1]:.1f}x {base_name}" if base else "1 (baseline)" if not what.startswith("imsvalog export") else ""
-            print(f"| {what} | {inp} | {m[0]:.2f} | {m[1]:.2f} | {mb / m[0]:,.0f} | {m[2]:,.0f} | {ratio} |")
+            print(f"| {what} | {inp} | {m[0]:.2f} ({m[4]:.2f}) | {m[1]:.2f} | {mb / m[0]:,.0f} | {m[2]:,.0f} | {ratio} |")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if args.data is None:
