@@ -124,14 +124,39 @@ def _series(kind: str, values: list[Any]) -> pd.Series:
     if kind in (LIST, OBJECT):
         return pd.Series(values, dtype=object)
     if kind == CATEGORY:  # string categories always (all-missing would infer float64 ones, which no concat takes)
-        seen = sorted(dict.fromkeys(v for v in values if v is not None and v == v))
-        cats = pd.Index(seen) if seen else pd.Index(["x"])[:0]  # the string dtype pandas gives strings
-        return pd.Series(pd.Categorical(values, categories=cats))
+        return pd.Series(categorical(values))
     if kind == STRING:
         return pd.Series(pd.array(values, dtype=pd.StringDtype("python")))
     if kind == FLOAT:
         return pd.Series([float("nan") if v is None else v for v in values], dtype="float64")
     return pd.Series(pd.array(values, dtype=kind))  # Int64, boolean
+
+
+def categorical(values: Sequence[Any]) -> pd.Categorical:
+    """``values`` as a Categorical whose categories are the distinct non-missing values, sorted
+    (string-typed even when there are none): hashed once in C (``pandas.factorize``), the
+    distinct values sorted, the codes renumbered.
+
+    >>> c = categorical(["b", None, "a", "b"])
+    >>> list(c.categories), c.codes.tolist()
+    (['a', 'b'], [1, -1, 0, 1])
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(values, np.ndarray):
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = list(values)
+        values = arr
+    codes, uniques = pd.factorize(values)  # None and NaN are -1
+    if len(uniques) == 0:
+        return pd.Categorical.from_codes(codes, categories=pd.Index(["x"])[:0])  # the string dtype pandas gives strings
+    distinct = list(uniques)
+    order = sorted(range(len(distinct)), key=distinct.__getitem__)
+    rank = np.empty(len(order) + 1, dtype=codes.dtype)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1
+    return pd.Categorical.from_codes(rank[codes], categories=pd.Index([distinct[i] for i in order]))
 
 
 def frame(

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imsvalog import columns, frames
+from imsvalog import blocks, columns, frames, sources
 from imsvalog.grammars import imss
 from imsvalog.readers import files_of, iter_log_imss, iter_polevt
 from imsvalog.records import PolicyEvent, Reject, to_row
@@ -49,8 +49,8 @@ def test_fast_frame_equals_record_path_on_every_fixture_line(kind: str) -> None:
 
 
 def test_mixed_offsets_and_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Several chunks per file, two offsets (UTC + offset column), a bad time and a cut-off last line."""
-    monkeypatch.setattr(columns, "CHUNK_LINES", 3)
+    """Several blocks per file, two offsets (UTC + offset column), a bad time and a cut-off last line."""
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", 200)
     lines = [s.line for v in imss.VARIANTS for s in v.samples] + [s.line for s in imss.GENERIC_SAMPLES]
     lines += ["2024/03/12 09:15:01 GMT-05:00 [1:2] Info: Info: twice", "2024/02/30 09:15:01 GMT+09:00 [1:2] x", "", "junk"]
     p = tmp_path / "log.imss.20240312.0001"
@@ -58,6 +58,59 @@ def test_mixed_offsets_and_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     _both("imss", [p])
     df = frames.read_log_imss(p)
     assert "offset" in df.columns and str(df["time"].dtype) == "datetime64[us, UTC]"
+
+
+def _edge_lines() -> list[bytes]:
+    samples = [s.line for v in imss.VARIANTS for s in v.samples] + [s.line for s in imss.GENERIC_SAMPLES]
+    return [t.encode() for t in samples] + [
+        b"2024/03/12 09:15:01 GMT+01:00 [1:2] Info: Info: twice",
+        b"2024/03/12 09:15:01 GMT+01:00 [1:2] Info::x",
+        b"2024/03/12 09:15:01 GMT+01:00 [1:2] Foo:: bar",
+        b"2024/03/12 09:15:01 GMT+01:00 [1:2] [DEBUG]Error: Foo::bar: Final action 1: x [/a.cpp:f:99999999999999999999]",
+        b"2024/03/12 09:15:01 GMT+01:00 [1:2] [DEBUG]AntiSpoofFilter: filter x isTriggered returned true",
+        b"2024/03/12 09:15:01 GMT+01:00 [1:2] Get 1 IP address from received header. 1.2.3.4,",
+        b"2024/03/12 09:15:01 GMT+01:00 [1:2] caf\xc3\xa9 \xff\xfe r\xe9sum\xe9 ]  ",
+        b"2024/03/12 09:15:01 GMT+01:00 [1:99999999999999999999] x",
+        b"2024/03/12 09:15:01 GMT+01:00 [1:2] a\rb",
+        b"2024/03/12 09:15:01 GMT+01:00 [1:2] \x00\x0b\x0c\x1c\xc2\x85\xe2\x80\xa8 end",
+        b"",
+        b"junk",
+    ]
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"])
+def test_line_ends_long_lines_and_many_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, eol: bytes) -> None:
+    """LF, CRLF and CR-only files; lines over the length limit inside a block and across blocks."""
+    monkeypatch.setattr(sources, "MAX_LINE_BYTES", 300)
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", 1000)
+    lines = _edge_lines()
+    lines[3:3] = [b"2024/03/12 09:15:01 GMT+01:00 [1:2] long " + b"x" * 400, b"2024/03/12 09:15:01 GMT+01:00 [1:2] " + b"y" * 2500]
+    p = tmp_path / "log.imss.20240312.0001"
+    p.write_bytes(eol.join(lines + lines) + b"\r\n" + lines[0])
+    _both("imss", [p])
+
+
+def test_a_cr_only_file_with_a_newline_inside_a_line(tmp_path: Path) -> None:
+    """CR-only line ends (cut by iter_lines); a line holding LF goes the record path's way, not a crash."""
+    p = tmp_path / "log.imss.20240312.0001"
+    good = b"2024/03/12 09:15:01 GMT+01:00 [1:2] Final action 0: QuarantineAction"
+    p.write_bytes(b"\r".join([good, good + b"\nmore", b"\n" + good, good]) + b"\r")
+    _both("imss", [p])
+    assert len(frames.read_log_imss(p)) >= 3
+
+
+def test_truncated_gzip_and_the_next_file(tmp_path: Path) -> None:
+    import gzip
+
+    lines = _edge_lines() * 50
+    data = gzip.compress(b"\n".join(lines))
+    (tmp_path / "log.imss.20240312.0001.gz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "log.imss.20240312.0002").write_bytes(b"\n".join(lines))
+    files = [f.path for f in files_of("imss", [tmp_path])]
+    _both("imss", files)
+    rejects: list[Reject] = []
+    frames.read_log_imss(files, rejects)
+    assert any("cannot be read" in r.reason for r in rejects)
 
 
 HEADS = ["2019/04/30 13:57:43 GMT+09:00 [28639:4098483968] ", "2024/03/12\t09:15:01\tGMT-05:00 [1:2]",
@@ -68,7 +121,8 @@ BODIES = [
     "Final action ", "Scan finished for ", ">>> Message-ID : ", "Info: Accept connection from client [",
     "push ruleID.ruleVer=", "Warning: ", "Error: Debug: ", "TmIsScan::scan: ", "[INFO]",
 ]
-TAILS = ["", " [/src/TmIsScan.cpp:TmIsScan::_ruleIsTriggered:4260]", "[/a b/c.cpp:f:0012]  ", " [/x:y:99999999999999999999999]", "]"]
+TAILS = ["", " [/src/TmIsScan.cpp:TmIsScan::_ruleIsTriggered:4260]", "[/a b/c.cpp:f:0012]  ", " [/x:y:99999999999999999999999]", "]",
+         " ", "\t", "] ]", "[/a:b:1]\r"]
 piece = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\n\r"), max_size=30)
 imss_line = st.builds(lambda h, b, t, tail: h + b + t + tail, st.sampled_from(HEADS), st.sampled_from(BODIES), piece,
                       st.sampled_from(TAILS))

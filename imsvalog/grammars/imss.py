@@ -518,6 +518,40 @@ LINES_RE = re.compile(r"^(?:" + _HEAD_RE.pattern + r"(?P<rest>.*)|.*)$", re.MULT
 LOCATION_RE = _LOCATION_RE
 
 
+def unnamed(pattern: str) -> str:
+    r"""A token's pattern with its named groups made plain groups ``(?:...)`` (for a regex that
+    captures bigger pieces).
+
+    >>> unnamed(r"\[(?P<pid>[0-9]+):(?P<tid>[0-9]+)\]")
+    '\\[(?:[0-9]+):(?:[0-9]+)\\]'
+    """
+    return re.sub(r"\(\?P<\w+>", "(?:", pattern)
+
+
+#: the optional tokens between the prefix and the message (level tag, level word, component),
+#: as in :data:`LINE`: applied to the ``lead`` of :data:`BLOCK_RE` once per distinct lead
+TAG_RE = re.compile("".join(f"(?:{t.re.pattern})?" for t in (LEVEL, LEVEL_WORD, COMPONENT)))  # type: ignore[attr-defined]
+
+#: the DataFrame reader's regex over a whole block of lines (``re.M``, one match per line), derived
+#: from the same tokens: groups ``head`` (:data:`PREFIX`: date, time, offset, thread), ``lead`` (the
+#: tokens of :data:`TAG_RE`, then a variant's literal start if the message has one), ``rest`` (the
+#: message up to its last character that is not ``]``, space or tab) and ``tail`` (those last
+#: characters: where a location tag would end); a line the prefix does not fit has only ``other``.
+#: Only heads and leads (few distinct strings) are parsed further; a line without a variant start,
+#: without a tail and without a component whose variants start anywhere is a generic record whose
+#: body is ``rest``.
+BLOCK_RE = re.compile(
+    r"^(?:(" + unnamed(PREFIX.re.pattern) + r")("  # type: ignore[attr-defined]
+    + unnamed(TAG_RE.pattern)
+    + r"(?:" + "|".join(re.escape(s) for s in _STARTS) + r")?)"
+    + r"(.*[^\] \t\n]|)(.*)|(.*))$",
+    re.MULTILINE,
+)
+#: components whose variants match a message of any start (``None``: every component)
+ANY_START = _ANY_START
+STARTS = _STARTS
+
+
 def parse(text: str) -> tuple[type[ImssRecord], dict[str, Any]]:
     """Parse one line (the fast path): record type and its fields.  Raises :class:`ParseFailure`.
 
