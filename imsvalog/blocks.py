@@ -275,6 +275,7 @@ class _State:
         self.offset = 0
         self.long = 0  # > 0 while skipping the rest of an over-long line: its length so far
         self.head = b""
+        self.cr = False  # the over-long line's bytes so far end in CR (not counted when LF follows, as iter_lines)
 
     def _block(self, data: bytes, start: int, end: int) -> Block:
         n = count_lines(data, start, end)
@@ -283,15 +284,15 @@ class _State:
         self.offset += end - start
         return b
 
-    def _end_long(self) -> Block:
-        b = Block(self.head, 0, len(self.head), self.line, self.offset, 1, self.long)
+    def _end_long(self, cr: bool = False) -> Block:
+        b = Block(self.head, 0, len(self.head), self.line, self.offset, 1, self.long - cr)
         self.offset += self.long + 1
         self.line += 1
         self.long, self.head = 0, b""
         return b
 
     def _start_long(self, text: bytes) -> None:
-        self.long, self.head = len(text), text[:LONG_HEAD]
+        self.long, self.head, self.cr = len(text), text[:LONG_HEAD], text.endswith(b"\r")
 
     def feed(self, piece: bytes) -> Iterator[Block]:
         start = 0
@@ -300,6 +301,7 @@ class _State:
             if i == -1:
                 if self.long:
                     self.long += len(piece)
+                    self.cr = piece.endswith(b"\r")
                 else:
                     self.carry += piece
                     if len(self.carry) > self.limit:
@@ -308,14 +310,14 @@ class _State:
                 return
             if self.long:
                 self.long += i
-                yield self._end_long()
+                yield self._end_long(piece[i - 1 : i] == b"\r" if i else self.cr)
             else:
                 line = self.carry + piece[: i + 1]
                 self.carry = b""
                 if len(line) - 1 > self.limit:
                     self._start_long(line[:-1])
                     self.long = len(line) - 1
-                    yield self._end_long()
+                    yield self._end_long(self.cr)
                 else:
                     yield self._block(line, 0, len(line))
             start = i + 1

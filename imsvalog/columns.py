@@ -23,7 +23,7 @@ from .frames import BOOL, CATEGORY, COLUMNS, FLOAT, INT, LIST, OBJECT, STRING, _
 from .grammars import imss, polevt
 from .grammars.common import ParseFailure, integer, make_time
 from .readers import parse_line, unreadable_rest
-from .records import ImssGeneric, ImssRecord, PolicyEvent, Reject, Source
+from .records import ImssGeneric, ImssRecord, PolicyEvent, Reject, Source, to_row
 from .sources import LogFile, LongLine, iter_lines
 
 if TYPE_CHECKING:

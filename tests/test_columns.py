@@ -90,13 +90,15 @@ def test_line_ends_long_lines_and_many_blocks(tmp_path: Path, monkeypatch: pytes
     _both("imss", [p])
 
 
-def test_a_cr_only_file_with_a_newline_inside_a_line(tmp_path: Path) -> None:
+def test_a_cr_only_file_with_a_newline_inside_a_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """CR-only line ends (cut by iter_lines); a line holding LF goes the record path's way, not a crash."""
+    monkeypatch.setattr(sources, "MAX_LINE_BYTES", 300)  # the first 300 bytes decide: CR, no LF
     p = tmp_path / "log.imss.20240312.0001"
     good = b"2024/03/12 09:15:01 GMT+01:00 [1:2] Final action 0: QuarantineAction"
-    p.write_bytes(b"\r".join([good, good + b"\nmore", b"\n" + good, good]) + b"\r")
+    p.write_bytes(b"\r".join([good] * 10 + [good + b"\nmore", b"\n" + good, good]) + b"\r")
     _both("imss", [p])
-    assert len(frames.read_log_imss(p)) >= 3
+    df = frames.read_log_imss(p)
+    assert len(df) == 12 and df["body"].str.contains("\n").sum() == 1  # "\\n"+line: no date at its start
 
 
 def test_truncated_gzip_and_the_next_file(tmp_path: Path) -> None:
