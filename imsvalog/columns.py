@@ -1,27 +1,41 @@
-"""The DataFrame readers' fast path: lines parsed straight into columns, no record per line.
+"""The DataFrame readers' fast path: whole blocks of lines into columns, no record and no Python step per line.
 
 :func:`imss_frame` and :func:`polevt_frame` build the same DataFrame as the
 record-by-record path (``iter_log_imss`` → :func:`~imsvalog.records.to_row` →
 :func:`~imsvalog.frames.frame`): same columns in the same order, same values,
-same dtypes (a hypothesis test and every fixture line hold the two equal).  They
-use the grammars' compiled fast path (:func:`imsvalog.grammars.imss.split_line`,
-:func:`imsvalog.grammars.polevt.parse`), convert times, thread IDs and location
-tags once per distinct string, and fill column lists instead of creating a frozen
-record and a row dict per line.  Every line still ends as a row or as a
-:class:`~imsvalog.records.Reject` (made by the record path itself, so the reason
-is the same).
+same dtypes, same rejects (``tests/test_columns.py`` holds the two equal on every
+fixture line and on hypothesis-generated lines).
+
+* Files are read in big blocks of whole lines (:func:`imsvalog.blocks.iter_blocks`),
+  each decoded once; over-long lines and read errors become the record path's rejects.
+* log.imss: one regex derived from the grammar's tokens
+  (:data:`imsvalog.grammars.imss.BLOCK_RE`) cuts every line of a block in C; heads
+  (time, thread) and leads (level, component) are converted once per distinct
+  string; a line that may have a body shape or a location tag is worked out once
+  per distinct text by the grammar's own functions; every other line is a generic
+  record.  Columns are numpy codes into tables of distinct values.
+* polevt.imss: lines split at tabs in C, then each field converted column by column:
+  once per distinct value (times by numpy, bit codes, direction), or checked for the
+  whole column by one C pass before a plain conversion (decimals, Message-IDs,
+  recipients), with the grammar's functions for anything else.
+* A reject is made by the record path itself (:func:`imsvalog.readers.parse_line`),
+  so its reason is the same.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import gc
+import re
+from contextlib import contextmanager
 from dataclasses import fields as dc_fields
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .errors import ReadError
 from .frames import BOOL, CATEGORY, COLUMNS, FLOAT, INT, LIST, OBJECT, STRING, _imss_classes, _series, column, format_offset, frame, offset_column, record_columns
 from .grammars import imss, polevt
-from .grammars.common import ParseFailure, integer, make_time
+from .grammars.common import MAX_YEAR, MIN_YEAR, ParseFailure, finite, integer, make_time
 from .readers import parse_line, unreadable_rest
 from .records import ImssGeneric, ImssRecord, PolicyEvent, Reject, Source, to_row
 from .sources import LogFile, LongLine, iter_lines
@@ -67,38 +81,35 @@ class _TimeCodes:
     def columns(self, name: str) -> dict[str, pd.Series]:
         """What :func:`~imsvalog.frames.time_columns` makes of the rows' datetimes, converted once per distinct time."""
         import numpy as np
-        import pandas as pd
 
-        offsets = [d.utcoffset() for d in self.distinct]
-        utc = _dt.timezone.utc
+        offsets = np.array([d.utcoffset() // _SECOND for d in self.distinct], dtype="int64")
         micros = np.array([(d - _EPOCH) // _US for d in self.distinct], dtype="int64")
-        codes = np.array(self.codes, dtype="intp")
-        utc_times = pd.DatetimeIndex(micros[codes].view("datetime64[us]")).tz_localize(utc)
-        used = {offsets[c] for c in np.unique(codes).tolist()}  # times of rejected lines do not count
-        if len(used) == 1:
-            tz = _dt.timezone(used.pop())
-            if tz.utcoffset(None) == _dt.timedelta(0):
-                tz = utc
-            return {name: pd.Series(utc_times.tz_convert(tz).array)}
-        names = np.array([format_offset(o) for o in offsets], dtype=object)
-        return {name: pd.Series(utc_times.array), offset_column(name): _series(CATEGORY, list(names[codes]))}
+        codes = np.asarray(self.codes, dtype="intp")
+        return time_columns_of(name, micros[codes], offsets[codes])
 
 
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-_US = _dt.timedelta(microseconds=1)
-
-
-def _build(names: list[str], data: dict[str, list[Any]], n: int) -> pd.DataFrame:
+def time_columns_of(name: str, micros: Any, offsets: Any) -> dict[str, pd.Series]:
+    """What :func:`~imsvalog.frames.time_columns` makes of aware datetimes given as UTC microseconds
+    and UTC offsets in seconds (numpy arrays, one per row)."""
+    import numpy as np
     import pandas as pd
 
-    columns: dict[str, pd.Series] = {}
-    for name in names:
-        values = data[name]
-        if isinstance(values, _TimeCodes):
-            columns.update(values.columns(name))
-        else:
-            columns.update(column(name, values, COLUMNS.get(name)))
-    return pd.DataFrame(columns, index=pd.RangeIndex(n))
+    utc = _dt.timezone.utc
+    utc_times = pd.DatetimeIndex(micros.view("datetime64[us]")).tz_localize(utc)
+    used = np.unique(offsets)
+    if len(used) == 1:
+        tz = _dt.timezone(_dt.timedelta(seconds=int(used[0])))
+        if tz.utcoffset(None) == _dt.timedelta(0):
+            tz = utc
+        return {name: pd.Series(utc_times.tz_convert(tz).array)}
+    names = [format_offset(_dt.timedelta(seconds=int(o))) for o in used.tolist()]
+    coded = _Coded(np.searchsorted(used, offsets), names)
+    return {name: pd.Series(utc_times.array), offset_column(name): coded.series(CATEGORY)}
+
+
+_SECOND = _dt.timedelta(seconds=1)
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_US = _dt.timedelta(microseconds=1)
 
 
 class _Lead:
@@ -519,9 +530,7 @@ def _object_array(values: Any) -> Any:
     """A 1-d object array of ``values`` (never a 2-d one, whatever the values are)."""
     import numpy as np
 
-    out = np.empty(len(values), dtype=object)
-    out[:] = list(values)
-    return out
+    return np.fromiter(values, dtype=object, count=len(values))  # never a 2-d array, whatever the values are
 
 
 def imss_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.DataFrame:
@@ -532,54 +541,246 @@ def imss_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.
     string; every other line is a generic record without a Python step of its own.
     """
     cols = _ImssColumns(rejects)
-    for f in files:
-        for unit in _units(f, rejects):
-            cols.add(unit)
+    with _gc_paused():
+        for f in files:
+            for unit in _units(f, rejects):
+                cols.add(unit)
     return cols.frame()
 
 
-_POLEVT_LISTS = tuple(k for k in ("recipients", "conditions", "actions", "extra") if COLUMNS[k] == LIST)
+#: a column of plain decimals (no sign, exponent or blanks; at most 300 digits, so always finite), one a line:
+#: ``float()`` of each is what :func:`~imsvalog.grammars.common.finite` gives
+_PLAIN_DECIMALS = re.compile(r"(?:(?:[0-9]{1,300}(?:\.[0-9]{0,300})?)?\n)*")
+#: a column of Message-IDs without blanks around them, one a line: each is its own stripped value
+_PLAIN_MSGIDS = re.compile(r"(?:" + polevt._MSGID.pattern + r"\n)*")
+
+
+def _recipients(col: Any) -> list[list[str]]:
+    """Field 3 of every row as the list :func:`~imsvalog.grammars.polevt.parse` makes (a new list per row)."""
+    text = "\n".join(v or "" for v in col)
+    tidy = (  # no white space but the separating newlines, no empty item: nothing to strip (C passes)
+        len("".join(text.split())) == len(text) - (len(col) - 1)
+        and ";;" not in text and "\n;" not in text and ";\n" not in text and not text.startswith(";") and not text.endswith(";")
+    )
+    if tidy:
+        return [v.split(";") if v else [] for v in col]
+    return [[r.strip() for r in (v or "").split(";") if r.strip()] for v in col]
+
+
+def _opt_column(col: list[str | None]) -> Any:
+    """:func:`~imsvalog.grammars.polevt._opt` of a whole column: empty and missing fields are None."""
+    out = _object_array(col)
+    out[out == ""] = None
+    return out
+
+
+def _per_distinct(col: list[str | None], convert: Any, split: bool = False) -> tuple[Any, Any]:
+    """``convert`` applied once per distinct value of ``col``: (values per row, ok per row); a
+    :class:`ParseFailure` makes its rows not ok.  ``split``: ``convert`` gives pairs, and the values
+    per row are two arrays (a failed value is ``(None, ())``)."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(_object_array(col))  # None is -1: the last slot below
+    values: list[Any] = []
+    ok: list[bool] = []
+    for u in [*uniques.tolist(), None]:
+        try:
+            values.append(convert(u))
+            ok.append(True)
+        except ParseFailure:
+            values.append((None, ()) if split else None)
+            ok.append(False)
+    good = np.array(ok, dtype=bool)[codes]
+    if split:
+        return (_object_array([v[0] for v in values])[codes], _object_array([v[1] for v in values])[codes]), good
+    return _object_array(values)[codes], good
+
+
+#: the usual way IMSVA writes a time (one space, ``GMT+HH:MM``): converted with numpy, all at once
+_PLAIN_STAMPS = re.compile(r"(?:[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT[+-][0-9]{2}:[0-9]{2}\n)*")
+
+
+def _stamps(col: list[str]) -> tuple[Any, Any, Any]:
+    """polevt times as :func:`~imsvalog.grammars.common.make_time` reads them: UTC microseconds,
+    offsets in seconds and ok, per row.  Distinct times of the usual layout are converted with numpy
+    (with make_time's checks: plausible year, real date and time, offset within 23:59); any other
+    distinct time goes through the grammar's own regex and make_time."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(_object_array(col))
+    distinct = uniques.tolist()
+    m = len(distinct)
+    micros = np.zeros(m + 1, dtype="int64")
+    offsets = np.zeros(m + 1, dtype="int64")
+    ok = np.zeros(m + 1, dtype=bool)  # the last slot: code -1 (never: every row has a field 0)
+    if _PLAIN_STAMPS.fullmatch("\n".join(distinct) + "\n"):  # the usual case: one C pass
+        plain = np.ones(m, dtype=bool)
+    else:
+        plain = np.array([_PLAIN_STAMPS.fullmatch(x + "\n") is not None for x in distinct], dtype=bool)
+    fast = np.zeros(m, dtype=bool)
+    sel = np.flatnonzero(plain)
+    if len(sel):
+        d = np.array([distinct[i] for i in sel.tolist()], dtype="U29").view(np.uint32).reshape(len(sel), 29)
+        d = d.astype("int64") - 48
+
+        def num(i: int, j: int) -> Any:
+            v = d[:, i]
+            for k in range(i + 1, j):
+                v = v * 10 + d[:, k]
+            return v
+
+        year, month, day = num(0, 4), num(5, 7), num(8, 10)
+        hh, mm, ss, oh, om = num(11, 13), num(14, 16), num(17, 19), num(24, 26), num(27, 29)
+        sign = np.where(d[:, 23] == ord("-") - 48, -1, 1)
+        first = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+        start = first.astype("datetime64[D]").astype("int64")
+        length = (first + 1).astype("datetime64[D]").astype("int64") - start
+        fast[sel] = (
+            (year >= MIN_YEAR) & (year <= MAX_YEAR) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= length)
+            & (hh <= 23) & (mm <= 59) & (ss <= 59) & (oh <= 23) & (om <= 59)
+        )
+        off = sign * (oh * 3600 + om * 60)
+        micros[sel] = ((start + day - 1) * 86400 + hh * 3600 + mm * 60 + ss - off) * 1_000_000
+        offsets[sel] = off
+        ok[:m] = fast
+    for i in np.flatnonzero(~fast).tolist():
+        found = polevt._TIME_RE.fullmatch(distinct[i])
+        try:
+            if found is None:
+                continue
+            t = make_time(found["date"], found["clock"], found["offset"])
+        except ParseFailure:
+            continue
+        micros[i], offsets[i], ok[i] = (t - _EPOCH) // _US, t.utcoffset() // _SECOND, True
+    return micros[codes], offsets[codes], ok[codes]
+
+
+def _decimals(col: list[str | None], i: int) -> tuple[Any, Any]:
+    """Field ``i`` as :func:`~imsvalog.grammars.polevt._number` (float) makes it, per row; (values, ok)."""
+    import numpy as np
+
+    text = "\n".join(v or "" for v in col) + "\n"
+    if _PLAIN_DECIMALS.fullmatch(text):  # the usual case: one C pass checks the whole column
+        return _object_array([float(v) if v else None for v in col]), np.ones(len(col), dtype=bool)
+    what = f"field {i} ({polevt.FIELD_NAMES.get(i, '?')})"
+    return _per_distinct(col, lambda v: None if not v else finite(v, what))
+
+
+def _polevt_unit(unit: _Unit, rejects: list[Reject] | None) -> dict[str, Any] | None:
+    """The columns of one unit's polevt lines (rows that parse); rejects go to ``rejects``."""
+    import numpy as np
+
+    lines = unit.text.split("\n")
+    assert len(lines) == unit.lines, "one line per line"
+    exact = {i: t for i, t in unit.special.items() if not isinstance(t, LongLine)}
+    for i in unit.special:
+        lines[i] = ""  # a reject below (blank), or the record path's row
+    rows = [ln.split("\t") for ln in lines]
+    shortest = min(map(len, rows))
+
+    def field(i: int) -> Any:
+        """Field ``i`` of every row (None where a row is shorter)."""
+        if i < shortest:
+            return list(map(itemgetter(i), rows))  # in C
+        return [r[i] if len(r) > i else None for r in rows]
+
+    code = polevt.code_names
+    micros, offsets, ok = _stamps(field(0))
+    ids = _object_array(field(1))
+    ok &= (ids != None) & (ids != "")  # noqa: E711 - elementwise
+    if polevt._SPACE.search("\0".join(v for v in ids.tolist() if v)):  # one C pass; rarely any white space
+        space = polevt._SPACE.search
+        ok &= np.array([not v or space(v) is None for v in ids.tolist()], dtype=bool)
+    out: dict[str, Any] = {"time": micros, "offset": offsets, "internal_id": ids}
+    for name, i in (("conditions", 7), ("actions", 10)):
+        def bits(v: str | None, i: int = i) -> Any:
+            return (None, ()) if not v else code(v.strip(), i)
+
+        codes, good = _per_distinct(field(i), lambda v, i=i: (None, ()) if not v else code(v.strip(), i), split=True)
+        ok &= good
+        out[name + "_code"] = codes[0]
+        out[name] = _object_array(list(map(list, codes[1])))  # a new list per row
+    direction, good = _per_distinct(field(5), lambda v: None if not v else integer(v, "field 5 (direction)"))
+    ok &= good
+    out["direction"] = direction
+    for name, i in (("size_kb", 9), ("spam_score", 11)):
+        values, good = _decimals(field(i), i)
+        ok &= good
+        out[name] = values
+    out["recipients"] = _object_array(_recipients(field(3)))
+    for name, i in (("sender", 2), ("subject", 4), ("rule", 6), ("attachment", 14), ("attachment_type", 15)):
+        out[name] = _opt_column(field(i))
+    mids = field(22)
+    if _PLAIN_MSGIDS.fullmatch("\n".join(v or "<>" for v in mids) + "\n") and all(v is not None for v in mids):
+        out["message_id"] = _object_array(mids)
+    else:
+        out["message_id"] = _object_array([polevt.find_message_id(r) for r in rows])
+    out["extra"] = _object_array(list(map(itemgetter(slice(23, None)), rows)))
+    for i in np.flatnonzero(~ok).tolist():  # the record path says why
+        if i in exact:
+            continue
+        _reject("polevt", unit.name, unit.first + i, unit.special.get(i, lines[i]), rejects)
+    for i, text in exact.items():  # a line holding a newline: the record path's fields
+        try:
+            fields = polevt.parse(text)
+        except ParseFailure:
+            _reject("polevt", unit.name, unit.first + i, text, rejects)
+            continue
+        ok[i] = True
+        for k, v in fields.items():
+            if k == "time":
+                out["time"][i], out["offset"][i] = (v - _EPOCH) // _US, v.utcoffset() // _SECOND
+            else:
+                out[k][i] = list(v) if isinstance(v, tuple) else v
+    keep = np.flatnonzero(ok)
+    if not len(keep):
+        return None
+    cols = {k: v[keep] for k, v in out.items()}
+    cols["file"] = np.full(len(keep), unit.name, dtype=object)
+    cols["line"] = keep + unit.first
+    return cols
+
+
+@contextmanager
+def _gc_paused():
+    """The cyclic garbage collector off while a frame is built: the build makes hundreds of
+    thousands of lists (fields of a row, recipients, bit names) that hold no cycles, and each
+    collection would walk all of them again (measured: a third of read_polevt's time)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def polevt_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.DataFrame:
-    """polevt.imss lines of ``files`` as the DataFrame of :func:`imsvalog.frames.read_polevt`."""
-    parse = polevt.parse
-    rows: list[dict[str, Any]] = []
-    file_c: list[str] = []
-    line_c: list[int] = []
-    for f in files:
-        name = str(f.path)
-        for lineno, text in _lines(f, rejects):
-            if isinstance(text, LongLine) or not text.strip():
-                _reject("polevt", name, lineno, text, rejects)
-                continue
-            try:
-                rows.append(parse(text))
-            except ParseFailure:
-                _reject("polevt", name, lineno, text, rejects)
-                continue
-            file_c.append(name)
-            line_c.append(lineno)
-    n = len(rows)
-    if n == 0:
-        return frame([], columns=record_columns(PolicyEvent))
-    keys = list(rows[0])
-    data: dict[str, list[Any]] = {"kind": ["polevt"] * n, "file": file_c, "line": line_c}
-    for k in keys:
-        if k == "time":  # one datetime object per distinct time string (make_time is cached): convert those once
-            ids: dict[int, int] = {}
-            distinct: list[Any] = []
-            codes = []
-            for r in rows:
-                t = r["time"]
-                c = ids.get(id(t))
-                if c is None:
-                    c = ids[id(t)] = len(distinct)
-                    distinct.append(t)
-                codes.append(c)
-            data[k] = _TimeCodes(distinct, codes)  # type: ignore[assignment]
-        elif k in _POLEVT_LISTS:
-            data[k] = [list(r[k]) for r in rows]
+    """polevt.imss lines of ``files`` as the DataFrame of :func:`imsvalog.frames.read_polevt`.
+
+    Blocks of lines are split at tabs in C; each field is converted column by column: once per
+    distinct value (times, bit codes, recipients, direction) or checked for the whole column by one
+    regex (decimals, Message-IDs) before a plain conversion; rows that fail are the record path's rejects.
+    """
+    import numpy as np
+    import pandas as pd
+
+    with _gc_paused():
+        parts = [p for f in files for unit in _units(f, rejects) if (p := _polevt_unit(unit, rejects)) is not None]
+    names = record_columns(PolicyEvent)
+    if not parts:
+        return frame([], columns=names)
+    n = sum(len(p["line"]) for p in parts)
+    columns: dict[str, pd.Series] = {}
+    for name in names:
+        if name == "kind":
+            columns[name] = _Coded(np.zeros(n, dtype="int64"), ["polevt"]).series(CATEGORY)
+            continue
+        values = np.concatenate([p[name] for p in parts])
+        if name == "time":
+            columns.update(time_columns_of(name, values, np.concatenate([p["offset"] for p in parts])))
         else:
-            data[k] = [r[k] for r in rows]
-    return _build(["kind", "file", "line", *keys], data, n)
+            columns.update(column(name, values, COLUMNS.get(name)))
+    return pd.DataFrame(columns, index=pd.RangeIndex(n))

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imsvalog import blocks, columns, frames, sources
+from imsvalog import blocks, frames, sources
 from imsvalog.grammars import imss
 from imsvalog.readers import files_of, iter_log_imss, iter_polevt
 from imsvalog.records import PolicyEvent, Reject, to_row
@@ -88,6 +88,49 @@ def test_line_ends_long_lines_and_many_blocks(tmp_path: Path, monkeypatch: pytes
     p = tmp_path / "log.imss.20240312.0001"
     p.write_bytes(eol.join(lines + lines) + b"\r\n" + lines[0])
     _both("imss", [p])
+
+
+POLEVT_EDGE = [
+    b"2019/04/30 13:57:43 GMT+09:00\tA-1\ts@x\ta@x; b@x ;\tSubj  \t1\tSpoofing message\t0000010000000000\t\t0.612305\t01000000000000000"
+    b"\t0.000000\t0\t0\t\t\t\t\t1\t15\t0\t0\t<id@x>\t0\t0",
+    b"2019/04/30 04:57:43 GMT+00:00\tA-2\t\t\t\t2\t\t0000010000000000\t\t1e3\t01000000001000000\t-2.5\t\t\t\t\t\t\t\t\t\t\t <id2@x> ",
+    b"2019/04/30 13:57:43 GMT+09:00\tA-3\ts\tr\tt\tx\tr",
+    b"2019/04/30 13:57:43 GMT+09:00\tA-31\ts\t x ",
+    b"2019/04/30 13:57:43 GMT+09:00\tA-32\ts\t;a;;b;",
+    b"2019/04/30 13:57:43 GMT+09:00\tA 4\ts",
+    b"2019/04/30 13:57:43 GMT+09:00\tA-5\ts\tr\tt\t1\tr\t01\t\t1\t0",
+    b"2019/04/30 13:57:43 GMT+09:00\tA-6\ts\tr\tt\t1\tr\t\t\tnan\t\tinf",
+    b"2019/04/30 13:57:43 GMT+09:00\tA-7\ts\tr\tt\t1\tr\t\t\t" + b"9" * 400,
+    b"2019/04/30 13:57:43 GMT+09:00\tA-8\ts\tr\tt\t99999999999999999999",
+    b"2019/04/30 13:57:43 GMT+09:00\tA-9\ts\xff\xfe\tr\tcaf\xc3\xa9\t1\t\t\t\t\xef\xbc\x94.1",
+    b"2019/04/30 13:57:43 GMT+09:00\t\tx",
+    b"2019/04/30 13:57:43 GMT+09:00",
+    b"",
+    b"   ",
+    b"junk\tA-10",
+    *(t + b"\tB-1\ts" for t in (
+        b"2024/02/29 00:00:00 GMT+00:00", b"2023/02/29 00:00:00 GMT+00:00", b"2024/02/30 12:00:00 GMT+01:00",
+        b"2024/04/31 00:00:00 GMT+00:00", b"2024/12/31 23:59:59 GMT-23:59", b"2024/01/01 24:00:00 GMT+00:00",
+        b"2024/01/01 00:60:00 GMT+00:00", b"2024/01/01 00:00:60 GMT+00:00", b"2024/01/01 00:00:00 GMT+24:00",
+        b"2024/01/01 00:00:00 GMT+00:60", b"2024/00/10 00:00:00 GMT+00:00", b"2024/13/10 00:00:00 GMT+00:00",
+        b"2024/01/00 00:00:00 GMT+00:00", b"1969/12/31 23:59:59 GMT+00:00", b"1970/01/01 00:00:00 GMT+01:00",
+        b"2199/12/31 23:59:59 GMT-12:00", b"2200/01/01 00:00:00 GMT+00:00", b"2024/01/01  00:00:00 GMT+9",
+        b"2024/01/01 00:00:00\tGMT+0930", b"2024/03/31 02:30:00 GMT+05:45",
+    )),
+]
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"])
+def test_polevt_line_ends_long_lines_and_many_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, eol: bytes) -> None:
+    """Same instant in two offsets, every kind of bad field, LF/CRLF/CR-only, over-long lines, many blocks."""
+    monkeypatch.setattr(sources, "MAX_LINE_BYTES", 300)
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", 700)
+    lines = POLEVT_EDGE + [POLEVT_EDGE[0] + b"\t" + b"z" * 400] + POLEVT_EDGE
+    p = tmp_path / "polevt.imss.20190430.0001"
+    p.write_bytes(eol.join(lines) + b"\r\n" + POLEVT_EDGE[0])
+    _both("polevt", [p])
+    df = frames.read_polevt(p)
+    assert str(df["time"].dtype) == "datetime64[us, UTC]" and {"+09:00", "+00:00", "-23:59", "+05:45"} <= set(df["offset"])
 
 
 def test_a_cr_only_file_with_a_newline_inside_a_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
