@@ -194,3 +194,51 @@ def test_fast_polevt_frame_equals_record_path_on_generated_lines(tmp_path: Path,
     p = tmp_path / "polevt.imss.20240101.0001"
     p.write_bytes("\n".join(lines).encode("utf-8", "surrogateescape"))
     _both("polevt", [p])
+
+
+def _definition_frame(path: Path) -> tuple[pd.DataFrame, list[int]]:
+    """The frame of the pyparsing definition itself: :func:`imss.parse_full` on every line."""
+    from imsvalog.grammars.common import ParseFailure
+    from imsvalog.records import Source
+    from imsvalog.sources import LogFile, iter_lines
+
+    rows, bad = [], []
+    for lineno, text in iter_lines(LogFile(path, "imss")):
+        try:
+            cls, fields = imss.parse_full(text)
+        except ParseFailure:
+            bad.append(lineno)
+            continue
+        rows.append(to_row(cls(source=Source(str(path), lineno, text), **fields)))
+    return frames.frame(rows, columns=frames.record_columns(*frames._imss_classes())), bad
+
+
+@settings_
+@given(lines=st.lists(imss_line, min_size=1, max_size=12))
+def test_block_regex_frame_equals_the_pyparsing_grammar_on_generated_lines(tmp_path: Path, lines: list[str]) -> None:
+    """imss.BLOCK_RE (the reader's compiled form) against imss.LINE (the definition), line by line."""
+    p = tmp_path / "log.imss.20240101.0001"
+    p.write_bytes("\n".join(lines).encode("utf-8", "surrogateescape"))
+    rejects: list[Reject] = []
+    fast = frames.read_log_imss(p, rejects)
+    full, bad = _definition_frame(p)
+    pd.testing.assert_frame_equal(fast, full, check_exact=True)
+    assert [r.source.line for r in rejects] == bad
+
+
+@settings_
+@given(line=polevt_line)
+def test_polevt_fields_equal_the_pyparsing_grammar_on_generated_lines(line: str) -> None:
+    import pyparsing as pp
+
+    from imsvalog.grammars import polevt
+    from imsvalog.grammars.common import ParseFailure
+
+    try:
+        full = polevt.parse_full(line)
+    except pp.ParseBaseException:  # the definition refuses it: so must the reader (no time or internal ID)
+        with pytest.raises(ParseFailure):
+            polevt.parse(line)
+        return
+    assert full == polevt.split(line)
+

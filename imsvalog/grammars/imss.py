@@ -511,9 +511,6 @@ def shape_of(component: str | None, message: str) -> tuple[Variant | None, dict]
     return None, {}
 
 
-#: the fast path over many lines at once (one text, lines joined by ``\n``): the head tokens of
-#: :func:`split_line` and the rest of the line, or ``date`` empty for a line the head does not fit
-LINES_RE = re.compile(r"^(?:" + _HEAD_RE.pattern + r"(?P<rest>.*)|.*)$", re.MULTILINE)
 #: public name of the location tag's compiled form
 LOCATION_RE = _LOCATION_RE
 

@@ -1,0 +1,114 @@
+"""The DataFrame readers against their baselines at several sizes, printed as one table.
+
+Each measurement runs in its own process (wall time, CPU time and peak RSS), best of
+``--repeat``; each reader is a ratio to its own baseline measured in the same run:
+
+==========================================  =========================================
+measurement                                 compared with
+==========================================  =========================================
+one compiled ``re`` parsing every line of    the baseline of read_log_imss
+a slice of log.imss (in Python)
+``imsvalog.read_log_imss`` on the slice      the regex (goal: within 1.5x, >= 50 MB/s)
+``pandas.read_csv(sep="\\t")`` of a          the baseline of read_polevt
+polevt.imss
+``imsvalog.read_polevt`` on the same         read_csv (goal: within 1.5x)
+==========================================  =========================================
+
+Slices are cut (at a line end) from the log.imss in ``--data`` (generated there with
+``--marker-density`` if missing, at the largest ``--log-mb``); polevt files are generated.
+Both processes import what they need: the readers' figures include importing pandas
+and imsvalog (about 0.6 s CPU), which weighs most at small sizes.
+
+Usage::
+
+    python benchmarks/bench_readers.py --log-mb 20 100 200 --polevt-mb 20 100 --repeat 3
+
+Machines here are noisy: quote the ratios (same run), not the seconds; CPU time is the
+steadier figure when other work shares the cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from bench_correlate import READ_CSV, READ_LOG_IMSS, READ_POLEVT, REGEX_PASS, best  # noqa: E402
+from generate import generate, generate_polevt  # noqa: E402
+
+
+def cut(src: Path, dst: Path, size_mb: float) -> Path:
+    """The first ``size_mb`` MB of ``src`` up to a line end."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with open(src, "rb") as fh, open(dst, "wb") as out:
+        left = int(size_mb * 1e6)
+        while left > 0:
+            piece = fh.read(min(left, 1 << 24))
+            if not piece:
+                break
+            out.write(piece)
+            left -= len(piece)
+        out.write(fh.readline())
+    return dst
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--log-mb", type=float, nargs="+", default=[20.0], help="sizes of the log.imss slices (20)")
+    ap.add_argument("--polevt-mb", type=float, nargs="+", default=[20.0], help="sizes of the polevt.imss files (20)")
+    ap.add_argument("--marker-density", type=float, default=0.27, help="share of lines with session markers (0.27)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept (default 3)")
+    ap.add_argument("--data", type=Path, help="folder with (or for) the log.imss to slice; a temporary one if not given")
+    args = ap.parse_args()
+
+    work = args.data or Path(tempfile.mkdtemp(prefix="imsvalog-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="imsvalog-bench-readers-"))
+    try:
+        log = work / "log.imss.20240312.0001"
+        if not log.exists():
+            generate(work, max(args.log_mb), args.marker_density)
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+        py = sys.executable
+        rows: list[tuple[str, float, tuple[float, float, float, str], str, tuple[float, float, float, str] | None]] = []
+        for mb in args.log_mb:
+            part = cut(log, tmp / f"log-{mb:g}" / log.name, mb)
+            size = part.stat().st_size / 1e6
+            r = best([py, "-c", REGEX_PASS, str(part)], args.repeat)
+            rl = best([py, "-c", READ_LOG_IMSS, str(part)], args.repeat)
+            if r[3] != rl[3]:  # the regex fits every line of the generated log: both count every line
+                raise SystemExit(f"read_log_imss gave {rl[3].strip()} rows, the regex {r[3].strip()} lines")
+            rows += [("one compiled regex, every line", size, r, "", None), ("read_log_imss", size, rl, "regex", r)]
+            part.unlink()
+        for mb in args.polevt_mb:
+            pol = generate_polevt(tmp / f"polevt-{mb:g}" / "polevt.imss.20240312.0001", mb)
+            size = pol.stat().st_size / 1e6
+            rc = best([py, "-c", READ_CSV, str(pol)], args.repeat)
+            rp = best([py, "-c", READ_POLEVT, str(pol)], args.repeat)
+            rows += [("pandas.read_csv(sep='\\t')", size, rc, "", None), ("read_polevt", size, rp, "read_csv", rc)]
+            pol.unlink()
+        print(f"load average {os.getloadavg()[0]:.1f} at end")
+        print()
+        print("| what | input MB | wall s | CPU s | MB/s (wall / CPU) | peak RSS MB | ratio (wall / CPU) |")
+        print("|---|---:|---:|---:|---:|---:|---|")
+        for what, mb, m, base_name, base in rows:
+            ratio = f"{m[0] / base[0]:.1f}x / {m[1] / base[1]:.1f}x {base_name}" if base else "1 (baseline)"
+            print(f"| {what} | {mb:,.0f} | {m[0]:.2f} | {m[1]:.2f} | {mb / m[0]:,.0f} / {mb / m[1]:,.0f} | {m[2]:,.0f} | {ratio} |")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if args.data is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    main()
+    print(f"\n({time.perf_counter() - start:.0f} s)")
