@@ -1,4 +1,4 @@
-"""Two processes scanning halves of a big log.imss, and parsing halves of its runs, give exactly the one-process result."""
+"""Two processes scanning halves of a big log.imss give exactly the one-process result."""
 
 from __future__ import annotations
 
@@ -23,8 +23,6 @@ def test_two_halves_give_the_rows_of_one_pass(name: str, tmp_path: Path, monkeyp
     one = imsvalog.correlate(where)
     monkeypatch.setattr(scan, "WORKERS", 2)
     monkeypatch.setattr(scan, "PARALLEL_FROM", 1)  # every plain file is cut in two
-    monkeypatch.setattr(scan, "PARALLEL_RUNS", 1)  # and its runs are parsed by two processes,
-    monkeypatch.setattr(scan, "_CHUNK_RUNS", 2)  # the second's coming back in pieces
     two = imsvalog.correlate(where)
     assert [r.to_dict() for r in two.rows] == [r.to_dict() for r in one.rows]
     assert two.summary.to_dict() == one.summary.to_dict()

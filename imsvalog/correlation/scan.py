@@ -284,33 +284,15 @@ def read_spoof_sessions(
     by_offset = all(plain)
     if not by_offset:
         _read_runs(files, marked, plain)
-    sessions: list[ScanSession] = []
-    pool = _fork_pool() if by_offset and WORKERS > 1 and len(marked) >= PARALLEL_RUNS else None
-    try:
-        # the second half of the runs goes to a second process (in chunks, so results come back in
-        # pieces); this one parses the first half meanwhile
-        half = len(marked) // 2 if pool is not None else len(marked)
-        futures = [pool.submit(_parse_runs, files, marked[i : i + _CHUNK_RUNS], plain)  # type: ignore[union-attr]
-                   for i in range(half, len(marked), _CHUNK_RUNS)]
-        parts = [_parse_runs(files, marked[:half], plain, by_offset)]
-        parts += [f.result() for f in futures]
-    finally:
-        if pool is not None:
-            pool.shutdown()
-    for part_sessions, part_rejects in parts:
-        rejects += part_rejects
-        for s in part_sessions:
-            sessions.append(s)
-            s.id = f"{s.thread}#{len(sessions)}"  # as one SessionBuilder numbers them, run after run
-            index.add_session(s)
+    # (a second process parsing half of the runs was measured: pickling the sessions back cost
+    # more CPU than it saved, and on a shared machine the wall time did not drop)
+    sessions, run_rejects = _parse_runs(files, marked, plain, by_offset)
+    rejects += run_rejects
+    for s in sessions:
+        index.add_session(s)
     _unique_rejects(rejects, since, files)
     index.scans += _unparsed_scans(unparsed_runs, finished_lines, sum(1 for s in sessions if s.end == "scan_finished"))
     return _in_file_order(sessions, files), index
-
-
-#: at least this many runs to parse: a second process parses half of them (see :data:`WORKERS`)
-PARALLEL_RUNS = 256
-_CHUNK_RUNS = 512
 
 
 def _parse_runs(
