@@ -192,7 +192,10 @@ _LOCAL = r"[\w!#$%&'*+/=?^`{|}~.\[\]-]+"
 #: a domain: labels of letters, digits (any script: ``bücher.example``), ``_`` and inner ``-``
 _LABEL = r"\w(?:[\w-]*\w)?"
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*"
-_ADDR = rf"(?<![\w.+=-]){_LOCAL}@{_DOMAIN}"
+#: an e-mail address; the local part may be missing (``header.i=@example.lu``, ``"john doe"@example.lu``)
+_ADDR = rf"(?<![\w.+=-])(?:{_LOCAL})?@{_DOMAIN}"
+#: ``key=`` glued to an address (``smtp.mailfrom=jdoe@…``, ``sasl_username=jdoe@…``): kept as it is
+_KEY_PREFIX = re.compile(r"[a-z][a-z0-9_.-]*=")
 #: a dotted word ending in a top-level domain (:func:`is_tld` decides in free text); ``*.`` before it
 #: (a wildcard) and a final dot after it (a rooted name, a sentence's end) are not part of it
 _DOTTED = (
@@ -208,7 +211,7 @@ _COMPONENTS = frozenset(v.component for v in imss_grammar.VARIANTS if v.componen
 _PLAIN_STARTS = tuple(v.starts for v in imss_grammar.VARIANTS if v.component is None)
 #: free text, word by word: no pattern holds these delimiters, so matching words one by one is matching the text
 _WORD = re.compile(r"[^\s<>(),;\"]+")
-_CANDIDATE = re.compile(r"[@:.]|[0-9A-Fa-f]{8}")
+_CANDIDATE = re.compile(r"[@:.=]|[0-9A-Fa-f]{8}")
 _LWORD = re.compile(r"[\w-]+")
 
 #: special-use and internal names that end domains in logs but are in no public suffix list
@@ -232,8 +235,9 @@ def _a_label(label: str) -> str:
 #: ``get entity filename: ``, a MIME ``filename=``): the rest of the field is free text
 _SUBJECT_AFTER = r"(?:(?<=[Ss]ubject: )|(?<=[Ss]ubject=)|(?<=SUBJECT: )|(?<=SUBJECT=))"
 _FILENAME_AFTER = r"(?:(?<=[Ff]ilename: )|(?<=[Ff]ilename=)|(?<=FILENAME: )|(?<=FILENAME=))"
-#: free text holding one of these is matched with the whole pattern (the word-by-word path misses them)
-_SLOW_TEXT = re.compile(r"queued as|(?:[Ss]ubject|SUBJECT|[Ff]ilename|FILENAME)(?:: |=)")
+#: free text holding one of these is matched with the whole pattern (the word-by-word path misses them:
+#: they span the words' delimiters, like ``orig_to=<jdoe>``)
+_SLOW_TEXT = re.compile(r"queued as|=<|(?:[Ss]ubject|SUBJECT|[Ff]ilename|FILENAME)(?:: |=)")
 #: keys of key=value pairs whose value is a mailbox, with or without ``@`` (Postfix ``orig_to=<jdoe>``,
 #: SASL ``sasl_username=jdoe``, Dovecot ``user=<jdoe>``)
 _LOCAL_KEYS = ("sasl_username", "sasl_sender", "orig_to", "to", "from", "user", "username", "login", "mailbox")
@@ -689,6 +693,8 @@ class Redactor:
                 rf"(?P<bracket>{_BRACKET_P})",
                 rf"(?P<ipv4>{_IPV4_P})",
                 rf"(?P<ipv6>{_IPV6_P})",
+                # key=value pairs (Postfix, Dovecot, SASL, URLs) whose value is a mailbox without @
+                rf"(?P<lockw>\b(?:{'|'.join(_LOCAL_KEYS)})=<?)(?P<lockv>(?![0-9/.]+(?:[\s<>(),;\"&]|$))[^\s<>(),;\"@\[\]&?]+)(?=[\s<>(),;\"&]|$)",
             ]
             pattern = self._learned_pattern(list(self.learned)) if learned and mode != "word" else None
             if pattern:
@@ -703,7 +709,6 @@ class Redactor:
                 alts.append(r"(?P<host>(?<=[\s=(])[A-Za-z0-9][\w-]*(?=\[))")
                 alts.append(r"(?P<host2>(?<=\()[^\s()\[\]<>@]+(?= \[))")
                 # key=value pairs of Postfix, Dovecot, SASL holding a mailbox or a host without @
-                alts.append(rf"(?P<lockw>\b(?:{'|'.join(_LOCAL_KEYS)})=<?)(?P<lockv>(?![0-9/.]+(?:[>\s,;]|$))[^\s<>,;@\[\]\"]+)(?=[>\s,;]|$)")
                 alts.append(r"(?P<helokw>\bhelo=<)(?P<helov>[^\s<>,;@\[\]\"]+)(?=>)")
             if mode == "received":
                 alts.append(r"(?P<kw>\b(?:from|by)[ \t]+|\bhelo=)(?P<kwhost>[^\s()<>\[\];,]+)")
@@ -722,6 +727,9 @@ class Redactor:
         if g == "uuid":
             return self.uuid(t)
         if g == "addr":
+            k = _KEY_PREFIX.match(t)
+            if k is not None and "@" in t[k.end():]:
+                return k.group(0) + self.addr_spec(t[k.end():])
             return self.addr_spec(t)
         if g == "bracket":
             inner = m.group("bip")

@@ -641,6 +641,9 @@ _PIECES = st.sampled_from([
     "alice@example.com", "198.51.100.7", "[2001:db8::5]", "::ffff:10.1.2.3", "13:43:08", "mx1.example.com",
     "relay.cloudmail.example.net", "imsva", "Q1 figures", "source.length", "TmIsScan.cpp", "4A1F3C0042",
     "87BDADC9-87B8-3D05-A958-0267A8088406", "test", "EXAMPLE.COM", "x", "ab12", "é",
+    # what issue 13's hostile review leaked: glued, zero-padded, any TLD, IDN, wildcard, key=value, subject=
+    "IP:", "*.", "198.051.100.023", "kanzlei.lu", "bücher.example", "CMsgScanner::checkSpoof", "jürgen", "user=",
+    "orig_to=<", "sasl_username=", "subject=", "filename: ", "&", "?", "NOQUEUE", "smtp.mailfrom=",
 ])
 
 

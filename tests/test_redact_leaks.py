@@ -151,6 +151,18 @@ def test_dovecot_user_and_counts_after_keys() -> None:
     assert red.maillog_line(kept).endswith("ehlo=1 mail=1 rcpt=0/1 data=1 quit=1 commands=3/4")
 
 
+@pytest.mark.parametrize(("text", "original", "kept"), [
+    ("spf=pass smtp.mailfrom=jdoe@kanzlei.lu; header.i=@kanzlei.lu", "jdoe", "smtp.mailfrom="),
+    ("sasl_username=jdoe@kanzlei.lu from=jdoe@kanzlei.lu", "jdoe", "sasl_username="),
+    ("url https://portal.kanzlei.lu/login?user=jdoe&x=1", "jdoe", "/login?user="),
+    ("quoted stranger@ and @kanzlei.lu alone", "kanzlei", "stranger@"),
+])
+def test_addresses_after_keys_in_urls_and_without_local_part(text: str, original: str, kept: str) -> None:
+    for mode in ("text", "hosts"):
+        out = r().text(text, mode)
+        assert original not in out and kept in out, (mode, out)
+
+
 def test_postfix_literals_are_not_queue_ids() -> None:
     red = r()
     for lit in ("NOQUEUE: reject: RCPT from unknown[198.51.100.99]: 554", "warning: hostname does not resolve"):
