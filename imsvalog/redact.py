@@ -675,9 +675,13 @@ class Redactor:
     def _compiled(self, mode: str, learned: bool = False) -> re.Pattern[str]:
         """The whole pattern of ``mode``; with ``learned``, searching for every learned item too
         (compiled once per mode: one trie of all of them)."""
-        if self._learned_size != len(self.learned):
+        if self.learning:
+            learned = False  # the first pass only collects (searching it for what it collects made learning quadratic)
+        elif learned and self._learned_size != len(self.learned):
+            # the learned patterns are built once per mode after the first pass (``frozen``); a redactor
+            # used without one rebuilds them when it has learned something new
             self._learned_size = len(self.learned)
-            self._cache = {}
+            self._cache = {k: v for k, v in self._cache.items() if not k[1]}
         cache = self._cache
         key = (mode, learned)
         if key not in cache:
