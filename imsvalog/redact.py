@@ -16,9 +16,9 @@ pseudonym in every file, run and appliance of a case; another key, another case)
   with the same key still holds the same addresses (:meth:`Redactor.trusted_entry`).
   The price: leading bits shared with a special block are kept (a public address
   keeps roughly its first octet).
-* **Domains**: label by label, each label keyed by the whole domain it ends
-  (``mail.example.com`` becomes ``<x>.<y>.<z>`` where ``<y>.<z>`` is the pseudonym
-  of ``example.com``), so equality and hierarchy survive.  Domains are keyed and
+* **Domains**: label by label, each label permuted among the labels of its shape under
+  its parent (``mail.example.com`` becomes ``<x>.<y>.<z>`` where ``<y>.<z>`` is the
+  pseudonym of ``example.com``), so equality and hierarchy survive.  Domains are keyed and
   written in lower case, as IMSVA compares them case-insensitively; local parts and
   IDs keep their case pattern (a local part is case-sensitive, IDs keep their shape).
   ``localhost`` and ``localhost.localdomain`` are kept.
@@ -29,6 +29,12 @@ pseudonym in every file, run and appliance of a case; another key, another case)
   mapped the same way wherever it occurs (a Postfix queue ID inside a Message-ID and
   in a Received ``id`` clause gets the same pseudonym; all-hex stays hex, length and
   case kept); a UUID-shaped internal ID keeps its shape.
+* **One-to-one, whatever the order**: every pseudonym of a run, label or UUID is a pure
+  function of (key, original) and two originals never share one: each is the original's
+  successor on a keyed cycle through all strings of its shape (:mod:`imsvalog.pseudonym`),
+  and addresses are a keyed permutation too.  So a second batch of a case (other files,
+  another run, another appliance) with the same key gives every original the same
+  pseudonym, and no pseudonym of another one.
 * **Subjects, attachment names**: a keyed token of the same length (an attachment
   keeps its extension); ``keep_subjects=True`` keeps them.
 * **Kept**: times, thread IDs, rule names, bit codes, numbers, IMSVA's own message
@@ -72,6 +78,7 @@ from .errors import InputError
 from .grammars import imss as imss_grammar
 from .grammars import maillog as maillog_grammar
 from .grammars.received import BRACKETED
+from .pseudonym import DIGITS, HEX, LOWER, UPPER, Permuter
 from .sources import LogFile, discover, open_binary, open_log
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -302,8 +309,8 @@ _RESERVED_LABELS = frozenset({"from", "by", "via", "with", "id", "for", "localho
 
 _BRACKET_P = BRACKETED.re.pattern.replace("?P<addr>", "?P<bip>").replace("?P<v6tag>", "?:")  # type: ignore[attr-defined]
 
-_ALPHABET = {"d": "0123456789", "h": "ABCDEF", "l": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 _FREE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+HEXDIGITS = DIGITS + HEX
 
 
 def _stream(key: bytes, label: bytes, n: int) -> bytes:
@@ -313,21 +320,6 @@ def _stream(key: bytes, label: bytes, n: int) -> bytes:
         out += hmac.new(key, label + b"\0" + counter.to_bytes(4, "big"), hashlib.sha256).digest()
         counter += 1
     return out[:n]
-
-
-def _shape_like(original: str, stream: bytes, hex_ok: bool) -> str:
-    """Letters for letters, digits for digits (hex letters for hex letters in an all-hex run), case kept."""
-    out = []
-    for c, b in zip(original, stream, strict=False):
-        if c.isascii() and c.isdigit():
-            out.append(_ALPHABET["d"][b % 10])
-        elif c.isascii() and c.isalpha():
-            alpha = _ALPHABET["h"] if hex_ok else _ALPHABET["l"]
-            ch = alpha[b % len(alpha)]
-            out.append(ch.lower() if c.islower() else ch)
-        else:
-            out.append(c)
-    return "".join(out)
 
 
 def _trie_pattern(items: Iterable[str]) -> str:
@@ -367,6 +359,19 @@ def _is_hex(run: str) -> bool:
     return bool(re.fullmatch(r"[0-9A-Fa-f]+", run))
 
 
+#: the runs of the role names: no other run's pseudonym may be one (a local part would become a role name)
+_ROLE_RUNS = frozenset(r for name in ROLE_LOCAL_PARTS for r in re.findall(r"[a-z0-9]+", name))
+
+
+def _token_allowed(up: str) -> bool:
+    """A pseudonym for a run that is not all-hex: not all-hex either, and no run of a role name."""
+    return not _is_hex(up) and up.lower() not in _ROLE_RUNS
+
+
+def _label_allowed(label: str) -> bool:
+    return label not in _RESERVED_LABELS
+
+
 # ---------------------------------------------------------------------------
 # The redactor
 # ---------------------------------------------------------------------------
@@ -380,10 +385,6 @@ class Redactor:
     keep_subjects: bool = False
     #: what was seen, lower-cased -> kind ("domain", "host", "free", "file"); hunted in free text
     learned: dict[str, str] = field(default_factory=dict)
-    _labels: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
-    _label_owner: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
-    _tokens: dict[str, str] = field(default_factory=dict, repr=False)
-    _token_owner: dict[str, str] = field(default_factory=dict, repr=False)
     _flip: dict[tuple[int, int, int], int] = field(default_factory=dict, repr=False)
     #: after the first pass over a case nothing more is learned (and the patterns stay compiled)
     frozen: bool = False
@@ -399,6 +400,11 @@ class Redactor:
         if len(self.key) < 16:
             raise InputError("the redaction key must be at least 16 bytes")
         self.ip = lru_cache(maxsize=1 << 16)(self._ip)  # type: ignore[method-assign]
+        # pseudonyms are pure functions of (key, original): bounded caches only save time
+        self._perm = Permuter(self.key)
+        self._token = lru_cache(maxsize=1 << 18)(self._token_upper)
+        self._label_of = lru_cache(maxsize=1 << 16)(self._label_lower)
+        self._uuid = lru_cache(maxsize=1 << 16)(self._uuid_upper)
 
     def _mac(self, *parts: bytes) -> bytes:
         return hmac.new(self.key, b"\0".join(parts), hashlib.sha256).digest()
@@ -480,22 +486,16 @@ class Redactor:
     # -- names ---------------------------------------------------------------
 
     def _label(self, label: str, suffix: str) -> str:
-        k = (label.lower(), suffix)
-        base = self._labels.get(k)
-        if base is None:
-            n = 0
-            while True:
-                s = _stream(self.key, b"label\0" + suffix.encode("utf-8", "surrogateescape") + bytes([n]), max(len(label), 5))
-                shape = label.lower() if len(label) >= 5 else label.lower() + label[-1:].lower() * (5 - len(label))
-                base = _shape_like(shape, s, False).lower()
-                parent = suffix.partition(".")[2]
-                owner = self._label_owner.get((parent, base))
-                if (base not in _RESERVED_LABELS and base != label.lower() and owner in (None, label.lower())) or n > 64:
-                    break
-                n += 1
-            self._labels[k] = base
-            self._label_owner[(suffix.partition(".")[2], base)] = label.lower()
-        return base  # lower case: IMSVA compares domains case-insensitively, so their case tells nothing
+        """One label of a domain (``suffix``: the domain it ends) -> a label of the same shape (letters for
+        letters, digits for digits, ``-`` and ``_`` kept), keyed by its parent domain: a pure function, and
+        labels under one parent never share a pseudonym (:mod:`imsvalog.pseudonym`).  Never a word of
+        :data:`_RESERVED_LABELS`; such a label is kept."""
+        return self._label_of(label.lower(), suffix.partition(".")[2])
+
+    def _label_lower(self, label: str, parent: str) -> str:
+        alphabets = [DIGITS if c in DIGITS else LOWER if c.isascii() and c.isalpha() else None for c in label]
+        tweak = b"label\0" + parent.encode("utf-8", "surrogateescape")
+        return self._perm.text(label, alphabets, tweak, _label_allowed)  # lower case: IMSVA compares domains case-insensitively
 
     def domain(self, text: str) -> str:
         """A domain or host name -> its pseudonym; ``a.b`` of ``x.a.b`` is the pseudonym of ``a.b``."""
@@ -511,27 +511,23 @@ class Redactor:
         return ".".join(out) + ("." if dot else "")
 
     def token(self, run: str) -> str:
-        """One run of letters/digits of an ID -> same shape (hex stays hex), case kept; keyed case-insensitively.
-
-        Runs shorter than 6 become 6 long (a short run has too few pseudonyms to stay
-        distinct); two runs never share a pseudonym within one redactor.
+        """One run of letters/digits of an ID -> a run of the same shape: digits for digits, letters for
+        letters (an all-hex run stays hex, one that is not all-hex never becomes all-hex), length and case
+        kept; keyed case-insensitively.  A pure function of (key, run), one-to-one, never the run itself
+        (:mod:`imsvalog.pseudonym`); a run of a role name (:data:`ROLE_LOCAL_PARTS`) is kept and no other
+        run becomes one.
         """
-        up = run.upper()
-        got = self._tokens.get(up)
-        if got is None:
-            shape = up if len(up) >= 6 else up + up[-1] * (6 - len(up))
-            n = 0
-            while True:
-                s = _stream(self.key, b"token\0" + up.encode("utf-8", "surrogateescape") + bytes([n]), len(shape))
-                got = _shape_like(shape, s, _is_hex(run))
-                if (got != up and got not in self._token_owner) or n > 64:
-                    break
-                n += 1
-            self._tokens[up] = got
-            self._token_owner[got] = up
-        return "".join(
-            ch.lower() if (run[i] if i < len(run) else run[-1]).islower() else ch for i, ch in enumerate(got)
-        )
+        got = self._token(run.upper() if run.isascii() else "".join(c.upper() if c.isascii() else c for c in run))
+        return "".join(ch.lower() if o.islower() else ch for ch, o in zip(got, run, strict=True))
+
+    def _token_upper(self, up: str) -> str:
+        hex_run = _is_hex(up)
+        alphabets = [
+            DIGITS if c in DIGITS else (HEX if hex_run else UPPER) if c.isascii() and c.isalpha() else None for c in up
+        ]
+        if hex_run:
+            return self._perm.text(up, alphabets, b"token")
+        return self._perm.text(up, alphabets, b"token", _token_allowed)
 
     def id_text(self, text: str) -> str:
         """An ID (queue ID, internal ID, Message-ID part): every run of letters/digits mapped; a UUID keeps its shape."""
@@ -540,9 +536,14 @@ class Redactor:
         return _RUN.sub(lambda m: self.token(m.group(0)), text)
 
     def uuid(self, text: str) -> str:
-        h = self._mac(b"uuid", text.upper().encode("ascii")).hex().upper()
-        it = iter(h)
-        return "".join(c if c == "-" else (next(it).lower() if c.islower() else next(it)) for c in text)
+        """A UUID -> a UUID: its 32 hex digits permuted as one number (keyed, one-to-one), case kept."""
+        got = self._uuid(text.upper())
+        if not any(c.isupper() for c in text):
+            return got.lower()
+        return "".join(ch.lower() if o.islower() else ch for ch, o in zip(got, text, strict=True))
+
+    def _uuid_upper(self, up: str) -> str:
+        return self._perm.text(up, [None if c == "-" else HEXDIGITS for c in up], b"uuid")
 
     def local(self, text: str) -> str:
         """A local part: role names kept (:data:`ROLE_LOCAL_PARTS`), else each run of letters/digits mapped."""
