@@ -9,7 +9,7 @@ learns grows with the size) and times, best of ``--repeat``, in the same run:
 * ``sed -E`` replacing every IPv4 address (a naive anonymiser: one regex, C speed);
 * a Python loop that reads every line and writes it back (the floor for any per-line
   Python tool);
-* ``imsvalog.redact.redact_files`` (both passes: learning the case, then writing).
+* ``imsvalog.redact_files.redact_files`` (both passes: learning the case, then writing).
 
 Prints seconds, MB/s, the ratios against both baselines, and how the time grows
 against the smallest size (linear: 10x the size takes 10x the time).
@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import GENERIC, LOC  # noqa: E402
 
-from imsvalog.redact import Redactor, redact_files  # noqa: E402
+from imsvalog.redact import Redactor  # noqa: E402
+from imsvalog.redact_files import redact_files  # noqa: E402
 
 WORDS = (
     "invoice report meeting budget offer order payment contract update review schedule project quarterly "

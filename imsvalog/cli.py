@@ -217,7 +217,7 @@ def report_skipped(skipped: list[tuple[str, str]], verbose: bool) -> None:
 
 
 # ---------------------------------------------------------------------------
-# --redact on other commands (redact.py does the work)
+# --redact on other commands (redact.py and redact_files.py do the work)
 # ---------------------------------------------------------------------------
 
 REDACT_OPTION = typer.Option(
@@ -252,7 +252,8 @@ def redactor_for(redact: bool, key_file: Path | None) -> Any:
     """The case's :class:`~imsvalog.redact.Redactor` for ``--redact`` (None without it)."""
     if not redact:
         return None
-    from .redact import Redactor, load_key
+    from .redact import Redactor
+    from .redact_keys import load_key
 
     key, origin = load_key(key_file)
     sys.stderr.write(f"redacting with {clean_terminal(origin)}\n")
@@ -267,7 +268,7 @@ def redacted_run(
     if not redact:
         yield list(paths), [str(t) for t in trusted_files], _same, None
         return
-    from .redact import redacted_inputs
+    from .redact_files import redacted_inputs
 
     r = redactor_for(True, key_file)
     with redacted_inputs(paths, r, trusted_files) as (given, trusted_given, restore):
@@ -817,7 +818,10 @@ def redact(
     verify: bool = typer.Option(False, "--verify", help="Correlate original and copy under every profile and compare row by row; exit 1 on any difference."),
 ) -> None:
     """Write redacted copies of a case's logs that keep every verdict, count and link."""
-    from .redact import Redactor, load_key, log_arguments, plan, redact_files, verify as run_verify
+    from .redact import Redactor
+    from .redact_files import log_arguments, plan, redact_files
+    from .redact_keys import load_key
+    from .redact_verify import verify as run_verify
     from .trusted import TrustedList
 
     plan(paths, to, trusted_file, key_file)  # every input resolved, every target checked, before the key file is made

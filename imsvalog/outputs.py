@@ -264,7 +264,7 @@ def check_outputs(
 def check_key_file(key_file: PathLike | None, inputs: Inputs, outputs: Sequence[PathLike | None] = ()) -> None:
     """Refuse (:class:`OutputError`) a redaction key file that is or would be read as an input,
     or that is also an output: the secret key must never reach an output.  Call it before the
-    key file is created (:func:`imsvalog.redact.load_key` creates an absent one)."""
+    key file is created (:func:`imsvalog.redact_keys.load_key` creates an absent one)."""
     if key_file is None:
         return
     text = os.fspath(key_file)

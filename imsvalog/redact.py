@@ -40,6 +40,10 @@ pseudonym in every file, run and appliance of a case; another key, another case)
 * **Kept**: times, thread IDs, rule names, bit codes, numbers, IMSVA's own message
   texts, file names and rotation, line endings, gzip.
 
+The files (which input goes where, the learning pass, the copies) are
+:mod:`imsvalog.redact_files`, ``redact --verify`` is :mod:`imsvalog.redact_verify`, the
+case key :mod:`imsvalog.redact_keys`; their public names can also be imported from here.
+
 Each line is split with the grammars (``log.imss`` prefix and body shapes, polevt
 and msgtra fields, the syslog prefix); only data fields are rewritten.  Text
 without a known shape is redacted conservatively: every address, e-mail address,
@@ -57,20 +61,13 @@ True
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import hashlib
 import hmac
 import ipaddress
-import os
 import re
-import secrets
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from . import syslog as syslog_wrapper
@@ -79,7 +76,6 @@ from .grammars import imss as imss_grammar
 from .grammars import maillog as maillog_grammar
 from .grammars.received import BRACKETED
 from .pseudonym import DIGITS, HEX, LOWER, UPPER, Permuter
-from .sources import LogFile, discover, open_binary, open_log
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -144,49 +140,6 @@ def _forced(nets: Iterable[Network], bits: int) -> frozenset[tuple[int, int]]:
 _FORCED = {4: _forced(PROTECTED_V4, 32), 6: _forced(PROTECTED_V6, 128)}
 _BITS = {4: 32, 6: 128}
 _MAPPED = ipaddress.ip_network("::ffff:0:0/96")
-
-# ---------------------------------------------------------------------------
-# Keys
-# ---------------------------------------------------------------------------
-
-
-def new_key() -> bytes:
-    return secrets.token_bytes(32)
-
-
-def key_from_text(text: str) -> bytes:
-    """A key from its text form: 64 hex digits, or any passphrase (hashed)."""
-    text = text.strip()
-    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
-        return bytes.fromhex(text)
-    if not text:
-        raise InputError("the redaction key is empty")
-    return hashlib.sha256(b"imsvalog-redact-key\0" + text.encode("utf-8", "surrogateescape")).digest()
-
-
-def load_key(key_file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> tuple[bytes, str]:
-    """The case key and where it came from: ``key_file`` (created with mode 0600 if absent), else
-    ``$IMSVALOG_REDACT_KEY``, else a new one-off key (pseudonyms then match nothing else)."""
-    env = os.environ if env is None else env
-    if key_file is not None:
-        path = Path(key_file)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            try:
-                return key_from_text(path.read_text(encoding="utf-8", errors="surrogateescape")), f"key file {path}"
-            except OSError as exc:
-                raise InputError(f"{path}: cannot read the key file: {exc.strerror}") from None
-        except OSError as exc:
-            raise InputError(f"{path}: cannot create the key file: {exc.strerror}") from None
-        key = new_key()
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(key.hex() + "\n")
-        return key, f"new key file {path} (keep it with the case; use it again for this case's other files)"
-    if env.get(KEY_ENV):
-        return key_from_text(env[KEY_ENV]), f"${KEY_ENV}"
-    return new_key(), "a one-off key (give --key-file to keep pseudonyms the same across runs)"
-
 
 # ---------------------------------------------------------------------------
 # Patterns
@@ -381,7 +334,7 @@ def _label_allowed(label: str) -> bool:
 class Redactor:
     """Keyed pseudonyms for everything a log can give away.  One per case and key."""
 
-    key: bytes
+    key: bytes = field(repr=False)  # never shown (a repr in a traceback or a notebook)
     keep_subjects: bool = False
     #: what was seen, lower-cased -> kind ("domain", "host", "free", "file"); hunted in free text
     learned: dict[str, str] = field(default_factory=dict)
@@ -1085,532 +1038,26 @@ class Redactor:
 
 
 # ---------------------------------------------------------------------------
-# Files
+# The rest of redaction lives in its own modules; their public names stay importable from here
 # ---------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Planned:
-    """One input (a file, or a bundle member: ``log``) and the file its redacted copy goes to."""
-
-    source: Path
-    target: Path
-    kind: str  # imss | polevt | msgtra | maillog | syslog | message | trusted
-    gzipped: bool
-    log: LogFile | None = None
-
-    def open(self) -> Any:
-        if self.log is not None and self.log.member is not None:
-            return open_log(self.log)
-        return open_binary(self.source)
-
-    def mtime_ns(self) -> int | None:
-        if self.log is not None and self.log.member is not None:
-            m = self.log.member.mtime
-            return None if m is None else int(m * 1e9)
-        return self.source.stat().st_mtime_ns
-
-
-_BUNDLE_EXT = re.compile(r"\.(zip|tar\.gz|tgz|tar|7z|tar\.bz2|tar\.xz)$", re.IGNORECASE)
-
-
-def member_path(f: LogFile) -> tuple[Path, Path]:
-    """A bundle member's bundle on disk, and the path it takes once unpacked:
-    ``CDT-x.zip!IMSVA/LogFile/Event3/log.imss...`` -> ``CDT-x/IMSVA/LogFile/Event3/log.imss...``
-    (a nested bundle becomes a folder named like it, without its extension)."""
-    assert f.member is not None
-    chain = list(f.member.chain)
-    parts = [_BUNDLE_EXT.sub("", f.member.bundle.name)]
-    parts += [_BUNDLE_EXT.sub("", c) for c in chain[:-1]] + [chain[-1]]
-    return f.member.bundle, Path(*[p for part in parts for p in part.split("/") if p])
-
-
-def _member_gzipped(f: LogFile) -> bool:
-    assert f.member is not None
-    with f.member.open() as fh:
-        return fh.peek(2)[:2] == b"\x1f\x8b"
-
-
-@dataclass
-class FileReport:
-    source: str
-    target: str
-    kind: str
-    lines: int = 0
-    error: str | None = None
-
-
-@dataclass
-class RedactReport:
-    files: list[FileReport] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    key_origin: str = ""
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
-
-
-def _looks_like_message(path: Path) -> bool:
-    try:
-        with open_binary(path) as fh:
-            first = fh.readline(4096)
-    except OSError:
-        return False
-    return bool(re.match(rb"[!-9;-~]+:", first.lstrip(b"\r\n"))) and not first.startswith(b"From ")
-
-
-def _inside(a: Path, b: Path) -> bool:
-    """a is b or lies under b."""
-    return a == b or b in a.parents
-
-
-def plan(
-    paths: Sequence[str | os.PathLike[str]],
-    to: str | os.PathLike[str],
-    trusted_files: Sequence[str | os.PathLike[str]] = (),
-    key_file: str | os.PathLike[str] | None = None,
-) -> tuple[list[Planned], list[tuple[str, str]]]:
-    """Every input file (and bundle member) and its target under ``to``, mirroring the inputs'
-    layout below their common folder; a bundle's members go to a folder named like the bundle.
-
-    Raises :class:`InputError` (before anything is written) when ``to`` is or holds an input,
-    when a target would be read as an input (:mod:`imsvalog.outputs`), or already exists.
-    """
-    from .outputs import Inputs, OutputError, check_key_file
-
-    logs: list[tuple[Path, str, LogFile | None]] = []
-    skipped: list[tuple[str, str]] = []
-    found_files: list[LogFile] = []
-    for p in paths:
-        path = Path(p)
-        if path.is_file() and not _log_name(path) and _looks_like_message(path):
-            logs.append((path, "message", None))
-            continue
-        d = discover([p])
-        found_files += d.files
-        logs += [(f.path, "syslog" if f.syslog is not None else f.kind, f) for f in d.files]
-        skipped += d.skipped
-    logs += [(Path(t), "trusted", None) for t in trusted_files]
-    for path, _, f in logs:
-        if f is None or f.member is None:
-            if not path.is_file():
-                raise InputError(f"{path}: no such file")
-    if not logs:
-        raise InputError("no log files among the inputs")
-    inputs = Inputs.of(paths, found_files, extra=[p for p, k, _ in logs if k in ("message", "trusted")])
-    check_key_file(key_file, inputs)  # the key would be copied (or read) as a log
-    why = inputs.why_not_folder(to)
-    if why is not None:
-        raise OutputError(f"{to}: refusing to write here: it {why}; input files are only read")
-    out = Path(to).resolve()
-    on_disk: list[tuple[Path, Path, str, LogFile | None]] = []  # (file on disk, path below the common folder, ...)
-    for path, kind, f in logs:
-        if f is not None and f.member is not None:
-            bundle, inside = member_path(f)
-            on_disk.append((bundle.resolve(), inside, kind, f))
-        else:
-            on_disk.append((path.resolve(), Path(path.name), kind, f))
-    base = Path(os.path.commonpath([str(d.parent) for d, _, _, _ in on_disk]))
-    seen: set[Path] = set()
-    planned = []
-    for disk, inside, kind, f in on_disk:
-        target = out / disk.parent.relative_to(base) / inside
-        if target in seen:
-            continue
-        seen.add(target)
-        why = inputs.why_input(target)
-        if why is not None:
-            raise OutputError(f"{target}: refusing to write here: it {why}; input files are only read")
-        if f is not None and f.member is not None:
-            planned.append(Planned(f.path, target, kind, _member_gzipped(f), f))
-        else:
-            planned.append(Planned(f.path if f is not None else disk, target, kind, _is_gzip(disk), f))
-    exists = [str(x.target) for x in planned if x.target.exists()]
-    if exists:
-        more = f" (and {len(exists) - 1} more)" if len(exists) > 1 else ""
-        raise InputError(f"{exists[0]}{more}: already exists; redact writes new files only (choose an empty --to folder)")
-    return planned, skipped
-
-
-def log_arguments(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
-    """The paths that are logs, folders, globs or bundles (not messages)."""
-    out = []
-    for p in paths:
-        path = Path(p)
-        if not (path.is_file() and not _log_name(path) and _looks_like_message(path)):
-            out.append(os.fspath(p))
-    return out
-
-
-def _log_name(path: Path) -> bool:
-    from .sources import kind_from_name
-
-    return kind_from_name(path.name) is not None
-
-
-def _raw_lines(p: Planned) -> Iterator[bytes]:
-    with p.open() as fh:
-        yield from fh
-
-
-def _split_eol(raw: bytes) -> tuple[str, bytes]:
-    body = raw
-    eol = b""
-    if body.endswith(b"\n"):
-        body, eol = body[:-1], b"\n"
-        if body.endswith(b"\r"):
-            body, eol = body[:-1], b"\r\n"
-    return body.decode("utf-8", "surrogateescape"), eol
-
-
-def _redacted_lines(r: Redactor, p: Planned, report: FileReport | None = None) -> Iterator[bytes]:
-    """The redacted lines of one file as bytes, line endings as they were."""
-    import zlib
-
-    def texts() -> Iterator[tuple[str, bytes]]:
-        n = 0
-        try:
-            for raw in _raw_lines(p):
-                n += 1
-                yield _split_eol(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            if report is not None:
-                report.error = f"line {n + 1} onwards unreadable ({exc}); not copied"
-
-    if p.kind == "message":
-        pairs = list(texts())
-        for (_, eol), out in zip(pairs, r.message_lines([t for t, _ in pairs]), strict=True):
-            yield out.encode("utf-8", "surrogateescape") + eol
-        if report is not None:
-            report.lines = len(pairs)
-        return
-    if p.kind == "trusted":
-        for t, eol in texts():
-            outs = list(r.trusted_lines([t]))
-            for i, o in enumerate(outs):
-                yield o.encode("utf-8", "surrogateescape") + (eol if i == len(outs) - 1 else (eol or b"\n"))
-            if report is not None:
-                report.lines += 1
-        return
-    redact_line = r.line_function(p.kind)
-    n = 0
-    for t, eol in texts():
-        yield redact_line(t).encode("utf-8", "surrogateescape") + eol
-        n += 1
-    if report is not None:
-        report.lines += n
-
-
-#: what a log.imss line must hold for the first pass to learn anything from it
-_LEARN_IMSS = (b"received header", b"Message-ID", b"Accept connection")
-
-
-def learn(r: Redactor, planned: Sequence[Planned]) -> None:
-    """First pass: see every domain, subject and attachment name of the case, so that text of no
-    known shape anywhere in it can be searched for them."""
-    r.learning = True
-    try:
-        for p in planned:
-            if p.kind == "imss":  # most of a debug log is free text: nothing there to learn
-                with p.open() as fh:
-                    for raw in fh:
-                        if any(k in raw for k in _LEARN_IMSS):
-                            r.imss_line(_split_eol(raw)[0])
-                continue
-            for _ in _redacted_lines(r, p):
-                pass
-    finally:
-        r.learning = False
-    r.frozen = True
-
-
-def redact_files(
-    paths: Sequence[str | os.PathLike[str]],
-    to: str | os.PathLike[str],
-    redactor: Redactor,
-    trusted_files: Sequence[str | os.PathLike[str]] = (),
-    on_file: Callable[[Planned], None] | None = None,
-) -> RedactReport:
-    """Write a redacted copy of every log (and trusted-list / message file) under ``to``.
-
-    Same names, same layout below the inputs' common folder, gzip stays gzip, line
-    endings and modification times are kept (maillog's year may come from it).
-    Every input is resolved and every target checked before anything is written;
-    each file is written to a temporary name and renamed.
-    """
-    planned, skipped = plan(paths, to, trusted_files)
-    learn(redactor, planned)
-    report = RedactReport(skipped=skipped)
-    for p in planned:
-        if on_file is not None:
-            on_file(p)
-        fr = FileReport(str(p.source), str(p.target), p.kind)
-        report.files.append(fr)
-        p.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".redact-", dir=p.target.parent)
-        try:
-            with os.fdopen(fd, "wb") as raw:
-                sink: Any = gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) if p.gzipped else raw
-                with sink if p.gzipped else contextlib.nullcontext(sink):
-                    for b in _redacted_lines(redactor, p, fr):
-                        sink.write(b)
-            mtime = p.mtime_ns()
-            if mtime is not None:
-                os.utime(tmp, ns=(mtime, mtime))
-            os.chmod(tmp, 0o644)
-            if p.target.exists():
-                raise InputError(f"{p.target}: appeared while redacting; not overwritten")
-            os.replace(tmp, p.target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    return report
-
-
-@contextlib.contextmanager
-def redacted_inputs(
-    paths: Sequence[str | os.PathLike[str]], redactor: Redactor, trusted_files: Sequence[str | os.PathLike[str]] = ()
-) -> Iterator[tuple[list[str], list[str], Callable[[str], str]]]:
-    """Redacted copies of ``paths`` in a temporary folder, for ``--redact`` on other commands.
-
-    Yields the paths to give the command instead, the redacted trusted files, and a
-    function that turns the temporary paths in its output back into the paths as given
-    (``BUNDLE!MEMBER`` for a bundle's members).
-    """
-    tmp = Path(tempfile.mkdtemp(prefix="imsvalog-redact-"))
-    back: list[tuple[str, str]] = []  # temporary prefix -> prefix as given, most specific first
-
-    def mirrored(text: str) -> Path:
-        return tmp / (Path("a") / text.lstrip("/") if os.path.isabs(text) else Path("r") / text)
-
-    try:
-        planned: list[Planned] = []
-        given: list[str] = []
-        for p in paths:
-            text = os.fspath(p)
-            src = Path(text)
-            if src.is_file() and not _log_name(src) and _looks_like_message(src):
-                planned.append(Planned(src, mirrored(text), "message", _is_gzip(src)))
-                given.append(str(mirrored(text)))
-                continue
-            files = discover([text]).files
-            if src.is_dir():
-                given.append(str(mirrored(text)))
-            for f in files:
-                if f.member is not None:
-                    bundle, inside = member_path(f)
-                    root = mirrored(str(bundle))
-                    planned.append(Planned(f.path, root.parent / inside, f.kind, _member_gzipped(f), f))
-                    back.append((f"{root.parent / inside.parts[0]}/", f"{bundle}!"))
-                    given.append(str(root.parent / inside.parts[0]))
-                elif src.is_dir():
-                    planned.append(Planned(f.path, mirrored(str(f.path)), f.kind, _is_gzip(f.path), f))
-                else:
-                    kind = "syslog" if f.syslog is not None else f.kind
-                    planned.append(Planned(f.path, mirrored(str(f.path)), kind, _is_gzip(f.path), f))
-                    given.append(str(mirrored(str(f.path))))
-        trusted_given = []
-        for t in trusted_files:
-            text = os.fspath(t)
-            planned.append(Planned(Path(text), mirrored(text), "trusted", _is_gzip(Path(text))))
-            trusted_given.append(str(mirrored(text)))
-        planned = list({p.target: p for p in planned}.values())  # a syslog file's views are one file
-        learn(redactor, planned)
-        for p in planned:
-            p.target.parent.mkdir(parents=True, exist_ok=True)
-            with open(p.target, "wb") as fh:
-                for b in _redacted_lines(redactor, p):
-                    fh.write(b)
-            mtime = p.mtime_ns()
-            if mtime is not None:
-                os.utime(p.target, ns=(mtime, mtime))
-        replacements = sorted(set(back), key=lambda x: -len(x[0])) + [(f"{tmp}/r/", ""), (f"{tmp}/a/", "/")]
-
-        def restore(text: str) -> str:
-            for old, new in replacements:
-                text = text.replace(old, new)
-            return text
-
-        yield list(dict.fromkeys(given)), trusted_given, restore
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-# ---------------------------------------------------------------------------
-# Verify: correlate before and after, row by row
-# ---------------------------------------------------------------------------
-
-#: columns of :meth:`imsvalog.correlate.Row.flat` that must be equal as they are
-SAME_COLUMNS = (
-    "time", "thread", "rule", "actions", "status", "link_basis", "link_confidence", "logged_count",
-    "logged_triggered", "recomputed_count", "recomputed_triggered", "agrees", "domain_match",
-)
-
-
-@dataclass
-class RowCheck:
-    """One correlate row, original against redacted."""
-
-    index: int
-    time: str
-    internal_id: str | None  # the redacted one (shareable)
-    verdict: str
-    differences: list[str] = field(default_factory=list)
-
-    @property
-    def same(self) -> bool:
-        return not self.differences
-
-
-@dataclass
-class VerifyRun:
-    """Correlate under one profile and trusted list, original against redacted."""
-
-    profile: str
-    trusted: str
-    rows: list[RowCheck] = field(default_factory=list)
-    differences: list[str] = field(default_factory=list)  # summary and case-wide findings
-
-    @property
-    def same(self) -> bool:
-        return not self.differences and all(r.same for r in self.rows)
-
-
-@dataclass
-class VerifyReport:
-    runs: list[VerifyRun] = field(default_factory=list)
-
-    @property
-    def same(self) -> bool:
-        return all(r.same for r in self.runs)
-
-    def lines(self) -> list[str]:
-        out = []
-        for run in self.runs:
-            out.append(f"profile {run.profile}, {run.trusted}: {len(run.rows)} row{'s' if len(run.rows) != 1 else ''}")
-            for rc in run.rows:
-                state = "identical" if rc.same else "DIFFERENT: " + "; ".join(rc.differences)
-                out.append(f"  row {rc.index}: {rc.time} {rc.internal_id or '-'} ({rc.verdict}): {state}")
-            for d in run.differences:
-                out.append(f"  DIFFERENT: {d}")
-        n = sum(len(r.rows) for r in self.runs)
-        bad = sum(1 for r in self.runs for rc in r.rows if not rc.same) + sum(len(r.differences) for r in self.runs)
-        out.append(
-            f"verify: {'PASSED' if self.same else 'FAILED'}: {n} row{'s' if n != 1 else ''} in {len(self.runs)} "
-            f"run{'s' if len(self.runs) != 1 else ''} compared; "
-            f"{bad} difference{'s' if bad != 1 else ''} (verdicts, counts, link bases, agreement, summary, "
-            "IMSVA's own verdicts on its trusted list, candidates for the list)"
-        )
-        return out
-
-
-def _norm_ip(text: str) -> str:
-    from .spoof import show_ip
-
-    try:
-        return show_ip(ipaddress.ip_address(text.strip().strip("[]").removeprefix("IPv6:")))
-    except ValueError:
-        return text.strip()
-
-
-def _norm(ips: Sequence[str] | None) -> list[str] | None:
-    return None if ips is None else [_norm_ip(x) for x in ips]
-
-
-def _compare_row(r: Redactor, a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    diffs = [f"{c}: {a[c]!r} -> {b[c]!r}" for c in SAME_COLUMNS if a[c] != b[c]]
-    mapped = {
-        "internal_id": (r.id_text(a["internal_id"]) if a["internal_id"] else a["internal_id"]),
-        "message_id": (r.message_id(a["message_id"]) if a["message_id"] else a["message_id"]),
-        "sender": (r.address_field(a["sender"]) if a["sender"] else a["sender"]),
-        "recipients": [r.address_field(x) for x in a["recipients"]],
-        "subject": (r.free(a["subject"]) if a["subject"] else a["subject"]),
-        "logged_ips": None if a["logged_ips"] is None else _norm([r.ip_text(x) for x in a["logged_ips"]]),
-        "recomputed_ips": None if a["recomputed_ips"] is None else _norm([r.ip_text(x) for x in a["recomputed_ips"]]),
-    }
-    got = {**b, "logged_ips": _norm(b["logged_ips"]), "recomputed_ips": _norm(b["recomputed_ips"])}
-    for c, want in mapped.items():
-        if want != got[c]:
-            diffs.append(f"{c}: expected the pseudonym {want!r}, found {got[c]!r}")
-    sa = [(s["header"], s["reason"], s["range"]) for s in a["skipped"] or []]
-    sb = [(s["header"], s["reason"], s["range"]) for s in b["skipped"] or []]
-    if sa != sb:
-        diffs.append(f"skipped addresses: {sa!r} -> {sb!r}")
-    return diffs
-
-
-def _compare_calibration(r: Redactor, a: Any, b: Any) -> list[str]:
-    """``--profile auto``: the same variant chosen, the same scores, the same failing traces (pseudonymised)."""
-    if a is None and b is None:
-        return []
-    if a is None or b is None:
-        return [f"calibration: {'none' if a is None else 'made'} -> {'none' if b is None else 'made'}"]
-    da, db = a.to_dict(), b.to_dict()
-    diffs = [f"calibration {k}: {da.get(k)!r} -> {db.get(k)!r}"
-             for k in ("chosen", "chosen_switches", "weak", "tied", "traces_with_logged_list") if da.get(k) != db.get(k)]
-    score = lambda t: {k: v for k, v in t.items() if k != "failing"}  # noqa: E731
-    if [score(t) for t in da.get("table", [])] != [score(t) for t in db.get("table", [])]:
-        diffs.append("calibration table: the variants' scores differ")
-    fa = [[_norm([r.ip_text(x) for x in f.get("logged", [])]), _norm([r.ip_text(x) for x in f.get("model", [])])]
-          for f in da.get("failing", [])]
-    fb = [[_norm(f.get("logged", [])), _norm(f.get("model", []))] for f in db.get("failing", [])]
-    if fa != fb:
-        diffs.append(f"calibration failing traces: {fa!r} -> {fb!r}")
-    return diffs
-
-
-def _verdict(row: dict[str, Any]) -> str:
-    v = {True: "fires", False: "does not fire", None: "unknown"}[row["recomputed_triggered"]]
-    return f"{row['status']}, {v}, agrees {row['agrees']}"
-
-
-def verify(
-    original: Sequence[str | os.PathLike[str]],
-    redacted: Sequence[str | os.PathLike[str]],
-    redactor: Redactor,
-    trusted: tuple[Any, Any] | None = None,
-    profiles: Sequence[str] | None = None,
-) -> VerifyReport:
-    """Correlate ``original`` and ``redacted`` under every profile (and with ``trusted`` =
-    (original list, redacted list) when given) and compare them row by row."""
-    from . import spoof
-    from .correlation import correlate
-
-    report = VerifyReport()
-    lists: list[tuple[str, Any, Any]] = [("no trusted list", None, None)]
-    if trusted is not None:
-        lists.append(("with the trusted list", trusted[0], trusted[1]))
-    if profiles is None:
-        # every named profile, and the calibration over every variant where the model has one
-        profiles = list(spoof.PROFILES) + (["auto"] if hasattr(spoof, "variants") else [])
-    for name in profiles:
-        for label, ta, tb in lists:
-            ca = correlate(list(original), trusted=ta, profile=name)
-            cb = correlate(list(redacted), trusted=tb, profile=name)
-            run = VerifyRun(name, label)
-            report.runs.append(run)
-            sa, sb = ca.summary.to_dict(), cb.summary.to_dict()
-            for k in sa:
-                if sa[k] != sb.get(k):
-                    run.differences.append(f"summary {k}: {sa[k]!r} -> {sb.get(k)!r}")
-            fa = [x.flat() for x in ca.rows]
-            fb = [x.flat() for x in cb.rows]
-            if len(fa) != len(fb):
-                run.differences.append(f"number of rows: {len(fa)} -> {len(fb)}")
-            fa.sort(key=lambda d: (d["time"], d["thread"] or "", redactor.id_text(d["internal_id"] or "")))
-            fb.sort(key=lambda d: (d["time"], d["thread"] or "", d["internal_id"] or ""))
-            for i, (a, b) in enumerate(zip(fa, fb, strict=False), 1):
-                run.rows.append(RowCheck(i, b["time"].isoformat(sep=" "), b["internal_id"], _verdict(b), _compare_row(redactor, a, b)))
-            ia = [(redactor.ip_text(x.address), x.status, len(x.trusted_evidence), len(x.untrusted_evidence)) for x in ca.inferred_trusted()]
-            ib = [(x.address, x.status, len(x.trusted_evidence), len(x.untrusted_evidence)) for x in cb.inferred_trusted()]
-            if sorted(map(str, ia)) != sorted(map(str, ib)):
-                run.differences.append(f"IMSVA's own verdicts on its trusted list: {ia!r} -> {ib!r}")
-            run.differences += _compare_calibration(redactor, getattr(ca, "calibration", None), getattr(cb, "calibration", None))
-            ma = sorted((redactor.ip_text(x.address), x.count, x.public) for x in ca.missing_trusted())
-            mb = sorted((x.address, x.count, x.public) for x in cb.missing_trusted())
-            if ma != mb:
-                run.differences.append(f"candidates for the trusted list: {ma!r} -> {mb!r}")
-    return report
+_MOVED = {
+    "imsvalog.redact_keys": ("KEY_ENV", "MIN_PASSPHRASE", "new_key", "key_from_text", "read_key_file", "load_key"),
+    "imsvalog.redact_files": (
+        "Planned", "FileReport", "RedactReport", "member_path", "plan", "log_arguments", "learn", "redact_files",
+        "redacted_inputs",
+    ),
+    "imsvalog.redact_verify": ("SAME_COLUMNS", "RowCheck", "VerifyRun", "VerifyReport", "verify"),
+}
+_WHERE = {name: module for module, names in _MOVED.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """``imsvalog.redact.plan`` and the like: the names that moved to :mod:`imsvalog.redact_files`,
+    :mod:`imsvalog.redact_verify` and :mod:`imsvalog.redact_keys` (imported when first asked for)."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

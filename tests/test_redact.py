@@ -618,7 +618,7 @@ def test_readme_shows_the_kb_example_redacted_next_to_the_original() -> None:
 
 
 def _case_redactor() -> Redactor:
-    from imsvalog.redact import learn, plan
+    from imsvalog.redact_files import learn, plan
 
     r = Redactor(KEY)
     planned, _ = plan(["fixtures/busy-day", "fixtures/hostile"], "/nonexistent/redact-out")
@@ -678,7 +678,7 @@ def test_case_kept_only_where_it_can_matter() -> None:
 
 
 def test_verify_compares_the_calibration() -> None:
-    from imsvalog.redact import _compare_calibration
+    from imsvalog.redact_verify import _compare_calibration
 
     class Cal:  # what Correlation.calibration.to_dict() gives with --profile auto
         def __init__(self, chosen: str, reproduced: int, failing: list) -> None:

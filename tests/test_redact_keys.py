@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import gzip
 import random
+import re
 import string
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from imsvalog.cli import app
+from imsvalog.errors import InputError
 from imsvalog.pseudonym import DIGITS, Permuter
 from imsvalog.redact import ROLE_LOCAL_PARTS, Redactor
+from imsvalog.redact_keys import load_key
 
 from .conftest import FIXTURES
 
@@ -158,3 +162,77 @@ def test_two_batches_of_a_case_with_one_key_file_give_the_same_copies(tmp_path: 
         if f.name.endswith(".gz"):
             a, b = gzip.decompress(a), gzip.decompress(b)
         assert a == b, f.name
+
+
+# ---------------------------------------------------------------------------
+# Keys: a garbled, truncated or empty key is refused, naming where it came from, never quoting it
+# ---------------------------------------------------------------------------
+
+GOOD = "0f" * 32
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"", "it is empty"),
+        (b"\n", "it is empty"),
+        (GOOD[:40].encode() + b"\n", "40 hex digits where a key has 64"),  # cut short
+        (GOOD.encode() + b"0\n", "65 hex digits where a key has 64"),
+        (b"Zq" + GOOD[2:].encode(), "not all hex digits"),
+        (GOOD.encode() + b"\n" + GOOD.encode() + b"\n", "2 lines"),
+        (b"\x00\xff" * 16, "not text"),
+        (b"case 1234 passphrase\n", "not all hex digits"),  # a passphrase belongs in $IMSVALOG_REDACT_KEY
+        (b"2024/03/12 10:00:00 GMT+09:00 [1:2] log line\n" * 200, "bytes where a key file is 65"),  # another file
+    ],
+)
+def test_a_bad_key_file_is_exit_2_naming_the_file_and_never_quoting_it(content: bytes, why: str, tmp_path: Path) -> None:
+    key_file = tmp_path / "case.key"
+    key_file.write_bytes(content)
+    with pytest.raises(InputError, match=re.escape(why)) as exc:
+        load_key(key_file, env={})
+    assert str(key_file) in str(exc.value)
+    secret = content.decode("latin-1").strip()
+    for command in (["redact", "fixtures/kb000239719", "--to", str(tmp_path / "out")],
+                    ["correlate", "fixtures/kb000239719", "--redact"]):
+        r = run(*command, "--key-file", str(key_file))
+        assert r.exit_code == 2, r.output
+        assert f"{key_file}: not a redaction key file" in r.output and "Traceback" not in r.output
+        assert len(r.output.strip().splitlines()) == 1
+        if len(secret) >= 8:
+            assert secret[:8] not in r.output and secret[-8:] not in r.output
+    assert not (tmp_path / "out").exists()  # nothing written
+    assert key_file.read_bytes() == content  # and the key file left as it was
+
+
+def test_a_key_file_that_is_a_folder_or_unreadable_is_exit_2(tmp_path: Path) -> None:
+    r = run("redact", "fixtures/kb000239719", "--to", str(tmp_path / "out"), "--key-file", str(tmp_path))
+    assert r.exit_code == 2 and "not a regular file" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [("", "the redaction key is empty"), ("   \n", "the redaction key is empty"), ("x9!q7", "passphrase is too short"),
+     (GOOD[:63], "63 hex digits where a key has 64"), (GOOD + "00", "66 hex digits where a key has 64")],
+)
+def test_a_bad_env_key_is_exit_2_naming_the_variable(value: str, why: str, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=re.escape(why)):
+        load_key(None, env={"IMSVALOG_REDACT_KEY": value})
+    r = run("correlate", "fixtures/kb000239719", "--redact", env={"IMSVALOG_REDACT_KEY": value})
+    assert r.exit_code == 2 and "$IMSVALOG_REDACT_KEY" in r.output and why in r.output
+    if value.strip():
+        assert value.strip() not in r.output
+
+
+def test_good_keys_still_work_and_never_show(tmp_path: Path) -> None:
+    key_file = tmp_path / "case.key"
+    key_file.write_text(GOOD.upper() + "\r\n")  # written on Windows, upper case: still the key
+    assert load_key(key_file, env={})[0] == bytes.fromhex(GOOD)
+    assert load_key(None, env={"IMSVALOG_REDACT_KEY": GOOD})[0] == bytes.fromhex(GOOD)
+    assert len(load_key(None, env={"IMSVALOG_REDACT_KEY": "case 1234 passphrase"})[0]) == 32
+    r = Redactor(bytes.fromhex(GOOD))
+    assert GOOD not in repr(r) and bytes.fromhex(GOOD).hex() not in repr(r) and repr(bytes.fromhex(GOOD)) not in repr(r)
+    out = run("redact", "fixtures/kb000239719", "--to", str(tmp_path / "out"), "--key-file", str(key_file), "--verify")
+    assert out.exit_code == 0 and GOOD not in out.output.lower()
+    for p in (tmp_path / "out").rglob("*"):
+        if p.is_file():
+            assert GOOD.encode() not in p.read_bytes().lower()

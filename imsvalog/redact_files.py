@@ -1,0 +1,367 @@
+"""Redacting files: which inputs go where (:func:`plan`), the first pass that learns a case
+(:func:`learn`), and the copies (:func:`redact_files`, :func:`redacted_inputs` for ``--redact``).
+
+The pseudonyms and the line-by-line rewriting are :class:`imsvalog.redact.Redactor`'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .redact import Redactor
+from .sources import LogFile, discover, open_binary, open_log
+
+@dataclass(frozen=True)
+class Planned:
+    """One input (a file, or a bundle member: ``log``) and the file its redacted copy goes to."""
+
+    source: Path
+    target: Path
+    kind: str  # imss | polevt | msgtra | maillog | syslog | message | trusted
+    gzipped: bool
+    log: LogFile | None = None
+
+    def open(self) -> Any:
+        if self.log is not None and self.log.member is not None:
+            return open_log(self.log)
+        return open_binary(self.source)
+
+    def mtime_ns(self) -> int | None:
+        if self.log is not None and self.log.member is not None:
+            m = self.log.member.mtime
+            return None if m is None else int(m * 1e9)
+        return self.source.stat().st_mtime_ns
+
+
+_BUNDLE_EXT = re.compile(r"\.(zip|tar\.gz|tgz|tar|7z|tar\.bz2|tar\.xz)$", re.IGNORECASE)
+
+
+def member_path(f: LogFile) -> tuple[Path, Path]:
+    """A bundle member's bundle on disk, and the path it takes once unpacked:
+    ``CDT-x.zip!IMSVA/LogFile/Event3/log.imss...`` -> ``CDT-x/IMSVA/LogFile/Event3/log.imss...``
+    (a nested bundle becomes a folder named like it, without its extension)."""
+    assert f.member is not None
+    chain = list(f.member.chain)
+    parts = [_BUNDLE_EXT.sub("", f.member.bundle.name)]
+    parts += [_BUNDLE_EXT.sub("", c) for c in chain[:-1]] + [chain[-1]]
+    return f.member.bundle, Path(*[p for part in parts for p in part.split("/") if p])
+
+
+def _member_gzipped(f: LogFile) -> bool:
+    assert f.member is not None
+    with f.member.open() as fh:
+        return fh.peek(2)[:2] == b"\x1f\x8b"
+
+
+@dataclass
+class FileReport:
+    source: str
+    target: str
+    kind: str
+    lines: int = 0
+    error: str | None = None
+
+
+@dataclass
+class RedactReport:
+    files: list[FileReport] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    key_origin: str = ""
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _looks_like_message(path: Path) -> bool:
+    try:
+        with open_binary(path) as fh:
+            first = fh.readline(4096)
+    except OSError:
+        return False
+    return bool(re.match(rb"[!-9;-~]+:", first.lstrip(b"\r\n"))) and not first.startswith(b"From ")
+
+
+
+def plan(
+    paths: Sequence[str | os.PathLike[str]],
+    to: str | os.PathLike[str],
+    trusted_files: Sequence[str | os.PathLike[str]] = (),
+    key_file: str | os.PathLike[str] | None = None,
+) -> tuple[list[Planned], list[tuple[str, str]]]:
+    """Every input file (and bundle member) and its target under ``to``, mirroring the inputs'
+    layout below their common folder; a bundle's members go to a folder named like the bundle.
+
+    Raises :class:`InputError` (before anything is written) when ``to`` is or holds an input,
+    when a target would be read as an input (:mod:`imsvalog.outputs`), or already exists.
+    """
+    from .outputs import Inputs, OutputError, check_key_file
+
+    logs: list[tuple[Path, str, LogFile | None]] = []
+    skipped: list[tuple[str, str]] = []
+    found_files: list[LogFile] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_file() and not _log_name(path) and _looks_like_message(path):
+            logs.append((path, "message", None))
+            continue
+        d = discover([p])
+        found_files += d.files
+        logs += [(f.path, "syslog" if f.syslog is not None else f.kind, f) for f in d.files]
+        skipped += d.skipped
+    logs += [(Path(t), "trusted", None) for t in trusted_files]
+    for path, _, f in logs:
+        if f is None or f.member is None:
+            if not path.is_file():
+                raise InputError(f"{path}: no such file")
+    if not logs:
+        raise InputError("no log files among the inputs")
+    inputs = Inputs.of(paths, found_files, extra=[p for p, k, _ in logs if k in ("message", "trusted")])
+    check_key_file(key_file, inputs)  # the key would be copied (or read) as a log
+    why = inputs.why_not_folder(to)
+    if why is not None:
+        raise OutputError(f"{to}: refusing to write here: it {why}; input files are only read")
+    out = Path(to).resolve()
+    on_disk: list[tuple[Path, Path, str, LogFile | None]] = []  # (file on disk, path below the common folder, ...)
+    for path, kind, f in logs:
+        if f is not None and f.member is not None:
+            bundle, inside = member_path(f)
+            on_disk.append((bundle.resolve(), inside, kind, f))
+        else:
+            on_disk.append((path.resolve(), Path(path.name), kind, f))
+    base = Path(os.path.commonpath([str(d.parent) for d, _, _, _ in on_disk]))
+    seen: set[Path] = set()
+    planned = []
+    for disk, inside, kind, f in on_disk:
+        target = out / disk.parent.relative_to(base) / inside
+        if target in seen:
+            continue
+        seen.add(target)
+        why = inputs.why_input(target)
+        if why is not None:
+            raise OutputError(f"{target}: refusing to write here: it {why}; input files are only read")
+        if f is not None and f.member is not None:
+            planned.append(Planned(f.path, target, kind, _member_gzipped(f), f))
+        else:
+            planned.append(Planned(f.path if f is not None else disk, target, kind, _is_gzip(disk), f))
+    exists = [str(x.target) for x in planned if x.target.exists()]
+    if exists:
+        more = f" (and {len(exists) - 1} more)" if len(exists) > 1 else ""
+        raise InputError(f"{exists[0]}{more}: already exists; redact writes new files only (choose an empty --to folder)")
+    return planned, skipped
+
+
+def log_arguments(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The paths that are logs, folders, globs or bundles (not messages)."""
+    out = []
+    for p in paths:
+        path = Path(p)
+        if not (path.is_file() and not _log_name(path) and _looks_like_message(path)):
+            out.append(os.fspath(p))
+    return out
+
+
+def _log_name(path: Path) -> bool:
+    from .sources import kind_from_name
+
+    return kind_from_name(path.name) is not None
+
+
+def _raw_lines(p: Planned) -> Iterator[bytes]:
+    with p.open() as fh:
+        yield from fh
+
+
+def _split_eol(raw: bytes) -> tuple[str, bytes]:
+    body = raw
+    eol = b""
+    if body.endswith(b"\n"):
+        body, eol = body[:-1], b"\n"
+        if body.endswith(b"\r"):
+            body, eol = body[:-1], b"\r\n"
+    return body.decode("utf-8", "surrogateescape"), eol
+
+
+def _redacted_lines(r: Redactor, p: Planned, report: FileReport | None = None) -> Iterator[bytes]:
+    """The redacted lines of one file as bytes, line endings as they were."""
+    import zlib
+
+    def texts() -> Iterator[tuple[str, bytes]]:
+        n = 0
+        try:
+            for raw in _raw_lines(p):
+                n += 1
+                yield _split_eol(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            if report is not None:
+                report.error = f"line {n + 1} onwards unreadable ({exc}); not copied"
+
+    if p.kind == "message":
+        pairs = list(texts())
+        for (_, eol), out in zip(pairs, r.message_lines([t for t, _ in pairs]), strict=True):
+            yield out.encode("utf-8", "surrogateescape") + eol
+        if report is not None:
+            report.lines = len(pairs)
+        return
+    if p.kind == "trusted":
+        for t, eol in texts():
+            outs = list(r.trusted_lines([t]))
+            for i, o in enumerate(outs):
+                yield o.encode("utf-8", "surrogateescape") + (eol if i == len(outs) - 1 else (eol or b"\n"))
+            if report is not None:
+                report.lines += 1
+        return
+    redact_line = r.line_function(p.kind)
+    n = 0
+    for t, eol in texts():
+        yield redact_line(t).encode("utf-8", "surrogateescape") + eol
+        n += 1
+    if report is not None:
+        report.lines += n
+
+
+#: what a log.imss line must hold for the first pass to learn anything from it
+_LEARN_IMSS = (b"received header", b"Message-ID", b"Accept connection")
+
+
+def learn(r: Redactor, planned: Sequence[Planned]) -> None:
+    """First pass: see every domain, subject and attachment name of the case, so that text of no
+    known shape anywhere in it can be searched for them."""
+    r.learning = True
+    try:
+        for p in planned:
+            if p.kind == "imss":  # most of a debug log is free text: nothing there to learn
+                with p.open() as fh:
+                    for raw in fh:
+                        if any(k in raw for k in _LEARN_IMSS):
+                            r.imss_line(_split_eol(raw)[0])
+                continue
+            for _ in _redacted_lines(r, p):
+                pass
+    finally:
+        r.learning = False
+    r.frozen = True
+
+
+def redact_files(
+    paths: Sequence[str | os.PathLike[str]],
+    to: str | os.PathLike[str],
+    redactor: Redactor,
+    trusted_files: Sequence[str | os.PathLike[str]] = (),
+    on_file: Callable[[Planned], None] | None = None,
+) -> RedactReport:
+    """Write a redacted copy of every log (and trusted-list / message file) under ``to``.
+
+    Same names, same layout below the inputs' common folder, gzip stays gzip, line
+    endings and modification times are kept (maillog's year may come from it).
+    Every input is resolved and every target checked before anything is written;
+    each file is written to a temporary name and renamed.
+    """
+    planned, skipped = plan(paths, to, trusted_files)
+    learn(redactor, planned)
+    report = RedactReport(skipped=skipped)
+    for p in planned:
+        if on_file is not None:
+            on_file(p)
+        fr = FileReport(str(p.source), str(p.target), p.kind)
+        report.files.append(fr)
+        p.target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".redact-", dir=p.target.parent)
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                sink: Any = gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) if p.gzipped else raw
+                with sink if p.gzipped else contextlib.nullcontext(sink):
+                    for b in _redacted_lines(redactor, p, fr):
+                        sink.write(b)
+            mtime = p.mtime_ns()
+            if mtime is not None:
+                os.utime(tmp, ns=(mtime, mtime))
+            os.chmod(tmp, 0o644)
+            if p.target.exists():
+                raise InputError(f"{p.target}: appeared while redacting; not overwritten")
+            os.replace(tmp, p.target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    return report
+
+
+@contextlib.contextmanager
+def redacted_inputs(
+    paths: Sequence[str | os.PathLike[str]], redactor: Redactor, trusted_files: Sequence[str | os.PathLike[str]] = ()
+) -> Iterator[tuple[list[str], list[str], Callable[[str], str]]]:
+    """Redacted copies of ``paths`` in a temporary folder, for ``--redact`` on other commands.
+
+    Yields the paths to give the command instead, the redacted trusted files, and a
+    function that turns the temporary paths in its output back into the paths as given
+    (``BUNDLE!MEMBER`` for a bundle's members).
+    """
+    tmp = Path(tempfile.mkdtemp(prefix="imsvalog-redact-"))
+    back: list[tuple[str, str]] = []  # temporary prefix -> prefix as given, most specific first
+
+    def mirrored(text: str) -> Path:
+        return tmp / (Path("a") / text.lstrip("/") if os.path.isabs(text) else Path("r") / text)
+
+    try:
+        planned: list[Planned] = []
+        given: list[str] = []
+        for p in paths:
+            text = os.fspath(p)
+            src = Path(text)
+            if src.is_file() and not _log_name(src) and _looks_like_message(src):
+                planned.append(Planned(src, mirrored(text), "message", _is_gzip(src)))
+                given.append(str(mirrored(text)))
+                continue
+            files = discover([text]).files
+            if src.is_dir():
+                given.append(str(mirrored(text)))
+            for f in files:
+                if f.member is not None:
+                    bundle, inside = member_path(f)
+                    root = mirrored(str(bundle))
+                    planned.append(Planned(f.path, root.parent / inside, f.kind, _member_gzipped(f), f))
+                    back.append((f"{root.parent / inside.parts[0]}/", f"{bundle}!"))
+                    given.append(str(root.parent / inside.parts[0]))
+                elif src.is_dir():
+                    planned.append(Planned(f.path, mirrored(str(f.path)), f.kind, _is_gzip(f.path), f))
+                else:
+                    kind = "syslog" if f.syslog is not None else f.kind
+                    planned.append(Planned(f.path, mirrored(str(f.path)), kind, _is_gzip(f.path), f))
+                    given.append(str(mirrored(str(f.path))))
+        trusted_given = []
+        for t in trusted_files:
+            text = os.fspath(t)
+            planned.append(Planned(Path(text), mirrored(text), "trusted", _is_gzip(Path(text))))
+            trusted_given.append(str(mirrored(text)))
+        planned = list({p.target: p for p in planned}.values())  # a syslog file's views are one file
+        learn(redactor, planned)
+        for p in planned:
+            p.target.parent.mkdir(parents=True, exist_ok=True)
+            with open(p.target, "wb") as fh:
+                for b in _redacted_lines(redactor, p):
+                    fh.write(b)
+            mtime = p.mtime_ns()
+            if mtime is not None:
+                os.utime(p.target, ns=(mtime, mtime))
+        replacements = sorted(set(back), key=lambda x: -len(x[0])) + [(f"{tmp}/r/", ""), (f"{tmp}/a/", "/")]
+
+        def restore(text: str) -> str:
+            for old, new in replacements:
+                text = text.replace(old, new)
+            return text
+
+        yield list(dict.fromkeys(given)), trusted_given, restore
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
