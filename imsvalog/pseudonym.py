@@ -13,14 +13,16 @@ How (:class:`Permuter`):
 * the string is read as a number in ``[0, n)``, ``n`` the number of strings of its shape
   (mixed radix: 10 per digit, 26 or 6 per letter; characters of no alphabet are kept);
 * a keyed Feistel permutation ``π`` of that range: a balanced Feistel network over
-  ``k = bit length of n - 1`` bits, ten rounds as in NIST SP 800-38G FF1, each round
+  ``k = bit length of n - 1`` bits, eight rounds as in NIST SP 800-38G FF3-1, each round
   function keyed BLAKE2b over (tweak, round, half); ``π`` of ``[0, 2^k)`` is narrowed to
   ``[0, n)`` by cycle-walking (apply it again until the value is below ``n``: still a
   permutation, as every cycle of ``π`` that passes through ``[0, n)`` is walked in order);
 * the pseudonym is ``π⁻¹(π(x) + 1 mod n)``: the successor of ``x`` on one keyed cycle
   through every string of the shape.  A conjugate of a single ``n``-cycle is a single
   ``n``-cycle, so no original is ever its own pseudonym (as long as the shape has two
-  strings), and the map is one-to-one;
+  strings), and the map is one-to-one.  Shapes of 2^32 strings or more (a queue ID, a
+  time stamp, a UUID) take ``π(x)``, half the work: one-to-one as well, and a string
+  is its own pseudonym with a chance of ``1/n``;
 * strings a pseudonym must not be (a keyword, an all-hex run for a run that is not
   all-hex) are skipped by walking on along the cycle: the map stays one-to-one on the
   strings that are allowed.
@@ -49,7 +51,10 @@ DIGITS = "0123456789"
 HEX = "ABCDEF"
 UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LOWER = UPPER.lower()
-ROUNDS = 10
+#: Feistel rounds (FF3-1 has 8; FF1 10)
+ROUNDS = 8
+#: from this many strings of a shape on, the pseudonym is ``π(x)`` instead of ``π⁻¹(π(x) + 1)``
+LARGE = 1 << 32
 
 
 class Permuter:
@@ -73,16 +78,17 @@ class Permuter:
             self._tweaked[(tweak, size)] = h
         return h
 
-    def _round(self, tweak: bytes, i: int, value: int, bits: int) -> int:
-        """Round ``i``'s function of ``value``: ``bits`` keyed pseudo-random bits."""
-        h = self._hasher(tweak, bits).copy()
-        data = bytes([i]) + value.to_bytes((value.bit_length() + 7) // 8 + 1, "big")
+    def _round(self, h0: Any, i: int, value: int, bits: int) -> int:
+        """Round ``i``'s function of ``value`` (``h0``: the keyed hash with the tweak absorbed): ``bits``
+        keyed pseudo-random bits (more hash blocks for very long strings)."""
+        data = bytes((i,)) + value.to_bytes((value.bit_length() + 7) // 8 + 1, "big")
+        h = h0.copy()
         h.update(data)
         out = h.digest()
         c = 0
-        while len(out) * 8 < bits:  # very long strings: more output, block by block
+        while len(out) * 8 < bits:
             c += 1
-            h = self._hasher(tweak, bits).copy()
+            h = h0.copy()
             h.update(data + c.to_bytes(4, "big"))
             out += h.digest()
         return int.from_bytes(out, "big") & ((1 << bits) - 1)
@@ -92,18 +98,32 @@ class Permuter:
         ``(a, b) -> (b, a + F(b) mod 2^|a|)``, so the halves' sizes swap every round (ROUNDS is even)."""
         u = (k + 1) // 2
         v = k - u
-        t = tweak + b"\0" + k.to_bytes(4, "big")
-        rnd = self._round
+        h0 = self._hasher(tweak + b"\0" + k.to_bytes(4, "big"), u)
         a, b = x >> v, x & ((1 << v) - 1)
         sa, sb = u, v
+        if u <= 56:  # the usual case, inlined: one 8-byte hash per round
+            if not inverse:
+                for i in range(ROUNDS):
+                    h = h0.copy()
+                    h.update(bytes((i,)) + b.to_bytes(8, "big"))
+                    a, b = b, (a + int.from_bytes(h.digest(), "big")) & ((1 << sa) - 1)
+                    sa, sb = sb, sa
+            else:
+                for i in range(ROUNDS - 1, -1, -1):
+                    h = h0.copy()
+                    h.update(bytes((i,)) + a.to_bytes(8, "big"))
+                    a, b = (b - int.from_bytes(h.digest(), "big")) & ((1 << sb) - 1), a
+                    sa, sb = sb, sa
+            return (a << sb) | b
+        rnd = self._round
         if not inverse:
             for i in range(ROUNDS):
-                a, b = b, (a + rnd(t, i, b, sa)) & ((1 << sa) - 1)
+                a, b = b, (a + rnd(h0, i, b, sa)) & ((1 << sa) - 1)
                 sa, sb = sb, sa
         else:
             for i in range(ROUNDS - 1, -1, -1):
                 # undo (a, b) = (b0, a0 + F(b0)) where a0 had sb bits
-                a, b = (b - rnd(t, i, a, sb)) & ((1 << sb) - 1), a
+                a, b = (b - rnd(h0, i, a, sb)) & ((1 << sb) - 1), a
                 sa, sb = sb, sa
         return (a << sb) | b
 
@@ -116,9 +136,15 @@ class Permuter:
         return y
 
     def successor(self, x: int, n: int, tweak: bytes) -> int:
-        """``x``'s successor on one keyed cycle through ``[0, n)``: a permutation with no fixed point (n > 1)."""
+        """``x``'s successor on one keyed cycle through ``[0, n)``: a permutation with no fixed point (n > 1).
+
+        From :data:`LARGE` strings on, plain ``π(x)`` (half the work): a keyed permutation
+        still, whose chance to map a given string onto itself is ``1/n`` (below 2^-32).
+        """
         if n <= 1:
             return x
+        if n >= LARGE:
+            return self._walk(x, n, tweak, False)
         return self._walk((self._walk(x, n, tweak, False) + 1) % n, n, tweak, True)
 
     # -- strings ----------------------------------------------------------

@@ -467,7 +467,7 @@ class Redactor:
         """One run of letters/digits of an ID -> a run of the same shape: digits for digits, letters for
         letters (an all-hex run stays hex, one that is not all-hex never becomes all-hex), length and case
         kept; keyed case-insensitively.  A pure function of (key, run), one-to-one, never the run itself
-        (:mod:`imsvalog.pseudonym`); a run of a role name (:data:`ROLE_LOCAL_PARTS`) is kept and no other
+        when its shape has fewer than 2^32 strings (:mod:`imsvalog.pseudonym`); a run of a role name (:data:`ROLE_LOCAL_PARTS`) is kept and no other
         run becomes one.
         """
         got = self._token(run.upper() if run.isascii() else "".join(c.upper() if c.isascii() else c for c in run))
