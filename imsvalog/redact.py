@@ -669,7 +669,9 @@ class Redactor:
                 # key=value pairs of Postfix, Dovecot, SASL holding a mailbox or a host without @
                 alts.append(r"(?P<helokw>\bhelo=<)(?P<helov>[^\s<>,;@\[\]\"]+)(?=>)")
             if mode == "received":
-                alts.append(r"(?P<kw>\b(?:from|by)[ \t]+|\bhelo=)(?P<kwhost>[^\s()<>\[\];,]+)")
+                # the whole host word, whatever it holds (a hostile ``evil\x1b]0;pwned\x07.example``), but
+                # not ``[address]`` nor a final ``;`` or ``,``
+                alts.append(r"(?P<kw>\b(?:from|by)[ \t]+|\bhelo=)(?P<kwhost>[^\s()<>\[\];,][^\s()<>\[]*?)(?=[;,]?(?:[\s()<>\[]|$))")
                 alts.append(r"(?P<idkw>\bid[ \t]+)(?P<qid>[\w.-]+)")
             cache[key] = re.compile("|".join(alts))
         return cache[key]

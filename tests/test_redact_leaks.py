@@ -163,6 +163,13 @@ def test_addresses_after_keys_in_urls_and_without_local_part(text: str, original
         assert original not in out and kept in out, (mode, out)
 
 
+def test_a_hostile_host_name_in_received_is_redacted_whole() -> None:
+    red = r()
+    out = red.received("from evil\x1b]0;pwned\x07.example ([bold red]x[/bold red] [198.51.100.66]) by mx.kanzlei.lu; Thu")
+    assert "evil" not in out and "pwned" not in out and "kanzlei" not in out
+    assert f"[{red.ip_text('198.51.100.66')}]) by {red.domain('mx.kanzlei.lu')}; Thu" in out
+
+
 def test_postfix_literals_are_not_queue_ids() -> None:
     red = r()
     for lit in ("NOQUEUE: reject: RCPT from unknown[198.51.100.99]: 554", "warning: hostname does not resolve"):
