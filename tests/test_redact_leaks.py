@@ -3,7 +3,6 @@ searched for in every output byte (gzip members decompressed); IMSVA's own texts
 
 from __future__ import annotations
 
-import gzip
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from imsvalog.redact import Redactor, is_tld
 from imsvalog.spoof import check_domains, domain_of
 
 from .conftest import FIXTURES
+from .test_redact import output_text  # every output byte, gzip members decompressed
 
 KEY = bytes.fromhex((FIXTURES / "redaction-example.key").read_text().strip())
 LEAKS = FIXTURES / "redact-leaks"
@@ -24,17 +24,6 @@ M = "Mar 15 10:00:00 imsva postfix/smtpd[24750]: "
 
 def run(*args: str):
     return CliRunner().invoke(app, list(args), env={"COLUMNS": "100", "TERM": "dumb"})
-
-
-def output_text(folder: Path) -> str:
-    parts = []
-    for p in sorted(folder.rglob("*")):
-        if p.is_file():
-            data = p.read_bytes()
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-            parts.append(data.decode("utf-8", "surrogateescape"))
-    return "\n".join(parts)
 
 
 def absent(token: str, text: str) -> bool:
