@@ -2,18 +2,24 @@
 
 A Case Diagnostic Tool bundle (``CDT-YYYYMMDD-HHMMSS.zip``) is a password-protected
 zip of an appliance's logs.  Members are streamed straight out of the archive by
-libarchive (through ``libarchive-c``), never extracted to disk; a bundle inside a
-bundle is followed once.  Every member is named ``BUNDLE!MEMBER`` (nested:
-``OUTER!INNER!MEMBER``), and that name is the ``file`` of every record and reject
-read from it:
+libarchive (through ``libarchive-c``), never extracted to disk; bundles inside a
+bundle are followed :data:`MAX_NESTING` (2) levels down (a ticket zip holding a CDT zip
+holding a tar.gz of rotated logs); deeper ones are passed over, each named with the
+reason.  Every member is named ``BUNDLE!MEMBER`` (nested: ``OUTER!INNER!MEMBER``; the
+second entry of one name in a zip ``BUNDLE!MEMBER#2``), and that name is the ``file``
+of every record and reject read from it:
 
 >>> member_label(Path("CDT-20240312-101500.zip"), ("IMSVA/LogFile/Event3/log.imss.20240312.0001",))
 'CDT-20240312-101500.zip!IMSVA/LogFile/Event3/log.imss.20240312.0001'
 
 Passwords: the one given (``--password``, ``IMSVALOG_PASSWORD`` or :func:`options`),
 else the CDT tool's default ``trend`` (FORMATS.md) and then, when stdin is a
-terminal, a prompt.  A wrong password is an :class:`~imsvalog.errors.InputError`
-naming the bundle.  The password is held in a :class:`Secret` whose ``repr`` and
+terminal, a prompt.  Every encrypted member is checked with it before anything is
+read (its first bytes decrypted): a wrong password is an
+:class:`~imsvalog.errors.InputError` naming the bundle and the member that revealed
+it.  A member whose data is damaged (bad CRC or authentication code, data that does
+not inflate) is an :class:`ArchiveDamagedError`: a reject naming it, the run goes on.
+A truncated zip is said to be truncated.  The password is held in a :class:`Secret` whose ``repr`` and
 ``str`` hide it, so it cannot reach output, logs or tracebacks by accident.
 
 Decompression is bounded: a member that inflates past ``max_member_bytes``, or a
@@ -25,11 +31,13 @@ go on with the others.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import getpass
 import io
 import os
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -52,6 +60,10 @@ _BLOCK = 1 << 20
 _CDT_NAME = re.compile(r"CDT-(?P<date>\d{8})-(?P<time>\d{6})", re.IGNORECASE)
 #: the folder that starts an appliance's logs inside a bundle: ``.../IMSVA/LogFile/...`` (any case)
 _APPLIANCE_DIR = re.compile(r"(?:^|/)IMSVA/Log ?file(?:/|$)", re.IGNORECASE)
+#: how deep bundles inside bundles are followed: a ticket zip -> a CDT zip -> a tar.gz of rotated logs
+MAX_NESTING = 2
+#: bytes read from each encrypted member to check the password (past the encryption header, into the data)
+_PROBE = 1 << 16
 
 
 class Secret:
@@ -89,6 +101,10 @@ class ArchiveLimitError(ArchiveReadError):
     """A member, or the whole run, inflated past its uncompressed-size limit."""
 
 
+class ArchiveDamagedError(ArchiveReadError):
+    """A member whose data fails the archive's own checks (CRC, authentication code, decompression)."""
+
+
 @dataclass(slots=True)
 class Options:
     """How bundles are opened: password, size limits, what to say on stderr."""
@@ -103,6 +119,8 @@ class Options:
     # state of one run
     read_bytes: int = 0
     passwords: dict[str, Secret | None] = field(default_factory=dict, repr=False)
+    #: top-level entries whose decryption was checked: (bundle, entry name, occurrence)
+    probed: set[tuple[str, str, int]] = field(default_factory=set, repr=False)
 
     def say(self, message: str) -> None:
         if self.notice is not None:
@@ -215,10 +233,20 @@ class Member:
     size: int | None = None
     mtime: float | None = None
     appliance: str = ""
+    #: its entry in the bundle on disk (``chain[0]``) is encrypted
+    encrypted: bool = False
+    #: a zip may hold several entries of one name: this is the (n+1)-th; its label ends ``#n+1``
+    occurrence: int = 0
 
     @property
     def label(self) -> str:
-        return member_label(self.bundle, self.chain)
+        base = member_label(self.bundle, self.chain)
+        return f"{base}#{self.occurrence + 1}" if self.occurrence else base
+
+    @property
+    def top(self) -> tuple[str, str, int]:
+        """Its entry in the bundle on disk: (bundle, name, occurrence)."""
+        return (str(self.bundle), self.chain[0], self.occurrence if len(self.chain) == 1 else 0)
 
     @property
     def name(self) -> str:
@@ -294,45 +322,138 @@ def appliance_of(bundle: str, chain: tuple[str, ...]) -> str:
 
 
 def list_bundle(path: Path) -> Listing:
-    """The files in a bundle, nested bundles followed once.
+    """The files in a bundle, bundles inside it followed down to :data:`MAX_NESTING` levels.
 
     Reads the bundle's headers; checks its password (see :func:`verify_password`)
-    when a nested bundle must be opened to list what it holds.
+    when a nested bundle must be opened to list what it holds.  Raises
+    :class:`InputError` for an archive that cannot be read (truncated, damaged, not
+    an archive) and for a wrong password of a nested bundle.
     """
     la = _libarchive()
     out = Listing()
     nested: list[Member] = []
     try:
         with la.file_reader(str(path)) as arc:
-            for entry in arc:
-                if entry.isfile:
-                    _listed(path, (entry.pathname,), entry, out, nested)
+            _list_entries(arc, path, (), 0, False, out, nested)
     except la.ArchiveError as exc:
-        raise InputError(f"{path}: cannot read this archive: {_clean(exc)}") from None
+        raise InputError(f"{path}: {_unreadable(path, _clean(exc))}") from None
     if nested:
-        verify_password(out.members or nested)
+        verify_password(nested)
     for inner in nested:
-        before = len(out.members)
-        try:
-            outer = current().passwords.get(inner.archive_label)
-            with _open_nested(_raw_blocks(inner, outer), inner.label, _nested_password(outer)) as iarc:
-                for entry in iarc:
-                    if entry.isfile:
-                        _listed(path, (*inner.chain, entry.pathname), entry, out, None)
-        except (la.ArchiveError, OSError) as exc:
-            del out.members[before:]
-            out.skipped.append((inner.label, f"cannot read this archive: {_clean(exc)}"))
+        _list_nested(path, inner, out)
     return out
 
 
-def _listed(bundle: Path, chain: tuple[str, ...], entry: Any, out: Listing, nested: list[Member] | None) -> None:
-    m = Member(bundle, chain, entry.size if entry.size else None, entry.mtime, appliance_of(str(bundle), chain))
-    if not is_bundle_name(chain[-1]):
-        out.members.append(m)
-    elif nested is None:
-        out.skipped.append((m.label, "a bundle inside a bundle inside a bundle is not followed"))
-    else:
-        nested.append(m)
+def _list_entries(
+    arc: Any, bundle: Path, chain: tuple[str, ...], depth: int, encrypted: bool, out: Listing, nested: list[Member],
+    probe: bool = False,
+) -> tuple[tuple[str, str] | None, bool]:
+    """Files of one archive level: logs and others to ``out.members``, bundles to ``nested``
+    (or, past :data:`MAX_NESTING`, to ``out.skipped``).
+
+    With ``probe`` (a nested archive, read once as a stream), the first bytes of each
+    encrypted entry are read as it passes: the first one the password does not open is
+    returned (its label and libarchive's reason), with whether any encrypted entry opened.
+    """
+    la = _libarchive()
+    seen: Counter[str] = Counter()
+    opened = False
+    for entry in arc:
+        if not entry.isfile:
+            continue
+        name = entry.pathname
+        occurrence = seen[name]
+        seen[name] += 1
+        full = (*chain, name)
+        m = Member(
+            bundle, full, entry.size if entry.size else None, entry.mtime, appliance_of(str(bundle), full),
+            encrypted or (depth == 0 and _entry_encrypted(entry)), occurrence,
+        )
+        if not is_bundle_name(name):
+            out.members.append(m)
+        elif occurrence:
+            out.skipped.append((m.label, "a second bundle of this name in the same archive is not opened (unpack it to read it)"))
+        elif depth >= MAX_NESTING:
+            out.skipped.append((m.label, f"a bundle nested deeper than {MAX_NESTING} levels is not followed (unpack it to read it)"))
+        else:
+            nested.append(m)
+        if probe and _entry_encrypted(entry):
+            try:
+                for _ in _entry_blocks(entry, _PROBE):
+                    pass
+                opened = True
+            except (la.ArchiveError, ArchiveReadError) as exc:
+                if _refused(_clean(exc)):
+                    return (m.label, _clean(exc)), opened
+    return None, opened
+
+
+def _list_nested(path: Path, inner: Member, out: Listing) -> None:
+    """List a bundle inside a bundle (and, within :data:`MAX_NESTING`, the bundles inside it),
+    checking that its password opens its encrypted entries."""
+    la = _libarchive()
+    opts = current()
+    before = len(out.members)
+    deeper: list[Member] = []
+    outer = opts.passwords.get(inner.archive_label)
+    password = _nested_password(outer)
+    try:
+        with _open_nested(_raw_blocks(inner, outer), inner.label, password) as iarc:
+            refused, opened = _list_entries(iarc, path, inner.chain, len(inner.chain), inner.encrypted, out, deeper, probe=True)
+    except (la.ArchiveError, OSError) as exc:
+        del out.members[before:]
+        reason = _clean(exc)
+        if _refused(reason):
+            raise _wrong_password(inner.label, inner.label, reason) from None
+        out.skipped.append((inner.label, _unreadable(None, reason)))
+        return
+    if refused is not None:
+        raise _wrong_password(inner.label, *refused)
+    if opened and outer is None and opts.password is None:
+        opts.say(f"{inner.label}: opened with the Case Diagnostic Tool's default password "
+                 f"'{CDT_DEFAULT_PASSWORD}' (give another with --password or {PASSWORD_ENV})")
+    for m in deeper:
+        _list_nested(path, m, out)
+
+
+def _entry_encrypted(entry: Any) -> bool:
+    """Whether libarchive says this entry's data (or metadata) is encrypted."""
+    fn = _is_encrypted()
+    return bool(fn(entry._entry_p)) if fn is not None else True
+
+
+_ENCRYPTED_FN: list[Any] = []
+
+
+def _is_encrypted() -> Any:
+    if not _ENCRYPTED_FN:
+        try:
+            fn = _libarchive().ffi.libarchive["archive_entry_is_encrypted"]
+            fn.argtypes, fn.restype = [ctypes.c_void_p], ctypes.c_int
+        except (AttributeError, KeyError):  # libarchive < 3.2: every entry is checked
+            fn = None
+        _ENCRYPTED_FN.append(fn)
+    return _ENCRYPTED_FN[0]
+
+
+def _unreadable(path: Path | None, reason: str) -> str:
+    """Why an archive cannot be read, said so a user knows what to do: a truncated zip says so."""
+    if path is not None and (path.name.lower().endswith(".zip") or looks_like_bundle(path)):
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                fh.seek(max(0, size - (1 << 16) - 22))
+                tail = fh.read()
+        except OSError:
+            tail = b"PK\x05\x06"
+        if b"PK\x05\x06" not in tail:
+            # (libarchive then reads on from the local headers and says something misleading, e.g. "Passphrase required")
+            return "the archive is truncated or damaged (no end-of-central-directory record: was the copy or download cut short?)"
+    low = reason.lower()
+    if "truncat" in low or "premature" in low or "unexpected end" in low:
+        return f"the archive is truncated or damaged: {reason}"
+    return f"cannot read this archive: {reason}"
 
 
 class _Source(io.RawIOBase):
@@ -409,71 +530,112 @@ def _clean(exc: BaseException) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _try_password(member: Member, password: Secret | None) -> str | None:
-    """None when the member reads with this password, else libarchive's reason."""
+def _refused(reason: str) -> bool:
+    """libarchive's reason says the password does not open the entry (not: the entry is damaged)."""
+    low = reason.lower()
+    return "passphrase" in low or "password" in low or "decryption is unsupported" in low
+
+
+def _wrong_password(bundle: str, member: str, reason: str, tried: str | None = None) -> InputError:
+    opts = current()
+    if tried is None:
+        tried = "the password given" if opts.password is not None else f"the CDT default '{CDT_DEFAULT_PASSWORD}'"
+        tried = f"{tried} does not open it"
+    where = "" if member == bundle else f" {member} does not decrypt:"
+    return InputError(
+        f"{bundle}: wrong password ({tried}):{where} {reason}; "
+        f"give the bundle's password with --password or {PASSWORD_ENV}"
+    )
+
+
+def _refusal(todo: list[Member], password: Secret | None) -> tuple[Member, str] | None:
+    """Read the first bytes of each of ``todo`` (entries of one bundle on disk) with ``password``:
+    the first one it does not open, with libarchive's reason; None when it opens them.
+
+    An entry that is damaged (its data fails to inflate, but the password check passed)
+    is not a refusal, unless no entry opens at all: then the password is the likelier cause.
+    """
     la = _libarchive()
+    wanted = {m.top: m for m in todo}
+    results: list[tuple[Member, str | None]] = []
+    seen: Counter[str] = Counter()
     try:
-        for _ in _raw_blocks(member, password, limit=1 << 20):
-            pass
+        with la.file_reader(str(todo[0].bundle), passphrase=password.reveal() if password else None) as arc:
+            for entry in arc:
+                key = (str(todo[0].bundle), entry.pathname, seen[entry.pathname])
+                seen[entry.pathname] += 1
+                m = wanted.pop(key, None)
+                if m is None:
+                    continue
+                try:
+                    for _ in _entry_blocks(entry, _PROBE):
+                        pass
+                    results.append((m, None))
+                except (la.ArchiveError, ArchiveReadError) as exc:
+                    results.append((m, _clean(exc)))
+                if not wanted:
+                    break
     except la.ArchiveError as exc:
-        return _clean(exc)
+        reason = _clean(exc)
+        results += [(m, reason) for m in wanted.values()]
+    for m, reason in results:
+        if reason is not None and _refused(reason):
+            return m, reason
+    failed = [(m, r) for m, r in results if r is not None]
+    if results and len(failed) == len(results):
+        return failed[0][0], f"{failed[0][1]} (no encrypted member decrypts: the password, or every one of them is damaged)"
     return None
 
 
-def _wrong(reason: str) -> bool:
-    low = reason.lower()
-    return "passphrase" in low or "password" in low or "decrypt" in low or "crc" in low
-
-
 def verify_password(members: list[Member]) -> None:
-    """Find the password that opens each archive among ``members`` (before any output is written).
+    """Find the password that opens every encrypted member among ``members`` (before any output is written).
 
-    Tries, in order: none (not encrypted), the given password, else ``trend`` and,
-    when stdin is a terminal, a prompt.  Raises :class:`InputError` naming the
-    bundle when none works.
+    Each bundle's encrypted entries are read a little with, in order: the given
+    password, else ``trend`` and, when stdin is a terminal, a prompt.  Raises
+    :class:`InputError` naming the bundle (and the member that revealed it) when
+    the password does not open one of them.  A member whose data is damaged (the
+    password check passed, its data does not inflate) is not a wrong password: its
+    read ends in a reject naming it.  Plain members need no password.
     """
     opts = current()
     by_archive: dict[str, list[Member]] = {}
     for m in members:
-        by_archive.setdefault(m.archive_label, []).append(m)
-    for label, ms in by_archive.items():
-        if label in opts.passwords:
-            continue
-        probe = min(ms, key=lambda m: m.size if m.size is not None else 1 << 62)
-        reason = _try_password(probe, None)
-        if reason is None:
-            opts.passwords[label] = None
-            continue
-        if not _wrong(reason):
-            raise InputError(f"{label}: cannot read {probe.chain[-1]}: {reason}")
-        candidates: list[tuple[Secret, str]] = []
-        if opts.password is not None:
-            candidates.append((opts.password, "given"))
+        if m.encrypted and m.top not in opts.probed:
+            by_archive.setdefault(m.archive_label, []).append(m)
         else:
-            candidates.append((Secret(CDT_DEFAULT_PASSWORD), "default"))
-        found = None
-        for secret, how in candidates:
-            if _try_password(probe, secret) is None:
-                found = secret
-                if how == "default":
-                    opts.say(f"{label}: opened with the Case Diagnostic Tool's default password "
-                             f"'{CDT_DEFAULT_PASSWORD}' (give another with --password or {PASSWORD_ENV})")
-                break
-        prompt = opts.prompt if opts.prompt is not None else _stdin_is_tty()
-        asked = False
-        if found is None and prompt:
-            typed = getpass.getpass(f"password for {label}: ")
-            asked = True
-            if typed and _try_password(probe, Secret(typed)) is None:
-                found = Secret(typed)
-        if found is None:
-            tried = "the password given" if opts.password is not None else f"the CDT default '{CDT_DEFAULT_PASSWORD}'"
-            tried = f"neither {tried} nor the one typed opens it" if asked else f"{tried} does not open it"
-            raise InputError(
-                f"{label}: wrong password ({tried}); "
-                f"give the bundle's password with --password or {PASSWORD_ENV}"
-            )
-        opts.passwords[label] = found
+            opts.passwords.setdefault(m.archive_label, None)
+    for label, ms in by_archive.items():
+        todo = list({m.top: m for m in ms}.values())
+        known = opts.passwords.get(label)
+        if known is not None:
+            bad = _refusal(todo, known)
+            if bad is not None:
+                raise _wrong_password(label, bad[0].label, bad[1])
+        else:
+            opts.passwords[label] = _find_password(label, todo)
+        opts.probed.update(m.top for m in todo)
+
+
+def _find_password(label: str, todo: list[Member]) -> Secret:
+    opts = current()
+    secret = opts.password if opts.password is not None else Secret(CDT_DEFAULT_PASSWORD)
+    bad = _refusal(todo, secret)
+    if bad is None:
+        if opts.password is None:
+            opts.say(f"{label}: opened with the Case Diagnostic Tool's default password "
+                     f"'{CDT_DEFAULT_PASSWORD}' (give another with --password or {PASSWORD_ENV})")
+        return secret
+    prompt = opts.prompt if opts.prompt is not None else _stdin_is_tty()
+    if prompt:
+        typed = getpass.getpass(f"password for {label}: ")
+        if typed:
+            again = _refusal(todo, Secret(typed))
+            if again is None:
+                return Secret(typed)
+            bad = again
+        tried = "the password given" if opts.password is not None else f"the CDT default '{CDT_DEFAULT_PASSWORD}'"
+        raise _wrong_password(label, bad[0].label, bad[1], f"neither {tried} nor the one typed opens it")
+    raise _wrong_password(label, bad[0].label, bad[1])
 
 
 def _stdin_is_tty() -> bool:
@@ -498,35 +660,71 @@ def _raw_blocks(member: Member, password: Secret | None, limit: int | None = Non
 
 def _descend(arc: Any, member: Member, depth: int, password: Secret | None, limit: int | None) -> Iterator[bytes]:
     want = member.chain[depth]
+    leaf = depth == len(member.chain) - 1
+    skip = member.occurrence if leaf else 0
     for entry in arc:
         if entry.pathname != want:
             continue
-        if depth == len(member.chain) - 1:
-            got = 0
-            for block in entry.get_blocks(_BLOCK):
-                yield block
-                got += len(block)
-                if limit is not None and got >= limit:
-                    return
+        if skip:
+            skip -= 1
+            continue
+        if leaf:
+            yield from _entry_blocks(entry, limit)
             return
         nested = _nested_password(password)
-        with _open_nested(entry.get_blocks(_BLOCK), member_label(member.bundle, member.chain[: depth + 1]), nested) as inner:
+        with _open_nested(_entry_blocks(entry), member_label(member.bundle, member.chain[: depth + 1]), nested) as inner:
             yield from _descend(inner, member, depth + 1, nested, limit)
         return
     raise ArchiveReadError(f"{member.label}: no longer in the archive")
 
 
+_READ_DATA: list[Any] = []
+
+
+def _entry_blocks(entry: Any, limit: int | None = None) -> Iterator[bytes]:
+    """An entry's data in blocks of up to :data:`_BLOCK` bytes (at most about ``limit`` in all).
+
+    Unlike libarchive-c's ``get_blocks``, a warning at the end of the data (a bad CRC,
+    a bad AES authentication code) is an :class:`ArchiveDamagedError`, not a block of
+    stale buffer bytes, and an error names what libarchive found.
+    """
+    la = _libarchive()
+    if not _READ_DATA:
+        fn = la.ffi.libarchive["archive_read_data"]  # a fresh function object: no libarchive-c error hook
+        fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t], ctypes.c_ssize_t
+        _READ_DATA.append(fn)
+    read = _READ_DATA[0]
+    archive_p = entry._archive_p
+    buf = ctypes.create_string_buffer(_BLOCK)
+    got = 0
+    while True:
+        n = read(archive_p, buf, _BLOCK)
+        if n == 0:
+            return
+        if n < 0:
+            reason = _clean(la.ffi.archive_error(archive_p, n))
+            if n == la.ffi.ARCHIVE_WARN or not _refused(reason):
+                raise ArchiveDamagedError(f"the member is damaged: {reason}")
+            raise la.ArchiveError(reason)
+        yield ctypes.string_at(buf, n)
+        got += n
+        if limit is not None and got >= limit:
+            return
+
+
 def _member_blocks(member: Member) -> Iterator[bytes]:
     la = _libarchive()
     opts = current()
-    password = opts.passwords.get(member.archive_label)
-    if password is None and member.archive_label not in opts.passwords:
+    if member.archive_label not in opts.passwords or (member.encrypted and member.top not in opts.probed):
         verify_password([member])
-        password = opts.passwords.get(member.archive_label)
+    password = opts.passwords.get(member.archive_label)
     try:
         yield from _raw_blocks(member, password)
     except la.ArchiveError as exc:
-        raise ArchiveReadError(_clean(exc)) from None
+        reason = _clean(exc)
+        if _refused(reason):
+            raise _wrong_password(member.archive_label, member.label, reason) from None
+        raise ArchiveDamagedError(f"the member is damaged: {reason}") from None
 
 
 def bounded(fh: BinaryIO, label: str, chunk: int = 1 << 20) -> BinaryIO:
@@ -618,10 +816,12 @@ def _size(n: int) -> str:
 
 
 __all__ = [
+    "ArchiveDamagedError",
     "ArchiveLimitError",
     "ArchiveReadError",
     "CDT_DEFAULT_PASSWORD",
     "Listing",
+    "MAX_NESTING",
     "Member",
     "Options",
     "Secret",

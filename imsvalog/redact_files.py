@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import InputError
@@ -53,7 +53,10 @@ def member_path(f: LogFile) -> tuple[Path, Path]:
     assert f.member is not None
     chain = list(f.member.chain)
     parts = [_BUNDLE_EXT.sub("", f.member.bundle.name)]
-    parts += [_BUNDLE_EXT.sub("", c) for c in chain[:-1]] + [chain[-1]]
+    leaf = chain[-1]
+    if f.member.occurrence:  # the second entry of one name in a zip (``...#2``): a folder of its own, nothing lost
+        leaf = f"{leaf}#{f.member.occurrence + 1}/{PurePosixPath(leaf).name}"
+    parts += [_BUNDLE_EXT.sub("", c) for c in chain[:-1]] + [leaf]
     return f.member.bundle, Path(*[p for part in parts for p in part.split("/") if p])
 
 

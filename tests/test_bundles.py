@@ -168,19 +168,10 @@ def test_tar_and_tgz_bundles_and_a_bundle_in_a_folder(tmp_path: Path) -> None:
     assert "case.tgz!imsva01/IMSVA/Logfile/Event3/polevt.imss.20190430.0001:1" in r.stdout
 
 
-def test_a_bundle_three_deep_is_not_followed(tmp_path: Path) -> None:
-    inner = make_bundles.tar_gz({"log.imss.20190430.0001": (FIXTURES / "kb000239719/log.imss.20190430.0001").read_bytes()})
-    middle = make_bundles.tar_gz({"deep.tar.gz": inner})
-    z = make_bundles.write_cdt_zip(tmp_path / "outer.zip", {"middle.tar.gz": middle}, None)
-    found = discover([z])
-    assert found.files == []
-    assert (f"{z}!middle.tar.gz!deep.tar.gz", "a bundle inside a bundle inside a bundle is not followed") in found.skipped
-
-
 def test_not_an_archive_is_one_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "CDT-20240312-101500.zip"
     bad.write_bytes(b"PK\x03\x04 this is no zip at all")
-    with pytest.raises(InputError, match="CDT-20240312-101500.zip: cannot read this archive"):
+    with pytest.raises(InputError, match="CDT-20240312-101500.zip: the archive is truncated or damaged"):
         discover([bad])
     r = cli("correlate", str(bad))
     assert r.exit_code == 2 and "Traceback" not in r.output
@@ -352,3 +343,155 @@ def test_a_plain_gzip_file_is_held_to_the_limits_too(tmp_path: Path, command: st
     assert r.exit_code == 0, r.output
     assert "the run read past the total limit of 3 MiB uncompressed" in r.output
     assert "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C" in r.stdout  # a plain file is not held to it
+
+
+# --- passwords checked on every encrypted member; damage is not a wrong password (gaps 2, 3) -------
+
+def _mixed(tmp_path: Path, encryption: str = "zipcrypt") -> Path:
+    """A zip whose smallest member is plain and whose log members are encrypted with PASSWORD."""
+    import zipfile
+
+    z = make_bundles.write_cdt_zip(tmp_path / "CDT-20240312-101500.zip", {
+        f"IMSVA/LogFile/Event3/{n}": (BUSY / n).read_bytes()
+        for n in ("log.imss.20240312.0001", "polevt.imss.20240312.0001")
+    }, PASSWORD, encryption)
+    with zipfile.ZipFile(z, "a") as zf:
+        zf.writestr("ReadmeFirst.txt", "Case Diagnostic Tool\r\n")
+        zf.writestr("IMSVA/LogFile/Event3/msgtra.imss.20240312.0001", (BUSY / "msgtra.imss.20240312.0001").read_bytes()[:300])
+    return z
+
+
+@pytest.mark.parametrize("encryption", ["zipcrypt", "aes256"])
+def test_every_encrypted_member_is_decrypted_although_the_smallest_is_plain(tmp_path: Path, encryption: str) -> None:
+    z = _mixed(tmp_path, encryption)
+    r = cli("correlate", str(z), "--password", PASSWORD, "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    assert "Passphrase" not in r.output and "rejected" not in r.stderr
+    assert "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C" in r.stdout
+    wrong = "Wr0ng-guess-4711"
+    for command in ("correlate", "parse"):
+        r = cli(command, str(z), "--password", wrong)
+        assert r.exit_code == 2, r.output
+        assert f"{z}: wrong password (the password given does not open it): {z}!IMSVA/LogFile/Event3/" in r.stderr
+        assert "Traceback" not in r.output and wrong not in r.output and PASSWORD not in r.output
+    # no password given: the CDT default is tried on the encrypted members, not on the plain one
+    r = cli("parse", str(z))
+    assert r.exit_code == 2 and "wrong password (the CDT default 'trend' does not open it)" in r.stderr
+
+
+def _flip(z: Path, member: str, at: int) -> None:
+    """Flip one byte of ``member``'s stored data, ``at`` bytes into it."""
+    import zipfile
+
+    with zipfile.ZipFile(z) as zf:
+        info = zf.getinfo(member)
+    data = bytearray(z.read_bytes())
+    header = info.header_offset
+    start = header + 30 + int.from_bytes(data[header + 26:header + 28], "little") + int.from_bytes(data[header + 28:header + 30], "little")
+    data[start + at] ^= 0x55
+    z.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("encryption", ["zipcrypt", "aes256"])
+def test_a_damaged_encrypted_member_is_a_reject_naming_it_not_a_wrong_password(tmp_path: Path, encryption: str) -> None:
+    z = cdt(tmp_path, encryption)
+    member = "IMSVA/LogFile/Event3/log.imss.20240312.0001"
+    _flip(z, member, 400)
+    r = cli("correlate", str(z), "--password", PASSWORD, "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    assert "wrong password" not in r.output
+    assert f"{z}!{member}:" in r.stderr and "the member is damaged: " in r.stderr
+    # the other members were read: the events of polevt and the scans of the nested .0002.gz
+    assert "9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9" in r.stdout
+    r = cli("parse", str(z), "--password", PASSWORD, "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    rejects = [json.loads(x) for x in r.stdout.splitlines() if '"reject"' in x]
+    damaged = [x for x in rejects if "the member is damaged: " in x["reason"]]
+    assert [x["file"] for x in damaged] == [f"{z}!{member}"]
+    # never a block of stale bytes after the damage is found (libarchive-c's get_blocks gave ~1 MiB of them)
+    assert sum(len(x.get("raw") or "") for x in rejects) < 64 << 10
+
+
+def test_a_truncated_zip_says_it_is_truncated(tmp_path: Path) -> None:
+    z = cdt(tmp_path)
+    z.write_bytes(z.read_bytes()[: z.stat().st_size * 6 // 10])
+    for args in (("--password", PASSWORD), ()):
+        r = cli("correlate", str(z), *args)
+        assert r.exit_code == 2, r.output
+        assert f"{z}: the archive is truncated or damaged (no end-of-central-directory record" in r.stderr
+        assert "Passphrase required" not in r.stderr.split("libarchive says")[0]
+
+
+# --- two members of one name (gap 5) ---------------------------------------------------------------
+
+def test_two_members_of_one_name_are_both_read_and_told_apart(tmp_path: Path) -> None:
+    import warnings
+    import zipfile
+
+    z = tmp_path / "case.zip"
+    lines = (BUSY / "polevt.imss.20240312.0001").read_bytes().splitlines(keepends=True)
+    name = "IMSVA/LogFile/Event3/polevt.imss.20240312.0001"
+    with warnings.catch_warnings(), zipfile.ZipFile(z, "w") as zf:
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        zf.writestr(name, b"".join(lines[:4]))
+        zf.writestr(name, b"".join(lines[4:]))
+    r = cli("parse", str(z), "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    files = [json.loads(x)["file"] for x in r.stdout.splitlines()]
+    assert files == [f"{z}!{name}"] * 4 + [f"{z}!{name}#2"] * (len(lines) - 4)
+    # the second can be named as an input, like records name it
+    r = cli("parse", f"{z}!{name}#2", "--format", "jsonl")
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == len(lines) - 4
+
+
+# --- bundles inside bundles: two levels followed (gap 6) -------------------------------------------
+
+def test_a_cdt_zip_inside_a_ticket_zip_gives_the_rows_of_the_cdt_zip(tmp_path: Path) -> None:
+    z = cdt(tmp_path / "a" if (tmp_path / "a").mkdir() is None else tmp_path)
+    ticket = make_bundles.write_cdt_zip(tmp_path / "ticket-4711.zip", {f"attachments/{z.name}": z.read_bytes()}, None)
+    on_cdt = cli("correlate", str(z), "--password", PASSWORD, "--format", "jsonl")
+    on_ticket = cli("correlate", str(ticket), "--password", PASSWORD, "--format", "jsonl")
+    assert on_cdt.exit_code == 0 and on_ticket.exit_code == 0, on_ticket.output
+    # the nested tar.gz two levels down is read: nothing skipped, the same rows
+    assert "not followed" not in on_ticket.stderr and "cannot read" not in on_ticket.stderr
+    assert f"{ticket}!attachments/{z.name}!IMSVA/LogFile/Event3/rotated.tar.gz!log.imss.20240312.0002.gz:" in on_ticket.stdout
+    assert on_ticket.stdout.replace(f"{ticket}!attachments/", str(z.parent) + "/") == on_cdt.stdout
+    # the nested CDT zip's password is checked too: wrong is exit 2 naming it
+    r = cli("correlate", str(ticket), "--password", "Wr0ng-guess-4711")
+    assert r.exit_code == 2, r.output
+    assert f"{ticket}!attachments/{z.name}: wrong password (the password given does not open it)" in r.stderr
+
+
+def test_a_bundle_three_levels_down_is_named_with_the_reason(tmp_path: Path) -> None:
+    inner = make_bundles.tar_gz({"log.imss.20190430.0001": (FIXTURES / "kb000239719/log.imss.20190430.0001").read_bytes()})
+    third = make_bundles.tar_gz({"deep.tar.gz": inner, "log.imss.20190430.0003": b""})
+    second = make_bundles.tar_gz({"third.tar.gz": third, "log.imss.20190430.0002": b""})
+    z = make_bundles.write_cdt_zip(tmp_path / "outer.zip", {"second.tar.gz": second}, None)
+    found = discover([z])
+    # outer.zip -> second.tar.gz -> third.tar.gz (a ticket zip -> a CDT zip -> a tar.gz of rotated logs) is read
+    assert [str(f.path) for f in found.files] == [
+        f"{z}!second.tar.gz!log.imss.20190430.0002", f"{z}!second.tar.gz!third.tar.gz!log.imss.20190430.0003",
+    ]
+    why = "a bundle nested deeper than 2 levels is not followed (unpack it to read it)"
+    assert (f"{z}!second.tar.gz!third.tar.gz!deep.tar.gz", why) in found.skipped
+    r = cli("parse", str(z), "--format", "jsonl")
+    assert r.exit_code == 0
+    assert f"{z}!second.tar.gz!third.tar.gz!deep.tar.gz: skipped: {why}" in r.stderr
+
+
+def test_redact_copies_both_members_of_one_name(tmp_path: Path) -> None:
+    import warnings
+    import zipfile
+
+    z = tmp_path / "case.zip"
+    name = "IMSVA/LogFile/Event3/polevt.imss.20240312.0001"
+    lines = (BUSY / name.rsplit("/", 1)[1]).read_bytes().splitlines(keepends=True)
+    with warnings.catch_warnings(), zipfile.ZipFile(z, "w") as zf:
+        warnings.simplefilter("ignore")
+        zf.writestr(name, b"".join(lines[:4]))
+        zf.writestr(name, b"".join(lines[4:]))
+    r = cli("redact", str(z), "--to", str(tmp_path / "out"))
+    assert r.exit_code == 0, r.output
+    first = tmp_path / "out/case" / name
+    second = tmp_path / "out/case" / f"{name}#2" / "polevt.imss.20240312.0001"
+    assert len(first.read_bytes().splitlines()) == 4 and len(second.read_bytes().splitlines()) == len(lines) - 4
