@@ -360,7 +360,7 @@ def _first_time(f: LogFile) -> tuple[datetime, str] | None:
             except ParseFailure:
                 continue
             if isinstance(t, datetime) and t.tzinfo is not None:
-                return t, f"{f.name}:{lineno}"
+                return t, f"{f.path}:{lineno}"  # the whole provenance: BUNDLE!member:line for a member
     return None
 
 

@@ -495,3 +495,19 @@ def test_redact_copies_both_members_of_one_name(tmp_path: Path) -> None:
     first = tmp_path / "out/case" / name
     second = tmp_path / "out/case" / f"{name}#2" / "polevt.imss.20240312.0001"
     assert len(first.read_bytes().splitlines()) == 4 and len(second.read_bytes().splitlines()) == len(lines) - 4
+
+
+# --- the whole provenance in --explain and notes (gap 4) -------------------------------------------
+
+def test_explain_and_notes_name_the_member_with_its_whole_path(tmp_path: Path) -> None:
+    z = cdt(tmp_path)
+    r = cli("correlate", str(z), "--password", PASSWORD, "--explain", "--wide")
+    assert r.exit_code == 0, r.output
+    member = f"{z}!IMSVA/LogFile/Event3/log.imss.20240312.0001"
+    nested = f"{z}!IMSVA/LogFile/Event3/rotated.tar.gz!log.imss.20240312.0002.gz"
+    assert f"Scan on thread 4242:139871 at 2024-03-12 09:15:01+01:00 ({member}:1-45)" in r.stdout
+    assert f"({member}:93-104, {nested}:1-2)" in r.stdout  # a scan across two members, both named in full
+    assert " (log.imss.20240312.0001:" not in r.stdout + r.stderr and " (rotated.tar.gz!" not in r.stdout
+    # where the maillog's zone came from, and every reject, carry the whole path too
+    assert f"zone +01:00 from log.imss of the same appliance ({member}:1)" in r.stderr
+    assert f"{z}!IMSVA/Logfile/Event5/maillog-20240313:12: " in r.stderr

@@ -177,7 +177,7 @@ def test_event_whose_scan_has_no_trace_says_log_level(tmp_path) -> None:
     )
     (row,) = c.rows
     assert row.status == "event-without-trace"
-    assert "its scan is in log.imss (thread 1:2, log.imss.20240312.0001:3 names it)" in row.explanation
+    assert f"its scan is in log.imss (thread 1:2, {tmp_path}/log.imss.20240312.0001:3 names it)" in row.explanation
     assert "not at debug level" in row.explanation
 
 

@@ -42,7 +42,7 @@ def test_year_from_the_bundle_name_and_zone_from_the_appliance_log_imss(tmp_path
     times, err = _times(str(z))
     assert times == ["2021-12-31T23:59:58+09:00", "2022-01-01T00:00:02+09:00"]  # December rolled back a year
     assert (f"{z}!IMSVA/Logfile/Event5/maillog: maillog year 2022 from the bundle's name; "
-            "zone +09:00 from log.imss of the same appliance (log.imss.20220101.0001:1)") in err
+            f"zone +09:00 from log.imss of the same appliance ({z}!IMSVA/LogFile/Event3/log.imss.20220101.0001:1)") in err
     times, err = _times(str(z), "--tz", "-05:00")
     assert times == ["2021-12-31T23:59:58-05:00", "2022-01-01T00:00:02-05:00"]
     assert "zone from --tz" in err
@@ -61,7 +61,7 @@ def test_year_from_the_appliance_log_imss_before_the_modification_time(tmp_path:
     os.utime(tmp_path / "maillog", (1_700_000_000, 1_700_000_000))  # 2023: a copy's time, not the log's
     times, err = _times(str(tmp_path))
     assert times == ["2021-12-31T23:59:58+09:00", "2022-01-01T00:00:02+09:00"]
-    assert "maillog year 2022 from log.imss of the same appliance (log.imss.20220101.0001:1)" in err
+    assert f"maillog year 2022 from log.imss of the same appliance ({tmp_path}/log.imss.20220101.0001:1)" in err
 
 
 def test_year_from_the_modification_time_last(tmp_path: Path) -> None:

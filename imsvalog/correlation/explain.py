@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -19,7 +18,7 @@ def _refs(records: Sequence[ImssRecord]) -> str:
         return ""
     by_file: dict[str, list[int]] = defaultdict(list)
     for r in records:
-        by_file[os.path.basename(r.source.file)].append(r.source.line)
+        by_file[r.source.file].append(r.source.line)  # the whole provenance (BUNDLE!member/path), as in JSON
     return ", ".join(f"{f}:{min(ls)}-{max(ls)}" if len(ls) > 1 else f"{f}:{ls[0]}" for f, ls in by_file.items())
 
 

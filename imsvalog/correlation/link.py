@@ -23,7 +23,6 @@ every scan of one message). Candidates that tie at one basis are reported as amb
 
 from __future__ import annotations
 
-import os
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
@@ -375,7 +374,7 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex) -> str:
     ref = sx.by_internal.get(e.internal_id) or (sx.by_message.get(mid) if mid else None)
     if ref is not None:
         return (
-            f"its scan is in log.imss (thread {ref.thread}, {os.path.basename(ref.file)}:{ref.line} names it) but has "
+            f"its scan is in log.imss (thread {ref.thread}, {ref.file}:{ref.line} names it) but has "
             "no AntiSpoofFilter header lines: log.imss was not at debug level when it was scanned"
         )
     span = sx.span
