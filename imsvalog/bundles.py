@@ -55,6 +55,7 @@ GiB = 1 << 30
 DEFAULT_MAX_MEMBER_BYTES = 16 * GiB
 DEFAULT_MAX_TOTAL_BYTES = 256 * GiB
 _ZIP_MAGIC = b"PK\x03\x04"
+_GZIP_MAGIC = b"\x1f\x8b"
 #: bytes asked of libarchive per read (its default, a page, costs a Python iteration per 4 KiB)
 _BLOCK = 1 << 20
 _CDT_NAME = re.compile(r"CDT-(?P<date>\d{8})-(?P<time>\d{6})", re.IGNORECASE)
@@ -121,6 +122,8 @@ class Options:
     passwords: dict[str, Secret | None] = field(default_factory=dict, repr=False)
     #: top-level entries whose decryption was checked: (bundle, entry name, occurrence)
     probed: set[tuple[str, str, int]] = field(default_factory=set, repr=False)
+    #: member label -> whether its data starts like gzip (its uncompressed size is then unknown)
+    gzipped: dict[str, bool] = field(default_factory=dict, repr=False)
 
     def say(self, message: str) -> None:
         if self.notice is not None:
@@ -358,6 +361,8 @@ def _list_entries(
     la = _libarchive()
     seen: Counter[str] = Counter()
     opened = False
+    streamed = depth > 0 or not (bundle.name.lower().endswith((".zip", ".7z")) or looks_like_bundle(bundle) and
+                                 not is_bundle_name(bundle.name))
     for entry in arc:
         if not entry.isfile:
             continue
@@ -371,6 +376,8 @@ def _list_entries(
         )
         if not is_bundle_name(name):
             out.members.append(m)
+            if streamed and not _entry_encrypted(entry):  # the data streams past anyway: look at its first bytes
+                _note_head(m, entry)
         elif occurrence:
             out.skipped.append((m.label, "a second bundle of this name in the same archive is not opened (unpack it to read it)"))
         elif depth >= MAX_NESTING:
@@ -379,8 +386,8 @@ def _list_entries(
             nested.append(m)
         if probe and _entry_encrypted(entry):
             try:
-                for _ in _entry_blocks(entry, _PROBE):
-                    pass
+                for block in _entry_blocks(entry, _PROBE):
+                    current().gzipped.setdefault(m.label, block[:2] == _GZIP_MAGIC)
                 opened = True
             except (la.ArchiveError, ArchiveReadError) as exc:
                 if _refused(_clean(exc)):
@@ -414,6 +421,30 @@ def _list_nested(path: Path, inner: Member, out: Listing) -> None:
                  f"'{CDT_DEFAULT_PASSWORD}' (give another with --password or {PASSWORD_ENV})")
     for m in deeper:
         _list_nested(path, m, out)
+
+
+def _note_head(m: Member, entry: Any) -> None:
+    la = _libarchive()
+    try:
+        for block in _entry_blocks(entry, 2):
+            current().gzipped[m.label] = block[:2] == _GZIP_MAGIC
+            return
+        current().gzipped[m.label] = False
+    except (la.ArchiveError, ArchiveReadError):
+        pass  # reading it later reports it
+
+
+def is_gzipped(member: Member) -> bool | None:
+    """Whether a member's data starts like gzip (seen while listing or checking the password,
+    else looked at once: cheap in an indexed zip or 7z); None when it cannot be read."""
+    opts = current()
+    if member.label not in opts.gzipped:
+        try:
+            with member.open() as fh:
+                opts.gzipped[member.label] = fh.read(2) == _GZIP_MAGIC
+        except (OSError, InputError):
+            return None
+    return opts.gzipped[member.label]
 
 
 def _entry_encrypted(entry: Any) -> bool:
@@ -568,8 +599,9 @@ def _refusal(todo: list[Member], password: Secret | None) -> tuple[Member, str] 
                 if m is None:
                     continue
                 try:
-                    for _ in _entry_blocks(entry, _PROBE):
-                        pass
+                    for block in _entry_blocks(entry, _PROBE):
+                        if len(m.chain) == 1:
+                            current().gzipped.setdefault(m.label, block[:2] == _GZIP_MAGIC)
                     results.append((m, None))
                 except (la.ArchiveError, ArchiveReadError) as exc:
                     results.append((m, _clean(exc)))
@@ -829,6 +861,7 @@ __all__ = [
     "current",
     "bounded",
     "is_bundle_name",
+    "is_gzipped",
     "limited",
     "list_bundle",
     "looks_like_bundle",

@@ -173,6 +173,10 @@ _PASSWORD_HELP = "Password of encrypted bundles (else $IMSVALOG_PASSWORD, else t
 _MAX_MEMBER_HELP = "Stop reading a bundle member or .gz file that inflates past this size (e.g. 16G); the rest is a reject."
 _MAX_TOTAL_HELP = "Stop reading bundles and .gz files after this much inflated data in all (e.g. 256G)."
 _VERBOSE_HELP = "List every file passed over, one per line (default: one line with a count)."
+#: one definition for every command that reads logs (parse, correlate, trace, export, redact)
+PASSWORD_OPTION = typer.Option(None, "--password", metavar="PASSWORD", help=_PASSWORD_HELP, show_default=False)
+MAX_MEMBER_OPTION = typer.Option("16G", "--max-member-size", metavar="SIZE", help=_MAX_MEMBER_HELP)
+MAX_TOTAL_OPTION = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP)
 
 
 @contextlib.contextmanager
@@ -186,6 +190,18 @@ def bundle_settings(password: str | None, max_member: str, max_total: str) -> It
         raise InputError(f"--max-member-size/--max-total-size: {exc}") from None
     with bundles.options(password, member, total, notice=lambda m: sys.stderr.write(f"imsvalog: {clean_terminal(m)}\n")):
         yield
+
+
+def reads_bundles(func: F) -> F:
+    """Run a command whose parameters end in ``password``, ``max_member_size``, ``max_total_size``
+    (:data:`PASSWORD_OPTION` ...) inside :func:`bundle_settings`."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with bundle_settings(kwargs["password"], kwargs["max_member_size"], kwargs["max_total_size"]):
+            return func(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 def report_maillog_times(files: list[LogFile], zone: Any) -> None:
@@ -372,9 +388,9 @@ def parse(
     rejects: Path | None = typer.Option(None, "--rejects", metavar="FILE", help="Also write rejected lines here as JSON lines."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any line is rejected."),
     tz: str | None = typer.Option(None, "--tz", metavar="OFFSET", help="Zone of maillog's syslog timestamps, e.g. +09:00 (default: UTC, flagged)."),
-    password: str | None = typer.Option(None, "--password", metavar="PASSWORD", help=_PASSWORD_HELP, show_default=False),
-    max_member_size: str = typer.Option("16G", "--max-member-size", metavar="SIZE", help=_MAX_MEMBER_HELP),
-    max_total_size: str = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP),
+    password: str | None = PASSWORD_OPTION,
+    max_member_size: str = MAX_MEMBER_OPTION,
+    max_total_size: str = MAX_TOTAL_OPTION,
     verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
     max_line_length: int = typer.Option(MAX_LINE_BYTES, "--max-line-length", min=1, metavar="BYTES", help="A longer line is a reject holding its first 1 KiB and its length (bounds memory)."),
     redact: bool = REDACT_OPTION,
@@ -577,9 +593,9 @@ def correlate(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
     plot: Path | None = typer.Option(None, "--plot", metavar="DIR", help="Also write the triage figures as PNGs here (needs the 'plot' extra)."),
-    password: str | None = typer.Option(None, "--password", metavar="PASSWORD", help=_PASSWORD_HELP, show_default=False),
-    max_member_size: str = typer.Option("16G", "--max-member-size", metavar="SIZE", help=_MAX_MEMBER_HELP),
-    max_total_size: str = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP),
+    password: str | None = PASSWORD_OPTION,
+    max_member_size: str = MAX_MEMBER_OPTION,
+    max_total_size: str = MAX_TOTAL_OPTION,
     verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
     redact: bool = REDACT_OPTION,
     key_file: Path | None = KEY_FILE_OPTION,
@@ -701,9 +717,9 @@ def trace(
     fmt: TraceFormat = typer.Option(TraceFormat.table, "--format", "-f", help="Output format (markdown pastes into a ticket as a table)."),
     raw: bool = typer.Option(False, "--raw", help="Print the original lines exactly, each after its file:line: (escaped only on a terminal)."),
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
-    password: str | None = typer.Option(None, "--password", metavar="PASSWORD", help=_PASSWORD_HELP, show_default=False),
-    max_member_size: str = typer.Option("16G", "--max-member-size", metavar="SIZE", help=_MAX_MEMBER_HELP),
-    max_total_size: str = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP),
+    password: str | None = PASSWORD_OPTION,
+    max_member_size: str = MAX_MEMBER_OPTION,
+    max_total_size: str = MAX_TOTAL_OPTION,
     verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
     redact: bool = REDACT_OPTION,
     key_file: Path | None = KEY_FILE_OPTION,
@@ -765,6 +781,7 @@ def trace(
     "union_by_name=true) GROUP BY kind",
 )
 @cli_errors
+@reads_bundles
 def export(
     paths: list[str] = typer.Argument(None, metavar="PATH", help="Log files, globs or folders; each folder (or CDT bundle) is one case."),
     to: Path | None = typer.Option(None, "--to", metavar="DIR", help="Output folder (created; each case's folder in it is replaced)."),
@@ -774,6 +791,9 @@ def export(
     trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="File with one trusted entry per line."),
     no_correlate: bool = typer.Option(False, "--no-correlate", help="Write the records only, not the correlate rows."),
     show_schema: bool = typer.Option(False, "--schema", help="Print the columns of every kind and exit."),
+    password: str | None = PASSWORD_OPTION,
+    max_member_size: str = MAX_MEMBER_OPTION,
+    max_total_size: str = MAX_TOTAL_OPTION,
 ) -> None:
     """Write records and correlate rows as Parquet, partitioned by case, appliance, kind and date."""
     from .export import export as run_export
@@ -809,6 +829,7 @@ def export(
     "2 usage or input error (nothing is written then), 3 a bug in imsvalog.\n",
 )
 @cli_errors
+@reads_bundles
 def redact(
     paths: list[str] = typer.Argument(..., metavar="PATH", help="Log files, globs or folders (and .eml or headers files) to redact."),
     to: Path = typer.Option(..., "--to", metavar="DIR", help="Folder for the copies: same names and layout, gzip stays gzip. Never an input folder; existing files are not overwritten."),
@@ -816,6 +837,9 @@ def redact(
     trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="Also redact this Trusted Internal IP List file: its blocks still hold the same (redacted) addresses."),
     keep_subjects: bool = typer.Option(False, "--keep-subjects", help="Keep subjects and attachment names (default: a keyed token of the same length)."),
     verify: bool = typer.Option(False, "--verify", help="Correlate original and copy under every profile and compare row by row; exit 1 on any difference."),
+    password: str | None = PASSWORD_OPTION,
+    max_member_size: str = MAX_MEMBER_OPTION,
+    max_total_size: str = MAX_TOTAL_OPTION,
 ) -> None:
     """Write redacted copies of a case's logs that keep every verdict, count and link."""
     from .redact import Redactor

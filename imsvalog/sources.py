@@ -753,8 +753,10 @@ def file_size(f: LogFile) -> int:
 
     Progress counts uncompressed bytes, so totals must too (a bar must not run past 100%).
     """
-    if f.member is not None:  # a gzip member's own size is its compressed size: unknown then
-        return 0 if f.name.lower().endswith(".gz") else f.member.size or 0
+    if f.member is not None:  # a gzip member's own size is its compressed size: unknown then (by name or content)
+        if f.name.lower().endswith(".gz") or bundles.is_gzipped(f.member) is not False:
+            return 0
+        return f.member.size or 0
     try:
         size = f.path.stat().st_size
         if size >= 18:

@@ -511,3 +511,49 @@ def test_explain_and_notes_name_the_member_with_its_whole_path(tmp_path: Path) -
     # where the maillog's zone came from, and every reject, carry the whole path too
     assert f"zone +01:00 from log.imss of the same appliance ({member}:1)" in r.stderr
     assert f"{z}!IMSVA/Logfile/Event5/maillog-20240313:12: " in r.stderr
+
+
+# --- export and redact take the same bundle options (gap 7) ----------------------------------------
+
+def test_export_and_redact_take_the_password_and_limits_like_the_other_commands(tmp_path: Path) -> None:
+    z = cdt(tmp_path)
+    wrong = "Wr0ng-guess-4711"
+    for command, extra in (("export", ["--no-correlate"]), ("redact", [])):
+        out = tmp_path / f"out-{command}"
+        r = cli(command, str(z), "--to", str(out), "--password", PASSWORD, *extra)
+        assert r.exit_code == 0, r.output
+        assert "wrong password" not in r.output and PASSWORD not in r.output
+        r = cli(command, str(z), "--to", str(tmp_path / f"bad-{command}"), "--password", wrong, *extra)
+        assert r.exit_code == 2 and f"{z}: wrong password (the password given does not open it)" in r.stderr
+        assert wrong not in r.output and not (tmp_path / f"bad-{command}").exists()
+        r = cli(command, str(z), "--to", str(tmp_path / f"env-{command}"), *extra, env={"IMSVALOG_PASSWORD": PASSWORD})
+        assert r.exit_code == 0, r.output
+    assert any((tmp_path / "out-redact" / z.stem).rglob("log.imss.20240312.0001"))
+    # one option definition: the same help line in every command that reads logs
+    helps = {c: cli(c, "--help").stdout for c in ("parse", "correlate", "trace", "export", "redact")}
+    for text in helps.values():
+        assert "--password" in text and "--max-member-size" in text and "--max-total-size" in text
+
+
+def test_a_gzip_member_named_without_gz_gives_no_total_that_the_bar_would_run_past(tmp_path: Path) -> None:
+    from imsvalog.correlation import correlate
+    from imsvalog.sources import file_size
+
+    gz = (BUSY / "log.imss.20240312.0002.gz").read_bytes()
+    plain = (BUSY / "log.imss.20240312.0001").read_bytes()
+    for name, members in (
+        ("flat.zip", {"log.imss.20240312.0002": gz, "log.imss.20240312.0001": plain}),
+        ("flat.tgz", None),
+    ):
+        if members is None:
+            path = tmp_path / name
+            path.write_bytes(make_bundles.tar_gz({"log.imss.20240312.0002": gz, "log.imss.20240312.0001": plain}))
+        else:
+            path = make_bundles.write_cdt_zip(tmp_path / name, members, PASSWORD)
+        with bundles.options(PASSWORD):
+            files = {f.member.name: f for f in discover([path]).files if f.member is not None}
+            assert file_size(files["log.imss.20240312.0001"]) == len(plain)
+            assert file_size(files["log.imss.20240312.0002"]) == 0  # gzip by its bytes: uncompressed size unknown
+            calls: list[tuple[int, int]] = []
+            correlate([path], progress=lambda done, total, _: calls.append((done, total)))
+        assert all(total == 0 or done <= total for done, total in calls), calls
