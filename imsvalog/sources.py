@@ -158,10 +158,23 @@ def sniff_kind(path: Path) -> str | None:
             head = fh.read(8192)
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile):
         return None
-    lines = [ln.rstrip(b"\r").decode("utf-8", "surrogateescape") for ln in head.split(b"\n")[:5]]
-    if syslog.sniff(lines):
+    every = [ln.rstrip(b"\r").decode("utf-8", "surrogateescape") for ln in head.split(b"\n")]
+    if syslog.sniff(every):  # any IMSVA line in the head, though other programs' lines come first
         return "syslog"  # IMSVA logs forwarded by syslog: split into views by discover()
+    lines = every[:5]
     return sniff([ln for ln in lines if ln.strip()])
+
+
+def _forwarded(path: Path, head: int = 1 << 16) -> bool:
+    """Whether the first ``head`` bytes of a file hold IMSVA lines forwarded by syslog."""
+    try:
+        with open_binary(path) as fh:
+            data = fh.read(head)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile):
+        return False
+    return b".imss" in data and syslog.sniff(
+        ln.rstrip(b"\r").decode("utf-8", "surrogateescape") for ln in data.split(b"\n")
+    )
 
 
 def sort_key(f: LogFile) -> tuple:
@@ -186,6 +199,10 @@ def _log_file(path: Path, forced_kind: str | None, explicit: bool | None) -> Log
         return "name is not that of an IMSVA log"
     if forced_kind:
         kind = forced_kind
+    elif kind == "maillog" and _forwarded(path):
+        # a syslog server's maillog that also holds IMSVA lines forwarded to it (log.imss:, polevt.imss:, ...):
+        # unwrapped into its streams like any forwarded file, Postfix lines staying maillog
+        kind = "syslog"
     elif kind is None:
         kind = sniff_kind(path)
         if kind is None:

@@ -197,3 +197,20 @@ def test_the_table_names_the_appliance_when_there_are_several() -> None:
     assert [ln.split("│")[1].strip() for ln in rows] == ["imsva01", "imsva02"]
     r = runner.invoke(app, ["correlate", str(FIXTURES / "kb000239719")])
     assert "appliance" not in r.stdout.splitlines()[1]  # one appliance (or none): no column
+
+
+@pytest.mark.parametrize("name", ["maillog-20240312", "maillog", "messages"])
+def test_a_syslog_servers_file_holding_forwarded_imsva_lines_is_unwrapped_whatever_its_name(tmp_path: Path, name: str) -> None:
+    """A syslog server writes IMSVA's forwarded lines into its own files (often maillog or messages):
+    they are unwrapped (no literal #011 left), not read as Postfix lines of program 'polevt.imss'."""
+    path = tmp_path / name
+    # other programs' lines first: the IMSVA lines are found beyond the first few lines
+    path.write_text("".join(f"Mar 12 09:14:{i:02} gw kernel: eth0 up {i}\n" for i in range(12)) + FORWARDED.read_text())
+    r = runner.invoke(app, ["parse", str(path), "--format", "jsonl"])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert "#011" not in r.stdout
+    want = [json.loads(x) for x in runner.invoke(app, ["parse", str(FORWARDED), "--format", "jsonl"]).stdout.splitlines()]
+    kinds = [x["kind"] for x in rows]
+    assert kinds.count("polevt") == sum(x["kind"] == "polevt" for x in want) == 11
+    assert {x["subject"] for x in rows if x["kind"] == "polevt"} == {x["subject"] for x in want if x["kind"] == "polevt"}
