@@ -791,6 +791,7 @@ def export(
     trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="File with one trusted entry per line."),
     no_correlate: bool = typer.Option(False, "--no-correlate", help="Write the records only, not the correlate rows."),
     show_schema: bool = typer.Option(False, "--schema", help="Print the columns of every kind and exit."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
     password: str | None = PASSWORD_OPTION,
     max_member_size: str = MAX_MEMBER_OPTION,
     max_total_size: str = MAX_TOTAL_OPTION,
@@ -810,8 +811,7 @@ def export(
     trusted_warnings(tl)
     report = run_export(paths, to, case=case, appliance=appliance, trusted=tl, correlate=not no_correlate)
     sys.stderr.write(f"wrote {clean_terminal(str(report.out))}: {clean_terminal(report.summary())}\n")
-    for path, why in report.skipped:
-        sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+    report_skipped(report.skipped, verbose)
 
 
 # ---------------------------------------------------------------------------

@@ -557,3 +557,13 @@ def test_a_gzip_member_named_without_gz_gives_no_total_that_the_bar_would_run_pa
             calls: list[tuple[int, int]] = []
             correlate([path], progress=lambda done, total, _: calls.append((done, total)))
         assert all(total == 0 or done <= total for done, total in calls), calls
+
+
+def test_export_summarises_unrelated_files_in_one_line_and_verbose_lists_them(tmp_path: Path) -> None:
+    z = cdt(tmp_path)
+    r = cli("export", str(z), "--to", str(tmp_path / "lake"), "--password", PASSWORD, "--no-correlate")
+    assert r.exit_code == 0, r.output
+    assert "skipped 10 files (ReadmeFirst.txt, SystemInfo.Report.txt, imss.ini, ...): name is not that of an IMSVA log" in r.stderr
+    assert "main.cf" not in r.stderr
+    r = cli("export", str(z), "--to", str(tmp_path / "lake2"), "--password", PASSWORD, "--no-correlate", "--verbose")
+    assert f"{z}!IMSVA/Logfile/Event5/main.cf: skipped: name is not that of an IMSVA log" in r.stderr
