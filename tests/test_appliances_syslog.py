@@ -214,3 +214,9 @@ def test_a_syslog_servers_file_holding_forwarded_imsva_lines_is_unwrapped_whatev
     kinds = [x["kind"] for x in rows]
     assert kinds.count("polevt") == sum(x["kind"] == "polevt" for x in want) == 11
     assert {x["subject"] for x in rows if x["kind"] == "polevt"} == {x["subject"] for x in want if x["kind"] == "polevt"}
+
+
+def test_every_octal_control_escape_is_unwrapped_and_other_hashes_stay() -> None:
+    w = unwrap_line("Mar 12 09:15:02 imsva polevt.imss: 2024/03/12 09:15:01 GMT+01:00#011ID-1#011Re: order #4711#033[31m#015")
+    assert w is not None and w.kind == "polevt"
+    assert w.line == "2024/03/12 09:15:01 GMT+01:00\tID-1\tRe: order #4711\x1b[31m\r"
