@@ -123,3 +123,13 @@ def test_a_known_prefix_with_an_unknown_tail_stays_generic() -> None:
     """A truncated rule-run line must not be half-parsed into wrong numbers."""
     cls, f = imss.parse("2024/01/02 03:04:05 GMT+00:00 [1:2] Running ruleId:12; vers")
     assert cls is ImssGeneric and f["body"] == "Running ruleId:12; vers"
+
+
+@pytest.mark.parametrize("tail", ["\x1f", "\x1c", "\x0b", "\x0c", "\x85", "\u2028", "\u3000"])
+def test_only_pyparsings_whitespace_may_follow_a_shape(tail: str) -> None:
+    """Python's str.strip() takes more than pyparsing's default whitespace (space, tab, CR, LF):
+    a body that ends in another space-like character is a generic line on both paths (found by
+    hypothesis: ``Scan finished for 0\\x1f`` was a scan end on the fast path, generic in the grammar)."""
+    line = f"2024/03/12 09:15:02 GMT+01:00 [4242:139871] Scan finished for 0{tail}"
+    assert imss.parse_full(line)[0].__name__ == "ImssGeneric"
+    assert imss.parse(line) == imss.parse_full(line)

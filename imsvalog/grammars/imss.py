@@ -143,7 +143,7 @@ class Variant:
     def fields(self, message: str) -> dict[str, Any]:
         """The fields, by the compiled regex (fast path).  Raises :class:`NoMatch`."""
         m = self.grammar.re.match(message)  # type: ignore[attr-defined]
-        if m is None or message[m.end() :].strip():
+        if m is None or message[m.end() :].strip(" \t\r\n"):
             raise NoMatch(self.name)
         got = m.groupdict()  # every group, None where it did not take part
         return self.finish(got) if self.finish else got
