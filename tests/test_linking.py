@@ -352,3 +352,108 @@ def test_a_trace_that_lost_to_a_stronger_tier_names_both_tiers(tmp_path) -> None
     other = _thread_row(c, "1:2")
     assert ("policy event ID-E fits it by time, but is linked to thread 1:1 at 2024-03-12 09:00:05+01:00 by stronger "
             "evidence: internal ID (high) outranks time (low).") in other.explanation
+
+
+# --- evidence that never becomes a link (attack on the leftovers, finding 1) -----------------------------------
+
+
+@st.composite
+def noisy_cases(draw):
+    """A ground truth and evidence for it, plus misleading evidence at every basis (a queue ID in two events'
+    Message-IDs, an internal ID logged twice, scans close in time), and one more piece of evidence ``x``."""
+    n_t, n_e = draw(st.integers(1, N)), draw(st.integers(1, N))
+    events = draw(st.permutations(range(n_e)))
+    truth = {t: e for t, e in zip(range(n_t), events, strict=False) if draw(st.booleans())}
+    seconds = st.sampled_from([0, 1, 2])
+    ev = [
+        Evidence(t, e, b, distance=draw(seconds) if b == "time" else None)
+        for t, e in truth.items()
+        for b in draw(st.sets(st.sampled_from(BASES)))
+    ]
+    pieces = st.tuples(st.integers(0, n_t - 1), st.integers(0, n_e - 1), st.sampled_from(BASES), seconds)
+    ev += [Evidence(t, e, b, distance=d if b == "time" else None) for t, e, b, d in draw(st.lists(pieces, max_size=8))]
+    t, e, b, d = draw(pieces)
+    return truth, ev, Evidence(t, e, b, distance=d if b == "time" else None)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(noisy_cases())
+def test_evidence_that_never_becomes_a_link_never_removes_a_correct_weaker_link(case) -> None:
+    """Adding evidence ``x`` that is not linked (its trace is linked to another event, or loses its event to another
+    trace) changes no correct link elsewhere, weaker or not. The one exception is honest: when ``x`` leaves its trace
+    ambiguous, the events it contests are not given to weaker evidence (a test below pins that)."""
+    truth, ev, x = case
+    before, after = decide_links(ev), decide_links([*ev, x])
+    if after.links.get(x.trace, (None,))[0] == x.event or x.trace in after.ambiguous:
+        return
+    for t, (e, _) in before.links.items():
+        if t != x.trace and truth.get(t) == e:
+            assert after.links.get(t, (None,))[0] == e, (t, e)
+
+
+def test_unused_queue_evidence_leaves_the_event_in_the_pool() -> None:
+    """Finding 1, as a pure function: T1 takes E1 (a queue-ID tie broken by time); E2, which T1's queue ID also
+    fits, stays in the pool and goes to T3, 0 s away. False before: {'T1': E1} only (E2 left with T1's tier)."""
+    with_x = [
+        Evidence("T1", "E1", "queue_id"), Evidence("T1", "E2", "queue_id"),
+        Evidence("T1", "E1", "time", distance=0), Evidence("T3", "E2", "time", distance=0),
+    ]
+    without_x = [v for v in with_x if (v.trace, v.event, v.basis) != ("T1", "E2", "queue_id")]
+    assert decide_links(with_x).links == decide_links(without_x).links == {
+        "T1": ("E1", "medium-high"), "T3": ("E2", "low")
+    }
+    assert decide_links(with_x).taken == {} and decide_links(with_x).contested == {}
+
+
+def test_an_unresolved_stronger_claim_is_not_overridden_by_weaker_evidence() -> None:
+    """T1 fits E1 and E2 by queue ID, nothing breaks the tie: T1 is ambiguous, and E2 is not given to T3 by time
+    (if E2 is T1's, a time link would be a confident wrong answer); T3 says who contests it."""
+    d = decide_links(
+        [Evidence("T1", "E1", "queue_id"), Evidence("T1", "E2", "queue_id"), Evidence("T3", "E2", "time", distance=0)]
+    )
+    assert d.links == {} and d.ambiguous["T1"].events == ("E1", "E2")
+    assert d.contested == {"E1": ("T1",), "E2": ("T1",)} and d.taken == {"T3": ("E2",)}
+
+
+def test_a_time_link_survives_queue_evidence_that_went_elsewhere_in_every_format(tmp_path) -> None:
+    """Finding 1 (case A-pool): scan 1:1 carries queue ID Q; events E1 and E2 both carry Q in their Message-IDs;
+    1:1 takes E1 (tie broken by time); E2 and scan 1:3 are 0 s apart and unique to each other.
+
+    False output before: 1:3 and E2 unlinked; 1:3's note "policy event ID-E2 fits it by time, but is contested"
+    (nothing contests it) and its summary "no policy event was found for this scan (is polevt.imss of that time
+    among the files?)"; E2's row named only 1:1.
+    """
+    q = "4F1A2B3C4D"
+    c = _write_case(
+        tmp_path,
+        _queue_trace("09:00:05", "1", "203.0.113.7", q) + _trace("09:00:50", "3", "203.0.113.9"),
+        [_pe("09:00:05", "ID-E1", f"<{q}.1@mx.example.com>"), _pe("09:00:50", "ID-E2", f"<{q}.2@mx.example.com>")],
+    )
+    got = sorted((r.status, r.session.thread, r.event.internal_id, r.link.confidence) for r in c.rows)
+    assert got == [("linked", "1:1", "ID-E1", "medium-high"), ("linked", "1:3", "ID-E2", "low")]
+    assert c.summary.linked == 2 and c.summary.traces_without_event == 0 and c.summary.events_without_trace == 0
+    run = CliRunner().invoke
+    for fmt in ("json", "jsonl", "csv"):
+        out = run(app, ["correlate", str(tmp_path), "-f", fmt]).output
+        assert "contested" not in out and "no policy event was found" not in out, fmt
+    rows = [json.loads(x) for x in run(app, ["correlate", str(tmp_path), "-f", "jsonl"]).output.splitlines()]
+    assert sorted((r["thread"], r["status"], r["internal_id"]) for r in rows) == [
+        ("1:1", "linked", "ID-E1"), ("1:3", "linked", "ID-E2")
+    ]
+
+
+def test_a_contested_event_names_who_contests_it(tmp_path) -> None:
+    """Scan 1:1's queue ID is in the Message-IDs of E1 and E2, and 1:1 is 1 s from both (time does not break the
+    tie); scan 1:3 fits E2 only by time (1 s; E1 is 3 s off). E2 is contested by 1:1's stronger claim, so 1:3 is not linked, and
+    its note says by whom (before: a bare "but is contested")."""
+    q = "4F1A2B3C4D"
+    c = _write_case(
+        tmp_path,
+        _queue_trace("09:00:06", "1", "203.0.113.7", q) + _trace("09:00:08", "3", "203.0.113.9"),
+        [_pe("09:00:05", "ID-E1", f"<{q}.1@mx.example.com>"), _pe("09:00:07", "ID-E2", f"<{q}.2@mx.example.com>")],
+    )
+    assert _thread_row(c, "1:1").status == "ambiguous"
+    lost = _thread_row(c, "1:3")
+    assert lost.status == "trace-without-event"
+    assert ("Note: policy event ID-E2 fits it by time, but is contested by stronger evidence: thread 1:1 at "
+            "2024-03-12 09:00:06+01:00 fits it by queue ID (medium-high) but also fits other policy events.") in lost.explanation

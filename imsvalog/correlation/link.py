@@ -144,9 +144,12 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
     the trace's only candidate at that basis is the event and the event's only
     candidate is the trace (unique both ways). Every
     other trace with evidence at that basis is ambiguous (its candidates named),
-    and the events it names are contested. Whatever a tier touches leaves the pool,
-    so an event is linked at most once, and a weaker tier never reopens what a
-    stronger one settled. The result does not depend on the order of ``evidence``.
+    and the events it names are contested. Settled pairs leave the pool (a linked
+    trace and its event; an ambiguous trace and the events it contests), so an event
+    is linked at most once, and a weaker tier never reopens what a stronger one
+    settled; evidence that never becomes a link (its trace linked to another event,
+    or its event to another trace) leaves its event in the pool for weaker tiers.
+    The result does not depend on the order of ``evidence``.
 
     >>> d = decide_links([Evidence("A", "E", "internal_id"), Evidence("B", "E", "time")])
     >>> d.links, d.taken
@@ -215,8 +218,12 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
         for e, ts in claims.items():
             if e not in linked_events and ts - out.links.keys():
                 out.contested[e] = tuple(sorted(ts - out.links.keys()))  # type: ignore[type-var]
-        settled_t |= cands.keys()
-        settled_e |= claims.keys()
+        # settled pairs leave the pool: a linked trace and its event, and an ambiguous trace with the events it
+        # contests (a stronger claim that is not resolved is never overridden by weaker evidence). An event whose
+        # only claimants here were linked to other events stays, and so does a trace whose candidates all went to
+        # other traces: evidence that never becomes a link changes nothing for the weaker tiers.
+        settled_t |= out.links.keys() | out.ambiguous.keys()
+        settled_e |= {e for e, _ in out.links.values()} | out.contested.keys()
     out.taken = {t: tuple(sorted(es)) for t, es in taken.items() if t not in out.links and t not in out.ambiguous}  # type: ignore[type-var]
     return out
 
@@ -513,7 +520,14 @@ def link_rows(
             for ei in decision.taken.get(ti, ()):
                 e = spoof_events[ei]
                 other = trace_of_event.get(ei)
-                by = f"linked to {trace_name(other)} {lost(ti, ei, other, ei)}" if other is not None else "contested"
+                if other is not None:
+                    by = f"linked to {trace_name(other)} {lost(ti, ei, other, ei)}"
+                else:  # an ambiguous trace claims it by stronger evidence (decide_links keeps it from weaker links)
+                    by = "contested by stronger evidence: " + "; ".join(
+                        f"{trace_name(r)} fits it by {_WORDS[decision.ambiguous[r].basis]} "
+                        f"({decision.ambiguous[r].tier}) but also fits other policy events"
+                        for r in decision.contested.get(ei, ()) if r in decision.ambiguous
+                    )
                 if other is not None:
                     row.linked_elsewhere.append(e.internal_id)
                 mine = ", ".join(_WORDS[b] for b in bases_of(ti, ei))
