@@ -65,12 +65,70 @@ def _counted_part(d: dict[str, Any]) -> tuple[str, list[str]]:
         if ips:
             text += f" ({', '.join(ips)})"
     by_reason: dict[str, list[str]] = {}
+    overruled: dict[str, list[str]] = {}  # skipped by the model, but on IMSVA's own list: IMSVA's line wins
+    logged_ips = set(logged.get("ips") or []) if logged else set()
     for s in skipped:
-        by_reason.setdefault(_REASON.get(s["reason"], s["reason"]), []).append(s["address"])
+        into = overruled if s["address"] in logged_ips else by_reason
+        into.setdefault(_REASON.get(s["reason"], s["reason"]), []).append(s["address"])
     for reason, addrs in by_reason.items():
         verb = "is" if len(addrs) == 1 else "are"
         text += f"; {_join(addrs)} {verb} {reason} and not checked"
+    profile = rec.get("profile")
+    for reason, addrs in overruled.items():
+        one = len(addrs) == 1
+        text += (f"; {_join(addrs)} {'is' if one else 'are'} {reason}: the {f'{profile} profile' if profile else 'model'} "
+                 f"skips {'it' if one else 'them'}, but IMSVA counted {'it' if one else 'them'}")
     return text, ips
+
+
+_BASIS = {"internal_id": "internal ID", "message_id": "Message-ID", "queue_id": "queue ID", "time": "time"}
+
+
+def _secs(x: float) -> str:
+    return "0 s" if x < 1 else f"{x:.0f} s"
+
+
+def _tie(d: dict[str, Any]) -> str:
+    """What an ambiguous row fits and what competes for it, from its ``link_problem``: only what is so
+    ("equally close" only when the distances are equal; the rivals of a scan are scans, not policy events).
+
+    >>> _tie({"thread": None, "link_problem": {"candidates": ["1:1 09:00:05", "1:2 09:00:05", "1:3 09:00:06"],
+    ...       "tied_at": "time", "apart": [0.0, 0.0, 1.0]}})
+    'it fits 3 scans by time (1:1 09:00:05 0 s, 1:2 09:00:05 0 s and 1:3 09:00:06 1 s apart; the closest two, 1:1 09:00:05 and 1:2 09:00:05, are equally close)'
+    >>> _tie({"thread": "1:3", "link_problem": {"candidates": ["ID-E"], "tied_at": "time", "apart": [1.0],
+    ...       "rivals": ["1:1 09:00:05", "1:2 09:00:05"]}})
+    'the scan fits policy event ID-E by time (1 s apart), but so do other scans (1:1 09:00:05 and 1:2 09:00:05)'
+    """
+    p = d.get("link_problem") or {}
+    cands: list[str] = list(p.get("candidates") or [])
+    apart: list[float] = list(p.get("apart") or [])
+    rivals: list[str] = list(p.get("rivals") or [])
+    basis = _BASIS.get(p.get("tied_at") or "", "")
+    by = f" by {basis}" if basis else ""
+    scan_row = d.get("thread") is not None
+    what = "policy event" if scan_row else "scan"
+    if len(apart) == len(cands) and apart:
+        if len(cands) == 1:
+            by += f" ({_secs(apart[0])} apart)"
+        else:
+            by += f" ({_join([f'{c} {_secs(a)}' for c, a in zip(cands, apart, strict=True)])} apart"
+            closest = [c for c, a in zip(cands, apart, strict=True) if a == min(apart)]
+            if len(closest) == len(cands):
+                by += f", {'both' if len(cands) == 2 else 'all'} equally close)"
+            elif len(closest) > 1:
+                by += f"; the closest {'two' if len(closest) == 2 else len(closest)}, {_join(closest)}, are equally close)"
+            else:
+                by += f"; the closest, {closest[0]}, fits another {'scan' if scan_row else 'policy event'} as closely or closer)"
+    head = ("the scan fits " if scan_row else "it fits ") + (
+        f"{what} {cands[0]}" if len(cands) == 1 else f"{len(cands)} {what}s" + ("" if apart else f" ({_join(cands)})")
+    ) + by
+    if rivals and scan_row:
+        head += f", but so do other scans ({_join(rivals)})"
+    elif rivals:
+        head += f", but that scan fits other policy events as well ({_join(rivals)})"
+    elif len(cands) == 1 and not scan_row:
+        head += ", but that scan fits other policy events as well"
+    return head
 
 
 def row_sentence(d: dict[str, Any]) -> str:
@@ -88,9 +146,8 @@ def row_sentence(d: dict[str, Any]) -> str:
                 f"{_join(list(d.get('recipients') or [])) or 'unknown recipients'} as spoofed, but {why}; "
                 "which addresses it counted is not known.")
     if status == "ambiguous" and not logged and not d.get("recomputed"):
-        cands = ", ".join((d.get("link_problem") or {}).get("candidates") or [])
         return (f"A policy event says IMSVA {_did(d)} the mail from {d.get('sender') or 'an unknown sender'} as spoofed; "
-                f"it fits several scans ({cands}) equally well, so which trace is its own is not settled.")
+                f"{_tie(d)}, so which trace is its own is not settled.")
     counted, ips = _counted_part(d)
     fired = logged.get("triggered")
     untrusted = (d.get("recomputed") or {}).get("untrusted")
@@ -109,8 +166,7 @@ def row_sentence(d: dict[str, Any]) -> str:
             return counted + tail
         return counted + tail + (f" ({d['missing']})." if d.get("missing") else " (is polevt.imss of that time among the files?).")
     if status == "ambiguous":
-        cands = ", ".join((d.get("link_problem") or {}).get("candidates") or [])
-        return counted + f"; the scan fits several policy events ({cands}) equally well, so which message it was is not settled."
+        return counted + f"; {_tie(d)}, so which message it was is not settled."
     if untrusted:
         because = f"{_join(untrusted)} {'is' if len(untrusted) == 1 else 'are'} not in the Trusted Internal IP List given"
     elif len(ips) == 1 and fired:

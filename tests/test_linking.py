@@ -457,3 +457,33 @@ def test_a_contested_event_names_who_contests_it(tmp_path) -> None:
     assert lost.status == "trace-without-event"
     assert ("Note: policy event ID-E2 fits it by time, but is contested by stronger evidence: thread 1:1 at "
             "2024-03-12 09:00:06+01:00 fits it by queue ID (medium-high) but also fits other policy events.") in lost.explanation
+
+
+def test_a_three_scan_tie_says_who_is_equally_close_and_names_rival_scans(tmp_path) -> None:
+    """Finding 2 (case B-3tie-identical): scans 1:1 and 1:2 at 09:00:05, 1:3 at 09:00:06, one event at 09:00:05.
+
+    False output before: the event's summary said it "fits several scans (1:1 09:00:05, 1:2 09:00:05, 1:3 09:00:06)
+    equally well" (1:3 is 1 s further off), and each scan's summary said "the scan fits several policy events (ID-E)
+    equally well" (there is one event; the rivals are scans), in JSON, CSV and --explain.
+    """
+    _write_case(
+        tmp_path,
+        _trace("09:00:05", "1", "203.0.113.7") + _trace("09:00:05", "2", "203.0.113.8") + _trace("09:00:06", "3", "203.0.113.9"),
+        [_pe("09:00:05", "ID-E")],
+    )
+    run = CliRunner().invoke
+    event = ("it fits 3 scans by time (1:1 09:00:05 0 s, 1:2 09:00:05 0 s and 1:3 09:00:06 1 s apart; the closest two, "
+             "1:1 09:00:05 and 1:2 09:00:05, are equally close), so which trace is its own is not settled.")
+    scan3 = ("the scan fits policy event ID-E by time (1 s apart), but so do other scans (1:1 09:00:05 and 1:2 09:00:05), "
+             "so which message it was is not settled.")
+    for fmt in ("json", "csv"):
+        out = run(app, ["correlate", str(tmp_path), "-f", fmt]).output
+        assert "equally well" not in out and "several policy events" not in out, fmt
+        assert event in out and scan3 in out, fmt
+    out = run(app, ["correlate", str(tmp_path), "--explain"]).output
+    assert event in out and scan3 in out and "equally well" not in out
+    d = json.loads(run(app, ["correlate", str(tmp_path), "-f", "json"]).output)
+    (ev,) = [r for r in d["rows"] if r["thread"] is None]
+    assert ev["link_problem"]["apart"] == [0.0, 0.0, 1.0] and ev["link_problem"]["tied_at"] == "time"
+    (s3,) = [r for r in d["rows"] if r["thread"] == "1:3"]
+    assert s3["link_problem"]["candidates"] == ["ID-E"] and s3["link_problem"]["rivals"] == ["1:1 09:00:05", "1:2 09:00:05"]

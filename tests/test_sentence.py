@@ -49,8 +49,10 @@ def test_no_trace_says_what_is_known_and_what_is_not() -> None:
 def test_ambiguous_names_the_candidates() -> None:
     rows = [r.to_dict() for r in correlate(FIXTURES / "time-only").rows if r.status == "ambiguous"]
     texts = [row_sentence(d) for d in rows]
-    assert any("fits several policy events (11111111-0000-4000-8000-000000000001, 11111111-0000-4000-8000-000000000002)" in t
-               for t in texts)
+    assert ("the scan fits 2 policy events by time (11111111-0000-4000-8000-000000000001 0 s and "
+            "11111111-0000-4000-8000-000000000002 0 s apart, both equally close), but so do other scans (900:2 10:00:05)"
+            ) in texts[2]
+    assert "it fits 2 scans by time (900:1 10:00:05 0 s and 900:2 10:00:05 0 s apart, both equally close)" in texts[0]
     assert all("not settled" in t for t in texts)
 
 

@@ -441,8 +441,14 @@ def link_rows(
         s, t = pairs[ti]
         return f"thread {s.thread} at {t.time.isoformat(sep=' ')}"
 
+    def short_name(ti: int) -> str:
+        return f"{pairs[ti][0].thread} {pairs[ti][1].time:%H:%M:%S}"
+
+    def seconds(ti: int, ei: int) -> float:
+        return abs((spoof_events[ei].time - pairs[ti][1].time).total_seconds())
+
     def seconds_apart(ti: int, ei: int) -> str:
-        d = abs((spoof_events[ei].time - pairs[ti][1].time).total_seconds())
+        d = seconds(ti, ei)
         return "0 s" if d < 1 else f"{d:.0f} s"
 
     def bases_of(ti: int, ei: int) -> list[Basis]:
@@ -512,7 +518,9 @@ def link_rows(
                 detail += "; " + ("it also fits " if len(ids) == 1 else "they also fit ") + "; ".join(
                     trace_name(r) for r in amb.rivals
                 )
-            rows.append(Row(s, t, None, Link([], "ambiguous", detail, ids), "ambiguous"))
+            link = Link([], "ambiguous", detail, ids, how, [seconds(ti, ei) for ei in amb.events] if how == "time" else [],
+                        [short_name(r) for r in amb.rivals])
+            rows.append(Row(s, t, None, link, "ambiguous"))
         else:
             row = Row(s, t, None, None, "trace-without-event")
             if decision.taken.get(ti):
@@ -542,8 +550,13 @@ def link_rows(
         tx = idx.tx_by_internal.get(e.internal_id)
         if ei in decision.contested:
             rivals = decision.contested[ei]
+            tied = {decision.ambiguous[r].basis for r in rivals if r in decision.ambiguous}
+            at = tied.pop() if len(tied) == 1 else None
+            others: list[str] = []
             if len(rivals) > 1:
-                detail = f"fits {len(rivals)} AntiSpoofFilter traces, none uniquely: " + "; ".join(map(trace_name, rivals))
+                detail = f"fits {len(rivals)} AntiSpoofFilter traces, none uniquely: " + "; ".join(
+                    trace_name(r) + (f" ({seconds_apart(r, ei)} apart)" if at == "time" else "") for r in rivals
+                )
             else:
                 (rival,) = rivals
                 others = [spoof_events[x].internal_id for x in decision.ambiguous[rival].events if x != ei] \
@@ -551,8 +564,8 @@ def link_rows(
                 detail = f"fits only {trace_name(rival)}, but that trace fits other policy events as well" + (
                     ": " + ", ".join(others) if others else ""
                 )
-            names = [f"{pairs[ti][0].thread} {pairs[ti][1].time:%H:%M:%S}" for ti in rivals]
-            link = Link([], "ambiguous", detail, names)
+            names = [short_name(ti) for ti in rivals]
+            link = Link([], "ambiguous", detail, names, at, [seconds(ti, ei) for ti in rivals] if at == "time" else [], others)
             rows.append(Row(None, None, e, link, "ambiguous", transaction=tx))
         elif ei not in trace_of_event:
             row = Row(None, None, e, None, "event-without-trace", transaction=tx)

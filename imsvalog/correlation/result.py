@@ -54,11 +54,24 @@ class Link:
     detail: str
     #: when ambiguous: the events that fit (internal IDs) for a trace, the traces that fit (thread and time) for an event
     candidates: list[str] = field(default_factory=list)
+    #: when ambiguous: the basis at which the candidates tied
+    tied_at: Basis | None = None
+    #: when ambiguous at time: seconds between this row and each candidate, in ``candidates`` order
+    apart: list[float] = field(default_factory=list)
+    #: when ambiguous: the other side's rivals: the other scans that fit a trace's events (thread and time), or
+    #: the other policy events that an event's only scan fits (internal IDs)
+    rivals: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"basis": self.basis, "confidence": self.confidence, "detail": self.detail}
         if self.candidates:
             d["candidates"] = self.candidates
+        if self.tied_at is not None:
+            d["tied_at"] = self.tied_at
+        if self.apart:
+            d["apart"] = self.apart
+        if self.rivals:
+            d["rivals"] = self.rivals
         return d
 
 
@@ -205,6 +218,7 @@ class Row:
                     "domain_match": r.domain_match,
                     "triggered": r.triggered,
                     "verdict": r.verdict,
+                    "profile": r.profile,
                 }
                 if r is not None
                 else None
