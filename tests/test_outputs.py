@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import imsvalog
 from imsvalog.cli import app
 
 from .conftest import FIXTURES, KB, ROOT
@@ -206,20 +208,32 @@ def test_parse_on_a_folder_without_logs_exits_2(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no IMSVA log file" in r.stderr and "notes.txt: skipped" in r.stderr
 
 
-def before_first_line(err: str) -> bool:
+#: imsvalog's own files, by exact path: the package directory and the launcher module (a substring such as
+#: "/imsvalog" would also match a checkout folder named imsvalog, git clone's default, and the venv inside it)
+PACKAGE_DIR = Path(imsvalog.__file__).resolve().parent
+LAUNCHER = Path(str(importlib.util.find_spec("imsvalog_launcher").origin)).resolve()  # not imported: it sets SIGINT
+_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+, in (.*)$', re.M)
+
+
+def before_first_line(err: str, script: Path = SCRIPT, package: Path = PACKAGE_DIR, launcher: Path = LAUNCHER) -> bool:
     """The signal came while the interpreter was still starting or looking for imsvalog's entry
     module: no line of imsvalog had run yet (Python's own handling, out of any program's reach)."""
-    frames = [ln for ln in err.splitlines() if ln.lstrip().startswith("File ")]
+    frames = _FRAME.findall(err)
+
+    def ours(file: str) -> bool:  # a file of imsvalog itself, compared as paths, never as substrings
+        path = Path(file)
+        return path.is_absolute() and (path.resolve() == launcher or package in path.resolve().parents)
+
     # "Fatal Python error: init_import_site: ..." or "init_sys_streams: ..." (seen under load): the interpreter's
     # own initialisation, no file of imsvalog among the frames
     if re.search(r"^Fatal Python error: init_\w+: ", err, re.M):
-        return not any("/imsvalog" in f for f in frames)
+        return not any(ours(f) for f, _ in frames)
     return (
         bool(frames)
-        and "bin/imsvalog" in frames[0]
-        and "in <module>" in frames[0]
+        and Path(frames[0][0]).resolve() == script.resolve()  # pip's wrapper script itself
+        and frames[0][1] == "<module>"
         and "sys.exit(main())" not in err  # the script had not called main() yet
-        and not any("/imsvalog/" in f or "imsvalog_launcher.py" in f for f in frames)
+        and not any(ours(f) for f, _ in frames)
     )
 
 
@@ -377,3 +391,42 @@ def test_an_output_in_a_missing_folder_or_naming_a_folder_is_a_plain_error(tmp_p
     assert r.exit_code == 2 and "nowhere/x.csv: cannot write: No such file or directory" in r.stderr
     r = run("parse", str(KB), "-o", str(tmp_path))
     assert r.exit_code == 2 and "is a directory" in r.stderr
+
+
+# the stderr of a SIGINT ~50 ms after start, while site imports the editable install's finder, and while pip's
+# wrapper script runs its own first line: captured from real runs, the checkout path put in as CLONE
+_SITE_INIT = '''Fatal Python error: init_import_site: Failed to import the site module
+Python runtime state: initialized
+Traceback (most recent call last):
+  File "<frozen importlib._bootstrap>", line 1176, in _find_and_load
+  File "<frozen site>", line 186, in addpackage
+  File "<string>", line 1, in <module>
+  File "CLONE/.venv/lib/python3.11/site-packages/__editable___imsvalog_0_1_0_finder.py", line 7, in <module>
+    from pathlib import Path
+  File "/usr/lib/python3.11/pathlib.py", line 14, in <module>
+KeyboardInterrupt
+'''
+_WRAPPER = '''Traceback (most recent call last):
+  File "CLONE/.venv/bin/imsvalog", line 5, in <module>
+    from imsvalog_launcher import main
+  File "<frozen importlib._bootstrap>", line 1176, in _find_and_load
+KeyboardInterrupt
+'''
+
+
+@pytest.mark.parametrize("clone", ["/home/dev/imsvalog", "/work/wt/i7", "/srv/imsvalog/imsvalog"])
+def test_before_first_line_does_not_depend_on_the_checkout_folder_name(clone: str) -> None:
+    """Attack on the leftovers, finding 6: the check looked for "/imsvalog" anywhere in a frame, so in a default
+    clone (folder imsvalog, venv inside it) Python's own start-up was taken for imsvalog's code and the Ctrl-C test
+    failed under load. Now imsvalog's files are its package directory and launcher, compared as paths."""
+    root = Path(clone)
+    where = {"script": root / ".venv/bin/imsvalog", "package": root / "imsvalog", "launcher": root / "imsvalog_launcher.py"}
+    assert before_first_line(_SITE_INIT.replace("CLONE", clone), **where)
+    assert before_first_line(_WRAPPER.replace("CLONE", clone), **where)
+    # once a line of imsvalog has run, it is imsvalog's business (and must not show a traceback)
+    ran = _WRAPPER.replace("CLONE", clone).replace(
+        '  File "<frozen', f'  File "{clone}/imsvalog_launcher.py", line 40, in <module>\n  File "<frozen'
+    )
+    assert not before_first_line(ran, **where)
+    ran = _SITE_INIT.replace("CLONE", clone).replace('  File "/usr/lib', f'  File "{clone}/imsvalog/cli.py", line 3, in <module>\n  File "/usr/lib')
+    assert not before_first_line(ran, **where)

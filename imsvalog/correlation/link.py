@@ -437,9 +437,17 @@ def link_rows(
     decision = decide_links(evidence)
     trace_of_event = {ei: ti for ti, (ei, _) in decision.links.items()}
 
+    same_name: dict[tuple[str, datetime], int] = defaultdict(int)
+    for s, t in pairs:
+        same_name[s.thread, t.time] += 1
+
     def trace_name(ti: int) -> str:
+        """A trace in words; two traces of one thread in one second are told apart by their first line."""
         s, t = pairs[ti]
-        return f"thread {s.thread} at {t.time.isoformat(sep=' ')}"
+        name = f"thread {s.thread} at {t.time.isoformat(sep=' ')}"
+        if same_name[s.thread, t.time] > 1 and t.records:
+            name += f" ({t.records[0].source.ref()})"
+        return name
 
     def short_name(ti: int) -> str:
         return f"{pairs[ti][0].thread} {pairs[ti][1].time:%H:%M:%S}"
@@ -471,6 +479,11 @@ def link_rows(
         (one of the two is the same on either side: a trace that lost its event, or an event that lost its trace)."""
         mine = bases_of(ti, ei)
         stage = decision.stage[wt]
+        if BASES.index(stage) < BASES.index(mine[0]) and CONFIDENCE[stage] == CONFIDENCE[mine[0]]:
+            return (  # the same tier: the internal ID is settled first, not "stronger"
+                f"by {_WORDS[stage]}, which is settled before {_WORDS[mine[0]]} within the {CONFIDENCE[stage]} tier "
+                f"(a Message-ID is shared by every scan of a message split by recipient)"
+            )
         if BASES.index(stage) < BASES.index(mine[0]):
             return (
                 f"by stronger evidence: {_WORDS[stage]} ({CONFIDENCE[stage]}) outranks "
