@@ -94,7 +94,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "link_confidence": _S, "link_candidates": _L, "logged_ips": _L, "logged_count": _I, "logged_triggered": _B,
         "recomputed_ips": _L, "recomputed_count": _I, "untrusted_ips": _L, "domain_match": _B,
         "recomputed_triggered": _B, "verdict": _S, "agrees": _B, "findings": _L, "explanation": _S,
-        "source": _L, "missing": _S,
+        "source": _L, "missing": _S, "linked_elsewhere": _L,
     },
 }
 KINDS = tuple(COLUMNS)

@@ -72,7 +72,7 @@ COLUMNS: dict[str, str] = {
     **_kinds(
         LIST,
         "ips recipients conditions actions extra rules final_actions logged_ips received_headers files"
-        " link_basis link_candidates recomputed_ips skipped findings source",
+        " link_basis link_candidates recomputed_ips skipped findings source linked_elsewhere",
     ),
 }
 

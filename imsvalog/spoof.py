@@ -205,6 +205,11 @@ UNALLOCATED_V6: tuple[tuple[str, str], ...] = (
                                 "a000::/3", "c000::/3", "e000::/4", "f000::/5", "f800::/6", "fe00::/9")),
     ("fec0::/10", "RFC 3879"),
 )
+#: blocks of :data:`UNALLOCATED_V6` that were allocated once and withdrawn: "not allocated today", not "yet"
+DEPRECATED_V6: dict[str, str] = {
+    "fec0::/10": "deprecated: site-local addresses, withdrawn by RFC 3879",
+    "200::/7": "deprecated: formerly NSAP addresses, withdrawn by RFC 4048",
+}
 
 
 def _reason(name: str) -> SkipReason:
@@ -280,7 +285,8 @@ STRICT = Profile(
     skip=_DOCUMENTED_SKIP,
     special="skip",
     description="also skips every other address in IANA's special-purpose registries (loopback, link-local, "
-    "shared, benchmarking, 6to4, NAT64, ..., and multicast); documentation ranges stay counted",
+    "shared, benchmarking, 6to4, NAT64, ...) and multicast (224.0.0.0/4, ff00::/8: IANA's multicast registries, "
+    "not the special-purpose ones); documentation ranges stay counted",
 )
 PROFILES = {p.name: p for p in (DOCUMENTED, STRICT)}
 
@@ -634,9 +640,11 @@ def evaluate(
                         warnings.append(f"{shown} (header {i}) is counted although it is in {flag.label}")
                     spare = unallocated(ip)
                     if spare is not None:
+                        gone = DEPRECATED_V6.get(str(spare.network))
                         notes_here.append(
-                            f"in {spare.label}: IPv6 space IANA has not allocated yet; no special-purpose "
-                            "registry lists it, so every profile counts it"
+                            f"in {spare.label}: "
+                            + (f"IPv6 space not allocated today ({gone})" if gone else "IPv6 space IANA has not allocated yet")
+                            + "; no special-purpose registry lists it, so every profile counts it"
                         )
                     if ip != taken.address:
                         notes_here.append(f"IPv4-mapped IPv6 address; ranges checked as {ip}")
@@ -718,6 +726,11 @@ def explain(r: SpoofResult) -> str:
                 lines.append(f"     {s.address} not counted again: {s.detail}.")
             elif s.reason == "unparsable":
                 lines.append(f"     not counted: {s.detail}.")
+            elif s.range in _DOCUMENTED_LABELS and ":" in (s.address or ""):  # an IPv4-mapped IPv6 address
+                lines.append(
+                    f"     skipped {s.address}: {s.detail}; IMSVA documents not counting {s.range} ({s.reason}) for "
+                    "IPv4 addresses, and that it checks the IPv4-mapped form the same way is assumed (undocumented)."
+                )
             elif s.range in _DOCUMENTED_LABELS:
                 lines.append(f"     skipped {s.address}: {s.detail}, which IMSVA does not count ({s.reason}).")
             else:  # a special-purpose block: skipped by this profile's choice, not by IMSVA's documentation

@@ -65,7 +65,8 @@ EXPECTED = {
         "logged_count": "Int64", "logged_triggered": "boolean", "recomputed_ips": "object",
         "recomputed_count": "Int64", "skipped": "object", "domain_match": "boolean",
         "recomputed_triggered": "boolean", "agrees": "boolean", "findings": "object", "explanation": "string",
-        "source": "object", "appliance": "category", "missing": "category", "result": "object",
+        "source": "object", "appliance": "category", "missing": "category", "linked_elsewhere": "object",
+        "result": "object",
     },
 }
 

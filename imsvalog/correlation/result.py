@@ -41,7 +41,7 @@ FLAT_COLUMNS = [
     "time", "thread", "internal_id", "message_id", "sender", "recipients", "subject", "rule", "actions", "status",
     "link_basis", "link_confidence", "link_candidates", "logged_ips", "logged_count", "logged_triggered", "recomputed_ips",
     "recomputed_count", "skipped", "domain_match", "recomputed_triggered", "agrees", "findings", "explanation", "source",
-    "appliance", "missing",
+    "appliance", "missing", "linked_elsewhere",
 ]
 
 
@@ -188,6 +188,7 @@ class Row:
             "source": [f"{x['file']}:{x['line']}" for x in d["source"]],
             "appliance": self.appliance,
             "missing": self.missing,
+            "linked_elsewhere": list(self.linked_elsewhere),
         }
         assert list(flat) == FLAT_COLUMNS
         return flat
