@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from imsvalog.cli import app
 
 from .test_correlate import _pe, _write_case
-from .test_linking import _trace
+from .test_linking import _trace, _with_message_id
 
 
 def test_finding5_imsvas_logged_address_is_never_called_not_checked(tmp_path) -> None:
@@ -30,10 +30,6 @@ def test_finding5_imsvas_logged_address_is_never_called_not_checked(tmp_path) ->
     # a skip IMSVA did not contradict is still said as before
     (row,) = json.loads(run(app, ["correlate", str(tmp_path), "-f", "json"]).output)["rows"]
     assert row["summary"].startswith("IMSVA counted the only address in the Received headers (100.64.0.1)")
-
-
-def _with_message_id(lines: list[str], mid: str) -> list[str]:
-    return [lines[0], lines[0].split("] ", 1)[0] + f"] >>> Message-ID : {mid}", *lines[1:]]
 
 
 def test_finding3_internal_id_before_message_id_is_not_called_stronger(tmp_path) -> None:
