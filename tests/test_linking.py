@@ -432,6 +432,10 @@ def test_a_time_link_survives_queue_evidence_that_went_elsewhere_in_every_format
     got = sorted((r.status, r.session.thread, r.event.internal_id, r.link.confidence) for r in c.rows)
     assert got == [("linked", "1:1", "ID-E1", "medium-high"), ("linked", "1:3", "ID-E2", "low")]
     assert c.summary.linked == 2 and c.summary.traces_without_event == 0 and c.summary.events_without_trace == 0
+    # the time link says that a scan with stronger evidence for its event went elsewhere, and why
+    assert ("Note: thread 1:1 at 2024-03-12 09:00:05+01:00 also fits this policy event, by queue ID, but is linked to "
+            "policy event ID-E1 after a tie among 2 policy events at queue ID (medium-high), broken by time: only that "
+            "pair also fits by time.") in _thread_row(c, "1:3").explanation
     run = CliRunner().invoke
     for fmt in ("json", "jsonl", "csv"):
         out = run(app, ["correlate", str(tmp_path), "-f", fmt]).output

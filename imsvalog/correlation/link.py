@@ -500,6 +500,9 @@ def link_rows(
     rows: list[Row] = []
     #: trace rows whose matching event went to another trace (or is contested): "holds no matching event" is false
     fitted: set[int] = set()
+    fits_event: dict[int, list[int]] = defaultdict(list)
+    for ti, ei in whys:
+        fits_event[ei].append(ti)
     for ti, (s, t) in enumerate(pairs):
         if ti in decision.links:
             ei, tier = decision.links[ti]
@@ -513,7 +516,17 @@ def link_rows(
                     if broken != "distance" else "the closest in time, and this scan is the closest to it"
                 )
             link = Link([b for b, _ in evidence_of_pair], tier, detail)
-            rows.append(Row(s, t, e, link, "linked", transaction=idx.tx_by_internal.get(e.internal_id)))
+            row = Row(s, t, e, link, "linked", transaction=idx.tx_by_internal.get(e.internal_id))
+            # a scan that fits this event by stronger evidence than the link's own, but went to another event: say so
+            for tj in sorted(fits_event[ei]):
+                if tj == ti or tj not in decision.links or BASES.index(bases_of(tj, ei)[0]) >= BASES.index(decision.stage[ti]):
+                    continue
+                we = decision.links[tj][0]
+                row.notes.append(
+                    f"{trace_name(tj)} also fits this policy event, by {', '.join(_WORDS[b] for b in bases_of(tj, ei))}, "
+                    f"but is linked to policy event {spoof_events[we].internal_id} {lost(tj, ei, tj, we)}"
+                )
+            rows.append(row)
         elif ti in decision.ambiguous:
             amb = decision.ambiguous[ti]
             ids = [spoof_events[ei].internal_id for ei in amb.events]
@@ -555,9 +568,6 @@ def link_rows(
                 row.notes.append(f"policy event {e.internal_id} fits it by {mine}, but is {by}")
             rows.append(row)
     sx = scans if scans is not None else ScanIndex.of(sessions)
-    fits_event: dict[int, list[int]] = defaultdict(list)
-    for ti, ei in whys:
-        fits_event[ei].append(ti)
 
     for ei, e in enumerate(spoof_events):
         tx = idx.tx_by_internal.get(e.internal_id)
