@@ -786,7 +786,7 @@ def export(
     paths: list[str] = typer.Argument(None, metavar="PATH", help="Log files, globs or folders; each folder (or CDT bundle) is one case."),
     to: Path | None = typer.Option(None, "--to", metavar="DIR", help="Output folder (created; each case's folder in it is replaced)."),
     case: str | None = typer.Option(None, "--case", metavar="NAME", help="Case name for all PATHs (default: bundle or folder name)."),
-    appliance: str | None = typer.Option(None, "--appliance", metavar="NAME", help="Appliance name (default: maillog's host, else unknown)."),
+    appliance: str | None = typer.Option(None, "--appliance", metavar="NAME", help="Rename the case's appliance, if it has only one (default: its bundle, appliance folder or syslog host; loose files: maillog's host, else unknown)."),
     trusted: list[str] = typer.Option([], "--trusted", "-t", metavar="ENTRY", help="Trusted Internal IP List entry for the correlate rows. Repeatable."),
     trusted_file: list[Path] = typer.Option([], "--trusted-file", metavar="FILE", help="File with one trusted entry per line."),
     no_correlate: bool = typer.Option(False, "--no-correlate", help="Write the records only, not the correlate rows."),

@@ -7,7 +7,11 @@ Layout under the output folder, one folder per case (a re-export replaces it)::
 
 * ``case_name``: the Case Diagnostic Tool bundle's name (``CDT-YYYYMMDD-HHMMSS``, found among the
   path's folders), else the name of the folder given (for a file: its folder), else ``--case``.
-* ``appliance``: ``--appliance``, else the host name of the case's first maillog line, else ``unknown``.
+* ``appliance``: the appliance that wrote the line, as ``imsvalog correlate`` names it in its
+  ``appliance`` column: each bundle, appliance folder (``NAME/IMSVA/LogFile``) and syslog host is
+  its own; loose files (none of those) are the host of their first maillog line, else ``unknown``.
+  ``--appliance`` renames the case's appliance when it has only one (several: an error).
+  The name before unsafe characters were replaced is in every row's ``appliance_name``.
 * ``kind``: ``imss``, ``polevt``, ``msgtra``, ``maillog``, ``reject`` (lines that did not parse)
   and ``correlate`` (one row per spoof-related scan, as ``imsvalog correlate`` gives them).
 * ``date``: the day as the appliance logged it (local date of ``time``); for rejects the
@@ -15,9 +19,14 @@ Layout under the output folder, one folder per case (a re-export replaces it)::
 
 Partition values keep letters, digits, ``.``, ``_``, ``-``; other characters become ``_``.
 
-The schema of each kind is written out in :data:`SCHEMAS` (``imsvalog export --schema``
+The schema of each kind is written out in :data:`COLUMNS` (``imsvalog export --schema``
 prints it). It is stable: columns are only ever added; renaming, removing or retyping
-one bumps :data:`SCHEMA_VERSION`, which every row carries in ``schema_version``.
+one, or changing what its values mean (partition keys included), bumps
+:data:`SCHEMA_VERSION`, which every row carries in ``schema_version``. Versions:
+
+* 1: ``appliance`` was one name per case (``--appliance``, else the case's first maillog host).
+* 2: ``appliance`` is each line's own appliance (bundle, appliance folder, syslog host);
+  ``appliance_name`` added to every kind.
 ``time`` is UTC (``timestamp[us, UTC]``) with the logged offset in ``utc_offset_min``.
 
 pyarrow is an optional dependency: ``pip install 'imsvalog[parquet]'``.
@@ -48,8 +57,8 @@ if TYPE_CHECKING:
     from .correlation import Correlation
     from .trusted import TrustedList
 
-#: bumped when a column is renamed, removed or retyped (adding a column keeps it)
-SCHEMA_VERSION = 1
+#: bumped when a column is renamed, removed, retyped or changes meaning (adding a column keeps it)
+SCHEMA_VERSION = 2
 #: rows buffered per partition before a row group is written
 BATCH_ROWS = 65_536
 PARTITION_KEYS = ("case_name", "appliance", "kind", "date")
@@ -97,6 +106,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "source": _L, "missing": _S, "linked_elsewhere": _L,
     },
 }
+for _cols in COLUMNS.values():  # added in version 2, last so that no column moves
+    _cols["appliance_name"] = _S
 KINDS = tuple(COLUMNS)
 
 
@@ -256,7 +267,7 @@ def _record_row(item: Any) -> tuple[str, str, dict[str, Any]]:
 def _correlate_rows(result: Correlation) -> Iterator[dict[str, Any]]:
     for r in result.rows:
         row = r.flat()
-        row.pop("appliance", None)  # the appliance is a partition key here
+        row["appliance_name"] = row.pop("appliance", None)  # "appliance" is the partition key's name
         rec = r.recomputed
         row["untrusted_ips"] = list(rec.untrusted) if rec is not None else None
         row["verdict"] = rec.verdict if rec is not None else None
@@ -296,14 +307,34 @@ def export(
     for name, d in found.items():
         if not d.files:
             raise InputError(f"no log files among: {', '.join(map(str, groups[name]))}")
+    names = {name: _appliance_names(name, d.files, appliance) for name, d in found.items()}
     inputs = Inputs.of(given, [f for d in found.values() for f in d.files])
     output_folder(out, inputs)  # refuses a folder that is or holds an input; creates it
     report = ExportReport(out)
     for name, d in found.items():
         report.skipped += d.skipped
         report.files += len(d.files)
-        report.rows[name] = _export_case(out, name, d.files, appliance, trusted, correlate)
+        report.rows[name] = _export_case(out, name, groups[name], d.files, names[name], trusted, correlate)
     return report
+
+
+def _appliance_names(case: str, files: list[LogFile], rename: str | None) -> dict[str | None, str]:
+    """Each appliance of a case (``None``: loose files) -> its name in the output.
+
+    An appliance keeps the name correlate gives it; loose files are named by their maillog's
+    host; ``rename`` renames a case's only appliance (given for a case with several: an error).
+    """
+    names: dict[str | None, str] = {f.appliance: f.appliance for f in files if f.appliance is not None}
+    if any(f.appliance is None for f in files):
+        names[None] = _appliance_of(f for f in files if f.appliance is None)
+    if rename is not None:
+        if len(set(names.values())) > 1:
+            raise InputError(
+                f"--appliance names one appliance, but case {case} holds {len(set(names.values()))}: "
+                + ", ".join(sorted(set(names.values()))) + " (each keeps its own name without --appliance)"
+            )
+        names = dict.fromkeys(names, rename)
+    return names
 
 
 def _appliance_of(files: Iterable[LogFile]) -> str:
@@ -318,25 +349,35 @@ def _appliance_of(files: Iterable[LogFile]) -> str:
 
 
 def _export_case(
-    out: Path, name: str, files: list[LogFile], appliance: str | None, trusted: TrustedList | None, correlate: bool
+    out: Path,
+    name: str,
+    paths: Sequence[str | os.PathLike[str]],
+    files: list[LogFile],
+    names: dict[str | None, str],
+    trusted: TrustedList | None,
+    correlate: bool,
 ) -> Counter[str]:
-    app = partition_value(appliance or _appliance_of(files))
     tmp = out / f".imsvalog-tmp-{name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     w = _Writer(tmp)
     try:
         for f in files:
+            shown = names[f.appliance]
+            app = partition_value(shown)
             for item in iter_file(f):
                 kind, date, row = _record_row(item)
                 if kind == "reject":
                     d = f.date
                     date = f"{d[:4]}-{d[4:6]}-{d[6:8]}" if d else "unknown"
+                row["appliance_name"] = shown
                 w.add(app, kind, date, row)
         if correlate and any(f.kind in ("imss", "polevt") for f in files):
             from .correlation import correlate as run_correlate
 
-            for row in _correlate_rows(run_correlate(files_paths(files), trusted=trusted)):
-                w.add(app, "correlate", row["time"].date().isoformat(), row)
+            # the case's own paths: correlate finds the same files and names the same appliances
+            for row in _correlate_rows(run_correlate(list(paths), trusted=trusted)):
+                row["appliance_name"] = shown = names[row["appliance_name"]]
+                w.add(partition_value(shown), "correlate", row["time"].date().isoformat(), row)
         w.close()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -345,10 +386,6 @@ def _export_case(
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     return w.counts
-
-
-def files_paths(files: Sequence[LogFile]) -> list[str]:
-    return [str(f.path) for f in files]
 
 
 __all__ = ["COLUMNS", "SCHEMA_VERSION", "ExportReport", "case_name", "export", "schema", "schema_text"]

@@ -61,7 +61,7 @@ def test_every_record_field_has_a_column() -> None:
         ("polevt", {f.name for f in fields(PolicyEvent)}),
         ("msgtra", {f.name for f in fields(Transaction)}),
         ("maillog", {f.name for f in fields(MailLogEntry)}),
-        ("correlate", set(FLAT_COLUMNS) - {"skipped", "appliance"}),  # appliance: a partition key
+        ("correlate", set(FLAT_COLUMNS) - {"skipped", "appliance"}),  # appliance: the partition key; its name is appliance_name
     ):
         missing = names - {"source"} - set(COLUMNS[kind])
         assert not missing, f"kind={kind}: add columns {sorted(missing)} to imsvalog/export.py"
@@ -131,3 +131,98 @@ def test_cli_needs_a_target() -> None:
     r = CliRunner().invoke(app, ["export", "fixtures/kb000239719"])
     assert r.exit_code == 2
     assert "--to DIR" in r.output
+
+
+# ---------------------------------------------------------------------------
+# several appliances: each line and each correlate row under its own appliance
+# ---------------------------------------------------------------------------
+
+
+def _cdt_of_two_appliance_folders(tmp_path: Path) -> Path:
+    """One CDT zip holding two appliance folders (imsva01/IMSVA/LogFile/..., imsva02/IMSVA/Logfile/...)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_bundles", ROOT / "fixtures" / "make_bundles.py")
+    make_bundles = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(make_bundles)  # type: ignore[union-attr]
+    two = ROOT / "fixtures" / "two-appliances"
+    members = {
+        f"{host}/{p.relative_to(two / host)}": p.read_bytes()
+        for host in ("imsva01", "imsva02") for p in sorted((two / host).rglob("*")) if p.is_file()
+    }
+    out = tmp_path / "in"
+    out.mkdir()
+    return make_bundles.write_cdt_zip(out / "CDT-20190430-120000.zip", members, "trend")
+
+
+def _cli_jsonl(args: list[str]) -> list[dict]:
+    import json
+
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    return [json.loads(x) for x in r.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("which", ["syslog", "two-appliances", "bundle"])
+def test_every_row_is_under_its_own_appliance(tmp_path: Path, which: str) -> None:
+    """Bug: every appliance of a case was written under one name (imsva02's syslog lines under
+    appliance=imsva) and correlate rows lost their appliance. Read back with DuckDB and pyarrow."""
+    from collections import Counter
+
+    src = {
+        "syslog": ROOT / "fixtures" / "syslog" / "siem-export.log",
+        "two-appliances": ROOT / "fixtures" / "two-appliances",
+        "bundle": _cdt_of_two_appliance_folders(tmp_path) if which == "bundle" else None,
+    }[which]
+    export(src, tmp_path / "lake")
+    lake = f"{tmp_path}/lake/**/*.parquet"
+    got = Counter(
+        {(a, n, k): c for a, n, k, c in duckdb.sql(
+            f"SELECT appliance, appliance_name, kind, count(*) FROM read_parquet('{lake}', hive_partitioning=true, "
+            "union_by_name=true) GROUP BY ALL").fetchall()}
+    )
+    # correlate's own rows, by its appliance column
+    rows = _cli_jsonl(["correlate", str(src), "--format", "jsonl"])
+    want_correlate = Counter(r["appliance"] for r in rows)
+    assert {n: c for (_, n, k), c in got.items() if k == "correlate"} == want_correlate
+    assert len(want_correlate) == 2  # two appliances in every input here
+    # parse's records, each counted under the appliance whose stream holds it
+    want: Counter[tuple[str, str]] = Counter()
+    if which == "syslog":  # the host field of each forwarded line, read straight from the file
+        prefix = re.compile(r"(?:<\d+>1 \S+|\w{3} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\S+) (\S+) ([^\s\[:]+)")
+        for line in src.read_text(errors="replace").splitlines():
+            m = prefix.match(line)
+            assert m, line
+            host, prog = m.groups()
+            kind = {"log.imss": "imss", "polevt.imss": "polevt", "msgtra.imss": "msgtra"}.get(prog)
+            kind = kind or ("maillog" if prog.startswith("postfix/") else None)
+            if kind:
+                want[(host, kind)] += 1
+    elif which == "two-appliances":  # each appliance folder parsed alone
+        for host in ("imsva01", "imsva02"):
+            for r in _cli_jsonl(["parse", str(src / host), "--format", "jsonl"]):
+                want[(host, r["kind"])] += 1
+    else:  # the bundle: parse's records by their member's appliance folder
+        for r in _cli_jsonl(["parse", str(src), "--format", "jsonl"]):
+            folder = r["file"].split("!")[1].split("/")[0]
+            want[(f"CDT-20190430-120000/{folder}", r["kind"])] += 1
+    assert {(n, k): c for (_, n, k), c in got.items() if k != "correlate"} == dict(want)
+    # the folder is the name made safe; the column keeps it as correlate gives it
+    for a, n, _ in got:
+        assert a == n.replace("/", "_")
+    # pyarrow reads the same partitions: each appliance folder holds only its own rows
+    for folder in (tmp_path / "lake").glob("case_name=*/appliance=*"):
+        names = {n for f in folder.rglob("*.parquet") for n in pq.read_table(f).column("appliance_name").to_pylist()}
+        assert [n.replace("/", "_") for n in names] == [folder.name.removeprefix("appliance=")]
+
+
+def test_appliance_renames_only_a_case_of_one_appliance(tmp_path: Path) -> None:
+    two = ROOT / "fixtures" / "two-appliances"
+    r = CliRunner().invoke(app, ["export", str(two), "--to", str(tmp_path / "lake"), "--appliance", "gw"])
+    assert r.exit_code == 2
+    assert "--appliance names one appliance, but case two-appliances holds 2: imsva01, imsva02" in r.output
+    assert not (tmp_path / "lake").exists()  # refused before anything was written
+    export(two / "imsva02", tmp_path / "lake", appliance="gw")
+    names = duckdb.sql(f"SELECT DISTINCT appliance, appliance_name, kind FROM read_parquet('{tmp_path}/lake/**/*.parquet', "
+                       "hive_partitioning=true, union_by_name=true) ORDER BY kind").fetchall()
+    assert names == [("gw", "gw", "correlate"), ("gw", "gw", "imss"), ("gw", "gw", "polevt")]
