@@ -612,8 +612,25 @@ def _zone_label(t: datetime) -> str:
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _short_where(file: str, line: int) -> str:
-    return f"{file.rsplit('/', 1)[-1]}:{line}"
+#: the folders every CDT bundle has between an appliance and its log files
+_LOG_FOLDERS = re.compile(r"(?<=[/!])IMSVA/LogFile/Event\d+/", re.IGNORECASE)
+
+
+def _where(file: str, line: int, width: int | None = None) -> str:
+    """``file:line`` (a bundle member as ``BUNDLE!member:line``), at most ``width`` wide.
+
+    Too wide: the bundle's ``IMSVA/LogFile/EventN/`` becomes ``…/`` (bundle, appliance folder,
+    file name and line stay), then the start of the path is dropped (``…`` + its end).
+
+    >>> member = "/cases/CDT-20240312-101500.zip!imsva02/IMSVA/LogFile/Event3/polevt.imss.20240312.0001"
+    >>> _where(member, 7, 68), _where(member, 7, 39)
+    ('/cases/CDT-20240312-101500.zip!imsva02/…/polevt.imss.20240312.0001:7', '…!imsva02/…/polevt.imss.20240312.0001:7')
+    """
+    full = f"{file}:{line}"
+    if width is None or len(full) <= width:
+        return full
+    full = _LOG_FOLDERS.sub("…/", full, count=1)
+    return full if len(full) <= width else "…" + full[len(full) - width + 1:]
 
 
 def _trace_body(text: str) -> str:
@@ -664,9 +681,12 @@ def _trace_table(trace: Any, out: IO[str]) -> None:
     if one_day:
         d, z = next(iter(dates))
         lines.append(f"Times on {d.isoformat()}, {z}.")
-    width = max((len(_short_where(ln.file, ln.line)) for ln in trace.lines), default=10)
+    # the whole provenance, its middle dropped where the time and stage columns leave too little room
+    room = None if fit is None else max(fit - (8 if one_day else 25) - 2 - 12 - 2, 20)
+    wheres = [clean_terminal(_where(ln.file, ln.line, room)) for ln in trace.lines]
+    width = max(map(len, wheres), default=10)
     link = None
-    for ln in trace.lines:
+    for ln, shown in zip(trace.lines, wheres, strict=True):
         if (ln.stage, ln.link) != link:
             link = (ln.stage, ln.link)
             lines.append(wrap_row("", f"-- {clean_terminal(STAGE_NAMES[ln.stage])} via {clean_terminal(ln.link)}", fit, 3))
@@ -674,7 +694,7 @@ def _trace_table(trace: Any, out: IO[str]) -> None:
             when = "?".ljust(8 if one_day else 25)
         else:
             when = ln.time.strftime("%H:%M:%S") if one_day else ln.time.isoformat(sep=" ")
-        where = clean_terminal(_short_where(ln.file, ln.line)).ljust(width)
+        where = shown.ljust(width)
         lines.append(wrap_row(f"{when}  {STAGE_NAMES[ln.stage]:<12}  {where}  ", clean_terminal(_trace_body(ln.text)), fit,
                               len(when) + 2 if one_day else 4))
     out.write("\n".join(lines) + "\n")
@@ -685,7 +705,7 @@ def _trace_markdown(trace: Any, out: IO[str]) -> None:
         out.write(markdown_cell(h) + "  \n")
     out.write("\n| time | stage | where | link | line |\n|---|---|---|---|---|\n")
     for ln in trace.lines:
-        cells = [ln.time.isoformat(sep=" ") if ln.time else "", STAGE_NAMES[ln.stage], _short_where(ln.file, ln.line),
+        cells = [ln.time.isoformat(sep=" ") if ln.time else "", STAGE_NAMES[ln.stage], _where(ln.file, ln.line),
                  ln.link, _trace_body(ln.text)]
         out.write("| " + " | ".join(markdown_cell(c) for c in cells) + " |\n")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 import pytest
 from markdown_it import MarkdownIt
@@ -103,7 +104,29 @@ def test_table_states_date_and_zone_once() -> None:
     r = runner.invoke(app, ["trace", IID, str(BUSY)])
     assert r.exit_code == 0, r.output
     assert "Times on 2024-03-12, UTC+01:00." in r.stdout
-    assert "09:20:00  scan          log.imss.20240312.0002.gz:9" in r.stdout
+    assert f"09:20:00  scan          {BUSY}/log.imss.20240312.0002.gz:9" in r.stdout
+
+
+def test_table_names_the_bundle_member_and_fits_80_columns() -> None:
+    """Issue 9 item 1: BUNDLE!member:line in every output; the table showed only the member's base name.
+    At 80 columns a long provenance loses its middle (IMSVA/LogFile/EventN, then its start), never its end."""
+    bundle = FIXTURES / "bundles" / "CDT-20240312-101500.zip"
+    lines = json.loads(runner.invoke(app, ["trace", IID, str(bundle), "--format", "json"]).stdout)["lines"]
+    assert lines and all(f"{bundle}!IMSVA/" in ln["file"] for ln in lines)
+    for env in ({"COLUMNS": "80"}, {"COLUMNS": ""}):
+        r = runner.invoke(app, ["trace", IID, str(bundle)], env=env)
+        assert r.exit_code == 0, r.output
+        rows = [x for x in r.stdout.splitlines() if x[:2].isdigit() and x[2] == ":"]
+        assert len(rows) == len(lines)
+        for row, ln in zip(rows, lines, strict=True):
+            where = row.split()[3 if row.split()[1] in ("Postfix", "policy") else 2]
+            if env["COLUMNS"]:
+                assert max(map(len, r.stdout.splitlines())) <= 80
+                full = f"{ln['file']}:{ln['line']}"
+                assert where.endswith(f"{re.split('[/!]', ln['file'])[-1]}:{ln['line']}") and "zip!" in where, where
+                assert where.startswith("…") and where[1:] in re.sub(r"IMSVA/LogFile/Event\d+/", "…/", full, flags=re.I), where
+            else:  # no width to fit: the whole provenance
+                assert where == f"{ln['file']}:{ln['line']}"
 
 
 def test_an_address_lists_its_messages_and_since_until_narrow_them() -> None:
