@@ -242,3 +242,28 @@ def test_polevt_fields_equal_the_pyparsing_grammar_on_generated_lines(line: str)
         return
     assert full == polevt.split(line)
 
+
+
+raw_piece = st.binary(max_size=40) | st.sampled_from([b"\r", b"\r\n", b"\x00", b"\xff\xfe", b"\t", b"]", b" [/a:b:1]", b"\xc3"])
+raw_imss = st.builds(lambda h, b, t: h + b + t, st.sampled_from([h.encode() for h in HEADS] + [b""]),
+                     st.sampled_from([b.encode() for b in BODIES]), raw_piece)
+raw_polevt = st.builds(lambda h, fs: b"\t".join([h, *fs]),
+                       st.sampled_from([b"2019/04/30 13:57:43 GMT+09:00", b"2024/03/12 09:15:01 GMT-05:00", b"x"]),
+                       st.lists(raw_piece | st.sampled_from([b"", b"1", b"0100000000000000", b"2.5", b"<a@b>"]), max_size=26))
+
+
+@settings_
+@given(lines=st.lists(raw_imss, min_size=1, max_size=10), eol=st.sampled_from([b"\n", b"\r\n"]))
+def test_fast_log_imss_frame_equals_record_path_on_raw_bytes(tmp_path: Path, lines: list[bytes], eol: bytes) -> None:
+    """Arbitrary bytes inside lines (CR, NUL, cut UTF-8, tabs, stray location tags)."""
+    p = tmp_path / "log.imss.20240101.0001"
+    p.write_bytes(eol.join(lines))
+    _both("imss", [p])
+
+
+@settings_
+@given(lines=st.lists(raw_polevt, min_size=1, max_size=8), eol=st.sampled_from([b"\n", b"\r\n"]))
+def test_fast_polevt_frame_equals_record_path_on_raw_bytes(tmp_path: Path, lines: list[bytes], eol: bytes) -> None:
+    p = tmp_path / "polevt.imss.20240101.0001"
+    p.write_bytes(eol.join(lines))
+    _both("polevt", [p])
