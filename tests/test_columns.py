@@ -247,9 +247,13 @@ def test_polevt_fields_equal_the_pyparsing_grammar_on_generated_lines(line: str)
 raw_piece = st.binary(max_size=40) | st.sampled_from([b"\r", b"\r\n", b"\x00", b"\xff\xfe", b"\t", b"]", b" [/a:b:1]", b"\xc3"])
 raw_imss = st.builds(lambda h, b, t: h + b + t, st.sampled_from([h.encode() for h in HEADS] + [b""]),
                      st.sampled_from([b.encode() for b in BODIES]), raw_piece)
+# valid UTF-8 only: an undecodable byte in a categorical column (rule) cannot be a pandas 3 category at all
+# (pyarrow strings and pandas' category hashing are UTF-8), in either path: a known gap (README)
+text_piece = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\n"), max_size=20).map(str.encode)
 raw_polevt = st.builds(lambda h, fs: b"\t".join([h, *fs]),
                        st.sampled_from([b"2019/04/30 13:57:43 GMT+09:00", b"2024/03/12 09:15:01 GMT-05:00", b"x"]),
-                       st.lists(raw_piece | st.sampled_from([b"", b"1", b"0100000000000000", b"2.5", b"<a@b>"]), max_size=26))
+                       st.lists(text_piece | st.sampled_from([b"", b"1", b"0100000000000000", b"2.5", b"<a@b>", b"\r", b"\x00"]),
+                                max_size=26))
 
 
 @settings_
