@@ -884,9 +884,11 @@ class Redactor:
             for n, p in (("s", maillog_grammar.SYSLOG_PREFIX), ("i", maillog_grammar.ISO_PREFIX))
         )
     )
-    #: a Postfix queue ID at the start of the body: the short form (hex) or the long form (letters and
-    #: digits without vowels), so Postfix's literals (``NOQUEUE: reject``, ``warning:``) are kept
-    _QID_START = re.compile(r"([0-9A-F]{5,20}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20})(?=: )")
+    #: a Postfix queue ID at the start of the body, as the maillog grammar reads one: the short form (hex,
+    #: in either case) or the long form of ``enable_long_queue_ids`` (10 to 20 letters and digits, at least
+    #: one digit: Postfix writes the time first, and an edited or odd ID with a vowel is still an ID), so
+    #: Postfix's literals (``NOQUEUE: reject``, ``warning:``, ``statistics:``) are kept
+    _QID_START = re.compile(r"([0-9A-F]{5,20}|(?=[a-f]*[0-9])[0-9a-f]{5,20}|(?=[A-Za-z]*[0-9])[0-9A-Za-z]{10,20})(?=: )")
 
     def maillog_line(self, text: str) -> str:
         m = self._MAILLOG_PREFIX.match(text)
