@@ -3,7 +3,6 @@ regression test that failed before its fix."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
