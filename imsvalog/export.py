@@ -230,7 +230,7 @@ class _Writer:
         if n == 0:
             return
         arrays = [pa.array([SCHEMA_VERSION] * n, pa.int16())]
-        arrays += [pa.array(buf[name], type=sch.field(name).type) for name in COLUMNS[kind]]
+        arrays += [_arrow_array(pa, buf[name], sch.field(name).type) for name in COLUMNS[kind]]
         table = pa.Table.from_arrays(arrays, schema=sch)
         w = self.writers.get(key)
         if w is None:
@@ -246,6 +246,25 @@ class _Writer:
             self._flush(key)
         for w in self.writers.values():
             w.close()
+
+
+def _arrow_array(pa: Any, values: list[Any], typ: pa.DataType) -> pa.Array:
+    """A column as Arrow; Parquet strings are UTF-8, so undecodable bytes (lone surrogates) become
+    the ``\\xNN`` text imsvalog shows everywhere (:func:`imsvalog.render.clean_bytes`); the exact
+    bytes stay in the input at the row's ``file`` and ``line``."""
+    try:
+        return pa.array(values, type=typ)
+    except UnicodeEncodeError:
+        from .render import clean_bytes
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, str):
+                return clean_bytes(v)
+            if isinstance(v, (list, tuple)):
+                return [clean(x) for x in v]
+            return v
+
+        return pa.array([clean(v) for v in values], type=typ)
 
 
 def _offset_min(t: datetime | None) -> int | None:

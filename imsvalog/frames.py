@@ -14,7 +14,8 @@ the same under pandas 2.x and 3.x:
   would pick nanoseconds, which cannot hold year 9999).
 * counts, line numbers and IDs: ``Int64`` (nullable; a missing value is ``<NA>``);
 * yes/no/unknown: ``boolean`` (nullable: unknown stays ``<NA>``, never False);
-* repeated strings (kind, shape, level, file, rule, thread, status, ...): ``category``;
+* repeated strings (kind, shape, level, file, rule, thread, status, ...): ``category``; an undecodable
+  byte (a lone surrogate) cannot be a category and is the text ``\\xNN`` there (:func:`categorical`);
 * other text: ``string`` (pandas' nullable string, Python storage: undecodable
   bytes, kept as lone surrogates, survive);
 * measures: ``float64``;
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # pandas is imported when a frame is built: the CLI starts fa
     import pandas as pd
 
 from .readers import PathsLike, files_of, iter_maillog, iter_msgtra
+from .render import _SURROGATE, clean_bytes
 from .records import Record, Reject, to_row
 
 TIME, INT, BOOL, FLOAT, CATEGORY, STRING, LIST, OBJECT = (
@@ -149,6 +151,13 @@ def categorical(values: Sequence[Any]) -> pd.Categorical:
         arr[:] = list(values)
         values = arr
     codes, uniques = pd.factorize(values)  # None and NaN are -1
+    if len(uniques) and _SURROGATE.search("\0".join(u for u in uniques.tolist() if isinstance(u, str))):
+        # an undecodable byte (a lone surrogate) cannot be a category (pandas 3 keeps them as UTF-8):
+        # it becomes the ``\xNN`` text of render.clean_bytes; two values that now read alike are one
+        cleaned = np.empty(len(uniques), dtype=object)
+        cleaned[:] = [clean_bytes(u) if isinstance(u, str) else u for u in uniques.tolist()]
+        recodes, uniques = pd.factorize(cleaned)
+        codes = np.where(codes >= 0, recodes[codes], -1)
     if len(uniques) == 0:
         return pd.Categorical.from_codes(codes, categories=pd.Index(["x"])[:0])  # the string dtype pandas gives strings
     distinct = list(uniques)
