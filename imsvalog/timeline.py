@@ -43,6 +43,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, ReadError
+from .grammars.maillog import QUEUE_ID, queue_key
 from .readers import PathsLike, as_path_list, maillog_hint, parse_line
 from .records import MailLogEntry, PolicyEvent, Reject, Source, Transaction
 from .sources import KIND_NAMES, LogFile, decode, discover, file_size, sort_files
@@ -55,7 +56,6 @@ STAGES: tuple[str, ...] = ("postfix-in", "scan", "policy", "tracking", "postfix-
 _RANK = {s: i for i, s in enumerate(STAGES)}
 
 INTERNAL_ID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
-QUEUE_ID = re.compile(r"[0-9A-Za-z]{5,20}")
 _THREAD = re.compile(rb"[ \t]\[(\d+):(\d+)\]")
 _ACCEPT = b"Accept connection from client"
 _FINISHED = b"Scan finished for "
@@ -206,7 +206,7 @@ def _strip_brackets(mid: str | None) -> str | None:
 class _Keys:
     iids: set[str] = field(default_factory=set)  # upper case
     mids: set[str] = field(default_factory=set)  # without <>
-    qids: set[str] = field(default_factory=set)  # upper case
+    qids: set[str] = field(default_factory=set)  # queue_key(): short hex ones upper case, long ones as logged
     why: dict[str, str] = field(default_factory=dict)  # key -> how it was learnt
 
     def add(self, kind: str, value: str | None, why: str) -> bool:
@@ -214,8 +214,10 @@ class _Keys:
             return False
         value = value.strip()
         target = {"iid": self.iids, "mid": self.mids, "qid": self.qids}[kind]
-        if kind in ("iid", "qid"):
+        if kind == "iid":
             value = value.upper()
+        elif kind == "qid":
+            value = queue_key(value)
         if value in target:
             return False
         target.add(value)
@@ -295,15 +297,15 @@ class _Small:
         for t in self._records("msgtra", _needles(keys)):
             mid = _strip_brackets(t.message_id)
             if ((t.internal_id or "").upper() in keys.iids or (mid and mid in keys.mids)
-                    or (t.queue_id or "").upper() in keys.qids):
+                    or queue_key(t.queue_id or "") in keys.qids):
                 self.tx[(t.source.file, t.source.line)] = t
                 keys.add("iid", t.internal_id, f"msgtra {t.source.ref()}")
                 keys.add("mid", mid, f"msgtra {t.source.ref()}")
                 keys.add("qid", t.queue_id, f"msgtra {t.source.ref()}")
         for m in self._records("maillog", _needles(keys, iid=False)):
-            q = (m.queue_id or "").upper()
+            q = queue_key(m.queue_id or "")
             mid = _strip_brackets(m.message_id)
-            b = (m.queued_as or "").upper()
+            b = queue_key(m.queued_as or "")
             if q in keys.qids or (mid and mid in keys.mids) or (b and b in keys.qids):
                 self.mail[(m.source.file, m.source.line)] = m
                 keys.add("qid", q, f"maillog {m.source.ref()}")
@@ -313,7 +315,7 @@ class _Small:
     def all_queue_lines(self, keys: _Keys) -> None:
         """Every maillog line of the message's queues (connect/disconnect lines carry no queue ID)."""
         for m in self._records("maillog", _needles(keys, iid=False, mid=False)):
-            if (m.queue_id or "").upper() in keys.qids or (m.queued_as or "").upper() in keys.qids:
+            if queue_key(m.queue_id or "") in keys.qids or queue_key(m.queued_as or "") in keys.qids:
                 self.mail[(m.source.file, m.source.line)] = m
 
 
@@ -727,11 +729,11 @@ def _assemble(result: Trace, keys: _Keys, small: _Small, imss: list[_ImssFile], 
         lines.append(TraceLine("tracking", t.time, t.source.file, t.source.line, t.source.text,
                                _which(keys, iid=t.internal_id, mid=_strip_brackets(t.message_id), qid=t.queue_id)))
     # maillog: first pass = the queues relayed to the scanner (and their queue lines); second pass = the rest
-    relayed = {(m.queue_id or "").upper() for m in small.mail.values() if m.queued_as and _to_scanner(m)}
-    handed_back = {(m.queued_as or "").upper() for m in small.mail.values() if m.queued_as and _to_scanner(m)}
+    relayed = {queue_key(m.queue_id or "") for m in small.mail.values() if m.queued_as and _to_scanner(m)}
+    handed_back = {queue_key(m.queued_as or "") for m in small.mail.values() if m.queued_as and _to_scanner(m)}
     zone_note = None
     for m in small.mail.values():
-        q = (m.queue_id or "").upper()
+        q = queue_key(m.queue_id or "")
         stage = "postfix-in" if q in relayed or (q not in handed_back and not relayed and not _delivered_out(m)) else "postfix-out"
         when = m.time
         if m.zone_assumed and zone is not None and tz is None:
@@ -801,10 +803,10 @@ def _which(keys: _Keys, *, iid: str | None = None, mid: str | None = None, qid: 
         return f"internal ID {iid}"
     if mid and mid in keys.mids:
         return f"Message-ID <{mid}>"
-    if qid and qid.upper() in keys.qids:
-        return f"queue ID {qid.upper()}"
-    if queued_as and queued_as.upper() in keys.qids:
-        return f"queued as {queued_as.upper()}"
+    if qid and queue_key(qid) in keys.qids:
+        return f"queue ID {queue_key(qid)}"
+    if queued_as and queue_key(queued_as) in keys.qids:
+        return f"queued as {queue_key(queued_as)}"
     return "time"
 
 
@@ -832,10 +834,10 @@ def _address_trace(address: str, by_kind: dict[str, list[LogFile]], small: _Smal
                                                                _strip_brackets(e.message_id), None, e.source.ref()))
     for t in _lower_records(small, "msgtra", needle):
         if (addr == (t.sender or "").lower() or addr in (r.lower() for r in t.recipients)) and inside(t.time):
-            key = (t.internal_id or t.queue_id or t.source.ref()).upper()
+            key = t.internal_id.upper() if t.internal_id else queue_key(t.queue_id) if t.queue_id else t.source.ref()
             seen.setdefault(key, Candidate(t.time, t.sender, t.recipients, t.subject, t.internal_id,
                                            _strip_brackets(t.message_id), t.queue_id, t.source.ref()))
-    known_q = {(c.queue_id or "").upper() for c in seen.values()}
+    known_q = {queue_key(c.queue_id or "") for c in seen.values()}
     for c in list(seen.values()):  # the queues each message went through are the same message, not others
         k = _Keys()
         k.add("iid", c.internal_id, "")
@@ -848,12 +850,12 @@ def _address_trace(address: str, by_kind: dict[str, list[LogFile]], small: _Smal
         known_q |= k.qids
     for m in _lower_records(small, "maillog", needle):
         if m.queued_as:
-            if (m.queue_id or "").upper() in known_q:
-                known_q.add(m.queued_as.upper())
-            elif m.queued_as.upper() in known_q:
-                known_q.add((m.queue_id or "").upper())
+            if queue_key(m.queue_id or "") in known_q:
+                known_q.add(queue_key(m.queued_as))
+            elif queue_key(m.queued_as) in known_q:
+                known_q.add(queue_key(m.queue_id or ""))
     for m in _lower_records(small, "maillog", needle):
-        q = (m.queue_id or "").upper()
+        q = queue_key(m.queue_id or "")
         if q and q not in known_q and addr in ((m.sender or "").lower(), (m.recipient or "").lower()) and inside(m.time):
             known_q.add(q)
             seen.setdefault(q, Candidate(m.time, m.sender, (m.recipient,) if m.recipient else (), None, None, None, q,

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, Literal, TypeVar
 
+from ..grammars.maillog import queue_key
 from ..grammars.received import parse_received
 from ..records import MailLogEntry, PolicyEvent, Transaction
 from ..scan_sessions import ScanSession, SpoofTrace
@@ -272,7 +273,7 @@ class _Index:
             if mid and m.queue_id:
                 queues_of_message[mid].append(m)
             if m.queued_as and m.queue_id:
-                first_pass.setdefault(m.queued_as.upper(), m)
+                first_pass.setdefault(queue_key(m.queued_as), m)
         idx.spoof_by_time = sorted((e for e in events if is_spoof_event(e)), key=lambda e: e.time)
         idx.spoof_times = [e.time.timestamp() for e in idx.spoof_by_time]
         for t in transactions:
@@ -284,17 +285,17 @@ class _Index:
             if mid:
                 idx.by_message[mid].append(e)
             for tok in set(_TOKEN.findall(e.message_id or "")):
-                idx.by_token[tok.upper()].append(e)
+                idx.by_token[queue_key(tok)].append(e)
             tx = idx.tx_by_internal.get(e.internal_id)
             if tx is not None and tx.queue_id:
-                idx.by_token[tx.queue_id.upper()].append(e)
-                hop = first_pass.get(tx.queue_id.upper())
+                idx.by_token[queue_key(tx.queue_id)].append(e)
+                hop = first_pass.get(queue_key(tx.queue_id))
                 if hop is not None:  # msgtra names the second Postfix pass; maillog gives the first
-                    q = hop.queue_id.upper()  # type: ignore[union-attr]
+                    q = queue_key(hop.queue_id)  # type: ignore[arg-type]
                     idx.by_token[q].append(e)
                     idx.mail_evidence.setdefault((id(e), q), hop)
             for m in queues_of_message.get(mid or "", []):
-                q = m.queue_id.upper()  # type: ignore[union-attr]
+                q = queue_key(m.queue_id)  # type: ignore[arg-type]
                 idx.by_token[q].append(e)
                 idx.mail_evidence.setdefault((id(e), q), m)
         return idx
@@ -338,12 +339,13 @@ def _candidates(
         for e in idx.by_message.get(mid, []):
             add(e, "message_id", f"the scan's Message-ID {session.message_id} is the policy event's Message-ID")
     for hi, q in _queue_ids(trace):
-        for e in idx.by_token.get(q.upper(), []):
+        k = queue_key(q)
+        for e in idx.by_token.get(k, []):
             tx = idx.tx_by_internal.get(e.internal_id)
-            mail = idx.mail_evidence.get((id(e), q.upper()))
-            if q.upper() in (e.message_id or "").upper():
+            mail = idx.mail_evidence.get((id(e), k))
+            if k in {queue_key(tok) for tok in _TOKEN.findall(e.message_id or "")}:
                 where = "in the policy event's Message-ID"
-            elif tx is not None and (tx.queue_id or "").upper() == q.upper():
+            elif tx is not None and queue_key(tx.queue_id or "") == k:
                 where = f"msgtra's queue ID for {e.internal_id} ({tx.source.ref()})"
             elif mail is not None and mail.shape == "delivery":
                 where = (

@@ -53,6 +53,21 @@ ISO_PREFIX = (
 )
 
 _QID = r"(?P<queue_id>[0-9A-Za-z]{5,20})"
+#: a short Postfix queue ID: upper-case hex (``935162C03E``); the same ID typed in lower case is the same ID
+SHORT_QUEUE_ID = re.compile(r"[0-9A-Fa-f]{5,12}")
+#: a long one (``enable_long_queue_ids = yes``): base-52 time, ``z``, inode (``4XyZ1m2nQpz8abc``); case-sensitive
+QUEUE_ID = re.compile(r"[0-9A-Za-z]{5,20}")
+
+
+def queue_key(queue_id: str) -> str:
+    """The form in which two queue IDs are compared: short hex ones upper-cased, long ones as they are.
+
+    >>> queue_key("935162c03e"), queue_key("4XyZ1m2nQpz8abc")
+    ('935162C03E', '4XyZ1m2nQpz8abc')
+    """
+    q = queue_id.strip()
+    return q.upper() if SHORT_QUEUE_ID.fullmatch(q) else q
+
 
 
 @dataclass(frozen=True)
@@ -80,7 +95,9 @@ VARIANTS: tuple[Variant, ...] = (
         "message_id",
         shape("message-id", _QID + r": message-id=(?P<message_id><[^>]*>|\S*)"),
         ((_P.replace("smtp", "cleanup") + "935162C03E: message-id=<20211105181218.ABC@mx.example.org>",
-          {"queue_id": "935162C03E", "message_id": "<20211105181218.ABC@mx.example.org>"}),),
+          {"queue_id": "935162C03E", "message_id": "<20211105181218.ABC@mx.example.org>"}),
+         (_P.replace("smtp", "cleanup") + "4XyZ1m2nQpz8abc: message-id=<20211105181218.ABC@mx.example.org>",
+          {"queue_id": "4XyZ1m2nQpz8abc", "message_id": "<20211105181218.ABC@mx.example.org>"})),
     ),
     Variant(
         "delivery",
@@ -94,7 +111,11 @@ VARIANTS: tuple[Variant, ...] = (
           "delays=0.86/0.2/0.37/2.1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as D89812C044)",
           {"queue_id": "935162C03E", "recipient": "user@example.com", "relay_host": "localhost",
            "relay_address": "127.0.0.1", "relay_port": 10025, "delay": 3.5, "dsn": "2.0.0", "status": "sent",
-           "queued_as": "D89812C044"}),),
+           "queued_as": "D89812C044"}),
+         (_P + "4XyZ1m2nQpz8abc: to=<user@example.com>, relay=localhost[127.0.0.1]:10025, delay=0.9, "
+          "delays=0.1/0/0.1/0.7, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4YbC2d3fGh9jkl)",
+          {"queue_id": "4XyZ1m2nQpz8abc", "recipient": "user@example.com", "relay_port": 10025, "status": "sent",
+           "queued_as": "4YbC2d3fGh9jkl"})),
     ),
     Variant(
         "sender",
@@ -106,12 +127,15 @@ VARIANTS: tuple[Variant, ...] = (
         "client",
         shape("client", _QID + r": client=(?P<client_host>[^\[\s]*)\[(?P<client_address>[^\]]*)\](?:.*)"),
         ((_P.replace("smtp", "smtpd") + "935162C03E: client=mx1.example.com[198.51.100.25]",
-          {"client_host": "mx1.example.com", "client_address": "198.51.100.25"}),),
+          {"client_host": "mx1.example.com", "client_address": "198.51.100.25"}),
+         (_P.replace("smtp", "smtpd") + "4XyZ1m2nQpz8abc: client=mx1.example.com[198.51.100.25], sasl_method=PLAIN",
+          {"queue_id": "4XyZ1m2nQpz8abc", "client_address": "198.51.100.25"})),
     ),
     Variant(
         "removed",
         shape("removed", _QID + r": removed"),
-        ((_P.replace("smtp", "qmgr") + "935162C03E: removed", {"queue_id": "935162C03E"}),),
+        ((_P.replace("smtp", "qmgr") + "935162C03E: removed", {"queue_id": "935162C03E"}),
+         (_P.replace("smtp", "qmgr") + "4XyZ1m2nQpz8abc: removed", {"queue_id": "4XyZ1m2nQpz8abc"})),
     ),
     Variant(
         "connect",
@@ -127,7 +151,9 @@ VARIANTS: tuple[Variant, ...] = (
     ),
 )
 GENERIC_SAMPLES = ((_P + "warning: hostname x does not resolve to address 192.0.2.1", {"shape": "generic", "queue_id": None}),
-                   (_P + "D89812C044: lost connection with mx[192.0.2.21] while sending RCPT TO", {"queue_id": "D89812C044"}))
+                   (_P + "D89812C044: lost connection with mx[192.0.2.21] while sending RCPT TO", {"queue_id": "D89812C044"}),
+                   (_P + "4YbC2d3fGh9jkl: lost connection with mx[192.0.2.21] while sending RCPT TO",
+                    {"queue_id": "4YbC2d3fGh9jkl"}))
 
 _SYSLOG_RE = SYSLOG_PREFIX.re  # type: ignore[attr-defined]
 _ISO_RE = ISO_PREFIX.re  # type: ignore[attr-defined]
