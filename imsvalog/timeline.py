@@ -173,7 +173,7 @@ def id_kind(text: str) -> str:
     >>> [id_kind(x) for x in ("87BDADC9-87B8-3D05-A958-0267A8088406", "<a@b>", "a@b.example", "DDDFC11FB0C")]
     ['internal-id', 'message-id', 'message-id-or-address', 'queue-id']
     """
-    t = text.strip()
+    t = _query(text)
     if INTERNAL_ID.fullmatch(t):
         return "internal-id"
     if t.startswith("<") and t.endswith(">") and len(t) > 2:
@@ -186,6 +186,16 @@ def id_kind(text: str) -> str:
         f"{text!r} is not an internal message ID (8-4-4-4-12 hex digits), a Message-ID, "
         "a Postfix queue ID or an envelope address"
     )
+
+
+def _query(text: str) -> str:
+    """The ID as typed, without spaces around it and without the colon of a queue ID copied from a maillog line.
+
+    >>> _query(" 5B5B5B5B5B: "), _query("4XyZ1m2nQpz8abc:"), _query("<a@b>")
+    ('5B5B5B5B5B', '4XyZ1m2nQpz8abc', '<a@b>')
+    """
+    t = text.strip()
+    return t[:-1] if t.endswith(":") and QUEUE_ID.fullmatch(t[:-1]) else t
 
 
 def _strip_brackets(mid: str | None) -> str | None:
@@ -613,7 +623,7 @@ def trace(
     if reversed_span(since, until):
         raise InputError(f"the time span is reversed: since {since} is after until {until}; no message can be in it")
     kind = id_kind(id)
-    query = id.strip()
+    query = _query(id)
     disc = discover(as_path_list(paths))
     by_kind: dict[str, list[LogFile]] = {}
     for f in sort_files(disc.files):

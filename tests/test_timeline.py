@@ -181,3 +181,13 @@ def test_small_read_blocks_find_the_same_lines(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr(timeline, "_BLOCK", block)
     assert refs(trace(IID, [tmp_path])) == want
     assert refs(trace(MID, [tmp_path])) == want
+
+
+def test_a_queue_id_copied_with_its_maillog_colon_is_accepted() -> None:
+    """A user copies ``5B5B5B5B5B:`` out of a maillog line; before, that was 'not ... a Postfix queue ID'."""
+    assert id_kind("5B5B5B5B5B:") == "queue-id"
+    assert refs(trace("5B5B5B5B5B:", [BUSY])) == refs(trace(IID, [BUSY]))
+    r = runner.invoke(app, ["trace", "6C6C6C6C6C:", str(BUSY), "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["query"] == "6C6C6C6C6C"
+    with pytest.raises(InputError):
+        id_kind("a:b:")
