@@ -276,6 +276,27 @@ def redactor_for(redact: bool, key_file: Path | None) -> Any:
     return Redactor(key)
 
 
+def redaction_changed_answers(
+    paths: list[str], original: tuple[list[str], list[Path]], result: Any, red: Any, profile: str, time_window: float
+) -> None:
+    """``correlate --redact``: correlate the original too and say so, on stderr, when the redacted copy
+    gives other answers (verdicts, counts, links, agreement, IMSVA's own verdicts, calibration): a
+    redacted output never quietly says something else than the logs."""
+    from .correlation import correlate as run_correlate
+    from .redact_verify import differences
+    from .trusted import load_trusted
+
+    first = run_correlate(paths, trusted=load_trusted(*original), profile=profile, time_window=time_window)
+    found = differences(first, result, red)
+    if found:
+        shown = "; ".join(clean_terminal(d) for d in found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
+        sys.stderr.write(
+            f"imsvalog: warning: the redacted copy does NOT give the same answers as the original logs "
+            f"({count(len(found), 'difference')}): {shown}. Do not share this output as the case's answer; "
+            "'imsvalog redact PATH... --to DIR --verify' shows every difference.\n"
+        )
+
+
 @contextlib.contextmanager
 def redacted_run(
     redact: bool, key_file: Path | None, paths: list[str], trusted_files: Sequence[Path] = ()
@@ -627,6 +648,7 @@ def correlate(
             check_output_folder(plot, inputs)
 
             plots.require_matplotlib()
+        original = (list(trusted), list(trusted_file))
         with redacted_run(redact, key_file, paths, [*trusted_file, *what_if_trusted_file]) as (given, tgiven, restore, red):
             if red is not None:
                 trusted = [e for t in trusted for e in red.trusted_entry(t)]
@@ -651,6 +673,8 @@ def correlate(
                 what_if = (other, what_if_profile.value if what_if_profile else None)
             with progress_bar() as progress:
                 result = run_correlate(given, trusted=tl, profile=profile.value, time_window=time_window, progress=progress)
+            if red is not None:
+                redaction_changed_answers(paths, original, result, red, profile.value, time_window)
             rows = result.only(only.value if only else None)
             changes = result.what_if(*what_if) if what_if is not None else None
             with output_file(output, inputs) as out:

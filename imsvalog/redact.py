@@ -151,7 +151,13 @@ _UUID_RE = re.compile(_UUID)
 _LOCAL = r"[\w!#$%&'*+/=?^`{|}~.\[\]-]+"
 #: a domain: labels of letters, digits (any script: ``bücher.example``), ``_`` and inner ``-``
 _LABEL = r"\w(?:[\w-]*\w)?"
-_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*"
+#: a dot between labels: ``.`` and the ones IDNA reads as it (ideographic ``。``, full-width ``．``,
+#: half-width ``｡``): IMSVA's domains are compared in IDNA form (:func:`imsvalog.spoof.idna_form`), so
+#: ``a．example`` and ``a.example`` are one domain there, and get one pseudonym here
+DOTS = ".\u3002\uff0e\uff61"
+_DOT = f"[{DOTS}]"
+_DOT_SPLIT = re.compile(f"({_DOT})")
+_DOMAIN = rf"{_LABEL}(?:{_DOT}{_LABEL})*"
 #: an e-mail address; the local part may be missing (``header.i=@example.lu``, ``"john doe"@example.lu``)
 _ADDR = rf"(?<![\w.+=-])(?:{_LOCAL})?@{_DOMAIN}"
 #: ``key=`` glued to an address (``smtp.mailfrom=jdoe@…``, ``sasl_username=jdoe@…``): kept as it is
@@ -159,7 +165,7 @@ _KEY_PREFIX = re.compile(r"[a-z][a-z0-9_.-]*=")
 #: a dotted word ending in a top-level domain (:func:`is_tld` decides in free text); ``*.`` before it
 #: (a wildcard) and a final dot after it (a rooted name, a sentence's end) are not part of it
 _DOTTED = (
-    r"(?:(?<![\w.@-])|(?<=[\s\"'(<\[=,;:]\*\.)|(?<=^\*\.))(?:\w(?:[\w-]*\w)?\.)+"
+    r"(?:(?<![\w.@-])|(?<=[\s\"'(<\[=,;:]\*\.)|(?<=^\*\.))(?:\w(?:[\w-]*\w)?" + _DOT + ")+"
     r"(?P<tld>[^\W\d_](?:[\w-]*\w)?)(?![\w-]|\.\w)"
 )
 _HEXID = r"(?<![\w-])(?=[0-9A-F]*[A-F])(?=[0-9A-F]*[0-9])[0-9A-F]{8,20}(?![\w-])"
@@ -171,8 +177,15 @@ _COMPONENTS = frozenset(v.component for v in imss_grammar.VARIANTS if v.componen
 _PLAIN_STARTS = tuple(v.starts for v in imss_grammar.VARIANTS if v.component is None)
 #: free text, word by word: no pattern holds these delimiters, so matching words one by one is matching the text
 _WORD = re.compile(r"[^\s<>(),;\"]+")
-_CANDIDATE = re.compile(r"[@:.=]|[0-9A-Fa-f]{8}")
+_CANDIDATE = re.compile(f"[@:=]|{_DOT}|[0-9A-Fa-f]{{8}}")
 _LWORD = re.compile(r"[\w-]+")
+
+#: what is learned and then searched for in free text: names of hosts and domains, Postfix queue IDs
+#: (a long one, ``4XyZ1m2nQpz8abc``, has no shape free text could be searched for).  Subjects, attachment
+#: names and display names (chosen by whoever sends the mail) are replaced only where they stand (a
+#: subject field, ``Subject=``, ``get entity filename:``): searched for everywhere, a subject such as
+#: ``Triggered`` would rewrite IMSVA's own texts and so what it says about a message
+_SEARCHED_KINDS = frozenset({"domain", "host", "id"})
 
 #: special-use and internal names that end domains in logs but are in no public suffix list
 SPECIAL_TLDS = frozenset(
@@ -452,16 +465,21 @@ class Redactor:
 
     def domain(self, text: str) -> str:
         """A domain or host name -> its pseudonym; ``a.b`` of ``x.a.b`` is the pseudonym of ``a.b``."""
-        if not text or text.lower().rstrip(".") in KEEP_HOSTS:
+        body = text.rstrip(DOTS)
+        if not text or body.lower() in KEEP_HOSTS:
             return text
-        dot = text.endswith(".")
-        labels = [_a_label(x) for x in text.rstrip(".").split(".")]
+        # labels split at every dot IDNA reads as one (each dot written as it was), so the pseudonym is
+        # one function of the domain as IMSVA compares it
+        parts = _DOT_SPLIT.split(body)
+        labels = [_a_label(x) for x in parts[::2]]
         lower = [x.lower() for x in labels]
         out = []
         for i, lab in enumerate(labels):
             out.append(self._label(lab, ".".join(lower[i:])) if lab else lab)
-        self._learn(text.rstrip("."), "domain" if len(labels) > 1 else "host")
-        return ".".join(out) + ("." if dot else "")
+            if 2 * i + 1 < len(parts):
+                out.append(parts[2 * i + 1])
+        self._learn(body, "domain" if len(labels) > 1 else "host")
+        return "".join(out) + text[len(body):]
 
     def token(self, run: str) -> str:
         """One run of letters/digits of an ID -> a run of the same shape: digits for digits, letters for
@@ -600,6 +618,8 @@ class Redactor:
         if self.frozen or len(low.strip()) < 4 or low in KEEP_HOSTS or low in self.learned:
             return
         self.learned[low] = kind
+        if kind not in _SEARCHED_KINDS:
+            return
         first = _LWORD.match(low)
         if first is None:
             self._odd.append(low)  # starts with no word character: every text is searched for it
@@ -608,8 +628,6 @@ class Redactor:
 
     def _relevant(self, text: str) -> bool:
         """Whether a learned item could occur in ``text``: it holds the first word of one."""
-        if not self.learned:
-            return False
         if self._odd:
             return True
         by_first = self._by_first
@@ -654,7 +672,8 @@ class Redactor:
                 # key=value pairs (Postfix, Dovecot, SASL, URLs) whose value is a mailbox without @
                 rf"(?P<lockw>\b(?:{'|'.join(_LOCAL_KEYS)})=<?)(?P<lockv>(?![0-9/.]+(?:[\s<>(),;\"&]|$))[^\s<>(),;\"@\[\]&?]+)(?=[\s<>(),;\"&]|$)",
             ]
-            pattern = self._learned_pattern(list(self.learned)) if learned and mode != "word" else None
+            searched = [k for k, v in self.learned.items() if v in _SEARCHED_KINDS]
+            pattern = self._learned_pattern(searched) if learned and mode != "word" else None
             if pattern:
                 alts.append(pattern)
             alts += [rf"(?P<dotted>{_DOTTED})", rf"(?P<hexid>{_HEXID})"]
@@ -683,6 +702,8 @@ class Redactor:
             kind = self.learned.get(t.lower(), "free")
             if kind == "name":
                 return self.display_name(t)
+            if kind == "id":
+                return self.id_text(t)
             return self.domain(t) if kind in ("domain", "host") else self.free(t)  # free() keeps it with keep_subjects
         if g == "uuid":
             return self.uuid(t)
@@ -758,7 +779,7 @@ class Redactor:
 
     def text_full(self, text: str, mode: str = "text") -> str:
         """:meth:`text` by the whole pattern with every learned item (the definition)."""
-        return self._compiled(mode, bool(self.learned)).sub(lambda m: self._sub(m, mode), text)
+        return self._compiled(mode, bool(self._by_first or self._odd)).sub(lambda m: self._sub(m, mode), text)
 
     def _word(self, m: re.Match[str]) -> str:
         w = m.group(0)
@@ -902,6 +923,7 @@ class Redactor:
     def _maillog_body(self, body: str) -> str:
         q = self._QID_START.match(body)
         if q:
+            self._learn(q.group(1), "id")
             return self.id_text(q.group(1)) + self.text(body[q.end():], "hosts")
         return self.text(body, "hosts")
 

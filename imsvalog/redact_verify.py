@@ -159,25 +159,40 @@ def verify(
             cb = correlate(list(redacted), trusted=tb, profile=name)
             run = VerifyRun(name, label)
             report.runs.append(run)
-            sa, sb = ca.summary.to_dict(), cb.summary.to_dict()
-            for k in sa:
-                if sa[k] != sb.get(k):
-                    run.differences.append(f"summary {k}: {sa[k]!r} -> {sb.get(k)!r}")
-            fa = [x.flat() for x in ca.rows]
-            fb = [x.flat() for x in cb.rows]
-            if len(fa) != len(fb):
-                run.differences.append(f"number of rows: {len(fa)} -> {len(fb)}")
-            fa.sort(key=lambda d: (d["time"], d["thread"] or "", redactor.id_text(d["internal_id"] or "")))
-            fb.sort(key=lambda d: (d["time"], d["thread"] or "", d["internal_id"] or ""))
-            for i, (a, b) in enumerate(zip(fa, fb, strict=False), 1):
-                run.rows.append(RowCheck(i, b["time"].isoformat(sep=" "), b["internal_id"], _verdict(b), _compare_row(redactor, a, b)))
-            ia = [(redactor.ip_text(x.address), x.status, len(x.trusted_evidence), len(x.untrusted_evidence)) for x in ca.inferred_trusted()]
-            ib = [(x.address, x.status, len(x.trusted_evidence), len(x.untrusted_evidence)) for x in cb.inferred_trusted()]
-            if sorted(map(str, ia)) != sorted(map(str, ib)):
-                run.differences.append(f"IMSVA's own verdicts on its trusted list: {ia!r} -> {ib!r}")
-            run.differences += _compare_calibration(redactor, getattr(ca, "calibration", None), getattr(cb, "calibration", None))
-            ma = sorted((redactor.ip_text(x.address), x.count, x.public) for x in ca.missing_trusted())
-            mb = sorted((x.address, x.count, x.public) for x in cb.missing_trusted())
-            if ma != mb:
-                run.differences.append(f"candidates for the trusted list: {ma!r} -> {mb!r}")
+            compare(ca, cb, redactor, run)
     return report
+
+
+def compare(ca: Any, cb: Any, redactor: Redactor, run: VerifyRun) -> None:
+    """Compare a correlation of the original (``ca``) with one of the redacted copy (``cb``): the rows
+    and the differences go into ``run``."""
+    sa, sb = ca.summary.to_dict(), cb.summary.to_dict()
+    for k in sa:
+        if sa[k] != sb.get(k):
+            run.differences.append(f"summary {k}: {sa[k]!r} -> {sb.get(k)!r}")
+    fa = [x.flat() for x in ca.rows]
+    fb = [x.flat() for x in cb.rows]
+    if len(fa) != len(fb):
+        run.differences.append(f"number of rows: {len(fa)} -> {len(fb)}")
+    fa.sort(key=lambda d: (d["time"], d["thread"] or "", redactor.id_text(d["internal_id"] or "")))
+    fb.sort(key=lambda d: (d["time"], d["thread"] or "", d["internal_id"] or ""))
+    for i, (a, b) in enumerate(zip(fa, fb, strict=False), 1):
+        run.rows.append(RowCheck(i, b["time"].isoformat(sep=" "), b["internal_id"], _verdict(b), _compare_row(redactor, a, b)))
+    ia = [(redactor.ip_text(x.address), x.status, len(x.trusted_evidence), len(x.untrusted_evidence)) for x in ca.inferred_trusted()]
+    ib = [(x.address, x.status, len(x.trusted_evidence), len(x.untrusted_evidence)) for x in cb.inferred_trusted()]
+    if sorted(map(str, ia)) != sorted(map(str, ib)):
+        run.differences.append(f"IMSVA's own verdicts on its trusted list: {ia!r} -> {ib!r}")
+    run.differences += _compare_calibration(redactor, getattr(ca, "calibration", None), getattr(cb, "calibration", None))
+    ma = sorted((redactor.ip_text(x.address), x.count, x.public) for x in ca.missing_trusted())
+    mb = sorted((x.address, x.count, x.public) for x in cb.missing_trusted())
+    if ma != mb:
+        run.differences.append(f"candidates for the trusted list: {ma!r} -> {mb!r}")
+
+
+def differences(ca: Any, cb: Any, redactor: Redactor) -> list[str]:
+    """What differs between a correlation of the original and one of its redacted copy (each row's
+    differences prefixed with its number and time); empty when verdicts, counts, links, agreement,
+    IMSVA's own verdicts and calibration are the same.  ``correlate --redact`` says so when not."""
+    run = VerifyRun("", "")
+    compare(ca, cb, redactor, run)
+    return run.differences + [f"row {c.index} ({c.time}): {d}" for c in run.rows for d in c.differences]

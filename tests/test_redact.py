@@ -370,9 +370,13 @@ def test_lines_of_no_known_shape_are_redacted_conservatively() -> None:
         assert secret not in out, out
     assert "source.length" in out and "TmIsScan.cpp" in out  # dotted words that are not domains stay
     assert out.startswith("garbage ") and " said " in out
-    # a subject seen in one file is hunted down in free text of another
+    # a subject is a token where a line says it is one (Postfix's header_checks), learned or not; it is not
+    # hunted down in other text: whoever sends the mail chooses it, and it could be IMSVA's own words
     r.line("polevt", "2024/03/12 09:15:01 GMT+01:00\tID\ta@example.com\tb@example.com\tQuarterly figures\t1\tr")
-    assert "Quarterly figures" not in r.line("maillog", "Mar 12 09:15:00 imsva postfix/cleanup[1]: Q: note Quarterly figures")
+    warned = r.line("maillog", "Mar 12 09:15:00 imsva postfix/cleanup[1]: 4A1F3C0042: warning: header Subject: "
+                    "Quarterly figures from x.example.net[198.51.100.7]; from=<a@example.com> to=<b@example.com>")
+    assert "Quarterly figures" not in warned and r.free("Quarterly figures") in warned
+    assert r.line("maillog", "Mar 12 09:15:00 imsva postfix/cleanup[1]: Q: note Quarterly figures").endswith(": note Quarterly figures")
 
 
 def test_outputs_never_touch_inputs(tmp_path: Path) -> None:
