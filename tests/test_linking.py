@@ -491,3 +491,19 @@ def test_a_three_scan_tie_says_who_is_equally_close_and_names_rival_scans(tmp_pa
     assert ev["link_problem"]["apart"] == [0.0, 0.0, 1.0] and ev["link_problem"]["tied_at"] == "time"
     (s3,) = [r for r in d["rows"] if r["thread"] == "1:3"]
     assert s3["link_problem"]["candidates"] == ["ID-E"] and s3["link_problem"]["rivals"] == ["1:1 09:00:05", "1:2 09:00:05"]
+
+
+def test_a_rival_without_a_basis_the_others_share_never_wins_by_a_weaker_one() -> None:
+    """Found by the property above: three scans tie on one internal ID; two of them also carry the event's
+    Message-ID, the third only its queue ID. False before: the third was linked ("tie broken by queue ID"),
+    although it lacks the Message-ID both others have; the two left are tied, so nothing is linked."""
+    ev = [
+        Evidence(0, 0, "internal_id"), Evidence(1, 0, "internal_id"), Evidence(2, 0, "internal_id"),
+        Evidence(0, 0, "message_id"), Evidence(2, 0, "message_id"), Evidence(1, 0, "queue_id"),
+    ]
+    d = decide_links(ev)
+    assert d.links == {}
+    assert set(d.ambiguous) == {0, 1, 2}
+    # with one Message-ID only, it breaks the tie as before
+    d = decide_links([x for x in ev if (x.trace, x.basis) != (2, "message_id")])
+    assert d.links == {0: (0, "high")} and d.broken_by == {0: "message_id"}

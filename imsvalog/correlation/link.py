@@ -136,6 +136,16 @@ def _closest_pairs(open_t: dict[T, set[E]], distance: dict[tuple[T, E], float]) 
     return out
 
 
+def _outranked(
+    pair: tuple[T, E], open_t: dict[T, set[E]], between: Sequence[Basis | None], by_stage: dict[Basis, set[tuple[T, E]]]
+) -> bool:
+    """Whether a rival of ``pair`` (an open pair sharing its trace or its event) has evidence at one of the
+    bases ``between`` that ``pair`` lacks."""
+    t, e = pair
+    rivals = [(t, o) for o in open_t.get(t, ()) if o != e] + [(r, e) for r, es in open_t.items() if r != t and e in es]
+    return any(b is not None and pair not in by_stage[b] and q in by_stage[b] for b in between for q in rivals)
+
+
 def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
     """Link traces to events over all of them at once, tier by tier.
 
@@ -188,13 +198,17 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
         open_t: dict[T, set[E]] = {t: set(es) for t, es in cands.items()}
         while open_t:
             chosen: list[tuple[T, E]] = []
-            for weaker in (stage, *STAGES[STAGES.index(stage) + 1:], None):
+            bases = (stage, *STAGES[STAGES.index(stage) + 1:], None)
+            for i, weaker in enumerate(bases):
                 if weaker is None:
                     chosen = _closest_pairs(open_t, distance)
                 else:
                     chosen = _unique_pairs(
                         {(t, e) for t, es in open_t.items() for e in es if (t, e) in by_stage[weaker]}
                     )
+                # a pair lacking evidence at a basis in between that one of its rivals has is not chosen by a
+                # still weaker one (bases are taken in order, lexicographically)
+                chosen = [p for p in chosen if not _outranked(p, open_t, bases[1:i], by_stage)]
                 if chosen:
                     break
             if not chosen:
