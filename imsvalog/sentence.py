@@ -137,13 +137,18 @@ def row_sentence(d: dict[str, Any]) -> str:
     logged = d.get("logged") or {}
     elsewhere = list(d.get("linked_elsewhere") or [])
     if status == "event-without-trace":
+        note = next(iter(d.get("notes") or []), None)
         why = d.get("missing") or (
             f"the scan{'s' if len(elsewhere) > 1 else ''} that fit{'' if len(elsewhere) > 1 else 's'} it "
             f"({'; '.join(elsewhere)}) {'were linked to other policy events' if len(elsewhere) > 1 else 'was linked to another policy event'}"
             if elsewhere else None
-        ) or "log.imss holds no AntiSpoofFilter trace for it (the scanner's debug log level is needed, or the logs given do not cover that time)"
+        )
+        # without a whole kind missing or a rival, the note holds the evidence (link.py's _why_no_trace)
+        but = f", but {why}" if why else f"; {note}" if note else (
+            ", but log.imss holds no AntiSpoofFilter trace for it (the scanner's debug log level is needed, "
+            "or the logs given do not cover that time)")
         return (f"A policy event says IMSVA {_did(d)} the mail from {d.get('sender') or 'an unknown sender'} to "
-                f"{_join(list(d.get('recipients') or [])) or 'unknown recipients'} as spoofed, but {why}; "
+                f"{_join(list(d.get('recipients') or [])) or 'unknown recipients'} as spoofed{but}; "
                 "which addresses it counted is not known.")
     if status == "ambiguous" and not logged and not d.get("recomputed"):
         return (f"A policy event says IMSVA {_did(d)} the mail from {d.get('sender') or 'an unknown sender'} as spoofed; "

@@ -43,7 +43,16 @@ def test_not_fired_no_event() -> None:
 def test_no_trace_says_what_is_known_and_what_is_not() -> None:
     s = by_id(BUSY)["8A8A8A8A-8B8B-48C8-88D8-E8F8A8B8C8D8"]
     assert s.startswith("A policy event says IMSVA quarantined the mail from ceo@example.com to finance@example.com as spoofed")
-    assert "debug log level" in s and "which addresses it counted is not known" in s
+    assert "which addresses it counted is not known" in s
+    # attack F1: log.imss was at debug level then (AntiSpoofFilter lines nearby); the message's scan is simply absent
+    assert "holds no scan of it at all (no line names its internal ID 8A8A8A8A-8B8B-48C8-88D8-E8F8A8B8C8D8" in s
+    assert "logging at debug level then (AntiSpoofFilter lines at " in s and "log.imss.20240312.0001:97, 31 s earlier" in s
+    assert "debug log level is needed" not in s and "probably not at debug" not in s
+
+
+def test_no_trace_where_the_scan_exists_without_antispoof_lines_blames_the_log_level() -> None:
+    s = by_id(FIXTURES / "two-days")["A3CE50A5-40A8-4E39-ABE8-61E6CE56B19A"]
+    assert "its scan is in log.imss (thread 28639:4123662080" in s and "was not at debug level when it was scanned" in s
 
 
 def test_ambiguous_names_the_candidates() -> None:

@@ -391,7 +391,23 @@ def _span(times: list[datetime]) -> tuple[datetime, datetime] | None:
     return (min(times), max(times)) if times else None
 
 
-def _why_no_trace(e: PolicyEvent, sx: ScanIndex) -> str:
+#: how far from a policy event an AntiSpoofFilter line still shows the scanner's log level then
+DEBUG_NEARBY = timedelta(minutes=15)
+
+
+def _debug_marks(sessions: Sequence[ScanSession]) -> list[tuple[datetime, str]]:
+    """Every AntiSpoofFilter trace's first line as (time, 'file:line'), sorted: evidence of debug level."""
+    marks = [(t.records[0].time, t.records[0].source.ref()) for s in sessions for t in s.traces if t.records]
+    return sorted(marks)
+
+
+def _nearest_debug(t: datetime, marks: Sequence[tuple[datetime, str]]) -> tuple[datetime, str] | None:
+    i = bisect_left(marks, (t, ""))
+    near = [m for m in marks[max(0, i - 1): i + 1] if abs(m[0] - t) <= DEBUG_NEARBY]
+    return min(near, key=lambda m: abs(m[0] - t)) if near else None
+
+
+def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime, str]] = ()) -> str:
     """The evidence for why a spoof policy event has no AntiSpoofFilter trace."""
     mid = normalize_message_id(e.message_id)
     ref = sx.by_internal.get(e.internal_id) or (sx.by_message.get(mid) if mid else None)
@@ -408,9 +424,19 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex) -> str:
             f"the log.imss files read cover {span[0].isoformat(sep=' ')} to {span[1].isoformat(sep=' ')}; "
             "this event is outside that span: add the log.imss file of that time"
         )
+    names = f"its internal ID {e.internal_id}" + (f" or its Message-ID {e.message_id}" if mid else "")
+    near = _nearest_debug(e.time, marks)
+    if near is not None:
+        secs = (near[0] - e.time).total_seconds()
+        when = "the same second" if abs(secs) < 1 else f"{abs(secs):.0f} s {'later' if secs > 0 else 'earlier'}"
+        return (
+            f"log.imss covers its time but holds no scan of it at all (no line names {names}), although the "
+            f"scanner was logging at debug level then (AntiSpoofFilter lines at {near[1]}, {when}): "
+            "its scan is not in the log.imss files given"
+        )
     return (
-        "log.imss covers its time but holds no scan of it with AntiSpoofFilter lines: "
-        "log.imss was probably not at debug level then"
+        f"log.imss covers its time but holds no scan of it (no line names {names}) and no AntiSpoofFilter "
+        f"line within {DEBUG_NEARBY.seconds // 60} min of it: log.imss was probably not at debug level then"
     )
 
 
@@ -584,6 +610,7 @@ def link_rows(
                 row.notes.append(f"policy event {e.internal_id} fits it by {mine}, but is {by}")
             rows.append(row)
     sx = scans if scans is not None else ScanIndex.of(sessions)
+    marks = _debug_marks(sessions)
 
     for ei, e in enumerate(spoof_events):
         tx = idx.tx_by_internal.get(e.internal_id)
@@ -618,7 +645,7 @@ def link_rows(
                     f"{spoof_events[we].internal_id} {lost(ti, ei, ti, we)}"
                 )
             if not went:
-                row.notes.append(_why_no_trace(e, sx))
+                row.notes.append(_why_no_trace(e, sx, marks))
             rows.append(row)
     coverage = _span([e.time for e in events])
     for row in rows:
