@@ -289,6 +289,55 @@ def rich_table(
     return table
 
 
+def cells(text: str) -> int:
+    """How many terminal cells ``text`` (already cleaned: no control characters) takes: wide CJK and emoji 2,
+    combining marks 0 (wcwidth; plain ASCII is counted without it, so the common case imports nothing)."""
+    if text.isascii():
+        return len(text)
+    import wcwidth
+
+    w = wcwidth.width(text)
+    return w if w >= 0 else len(text)
+
+
+def head_cells(text: str, room: int) -> str:
+    """The longest start of ``text`` that fits ``room`` cells (whole characters with their combining marks)."""
+    if text.isascii():
+        return text[:max(room, 0)]
+    import wcwidth
+
+    out, used = [], 0
+    for g in wcwidth.iter_graphemes(text):
+        w = cells(g)
+        if used + w > room:
+            break
+        out.append(g)
+        used += w
+    return "".join(out)
+
+
+def tail_cells(text: str, room: int) -> str:
+    """The longest end of ``text`` that fits ``room`` cells."""
+    if text.isascii():
+        return text[len(text) - room:] if room > 0 else ""
+    import wcwidth
+
+    out: list[str] = []
+    used = 0
+    for g in wcwidth.iter_graphemes_reverse(text):
+        w = cells(g)
+        if used + w > room:
+            break
+        out.append(g)
+        used += w
+    return "".join(reversed(out))
+
+
+def ljust_cells(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` cells."""
+    return text + " " * max(0, width - cells(text))
+
+
 def text_lines(
     rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], out: IO[str], width: int | None = None
 ) -> int:
@@ -311,13 +360,18 @@ MIN_WRAP_ROOM = 30
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    import textwrap
+    """``text`` wrapped to ``width`` terminal cells (wide characters count 2), long words broken, nothing dropped."""
+    if text.isascii():
+        import textwrap
 
-    return textwrap.wrap(text, max(width, 8), break_on_hyphens=False, replace_whitespace=False) or [""]
+        return textwrap.wrap(text, max(width, 8), break_on_hyphens=False, replace_whitespace=False) or [""]
+    import wcwidth
+
+    return wcwidth.wrap(text, max(width, 8), break_on_hyphens=False, replace_whitespace=False) or [""]
 
 
 def wrap_row(fixed: str, last: str, width: int | None, indent: int) -> str:
-    """One table row, its last column (log text) wrapped to ``width`` and never cut.
+    """One table row, its last column (log text) wrapped to ``width`` terminal cells and never cut.
 
     No width (piped, no ``COLUMNS``), or the row fits: one line.  Room enough beside the fixed
     columns (and for its longest word): the text wraps in its column.  Else the fixed columns make
@@ -329,16 +383,20 @@ def wrap_row(fixed: str, last: str, width: int | None, indent: int) -> str:
               from client [127.0.0.1]
     >>> wrap_row("09:15:02  scan  ", "short", 40, 10)
     '09:15:02  scan  short'
+    >>> print(wrap_row("", "請求書の確認をお願いします請求書の確認をお願いします", 20, 2))
+    請求書の確認をお願い
+      します請求書の確認
+      をお願いします
     """
-    if width is None or len(fixed) + len(last) <= width:
+    if width is None or cells(fixed) + cells(last) <= width:
         return fixed + last
-    room = width - len(fixed)
-    longest = max((len(w) for w in last.split()), default=0)
+    room = width - cells(fixed)
+    longest = max((cells(w) for w in last.split()), default=0)
     if room >= MIN_WRAP_ROOM and (longest <= room or width - indent <= room):  # a word wider than the column: below
         parts = _wrap(last, room)
-        return "\n".join([fixed + parts[0], *(" " * len(fixed) + p for p in parts[1:])])
+        return "\n".join([fixed + parts[0], *(" " * cells(fixed) + p for p in parts[1:])])
     head = fixed.rstrip()
-    first = _wrap(head, width) if len(head) > width else [head]
+    first = _wrap(head, width) if cells(head) > width else [head]
     return "\n".join([*first, *(" " * indent + p for p in _wrap(last, width - indent))])
 
 
@@ -684,7 +742,7 @@ def _trace_table(trace: Any, out: IO[str]) -> None:
     # the whole provenance, its middle dropped where the time and stage columns leave too little room
     room = None if fit is None else max(fit - (8 if one_day else 25) - 2 - 12 - 2, 20)
     wheres = [clean_terminal(_where(ln.file, ln.line, room)) for ln in trace.lines]
-    width = max(map(len, wheres), default=10)
+    width = max(map(cells, wheres), default=10)
     link = None
     for ln, shown in zip(trace.lines, wheres, strict=True):
         if (ln.stage, ln.link) != link:
@@ -694,7 +752,7 @@ def _trace_table(trace: Any, out: IO[str]) -> None:
             when = "?".ljust(8 if one_day else 25)
         else:
             when = ln.time.strftime("%H:%M:%S") if one_day else ln.time.isoformat(sep=" ")
-        where = shown.ljust(width)
+        where = ljust_cells(shown, width)
         lines.append(wrap_row(f"{when}  {STAGE_NAMES[ln.stage]:<12}  {where}  ", clean_terminal(_trace_body(ln.text)), fit,
                               len(when) + 2 if one_day else 4))
     out.write("\n".join(lines) + "\n")
@@ -752,18 +810,20 @@ def unique_prefixes(ids: Sequence[str], shortest: int = 8) -> dict[str, str]:
 
 
 def elide_middle(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters by dropping its middle.
+    """``text`` cut to ``width`` terminal cells by dropping its middle (wide characters count 2).
 
     >>> elide_middle("carol.manager@example.com → carol@example.com", 24)
     'carol.manage…example.com'
+    >>> elide_middle("日本語の長い名前@例え.jp", 12)
+    '日本語…え.jp'
     """
-    if len(text) <= width:
+    if cells(text) <= width:
         return text
     if width <= 1:
-        return text[:width]
-    left = (width - 1 + 1) // 2
-    right = width - 1 - left
-    return text[:left] + "…" + (text[-right:] if right else "")
+        return head_cells(text, width)
+    left = head_cells(text, (width - 1 + 1) // 2)
+    right = tail_cells(text, width - 1 - cells(left))
+    return left + "…" + right
 
 
 #: the compact table's words for a missing kind of file (the full sentence is in the summary and --explain)
@@ -825,36 +885,36 @@ def compact_table(dicts: list[dict[str, Any]], width: int | None) -> list[str]:
     one_day = len(days) <= 1
     ids = [d["internal_id"] for d in dicts if d["internal_id"]]
     short = unique_prefixes(ids)
-    cells = [{k: clean_terminal(v) for k, v in _compact_cells(d, short, one_day).items()} for d in dicts]
+    cells_ = [{k: clean_terminal(v) for k, v in _compact_cells(d, short, one_day).items()} for d in dicts]
     keys = [k for k in _COMPACT_HEAD if k != "appliance"]
     if len({d.get("appliance") for d in dicts}) > 1:  # several appliances: say whose row it is
         keys = ["appliance", *keys]
-        for c, d in zip(cells, dicts, strict=True):
+        for c, d in zip(cells_, dicts, strict=True):
             c["appliance"] = clean_terminal(d.get("appliance") or "-")
-    widths = {k: max([len(_COMPACT_HEAD[k])] + [len(c[k]) for c in cells]) for k in keys}
+    widths = {k: max([cells(_COMPACT_HEAD[k])] + [cells(c[k]) for c in cells_]) for k in keys}
     gap = 2
     total = sum(widths.values()) + gap * (len(keys) - 1)
     natural_who = widths["who"]
     if width is not None and total > width:
         if widths["id"] > _HEAD_TAIL_ID:
             tails = head_tail_ids(ids)  # IDs alike up to their end: head…tail (full IDs in --wide, --explain, JSON)
-            for c, d in zip(cells, dicts, strict=True):
+            for c, d in zip(cells_, dicts, strict=True):
                 if d["internal_id"]:
                     c["id"] = tails[d["internal_id"]]
-            widths["id"] = max([len(_COMPACT_HEAD["id"])] + [len(c["id"]) for c in cells])
+            widths["id"] = max([cells(_COMPACT_HEAD["id"])] + [cells(c["id"]) for c in cells_])
         total = sum(widths.values()) + gap * (len(keys) - 1)
         widths["who"] = max(_MIN_WHO, widths["who"] - max(0, total - width))
         room = width - (sum(widths.values()) - widths["link"]) - gap * (len(keys) - 1)
         if widths["link"] > room:  # ambiguous rows name fewer candidates (all are in --wide, --explain, JSON)
-            for c, d in zip(cells, dicts, strict=True):
-                if len(c["link"]) > room and d["status"] == "ambiguous":
+            for c, d in zip(cells_, dicts, strict=True):
+                if cells(c["link"]) > room and d["status"] == "ambiguous":
                     c["link"] = _ambiguous_in(d, short, room)
-            widths["link"] = max([len(_COMPACT_HEAD["link"])] + [len(c["link"]) for c in cells])
+            widths["link"] = max([cells(_COMPACT_HEAD["link"])] + [cells(c["link"]) for c in cells_])
             spare = width - sum(widths.values()) - gap * (len(keys) - 1)  # what the shorter links gave back
             widths["who"] = min(natural_who, widths["who"] + max(0, spare))
-    head_cells = {k: elide_middle(_COMPACT_HEAD[k], widths[k]) for k in keys}
-    if len(_COMPACT_HEAD["who"]) > widths["who"]:
-        head_cells["who"] = "sender → rcpt" if widths["who"] >= 13 else "who"
+    heads = {k: elide_middle(_COMPACT_HEAD[k], widths[k]) for k in keys}
+    if cells(_COMPACT_HEAD["who"]) > widths["who"]:
+        heads["who"] = "sender → rcpt" if widths["who"] >= 13 else "who"
     lines = []
     if times:
         t0 = times[0]
@@ -862,8 +922,8 @@ def compact_table(dicts: list[dict[str, Any]], width: int | None) -> list[str]:
         lines.append(f"{count(len(dicts), 'row')}, {t0.date().isoformat() + ' ' if one_day else ''}{zone}; "
                      "IPs = logged/recomputed"
                      + ("" if len({t.utcoffset() for t in times}) == 1 else " (offsets vary: --wide shows each)"))
-    lines.append(_compact_line(head_cells, widths, keys, gap))
-    for c in cells:
+    lines.append(_compact_line(heads, widths, keys, gap))
+    for c in cells_:
         c["who"] = _elide_who(c["who"], widths["who"])
         lines.append(_compact_line(c, widths, keys, gap))
     return lines
@@ -897,19 +957,19 @@ def _ambiguous_in(d: dict[str, Any], short: dict[str, str], room: int) -> str:
     """
     cands = [clean_terminal(short.get(c, c)) for c in ((d["link"] or d["link_problem"] or {}).get("candidates") or [])]
     first = f"ambiguous: {cands[0]} +{len(cands) - 1}" if len(cands) > 1 else ""
-    return first if first and len(first) <= room else f"ambiguous ({len(cands)})"
+    return first if first and cells(first) <= room else f"ambiguous ({len(cands)})"
 
 
 def _elide_who(who: str, width: int) -> str:
     """``sender → recipient`` in ``width``: each side loses its middle, so both ends stay readable."""
-    if len(who) <= width or " → " not in who:
+    if cells(who) <= width or " → " not in who:
         return elide_middle(who, width)
     left, right = who.split(" → ", 1)
     room = width - 3
-    a = min(len(left), max(room // 2, room - len(right)))
+    a = min(cells(left), max(room // 2, room - cells(right)))
     return elide_middle(left, a) + " → " + elide_middle(right, room - a)
 
 
 def _compact_line(c: dict[str, str], widths: dict[str, int], keys: list[str], gap: int) -> str:
-    parts = [c[k].ljust(widths[k]) for k in keys]
+    parts = [ljust_cells(c[k], widths[k]) for k in keys]
     return (" " * gap).join(parts).rstrip()

@@ -79,3 +79,45 @@ def test_wrap_row_shapes() -> None:
     assert all(x.startswith(" " * 17) for x in fitted[1:])  # wrapped in its column
     narrow = wrap_row("x" * 60 + "  ", long.strip(), 80, 10).splitlines()
     assert narrow[0] == "x" * 60 and all(x.startswith(" " * 10 + "word") for x in narrow[1:])
+
+
+def _wide_case(tmp_path):
+    """busy-day with a CJK sender, and CJK, emoji and combining marks in a subject and in a log.imss line."""
+    import shutil
+
+    d = tmp_path / "cjk"
+    shutil.copytree(BUSY, d)
+    p = d / "polevt.imss.20240312.0001"
+    lines = p.read_text(encoding="utf-8").split("\n")
+    f = lines[0].split("\t")
+    f[4] = "請求書の確認をお願いします😀 e\u0301e\u0301e\u0301 " + "X" * 150
+    f[2] = "日本語の長い名前@例え.jp"
+    lines[0] = "\t".join(f)
+    p.write_text("\n".join(lines), encoding="utf-8")
+    p = d / "log.imss.20240312.0001"
+    s = p.read_text(encoding="utf-8").split("\n")
+    i = next(i for i, x in enumerate(s) if ">>> Message-ID" in x and "[4242:139871]" in x)
+    s.insert(i + 1, s[i].split("]")[0] + "] [DEBUG]Subject: " + "請求書の確認をお願いします" * 3 + "😀😀😀 " + "Y" * 200 + " end")
+    p.write_text("\n".join(s), encoding="utf-8")
+    return d
+
+
+@pytest.mark.parametrize(("command", "cols"), [("correlate", 80), ("trace", 80), ("trace", 200), ("parse", 80)])
+def test_wide_characters_are_measured_in_terminal_cells(tmp_path, command: str, cols: int) -> None:
+    """Attack F3/F4: widths were counted in characters, so CJK rows ran to 87 (correlate), 120 (trace) and
+    94 (parse) cells on an 80-column terminal."""
+    from wcwidth import wcswidth
+
+    d = _wide_case(tmp_path)
+    args = {"correlate": ["correlate", str(d)], "trace": ["trace", "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C", str(d)],
+            "parse": ["parse", str(d)]}[command]
+    out = run_in_pty(args, cols)
+    lines = out.splitlines()
+    assert len(lines) > 5, out
+    wide = [(wcswidth(x), x) for x in lines if wcswidth(x) > cols or wcswidth(x) < 0]
+    assert not wide, wide
+    flat = "".join(out.split())
+    if command == "correlate":
+        assert "日本" in out and "…" in out  # the CJK sender elided in the middle, by cells
+    else:
+        assert "請求書の確認をお願いします" * 3 in flat and "Y" * 200 in flat  # wrapped, nothing lost
