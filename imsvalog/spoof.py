@@ -543,8 +543,11 @@ def _taken_addresses(h: ReceivedHeader, prof: Profile) -> tuple[list[AddressLite
     usable = [a for a in from_addrs if a.bracketed or prof.addresses == "unbracketed"]
     taken = usable if prof.per_header == "every" else usable[:1]
     bracketed = [a for a in from_addrs if a.bracketed]
-    if len(bracketed) > 1 and prof.per_header == "first":
-        others = ", ".join(a.text for a in bracketed[1:])
+    first = bracketed[0] if bracketed else None
+    # the same address twice (``[172.16.4.7] (unknown [172.16.4.7])``) leaves no choice to note
+    differing = list(dict.fromkeys(a.text for a in bracketed[1:] if (a.address or a.text) != (first.address or first.text))) if first else []
+    if differing and prof.per_header == "first":
+        others = ", ".join(differing)
         notes.append(
             f"the from clause holds more than one bracketed address; the first ({bracketed[0].text}) is taken, "
             f"not {others} (IMSVA's choice here is not documented)"

@@ -486,3 +486,14 @@ def test_the_table_names_every_block_once_and_parses() -> None:
     assert len(nets) == len(set(nets))
     assert {r.network for r in DOCUMENTED.flag} == {n for n, label in REGISTRY_NETS if " Documentation" not in label}
     assert STRICT.flag == ()
+
+
+def test_the_same_bracketed_address_twice_needs_no_note_on_which_is_taken() -> None:
+    """Attack F6: 'from [172.16.4.7] (unknown [172.16.4.7])' said 'the first (172.16.4.7) is taken, not 172.16.4.7'."""
+    from imsvalog.spoof import explain
+
+    same = evaluate(["from [172.16.4.7] (unknown [172.16.4.7]) by mx.example.com with ESMTP id A1; Tue, 12 Mar 2024 09:15:01 +0100"])
+    assert not any("more than one bracketed" in n for h in same.headers for n in h.notes)
+    assert "is taken, not" not in explain(same)
+    two = evaluate(["from [172.16.4.7] (unknown [198.51.100.7]) by mx.example.com with ESMTP id A1; Tue, 12 Mar 2024 09:15:01 +0100"])
+    assert "the first (172.16.4.7) is taken, not 198.51.100.7" in explain(two)
