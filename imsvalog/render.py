@@ -912,21 +912,72 @@ def compact_table(dicts: list[dict[str, Any]], width: int | None) -> list[str]:
             widths["link"] = max([cells(_COMPACT_HEAD["link"])] + [cells(c["link"]) for c in cells_])
             spare = width - sum(widths.values()) - gap * (len(keys) - 1)  # what the shorter links gave back
             widths["who"] = min(natural_who, widths["who"] + max(0, spare))
-    heads = {k: elide_middle(_COMPACT_HEAD[k], widths[k]) for k in keys}
-    if cells(_COMPACT_HEAD["who"]) > widths["who"]:
+    heads = dict(_COMPACT_HEAD)
+    if width is not None and sum(widths.values()) + gap * (len(keys) - 1) > width:
+        keys, gap = _narrow(cells_, dicts, widths, keys, heads, width)
+    heads = {k: elide_middle(heads[k], widths[k]) for k in keys}
+    if "who" in keys and cells(_COMPACT_HEAD["who"]) > widths["who"] and heads["who"] != "sender":
         heads["who"] = "sender → rcpt" if widths["who"] >= 13 else "who"
     lines = []
     if times:
         t0 = times[0]
         zone = _zone_label(t0)
-        lines.append(f"{count(len(dicts), 'row')}, {t0.date().isoformat() + ' ' if one_day else ''}{zone}; "
-                     "IPs = logged/recomputed"
-                     + ("" if len({t.utcoffset() for t in times}) == 1 else " (offsets vary: --wide shows each)"))
+        lines.append(wrap_row("", f"{count(len(dicts), 'row')}, {t0.date().isoformat() + ' ' if one_day else ''}{zone}"
+                              + ("; IPs = logged/recomputed" if "ips" in keys else "")
+                              + ("" if len({t.utcoffset() for t in times}) == 1 else " (offsets vary: --wide shows each)"),
+                              width, 2))
     lines.append(_compact_line(heads, widths, keys, gap))
     for c in cells_:
-        c["who"] = _elide_who(c["who"], widths["who"])
+        if "who" in keys:
+            c["who"] = _elide_who(c["who"], widths["who"])
         lines.append(_compact_line(c, widths, keys, gap))
     return lines
+
+
+#: below this many cells for ``sender → recipient``, the column shows the sender alone
+_WHO_PAIR = 20
+#: the narrowest sender column worth showing; below it the column goes
+_MIN_SENDER = 10
+#: columns given up, in this order, when a narrow terminal still has no room (all are in --wide and --explain)
+_DROP_ORDER = ("ips", "fired", "who")
+
+
+def _narrow(cells_: list[dict[str, str]], dicts: list[dict[str, Any]], widths: dict[str, int], keys: list[str],
+            heads: dict[str, str], width: int) -> tuple[list[str], int]:
+    """Make the table fit a narrow terminal, one step at a time until it fits: the link column shows its
+    strongest basis and how many more (``ID+2``); columns stand one space apart; ``who`` shows the sender
+    alone; then the IPs, fired and who columns go, in that order.  Time, ID, agreement and link always stay
+    (narrower than that, lines are left to the terminal to wrap).  Returns the keys and the gap."""
+    def total(g: int) -> int:
+        return sum(widths[k] for k in keys) + g * (len(keys) - 1)
+
+    for c, d in zip(cells_, dicts, strict=True):
+        basis = (d["link"] or {}).get("basis") or [] if d["status"] == "linked" else []
+        if len(basis) > 1:
+            c["link"] = f"{_BASIS_SHORT.get(basis[0], basis[0])}+{len(basis) - 1}"
+    widths["link"] = max([cells(heads["link"])] + [cells(c["link"]) for c in cells_])
+    gap = 1
+    natural = max([cells(c["who"]) for c in cells_] + [3])
+    widths["who"] = min(natural, max(_MIN_WHO, width - (total(gap) - widths["who"])))
+    if widths["who"] < _WHO_PAIR and total(gap) > width or widths["who"] < _WHO_PAIR and natural > widths["who"]:
+        for c in cells_:
+            c["who"] = c["who"].split(" → ", 1)[0]
+        heads["who"] = "sender"
+        natural = max([cells(c["who"]) for c in cells_] + [cells("sender")])
+        widths["who"] = min(natural, max(_MIN_SENDER, width - (total(gap) - widths["who"])))
+    order, dropped = list(keys), []
+    for k in _DROP_ORDER:
+        if total(gap) <= width:
+            break
+        keys = [x for x in keys if x != k]
+        dropped.append(k)
+        if "who" in keys:
+            widths["who"] = min(natural, max(_MIN_SENDER, width - (total(gap) - widths["who"])))
+    for k in reversed(dropped):  # a column dropped early may fit again once a wider one went
+        again = [x for x in order if x in keys or x == k]
+        if k != "who" and sum(widths[x] for x in again) + gap * (len(again) - 1) <= width:
+            keys = again
+    return keys, gap
 
 
 #: an ID shown as head…tail is at most this wide when its tail is short

@@ -116,3 +116,21 @@ def test_several_appliances_get_an_appliance_column() -> None:
     head, *rows = r.stdout.splitlines()[1:4]
     assert head.startswith("appliance  time")
     assert {x.split()[0] for x in rows} == {"imsva01", "imsva02"}
+
+
+def test_narrow_widths_give_up_columns_instead_of_overflowing() -> None:
+    """Attack F5: at COLUMNS=60 rows ran to 67 cells and at 40 to 69; 'who' shrank to 'al…m → bo…om' while
+    the link column kept 'ID,MsgID,time' whole.  Now the link shows its strongest basis (+ how many more),
+    who shows the sender alone, and then IPs, fired and who go; time, ID, agreement and link stay."""
+    for fixture in ("busy-day", "time-only"):
+        for cols in (60, 50, 40):
+            out = runner.invoke(app, ["correlate", str(FIXTURES / fixture)], env={"COLUMNS": str(cols)}).stdout
+            table = out.split("\nWhat IMSVA")[0].split("\n10 scans")[0].split("\n3 scans")[0].splitlines()
+            assert max(len(x) for x in table) <= cols, (cols, [x for x in table if len(x) > cols])
+            rows = re.findall(r"^\d\d:\d\d:\d\d (\S+)", "\n".join(table), re.M)
+            ids = [r for r in rows if r != "-"]
+            assert len(rows) == (9 if fixture == "busy-day" else 5) and len(set(ids)) == len(ids)
+            head = next(x for x in table if x.startswith("time "))
+            assert "agrees" in head and "link" in head
+    out = runner.invoke(app, ["correlate", str(BUSY)], env={"COLUMNS": "60"}).stdout
+    assert "ID+2" in out and "alice@ex…ple.com" in out and "…m → " not in out
