@@ -383,10 +383,10 @@ def wrap_row(fixed: str, last: str, width: int | None, indent: int) -> str:
               from client [127.0.0.1]
     >>> wrap_row("09:15:02  scan  ", "short", 40, 10)
     '09:15:02  scan  short'
-    >>> print(wrap_row("", "請求書の確認をお願いします請求書の確認をお願いします", 20, 2))
-    請求書の確認をお願い
-      します請求書の確認
-      をお願いします
+    >>> print(wrap_row("09:15:02  scan  ", "Subject: 請求書の確認をお願いします 請求書の確認をお願いします", 50, 2))
+    09:15:02  scan  Subject:
+                    請求書の確認をお願いします
+                    請求書の確認をお願いします
     """
     if width is None or cells(fixed) + cells(last) <= width:
         return fixed + last
