@@ -184,10 +184,13 @@ def bundle_settings(password: str | None, max_member: str, max_total: str) -> It
     """Read bundles with the command's password and limits; the password is never echoed."""
     from . import bundles
 
-    try:
-        member, total = bundles.parse_size(max_member), bundles.parse_size(max_total)
-    except ValueError as exc:
-        raise InputError(f"--max-member-size/--max-total-size: {exc}") from None
+    sizes = []
+    for name, text in (("--max-member-size", max_member), ("--max-total-size", max_total)):
+        try:
+            sizes.append(bundles.parse_size(text))
+        except ValueError as exc:
+            raise InputError(f"{name}: {exc}") from None
+    member, total = sizes
     with bundles.options(password, member, total, notice=lambda m: sys.stderr.write(f"imsvalog: {clean_terminal(m)}\n")):
         yield
 
@@ -606,7 +609,7 @@ def correlate(
     only: Only | None = typer.Option(None, "--only", help="Show only disagreements or unlinked rows."),
     explain: bool = typer.Option(False, "--explain", "-e", help="Print the header-by-header explanation of each row."),
     wide: bool = typer.Option(False, "--wide", "-w", help="The full table: full IDs, thread, rule, action, logged and recomputed addresses."),
-    time_window: float = typer.Option(1.0, "--time-window", min=0.0, metavar="SECONDS", help="Seconds within which time alone may link a trace and an event."),
+    time_window: float = typer.Option(1.0, "--time-window", min=0.0, max=86400.0, metavar="SECONDS", help="Seconds within which time alone may link a trace and an event."),
     what_if_trusted: list[str] = typer.Option([], "--what-if-trusted", metavar="ENTRY", help="What-if: a trusted list of these entries INSTEAD of --trusted/--trusted-file (replaces the list). Repeatable."),
     what_if_trusted_file: list[Path] = typer.Option([], "--what-if-trusted-file", metavar="FILE", help="What-if: this trusted list file instead of the given list (replaces it)."),
     also_trust: list[str] = typer.Option([], "--also-trust", metavar="ENTRY", help="What-if: the given trusted list PLUS this entry (adds to it). Repeatable."),

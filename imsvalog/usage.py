@@ -94,6 +94,14 @@ _PLAIN = [
 def plain_message(exc: Any) -> str:
     """The one-line message for a usage error, without the framework's internals."""
     param = getattr(exc, "param", None)
+    if isinstance(exc, _click_exceptions.NoSuchOption):
+        # click guesses loosely ('--bogus': "Possible options: --verbose"); name a guess only when it is close
+        import difflib
+
+        close = difflib.get_close_matches(exc.option_name, list(exc.possibilities or ()), n=1, cutoff=0.8)
+        return f"No such option: {exc.option_name}" + (f". Did you mean {close[0]}?" if close else "")
+    if isinstance(exc, _click_exceptions.BadOptionUsage) and "requires an argument" in str(exc.message):
+        return f"{exc.option_name} needs a value"
     if isinstance(exc, MissingParameter) or param is None:
         return str(exc.format_message())
     name = _name(param)
@@ -128,13 +136,53 @@ class OneLineUsageError(UsageError):
         out.write(f"imsvalog: error: {clean_terminal(self.message.rstrip('.'))}{clean_terminal(where)}\n")
 
 
-def one_line(exc: BaseException) -> BaseException:
-    """The usage error to raise instead of ``exc`` (help requests and our own errors pass unchanged)."""
+def one_line(exc: BaseException, ctx: Any = None) -> BaseException:
+    """The usage error to raise instead of ``exc`` (help requests and our own errors pass unchanged);
+    ``ctx`` is the command's, for errors raised without one (every message then ends in the same
+    ``(see imsvalog CMD --help)``)."""
     if isinstance(exc, OneLineUsageError) or (_HELP_ERRORS and isinstance(exc, _HELP_ERRORS)):
         return exc
     if isinstance(exc, UsageError):
-        return OneLineUsageError(plain_message(exc), getattr(exc, "ctx", None))
+        return OneLineUsageError(plain_message(exc), getattr(exc, "ctx", None) or ctx)
     return exc
+
+
+def repeated_option(params: list[Any], args: list[str]) -> str | None:
+    """The message for an option that takes one value but was given more than once, else None
+    (``-f json -f csv`` would silently keep the last).
+
+    >>> from types import SimpleNamespace
+    >>> fmt = SimpleNamespace(param_type_name="option", opts=["-f", "--format"], multiple=False, is_flag=False)
+    >>> repeated_option([fmt], ["x", "-f", "json", "--format=csv"])
+    '--format given more than once (json, then csv): give it once'
+    >>> repeated_option([fmt], ["--", "-f", "-f"]) is None
+    True
+    """
+    single = [p for p in params if getattr(p, "param_type_name", "") == "option" and not getattr(p, "multiple", False)
+              and not getattr(p, "is_flag", False) and not getattr(p, "count", False)]
+    for p in single:
+        values: list[str] = []
+        opts = list(p.opts)
+        i = 0
+        while i < len(args):
+            a = args[i]
+            if a == "--":
+                break
+            for o in opts:
+                if a == o:
+                    values.append(args[i + 1] if i + 1 < len(args) else "")
+                    i += 1
+                    break
+                if o.startswith("--") and a.startswith(o + "="):
+                    values.append(a[len(o) + 1:])
+                    break
+                if not o.startswith("--") and not a.startswith("--") and a.startswith(o) and len(a) > len(o):
+                    values.append(a[len(o):])
+                    break
+            i += 1
+        if len(values) > 1:
+            return f"{_name(p)} given more than once ({', then '.join(values)}): give it once"
+    return None
 
 
 def _argument_name(param: Any) -> str:
@@ -174,10 +222,13 @@ class Command(typer.core.TyperCommand):
                 formatter.write_dl(opts)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        twice = repeated_option(self.get_params(ctx), args)
+        if twice is not None:
+            raise OneLineUsageError(twice, ctx)
         try:
             return super().parse_args(ctx, args)  # type: ignore[no-any-return]
         except UsageError as exc:
-            raise one_line(exc) from None
+            raise one_line(exc, ctx) from None
 
 
 class Group(typer.core.TyperGroup):

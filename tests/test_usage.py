@@ -59,12 +59,22 @@ def test_a_bad_choice_names_the_option_and_its_values_in_one_line(name, cmd, par
         (["trace", "--format", "csv", "ID", "x"], "--format must be one of: table, jsonl, json, markdown"),
         (["parse", "--max-line-length", "abc", "x"], "--max-line-length must be a whole number of at least 1"),
         (["parse", "--max-line-length", "0", "x"], "--max-line-length must be a whole number of at least 1"),
-        (["correlate", "--time-window", "soon", "x"], "--time-window must be a number of at least 0"),
+        (["correlate", "--time-window", "soon", "x"], "--time-window must be a number from 0 to 86400"),
         (["correlate"], "Missing argument 'PATH'"),
         (["trace", "ID"], "Missing argument 'PATH'"),
         (["redact", "x"], "Missing option '--to'"),
         (["correlate", "x", "--formt", "json"], "No such option: --formt"),
         (["corelate"], "No such command 'corelate'. Did you mean 'correlate'?"),
+        # attack F7: click's loose guess, a missing value without the help pointer, both sizes named, 'inf' echoed
+        (["parse", "x", "--bogus"], "No such option: --bogus (see imsvalog parse --help)"),
+        (["correlate", "x", "--formt", "json"], "No such option: --formt. Did you mean --format? (see imsvalog correlate"),
+        (["parse", "x", "--format"], "--format needs a value (see imsvalog parse --help)"),
+        (["correlate", "x", "--time-window", "1e400"], "--time-window must be a number from 0 to 86400 (see"),
+        (["correlate", "x", "--time-window", "-1"], "--time-window must be a number from 0 to 86400 (see"),
+        # attack F8: a single-valued option given twice kept the last silently
+        (["parse", "x", "-f", "json", "-f", "csv"], "--format given more than once (json, then csv): give it once"),
+        (["parse", "x", "--format=json", "--format", "csv"], "--format given more than once (json, then csv)"),
+        (["correlate", "x", "--profile", "strict", "--profile", "documented"], "--profile given more than once"),
     ],
 )
 def test_usage_errors_are_one_plain_line_with_exit_2(args: list[str], message: str) -> None:
@@ -234,3 +244,16 @@ def test_a_count_finding_of_one_address_is_singular() -> None:
     assert r.counted == ["198.51.100.25", "192.0.2.44"]
     texts = [f.text for f in list_findings(["198.51.100.25"], r, 1)]
     assert "IMSVA counted 1 address, the model 2" in texts
+
+
+@pytest.mark.parametrize("which", ["--max-member-size", "--max-total-size"])
+def test_a_bad_size_names_the_option_that_was_wrong(which: str) -> None:
+    r = runner.invoke(app, ["parse", "fixtures/busy-day", which, "-1"])
+    assert r.exit_code == 2 and r.stderr.startswith(f"imsvalog: error: {which}: not a size: '-1'"), r.stderr
+    assert "/" not in r.stderr.split(":")[2]
+
+
+def test_repeatable_options_stay_repeatable() -> None:
+    r = runner.invoke(app, ["correlate", "fixtures/busy-day", "--trusted", "10.0.0.0/8", "--trusted", "192.0.2.44",
+                            "--format", "json"])
+    assert r.exit_code == 0, r.stderr
