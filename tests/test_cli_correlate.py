@@ -95,7 +95,7 @@ def test_output_file(tmp_path) -> None:
         ([str(FIXTURES / "messages")], "needs log.imss or polevt.imss"),
         ([str(KB), "--trusted", "300.1.1.1"], "trusted list entry '300.1.1.1'"),
         ([str(KB), "--only", "everything"], "--only must be one of: disagreements, unlinked"),
-        ([str(KB), "--time-window", "-1"], "--time-window must be a number of at least 0"),
+        ([str(KB), "--time-window", "-1"], "--time-window must be a number from 0 to 86400"),
     ],
 )
 def test_errors_exit_2(args: list[str], message: str) -> None:

@@ -397,7 +397,7 @@ DEBUG_NEARBY = timedelta(minutes=15)
 
 def _debug_marks(sessions: Sequence[ScanSession]) -> list[tuple[datetime, str]]:
     """Every AntiSpoofFilter trace's first line as (time, 'file:line'), sorted: evidence of debug level."""
-    marks = [(t.records[0].time, t.records[0].source.ref()) for s in sessions for t in s.traces if t.records]
+    marks = [(t.records[0].time, t.records[0].source.ref()) for s in sessions for t in s.spoof_traces if t.records]
     return sorted(marks)
 
 
