@@ -7,6 +7,7 @@ The pseudonyms and the line-by-line rewriting are :class:`imsvalog.redact.Redact
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import os
 import re
@@ -46,18 +47,48 @@ class Planned:
 _BUNDLE_EXT = re.compile(r"\.(zip|tar\.gz|tgz|tar|7z|tar\.bz2|tar\.xz)$", re.IGNORECASE)
 
 
+def safe_part(part: str) -> str:
+    """One path component of a member name, made harmless to write under a folder: ``..``, a
+    drive letter and backslashes are percent-encoded (``%2E%2E``, ``C%3A``, ``%5C``; ``%`` itself
+    becomes ``%25``); ``.`` and empty parts (``./x``, a leading ``/``) are dropped by the caller."""
+    text = part.replace("%", "%25").replace("\\", "%5C").replace(":", "%3A").replace("\0", "%00")
+    return "%2E%2E" if text == ".." else text
+
+
 def member_path(f: LogFile) -> tuple[Path, Path]:
     """A bundle member's bundle on disk, and the path it takes once unpacked:
     ``CDT-x.zip!IMSVA/LogFile/Event3/log.imss...`` -> ``CDT-x/IMSVA/LogFile/Event3/log.imss...``
-    (a nested bundle becomes a folder named like it, without its extension)."""
+    (a nested bundle becomes a folder named like it, without its extension). The member's own
+    names never leave that folder: see :func:`safe_part`."""
     assert f.member is not None
     chain = list(f.member.chain)
     parts = [_BUNDLE_EXT.sub("", f.member.bundle.name)]
-    leaf = chain[-1]
+    for c in [_BUNDLE_EXT.sub("", c) for c in chain[:-1]] + [chain[-1]]:
+        parts += [safe_part(p) for p in c.split("/") if p not in ("", ".")]
     if f.member.occurrence:  # the second entry of one name in a zip (``...#2``): a folder of its own, nothing lost
-        leaf = f"{leaf}#{f.member.occurrence + 1}/{PurePosixPath(leaf).name}"
-    parts += [_BUNDLE_EXT.sub("", c) for c in chain[:-1]] + [leaf]
-    return f.member.bundle, Path(*[p for part in parts for p in part.split("/") if p])
+        parts[-1:] = [f"{parts[-1]}#{f.member.occurrence + 1}", parts[-1]]
+    return f.member.bundle, Path(*parts)
+
+
+def _check_inside(target: Path, folder: Path) -> None:
+    """Refuse a target that (through ``..`` or a link) would be written outside ``folder``."""
+    from .outputs import OutputError
+
+    if not target.resolve().is_relative_to(folder.resolve()):
+        raise OutputError(f"{target}: refusing to write outside {folder}")
+
+
+def _distinct(target: Path, source: str, seen: dict[Path, str]) -> Path | None:
+    """``target``, or ``name#2``... when another input (``./x`` and ``x`` in one archive) already
+    goes there; None when this very input is already planned (a syslog file's views)."""
+    candidate, n = target, 1
+    while candidate in seen:
+        if seen[candidate] == source:
+            return None
+        n += 1
+        candidate = target.with_name(f"{target.name}#{n}")
+    seen[candidate] = source
+    return candidate
 
 
 def _member_gzipped(f: LogFile) -> bool:
@@ -144,13 +175,14 @@ def plan(
         else:
             on_disk.append((path.resolve(), Path(path.name), kind, f))
     base = Path(os.path.commonpath([str(d.parent) for d, _, _, _ in on_disk]))
-    seen: set[Path] = set()
+    seen: dict[Path, str] = {}
     planned = []
     for disk, inside, kind, f in on_disk:
-        target = out / disk.parent.relative_to(base) / inside
-        if target in seen:
+        label = str(f.path) if f is not None else str(disk)
+        target = _distinct(out / disk.parent.relative_to(base) / inside, label, seen)
+        if target is None:
             continue
-        seen.add(target)
+        _check_inside(target, out)
         why = inputs.why_input(target)
         if why is not None:
             raise OutputError(f"{target}: refusing to write here: it {why}; input files are only read")
@@ -315,6 +347,8 @@ def redacted_inputs(
     back: list[tuple[str, str]] = []  # temporary prefix -> prefix as given, most specific first
 
     def mirrored(text: str) -> Path:
+        if ".." in Path(text).parts:  # ``../x`` must not leave the temporary folder
+            text = os.path.abspath(text)
         return tmp / (Path("a") / text.lstrip("/") if os.path.isabs(text) else Path("r") / text)
 
     try:
@@ -348,9 +382,16 @@ def redacted_inputs(
             text = os.fspath(t)
             planned.append(Planned(Path(text), mirrored(text), "trusted", _is_gzip(Path(text))))
             trusted_given.append(str(mirrored(text)))
-        planned = list({p.target: p for p in planned}.values())  # a syslog file's views are one file
+        seen: dict[Path, str] = {}
+        distinct = []
+        for p in planned:  # a syslog file's views are one file; two members of one path are two
+            target = _distinct(p.target, str(p.log.path if p.log is not None else p.source), seen)
+            if target is not None:
+                distinct.append(dataclasses.replace(p, target=target))
+        planned = distinct
         learn(redactor, planned)
         for p in planned:
+            _check_inside(p.target, tmp)
             p.target.parent.mkdir(parents=True, exist_ok=True)
             with open(p.target, "wb") as fh:
                 for b in _redacted_lines(redactor, p):
