@@ -604,6 +604,39 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
 # ---------------------------------------------------------------------------
 
 
+_IID_SHAPE = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+
+
+def is_internal_id_prefix(text: str) -> bool:
+    """Whether ``text`` is the start of an internal ID (at least 6 characters; as the correlate table shows IDs).
+
+    >>> [is_internal_id_prefix(x) for x in ("5E1C0F7A", "2C3D4E5F-5", "5E1C0", "5E1C0F7G", "<a@b>")]
+    [True, True, False, False, False]
+    """
+    if not 6 <= len(text) <= len(_IID_SHAPE):
+        return False
+    return all(c == "-" if s == "-" else c in "0123456789abcdefABCDEF" for c, s in zip(text, _IID_SHAPE, strict=False))
+
+
+def complete_internal_id(prefix: str, paths: PathsLike) -> list[str]:
+    """The internal IDs in the logs under ``paths`` that start with ``prefix`` (case-insensitive), sorted.
+
+    Reads polevt.imss and msgtra.imss first and log.imss only when they name none (a byte search).
+    """
+    disc = discover(as_path_list(paths))
+    needles = sorted({prefix.encode(), prefix.upper().encode(), prefix.lower().encode()})
+    found: set[str] = set()
+    for kinds in (("polevt", "msgtra"), ("imss",)):
+        for f in sort_files(disc.files):
+            if f.kind not in kinds:
+                continue
+            for _, text in _needle_lines(f, needles):
+                found |= {m.upper() for m in INTERNAL_ID.findall(text) if m.upper().startswith(prefix.upper())}
+        if found:
+            break
+    return sorted(found)
+
+
 def trace(
     id: str,
     paths: PathsLike,
@@ -618,8 +651,41 @@ def trace(
     ``since``/``until`` bound an envelope-address search (and are required for it when
     the logs hold many messages of that address).  ``tz`` is the zone of maillog's
     syslog timestamps; by default the offset log.imss or polevt lines of the message
-    carry is used, and the trace says so.
+    carry is used, and the trace says so.  The start of an internal ID (as the correlate
+    table shows it, at least 6 characters) is completed from the logs when exactly one
+    internal ID starts with it and nothing else (a Postfix queue ID) is known by it;
+    several such IDs are an :class:`InputError` naming them.
     """
+    query = _query(id)
+    if INTERNAL_ID.fullmatch(query) or not is_internal_id_prefix(query):
+        return _trace(id, paths, since=since, until=until, tz=tz, progress=progress)
+    as_queue_id = None
+    if QUEUE_ID.fullmatch(query):
+        as_queue_id = _trace(id, paths, since=since, until=until, tz=tz, progress=progress)
+        if as_queue_id.lines:
+            return as_queue_id
+    full = complete_internal_id(query, paths)
+    if len(full) > 1:
+        shown = ", ".join(full[:5]) + (f" and {len(full) - 5} more" if len(full) > 5 else "")
+        raise InputError(f"{query} is the start of {len(full)} internal IDs ({shown}): give more of it")
+    if not full:
+        if as_queue_id is not None:
+            return as_queue_id
+        raise InputError(f"no internal ID in the logs given starts with {query}")
+    result = _trace(full[0], paths, since=since, until=until, tz=tz, progress=progress)
+    result.notes.insert(0, f"{query} is the start of internal ID {full[0]} (the only one in the logs given): traced that")
+    return result
+
+
+def _trace(
+    id: str,
+    paths: PathsLike,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tz: tzinfo | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Trace:
     if reversed_span(since, until):
         raise InputError(f"the time span is reversed: since {since} is after until {until}; no message can be in it")
     kind = id_kind(id)

@@ -191,3 +191,29 @@ def test_a_queue_id_copied_with_its_maillog_colon_is_accepted() -> None:
     assert r.exit_code == 0 and json.loads(r.stdout)["query"] == "6C6C6C6C6C"
     with pytest.raises(InputError):
         id_kind("a:b:")
+
+
+def test_the_id_prefix_the_correlate_table_shows_is_traced_as_that_internal_id(tmp_path) -> None:
+    """The 80-column correlate table shows a unique prefix of each internal ID (``5E1C0F7A``); before, tracing
+    it said '0 lines' and 'nothing in the logs given mentions 5E1C0F7A' with exit 0 (attack on issue 10, F2)."""
+    full = trace(IID, [BUSY])
+    for prefix in (IID[:8], IID[:10].lower(), IID[:13]):
+        t = trace(prefix, [BUSY])
+        assert t.query == IID and refs(t) == refs(full)
+        assert t.notes[0].startswith(f"{prefix} is the start of internal ID {IID}")
+    r = runner.invoke(app, ["trace", IID[:8], str(BUSY), "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["query"] == IID
+    # a real queue ID of the same shape is still a queue ID
+    assert trace("4A1F3C0042", [BUSY]).queue_ids[0] == "4A1F3C0042"
+    # two internal IDs start alike: exit 2 naming both; no ID starts so: exit 2 saying so
+    case = tmp_path / "case"
+    case.mkdir()
+    src = (BUSY / "polevt.imss.20240312.0001").read_text()
+    other = IID[:9] + "FFFF" + IID[13:]
+    line = next(x for x in src.splitlines() if IID in x)
+    (case / "polevt.imss.20240312.0001").write_text(src + line.replace(IID, other) + "\n")
+    r = runner.invoke(app, ["trace", IID[:8], str(case)])
+    assert r.exit_code == 2 and IID in r.output and other in r.output and "give more of it" in r.output
+    assert runner.invoke(app, ["trace", IID[:10], str(case)]).exit_code == 0
+    r = runner.invoke(app, ["trace", "5E1C0F7A-9", str(case)])
+    assert r.exit_code == 2 and "no internal ID in the logs given starts with 5E1C0F7A-9" in r.output
