@@ -27,7 +27,8 @@ Generic lines do not move boundaries and are not kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,9 +43,11 @@ from .records import (
     IpList,
     MatchedAddress,
     ReceivedHeaderLine,
+    Reject,
     RuleExecuted,
     RuleRun,
     ScanFinished,
+    Source,
     SpoofVerdict,
 )
 
@@ -116,6 +119,93 @@ class SpoofTrace:
         return self.ip_list is not None and (self.verdict is not None or self.filter_result is not None)
 
 
+class CompactRecords(Sequence[ImssRecord]):
+    """A closed session's records, held compactly: each line's text and place, the records of its
+    AntiSpoofFilter traces as the very objects its :class:`SpoofTrace` holds, and every other record
+    parsed again from its text when asked for (equal to the one first parsed: the parse is a pure
+    function of the line).  A list of records costs ~640 bytes a line; this ~150.
+
+    :func:`~imsvalog.correlation.scan.read_spoof_sessions` keeps its sessions' records this way, so
+    that the memory of ``correlate`` does not grow with the records of every evaluated scan. It reads
+    like a list (``len``, index, slice, iteration, ``==`` against a list); :meth:`sources` gives the
+    lines' places without parsing.
+    """
+
+    __slots__ = ("_files", "_where", "_text", "_ends", "_kept")
+
+    def __init__(self, records: Sequence[ImssRecord], keep: Iterable[ImssRecord] = ()) -> None:
+        files: dict[str, int] = {}
+        where = array("q")
+        ends = array("q")
+        texts = []
+        n = 0
+        for r in records:
+            where.extend((files.setdefault(r.source.file, len(files)), r.source.line))
+            texts.append(r.source.text)
+            n += len(r.source.text)
+            ends.append(n)
+        self._files = tuple(files)
+        self._where = where
+        self._text = "".join(texts)
+        self._ends = ends
+        kept = {id(r) for r in keep}
+        self._kept = {i: r for i, r in enumerate(records) if id(r) in kept}
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def source(self, i: int) -> Source:
+        """The ``i``-th line's :class:`Source` (no parse)."""
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        lo = self._ends[i - 1] if i else 0
+        return Source(self._files[self._where[2 * i]], self._where[2 * i + 1], self._text[lo : self._ends[i]])
+
+    def sources(self) -> list[Source]:
+        return [self.source(i) for i in range(len(self))]
+
+    def _record(self, i: int) -> ImssRecord:
+        kept = self._kept.get(i)
+        if kept is not None:
+            return kept
+        from .readers import parse_line
+
+        rec = parse_line("imss", self.source(i))
+        assert not isinstance(rec, Reject), rec  # it parsed when the session was built
+        return rec  # type: ignore[return-value]
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def,override]
+        if isinstance(i, slice):
+            return [self._record(j) for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._record(i)
+
+    def __iter__(self) -> Iterator[ImssRecord]:
+        return (self._record(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, CompactRecords)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # like a list
+
+    def __repr__(self) -> str:
+        return f"<CompactRecords: {len(self)} records>"
+
+
+def record_sources(records: Sequence[ImssRecord]) -> list[Source]:
+    """The :class:`Source` of each record, without parsing compact ones."""
+    if isinstance(records, CompactRecords):
+        return records.sources()
+    return [r.source for r in records]
+
+
 @dataclass
 class ScanSession:
     """One scanned message as far as log.imss shows it."""
@@ -143,14 +233,19 @@ class ScanSession:
 
     @property
     def sources(self) -> list[tuple[str, int]]:
-        return [(r.source.file, r.source.line) for r in self.records]
+        return [(s.file, s.line) for s in record_sources(self.records)]
 
     @property
     def files(self) -> list[str]:
         seen: dict[str, None] = {}
-        for r in self.records:
-            seen.setdefault(r.source.file, None)
+        for s in record_sources(self.records):
+            seen.setdefault(s.file, None)
         return list(seen)
+
+    def compact(self) -> None:
+        """Hold the records as :class:`CompactRecords` (the session is closed: nothing is added)."""
+        if not isinstance(self.records, CompactRecords):
+            self.records = CompactRecords(self.records, (r for t in self.traces for r in t.fed))  # type: ignore[assignment]
 
     @property
     def spoof_traces(self) -> list[SpoofTrace]:
@@ -186,7 +281,7 @@ class ScanSession:
             "triggered": t.triggered if t else None,
             "received_headers": [h.header for h in t.headers] if t else [],
             "files": self.files,
-            "first_line": f"{self.records[0].source.file}:{self.records[0].source.line}",
+            "first_line": record_sources(self.records[:1])[0].ref(),
             "lines": len(self.records),
         }
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..records import ImssRecord
+from ..scan_sessions import record_sources
 from .compare import LIST_KINDS
 
 if TYPE_CHECKING:
@@ -17,8 +18,8 @@ def _refs(records: Sequence[ImssRecord]) -> str:
     if not records:
         return ""
     by_file: dict[str, list[int]] = defaultdict(list)
-    for r in records:
-        by_file[r.source.file].append(r.source.line)  # the whole provenance (BUNDLE!member/path), as in JSON
+    for src in record_sources(records):
+        by_file[src.file].append(src.line)  # the whole provenance (BUNDLE!member/path), as in JSON
     return ", ".join(f"{f}:{min(ls)}-{max(ls)}" if len(ls) > 1 else f"{f}:{ls[0]}" for f, ls in by_file.items())
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..errors import InputError
 from ..frames import frame
 from ..records import PolicyEvent, Reject, Source, Transaction
-from ..scan_sessions import ScanSession, SpoofTrace
+from ..scan_sessions import ScanSession, SpoofTrace, record_sources
 from ..spoof import MessageInput, MissingTrusted, Profile, SpoofResult, VerdictChange
 from ..trusted import TrustedList
 from .compare import (
@@ -133,7 +133,7 @@ class Row:
     def sources(self) -> list[Source]:
         out = []
         if self.session is not None:
-            out += [r.source for r in self.session.records]
+            out += record_sources(self.session.records)
         if self.event is not None:
             out.append(self.event.source)
         if self.transaction is not None:

@@ -1,0 +1,82 @@
+"""Sessions that hold their records compactly read exactly like lists of the parsed records."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+
+import imsvalog
+from imsvalog.correlation.scan import _Steps
+from imsvalog.scan_sessions import CompactRecords, record_sources
+
+from .conftest import FIXTURES
+
+
+@pytest.mark.parametrize("name", ["busy-day", "ugly", "hostile", "kb000239719"])
+def test_compact_records_equal_the_parsed_ones(name: str) -> None:
+    full = imsvalog.sessions(FIXTURES / name)
+    assert full
+    for s in full:
+        records = list(s.records)
+        compact = copy.copy(s)
+        compact.compact()
+        got = compact.records
+        assert isinstance(got, CompactRecords) and not isinstance(s.records, CompactRecords)
+        assert len(got) == len(records)
+        assert got == records and records == got  # both ways, element by element (text, fields, time)
+        assert list(got) == records and got[:] == records and got[1:-1] == records[1:-1]
+        assert got[-1] == records[-1] and got[0] == records[0]
+        assert got.sources() == [r.source for r in records] == record_sources(records) == record_sources(got)
+        assert compact.to_row() == s.to_row() and compact.sources == s.sources and compact.files == s.files
+        # the traces' records are the very objects the session holds, not copies
+        fed = [r for t in s.traces for r in t.fed]
+        for r in fed:
+            i = records.index(r)
+            assert got[i] is r
+        with pytest.raises(IndexError):
+            got[len(records)]
+        assert got != records[:-1]
+        assert repr(got) == f"<CompactRecords: {len(records)} records>"
+
+
+def test_correlate_keeps_compact_sessions_equal_to_the_full_reader() -> None:
+    c = imsvalog.correlate(FIXTURES / "busy-day")
+    full = {s.id: s for s in imsvalog.sessions(FIXTURES / "busy-day")}
+    assert c.sessions and all(isinstance(s.records, CompactRecords) for s in c.sessions)
+    for s in c.sessions:
+        same = [f for f in full.values() if f.thread == s.thread and f.internal_id == s.internal_id]
+        assert len(same) == 1 and list(same[0].records) == list(s.records)
+
+
+def test_pass_one_steps_survive_the_trip_between_processes() -> None:
+    steps = _Steps()
+    given = [
+        ("28639:4098504448", b"[28639:4098504448]", True, False, 0, 0, 1),
+        ("1:2", b"[01:2]", False, True, 1, 1 << 40, 7_000_000),  # a thread logged with a leading zero
+        ("28639:4098504448", b"[28639:4098504448]", True, True, 0, 123, 9),
+    ]
+    for s in given:
+        steps.add(*s)
+    back = pickle.loads(pickle.dumps(steps))
+    assert list(back) == list(steps) == given
+    back.add(*given[1])
+    assert len(back.threads) == 2 and list(back)[-1] == given[1]
+
+
+def test_repeated_head_fields_are_shared_and_the_sharing_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imsvalog.grammars import imss
+
+    line = "2019/04/30 13:57:43 GMT+09:00 [28639:4098483968] [INFO] Engine::scan: rule {i} run"
+    _, a = imss.parse(line.format(i=1))
+    _, b = imss.parse(line.format(i=2))
+    assert (a["pid"], a["tid"], a["level"], a["component"], a["method"]) == (28639, 4098483968, "INFO", "Engine", "scan")
+    assert a["tid"] is b["tid"] and a["component"] is b["component"] and a["method"] is b["method"]
+    monkeypatch.setattr(imss, "_SHARED_STR", {})
+    monkeypatch.setattr(imss, "_SHARED_MAX", 3)
+    for i in range(10):
+        imss.parse(f"2019/04/30 13:57:43 GMT+09:00 [1:2] [INFO] C{i}::m{i}: text")
+    assert len(imss._SHARED_STR) == 3  # log text never grows the table past its bound
+    with pytest.raises(imss.ParseFailure):
+        imss._shared_int("9" * 5000, "pid")
