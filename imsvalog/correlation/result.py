@@ -268,7 +268,9 @@ class Correlation:
 
     ``sessions`` holds the scan sessions that :func:`~imsvalog.correlation.scan.read_spoof_sessions` parsed in full
     (those with an AntiSpoofFilter evaluation, and their thread-mates between two Accept
-    lines); :func:`sessions` gives every scan session of a log.
+    lines); :func:`sessions` gives every scan session of a log. Their records are held compactly
+    (:class:`~imsvalog.scan_sessions.CompactRecords`: read like a list, lines other than the
+    AntiSpoofFilter trace's parsed again when asked for), so that memory stays small.
     """
 
     rows: list[Row]
