@@ -201,6 +201,13 @@ def looks_like_bundle(path: Path) -> bool:
         return False
 
 
+def _entry_name(entry: Any) -> str:
+    """An entry's name as text: libarchive gives bytes for a name that is not UTF-8 (Latin-1,
+    Shift_JIS zips without the UTF-8 flag); those bytes are kept as surrogates (shown ``\\xNN``)."""
+    name = entry.pathname
+    return name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name
+
+
 def member_label(bundle: Path | str, chain: tuple[str, ...]) -> str:
     return "!".join([str(bundle), *chain])
 
@@ -366,7 +373,7 @@ def _list_entries(
     for entry in arc:
         if not entry.isfile:
             continue
-        name = entry.pathname
+        name = _entry_name(entry)
         occurrence = seen[name]
         seen[name] += 1
         full = (*chain, name)
@@ -593,8 +600,8 @@ def _refusal(todo: list[Member], password: Secret | None) -> tuple[Member, str] 
     try:
         with la.file_reader(str(todo[0].bundle), passphrase=password.reveal() if password else None) as arc:
             for entry in arc:
-                key = (str(todo[0].bundle), entry.pathname, seen[entry.pathname])
-                seen[entry.pathname] += 1
+                key = (str(todo[0].bundle), _entry_name(entry), seen[_entry_name(entry)])
+                seen[_entry_name(entry)] += 1
                 m = wanted.pop(key, None)
                 if m is None:
                     continue
@@ -695,7 +702,7 @@ def _descend(arc: Any, member: Member, depth: int, password: Secret | None, limi
     leaf = depth == len(member.chain) - 1
     skip = member.occurrence if leaf else 0
     for entry in arc:
-        if entry.pathname != want:
+        if _entry_name(entry) != want:
             continue
         if skip:
             skip -= 1

@@ -122,3 +122,16 @@ def test_redact_option_keeps_every_copy_in_its_temporary_folder(tmp_path: Path, 
     assert files_under(tmp_path) == before and not any(outside.iterdir())
     assert not (Path("/escaped").exists() or Path("/abs").exists() or Path("/up").exists())
     assert r.stdout.count("\n") > 10
+
+
+def test_a_member_name_that_is_not_utf8_is_shown_escaped_not_a_crash(tmp_path: Path) -> None:
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("IMSVA/LogFile/Event3/polevt.imss.20240312.0001", POLEVT)
+        z.writestr("Notes/Resume.txt", b"hello\n")
+    bundle = tmp_path / "latin1.zip"
+    bundle.write_bytes(b.getvalue().replace(b"Resume", b"R\xe9sum\xe9"))  # Latin-1, no UTF-8 flag
+    r = runner.invoke(app, ["parse", str(bundle), "--format", "jsonl", "--verbose"])
+    assert r.exit_code == 0, r.output
+    assert f"{bundle}!Notes/R\\xe9sum\\xe9.txt: skipped" in r.stderr
+    assert r.stdout.count("\n") == POLEVT.count(b"\n")
