@@ -666,13 +666,16 @@ def _find_password(label: str, todo: list[Member]) -> Secret:
         return secret
     prompt = opts.prompt if opts.prompt is not None else _stdin_is_tty()
     if prompt:
-        typed = getpass.getpass(f"password for {label}: ")
+        tried = "the password given" if opts.password is not None else f"the CDT default '{CDT_DEFAULT_PASSWORD}'"
+        try:
+            typed = getpass.getpass(f"password for {label} ({tried} does not open it): ")
+        except (EOFError, KeyboardInterrupt):
+            raise _wrong_password(label, bad[0].label, bad[1], f"{tried} does not open it; no password typed") from None
         if typed:
             again = _refusal(todo, Secret(typed))
             if again is None:
                 return Secret(typed)
             bad = again
-        tried = "the password given" if opts.password is not None else f"the CDT default '{CDT_DEFAULT_PASSWORD}'"
         raise _wrong_password(label, bad[0].label, bad[1], f"neither {tried} nor the one typed opens it")
     raise _wrong_password(label, bad[0].label, bad[1])
 

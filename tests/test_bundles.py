@@ -567,3 +567,17 @@ def test_export_summarises_unrelated_files_in_one_line_and_verbose_lists_them(tm
     assert "main.cf" not in r.stderr
     r = cli("export", str(z), "--to", str(tmp_path / "lake2"), "--password", PASSWORD, "--no-correlate", "--verbose")
     assert f"{z}!IMSVA/Logfile/Event5/main.cf: skipped: name is not that of an IMSVA log" in r.stderr
+
+
+def test_ctrl_d_at_the_password_prompt_is_exit_2_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    z = cdt(tmp_path)
+
+    def eof(prompt: str) -> str:
+        assert "the CDT default 'trend' does not open it" in prompt
+        raise EOFError
+
+    monkeypatch.setattr(bundles, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(bundles.getpass, "getpass", eof)
+    r = cli("correlate", str(z), env={"IMSVALOG_PASSWORD": ""})
+    assert r.exit_code == 2, r.output
+    assert "no password typed" in r.stderr and "Traceback" not in r.output
