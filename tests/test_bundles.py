@@ -298,7 +298,7 @@ def test_a_terminal_is_asked_for_the_password_and_it_is_not_echoed(tmp_path: Pat
     z = cdt(tmp_path)
     out, code = _on_a_terminal(["correlate", str(z), "--format", "csv"], PASSWORD)
     assert code == 0, out
-    assert f"password for {z}: " in out
+    assert f"password for {z} (the CDT default 'trend' does not open it): " in out
     assert "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C" in out  # the rows
     assert PASSWORD not in out
     out, code = _on_a_terminal(["correlate", str(z)], "Wr0ng-typed")
