@@ -119,6 +119,9 @@ class Options:
     notice: Callable[[str], None] | None = None
     # state of one run
     read_bytes: int = 0
+    #: uncompressed bytes counted per member (by its label): a member read again (correlate reads log.imss
+    #: twice) counts only past what it counted before, so the total is what the run inflated once
+    counted: dict[str, int] = field(default_factory=dict, repr=False)
     passwords: dict[str, Secret | None] = field(default_factory=dict, repr=False)
     #: top-level entries whose decryption was checked: (bundle, entry name, occurrence)
     probed: set[tuple[str, str, int]] = field(default_factory=set, repr=False)
@@ -829,7 +832,10 @@ class _BlockStream(io.RawIOBase):
         if opts is None:
             return
         self._done += n
-        opts.read_bytes += n
+        before = opts.counted.get(self._label, 0)
+        if self._done > before:
+            opts.read_bytes += self._done - before
+            opts.counted[self._label] = self._done
         if self._done > opts.max_member_bytes:
             raise ArchiveLimitError(
                 f"{self._label} inflates past the per-member limit of {_size(opts.max_member_bytes)} "

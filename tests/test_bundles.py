@@ -581,3 +581,18 @@ def test_ctrl_d_at_the_password_prompt_is_exit_2_not_a_traceback(tmp_path: Path,
     r = cli("correlate", str(z), env={"IMSVALOG_PASSWORD": ""})
     assert r.exit_code == 2, r.output
     assert "no password typed" in r.stderr and "Traceback" not in r.output
+
+
+def test_a_member_read_twice_counts_once_against_the_total_limit() -> None:
+    """correlate reads log.imss twice (AntiSpoofFilter lines, then the sessions): both reads counted, so a
+    limit between one and two times the bundle's size lost traces without a reject naming log.imss (the
+    pass-2 read error was swallowed). The run's total is what it inflated once."""
+    z = FIXTURES / "bundles" / "CDT-20240312-101500.zip"
+    full = cli("correlate", str(z), "--format", "jsonl")
+    assert full.exit_code == 0
+    for limit in ("40000", "30000"):  # the members inflate to ~24 KB in all, correlate reads ~2x that
+        r = cli("correlate", str(z), "--format", "jsonl", "--max-total-size", limit)
+        assert r.exit_code == 0 and "total limit" not in r.output
+        assert r.stdout == full.stdout
+    r = cli("correlate", str(z), "--format", "jsonl", "--max-total-size", "20000")
+    assert "total limit" in r.output and "!IMSVA/LogFile/Event3/" in r.output
