@@ -374,6 +374,12 @@ def _list_entries(
     streamed = depth > 0 or not (bundle.name.lower().endswith((".zip", ".7z")) or looks_like_bundle(bundle) and
                                  not is_bundle_name(bundle.name))
     for entry in arc:
+        if entry.issym or entry.islnk:  # a link's data is elsewhere (or outside the archive): said, never followed
+            full = (*chain, _entry_name(entry))
+            link = Member(bundle, full, None, entry.mtime, appliance_of(str(bundle), full), encrypted, 0)
+            what = "symbolic link" if entry.issym else "hard link"
+            out.skipped.append((link.label, f"a {what} in the archive is not followed (unpack it to read it)"))
+            continue
         if not entry.isfile:
             continue
         name = _entry_name(entry)

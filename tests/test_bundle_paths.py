@@ -135,3 +135,25 @@ def test_a_member_name_that_is_not_utf8_is_shown_escaped_not_a_crash(tmp_path: P
     assert r.exit_code == 0, r.output
     assert f"{bundle}!Notes/R\\xe9sum\\xe9.txt: skipped" in r.stderr
     assert r.stdout.count("\n") == POLEVT.count(b"\n")
+
+
+def test_link_members_of_a_tar_are_named_as_skipped_never_dropped_silently(tmp_path: Path) -> None:
+    """A tar's hard link (``log.imss...0003`` -> ``...0001``) and symbolic link (``polevt.imss`` -> ``/etc/passwd``)
+    were dropped without a word, and the user was told 'no polevt.imss was given' (attack on issue 9, item 8)."""
+    tar = tmp_path / "links.tar"
+    with tarfile.open(tar, "w") as t:
+        info = tarfile.TarInfo("IMSVA/LogFile/Event3/maillog-20240313")
+        info.size = len(MAILLOG)
+        t.addfile(info, io.BytesIO(MAILLOG))
+        for name, kind, target in (
+            ("IMSVA/LogFile/Event3/maillog-20240314", tarfile.LNKTYPE, "IMSVA/LogFile/Event3/maillog-20240313"),
+            ("IMSVA/LogFile/Event3/polevt.imss.20240312.0001", tarfile.SYMTYPE, "/etc/passwd"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, target
+            t.addfile(info)
+    r = runner.invoke(app, ["parse", str(tar), "--format", "jsonl"])
+    assert r.exit_code == 0
+    assert f"{tar}!IMSVA/LogFile/Event3/maillog-20240314: skipped: a hard link in the archive is not followed" in r.stderr
+    assert f"{tar}!IMSVA/LogFile/Event3/polevt.imss.20240312.0001: skipped: a symbolic link" in r.stderr
+    assert "root:" not in r.stdout  # never followed
