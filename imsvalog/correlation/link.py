@@ -141,6 +141,8 @@ def _outranked(
 ) -> bool:
     """Whether a rival of ``pair`` (an open pair sharing its trace or its event) has evidence at one of the
     bases ``between`` that ``pair`` lacks."""
+    if not any(b is not None for b in between):  # the common case: a pair unique at its own basis
+        return False
     t, e = pair
     rivals = [(t, o) for o in open_t.get(t, ()) if o != e] + [(r, e) for r, es in open_t.items() if r != t and e in es]
     return any(b is not None and pair not in by_stage[b] and q in by_stage[b] for b in between for q in rivals)
