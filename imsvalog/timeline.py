@@ -621,19 +621,16 @@ def is_internal_id_prefix(text: str) -> bool:
 def complete_internal_id(prefix: str, paths: PathsLike) -> list[str]:
     """The internal IDs in the logs under ``paths`` that start with ``prefix`` (case-insensitive), sorted.
 
-    Reads polevt.imss and msgtra.imss first and log.imss only when they name none (a byte search).
+    Reads polevt.imss, msgtra.imss and log.imss (a byte search): an ID only log.imss holds (a scan without
+    policy event) counts as much as one the small files name.
     """
     disc = discover(as_path_list(paths))
     needles = sorted({prefix.encode(), prefix.upper().encode(), prefix.lower().encode()})
     found: set[str] = set()
-    for kinds in (("polevt", "msgtra"), ("imss",)):
-        for f in sort_files(disc.files):
-            if f.kind not in kinds:
-                continue
+    for f in sort_files(disc.files):
+        if f.kind in ("polevt", "msgtra", "imss"):
             for _, text in _needle_lines(f, needles):
                 found |= {m.upper() for m in INTERNAL_ID.findall(text) if m.upper().startswith(prefix.upper())}
-        if found:
-            break
     return sorted(found)
 
 

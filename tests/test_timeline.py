@@ -217,3 +217,20 @@ def test_the_id_prefix_the_correlate_table_shows_is_traced_as_that_internal_id(t
     assert runner.invoke(app, ["trace", IID[:10], str(case)]).exit_code == 0
     r = runner.invoke(app, ["trace", "5E1C0F7A-9", str(case)])
     assert r.exit_code == 2 and "no internal ID in the logs given starts with 5E1C0F7A-9" in r.output
+
+
+def test_an_id_prefix_is_unique_only_if_log_imss_holds_no_other_id_so(tmp_path) -> None:
+    """Attack: the prefix search stopped at polevt/msgtra when they named one ID, so a scan only log.imss holds
+    (no policy event) was never seen, and trace said 'the only one in the logs given' of the wrong message."""
+    case = tmp_path / "case"
+    case.mkdir()
+    imss_only = "9D8C7B6A-5F4E-"  # busy-day's scan without policy event
+    assert imss_only in (BUSY / "log.imss.20240312.0001").read_text() + (
+        gzip.decompress((BUSY / "log.imss.20240312.0002.gz").read_bytes()).decode())
+    for f in BUSY.iterdir():
+        if f.name.startswith("polevt"):
+            (case / f.name).write_text(f.read_text().replace("5E1C0F7A-3B2D-", "9D8C7B6A-3B2D-"))
+        elif f.name.startswith("log.imss"):
+            (case / f.name).write_bytes(f.read_bytes())
+    r = runner.invoke(app, ["trace", "9D8C7B6A", str(case)])
+    assert r.exit_code == 2 and "9D8C7B6A-3B2D-" in r.output and imss_only in r.output
