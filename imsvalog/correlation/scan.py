@@ -21,7 +21,9 @@ from datetime import datetime
 from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, iter_blocks, seekable, split_point
 from ..errors import ReadError
 from ..grammars import imss
-from ..grammars.common import MAX_DIGITS, MAX_YEAR, MIN_YEAR, ParseFailure, make_time, required_literal
+from ..grammars.common import (
+    MAX_DIGITS, MAX_INTEGER, MAX_YEAR, MIN_YEAR, ParseFailure, integer, make_time, required_literal,
+)
 from ..readers import parse_line, unreadable_rest
 from ..records import AcceptConnection, MessageIdLine, Reject, ScanFinished, Source
 from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, CompactRecords, ScanSession, SessionBuilder
@@ -61,26 +63,30 @@ def _text(raw: bytes) -> str:
 _MONTH_DAY = (
     rb"(?:(?:0[1-9]|1[0-2])/(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])/(?:29|30)|(?:0[13578]|1[02])/31)"
 )
+#: the most digits a number surely fits an integer field with: one more may already be past
+#: MAX_INTEGER (a reject, as a number of more than MAX_DIGITS digits is)
+_SURE_DIGITS = len(str(MAX_INTEGER)) - 1
+assert _SURE_DIGITS < MAX_DIGITS
 #: the start of a line that surely parses: log.imss's usual layout with real values (a year
 #: MIN_YEAR..MAX_YEAR, a real day of its month, but 29 February, which is checked in full;
-#: hour, minute, second and offset in range) and a [pid:tid] of at most MAX_DIGITS digits each
+#: hour, minute, second and offset in range) and a [pid:tid] of at most _SURE_DIGITS digits each
 _SURE_HEAD = (
     rb"(?:19[7-9]|2[01][0-9])[0-9]/" + _MONTH_DAY + rb" (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] "
-    rb"GMT[+-](?:[01][0-9]|2[0-3]):[0-5][0-9] \[[0-9]{1,%d}:[0-9]{1,%d}\]" % (MAX_DIGITS, MAX_DIGITS)
+    rb"GMT[+-](?:[01][0-9]|2[0-3]):[0-5][0-9] \[[0-9]{1,%d}:[0-9]{1,%d}\]" % (_SURE_DIGITS, _SURE_DIGITS)
 )
 assert (MIN_YEAR, MAX_YEAR) == (1970, 2199), "_SURE_HEAD's year range follows grammars.common"
 _SURE_START = re.compile(_SURE_HEAD)
 #: a line end not followed by a sure start (the regex engine finds them at C speed)
 _UNSURE_START = re.compile(rb"\n(?!" + _SURE_HEAD + rb")")
-#: a number longer than any integer field may be (a reject in the body shapes that hold one)
+#: a number that may not fit an integer field (a reject in the body shapes that hold one)
 _DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
-_TOO_MANY_DIGITS = b"0" * (MAX_DIGITS + 1)
+_TOO_MANY_DIGITS = b"0" * (_SURE_DIGITS + 1)
 
 
 def _unsure_lines(data: bytes, start: int, end: int, limit: int) -> list[int]:
     """Start offsets of the lines of ``data[start:end]`` (whole lines) that might not parse:
-    not in the sure layout, holding a number of more than :data:`MAX_DIGITS` digits, or
-    longer than ``limit``.  Every other line surely parses (a record), so only these are
+    not in the sure layout, holding a number of more than :data:`_SURE_DIGITS` digits (it may
+    be past ``MAX_INTEGER``), or longer than ``limit``.  Every other line surely parses (a record), so only these are
     parsed to find the rejects.
     """
     starts: set[int] = set()
@@ -418,7 +424,12 @@ class _Marker:
             self.rejects.append(_long_reject(name, lineno, raw, len(raw)))
             return
         m = _HEAD_B.match(raw)
-        if m is None or (is_accept and m["component"] in _NOT_COMPONENTS_B and m["method"] is None):
+        if (
+            m is None
+            or (is_accept and m["component"] in _NOT_COMPONENTS_B and m["method"] is None)
+            or m.end("pid") - m.start("pid") > _SURE_DIGITS
+            or m.end("tid") - m.start("tid") > _SURE_DIGITS
+        ):
             self._slow(raw, fi, offset, lineno, name)
             return
         when = raw[: m.end("offset")]
@@ -448,10 +459,10 @@ class _Marker:
             return
         try:
             make_time(m["date"], m["clock"], m["offset"])
+            thread = f"{integer(m['pid'], 'pid')}:{integer(m['tid'], 'tid')}"
         except ParseFailure:
             self.rejects.append(parse_line("imss", Source(name, lineno, text)))  # type: ignore[arg-type]
             return
-        thread = f"{int(m['pid'])}:{int(m['tid'])}"
         tag = text[m.start("pid") - 1 : m.end("tid") + 1].encode("utf-8", "surrogateescape")
         is_accept = "Accept connection" in text and _is_accept(text, m)
         is_eval = "AntiSpoofFilter:" in text and any(h in text for h in _EVALUATION_HINTS)
