@@ -30,7 +30,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import IO, TYPE_CHECKING, Any
@@ -176,14 +176,31 @@ def clean_text_block(text: str) -> str:
     return "\n".join(clean_terminal(line) for line in text.split("\n"))
 
 
+def _dumps(obj: Any, indent: int | None = None) -> str:
+    """``obj`` as ASCII-only JSON, as if every string had passed :func:`clean_bytes` and every
+    non-finite float were null (:func:`_json_safe`).
+
+    Most values need neither: they are encoded at once, and only when the encoded text shows
+    a surrogate escape (an undecodable byte; ASCII-only output escapes every non-ASCII
+    character) or a non-finite float refuses to encode is the value walked and cleaned.
+    """
+    try:
+        text = json.dumps(obj, default=json_default, ensure_ascii=True, allow_nan=False, indent=indent)
+    except ValueError:  # a non-finite float (null after cleaning)
+        text = None
+    if text is None or "\\ud" in text:
+        text = json.dumps(_json_safe(obj), default=json_default, ensure_ascii=True, allow_nan=False, indent=indent)
+    return text
+
+
 def json_document(obj: Any) -> str:
     """One indented JSON document (ASCII only)."""
-    return json.dumps(_json_safe(obj), default=json_default, ensure_ascii=True, allow_nan=False, indent=2) + "\n"
+    return _dumps(obj, indent=2) + "\n"
 
 
 def json_line(obj: dict[str, Any]) -> str:
     """One object as one line of JSON (ASCII only, so nothing in it is a control sequence)."""
-    return json.dumps(_json_safe(obj), default=json_default, ensure_ascii=True, allow_nan=False)
+    return _dumps(obj)
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
@@ -195,10 +212,27 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
 
 
 def write_json(rows: Iterable[dict[str, Any]], out: IO[str], extra: dict[str, Any] | None = None) -> int:
-    rows = list(rows)
-    payload: Any = rows if extra is None else {**extra, "rows": rows}
-    out.write(json.dumps(_json_safe(payload), default=json_default, ensure_ascii=True, allow_nan=False, indent=2) + "\n")
-    return len(rows)
+    """One indented JSON document: the list of ``rows``, or ``extra``'s keys followed by ``"rows"``.
+
+    Written row by row, byte for byte as ``json.dumps(..., indent=2)`` would write the whole,
+    so a big correlation's rows are never all held at once.
+    """
+    if extra is None:
+        head, tail, pad, close = "[", "]", "  ", "\n"
+    else:
+        doc = _dumps({**extra, "rows": []}, indent=2)
+        if "rows" in extra or not doc.endswith('"rows": []\n}'):  # not the layout assumed below
+            rows = list(rows)
+            out.write(_dumps({**extra, "rows": rows}, indent=2) + "\n")
+            return len(rows)
+        head, tail, pad, close = doc[: -len("]\n}")], "]\n}", "    ", "\n  "
+    out.write(head)
+    n = 0
+    for row in rows:
+        out.write(("\n" if n == 0 else ",\n") + pad + _dumps(row, indent=2).replace("\n", "\n" + pad))
+        n += 1
+    out.write((close if n else "") + tail + "\n")
+    return n
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequence[str]) -> int:
@@ -214,9 +248,9 @@ def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequence[st
 
 def _flatten(value: Any) -> Any:
     if isinstance(value, dict):
-        return json.dumps(_json_safe(value), default=json_default, ensure_ascii=True, allow_nan=False)
+        return _dumps(value)
     if isinstance(value, (list, tuple)) and any(isinstance(v, dict) for v in value):
-        return json.dumps(_json_safe(list(value)), default=json_default, ensure_ascii=True, allow_nan=False)
+        return _dumps(list(value))
     return value
 
 
@@ -577,14 +611,7 @@ def render_correlation(
     if fmt == "jsonl":  # one row at a time: a big correlation's dicts are never all held at once
         write_jsonl(({"summary": row_sentence(d), **d} for d in (r.to_dict() for r in rows)), out)
         return
-    dicts = [{"summary": row_sentence(d), **d} for d in (r.to_dict() for r in rows)]
-    # several appliances (their threads may collide): the table names each row's appliance first
-    columns = ([("appliance", "appliance")] if len({d.get("appliance") for d in dicts}) > 1 else []) + CORRELATE_COLUMNS
-    notes = (
-        calibration_lines(result) + inferred_lines(result) + missing_lines(result)
-        + (what_if_lines(what_if) if what_if is not None else [])
-    )
-    if fmt == "json":
+    if fmt == "json":  # row by row as well: only the document's head is built first
         extra: dict[str, Any] = {"summary": result.summary.to_dict()}
         if result.trusted is not None:
             extra["untrusted_addresses"] = [m.__dict__ for m in result.missing_trusted()]
@@ -594,8 +621,24 @@ def render_correlation(
             extra["calibration"] = result.calibration.to_dict()
         if what_if is not None:
             extra["what_if"] = [c.__dict__ for c in what_if]
-        write_json(dicts, out, extra=extra)
-    elif fmt == "markdown":
+        write_json(({"summary": row_sentence(d), **d} for d in (r.to_dict() for r in rows)), out, extra=extra)
+        return
+    # the tables need every row before the first line (column widths, short IDs): each row's cells come from
+    # its dict without the explanation and sources (the bulk of it); --explain builds each row's in full in turn
+    dicts = [r.to_dict(explanation=False) for r in rows]
+    # several appliances (their threads may collide): the table names each row's appliance first
+    columns = ([("appliance", "appliance")] if len({d.get("appliance") for d in dicts}) > 1 else []) + CORRELATE_COLUMNS
+    notes = (
+        calibration_lines(result) + inferred_lines(result) + missing_lines(result)
+        + (what_if_lines(what_if) if what_if is not None else [])
+    )
+
+    def explained() -> Iterator[dict[str, Any]]:
+        for r in rows:
+            d = r.to_dict()
+            yield {"summary": row_sentence(d), **d}
+
+    if fmt == "markdown":
         cells = [_table_cells(d) for d in dicts]
         if cells:
             write_markdown(cells, out, [k for k, _ in columns])
@@ -606,7 +649,7 @@ def render_correlation(
             out.write("\n" + markdown_cell(line) + "  ")
         out.write("\n")
         if explain:
-            for i, d in enumerate(dicts, 1):
+            for i, d in enumerate(explained(), 1):
                 out.write(f"\n### {i}. {markdown_cell(d['internal_id'] or d['thread'] or '')}\n\n")
                 for line in (d["summary"] + "\n" + d["explanation"]).split("\n"):
                     out.write(markdown_cell(line) + "  \n")
@@ -637,7 +680,7 @@ def render_correlation(
                 soft_wrap=wrap,
             )
         if explain:
-            for i, d in enumerate(dicts, 1):
+            for i, d in enumerate(explained(), 1):
                 head = clean_terminal(f"{d['time'].isoformat(sep=' ')}  {d['internal_id'] or d['thread']}")
                 con.print(Text(f"\n── {i}. {head} ──", style="bold"), soft_wrap=True)
                 con.print(Text(clean_text_block(d["summary"] + "\n" + d["explanation"])), soft_wrap=True)

@@ -498,6 +498,7 @@ def any_known(values: Iterable[bool | None]) -> bool | None:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def domain_of(address: str | None) -> str | None:
     """Domain of an address, lower-cased, trailing dot removed.
 
@@ -514,6 +515,7 @@ def domain_of(address: str | None) -> str | None:
     return domain or None
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def idna_form(domain: str) -> str:
     """A domain in its IDNA (punycode) lower-case form, so that ``exämple.com`` and ``xn--exmple-cua.com``
     compare equal; a domain the IDNA codec refuses is kept as given (lower-cased).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class Finding:
         return {"kind": self.kind, "text": self.text}
 
 
+@lru_cache(maxsize=1 << 14)
 def normalize_ip(text: str) -> str:
     """An address in one form for comparing IMSVA's list with the model's; an IPv6 zone ID is dropped
     (``fe80::1%eth0`` is ``fe80::1``: the zone names the receiving interface, not another address).
@@ -56,6 +58,7 @@ def normalize_ip(text: str) -> str:
     return show_ip(ip)
 
 
+@lru_cache(maxsize=1 << 14)
 def is_address(text: str) -> bool:
     """An IP address (what a trusted list can be asked about); IMSVA's list may hold other tokens (``unknown``),
     whose membership is unknown, never "untrusted".

@@ -193,7 +193,9 @@ class Row:
         assert list(flat) == FLAT_COLUMNS
         return flat
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, explanation: bool = True) -> dict[str, Any]:
+        """The row as nested plain values (JSON's rows).  ``explanation=False``: without the explanation
+        and the source lines (None; the tables show neither, and they are most of a row's size)."""
         e, t, r = self.event, self.trace, self.recomputed
         return {
             "time": self.time,
@@ -228,8 +230,8 @@ class Row:
             "fired_on": self.fired_on,
             "findings": [f.to_dict() for f in self.findings],
             "notes": self.notes,
-            "explanation": self.explanation,
-            "source": [{"file": s.file, "line": s.line} for s in self.sources],
+            "explanation": self.explanation if explanation else None,
+            "source": [{"file": s.file, "line": s.line} for s in self.sources] if explanation else None,
             "appliance": self.appliance,
             "missing": self.missing,
             "linked_elsewhere": self.linked_elsewhere,

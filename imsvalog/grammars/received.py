@@ -144,7 +144,10 @@ def _comment_mask(text: str) -> bytearray:
     return mask
 
 
+@lru_cache(maxsize=1 << 14)
 def _to_ip(text: str) -> IPAddress | None:
+    """The address a literal names, or None; cached (a log repeats few distinct addresses, and
+    :mod:`ipaddress` parsing costs more than the rest of a header)."""
     try:
         return ipaddress.ip_address(text)
     except ValueError:
@@ -159,7 +162,13 @@ def _form(address: IPAddress | None, tagged: bool) -> str:
     return "ipv4"
 
 
-@lru_cache(maxsize=4096)
+#: headers held by :func:`parse_received`'s cache: linking reads every trace's headers, then the model
+#: reads them all again, so the cache must outlast one pass over a big correlation's traces (the rows
+#: hold the parsed headers anyway, in their re-run)
+PARSE_CACHE = 1 << 16
+
+
+@lru_cache(maxsize=PARSE_CACHE)
 def parse_received(text: str) -> ReceivedHeader:
     """Split one Received header into clauses and find its address literals.  Never raises.
 
