@@ -46,7 +46,11 @@ def _did(d: dict[str, Any]) -> str:
 
 
 def _counted_part(d: dict[str, Any]) -> tuple[str, list[str]]:
+    # a trace without IMSVA's 'Get N IP address' line (cut off, another log level) has no logged list:
+    # the count is the model's
     logged = d.get("logged") or {}
+    if logged.get("ips") is None:
+        logged = {}
     rec = d.get("recomputed") or {}
     ips = logged.get("ips") if logged.get("ips") is not None else rec.get("ips") or []
     n = logged.get("ip_count", len(ips)) if logged else len(ips)

@@ -19,7 +19,7 @@ from .calibrate import calibrate
 from .compare import findings_by_kind, recompute
 from .link import is_spoof_event, link_rows
 from .result import Correlation, Row, Summary
-from .scan import ProgressFn, find_scans, normalize_message_id, read_sessions, read_spoof_sessions
+from .scan import ProgressFn, find_scans, read_sessions, read_spoof_sessions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,17 +94,13 @@ def correlate(
         g_events = list(records_of(group.get("polevt", []), rejects))
         transactions = list(records_of(group.get("msgtra", []), rejects))
         mail = [m for m in records_of(group.get("maillog", []), rejects) if m.message_id or m.queued_as]
-        # "why has this event no trace": look up only the IDs of spoof events that no parsed scan names
-        named_i = {s.internal_id for s in g_sessions if s.internal_id}
-        named_m = {normalize_message_id(s.message_id) for s in g_sessions}
-        spoof = [e for e in g_events if is_spoof_event(e)]
-        find_scans(
-            group.get("imss", []),
-            g_scans,
-            {e.internal_id for e in spoof if e.internal_id not in named_i},
-            {m for e in spoof if (m := normalize_message_id(e.message_id)) and m not in named_m},
+        # "why has this event no trace": only the IDs of the spoof events left without one are looked up
+        # in log.imss (one byte-level pass, and none when every event has its trace)
+        imss_files = group.get("imss", [])
+        g_rows = link_rows(
+            g_sessions, g_events, transactions, window, mail, g_scans,
+            find=lambda internal_ids, message_ids, _f=imss_files, _x=g_scans: find_scans(_f, _x, internal_ids, message_ids),
         )
-        g_rows = link_rows(g_sessions, g_events, transactions, window, mail, g_scans)
         for row in g_rows:
             row.appliance = appliance
         rows += g_rows

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, Literal, TypeVar
@@ -460,10 +460,16 @@ def link_rows(
     window: timedelta,
     mail: Sequence[MailLogEntry] = (),
     scans: ScanIndex | None = None,
+    find: Callable[[set[str], set[str]], None] | None = None,
 ) -> list[Row]:
     """Rows from sessions and events, linked by :func:`decide_links` over all of them at once.
 
-    ``scans`` indexes every scan (default: built from ``sessions``).
+    ``scans`` indexes every scan (default: built from ``sessions``). ``find(internal_ids,
+    message_ids)``, when given, completes ``scans`` with every line that names one of the IDs
+    (normalised Message-IDs) of the policy events left without a trace, before they are
+    explained: an index built from some of the scans (those parsed in full) may lack the
+    earliest line that names such an event (e.g. a message scanned twice), which is the one
+    the explanation cites.
     """
     idx = _Index.build(events, transactions, mail)
     spoof_events = [e for e in events if is_spoof_event(e)]
@@ -612,7 +618,8 @@ def link_rows(
                 row.notes.append(f"policy event {e.internal_id} fits it by {mine}, but is {by}")
             rows.append(row)
     sx = scans if scans is not None else ScanIndex.of(sessions)
-    marks = _debug_marks(sessions)
+    #: event rows that are explained by what log.imss holds of their scan (after ``find``)
+    unexplained: list[tuple[Row, PolicyEvent]] = []
 
     for ei, e in enumerate(spoof_events):
         tx = idx.tx_by_internal.get(e.internal_id)
@@ -647,8 +654,15 @@ def link_rows(
                     f"{spoof_events[we].internal_id} {lost(ti, ei, ti, we)}"
                 )
             if not went:
-                row.notes.append(_why_no_trace(e, sx, marks))
+                unexplained.append((row, e))
             rows.append(row)
+    if unexplained:
+        if find is not None:
+            find({e.internal_id for _, e in unexplained},
+                 {m for _, e in unexplained if (m := normalize_message_id(e.message_id))})
+        marks = _debug_marks(sessions)
+        for row, e in unexplained:
+            row.notes.append(_why_no_trace(e, sx, marks))
     coverage = _span([e.time for e in events])
     for row in rows:
         if (
