@@ -149,12 +149,22 @@ class _Table:
 
 
 class _Unit:
-    """Consecutive lines of one file as one text (``\\n``-separated), with lines to reject as they are."""
+    """Consecutive lines of one file as one text (``\\n``-separated), with lines to reject as they are.
 
-    __slots__ = ("name", "first", "text", "lines", "special")
+    ``raw``: the same lines as bytes, each ending with ``\\n`` and none holding ``\\r``, when they came
+    so from the file (the byte-level cutter's input); ``text`` is then decoded when asked for."""
 
-    def __init__(self, name: str, first: int, text: str, lines: int, special: dict[int, Any]) -> None:
-        self.name, self.first, self.text, self.lines, self.special = name, first, text, lines, special
+    __slots__ = ("name", "first", "_text", "lines", "special", "raw")
+
+    def __init__(self, name: str, first: int, text: str | None, lines: int, special: dict[int, Any], raw: bytes | None = None) -> None:
+        self.name, self.first, self._text, self.lines, self.special, self.raw = name, first, text, lines, special, raw
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            assert self.raw is not None
+            self._text = self.raw[:-1].decode("utf-8", "surrogateescape")
+        return self._text
 
 
 def _units(f: LogFile, rejects: list[Reject] | None):
@@ -188,11 +198,13 @@ def _units(f: LogFile, rejects: list[Reject] | None):
         special: dict[int, Any] = {}
         if b.end - b.start > limit + 1:
             special = _long_lines(raw, limit)
+        if b.data.find(b"\r", b.start, b.end) == -1:
+            yield _Unit(name, b.line, None, b.lines, special, b.data[b.start : b.end])
+            continue
         text = raw.decode("utf-8", "surrogateescape")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
-            if text.endswith("\r"):  # a last line without its newline (given one by iter_blocks)
-                text = text[:-1]
+        text = text.replace("\r\n", "\n")
+        if text.endswith("\r"):  # a last line without its newline (given one by iter_blocks)
+            text = text[:-1]
         yield _Unit(name, b.line, text, b.lines, special)
 
 
@@ -242,6 +254,18 @@ def _long_lines(raw: bytes, limit: int) -> dict[int, Any]:
     return out
 
 
+class _Rows:
+    """Per line of a unit, what cutting gave: time index (-1: a reject), pid, tid, thread index, lead id,
+    whether the line is a simple generic record (its body the message), the message after the lead,
+    and the line's text by index (for rejects)."""
+
+    __slots__ = ("time", "pid", "tid", "thread", "lead", "simple", "message", "line")
+
+    def __init__(self, time: Any, pid: Any, tid: Any, thread: Any, lead: Any, simple: Any, message: Any, line: Any) -> None:
+        self.time, self.pid, self.tid, self.thread, self.lead = time, pid, tid, thread, lead
+        self.simple, self.message, self.line = simple, message, line
+
+
 class _ImssColumns:
     """Columns of log.imss rows, filled a block of lines at a time with per-distinct work only.
 
@@ -263,6 +287,7 @@ class _ImssColumns:
         self.heads: dict[str, tuple[int, int, int, int] | None] = {}  # -> time index, pid, tid, thread index
         self.threads: dict[str, int] = {}
         self.leads: dict[Any, _Lead] = {}
+        self.lead_list: list[_Lead] = []  # by id
         self.locations: dict[tuple[str, str, str], str | None] = {}
         self.tables: dict[str, _Table] = {name: _Table() for name in ("location", "shape", "file")}
         self.extra: dict[str, tuple[_Table, list[tuple[Any, Any]]]] = {}
@@ -288,6 +313,7 @@ class _ImssColumns:
 
     def _lead(self, lead: Any) -> _Lead:
         got = self.leads[lead] = _Lead(lead, len(self.leads))
+        self.lead_list.append(got)
         return got
 
     def _time(self, key: tuple[str, str, str]) -> int | None:
@@ -334,25 +360,95 @@ class _ImssColumns:
         return self.extra[name]
 
     def add(self, unit: _Unit) -> None:
+        """The rows of a unit's lines: cut at byte level (:mod:`imsvalog.imss_cut`) when the unit came
+        as bytes, by :data:`~imsvalog.grammars.imss.BLOCK_RE` otherwise and for what that cutter leaves."""
+        rows = self._cut_bytes(unit) if unit.raw is not None and unit.lines else self._cut_text(unit.text, unit.lines)
+        self._add_rows(unit, rows)
+
+    def _lead_ids(self, leads: list[str]) -> tuple[Any, Any]:
+        """Lead ids and whether lines with the lead (and an empty tail) are simple generic records."""
+        import numpy as np
+
+        linfo = [self.leads[x] if x in self.leads else self._lead(x) for x in leads]
+        return np.array([x.id for x in linfo], dtype="int64"), np.array([x.simple for x in linfo], dtype=bool)
+
+    def _cut_text(self, text: str, k: int) -> _Rows:
+        """Rows of ``k`` lines (``\\n``-separated) cut by :data:`~imsvalog.grammars.imss.BLOCK_RE`: one C pass;
+        heads and leads converted once per distinct string."""
         import numpy as np
         import pandas as pd
 
-        found = imss.BLOCK_RE.findall(unit.text)
-        assert len(found) == unit.lines, "one match per line"
-        k = len(found)
-        table = np.array(found, dtype=object)  # (lines, 5): one C pass
+        found = imss.BLOCK_RE.findall(text)
+        assert len(found) == k, "one match per line"
+        table = np.array(found, dtype=object).reshape(k, 5)  # (lines, 5): one C pass
         heads, leads, rests, tails, others = (np.ascontiguousarray(table[:, j]) for j in range(5))
         hcodes, huniq = pd.factorize(heads)
         hinfo = [self.heads[h] if h in self.heads else self._head(h) for h in huniq.tolist()]
-        hinfo_ = [h or (-1, 0, 0, -1) for h in hinfo]
-        htab = np.array(hinfo_, dtype="int64").reshape(-1, 4)[hcodes]
-        keep = htab[:, 0] >= 0
-        t_of, pid, tid, thread = htab[:, 0].copy(), htab[:, 1].copy(), htab[:, 2].copy(), htab[:, 3].copy()
+        htab = np.array([h or (-1, 0, 0, -1) for h in hinfo], dtype="int64").reshape(-1, 4)[hcodes]
         lcodes, luniq = pd.factorize(leads)
-        linfo = [self.leads[x] if x in self.leads else self._lead(x) for x in luniq.tolist()]
-        simple = np.array([x.simple for x in linfo], dtype=bool)[lcodes] & (tails == "")
-        lead = np.array([x.id for x in linfo], dtype="int64")[lcodes]
-        body = rests
+        ids, simple = self._lead_ids(luniq.tolist())
+        full = tails != ""
+        message = rests.copy()
+        message[full] = rests[full] + tails[full]
+
+        def line(i: int) -> str:
+            return others[i] or heads[i] + leads[i] + rests[i] + tails[i]
+
+        return _Rows(htab[:, 0].copy(), htab[:, 1].copy(), htab[:, 2].copy(), htab[:, 3].copy(), ids[lcodes],
+                     simple[lcodes] & ~full, message, line)
+
+    def _cut_bytes(self, unit: _Unit) -> _Rows:
+        """Rows of a unit's bytes by :func:`imsvalog.imss_cut.cut`: times, threads and leads converted once
+        per distinct string; the lines it leaves (other layouts, rejects) by :meth:`_cut_text`."""
+        import numpy as np
+        import pandas as pd
+
+        from . import imss_cut
+
+        raw = unit.raw
+        assert raw is not None
+        c = imss_cut.cut(raw)
+        assert c.lines == unit.lines, "one row per line"
+        tmap = np.array([(self.times[x] if x in self.times else self._time(x)) for x in c.times] + [None], dtype=object)
+        tmap[tmap == None] = -1  # noqa: E711 - elementwise
+        t_of = tmap.astype("int64")[c.time]
+        tok = np.zeros((len(c.tokens) + 1, 4), dtype="int64")  # time ok, pid, tid, thread
+        for g, (p, t, _) in enumerate(c.tokens):
+            try:
+                pid, tid = integer(p, "pid"), integer(t, "tid")
+            except ParseFailure:
+                continue
+            tok[g] = (1, pid, tid, self._thread(f"{pid}:{tid}"))
+        per = tok[c.token]
+        t_of[per[:, 0] == 0] = -1  # a thread that does not convert: a reject (said by the record path)
+        pid, tid, thread = per[:, 1].copy(), per[:, 2].copy(), per[:, 3].copy()
+        nstarts = len(imss.STARTS) + 1
+        lcodes, luniq = pd.factorize(c.token * nstarts + c.start + 1)
+        leads = [c.tokens[u // nstarts][2] + (imss.STARTS[u % nstarts - 1] if u % nstarts else "") if u >= 0 else ""
+                 for u in luniq.tolist()]
+        ids, simple = self._lead_ids(leads)
+        lead = ids[lcodes]
+        simple_ = simple[lcodes] & c.tail_empty
+        message = c.message
+        slow = np.flatnonzero(~c.fast).tolist()
+        if slow:
+            texts = [imss_cut.line_text(raw, c, i) for i in slow]
+            other = self._cut_text("\n".join(texts), len(texts))
+            for mine, theirs in ((t_of, other.time), (pid, other.pid), (tid, other.tid), (thread, other.thread),
+                                 (lead, other.lead), (simple_, other.simple), (message, other.message)):
+                mine[slow] = theirs
+        return _Rows(t_of, pid, tid, thread, lead, simple_, message, lambda i: imss_cut.line_text(raw, c, i))
+
+    def _add_rows(self, unit: _Unit, r: _Rows) -> None:
+        import numpy as np
+        import pandas as pd
+
+        k = unit.lines
+        t_of, pid, tid, thread, lead = r.time, r.pid, r.tid, r.thread, r.lead
+        keep = t_of >= 0
+        simple = r.simple
+        body = r.message
+        all_leads = self.lead_list
         shapes, locations = self.tables["shape"], self.tables["location"]
         shape = np.full(k, shapes.extend([ImssGeneric.shape]), dtype="int64")
         location = np.full(k, -1, dtype="int64")
@@ -363,13 +459,11 @@ class _ImssColumns:
             keep[i] = False
         hard = np.flatnonzero(keep & ~simple)
         if len(hard):
-            # one key per distinct (lead, rest, tail), numbered in order of first appearance
-            key = lcodes[hard].astype("int64")
-            for col in (rests[hard], tails[hard]):
-                c, u = pd.factorize(col)
-                key, _ = pd.factorize(key * len(u) + c)
+            # one key per distinct (lead, message), numbered in order of first appearance
+            c, u = pd.factorize(body[hard])
+            key, _ = pd.factorize(lead[hard] * len(u) + c)
             firsts = hard[np.unique(key, return_index=True)[1]].tolist()
-            protos = [self._complex(linfo[lcodes[i]], rests[i] + tails[i]) for i in firsts]
+            protos = [self._complex(all_leads[lead[i]], body[i]) for i in firsts]
             good = np.array([p is not None for p in protos], dtype=bool)[key]
             keep[hard[~good]] = False
             rows, pk = hard[good], key[good]
@@ -378,7 +472,7 @@ class _ImssColumns:
                 cls_, where_, msg_, got_ = zip(*(blank if p is None else p for p in protos))
                 shape[rows] = shapes.extend([c.shape for c in cls_]) + pk
                 location[rows] = np.where(np.array([w is None for w in where_])[pk], -1, locations.extend(list(where_)) + pk)
-                body = rests.copy()
+                body = body.copy()
                 body[rows] = _object_array(msg_)[pk]
                 per_name: dict[str, tuple[list[int], list[Any]]] = {}
                 for j, g in enumerate(got_):
@@ -409,10 +503,11 @@ class _ImssColumns:
             lead_ = self.leads.get(key_)
             if lead_ is None:
                 lead_ = self.leads[key_] = _Lead("", len(self.leads))
+                self.lead_list.append(lead_)
                 lead_.level, lead_.component, lead_.method = key_[1:]
             lead[i] = lead_.id
-            if body is rests:
-                body = rests.copy()
+            if body is r.message:
+                body = body.copy()
             body[i] = row["body"]
             location[i] = locations.extend([row["location"]])
             shape[i] = shapes.extend([row["shape"]])
@@ -429,7 +524,7 @@ class _ImssColumns:
             for i in np.flatnonzero(~keep).tolist():
                 text = unit.special.get(i)
                 if text is None:
-                    text = others[i] or heads[i] + leads[i] + rests[i] + tails[i]
+                    text = r.line(i)
                 _reject("imss", unit.name, unit.first + i, text, self.rejects)
         renumber = np.cumsum(keep) - 1 + self.n
         for name, rows, values, codes in extra:
@@ -457,7 +552,7 @@ class _ImssColumns:
                 names["thread"] = None
         parts = self.parts
         cat = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
-        leads = sorted(self.leads.values(), key=lambda x: x.id)
+        leads = self.lead_list
         data: dict[str, Any] = {
             "kind": _Coded(np.zeros(n, dtype="int64"), ["imss"]),
             "file": _Coded(cat["file"], self.tables["file"].values),

@@ -572,6 +572,9 @@ BLOCK_RE = re.compile(
     + r"(.*[^\] \t\n]|)(.*)|(.*))$",
     re.MULTILINE,
 )
+#: the thread and lead tokens after the head's date, time and offset (:data:`THREAD`, then :data:`TAG_RE`
+#: as group ``tags``): the byte-level cutter (:mod:`imsvalog.imss_cut`) runs it once per distinct string
+THREAD_TAG_RE = re.compile(THREAD.re.pattern + "(?P<tags>" + unnamed(TAG_RE.pattern) + ")")  # type: ignore[attr-defined]
 #: components whose variants match a message of any start (``None``: every component)
 ANY_START = _ANY_START
 STARTS = _STARTS

@@ -1,0 +1,318 @@
+"""log.imss lines cut at byte level: a block of lines into per-line codes and messages, without a Python step per line.
+
+:func:`cut` is the first step of :func:`imsvalog.frames.read_log_imss` (see :mod:`imsvalog.columns`).
+It does what :data:`imsvalog.grammars.imss.BLOCK_RE` does to every line (head, lead, message), for
+the lines IMSVA writes in its usual layout, with numpy over the block's bytes and the grammar's own
+regexes once per distinct string:
+
+* **head**: ``YYYY/MM/DD HH:MM:SS GMT+HH:MM [`` is 31 bytes at fixed places (:data:`HEAD_LAYOUT`);
+  each line is checked column by column and its time is a number made of its digits, so a time is
+  read once per distinct second (by :func:`~imsvalog.grammars.common.make_time`, in the caller).
+* **thread and lead tokens** (``[pid:tid]``, level tag, level word, component): a window of
+  :data:`WINDOW` bytes per line is cut after the last byte the grammar's regexes could look at
+  (:func:`_cut_at`); the lines are grouped by the bytes before the cut, and
+  :data:`imsvalog.grammars.imss.THREAD_TAG_RE` runs once per group, on one line of it.
+* **variant start** (the literal start of a body shape, :data:`imsvalog.grammars.imss.STARTS`):
+  compared as bytes at every line's end of tokens, first in the grammar's order wins (as in the regex).
+* **message**: the rest of the line, made into Python strings by pyarrow from (offset, length) views of
+  the block (no Python step per line); a line holding bytes above ASCII is decoded by Python.
+
+A line that does not fit the usual layout (other spacing, offset ``GMT+9``, a thread or lead the
+window does not hold, a non-ASCII byte where the tokens could go on) is left to the caller, who cuts it
+with :data:`~imsvalog.grammars.imss.BLOCK_RE` as before.  ``tests/test_columns.py`` and
+``tests/test_imss_cut.py`` hold the result equal to the record path and to the pyparsing grammar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .grammars import imss
+
+#: the head's fixed layout: ``0`` a digit, ``+`` the offset's sign, anything else itself
+HEAD_LAYOUT = b"0000/00/00 00:00:00 GMT+00:00 ["
+#: where the thread's ``[`` is; the thread starts one byte before it (the blank)
+_BRACKET = HEAD_LAYOUT.index(b"[")
+_THREAD = _BRACKET - 1
+#: bytes per line looked at for the head, thread and lead tokens (longer leads go the regex's way)
+WINDOW = 128
+#: the cut is looked for in columns up to this one first, then in the rest of the window
+_FIRST_PART = 96
+#: bytes looked at where the lead tokens end: the longest variant start fits
+_STARTS_WINDOW = 32
+
+_LAYOUT = np.frombuffer(HEAD_LAYOUT + b"\0", np.uint8)  # 32 bytes: four 8-byte words
+
+
+def _word_masks(select: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+    """Four uint64 words (little-endian, as ``view(np.uint64)`` reads 32 bytes) holding ``values`` (or 0xff)
+    where ``select`` is true, 0 elsewhere."""
+    out = np.where(select, 0xFF if values is None else values, 0).astype(np.uint8)
+    return out.view(np.uint64)
+
+
+_DIGITS = _LAYOUT == ord("0")
+_SIGN_COL = HEAD_LAYOUT.index(b"+")
+_FIXED = ~_DIGITS & (np.arange(32) != _SIGN_COL) & (np.arange(32) < len(HEAD_LAYOUT))
+_FIXED_MASK, _FIXED_VALUE = _word_masks(_FIXED), _word_masks(_FIXED, _LAYOUT)
+# a digit byte is 0x30..0x39: high nibble 3, and the low nibble plus 6 carries nothing into the high one
+_DIGIT_HIGH, _DIGIT_HIGH_VALUE = _word_masks(_DIGITS, np.full(32, 0xF0)), _word_masks(_DIGITS, np.full(32, 0x30))
+_DIGIT_LOW, _DIGIT_SIX = _word_masks(_DIGITS, np.full(32, 0x0F)), _word_masks(_DIGITS, np.full(32, 0x06))
+#: the date, time and offset (columns 0..28) of the four head words
+_TIME_MASK = _word_masks(np.arange(32) < _THREAD)
+#: in the word holding columns 24..31, the thread's columns (29..31)
+_THREAD_MASK = _word_masks(np.arange(32) >= _THREAD)[3]
+#: bytes 0..r of a word, by r
+_LOW_BYTES = np.array([(1 << (8 * (r + 1))) - 1 for r in range(8)], dtype=np.uint64)
+
+
+#: every byte the thread and lead tokens (:data:`imsvalog.grammars.imss.THREAD_TAG_RE`) can match,
+#: as far as ASCII goes (a test derives it from the tokens' patterns)
+TOKEN_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_:~[] \t"
+#: classes of a byte, as bits (one ``bytes.translate`` classifies a whole block); ``prev >> 2`` puts a
+#: byte's _BLANK_NOT_AFTER under the next byte's _IS_BLANK and its _TOKEN_MAY_FOLLOW under _IS_DIGIT
+_NOT_TOKEN, _IS_BLANK, _IS_DIGIT, _BLANK_NOT_AFTER, _TOKEN_MAY_FOLLOW = 1, 2, 4, 8, 16
+
+
+def _classes() -> bytes:
+    table = bytearray(256)
+    for c in range(256):
+        table[c] = (
+            (c not in TOKEN_BYTES) * _NOT_TOKEN
+            | (c in b" \t") * _IS_BLANK
+            | (c in b"0123456789") * _IS_DIGIT
+            | (c not in b"]: \t") * _BLANK_NOT_AFTER  # a blank inside the tokens follows ], : or a blank
+            | (c in b"] \t") * _TOKEN_MAY_FOLLOW  # a token starts after these (after : a digit may be a method)
+        )
+    return bytes(table)
+
+
+_CLASSES = _classes()
+#: what ``BLOCK_RE``'s ``tail`` holds: a message ending with one of these may end in a location tag
+_TAIL = np.zeros(256, dtype=bool)
+_TAIL[np.frombuffer(b"] \t", np.uint8)] = True
+
+_STARTS = [s.encode("ascii") for s in imss.STARTS]
+assert all(len(s) <= _STARTS_WINDOW for s in _STARTS), "a variant start longer than the window"
+#: each start as (mask, value) words over :data:`_STARTS_WINDOW` bytes; its length (the last: no start)
+_STARTS_WORDS = [
+    (_word_masks(np.arange(32) < len(s)), _word_masks(np.arange(32) < len(s), np.frombuffer(s.ljust(32, b"\0"), np.uint8)))
+    for s in _STARTS
+]
+_STARTS_LEN = np.array([len(s) for s in _STARTS] + [0], dtype=np.int64)
+
+#: random odd multipliers for 8-byte words (a hash; groups are checked word by word after)
+_MULT = np.random.default_rng(20240312).integers(1, 1 << 63, size=WINDOW // 8, dtype=np.uint64) | np.uint64(1)
+
+
+@dataclass
+class Cut:
+    """One block's lines, by index: ``fast`` marks the lines cut here; the others are the caller's.
+
+    For a fast line: ``time[i]`` indexes ``times`` (date, clock, offset strings), ``token[i]`` indexes
+    ``tokens`` (``(pid, tid, tags)`` strings),
+    ``start[i]`` indexes :data:`~imsvalog.grammars.imss.STARTS` (-1: none), ``message[i]`` is the line's
+    text after the lead, and ``tail_empty[i]`` says that the message does not end with ``]``, a blank
+    or a tab (``BLOCK_RE``'s ``tail`` is empty).
+    """
+
+    lines: int
+    starts: np.ndarray
+    ends: np.ndarray
+    fast: np.ndarray
+    time: np.ndarray
+    times: list[tuple[str, str, str]]
+    token: np.ndarray
+    tokens: list[tuple[str, str, str]]
+    start: np.ndarray
+    message: np.ndarray
+    tail_empty: np.ndarray
+
+
+def _rows(a: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
+    """``width`` bytes of ``a`` from each offset in ``at``, one row each (zeros past the end of ``a``)."""
+    inside = len(a) - width
+    if inside >= 0:
+        out = np.lib.stride_tricks.sliding_window_view(a, width)[np.minimum(at, inside)]
+    else:
+        out = np.empty((len(at), width), dtype=np.uint8)
+    past = np.flatnonzero(at > inside)
+    if len(past):
+        base = max(int(at[past].min()), 0)
+        tail = np.zeros(len(a) - base + width, dtype=np.uint8)
+        tail[: len(a) - base] = a[base:]
+        out[past] = np.lib.stride_tricks.sliding_window_view(tail, width)[at[past] - base]
+    return out
+
+
+def _all(*tests: np.ndarray) -> np.ndarray:
+    """Elementwise and of 1-d boolean arrays (faster than ``.all(axis=1)`` over a few columns)."""
+    out = tests[0].copy()
+    for t in tests[1:]:
+        out &= t
+    return out
+
+
+def _words_equal(words: np.ndarray, mask: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Rows of ``words`` (uint64 columns) equal to ``value`` under ``mask``, column by column."""
+    return _all(*((words[:, j] & mask[j]) == value[j] for j in range(len(mask)) if mask[j]))
+
+
+def _cut_at(w: np.ndarray) -> np.ndarray:
+    """Per window row (bytes of a line from column 0), the column of the first byte the thread and lead
+    tokens cannot go past (or :data:`WINDOW` when there is none in the window).
+
+    The tokens (``[pid:tid]``, ``[LEVEL]``, ``Word:``, ``Class::method:``, each with the blanks after it)
+    are made of :data:`TOKEN_BYTES`; a blank in them only follows ``]``, ``:`` or a blank; none starts with
+    a digit, and a token starts after ``]`` or a blank.  The regexes trying them stop at the first byte
+    breaking one of these rules (a non-token byte, a blank after a letter or digit, a digit at a token
+    start, the line's ``\\n``), so they look at no byte after it: the bytes up to and including it
+    decide what they match.
+    """
+    at = np.full(len(w), WINDOW, dtype=np.int64)
+    todo = np.arange(len(w))
+    for lo, hi in ((_BRACKET, _FIRST_PART), (_FIRST_PART - 1, WINDOW)):  # most cuts fall in the first part
+        part = w[todo, lo:hi] if lo else w[:, lo:hi]
+        cls = np.frombuffer(part.tobytes().translate(_CLASSES), np.uint8).reshape(part.shape)
+        v, prev = cls[:, 1:], cls[:, :-1]
+        bad = v & (prev >> 2) & (_IS_BLANK | _IS_DIGIT)  # a blank not after ], : or a blank; a digit after ] or a blank
+        bad |= v & _NOT_TOKEN
+        hit = bad != 0
+        col = hit.argmax(axis=1)
+        found = hit[np.arange(len(col)), col]
+        at[todo[found]] = col[found] + lo + 1
+        todo = todo[~found]
+        if not len(todo):
+            break
+    return at
+
+
+def _groups(words: np.ndarray, ok: np.ndarray, runs: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of equal ``words`` (uint64, one row per line): (group per row, -1 where not ``ok``; the first
+    row of each group).  Grouped by a hash, then checked word by word: a row unlike its group's first is not ok."""
+    import pandas as pd
+
+    code = np.full(len(words), -1, dtype=np.int64)
+    rows = np.flatnonzero(ok)
+    if not len(rows):
+        return code, rows
+    k = words[rows]
+    if runs:  # equal rows mostly follow each other: hash the first row of each run only
+        new = np.ones(len(k), dtype=bool)
+        new[1:] = (k[1:] != k[:-1]).any(axis=1)
+        run = np.cumsum(new) - 1
+        firsts = np.flatnonzero(new)
+        c, _ = pd.factorize(k[firsts] @ _MULT[: k.shape[1]])
+        c = c[run]
+    else:
+        c, _ = pd.factorize(k @ _MULT[: k.shape[1]])
+    top = np.maximum.accumulate(c)  # codes count up in order of first appearance
+    first = np.flatnonzero(np.concatenate(([True], top[1:] != top[:-1])))
+    same = (k == k[first[c]]).all(axis=1)
+    code[rows[same]] = c[same]
+    return code, rows[first]
+
+
+def _messages(data: bytes, a: np.ndarray, starts: np.ndarray, begin: np.ndarray, end: np.ndarray,
+              fast: np.ndarray) -> np.ndarray:
+    """``data[begin:end]`` of each fast line as a Python string (surrogateescape as the record path),
+    made by pyarrow from string views of ``data``; other lines None."""
+    import pyarrow as pa
+
+    n = len(begin)
+    length = np.where(fast, end - begin, 0).astype(np.int32)
+    begin = np.where(fast, begin, 0)
+    ascii_ = np.ones(n, dtype=bool)
+    if not data.isascii():
+        ascii_ = np.maximum.reduceat(a, starts) < 128
+        length[~ascii_] = 0
+    views = np.zeros((n, 16), dtype=np.uint8)
+    views[:, 4:16] = _rows(a, begin, 12)
+    views[:, 4:16] *= np.arange(12) < length[:, None]  # inline strings are zero-padded
+    v32 = views.view(np.int32)
+    v32[:, 0] = length
+    long = length > 12
+    v32[long, 2] = 0  # the one data buffer
+    v32[long, 3] = begin[long]
+    out = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(data)]).to_numpy(
+        zero_copy_only=False
+    )
+    out[~fast] = None
+    for i in np.flatnonzero(fast & ~ascii_).tolist():
+        out[i] = data[begin[i] : end[i]].decode("utf-8", "surrogateescape")
+    return out
+
+
+def cut(data: bytes) -> Cut:
+    """Cut the lines of ``data`` (whole lines, each ending with ``\\n``, no ``\\r``); see the module docstring."""
+    a = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(a == 10)
+    n = len(ends)
+    starts = np.empty(n, dtype=np.int64)
+    starts[:1] = 0
+    starts[1:] = ends[:-1] + 1
+    rows = np.arange(n)
+    w = _rows(a, starts, WINDOW)
+    words = w.view(np.uint64)  # (n, WINDOW // 8)
+
+    # the head: fixed bytes, digits, sign (four words at a time)
+    head = words[:, :4]
+    fits = _words_equal(head, _FIXED_MASK, _FIXED_VALUE)
+    fits &= _words_equal(head, _DIGIT_HIGH, _DIGIT_HIGH_VALUE)
+    fits &= _all(*(((head[:, j] & _DIGIT_LOW[j]) + _DIGIT_SIX[j]) & _DIGIT_HIGH[j] == 0 for j in range(4)))
+    sign = w[:, _SIGN_COL]
+    fits &= (sign == ord("+")) | (sign == ord("-"))
+
+    # thread and lead tokens: grouped by the bytes from the thread up to the cut
+    at = _cut_at(w)
+    fits &= (at < WINDOW) & (w[rows, np.minimum(at, WINDOW - 1)] < 128)  # above ASCII: Python's \\w may go on
+    key = words[:, 3:].copy()
+    key[:, 0] &= _THREAD_MASK
+    last = np.minimum(at // 8, len(_MULT) - 1)
+    key[rows, last - 3] &= _LOW_BYTES[at % 8]
+    key *= np.arange(3, WINDOW // 8) <= last[:, None]
+    key[:, 0] |= at.astype(np.uint64)  # the cut's place belongs to the key (columns 24..28 are not in it)
+    token, firsts = _groups(key, fits)
+    tokens: list[tuple[str, str, str]] = []
+    tags_end = np.zeros(len(firsts) + 1, dtype=np.int64)  # the last: for lines not cut here
+    parsed = np.ones(len(firsts) + 1, dtype=bool)
+    parsed[-1] = False
+    for g, r in enumerate(firsts.tolist()):
+        m = imss.THREAD_TAG_RE.match(w[r, _THREAD : at[r] + 1].tobytes().decode("ascii"))
+        if m is None:  # the thread does not parse: the regex's way says why
+            tokens.append(("", "", ""))
+            parsed[g] = False
+            continue
+        tokens.append((m["pid"], m["tid"], m["tags"]))
+        tags_end[g] = _THREAD + m.end()
+    fits &= parsed[token]
+
+    # the time: once per distinct date, time and offset
+    time, tfirst = _groups(head & _TIME_MASK, fits, runs=True)
+    fits &= time >= 0
+    times = []
+    for r in tfirst.tolist():
+        s = w[r, :_THREAD].tobytes().decode("ascii")
+        times.append((s[0:10], s[11:19], s[23:29]))
+
+    # the variant start where the tokens end: the first in the grammar's order that is there
+    lead_end = starts + tags_end[token]
+    there = _rows(a, lead_end, _STARTS_WINDOW).view(np.uint64)
+    start = np.full(n, -1, dtype=np.int64)
+    for j in range(len(_STARTS) - 1, -1, -1):
+        start[_words_equal(there, *_STARTS_WORDS[j])] = j
+    begin = lead_end + _STARTS_LEN[start]
+    tail_empty = (begin == ends) | ~_TAIL[a[np.maximum(ends - 1, 0)]]
+    message = _messages(data, a, starts, begin, ends, fits)
+    return Cut(n, starts, ends, fits, time, times, token, tokens, start, message, tail_empty)
+
+
+def line_text(data: bytes, c: Cut, i: int) -> str:
+    """Line ``i`` of the block as the record path decodes it."""
+    return data[int(c.starts[i]) : int(c.ends[i])].decode("utf-8", "surrogateescape")
+
+
+__all__: list[Any] = ["Cut", "cut", "line_text", "HEAD_LAYOUT", "TOKEN_BYTES", "WINDOW"]
