@@ -62,8 +62,8 @@ def cut(src: Path, dst: Path, size_mb: float) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--log-mb", type=float, nargs="+", default=[20.0], help="sizes of the log.imss slices (20)")
-    ap.add_argument("--polevt-mb", type=float, nargs="+", default=[20.0], help="sizes of the polevt.imss files (20)")
+    ap.add_argument("--log-mb", type=float, nargs="*", default=[20.0], help="sizes of the log.imss slices (20; none: skip)")
+    ap.add_argument("--polevt-mb", type=float, nargs="*", default=[20.0], help="sizes of the polevt.imss files (20; none: skip)")
     ap.add_argument("--marker-density", type=float, default=0.27, help="share of lines with session markers (0.27)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept (default 3)")
     ap.add_argument("--data", type=Path, help="folder with (or for) the log.imss to slice; a temporary one if not given")
@@ -74,7 +74,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="imsvalog-bench-readers-"))
     try:
         log = work / "log.imss.20240312.0001"
-        if not log.exists():
+        if not log.exists() and args.log_mb:
             generate(work, max(args.log_mb), args.marker_density)
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
         py = sys.executable
