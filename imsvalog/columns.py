@@ -85,26 +85,28 @@ class _TimeCodes:
         offsets = np.array([d.utcoffset() // _SECOND for d in self.distinct], dtype="int64")
         micros = np.array([(d - _EPOCH) // _US for d in self.distinct], dtype="int64")
         codes = np.asarray(self.codes, dtype="intp")
-        return time_columns_of(name, micros[codes], offsets[codes])
+        present = np.bincount(codes, minlength=len(self.distinct)) > 0
+        return time_columns_of(name, micros[codes], offsets[codes], np.unique(offsets[present]))
 
 
-def time_columns_of(name: str, micros: Any, offsets: Any) -> dict[str, pd.Series]:
+def time_columns_of(name: str, micros: Any, offsets: Any, used: Any = None) -> dict[str, pd.Series]:
     """What :func:`~imsvalog.frames.time_columns` makes of aware datetimes given as UTC microseconds
-    and UTC offsets in seconds (numpy arrays, one per row)."""
+    and UTC offsets in seconds (numpy arrays, one per row); ``used``: the distinct offsets, sorted, if known."""
     import numpy as np
     import pandas as pd
 
     utc = _dt.timezone.utc
     utc_times = pd.DatetimeIndex(micros.view("datetime64[us]")).tz_localize(utc)
-    used = np.unique(offsets)
+    if used is None:
+        used = np.unique(offsets)
     if len(used) == 1:
         tz = _dt.timezone(_dt.timedelta(seconds=int(used[0])))
         if tz.utcoffset(None) == _dt.timedelta(0):
             tz = utc
-        return {name: pd.Series(utc_times.tz_convert(tz).array)}
+        return {name: pd.Series(utc_times.tz_convert(tz).array, copy=False)}
     names = [format_offset(_dt.timedelta(seconds=int(o))) for o in used.tolist()]
     coded = _Coded(np.searchsorted(used, offsets), names)
-    return {name: pd.Series(utc_times.array), offset_column(name): coded.series(CATEGORY)}
+    return {name: pd.Series(utc_times.array, copy=False), offset_column(name): coded.series(CATEGORY)}
 
 
 _SECOND = _dt.timedelta(seconds=1)
@@ -462,7 +464,7 @@ class _ImssColumns:
             # one key per distinct (lead, message), numbered in order of first appearance
             c, u = pd.factorize(body[hard])
             key, _ = pd.factorize(lead[hard] * len(u) + c)
-            firsts = hard[np.unique(key, return_index=True)[1]].tolist()
+            firsts = hard[_firsts(key)].tolist()
             protos = [self._complex(all_leads[lead[i]], body[i]) for i in firsts]
             good = np.array([p is not None for p in protos], dtype=bool)[key]
             keep[hard[~good]] = False
@@ -530,13 +532,13 @@ class _ImssColumns:
         for name, rows, values, codes in extra:
             table, pieces = self._extra(name)
             pieces.append((renumber[rows], table.extend(values) + codes))
-        idx = np.flatnonzero(keep)
+        idx = np.flatnonzero(keep) if not keep.all() else slice(None)
         self.parts.append({
-            "file": np.full(len(idx), self.tables["file"].extend([unit.name])), "line": idx + unit.first,
+            "file": np.full(int(keep.sum()), self.tables["file"].extend([unit.name])), "line": np.flatnonzero(keep) + unit.first,
             "time": t_of[idx], "pid": pid[idx], "tid": tid[idx], "thread": thread[idx], "lead": lead[idx],
             "body": body[idx], "location": location[idx], "shape": shape[idx],
         })
-        self.n += len(idx)
+        self.n += int(keep.sum())
 
     def frame(self) -> pd.DataFrame:
         import numpy as np
@@ -584,7 +586,7 @@ class _ImssColumns:
                 columns[name] = values.series(COLUMNS.get(name))
             else:
                 columns.update(column(name, values, COLUMNS.get(name)))
-        return pd.DataFrame(columns, index=pd.RangeIndex(n))
+        return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
 
 
 _ABSENT = object()
@@ -609,16 +611,24 @@ class _Coded:
             t = categorical([table[i] for i in used.tolist()])
             remap = np.full(len(table) + 1, -1, dtype=t.codes.dtype)  # code -1 -> the last slot: missing
             remap[used] = t.codes
-            return pd.Series(pd.Categorical.from_codes(remap[codes], dtype=t.dtype))
+            return pd.Series(pd.Categorical.from_codes(remap[codes], dtype=t.dtype), copy=False)
         if kind == LIST:
             out = np.full(len(codes), None, dtype=object)
             rows = np.flatnonzero(codes >= 0)
             out[rows] = [None if table[c] is None else list(table[c]) for c in codes[rows].tolist()]
-            return pd.Series(out, dtype=object)
+            return pd.Series(out, dtype=object, copy=False)
         if kind in (INT, BOOL, STRING, FLOAT) or kind is None:
             base = _series(kind or OBJECT, table).array
-            return pd.Series(base.take(codes, allow_fill=True))
+            return pd.Series(base.take(codes, allow_fill=True), copy=False)
         raise AssertionError(f"no coded column of kind {kind}")
+
+
+def _firsts(codes: Any) -> Any:
+    """Where each code first appears, for codes numbered in order of first appearance (``pandas.factorize``)."""
+    import numpy as np
+
+    top = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.concatenate(([True], top[1:] != top[:-1])))
 
 
 def _object_array(values: Any) -> Any:

@@ -111,10 +111,10 @@ def time_columns(name: str, values: Sequence[Any]) -> dict[str, pd.Series]:
         if tz.utcoffset(None) == _dt.timedelta(0):
             tz = _dt.timezone.utc
         col = pd.array([None if v is None else v.replace(tzinfo=tz) for v in values], dtype=pd.DatetimeTZDtype("us", tz))
-        return {name: pd.Series(col)}
+        return {name: pd.Series(col, copy=False)}
     utc = _dt.timezone.utc
     col = pd.array([None if v is None else v.astimezone(utc) for v in values], dtype=pd.DatetimeTZDtype("us", utc))
-    out = {name: pd.Series(col)}
+    out = {name: pd.Series(col, copy=False)}
     if offsets:  # all None: an empty UTC column, no offsets to keep
         out[offset_column(name)] = _series(CATEGORY, [None if v is None else format_offset(v.utcoffset()) for v in values])
     return out
@@ -124,14 +124,14 @@ def _series(kind: str, values: list[Any]) -> pd.Series:
     import pandas as pd
 
     if kind in (LIST, OBJECT):
-        return pd.Series(values, dtype=object)
+        return pd.Series(values, dtype=object, copy=False)
     if kind == CATEGORY:  # string categories always (all-missing would infer float64 ones, which no concat takes)
-        return pd.Series(categorical(values))
+        return pd.Series(categorical(values), copy=False)
     if kind == STRING:
-        return pd.Series(pd.array(values, dtype=pd.StringDtype("python")))
+        return pd.Series(pd.array(values, dtype=pd.StringDtype("python")), copy=False)
     if kind == FLOAT:
         return pd.Series([float("nan") if v is None else v for v in values], dtype="float64")
-    return pd.Series(pd.array(values, dtype=kind))  # Int64, boolean
+    return pd.Series(pd.array(values, dtype=kind), copy=False)  # Int64, boolean
 
 
 def categorical(values: Sequence[Any]) -> pd.Categorical:

@@ -72,9 +72,11 @@ _LOW_BYTES = np.array([(1 << (8 * (r + 1))) - 1 for r in range(8)], dtype=np.uin
 #: every byte the thread and lead tokens (:data:`imsvalog.grammars.imss.THREAD_TAG_RE`) can match,
 #: as far as ASCII goes (a test derives it from the tokens' patterns)
 TOKEN_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_:~[] \t"
-#: classes of a byte, as bits (one ``bytes.translate`` classifies a whole block); ``prev >> 2`` puts a
-#: byte's _BLANK_NOT_AFTER under the next byte's _IS_BLANK and its _TOKEN_MAY_FOLLOW under _IS_DIGIT
-_NOT_TOKEN, _IS_BLANK, _IS_DIGIT, _BLANK_NOT_AFTER, _TOKEN_MAY_FOLLOW = 1, 2, 4, 8, 16
+#: classes of a byte, as bits (one ``bytes.translate`` classifies a window): bits 0-2 say what a byte
+#: is, bits 3-5 what it allows after it, so that ``byte & (previous byte >> 3)`` is not 0 exactly where
+#: the tokens cannot go on (see :func:`_cut_at`)
+_NOT_TOKEN, _IS_BLANK, _IS_DIGIT = 1, 2, 4
+_NOTHING_AFTER, _NO_BLANK_AFTER, _NO_DIGIT_AFTER = _NOT_TOKEN << 3, _IS_BLANK << 3, _IS_DIGIT << 3
 
 
 def _classes() -> bytes:
@@ -84,8 +86,9 @@ def _classes() -> bytes:
             (c not in TOKEN_BYTES) * _NOT_TOKEN
             | (c in b" \t") * _IS_BLANK
             | (c in b"0123456789") * _IS_DIGIT
-            | (c not in b"]: \t") * _BLANK_NOT_AFTER  # a blank inside the tokens follows ], : or a blank
-            | (c in b"] \t") * _TOKEN_MAY_FOLLOW  # a token starts after these (after : a digit may be a method)
+            | _NOTHING_AFTER  # a byte that is no token byte ends the tokens whatever comes before it
+            | (c not in b"]: \t") * _NO_BLANK_AFTER  # a blank inside the tokens follows ], : or a blank
+            | (c in b"] \t") * _NO_DIGIT_AFTER  # a token starts after these, and none with a digit (after : a method may)
         )
     return bytes(table)
 
@@ -175,12 +178,9 @@ def _cut_at(w: np.ndarray) -> np.ndarray:
     at = np.full(len(w), WINDOW, dtype=np.int64)
     todo = np.arange(len(w))
     for lo, hi in ((_BRACKET, _FIRST_PART), (_FIRST_PART - 1, WINDOW)):  # most cuts fall in the first part
-        part = w[todo, lo:hi] if lo else w[:, lo:hi]
+        part = w[todo, lo:hi] if lo != _BRACKET else w[:, lo:hi]
         cls = np.frombuffer(part.tobytes().translate(_CLASSES), np.uint8).reshape(part.shape)
-        v, prev = cls[:, 1:], cls[:, :-1]
-        bad = v & (prev >> 2) & (_IS_BLANK | _IS_DIGIT)  # a blank not after ], : or a blank; a digit after ] or a blank
-        bad |= v & _NOT_TOKEN
-        hit = bad != 0
+        hit = (cls[:, 1:] & (cls[:, :-1] >> 3)) != 0
         col = hit.argmax(axis=1)
         found = hit[np.arange(len(col)), col]
         at[todo[found]] = col[found] + lo + 1
@@ -199,19 +199,19 @@ def _groups(words: np.ndarray, ok: np.ndarray, runs: bool = False) -> tuple[np.n
     rows = np.flatnonzero(ok)
     if not len(rows):
         return code, rows
-    k = words[rows]
+    k = words if len(rows) == len(words) else words[rows]
+    kv = np.ascontiguousarray(k).view(np.dtype((np.void, 8 * k.shape[1]))).ravel()  # a row as one value
     if runs:  # equal rows mostly follow each other: hash the first row of each run only
         new = np.ones(len(k), dtype=bool)
-        new[1:] = (k[1:] != k[:-1]).any(axis=1)
-        run = np.cumsum(new) - 1
+        new[1:] = kv[1:] != kv[:-1]
         firsts = np.flatnonzero(new)
         c, _ = pd.factorize(k[firsts] @ _MULT[: k.shape[1]])
-        c = c[run]
+        c = c[np.cumsum(new) - 1]
     else:
         c, _ = pd.factorize(k @ _MULT[: k.shape[1]])
     top = np.maximum.accumulate(c)  # codes count up in order of first appearance
     first = np.flatnonzero(np.concatenate(([True], top[1:] != top[:-1])))
-    same = (k == k[first[c]]).all(axis=1)
+    same = kv == kv[first[c]]
     code[rows[same]] = c[same]
     return code, rows[first]
 
@@ -224,16 +224,16 @@ def _messages(data: bytes, a: np.ndarray, starts: np.ndarray, begin: np.ndarray,
 
     n = len(begin)
     length = np.where(fast, end - begin, 0).astype(np.int32)
-    begin = np.where(fast, begin, 0)
+    begin = np.where(fast, begin, 4)  # a fast line's message starts after its head
     ascii_ = np.ones(n, dtype=bool)
     if not data.isascii():
         ascii_ = np.maximum.reduceat(a, starts) < 128
         length[~ascii_] = 0
-    views = np.zeros((n, 16), dtype=np.uint8)
-    views[:, 4:16] = _rows(a, begin, 12)
-    views[:, 4:16] *= np.arange(12) < length[:, None]  # inline strings are zero-padded
+    views = _rows(a, begin - 4, 16)  # 4 bytes for the length, then the first 12 bytes of the text
     v32 = views.view(np.int32)
     v32[:, 0] = length
+    short = np.flatnonzero(length < 12)
+    views[short, 4:] *= np.arange(12) < length[short, None]  # inline strings are zero-padded
     long = length > 12
     v32[long, 2] = 0  # the one data buffer
     v32[long, 3] = begin[long]
@@ -303,7 +303,10 @@ def cut(data: bytes) -> Cut:
     there = _rows(a, lead_end, _STARTS_WINDOW).view(np.uint64)
     start = np.full(n, -1, dtype=np.int64)
     for j in range(len(_STARTS) - 1, -1, -1):
-        start[_words_equal(there, *_STARTS_WORDS[j])] = j
+        mask, value = _STARTS_WORDS[j]
+        cand = np.flatnonzero((there[:, 0] & mask[0]) == value[0])
+        if len(cand):
+            start[cand[_words_equal(there[cand], mask, value)]] = j
     begin = lead_end + _STARTS_LEN[start]
     tail_empty = (begin == ends) | ~_TAIL[a[np.maximum(ends - 1, 0)]]
     message = _messages(data, a, starts, begin, ends, fits)
