@@ -5,9 +5,9 @@ It does what :data:`imsvalog.grammars.imss.BLOCK_RE` does to every line (head, l
 the lines IMSVA writes in its usual layout, with numpy over the block's bytes and the grammar's own
 regexes once per distinct string:
 
-* **head**: ``YYYY/MM/DD HH:MM:SS GMT+HH:MM [`` is 31 bytes at fixed places (:data:`HEAD_LAYOUT`);
-  each line is checked column by column and its time is a number made of its digits, so a time is
-  read once per distinct second (by :func:`~imsvalog.grammars.common.make_time`, in the caller).
+* **head**: ``YYYY/MM/DD HH:MM:SS GMT+HH:MM`` is the first 29 bytes (:data:`HEAD_LAYOUT`); lines are
+  grouped by them, and each distinct string is checked against the layout and read once (by
+  :func:`~imsvalog.grammars.common.make_time`, in the caller).
 * **thread and lead tokens** (``[pid:tid]``, level tag, level word, component): a window of
   :data:`WINDOW` bytes per line is cut after the last byte the grammar's regexes could look at
   (:func:`_cut_at`); the lines are grouped by the bytes before the cut, and
@@ -25,6 +25,7 @@ with :data:`~imsvalog.grammars.imss.BLOCK_RE` as before.  ``tests/test_columns.p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +45,6 @@ _FIRST_PART = 96
 #: bytes looked at where the lead tokens end: the longest variant start fits
 _STARTS_WINDOW = 32
 
-_LAYOUT = np.frombuffer(HEAD_LAYOUT + b"\0", np.uint8)  # 32 bytes: four 8-byte words
-
-
 def _word_masks(select: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
     """Four uint64 words (little-endian, as ``view(np.uint64)`` reads 32 bytes) holding ``values`` (or 0xff)
     where ``select`` is true, 0 elsewhere."""
@@ -54,14 +52,10 @@ def _word_masks(select: np.ndarray, values: np.ndarray | None = None) -> np.ndar
     return out.view(np.uint64)
 
 
-_DIGITS = _LAYOUT == ord("0")
-_SIGN_COL = HEAD_LAYOUT.index(b"+")
-_FIXED = ~_DIGITS & (np.arange(32) != _SIGN_COL) & (np.arange(32) < len(HEAD_LAYOUT))
-_FIXED_MASK, _FIXED_VALUE = _word_masks(_FIXED), _word_masks(_FIXED, _LAYOUT)
-# a digit byte is 0x30..0x39: high nibble 3, and the low nibble plus 6 carries nothing into the high one
-_DIGIT_HIGH, _DIGIT_HIGH_VALUE = _word_masks(_DIGITS, np.full(32, 0xF0)), _word_masks(_DIGITS, np.full(32, 0x30))
-_DIGIT_LOW, _DIGIT_SIX = _word_masks(_DIGITS, np.full(32, 0x0F)), _word_masks(_DIGITS, np.full(32, 0x06))
-#: the date, time and offset (columns 0..28) of the four head words
+#: the date, time and offset (columns 0..28) as the head's layout says, and in the four head words
+_TIME_LAYOUT = re.compile(b"".join(
+    b"[0-9]" if c == ord("0") else b"[+-]" if c == ord("+") else re.escape(bytes([c])) for c in HEAD_LAYOUT[:_THREAD]
+))
 _TIME_MASK = _word_masks(np.arange(32) < _THREAD)
 #: in the word holding columns 24..31, the thread's columns (29..31)
 _THREAD_MASK = _word_masks(np.arange(32) >= _THREAD)[3]
@@ -219,9 +213,10 @@ def _groups(words: np.ndarray, ok: np.ndarray, runs: bool = False) -> tuple[np.n
 def _messages(data: bytes, a: np.ndarray, starts: np.ndarray, begin: np.ndarray, end: np.ndarray,
               fast: np.ndarray) -> np.ndarray:
     """``data[begin:end]`` of each fast line as a Python string (surrogateescape as the record path),
-    made by pyarrow from string views of ``data``; other lines None."""
-    import pyarrow as pa
+    made by pyarrow from string views of ``data`` (no Python step per line); other lines None.
 
+    Where pyarrow cannot (a version without string views), by Python, line by line.
+    """
     n = len(begin)
     length = np.where(fast, end - begin, 0).astype(np.int32)
     begin = np.where(fast, begin, 4)  # a fast line's message starts after its head
@@ -237,13 +232,23 @@ def _messages(data: bytes, a: np.ndarray, starts: np.ndarray, begin: np.ndarray,
     long = length > 12
     v32[long, 2] = 0  # the one data buffer
     v32[long, 3] = begin[long]
-    out = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(data)]).to_numpy(
-        zero_copy_only=False
-    )
+    try:
+        out = _from_views(n, views, data)
+    except (ImportError, NotImplementedError, TypeError, ValueError, AttributeError):
+        out = np.full(n, None, dtype=object)
+        ascii_[:] = False
     out[~fast] = None
     for i in np.flatnonzero(fast & ~ascii_).tolist():
         out[i] = data[begin[i] : end[i]].decode("utf-8", "surrogateescape")
     return out
+
+
+def _from_views(n: int, views: np.ndarray, data: bytes) -> np.ndarray:
+    """Python strings of an Arrow string-view array over ``data``, as an object array."""
+    import pyarrow as pa
+
+    arr = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(data)])
+    return arr.to_numpy(zero_copy_only=False)
 
 
 def cut(data: bytes) -> Cut:
@@ -258,45 +263,39 @@ def cut(data: bytes) -> Cut:
     w = _rows(a, starts, WINDOW)
     words = w.view(np.uint64)  # (n, WINDOW // 8)
 
-    # the head: fixed bytes, digits, sign (four words at a time)
-    head = words[:, :4]
-    fits = _words_equal(head, _FIXED_MASK, _FIXED_VALUE)
-    fits &= _words_equal(head, _DIGIT_HIGH, _DIGIT_HIGH_VALUE)
-    fits &= _all(*(((head[:, j] & _DIGIT_LOW[j]) + _DIGIT_SIX[j]) & _DIGIT_HIGH[j] == 0 for j in range(4)))
-    sign = w[:, _SIGN_COL]
-    fits &= (sign == ord("+")) | (sign == ord("-"))
-
     # thread and lead tokens: grouped by the bytes from the thread up to the cut
     at = _cut_at(w)
-    fits &= (at < WINDOW) & (w[rows, np.minimum(at, WINDOW - 1)] < 128)  # above ASCII: Python's \\w may go on
     key = words[:, 3:].copy()
     key[:, 0] &= _THREAD_MASK
     last = np.minimum(at // 8, len(_MULT) - 1)
     key[rows, last - 3] &= _LOW_BYTES[at % 8]
     key *= np.arange(3, WINDOW // 8) <= last[:, None]
     key[:, 0] |= at.astype(np.uint64)  # the cut's place belongs to the key (columns 24..28 are not in it)
-    token, firsts = _groups(key, fits)
+    token, firsts = _groups(key, at < WINDOW)
     tokens: list[tuple[str, str, str]] = []
     tags_end = np.zeros(len(firsts) + 1, dtype=np.int64)  # the last: for lines not cut here
-    parsed = np.ones(len(firsts) + 1, dtype=bool)
-    parsed[-1] = False
+    parsed = np.zeros(len(firsts) + 1, dtype=bool)
     for g, r in enumerate(firsts.tolist()):
-        m = imss.THREAD_TAG_RE.match(w[r, _THREAD : at[r] + 1].tobytes().decode("ascii"))
-        if m is None:  # the thread does not parse: the regex's way says why
+        end = int(at[r])
+        m = None if w[r, end] >= 128 else imss.THREAD_TAG_RE.match(w[r, _THREAD : end + 1].tobytes().decode("latin-1"))
+        if m is None:  # the thread does not parse (the regex's way says why), or Python's \w may go on
             tokens.append(("", "", ""))
-            parsed[g] = False
             continue
         tokens.append((m["pid"], m["tid"], m["tags"]))
         tags_end[g] = _THREAD + m.end()
-    fits &= parsed[token]
+        parsed[g] = True
+    fits = parsed[token]
 
-    # the time: once per distinct date, time and offset
-    time, tfirst = _groups(head & _TIME_MASK, fits, runs=True)
-    fits &= time >= 0
+    # the date, time and offset: once per distinct string, checked against the layout then
+    time, tfirst = _groups(words[:, :4] & _TIME_MASK, fits, runs=True)
     times = []
-    for r in tfirst.tolist():
-        s = w[r, :_THREAD].tobytes().decode("ascii")
+    good = np.zeros(len(tfirst) + 1, dtype=bool)
+    for g, r in enumerate(tfirst.tolist()):
+        head = w[r, :_THREAD].tobytes()
+        good[g] = _TIME_LAYOUT.fullmatch(head) is not None
+        s = head.decode("ascii", "replace")
         times.append((s[0:10], s[11:19], s[23:29]))
+    fits &= good[time]
 
     # the variant start where the tokens end: the first in the grammar's order that is there
     lead_end = starts + tags_end[token]

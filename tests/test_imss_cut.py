@@ -102,7 +102,9 @@ def _check(lines: list[bytes]) -> int:
     return int(c.fast.sum())
 
 
-TIMES = [b"2019/04/30 13:57:43 GMT+09:00", b"2024/03/12 09:15:01 GMT-05:00", b"2024/02/30 25:61:61 GMT+99:99", b"0000/00/00 00:00:00 GMT-00:00"]
+TIMES = [b"2019/04/30 13:57:43 GMT+09:00", b"2024/03/12 09:15:01 GMT-05:00", b"2024/02/30 25:61:61 GMT+99:99", b"0000/00/00 00:00:00 GMT-00:00",
+         b"2024-03-12 09:15:01 GMT+01:00", b"2024/03/12 09:15:01 GMT+1:000", b"2024/03/12 09:15:01 GMT*01:00", b"2024/03/12 09:15:01 UTC+01:00",
+         b"2024/03/12\t09:15:01 GMT+01:00"]
 THREADS = [b" [28639:4098483968]", b" [1:2]", b" [007:0]", b" [1:99999999999999999999999]", b" [1:2]\t \t", b" [:2]", b" [1:2", b" [a:2]",
            b" [1:2] ", b"\t[1:2] "]
 #: bytes the lead tokens are made of, and a few that end them
@@ -130,7 +132,7 @@ def test_every_line_the_cutter_takes_is_cut_as_block_re_cuts_it(lines: list[byte
 
 def test_usual_lines_are_taken_and_others_left() -> None:
     samples = [s.line.encode() for v in imss.VARIANTS for s in v.samples] + [s.line.encode() for s in imss.GENERIC_SAMPLES]
-    others = [b"", b"junk", b"2024/03/12  09:15:01 GMT+09:00 [1:2] two blanks", b"2024/03/12 09:15:01 GMT+9 [1:2] short offset",
+    others = [b"", b"junk", b"[DEBUG]AntiSpoofFilter: Get \xc2\x80", b"2024/03/12  09:15:01 GMT+09:00 [1:2] two blanks", b"2024/03/12 09:15:01 GMT+9 [1:2] short offset",
               b"2024/03/12 09:15:01 GMT+01:00 [1:2] Comp\xc3\xa9::x: non-ASCII where the tokens could go on",
               b"2024/03/12 09:15:01 GMT+01:00 [1:2] " + b"A" * 200 + b": a component longer than the window"]
     lines = samples + others
@@ -161,3 +163,17 @@ def test_digits_and_blanks_that_end_the_tokens() -> None:
              b"Running ruleId:12; version:2", b"Info:Warning: x", b"[DEBUG] \t X::y:\tz", b"A::B::C: m", b"filter x isTriggered returned true"]
     assert _check([base + x for x in leads]) == len(leads)
     assert all(c in string.printable.encode() for c in imss_cut.TOKEN_BYTES)
+
+
+def test_messages_without_string_views_come_from_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyarrow builds the messages from views of the block; where it cannot, Python does, line by line."""
+    lines = [b"2024/03/12 09:15:01 GMT+01:00 [1:2] [DEBUG]X::y: short", b"2024/03/12 09:15:01 GMT+01:00 [1:2] a longer message, r\xc3\xa9sum\xc3\xa9 \xff"]
+    data = b"".join(x + b"\n" for x in lines)
+    want = list(imss_cut.cut(data).message)
+
+    def broken(*args: object) -> None:
+        raise NotImplementedError("no string views")
+
+    monkeypatch.setattr(imss_cut, "_from_views", broken)
+    assert list(imss_cut.cut(data).message) == want == ["short", "a longer message, r\u00e9sum\u00e9 \udcff"]
+    assert _check(lines) == 2
