@@ -166,6 +166,11 @@ class CompactRecords(Sequence[ImssRecord]):
     def sources(self) -> list[Source]:
         return [self.source(i) for i in range(len(self))]
 
+    def places(self) -> list[tuple[str, int]]:
+        """Each line's file and line number (no :class:`Source`, no text)."""
+        files, where = self._files, self._where
+        return [(files[where[i]], where[i + 1]) for i in range(0, len(where), 2)]
+
     def _record(self, i: int) -> ImssRecord:
         kept = self._kept.get(i)
         if kept is not None:
@@ -233,7 +238,9 @@ class ScanSession:
 
     @property
     def sources(self) -> list[tuple[str, int]]:
-        return [(s.file, s.line) for s in record_sources(self.records)]
+        if isinstance(self.records, CompactRecords):
+            return self.records.places()
+        return [(r.source.file, r.source.line) for r in self.records]
 
     @property
     def files(self) -> list[str]:

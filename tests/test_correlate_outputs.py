@@ -88,3 +88,28 @@ def test_a_trace_without_imsvas_logged_list_is_the_models_count_in_every_format(
     out = io.StringIO()
     render_correlation(c, c.rows, fmt, out, explain=True)
     assert "The model counts the only address in the Received headers (198.51.100.7)" in out.getvalue()
+
+
+def test_a_compact_sessions_places_are_its_records_sources() -> None:
+    """Row sources and explanations read (file, line) pairs off compact records without building a Source each."""
+    from imsvalog.scan_sessions import CompactRecords, record_sources
+
+    c = correlate("fixtures/busy-day")
+    compact = [s for s in c.sessions if isinstance(s.records, CompactRecords)]
+    assert compact
+    for s in compact:
+        assert s.sources == [(x.file, x.line) for x in record_sources(s.records)] == [
+            (r.source.file, r.source.line) for r in s.records
+        ]
+    for r in c.rows:
+        assert r.to_dict()["source"] == [{"file": x.file, "line": x.line} for x in r.sources]
+
+
+def test_a_keyword_that_only_unicode_case_folding_matches_keeps_its_lowered_name() -> None:
+    """Clause names are shared strings; a keyword such as 'İd' or 'wıth' (matched case-insensitively) is still
+    named by its lower case, as before, and never raises."""
+    from imsvalog.grammars.received import parse_received
+
+    h = parse_received("from a (a [192.0.2.1]) w\u0131th x \u0130d Q1; Tue, 12 Mar 2024 09:15:00 +0900")
+    assert [c.name for c in h.clauses] == ["from", "w\u0131th", "i\u0307d"]
+    assert parse_received("from a by b; x").clauses[0].name is parse_received("from c by d; y").clauses[0].name

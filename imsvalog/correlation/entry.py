@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
@@ -96,11 +97,8 @@ def correlate(
         mail = [m for m in records_of(group.get("maillog", []), rejects) if m.message_id or m.queued_as]
         # "why has this event no trace": only the IDs of the spoof events left without one are looked up
         # in log.imss (one byte-level pass, and none when every event has its trace)
-        imss_files = group.get("imss", [])
-        g_rows = link_rows(
-            g_sessions, g_events, transactions, window, mail, g_scans,
-            find=lambda internal_ids, message_ids, _f=imss_files, _x=g_scans: find_scans(_f, _x, internal_ids, message_ids),
-        )
+        g_rows = link_rows(g_sessions, g_events, transactions, window, mail, g_scans,
+                           find=partial(find_scans, group.get("imss", []), g_scans))
         for row in g_rows:
             row.appliance = appliance
         rows += g_rows

@@ -6,20 +6,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..records import ImssRecord
-from ..scan_sessions import record_sources
 from .compare import LIST_KINDS
 
 if TYPE_CHECKING:
     from .result import Row
 
 
-def _refs(records: Sequence[ImssRecord]) -> str:
-    if not records:
+def _refs(places: Sequence[tuple[str, int]]) -> str:
+    """Lines as ``file:first-last`` per file, from (file, line) pairs."""
+    if not places:
         return ""
     by_file: dict[str, list[int]] = defaultdict(list)
-    for src in record_sources(records):
-        by_file[src.file].append(src.line)  # the whole provenance (BUNDLE!member/path), as in JSON
+    for file, line in places:
+        by_file[file].append(line)  # the whole provenance (BUNDLE!member/path), as in JSON
     return ", ".join(f"{f}:{min(ls)}-{max(ls)}" if len(ls) > 1 else f"{f}:{ls[0]}" for f, ls in by_file.items())
 
 
@@ -29,7 +28,7 @@ def explain_row(row: Row) -> str:
     lines: list[str] = []
     if s is not None and t is not None:
         lines.append(
-            f"Scan on thread {s.thread} at {t.time.isoformat(sep=' ')} ({_refs(s.records)}), cut {s.boundaries}."
+            f"Scan on thread {s.thread} at {t.time.isoformat(sep=' ')} ({_refs(s.sources)}), cut {s.boundaries}."
         )
     if e is not None:
         where = e.source.ref()

@@ -60,7 +60,7 @@ T = TypeVar("T", bound=Hashable)
 E = TypeVar("E", bound=Hashable)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence(Generic[T, E]):
     """One reason to pair trace ``trace`` with event ``event`` (both plain, sortable keys)."""
 

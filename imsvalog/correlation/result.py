@@ -140,6 +140,12 @@ class Row:
             out.append(self.transaction.source)
         return out
 
+    def _places(self) -> list[tuple[str, int]]:
+        """:attr:`sources` as (file, line) pairs, without building a :class:`Source` for each scan line."""
+        out = list(self.session.sources) if self.session is not None else []
+        out += [(x.source.file, x.source.line) for x in (self.event, self.transaction) if x is not None]
+        return out
+
     @property
     def explanation(self) -> str:
         return explain_row(self)
@@ -231,7 +237,7 @@ class Row:
             "findings": [f.to_dict() for f in self.findings],
             "notes": self.notes,
             "explanation": self.explanation if explanation else None,
-            "source": [{"file": s.file, "line": s.line} for s in self.sources] if explanation else None,
+            "source": [{"file": f, "line": n} for f, n in self._places()] if explanation else None,
             "appliance": self.appliance,
             "missing": self.missing,
             "linked_elsewhere": self.linked_elsewhere,

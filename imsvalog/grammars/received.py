@@ -49,6 +49,16 @@ IPV6 = pp.Regex(r"(?<![\w:.])(?P<addr>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1
 _BRACKETED_RE = BRACKETED.re  # type: ignore[attr-defined]
 _BARE_RE = re.compile(IPV4.re.pattern + "|" + IPV6.re.pattern.replace("?P<addr>", "?P<addr6>"))  # type: ignore[attr-defined]
 _PARENS_RE = re.compile(r"[()]")
+#: each clause name once (a big correlation holds tens of thousands of parsed headers)
+_NAMES = {k: k for k in KEYWORDS}
+
+
+def _name(keyword: str) -> str:
+    """A clause keyword as its name: lower-cased (Unicode case-insensitive matching also takes ``wıth``)."""
+    low = keyword.lower()
+    return _NAMES.get(low, low)
+
+
 _KEYWORD_RE = re.compile(r"(?i)(?<![^\s)\]>;])(" + "|".join(KEYWORDS) + r")(?=\s|$)")
 
 
@@ -192,7 +202,7 @@ def parse_received(text: str) -> ReceivedHeader:
     for m in _KEYWORD_RE.finditer(text, 0, end):
         if inside[m.start()] or tokens[m.start()]:
             continue
-        starts.append((m.start(), m.group(1).lower()))
+        starts.append((m.start(), _name(m.group(1))))
     clauses = []
     if starts and text[: starts[0][0]].strip():
         clauses.append(Clause("pre", text[: starts[0][0]].strip(), 0))
