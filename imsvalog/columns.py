@@ -611,7 +611,7 @@ class _Coded:
             t = categorical([table[i] for i in used.tolist()])
             remap = np.full(len(table) + 1, -1, dtype=t.codes.dtype)  # code -1 -> the last slot: missing
             remap[used] = t.codes
-            return pd.Series(pd.Categorical.from_codes(remap[codes], dtype=t.dtype), copy=False)
+            return pd.Series(pd.Categorical.from_codes(remap[codes], dtype=t.dtype, validate=False), copy=False)
         if kind == LIST:
             out = np.full(len(codes), None, dtype=object)
             rows = np.flatnonzero(codes >= 0)
