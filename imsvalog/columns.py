@@ -119,7 +119,7 @@ class _Lead:
     and method of the record (as :func:`~imsvalog.grammars.imss.split_line` makes them), the variant
     start it holds, and whether lines with it (and without a tail) are simple generic records."""
 
-    __slots__ = ("level", "component", "cut_component", "method", "start", "simple", "id")
+    __slots__ = ("level", "component", "cut_component", "method", "start", "simple", "id", "_candidates")
 
     def __init__(self, lead: str, id: int) -> None:
         m = imss.TAG_RE.match(lead)
@@ -135,6 +135,22 @@ class _Lead:
         # simple: no variant start, no variant that starts anywhere for this component, component as cut
         self.simple = not start and not fixed and None not in imss.ANY_START and self.component not in imss.ANY_START
         self.id = id
+        self._candidates: list[Any] | None = None
+
+    def candidates(self) -> list[Any]:
+        """The variants a message of this lead may have, in the grammar's order: those of its component
+        whose literal start is a start of the message's known beginning (a level word taken for a
+        component, then the variant start of the lead), or begins with it.  Cutting a location tag off
+        the end only shortens the message, so no other variant can fit it (a superset, tried in order)."""
+        if self._candidates is None:
+            known = self.start
+            if self.cut_component in imss.NOT_COMPONENTS and self.method is None:  # imss.fix_component
+                known = f"{self.cut_component}: {known}"
+            self._candidates = [
+                v for v in imss.VARIANTS
+                if (v.component is None or v.component == self.component) and (known.startswith(v.starts) or v.starts.startswith(known))
+            ]
+        return self._candidates
 
 
 class _Table:
@@ -350,8 +366,15 @@ class _ImssColumns:
                     return None
                 message = message[: locm.start()]
         _, message = imss.fix_component(lead.cut_component, lead.method, message)
+        variant, got = None, {}
         try:
-            variant, got = imss.shape_of(lead.component, message)
+            for v in lead.candidates():  # imss.shape_of, with the variants no message of this lead can have left out
+                if message.startswith(v.starts):
+                    try:
+                        variant, got = v, v.fields(message)
+                        break
+                    except imss.NoMatch:
+                        continue
         except ParseFailure:
             return None
         return (ImssGeneric if variant is None else variant.record), where, message, got
@@ -552,8 +575,10 @@ class _ImssColumns:
             names.update(dict.fromkeys(added))
             if i == 0:
                 names["thread"] = None
-        parts = self.parts
-        cat = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+        parts, self.parts = self.parts, []
+        cat = {}
+        for name in list(parts[0]):  # each column's pieces freed as soon as they are joined
+            cat[name] = np.concatenate([p.pop(name) for p in parts])
         leads = self.lead_list
         data: dict[str, Any] = {
             "kind": _Coded(np.zeros(n, dtype="int64"), ["imss"]),
@@ -571,7 +596,7 @@ class _ImssColumns:
             "shape": _Coded(cat["shape"], self.tables["shape"].values),
         }
         for name, (table, pieces) in self.extra.items():
-            codes = np.full(n, -1, dtype="int64")
+            codes = np.full(n, -1, dtype="int32" if len(table.values) < 1 << 31 else "int64")
             for rows, c in pieces:
                 codes[rows] = c
             data[name] = _Coded(codes, table.values)
@@ -579,7 +604,7 @@ class _ImssColumns:
         for name in names:
             values = data.get(name)
             if values is None:
-                values = _Coded(np.full(n, -1, dtype="int64"), [])
+                values = _Coded(np.full(n, -1, dtype="int8"), [])
             if isinstance(values, _TimeCodes):
                 columns.update(values.columns(name))
             elif isinstance(values, _Coded):
