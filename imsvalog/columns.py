@@ -214,7 +214,7 @@ def _units(f: LogFile, rejects: list[Reject] | None):
             continue
         raw = b.data[b.start : b.end - 1]  # the last line's newline off: one match per line
         special: dict[int, Any] = {}
-        if b.end - b.start > limit + 1:
+        if b.end - b.start > limit + 1 and _may_hold_a_long_line(b.data, b.start, b.end, limit):
             special = _long_lines(raw, limit)
         if b.data.find(b"\r", b.start, b.end) == -1:
             yield _Unit(name, b.line, None, b.lines, special, b.data[b.start : b.end])
@@ -249,6 +249,13 @@ def _line_units(f: LogFile, rejects: list[Reject] | None):
             texts, special = [], {}
     if texts:
         yield _Unit(name, first, "\n".join(texts), len(texts), special)
+
+
+def _may_hold_a_long_line(data: bytes, start: int, end: int, limit: int) -> bool:
+    """Whether ``data[start:end]`` may hold a line longer than ``limit`` bytes: such a line holds a whole
+    piece of ``limit // 2`` bytes (counted from ``start``) without a newline, so a few ``find`` calls tell."""
+    step = max(limit // 2, 1)
+    return any(data.find(b"\n", j, j + step) == -1 for j in range(start, end - step + 1, step))
 
 
 def _long_lines(raw: bytes, limit: int) -> dict[int, Any]:

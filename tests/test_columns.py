@@ -332,3 +332,15 @@ def test_export_and_parse_show_undecodable_bytes_as_escaped_text(tmp_path: Path)
     assert (row["rule"], row["subject"]) == ("Rule \\xfe bad", "Subj \\xff")
     got = CliRunner().invoke(app, ["parse", str(src), "--format", "csv"])
     assert got.exit_code == 0 and "Rule \\xfe bad" in got.stdout
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=200).map(lambda b: b.replace(b"\x00", b"\n")), limit=st.integers(1, 40), start=st.integers(0, 10))
+def test_the_long_line_check_misses_no_long_line(data: bytes, limit: int, start: int) -> None:
+    """columns._may_hold_a_long_line is only a shortcut: it is true wherever a line is longer than the limit."""
+    from imsvalog.columns import _may_hold_a_long_line
+
+    start = min(start, len(data))
+    longest = max((len(x) for x in data[start:].split(b"\n")), default=0)
+    if longest > limit:
+        assert _may_hold_a_long_line(data, start, len(data), limit)
