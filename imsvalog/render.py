@@ -606,7 +606,8 @@ def render_correlation(
     if fmt == "csv":  # flat rows; the nested dicts below would be built for nothing
         from .correlation import FLAT_COLUMNS
 
-        write_csv(({"summary": row_sentence(r.to_dict()), **r.flat()} for r in rows), out, ["summary", *FLAT_COLUMNS])
+        write_csv(({"summary": row_sentence(d), **r.flat(d)} for r, d in ((r, r.to_dict()) for r in rows)), out,
+                  ["summary", *FLAT_COLUMNS])
         return
     if fmt == "jsonl":  # one row at a time: a big correlation's dicts are never all held at once
         write_jsonl(({"summary": row_sentence(d), **d} for d in (r.to_dict() for r in rows)), out)

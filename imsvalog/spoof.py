@@ -579,6 +579,37 @@ def show_ip(ip: IPAddress) -> str:
     return str(ip)
 
 
+#: per profile (by identity, the profile kept so that its id is not reused): address literal text -> facts
+_FACTS: dict[int, tuple[Profile, dict[str, tuple[Any, ...]]]] = {}
+
+
+def _address_facts(
+    prof: Profile, taken: AddressLiteral
+) -> tuple[IPAddress, tuple[int, int], str, Range | None, Range | None, Range | None]:
+    """What the model needs of a valid address literal under ``prof``: the address ranges are checked
+    on (IPv4 for an IPv4-mapped one), its identity for the duplicate check, how it is shown, the range
+    that skips it, the special-purpose block it is flagged for, the unallocated IPv6 block it is in.
+
+    A pure function of the profile and the literal's text (its address is parsed from the text), so
+    kept per distinct text: a log repeats few addresses, and range checks with :mod:`ipaddress` cost.
+    """
+    entry = _FACTS.get(id(prof))
+    if entry is None or entry[0] is not prof:
+        if len(_FACTS) >= 64:
+            _FACTS.clear()
+        entry = _FACTS[id(prof)] = (prof, {})
+    table = entry[1]
+    facts = table.get(taken.text)
+    if facts is None:
+        ip = taken.effective
+        assert ip is not None and taken.address is not None
+        facts = (ip, (ip.version, int(ip)), show_ip(taken.address), prof.skipped_by(ip), prof.flagged_by(ip), unallocated(ip))
+        if len(table) >= 1 << 14:
+            table.clear()
+        table[taken.text] = facts
+    return facts  # type: ignore[return-value]
+
+
 def evaluate(
     received: Sequence[str],
     sender: str | None = None,
@@ -596,7 +627,7 @@ def evaluate(
     prof = get_profile(profile)
     headers: list[HeaderResult] = []
     counted: list[str] = []
-    seen: dict[IPAddress, int] = {}
+    seen: dict[tuple[int, int], int] = {}  # (version, address as an integer): the header that counted it first
     skipped: list[Skip] = []
     untrusted: list[str] = []
     warnings: list[str] = []
@@ -622,28 +653,23 @@ def evaluate(
             if taken.address is None:
                 skip = Skip(i, taken.text, "unparsable", None, f"[{taken.text}] is not a valid IPv4 or IPv6 address")
             else:
-                ip = taken.effective
-                assert ip is not None
-                shown = show_ip(taken.address)
-                rng = prof.skipped_by(ip)
+                ip, key, shown, rng, flag, spare = _address_facts(prof, taken)
                 if rng is not None:
                     mapped = f" (IPv4-mapped; checked as {ip})" if ip != taken.address else ""
                     skip = Skip(i, shown, rng.reason, rng.label, f"in {rng.label}{mapped}")
-                elif ip in seen and prof.duplicates == "once":
-                    skip = Skip(i, shown, "duplicate", None, f"already counted from header {seen[ip]}")
+                elif key in seen and prof.duplicates == "once":
+                    skip = Skip(i, shown, "duplicate", None, f"already counted from header {seen[key]}")
                 else:
-                    if ip in seen:
-                        notes_here.append(f"already counted from header {seen[ip]}; this profile counts it again")
-                    seen.setdefault(ip, i)
+                    if key in seen:
+                        notes_here.append(f"already counted from header {seen[key]}; this profile counts it again")
+                    seen.setdefault(key, i)
                     counted_text = shown
                     counted.append(shown)
-                    flag = prof.flagged_by(ip)
                     if flag is not None:
                         notes_here.append(
                             f"counted although special-purpose: {flag.label}; IMSVA documents no exception for it"
                         )
                         warnings.append(f"{shown} (header {i}) is counted although it is in {flag.label}")
-                    spare = unallocated(ip)
                     if spare is not None:
                         gone = DEPRECATED_V6.get(str(spare.network))
                         notes_here.append(

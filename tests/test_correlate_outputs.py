@@ -113,3 +113,21 @@ def test_a_keyword_that_only_unicode_case_folding_matches_keeps_its_lowered_name
     h = parse_received("from a (a [192.0.2.1]) w\u0131th x \u0130d Q1; Tue, 12 Mar 2024 09:15:00 +0900")
     assert [c.name for c in h.clauses] == ["from", "w\u0131th", "i\u0307d"]
     assert parse_received("from a by b; x").clauses[0].name is parse_received("from c by d; y").clauses[0].name
+
+
+def test_address_facts_are_kept_per_profile_object_not_per_name() -> None:
+    """The model keeps each literal's range checks per profile: a profile of the same name with other
+    ranges gets its own answer, and an IPv4-mapped address repeats its IPv4 form."""
+    from dataclasses import replace
+
+    from imsvalog.spoof import DOCUMENTED, STRICT, evaluate
+
+    hdrs = ["from a (a [10.1.1.5]) by b", "from c (c [169.254.1.1]) by d", "from e (e [::ffff:198.51.100.7]) by f",
+            "from g (g [198.51.100.7]) by h"]
+    doc = evaluate(hdrs, profile=DOCUMENTED)
+    assert doc.counted == ["169.254.1.1", "::ffff:198.51.100.7"]
+    assert [(s.header, s.reason) for s in doc.skipped] == [(1, "private"), (4, "duplicate")]
+    assert evaluate(hdrs, profile=STRICT).counted == ["::ffff:198.51.100.7"]
+    no_skips = replace(DOCUMENTED, skip=())  # same name, no documented ranges
+    assert evaluate(hdrs, profile=no_skips).counted == ["10.1.1.5", "169.254.1.1", "::ffff:198.51.100.7"]
+    assert evaluate(hdrs, profile=DOCUMENTED).counted == doc.counted

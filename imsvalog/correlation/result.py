@@ -168,9 +168,10 @@ class Row:
 
         return row_html(self)
 
-    def flat(self) -> dict[str, Any]:
-        """The row as flat columns (:data:`FLAT_COLUMNS`), for DataFrames and CSV; lists stay lists."""
-        d = self.to_dict()
+    def flat(self, d: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The row as flat columns (:data:`FLAT_COLUMNS`), for DataFrames and CSV; lists stay lists.
+        ``d``: the row's :meth:`to_dict`, when the caller has it already (it is built once, not twice)."""
+        d = self.to_dict() if d is None else d
         link = d["link"] or d["link_problem"] or {}
         logged = d["logged"] or {}
         rec = d["recomputed"] or {}
