@@ -800,7 +800,8 @@ def _decimals(col: list[str | None], i: int) -> tuple[Any, Any]:
 
     text = "\n".join(v or "" for v in col) + "\n"
     if _PLAIN_DECIMALS.fullmatch(text):  # the usual case: one C pass checks the whole column
-        return _object_array([float(v) if v else None for v in col]), np.ones(len(col), dtype=bool)
+        # float() of each (in C); an empty field is missing: NaN, as the frame makes of None
+        return np.fromiter(map(float, (v or "nan" for v in col)), dtype=np.float64, count=len(col)), np.ones(len(col), dtype=bool)
     what = f"field {i} ({polevt.FIELD_NAMES.get(i, '?')})"
     return _per_distinct(col, lambda v: None if not v else finite(v, what))
 
@@ -870,7 +871,7 @@ def _polevt_unit(unit: _Unit, rejects: list[Reject] | None) -> dict[str, Any] | 
             if k == "time":
                 out["time"][i], out["offset"][i] = (v - _EPOCH) // _US, v.utcoffset() // _SECOND
             else:
-                out[k][i] = list(v) if isinstance(v, tuple) else v
+                out[k][i] = list(v) if isinstance(v, tuple) else float("nan") if v is None and out[k].dtype.kind == "f" else v
     keep = np.flatnonzero(ok)
     if not len(keep):
         return None

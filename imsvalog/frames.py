@@ -130,6 +130,8 @@ def _series(kind: str, values: list[Any]) -> pd.Series:
     if kind == STRING:
         return pd.Series(pd.array(values, dtype=pd.StringDtype("python")), copy=False)
     if kind == FLOAT:
+        if getattr(values, "dtype", None) == "float64":  # already floats, missing as NaN
+            return pd.Series(values, dtype="float64", copy=False)
         return pd.Series([float("nan") if v is None else v for v in values], dtype="float64")
     return pd.Series(pd.array(values, dtype=kind), copy=False)  # Int64, boolean
 
