@@ -73,17 +73,18 @@ def _lines(f: LogFile, rejects: list[Reject] | None):
 
 
 class _TimeCodes:
-    """A time column as distinct aware datetimes and one index into them per row."""
+    """A time column as distinct times (UTC microseconds, UTC offset in seconds) and one index into them per row."""
 
-    def __init__(self, distinct: list[Any], codes: list[int]) -> None:
+    def __init__(self, distinct: list[tuple[int, int]], codes: list[int]) -> None:
         self.distinct, self.codes = distinct, codes
 
     def columns(self, name: str) -> dict[str, pd.Series]:
-        """What :func:`~imsvalog.frames.time_columns` makes of the rows' datetimes, converted once per distinct time."""
+        """What :func:`~imsvalog.frames.time_columns` makes of the rows' datetimes (distinct ones given as UTC
+        microseconds and offset seconds)."""
         import numpy as np
 
-        offsets = np.array([d.utcoffset() // _SECOND for d in self.distinct], dtype="int64")
-        micros = np.array([(d - _EPOCH) // _US for d in self.distinct], dtype="int64")
+        table = np.array(self.distinct, dtype="int64").reshape(-1, 2)
+        micros, offsets = table[:, 0], table[:, 1]
         codes = np.asarray(self.codes, dtype="intp")
         present = np.bincount(codes, minlength=len(self.distinct)) > 0
         return time_columns_of(name, micros[codes], offsets[codes], np.unique(offsets[present]))
@@ -107,6 +108,11 @@ def time_columns_of(name: str, micros: Any, offsets: Any, used: Any = None) -> d
     names = [format_offset(_dt.timedelta(seconds=int(o))) for o in used.tolist()]
     coded = _Coded(np.searchsorted(used, offsets), names)
     return {name: pd.Series(utc_times.array, copy=False), offset_column(name): coded.series(CATEGORY)}
+
+
+def _instant(t: _dt.datetime) -> tuple[int, int]:
+    """An aware datetime as (UTC microseconds, UTC offset in seconds)."""
+    return (t - _EPOCH) // _US, t.utcoffset() // _SECOND  # type: ignore[operator]
 
 
 _SECOND = _dt.timedelta(seconds=1)
@@ -308,7 +314,8 @@ class _ImssColumns:
         self.parts: list[dict[str, Any]] = []
         self.shapes: dict[type[ImssRecord], tuple[str, ...]] = {}
         self.times: dict[tuple[str, str, str], int | None] = {}  # time strings -> index in distinct_times
-        self.distinct_times: list[Any] = []
+        self.head_times: dict[str, int | None] = {}  # the same, for the byte-level cut's "YYYY/MM/DD HH:MM:SS GMT+HH:MM"
+        self.distinct_times: list[tuple[int, int]] = []  # (UTC microseconds, offset seconds)
         self.heads: dict[str, tuple[int, int, int, int] | None] = {}  # -> time index, pid, tid, thread index
         self.threads: dict[str, int] = {}
         self.leads: dict[Any, _Lead] = {}
@@ -343,7 +350,7 @@ class _ImssColumns:
 
     def _time(self, key: tuple[str, str, str]) -> int | None:
         try:
-            self.distinct_times.append(make_time(*key))
+            self.distinct_times.append(_instant(make_time(*key)))
             t: int | None = len(self.distinct_times) - 1
         except ParseFailure:
             t = None
@@ -441,7 +448,14 @@ class _ImssColumns:
         assert raw is not None
         c = imss_cut.cut(raw)
         assert c.lines == unit.lines, "one row per line"
-        tmap = np.array([(self.times[x] if x in self.times else self._time(x)) for x in c.times] + [None], dtype=object)
+        new = [x for x in c.times if x not in self.head_times]
+        if new:  # read as make_time does (its checks), with numpy, once per distinct string
+            micros, offsets, ok = _stamps(new)
+            for x, us, off, good in zip(new, micros.tolist(), offsets.tolist(), ok.tolist()):
+                self.head_times[x] = len(self.distinct_times) if good else None
+                if good:
+                    self.distinct_times.append((us, off))
+        tmap = np.array([self.head_times[x] for x in c.times] + [None], dtype=object)
         tmap[tmap == None] = -1  # noqa: E711 - elementwise
         t_of = tmap.astype("int64")[c.time]
         tok = np.zeros((len(c.tokens) + 1, 4), dtype="int64")  # time ok, pid, tid, thread
@@ -528,7 +542,7 @@ class _ImssColumns:
                 continue
             row = to_row(item)
             keep[i] = True
-            self.distinct_times.append(item.time)
+            self.distinct_times.append(_instant(item.time))
             t_of[i] = len(self.distinct_times) - 1
             pid[i], tid[i], thread[i] = row["pid"], row["tid"], self._thread(row["thread"])
             key_ = ("exact", row["level"], row["component"], row["method"])

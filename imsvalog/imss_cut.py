@@ -109,7 +109,7 @@ _MULT = np.random.default_rng(20240312).integers(1, 1 << 63, size=WINDOW // 8, d
 class Cut:
     """One block's lines, by index: ``fast`` marks the lines cut here; the others are the caller's.
 
-    For a fast line: ``time[i]`` indexes ``times`` (date, clock, offset strings), ``token[i]`` indexes
+    For a fast line: ``time[i]`` indexes ``times`` (``YYYY/MM/DD HH:MM:SS GMT+HH:MM`` strings), ``token[i]`` indexes
     ``tokens`` (``(pid, tid, tags)`` strings),
     ``start[i]`` indexes :data:`~imsvalog.grammars.imss.STARTS` (-1: none), ``message[i]`` is the line's
     text after the lead, and ``tail_empty[i]`` says that the message does not end with ``]``, a blank
@@ -121,7 +121,7 @@ class Cut:
     ends: np.ndarray
     fast: np.ndarray
     time: np.ndarray
-    times: list[tuple[str, str, str]]
+    times: list[str]
     token: np.ndarray
     tokens: list[tuple[str, str, str]]
     start: np.ndarray
@@ -293,8 +293,7 @@ def cut(data: bytes) -> Cut:
     for g, r in enumerate(tfirst.tolist()):
         head = w[r, :_THREAD].tobytes()
         good[g] = _TIME_LAYOUT.fullmatch(head) is not None
-        s = head.decode("ascii", "replace")
-        times.append((s[0:10], s[11:19], s[23:29]))
+        times.append(head.decode("ascii", "replace"))
     fits &= good[time]
 
     # the variant start where the tokens end: the first in the grammar's order that is there

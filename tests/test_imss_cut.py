@@ -97,7 +97,8 @@ def _check(lines: list[bytes]) -> int:
             continue
         pid, tid, tags = c.tokens[c.token[i]]
         start = imss.STARTS[c.start[i]] if c.start[i] >= 0 else ""
-        got = (*c.times[c.time[i]], pid, tid, tags + start, c.message[i], bool(c.tail_empty[i]))
+        t = c.times[c.time[i]]
+        got = (t[0:10], t[11:19], t[23:29], pid, tid, tags + start, c.message[i], bool(c.tail_empty[i]))
         assert got == _expected(line), line
     return int(c.fast.sum())
 
