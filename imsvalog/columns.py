@@ -320,6 +320,7 @@ class _ImssColumns:
         self.threads: dict[str, int] = {}
         self.leads: dict[Any, _Lead] = {}
         self.lead_list: list[_Lead] = []  # by id
+        self.shape_codes: dict[str, int] = {}
         self.locations: dict[tuple[str, str, str], str | None] = {}
         self.tables: dict[str, _Table] = {name: _Table() for name in ("location", "shape", "file")}
         self.extra: dict[str, tuple[_Table, list[tuple[Any, Any]]]] = {}
@@ -392,6 +393,13 @@ class _ImssColumns:
         except ParseFailure:
             return None
         return (ImssGeneric if variant is None else variant.record), where, message, got
+
+    def _shape_code(self, shape: str) -> int:
+        """The index of a shape name in the shape column's table (one entry per name)."""
+        got = self.shape_codes.get(shape)
+        if got is None:
+            got = self.shape_codes[shape] = self.tables["shape"].extend([shape])
+        return got
 
     def _extra(self, name: str) -> tuple[_Table, list[tuple[Any, Any]]]:
         if name not in self.extra:
@@ -495,8 +503,8 @@ class _ImssColumns:
         simple = r.simple
         body = r.message
         all_leads = self.lead_list
-        shapes, locations = self.tables["shape"], self.tables["location"]
-        shape = np.full(k, shapes.extend([ImssGeneric.shape]), dtype="int64")
+        locations = self.tables["location"]
+        shape = np.full(k, self._shape_code(ImssGeneric.shape), dtype="int64")
         location = np.full(k, -1, dtype="int64")
         first_row: dict[type[ImssRecord], int] = {}
         extra: list[tuple[str, Any, list[Any], Any]] = []  # name, rows, table values, codes
@@ -516,8 +524,12 @@ class _ImssColumns:
             if len(rows):
                 blank = (ImssGeneric, None, None, {})
                 cls_, where_, msg_, got_ = zip(*(blank if p is None else p for p in protos))
-                shape[rows] = shapes.extend([c.shape for c in cls_]) + pk
-                location[rows] = np.where(np.array([w is None for w in where_])[pk], -1, locations.extend(list(where_)) + pk)
+                shape[rows] = np.array([self._shape_code(c.shape) for c in cls_], dtype="int64")[pk]
+                placed = [j for j, w in enumerate(where_) if w is not None]
+                if placed:
+                    at_ = np.full(len(protos), -1, dtype="int64")
+                    at_[placed] = locations.extend([where_[j] for j in placed]) + np.arange(len(placed))
+                    location[rows] = at_[pk]
                 body = body.copy()
                 body[rows] = _object_array(msg_)[pk]
                 per_name: dict[str, tuple[list[int], list[Any]]] = {}
@@ -556,7 +568,7 @@ class _ImssColumns:
                 body = body.copy()
             body[i] = row["body"]
             location[i] = locations.extend([row["location"]])
-            shape[i] = shapes.extend([row["shape"]])
+            shape[i] = self._shape_code(row["shape"])
             for name in _shape_fields(type(item)):
                 extra.append((name, np.array([i]), [row[name]], np.array([0])))
             first_row[type(item)] = min(first_row.get(type(item), k), i)
