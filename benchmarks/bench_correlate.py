@@ -24,6 +24,10 @@ Usage::
 
     python benchmarks/bench_correlate.py --size-mb 100 --marker-density 0.27
     python benchmarks/bench_correlate.py --data /work/bench-data/1000mb-5 --marker-density 0.05 --repeat 3
+    python benchmarks/bench_correlate.py --data DIR --correlate-only --compare-with /tmp/main-checkout
+
+``--compare-with`` also runs the correlate of another checkout of the code (before/after in one run,
+alternating, its output checked to be byte-identical); ``--correlate-only`` leaves out the readers and export.
 
 Machines here are noisy: quote the ratios (same run), not the seconds; CPU time is the
 steadier figure when other work shares the cores.
@@ -113,6 +117,9 @@ def main() -> None:
     ap.add_argument("--reader-mb", type=float, default=20.0, help="slice of the log for read_log_imss and export (20)")
     ap.add_argument("--polevt-mb", type=float, default=20.0, help="size of the polevt.imss for read_polevt (20)")
     ap.add_argument("--data", type=Path, help="use (or make, if missing) the data in this folder instead of a temporary one")
+    ap.add_argument("--compare-with", type=Path, metavar="CODE",
+                    help="a checkout of imsvalog (the folder holding its package) whose correlate runs too: before/after")
+    ap.add_argument("--correlate-only", action="store_true", help="measure grep and correlate only")
     args = ap.parse_args()
 
     work = args.data or Path(tempfile.mkdtemp(prefix="imsvalog-bench-"))
@@ -145,14 +152,31 @@ def main() -> None:
         rows: list[tuple[str, str, tuple[float, float, float, str, float], str, tuple[float, float, float, str, float] | None]] = []
 
         g = best([grep, "-c", "-F", "AntiSpoofFilter", str(log)], args.repeat, env)
-        c = best([py, "-m", "imsvalog", "correlate", str(log), str(pol), "--format", "jsonl"], args.repeat)
-        c1 = best([py, "-m", "imsvalog", "correlate", str(log), str(pol), "--format", "jsonl"], args.repeat,
-                  {**os.environ, "IMSVALOG_WORKERS": "1"})
+        here = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+        cmd = [py, "-m", "imsvalog", "correlate", str(log), str(pol), "--format", "jsonl"]
+        if args.compare_with:  # alternate the two, so that both see the same load
+            other = {**os.environ, "PYTHONPATH": str(args.compare_with.resolve())}
+            pairs = [(measure(cmd, other), measure(cmd, here)) for _ in range(args.repeat)]
+            o = tuple(min(p[0][k] for p in pairs) for k in range(3)) + (pairs[0][0][3], max(p[0][0] for p in pairs))
+            c = tuple(min(p[1][k] for p in pairs) for k in range(2)) + (max(p[1][2] for p in pairs), pairs[0][1][3],
+                                                                        max(p[1][0] for p in pairs))
+            if o[3] != c[3]:
+                raise SystemExit(f"correlate of {args.compare_with} and of this checkout gave different output")
+        else:
+            c = best(cmd, args.repeat, here)
+        c1 = best(cmd, args.repeat, {**here, "IMSVALOG_WORKERS": "1"})
         if c1[3] != c[3]:
             raise SystemExit("correlate with one process and with two gave different output")
         rows.append(("grep -c -F AntiSpoofFilter", f"{size / 1e6:,.0f} MB log", g, "", None))
-        rows.append((f"imsvalog correlate ({c[3].count(chr(10)):,} rows)", f"{size / 1e6:,.0f} MB log", c, "grep", g))
+        if args.compare_with:
+            rows.append((f"correlate of {args.compare_with}", f"{size / 1e6:,.0f} MB log", o, "grep", g))  # type: ignore[arg-type]
+        rows.append((f"imsvalog correlate ({c[3].count(chr(10)):,} rows)", f"{size / 1e6:,.0f} MB log", c, "grep", g))  # type: ignore[arg-type]
+        if args.compare_with:
+            rows.append(("  the same against the other checkout", f"{size / 1e6:,.0f} MB log", c, "other", o))  # type: ignore[arg-type]
         rows.append(("the same, IMSVALOG_WORKERS=1", f"{size / 1e6:,.0f} MB log", c1, "grep", g))
+        if args.correlate_only:
+            _table(rows, {"log": size}, args.repeat)
+            return
         r = best([py, "-c", REGEX_PASS, str(slice_path)], args.repeat)
         rl = best([py, "-c", READ_LOG_IMSS, str(slice_path)], args.repeat)
         rows.append(("one compiled regex, every line", f"{ssize / 1e6:,.0f} MB slice", r, "", None))
@@ -165,19 +189,22 @@ def main() -> None:
         ex = best([py, "-m", "imsvalog", "export", str(slice_path.parent), "--to", str(tmp / "lake")], args.repeat)
         rows.append(("imsvalog export (records + correlate)", f"{ssize / 1e6:,.0f} MB slice", ex, "", None))
 
-        sizes = {"log": size, "slice": ssize, "polevt": psize}
-        print()
-        print(f"(best of {args.repeat}; worst wall in brackets; ratios of the best figures)")
-        print("| what | input | wall s | CPU s | MB/s (wall) | peak RSS MB | ratio (wall / CPU) |")
-        print("|---|---|---:|---:|---:|---:|---|")
-        for what, inp, m, base_name, base in rows:
-            mb = next(v for k, v in sizes.items() if k in inp) / 1e6
-            ratio = f"{m[0] / base[0]:.1f}x / {m[1] / base[1]:.1f}x {base_name}" if base else "1 (baseline)" if not what.startswith("imsvalog export") else ""
-            print(f"| {what} | {inp} | {m[0]:.2f} ({m[4]:.2f}) | {m[1]:.2f} | {mb / m[0]:,.0f} | {m[2]:,.0f} | {ratio} |")
+        _table(rows, {"log": size, "slice": ssize, "polevt": psize}, args.repeat)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if args.data is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _table(rows: list, sizes: dict[str, int], repeat: int) -> None:
+    print()
+    print(f"(best of {repeat}; worst wall in brackets; ratios of the best figures)")
+    print("| what | input | wall s | CPU s | MB/s (wall) | peak RSS MB | ratio (wall / CPU) |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for what, inp, m, base_name, base in rows:
+        mb = next(v for k, v in sizes.items() if k in inp) / 1e6
+        ratio = f"{m[0] / base[0]:.2f}x / {m[1] / base[1]:.2f}x {base_name}" if base else "1 (baseline)" if not what.startswith("imsvalog export") else ""
+        print(f"| {what} | {inp} | {m[0]:.2f} ({m[4]:.2f}) | {m[1]:.2f} | {mb / m[0]:,.0f} | {m[2]:,.0f} | {ratio} |")
 
 
 if __name__ == "__main__":

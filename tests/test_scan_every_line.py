@@ -60,3 +60,50 @@ def test_correlate_rejects_what_parse_rejects_near_the_integer_limit(tmp_path: P
     assert len(want) >= 6
     c = correlate(d)
     assert [(r.source.line, r.reason) for r in c.rejects if r.source.file == str(log)] == want
+
+
+# --- pass 2's parser of marker lines: the records of parse_line, line for line ----------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from imsvalog.correlation.scan import _MarkerParser  # noqa: E402
+
+from .conftest import LOG_FIXTURES  # noqa: E402
+from .test_attack8 import _DAMAGED  # noqa: E402
+from .test_columns import imss_line  # noqa: E402
+
+
+def _same(parser: _MarkerParser, text: str, line: int = 1) -> None:
+    src = Source("log.imss.20240312.0001", line, text)
+    want, got = parse_line("imss", src), parser(src)
+    assert got == want
+    assert type(got) is type(want)
+
+
+def test_every_fixture_line_and_damaged_line_parses_as_parse_line_parses_it() -> None:
+    parser = _MarkerParser()
+    texts = [
+        t.decode("utf-8", "surrogateescape")
+        for p in LOG_FIXTURES if "log.imss" in p.name and not p.name.endswith(".gz")
+        for t in p.read_bytes().splitlines()
+    ]
+    assert len(texts) > 1000
+    for round_ in range(2):  # the second time from the caches
+        for i, text in enumerate([*texts, *_DAMAGED, *_BIG]):
+            _same(parser, text, i + round_)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(imss_line, min_size=1, max_size=8), heads=st.lists(st.sampled_from([
+    "2024/03/12 09:15:01 GMT+01:00 [4242:139871]", "2024/03/12 09:15:01 GMT+01:00 [4242:139871] ",
+    "2024/02/30 09:15:01 GMT+01:00 [4242:139871]", "2024/03/12 09:15:01 GMT+01:00 [4242:139871]\t ",
+]), min_size=1, max_size=3))
+def test_generated_lines_parse_as_parse_line_parses_them(lines: list[str], heads: list[str]) -> None:
+    parser = _MarkerParser()
+    for text in lines:
+        _same(parser, text)
+        cut = text.find("]") + 1
+        for head in heads:  # the same rest behind other heads, and the same head before other rests
+            _same(parser, head + text[cut:])
+            _same(parser, text[:cut] + head[head.find("]") + 1 :])

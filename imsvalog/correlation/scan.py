@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import re
 from array import array
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from functools import lru_cache
 from datetime import datetime
 
@@ -25,7 +26,7 @@ from ..grammars.common import (
     MAX_DIGITS, MAX_INTEGER, MAX_YEAR, MIN_YEAR, ParseFailure, integer, make_time, required_literal,
 )
 from ..readers import parse_line, unreadable_rest
-from ..records import AcceptConnection, MessageIdLine, Reject, ScanFinished, Source
+from ..records import AcceptConnection, ImssRecord, MessageIdLine, Reject, ScanFinished, Source
 from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, CompactRecords, ScanSession, SessionBuilder
 from ..sources import LogFile, LongLine, ScanStats, decode, file_size
 
@@ -249,6 +250,7 @@ class _Run:
     evaluated: bool = False
     end: _Pos | None = None  # None: the end of the input
     lines: list[Source] = field(default_factory=list)
+    cut: bool = False  # ``lines`` hold the run's lines
 
     @property
     def end_kind(self) -> str:
@@ -275,9 +277,12 @@ def read_spoof_sessions(
        lines and the ``Accept connection`` lines (a session never spans one); only these
        lines are looked at in Python. A thread's run from one Accept line to its next is
        marked when it holds an evaluation of Received headers; the others are only counted.
-    2. The marked runs are read again (by offset; gzip files in one more pass) and only
-       their thread's marker lines are parsed and cut into sessions by the same
-       :class:`~imsvalog.scan_sessions.SessionBuilder` as :func:`read_sessions`.
+    2. As soon as a marked run ends, its thread's marker lines are cut from the blocks
+       pass 1 still holds (a run is short next to a block; a second process cuts those of
+       its half), parsed, and cut into sessions by the same
+       :class:`~imsvalog.scan_sessions.SessionBuilder` as :func:`read_sessions`. A run
+       the blocks do not hold (it spans files, or began long before) is read again by
+       offset (plain files) or in one more pass (gzip, bundle members).
 
     The :class:`ScanIndex` gets the parsed sessions, the number of scans and the time
     span (from the first and last marker line of every block); the IDs of scans that were
@@ -288,56 +293,159 @@ def read_spoof_sessions(
     """
     index = ScanIndex()
     since = len(rejects)
-    marked, unparsed_runs, finished_lines = _mark_runs(files, rejects, stats, progress, total, index)
-    # plain files: each run is read and parsed in turn (only its lines are held); otherwise
-    # (gzip, bundle members) one more pass collects every run's lines first
-    plain = [seekable(f) for f in files]
-    by_offset = all(plain)
-    if not by_offset:
-        _read_runs(files, marked, plain)
-    # (a second process parsing half of the runs was measured: pickling the sessions back cost
-    # more CPU than it saved, and on a shared machine the wall time did not drop)
-    sessions, run_rejects = _parse_runs(files, marked, plain, by_offset, index)
+    pass2 = _Pass2(files, [seekable(f) for f in files], index)
+    unparsed_runs, finished_lines = _mark_runs(files, rejects, stats, progress, total, index, pass2)
+    sessions, run_rejects = pass2.finish()
     rejects += run_rejects
     _unique_rejects(rejects, since, files)
     index.scans += _unparsed_scans(unparsed_runs, finished_lines, sum(1 for s in sessions if s.end == "scan_finished"))
     return _in_file_order(sessions, files), index
 
 
-def _parse_runs(
-    files: Sequence[LogFile], runs: Sequence[_Run], plain: Sequence[bool], by_offset: bool = True,
-    index: ScanIndex | None = None,
-) -> tuple[list[ScanSession], list[Reject]]:
-    """Pass 2 for some runs, in order: their sessions (in the order they close) and rejects.
+#: a line head of real values whose [pid:tid] is short: the text after a line's own head is parsed
+#: behind it (:class:`_MarkerParser`)
+_CANON_HEAD = "2000/01/01 00:00:00 GMT+00:00 [1:1] "
+_PREFIX_RE = imss.PREFIX.re  # type: ignore[attr-defined]
 
-    ``by_offset``: read each run's lines first (plain files); else they are in ``run.lines``.
-    A run is cut on its own: only its thread's lines are fed, and the thread is closed at its end.
-    With an ``index``, each session is added to it as it closes and then keeps its records
-    compactly (:meth:`~imsvalog.scan_sessions.ScanSession.compact`): memory stays flat.
+
+@lru_cache(maxsize=64)
+def _maker(cls: type[ImssRecord]) -> Callable[..., ImssRecord]:
+    """A constructor of ``cls`` (a frozen, slotted record) that sets its slots directly: the same object
+    as ``cls(**fields)``, in half the time (the dataclass ``__init__`` goes through ``object.__setattr__``
+    once per field).  Only for values a parse gave (no checks or defaults to run)."""
+    names = [f.name for f in dataclass_fields(cls)]
+    assert not any(f.default is not MISSING or f.default_factory is not MISSING for f in dataclass_fields(cls))
+    assert "__post_init__" not in vars(cls) and all("__post_init__" not in vars(b) for b in cls.__mro__[1:-1])
+    env: dict[str, object] = {"new": object.__new__, "cls": cls}
+    env.update({f"set_{n}": getattr(cls, n).__set__ for n in names})
+    body = "".join(f"    set_{n}(o, {n})\n" for n in names)
+    exec(f"def make({', '.join(names)}):\n    o = new(cls)\n{body}    return o\n", env)  # noqa: S102 - built from field names
+    return env["make"]  # type: ignore[return-value]
+
+
+class _MarkerParser:
+    """``parse_line("imss", source)`` for the marker lines of pass 2, the same records, cheaper: a line's
+    head (date, time, offset, ``[pid:tid]``) and its rest are each converted once per distinct text.
+    Marker lines repeat their rest ("Start Rule Set Retrieval spent 0 ms", rule runs, filter results...)
+    and a thread's lines of one second share their head, so most lines cost two dictionary lookups.
+
+    Exact, because the fast path's head regex is :data:`imss.PREFIX` followed by optional tokens: what
+    follows the prefix is cut the same whatever the prefix held, and a prefix ends at the first ``]``
+    of the line (then blanks).  A line whose head or rest does not parse goes through
+    :func:`parse_line` whole, so its reject says what ``parse`` says.
     """
-    sessions: list[ScanSession] = []
-    rejects: list[Reject] = []
-    builder = SessionBuilder()
-    limit = default_max_line()
-    for run in runs:
-        if by_offset:
-            _read_runs(files, [run], plain)
+
+    __slots__ = ("_heads", "_rests")
+    _MAX = 1 << 14
+
+    def __init__(self) -> None:
+        self._heads: dict[str, tuple[datetime, int, int]] = {}
+        self._rests: dict[str, tuple[type[ImssRecord], dict[str, object]]] = {}
+
+    def _head(self, head: str) -> tuple[datetime, int, int] | None:
+        m = _PREFIX_RE.fullmatch(head)
+        if m is None:
+            return None
+        try:
+            got = (
+                make_time(m["date"], m["clock"], m["offset"]),
+                imss._shared_int(m["pid"], "pid"),  # noqa: SLF001 - the parser's own sharing
+                imss._shared_int(m["tid"], "tid"),  # noqa: SLF001
+            )
+        except ParseFailure:
+            return None
+        if len(self._heads) >= self._MAX:
+            self._heads.clear()
+        self._heads[head] = got
+        return got
+
+    def _rest(self, rest: str) -> tuple[type[ImssRecord], dict[str, object]] | None:
+        try:
+            cls, fields = imss.parse(_CANON_HEAD + rest)
+        except ParseFailure:
+            return None
+        for name in ("time", "pid", "tid"):
+            del fields[name]
+        if len(self._rests) >= self._MAX:
+            self._rests.clear()
+        got = self._rests[rest] = (cls, fields)
+        return got
+
+    def __call__(self, src: Source) -> ImssRecord | Reject:
+        text = src.text
+        cut = text.find("]") + 1
+        if cut == 0 or type(text) is not str:
+            return parse_line("imss", src)  # type: ignore[return-value]
+        head = text[:cut]
+        h = self._heads.get(head) or self._head(head)
+        rest = text[cut:].lstrip(" \t")
+        r = self._rests.get(rest) or self._rest(rest) if h is not None else None
+        if r is None:
+            return parse_line("imss", src)  # type: ignore[return-value]
+        cls, fields = r
+        return _maker(cls)(source=src, time=h[0], pid=h[1], tid=h[2], **fields)
+
+
+class _Pass2:
+    """Pass 2, run by run in the order the marked runs end (as pass 1 settles them): their sessions
+    (in the order they close) and rejects.
+
+    A run is cut on its own: only its thread's lines are fed, and the thread is closed at its end.
+    Each session is added to the index as it closes and then keeps its records compactly
+    (:meth:`~imsvalog.scan_sessions.ScanSession.compact`): memory stays flat.  A run whose lines
+    pass 1 did not cut is read by offset when its files are plain; otherwise it and the runs
+    after it wait for one more pass over the files (:meth:`finish`), so the order never changes.
+    """
+
+    def __init__(self, files: Sequence[LogFile], plain: Sequence[bool], index: ScanIndex) -> None:
+        self.files, self.plain, self.index = files, plain, index
+        self.sessions: list[ScanSession] = []
+        self.rejects: list[Reject] = []
+        self.builder = SessionBuilder()
+        self.parse = _MarkerParser()
+        self.limit = default_max_line()
+        self.waiting: deque[_Run] = deque()
+
+    def _by_offset(self, run: _Run) -> bool:
+        first = run.start.file if run.start else 0
+        last = run.end.file if run.end else len(self.files) - 1
+        return all(self.plain[first : last + 1])
+
+    def add(self, run: _Run) -> None:
+        """A marked run (its lines cut or not), in the order runs end."""
+        self.waiting.append(run)
+        while self.waiting:
+            run = self.waiting[0]
+            if not run.cut:
+                if not self._by_offset(run):
+                    return  # read in finish(), in one pass
+                _read_runs(self.files, [run], self.plain)
+            self.waiting.popleft()
+            self._feed(run)
+
+    def finish(self) -> tuple[list[ScanSession], list[Reject]]:
+        _read_runs(self.files, [r for r in self.waiting if not r.cut], self.plain)
+        while self.waiting:
+            self._feed(self.waiting.popleft())
+        return self.sessions, self.rejects
+
+    def _feed(self, run: _Run) -> None:
+        builder, parse, limit = self.builder, self.parse, self.limit
         lines, run.lines = run.lines, []
         for src in lines:
             if len(src.text) > limit:
                 continue  # pass 1 reported it when it mattered (an Accept or filter line); never parsed
-            item = parse_line("imss", src)
+            item = parse(src)
             if isinstance(item, Reject):
-                rejects.append(item)
+                self.rejects.append(item)
                 continue
             if item.thread != run.thread:  # type: ignore[union-attr]
                 continue  # the tag was in another thread's text
             for s in builder.feed(item):  # type: ignore[arg-type]
-                sessions.append(_closed(s, index))
+                self.sessions.append(_closed(s, self.index))
         s = builder.close(run.thread, run.end_kind)
         if s is not None:
-            sessions.append(_closed(s, index))
-    return sessions, rejects
+            self.sessions.append(_closed(s, self.index))
 
 
 def _closed(s: ScanSession, index: ScanIndex | None) -> ScanSession:
@@ -399,11 +507,24 @@ class _Steps:
 class _Marker:
     """Pass 1's state: each thread's current run, the runs that hold an evaluation, time checks."""
 
-    def __init__(self, index: ScanIndex, rejects: list[Reject], record: bool = False) -> None:
+    def __init__(self, index: ScanIndex, rejects: list[Reject], record: bool = False, pass2: _Pass2 | None = None) -> None:
         self.index = index
         self.rejects = rejects
         #: in a worker: the steps, kept to be replayed in order by the parent (see :class:`_Steps`)
         self.steps: _Steps | None = _Steps() if record else None
+        #: the parent's pass 2, handed each marked run as it ends
+        self.pass2 = pass2
+        #: the last blocks of the file being read, as ``(file index, offset of data[start], block)``
+        self.held: list[tuple[int, int, Block]] = []
+        #: the held blocks run to the end of the input
+        self.held_to_end = False
+        #: the file name of each file index seen
+        self.names: dict[int, str] = {}
+        #: the lines of marked runs cut elsewhere (a worker) or, in a worker, cut here: by the run's
+        #: ``(file index, start offset)``, ``(line numbers, the lines joined by newlines)``
+        self.cut_lines: dict[tuple[int, int], tuple[array[int], bytes]] = {}
+        #: what to add to the line numbers of ``cut_lines`` (a worker numbers its lines from 1)
+        self.cut_shift = 0
         self.current: dict[str, _Run] = {}
         self.marked: list[_Run] = []
         self.threads: dict[bytes, str] = {}  # [pid:tid] as logged -> pid:tid
@@ -469,10 +590,8 @@ class _Marker:
         self._step(thread, tag, is_accept, is_eval, fi, offset, lineno)
 
     def _step(self, thread: str, tag: bytes, is_accept: bool, is_eval: bool, fi: int, offset: int, lineno: int) -> None:
-        if self.steps is not None:
-            if is_accept or is_eval:
-                self.steps.add(thread, tag, is_accept, is_eval, fi, offset, lineno)
-            return
+        if self.steps is not None and (is_accept or is_eval):
+            self.steps.add(thread, tag, is_accept, is_eval, fi, offset, lineno)
         run = self.current.get(thread)
         if is_accept:
             if run is not None:
@@ -485,10 +604,57 @@ class _Marker:
             run.evaluated = True
 
     def _settle(self, run: _Run) -> None:
+        if self.steps is not None:  # a worker: it cuts the runs of its part, the parent settles them
+            if run.evaluated and run.start is not None:
+                got = self._cut(run)
+                if got is not None:
+                    self.cut_lines[run.start.file, run.start.offset] = got
+            return
         if run.evaluated:
+            shift = self.cut_shift
+            got = self.cut_lines.pop((run.start.file, run.start.offset), None) if run.start is not None else None
+            if got is None:
+                shift, got = 0, self._cut(run)
+            if got is not None:
+                name = self.names[run.start.file]  # type: ignore[union-attr]
+                numbers, joined = got
+                run.lines = [Source(name, n + shift, _text(raw)) for n, raw in zip(numbers, joined.split(b"\n"))] if numbers else []
+                run.cut = True
             self.marked.append(run)
+            if self.pass2 is not None:
+                self.pass2.add(run)
         elif run.opened:
             self.unparsed_runs += 1  # a run opened by an Accept line is one scan (connection reuse: more)
+
+    def hold(self, fi: int, name: str, base: int, b: Block) -> None:
+        """The block being scanned (``base``: the offset of ``b.data[b.start]``), kept with the one before."""
+        self.names[fi] = name
+        if self.held and self.held[-1][0] != fi:
+            self.held.clear()
+        self.held = [*self.held[-1:], (fi, base, b)]
+        self.held_to_end = False
+
+    def _cut(self, run: _Run) -> tuple[array[int], bytes] | None:
+        """A run's thread's marker lines from the held blocks, if they hold all of it (a run that
+        began long before, or spans two files, is read again later)."""
+        if run.start is None or not self.held:
+            return None
+        fi, lo = run.start.file, run.start.offset
+        hi = run.end.offset if run.end is not None else None
+        if fi != self.held[0][0] or lo < self.held[0][1]:
+            return None
+        if run.end is None and not self.held_to_end or run.end is not None and run.end.file != fi:
+            return None
+        numbers: array[int] = array("q")
+        raws: list[bytes] = []
+        for _, base, b in self.held:
+            top = base + b.end - b.start
+            if top <= lo or (hi is not None and base >= hi):
+                continue
+            a = b.start + max(lo, base) - base
+            z = b.start + (min(hi, top) if hi is not None else top) - base
+            _take_lines(b.data, a, z, run.start.line if lo >= base else b.line, run.tag, numbers, raws)
+        return numbers, b"\n".join(raws)
 
     def finish(self) -> list[_Run]:
         """Runs still open end with the input, in the order they began."""
@@ -507,6 +673,7 @@ WORKERS = max(1, min(2, int(os.environ.get("IMSVALOG_WORKERS", "0") or 0) or (os
 def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], base: int, index: ScanIndex) -> None:
     needles = (_EVALUATION_NEEDLE, _ACCEPT_NEEDLE)
     for b in blocks:
+        marker.hold(fi, name, base + b.offset, b)
         data = b.data
         _see_span(data, b.start, b.end, index)
         _account(data, b.start, b.end, b.line, name, marker.rejects, marker.limit)
@@ -519,9 +686,12 @@ def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], b
             step(data[s : find(b"\n", s)], fi, offset + s, line, name)
 
 
-def _scan_part(f: LogFile, fi: int, start: int, stop: int) -> tuple[_Steps, list[Reject], int, int, tuple, int]:
+def _scan_part(
+    f: LogFile, fi: int, start: int, stop: int, last: bool
+) -> tuple[_Steps, list[Reject], int, int, tuple, int, dict]:
     """A worker's half of a plain file: the steps of pass 1 (lines numbered from 1 at ``start``),
-    rejects, lines and bytes seen, the times seen, its ``Scan finished`` lines."""
+    rejects, lines and bytes seen, the times seen, its ``Scan finished`` lines, and the lines of the
+    marked runs that begin in it (``last``: its end is the end of the input)."""
     rejects: list[Reject] = []
     index = ScanIndex()
     marker = _Marker(index, rejects, record=True)
@@ -538,7 +708,14 @@ def _scan_part(f: LogFile, fi: int, start: int, stop: int) -> tuple[_Steps, list
             yield b
 
     _scan_blocks(marker, fi, name, blocks(), start, index)
-    return marker.steps or _Steps(), rejects, counts[0], counts[1], (index.first, index.last), marker.finished_lines
+    if last:
+        marker.held_to_end = True
+        for run in marker.current.values():
+            marker._settle(run)  # noqa: SLF001
+    return (
+        marker.steps or _Steps(), rejects, counts[0], counts[1], (index.first, index.last), marker.finished_lines,
+        marker.cut_lines,
+    )
 
 
 def _fork_pool():  # type: ignore[no-untyped-def]
@@ -557,15 +734,17 @@ def _mark_runs(
     progress: ProgressFn | None,
     total: int,
     index: ScanIndex,
-) -> tuple[list[_Run], int, int]:
-    """Pass 1: the runs that hold an evaluation, in the order they end; the runs opened by an
-    Accept line that hold none; the ``Scan finished`` lines of the input (see :func:`_unparsed_scans`).
+    pass2: _Pass2 | None = None,
+) -> tuple[int, int]:
+    """Pass 1: the runs opened by an Accept line that hold no evaluation and the ``Scan finished``
+    lines of the input (see :func:`_unparsed_scans`); each run that holds one goes to ``pass2``
+    as it ends.
 
     A big plain file is cut at a line start in the middle: a second process scans the second
     half while this one scans the first, and its steps are then replayed in order (the run
     logic needs the lines in order; finding them is the costly part).
     """
-    marker = _Marker(index, rejects)
+    marker = _Marker(index, rejects, pass2=pass2)
     pool = None
     done = 0
     try:
@@ -577,15 +756,21 @@ def _mark_runs(
                 pool = pool or _fork_pool()
                 split = split_point(f, size // 2) if pool is not None else 0
             if 0 < split < size:
-                future = pool.submit(_scan_part, f, fi, split, size)  # type: ignore[union-attr]
+                last_file = fi == len(files) - 1
+                future = pool.submit(_scan_part, f, fi, split, size, last_file)  # type: ignore[union-attr]
                 before = stats.lines
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done, stop=split), 0, index)
-                steps, part_rejects, lines, nbytes, (first, last), finished = future.result()
+                steps, part_rejects, lines, nbytes, (first, last), finished, cut = future.result()
                 marker.finished_lines += finished
                 shift = stats.lines - before
+                marker.held.clear()  # the worker's part comes next: the blocks held are not at its end
+                marker.cut_lines, marker.cut_shift = cut, shift
                 for thread, tag, is_accept, is_eval, sfi, offset, lineno in steps:
                     marker._step(thread, tag, is_accept, is_eval, sfi, offset, lineno + shift)  # noqa: SLF001
                 del steps
+                if not last_file:
+                    marker.cut_lines = {}  # runs open at the worker's end go on in the next file: read later
+                marker.held_to_end = last_file
                 rejects += [replace(r, source=replace(r.source, line=r.source.line + shift)) for r in part_rejects]
                 stats.lines += lines
                 stats.bytes += nbytes
@@ -597,11 +782,13 @@ def _mark_runs(
                     progress(done, total, name)
             else:
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done), 0, index)
+                marker.held_to_end = fi == len(files) - 1
             done += size
+        marker.finish()
     finally:
         if pool is not None:
             pool.shutdown()
-    return marker.finish(), marker.unparsed_runs, marker.finished_lines
+    return marker.unparsed_runs, marker.finished_lines
 
 
 def _file_blocks(
@@ -663,6 +850,8 @@ def _read_runs(files: Sequence[LogFile], runs: Sequence[_Run], plain: Sequence[b
             _read_segments_by_offset(f, name, segs)
         else:
             _read_segments_streaming(f, name, segs)
+    for run in runs:
+        run.cut = True
 
 
 _MARKER_ALTERNATIVES = b"|".join(re.escape(n) for n in MARKER_NEEDLES)
@@ -675,20 +864,29 @@ def _thread_markers(tag: bytes) -> re.Pattern[bytes]:
     return re.compile(re.escape(tag) + rb"[^\n]*?(?:" + _MARKER_ALTERNATIVES + rb")")
 
 
-def _take_lines(data: bytes, lo: int, hi: int, line: int, run: _Run, name: str) -> None:
-    """The lines of ``data[lo:hi]`` (whole lines; ``line`` is the first's number) that carry the run's
-    thread tag and a marker, into ``run.lines``."""
+def _take_lines(data: bytes, lo: int, hi: int, line: int, tag: bytes, numbers: array[int], raws: list[bytes]) -> None:
+    """The lines of ``data[lo:hi]`` (whole lines; ``line`` is the first's number) that carry the thread
+    tag ``tag`` and a marker: their numbers and bytes (without the newline)."""
     find, rfind, count = data.find, data.rfind, data.count
     counted = last = lo
-    append = run.lines.append
-    for m in _thread_markers(run.tag).finditer(data, lo, hi):
+    number, append = numbers.append, raws.append
+    for m in _thread_markers(tag).finditer(data, lo, hi):
         s = rfind(b"\n", lo, m.start()) + 1 or lo
         if s < last:
             continue  # the same line again (the tag twice in it)
         e = find(b"\n", m.end(), hi)
         line += count(b"\n", counted, s)
         counted, last = s, e
-        append(Source(name, line, _text(data[s:e])))
+        number(line)
+        append(data[s:e])
+
+
+def _take_run_lines(data: bytes, lo: int, hi: int, line: int, run: _Run, name: str) -> None:
+    """:func:`_take_lines` into ``run.lines``."""
+    numbers: array[int] = array("q")
+    raws: list[bytes] = []
+    _take_lines(data, lo, hi, line, run.tag, numbers, raws)
+    run.lines += [Source(name, n, _text(raw)) for n, raw in zip(numbers, raws)]
 
 
 def _read_segments_by_offset(f: LogFile, name: str, segs: list[tuple[int, int | None, int, _Run]]) -> None:
@@ -714,7 +912,7 @@ def _read_segments_by_offset(f: LogFile, name: str, segs: list[tuple[int, int | 
                 pos += len(data)
                 if not data.endswith(b"\n"):
                     data += b"\n"
-                _take_lines(data, 0, len(data), line, run, name)
+                _take_run_lines(data, 0, len(data), line, run, name)
                 line += data.count(b"\n")
 
 
@@ -731,7 +929,7 @@ def _read_segments_streaming(f: LogFile, name: str, segs: list[tuple[int, int | 
                 z = (min(hi, bend) if hi is not None else bend) - bstart + b.start
                 # from the file's start, the block knows its line (a syslog view's first line need not be 1)
                 first = line if lo >= bstart and lo > 0 else b.line + b.data.count(b"\n", b.start, a)
-                _take_lines(b.data, a, z, first, run, name)
+                _take_run_lines(b.data, a, z, first, run, name)
     except ReadError:
         pass  # pass 1 reported it
 
