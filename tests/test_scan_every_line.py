@@ -107,3 +107,44 @@ def test_generated_lines_parse_as_parse_line_parses_them(lines: list[str], heads
         for head in heads:  # the same rest behind other heads, and the same head before other rests
             _same(parser, head + text[cut:])
             _same(parser, text[:cut] + head[head.find("]") + 1 :])
+
+
+# --- long numbers in big blocks (numpy) and small ones (translate): the same lines -------------------
+
+from imsvalog.correlation.scan import _long_numbers, _long_numbers_small  # noqa: E402
+
+_piece = st.one_of(
+    st.integers(1, 45).map(lambda n: b"7" * n), st.sampled_from([b"\n", b" ", b":", b"]", b"x", b"\r\n", b"\xff"]),
+    st.binary(max_size=9),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(_piece, max_size=60), pad=st.integers(0, 7), cut=st.integers(0, 7))
+def test_long_numbers_found_with_numpy_are_those_found_with_translate(pieces: list[bytes], pad: int, cut: int) -> None:
+    import imsvalog.correlation.scan as scan
+
+    data = b"\n" * pad + b"".join(pieces) * 3 + b"\n"
+    start, end = pad, len(data)
+    want = sorted(set(_long_numbers_small(data, start, end)))
+    for piece in (scan._PIECE, 64, 76):  # one piece, and many that overlap
+        saved = scan._PIECE
+        try:
+            scan._PIECE = piece
+            scan._BUFFERS.clear()
+            assert sorted(set(_long_numbers(data, start, end))) == want
+            head = data[: start + cut] + b"\n"  # a window that does not start at the buffer's start
+            assert sorted(set(_long_numbers(head, start, len(head)))) == sorted(set(_long_numbers_small(head, start, len(head))))
+        finally:
+            scan._PIECE = saved
+            scan._BUFFERS.clear()
+
+
+def test_a_number_at_every_offset_and_length_is_found() -> None:
+    for length in range(15, 25):
+        for at in range(0, 12):
+            data = b"a" * at + b"1" * length + b"b\n" + b"2024 4098504448 x\n" * 50
+            got = list(_long_numbers(data, 0, len(data)))
+            assert got == ([0] if length > 18 else []), (length, at)
+            data = b"2024 4098504448 x\n" * 50 + b"a" * at + b"1" * length + b"\n"
+            assert sorted(set(_long_numbers(data, 0, len(data)))) == ([900] if length > 18 else []), (length, at)

@@ -84,6 +84,90 @@ _DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
 _TOO_MANY_DIGITS = b"0" * (_SURE_DIGITS + 1)
 
 
+#: a number of more digits than :data:`_SURE_DIGITS`
+_LONG_NUMBER = re.compile(rb"[0-9]{%d}" % (_SURE_DIGITS + 1))
+#: blocks at least this big are searched for long numbers with numpy (four times as fast)
+_NUMPY_FROM = 1 << 16
+
+
+def _long_numbers_small(data: bytes, start: int, end: int) -> Iterator[int]:
+    """Start offsets of the lines of ``data[start:end]`` (whole lines) holding a number of more than
+    :data:`_SURE_DIGITS` digits: every digit made ``0``, then ``bytes.find``."""
+    digits = (data if start == 0 and end == len(data) else data[start:end]).translate(_DIGITS_AS_ZERO)
+    i = digits.find(_TOO_MANY_DIGITS)
+    while i != -1:
+        yield start + digits.rfind(b"\n", 0, i) + 1
+        e = digits.find(b"\n", i)
+        i = digits.find(_TOO_MANY_DIGITS, e + 1) if e != -1 else -1
+
+
+#: the piece of a block :func:`_long_numbers` looks at at once (its buffers stay in the cache)
+_PIECE = 1 << 18
+
+
+class _DigitBuffers:
+    """Work buffers of :func:`_long_numbers`, made once per process (a new big array per block costs
+    its page faults, as much as the work)."""
+
+    def __init__(self) -> None:
+        import numpy as np  # a pandas dependency; only for big blocks
+
+        self.np = np
+        self.byte = np.empty(_PIECE, np.uint8)
+        self.digit = np.empty(_PIECE, np.bool_)
+        self.word = np.empty(_PIECE // 4, np.bool_)
+        self.four = np.empty(_PIECE // 4, np.bool_)
+
+
+_BUFFERS: list[_DigitBuffers] = []
+
+
+def _long_numbers(data: bytes, start: int, end: int) -> Iterator[int]:
+    """:func:`_long_numbers_small` for big blocks, with numpy: a number of at least 19 digits covers
+    four whole aligned 4-byte words, wherever it starts (19 - 3 = 16), which a 10-digit thread ID
+    never does; each word of digits is one 32-bit compare.  Pieces of :data:`_PIECE` bytes overlap
+    by more than such a number; only the places found (rare) are looked at in Python, and the last
+    bytes, past the last whole word, by the regex."""
+    assert _SURE_DIGITS + 1 >= 19 and (_PIECE - 2 * _SURE_DIGITS) % 4 == 0, "four whole words in every longer number"
+    if not _BUFFERS:
+        _BUFFERS.append(_DigitBuffers())
+    b = _BUFFERS[0]
+    np = b.np
+    last = -1
+    at = start
+    while True:
+        n = min(_PIECE, end - at) // 4 * 4
+        if n < 16:
+            break  # the regex below looks at it
+        byte, digit, word, four = b.byte[:n], b.digit[:n], b.word[: n // 4], b.four[: n // 4 - 3]
+        np.bitwise_xor(np.frombuffer(data, np.uint8, n, at), 48, out=byte)
+        np.less(byte, 10, out=digit)
+        np.equal(digit.view(np.uint32), 0x01010101, out=word)
+        np.logical_and(word[:-3], word[1:-2], out=four)
+        four &= word[2:-1]
+        four &= word[3:]
+        if four.any():
+            for w in np.flatnonzero(four).tolist():
+                p = at + 4 * w
+                if p <= last:
+                    continue  # in a line already looked at
+                s = data.rfind(b"\n", start, p) + 1 or start
+                e = data.find(b"\n", p, end)
+                last = end if e == -1 else e
+                if _LONG_NUMBER.search(data, s, last) is not None:
+                    yield s
+        if at + _PIECE >= end:
+            break
+        at += _PIECE - 2 * _SURE_DIGITS
+    m = _LONG_NUMBER.search(data, max(start, at + n - 2 * _SURE_DIGITS), end)
+    while m is not None:
+        s = data.rfind(b"\n", start, m.start()) + 1 or start
+        if s > last:
+            yield s
+        e = data.find(b"\n", m.end(), end)
+        m = _LONG_NUMBER.search(data, e + 1, end) if e != -1 else None
+
+
 def _unsure_lines(data: bytes, start: int, end: int, limit: int) -> list[int]:
     """Start offsets of the lines of ``data[start:end]`` (whole lines) that might not parse:
     not in the sure layout, holding a number of more than :data:`_SURE_DIGITS` digits (it may
@@ -95,12 +179,7 @@ def _unsure_lines(data: bytes, start: int, end: int, limit: int) -> list[int]:
         starts.add(start)
     for m in _UNSURE_START.finditer(data, start, end - 1):
         starts.add(m.start() + 1)
-    digits = (data if start == 0 and end == len(data) else data[start:end]).translate(_DIGITS_AS_ZERO)
-    i = digits.find(_TOO_MANY_DIGITS)
-    while i != -1:
-        starts.add(start + digits.rfind(b"\n", 0, i) + 1)
-        e = digits.find(b"\n", i)
-        i = digits.find(_TOO_MANY_DIGITS, e + 1) if e != -1 else -1
+    starts.update((_long_numbers if end - start >= _NUMPY_FROM else _long_numbers_small)(data, start, end))
     if end - start > limit:  # a line over the limit has a window of limit/2 bytes without a line end
         step = max(1, limit // 2)
         p = start
