@@ -706,11 +706,17 @@ class _Marker:
             self.unparsed_runs += 1  # a run opened by an Accept line is one scan (connection reuse: more)
 
     def hold(self, fi: int, name: str, base: int, b: Block) -> None:
-        """The block being scanned (``base``: the offset of ``b.data[b.start]``), kept with the one before."""
+        """The block being scanned (``base``: the offset of ``b.data[b.start]``), kept with the last
+        :data:`_HOLD` bytes of the one before (a copy: the block's buffer is let go)."""
         self.names[fi] = name
-        if self.held and self.held[-1][0] != fi:
-            self.held.clear()
-        self.held = [*self.held[-1:], (fi, base, b)]
+        held = []
+        if self.held and self.held[-1][0] == fi:
+            _, base0, b0 = self.held[-1]
+            keep = min(b0.end - b0.start, _HOLD)
+            # its first line's number is never used: a run is cut from the held bytes only when it starts in them
+            held.append((fi, base0 + b0.end - b0.start - keep, Block(b0.data[b0.end - keep : b0.end], 0, keep, -1, -1, -1)))
+        held.append((fi, base, b))
+        self.held = held
         self.held_to_end = False
 
     def _cut(self, run: _Run) -> tuple[array[int], bytes] | None:
@@ -742,6 +748,10 @@ class _Marker:
         self.current.clear()
         return self.marked
 
+
+#: how much of the block before the one being scanned pass 1 keeps, to cut the runs that began in it
+#: (a run, one thread's scan, spans ~100 KB; a longer one is read again by offset)
+_HOLD = 1 << 20
 
 #: a plain log.imss at least this big is scanned by two processes (one half each) when
 #: :data:`WORKERS` allows; ``IMSVALOG_WORKERS=1`` keeps to one
