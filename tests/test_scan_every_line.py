@@ -148,3 +148,38 @@ def test_a_number_at_every_offset_and_length_is_found() -> None:
             assert got == ([0] if length > 18 else []), (length, at)
             data = b"2024 4098504448 x\n" * 50 + b"a" * at + b"1" * length + b"\n"
             assert sorted(set(_long_numbers(data, 0, len(data)))) == ([900] if length > 18 else []), (length, at)
+
+
+# --- the every-line check with the first line's date, offset and pid as literals: the same lines --------
+
+import re  # noqa: E402
+
+from imsvalog.correlation import scan as _scan  # noqa: E402
+
+_HEADS = [
+    "2024/03/12 09:15:01 GMT+01:00 [4242:139871]", "2024/03/12 23:59:59 GMT+01:00 [4242:7]",
+    "2024/03/13 00:00:00 GMT+01:00 [4242:139871]", "2024/03/12 09:15:01 GMT-05:00 [4242:139871]",
+    "2024/03/12 09:15:01 GMT+01:00 [4243:139871]", "2024/03/12 09:15:01 GMT+01:00 [42:1]",
+    "2024/02/29 09:15:01 GMT+01:00 [4242:1]", "2024/03/12 24:15:01 GMT+01:00 [4242:1]",
+    "2024/03/12 09:15:01 GMT+01:00 [4242:" + "1" * 19 + "]", "2024/03/12 09:15:01 GMT+01:00 [4242]",
+    "2024/03/12 09:15:01 GMT+1 [4242:1]", "x", "",
+]
+
+
+def _reference(data: bytes, start: int, end: int, limit: int) -> set[int]:
+    """The check as it was: every line start tried against the general regex."""
+    lines = [start] + [m.end() for m in re.compile(b"\n").finditer(data, start, end - 1)]
+    out = {p for p in lines if _scan._SURE_START.match(data, p) is None}
+    out |= set(_scan._long_numbers_small(data, start, end))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(heads=st.lists(st.sampled_from(_HEADS), min_size=1, max_size=30), bodies=st.lists(imss_line, max_size=5),
+       many=st.booleans())
+def test_unsure_lines_with_literal_heads_are_those_of_the_general_regex(heads: list[str], bodies: list[str], many: bool) -> None:
+    texts = [h + " " + (bodies[i % len(bodies)] if bodies else "Info: x") for i, h in enumerate(heads)]
+    if many:  # more lines unlike the first than are checked one by one
+        texts += [_HEADS[4] + " x"] * (_scan._OTHERS_CHECKED + 1)
+    data = ("\n".join(texts) + "\n").encode("utf-8", "surrogateescape").replace(b"\r", b"")
+    assert set(_scan._unsure_lines(data, 0, len(data), 1 << 20)) == _reference(data, 0, len(data), 1 << 20)

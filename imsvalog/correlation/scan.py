@@ -71,12 +71,22 @@ assert _SURE_DIGITS < MAX_DIGITS
 #: the start of a line that surely parses: log.imss's usual layout with real values (a year
 #: MIN_YEAR..MAX_YEAR, a real day of its month, but 29 February, which is checked in full;
 #: hour, minute, second and offset in range) and a [pid:tid] of at most _SURE_DIGITS digits each
-_SURE_HEAD = (
-    rb"(?:19[7-9]|2[01][0-9])[0-9]/" + _MONTH_DAY + rb" (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] "
-    rb"GMT[+-](?:[01][0-9]|2[0-3]):[0-5][0-9] \[[0-9]{1,%d}:[0-9]{1,%d}\]" % (_SURE_DIGITS, _SURE_DIGITS)
-)
+_SURE_DATE = rb"(?:19[7-9]|2[01][0-9])[0-9]/" + _MONTH_DAY
+_SURE_CLOCK = rb"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+_SURE_OFFSET = rb"[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_SURE_NUMBER = rb"[0-9]{1,%d}" % _SURE_DIGITS
+
+
+def _sure_head(date: bytes, offset: bytes, pid: bytes) -> bytes:
+    """:data:`_SURE_HEAD` with the given patterns for date, offset and pid (each field is checked on its own)."""
+    return date + b" " + _SURE_CLOCK + b" GMT" + offset + rb" \[" + pid + b":" + _SURE_NUMBER + rb"\]"
+
+
+_SURE_HEAD = _sure_head(_SURE_DATE, _SURE_OFFSET, _SURE_NUMBER)
 assert (MIN_YEAR, MAX_YEAR) == (1970, 2199), "_SURE_HEAD's year range follows grammars.common"
 _SURE_START = re.compile(_SURE_HEAD)
+#: a sure start, its date, offset and pid as groups
+_SURE_PARTS = re.compile(_sure_head(b"(" + _SURE_DATE + b")", b"(" + _SURE_OFFSET + b")", b"(" + _SURE_NUMBER + b")"))
 #: a line end not followed by a sure start (the regex engine finds them at C speed)
 _UNSURE_START = re.compile(rb"\n(?!" + _SURE_HEAD + rb")")
 #: a number that may not fit an integer field (a reject in the body shapes that hold one)
@@ -168,6 +178,17 @@ def _long_numbers(data: bytes, start: int, end: int) -> Iterator[int]:
         m = _LONG_NUMBER.search(data, e + 1, end) if e != -1 else None
 
 
+#: the most lines of another date, offset or pid that :func:`_unsure_lines` checks one by one
+_OTHERS_CHECKED = 256
+
+
+@lru_cache(maxsize=64)
+def _unsure_start_like(date: bytes, offset: bytes, pid: bytes) -> re.Pattern[bytes]:
+    """:data:`_UNSURE_START` for lines of this (sure) date, offset and pid: the other lines it finds
+    are checked against :data:`_SURE_START` one by one."""
+    return re.compile(rb"\n(?!" + _sure_head(re.escape(date), re.escape(offset), re.escape(pid)) + rb")")
+
+
 def _unsure_lines(data: bytes, start: int, end: int, limit: int) -> list[int]:
     """Start offsets of the lines of ``data[start:end]`` (whole lines) that might not parse:
     not in the sure layout, holding a number of more than :data:`_SURE_DIGITS` digits (it may
@@ -175,10 +196,17 @@ def _unsure_lines(data: bytes, start: int, end: int, limit: int) -> list[int]:
     parsed to find the rejects.
     """
     starts: set[int] = set()
-    if start < end and _SURE_START.match(data, start) is None:
+    first = _SURE_PARTS.match(data, start) if start < end else None
+    if first is None:
         starts.add(start)
-    for m in _UNSURE_START.finditer(data, start, end - 1):
-        starts.add(m.start() + 1)
+        starts.update(m.start() + 1 for m in _UNSURE_START.finditer(data, start, end - 1))
+    else:  # most lines share the first's date, offset and pid: a regex with these as literals is faster
+        rx = _unsure_start_like(first[1], first[2], first[3])
+        other = [m.start() + 1 for m in rx.finditer(data, start, end - 1)]
+        if len(other) > _OTHERS_CHECKED:
+            other = [m.start() + 1 for m in _UNSURE_START.finditer(data, start, end - 1)]
+        sure = _SURE_START.match
+        starts.update(p for p in other if sure(data, p) is None)
     starts.update((_long_numbers if end - start >= _NUMPY_FROM else _long_numbers_small)(data, start, end))
     if end - start > limit:  # a line over the limit has a window of limit/2 bytes without a line end
         step = max(1, limit // 2)
@@ -756,6 +784,9 @@ _HOLD = 1 << 20
 #: a plain log.imss at least this big is scanned by two processes (one half each) when
 #: :data:`WORKERS` allows; ``IMSVALOG_WORKERS=1`` keeps to one
 PARALLEL_FROM = 64 << 20
+#: the share of a split file that this process scans: less than half, as it also parses the runs
+#: of its part as they end and replays the worker's part after (measured at 1 GB: 0.45 evens them)
+PARENT_SHARE = 0.45
 WORKERS = max(1, min(2, int(os.environ.get("IMSVALOG_WORKERS", "0") or 0) or (os.cpu_count() or 1)))
 
 
@@ -829,8 +860,8 @@ def _mark_runs(
     lines of the input (see :func:`_unparsed_scans`); each run that holds one goes to ``pass2``
     as it ends.
 
-    A big plain file is cut at a line start in the middle: a second process scans the second
-    half while this one scans the first, and its steps are then replayed in order (the run
+    A big plain file is cut at a line start near the middle (:data:`PARENT_SHARE`): a second process
+    scans the second part while this one scans the first, and its steps are then replayed in order (the run
     logic needs the lines in order; finding them is the costly part).
     """
     marker = _Marker(index, rejects, pass2=pass2)
@@ -843,7 +874,7 @@ def _mark_runs(
             split = 0
             if WORKERS > 1 and size >= PARALLEL_FROM and seekable(f):
                 pool = pool or _fork_pool()
-                split = split_point(f, size // 2) if pool is not None else 0
+                split = split_point(f, int(size * PARENT_SHARE)) if pool is not None else 0
             if 0 < split < size:
                 last_file = fi == len(files) - 1
                 future = pool.submit(_scan_part, f, fi, split, size, last_file)  # type: ignore[union-attr]
