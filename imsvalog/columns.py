@@ -25,14 +25,13 @@ fixture line and on hypothesis-generated lines).
 from __future__ import annotations
 
 import datetime as _dt
-import gc
 import re
-from contextlib import contextmanager
 from dataclasses import fields as dc_fields
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .errors import ReadError
+from .gc_pause import gc_paused as _gc_paused  # frames: lists of fields, recipients, bit names, no cycles
 from .frames import BOOL, CATEGORY, COLUMNS, FLOAT, INT, LIST, OBJECT, STRING, _imss_classes, _series, column, format_offset, frame, offset_column, record_columns
 from .grammars import imss, polevt
 from .grammars.common import MAX_YEAR, MIN_YEAR, ParseFailure, finite, integer, make_time
@@ -905,20 +904,6 @@ def _polevt_unit(unit: _Unit, rejects: list[Reject] | None) -> dict[str, Any] | 
     cols["file"] = np.full(len(keep), unit.name, dtype=object)
     cols["line"] = keep + unit.first
     return cols
-
-
-@contextmanager
-def _gc_paused():
-    """The cyclic garbage collector off while a frame is built: the build makes hundreds of
-    thousands of lists (fields of a row, recipients, bit names) that hold no cycles, and each
-    collection would walk all of them again (measured: a third of read_polevt's time)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def polevt_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.DataFrame:

@@ -24,6 +24,7 @@ module is the one place that makes such text inert for each medium:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import json
@@ -35,6 +36,7 @@ from datetime import datetime
 from enum import Enum
 from typing import IO, TYPE_CHECKING, Any
 
+from .gc_pause import gc_paused
 from .sources import KIND_NAMES
 
 #: Unicode categories shown as escapes: controls, format characters (bidi, zero-width,
@@ -601,6 +603,15 @@ def render_correlation(
     The what-if changes and the untrusted addresses appear in the table, Markdown and
     JSON (``what_if``, ``untrusted_addresses``) outputs; jsonl and csv carry rows only.
     """
+    # each row's dicts and strings hold no cycles, and a collection would walk every row again; but json's
+    # indented (pure-Python) encoder leaves a cycle of closures per call, so the collector stays on for json
+    with gc_paused() if fmt != "json" else contextlib.nullcontext():
+        _render_correlation(result, rows, fmt, out, explain, what_if, wide)
+
+
+def _render_correlation(
+    result: Any, rows: list[Any], fmt: str, out: IO[str], explain: bool, what_if: list[Any] | None, wide: bool,
+) -> None:
     from .sentence import row_sentence
 
     if fmt == "csv":  # flat rows; the nested dicts below would be built for nothing

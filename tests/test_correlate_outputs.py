@@ -131,3 +131,24 @@ def test_address_facts_are_kept_per_profile_object_not_per_name() -> None:
     no_skips = replace(DOCUMENTED, skip=())  # same name, no documented ranges
     assert evaluate(hdrs, profile=no_skips).counted == ["10.1.1.5", "169.254.1.1", "::ffff:198.51.100.7"]
     assert evaluate(hdrs, profile=DOCUMENTED).counted == doc.counted
+
+
+def test_correlate_and_its_rendering_leave_the_garbage_collector_as_they_found_it(tmp_path: Path) -> None:
+    """The collector is paused while rows are built (no cycles among them) and on again after, also when
+    correlate refuses its input; a caller that turned it off keeps it off."""
+    import gc
+
+    from imsvalog.errors import InputError
+
+    c = correlate(_scanned_twice(tmp_path))
+    render_correlation(c, c.rows, "jsonl", io.StringIO())
+    assert gc.isenabled()
+    with pytest.raises(InputError):
+        correlate(tmp_path / "nothing-here")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        correlate(tmp_path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

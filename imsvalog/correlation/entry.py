@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..frames import frame
+from ..gc_pause import gc_paused
 from ..readers import PathsLike, as_path_list, files_of, records_of
 from ..records import Reject
 from ..scan_sessions import ScanSession
@@ -62,7 +63,13 @@ def correlate(
     >>> [(r.status, r.link.basis, [f.kind for f in r.findings]) for r in c.rows]
     [('linked', ['queue_id', 'time'], ['domain'])]
     """
-    window = time_window_of(time_window)
+    with gc_paused():  # hundreds of thousands of records and rows, no reference cycles among them
+        return _correlate(paths, trusted, profile, time_window_of(time_window), progress)
+
+
+def _correlate(
+    paths: PathsLike, trusted: TrustedList | None, profile: str | Profile, window: timedelta, progress: ProgressFn | None,
+) -> Correlation:
     found = discover(as_path_list(paths))
     by_kind: dict[str, list[LogFile]] = defaultdict(list)
     skipped = list(found.skipped)
