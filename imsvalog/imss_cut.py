@@ -184,6 +184,20 @@ def _cut_at(w: np.ndarray) -> np.ndarray:
     return at
 
 
+def _equal(a: np.ndarray, b: np.ndarray, of: np.ndarray | None = None) -> np.ndarray:
+    """Rows of ``a`` (uint64 words) equal to rows of ``b`` (those at ``of`` if given): a few words column
+    by column, more as one value per row."""
+    if a.shape[1] <= 4:
+        out = a[:, 0] == (b[:, 0] if of is None else b[of, 0])
+        for j in range(1, a.shape[1]):
+            out &= a[:, j] == (b[:, j] if of is None else b[of, j])
+        return out
+    row = np.dtype((np.void, 8 * a.shape[1]))
+    av = np.ascontiguousarray(a).view(row).ravel()
+    bv = np.ascontiguousarray(b).view(row).ravel()
+    return av == (bv if of is None else bv[of])
+
+
 def _groups(words: np.ndarray, ok: np.ndarray, runs: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Rows of equal ``words`` (uint64, one row per line): (group per row, -1 where not ``ok``; the first
     row of each group).  Grouped by a hash, then checked word by word: a row unlike its group's first is not ok."""
@@ -194,10 +208,9 @@ def _groups(words: np.ndarray, ok: np.ndarray, runs: bool = False) -> tuple[np.n
     if not len(rows):
         return code, rows
     k = words if len(rows) == len(words) else words[rows]
-    kv = np.ascontiguousarray(k).view(np.dtype((np.void, 8 * k.shape[1]))).ravel()  # a row as one value
     if runs:  # equal rows mostly follow each other: hash the first row of each run only
         new = np.ones(len(k), dtype=bool)
-        new[1:] = kv[1:] != kv[:-1]
+        new[1:] = ~_equal(k[1:], k[:-1])
         firsts = np.flatnonzero(new)
         c, _ = pd.factorize(k[firsts] @ _MULT[: k.shape[1]])
         c = c[np.cumsum(new) - 1]
@@ -205,7 +218,7 @@ def _groups(words: np.ndarray, ok: np.ndarray, runs: bool = False) -> tuple[np.n
         c, _ = pd.factorize(k @ _MULT[: k.shape[1]])
     top = np.maximum.accumulate(c)  # codes count up in order of first appearance
     first = np.flatnonzero(np.concatenate(([True], top[1:] != top[:-1])))
-    same = kv == kv[first[c]]
+    same = _equal(k, k, first[c])
     code[rows[same]] = c[same]
     return code, rows[first]
 
