@@ -165,7 +165,7 @@ _KEY_PREFIX = re.compile(r"[a-z][a-z0-9_.-]*=")
 #: a dotted word ending in a top-level domain (:func:`is_tld` decides in free text); ``*.`` before it
 #: (a wildcard) and a final dot after it (a rooted name, a sentence's end) are not part of it
 _DOTTED = (
-    r"(?:(?<![\w.@-])|(?<=[\s\"'(<\[=,;:]\*\.)|(?<=^\*\.))(?:\w(?:[\w-]*\w)?" + _DOT + ")+"
+    r"(?:(?<![\w.@-])|(?<=[\s\"'()<>\[=,;:]\*\.)|(?<=^\*\.))(?:\w(?:[\w-]*\w)?" + _DOT + ")+"
     r"(?P<tld>[^\W\d_](?:[\w-]*\w)?)(?![\w-]|\.\w)"
 )
 _HEXID = r"(?<![\w-])(?=[0-9A-F]*[A-F])(?=[0-9A-F]*[0-9])[0-9A-F]{8,20}(?![\w-])"
