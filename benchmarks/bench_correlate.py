@@ -72,7 +72,7 @@ READ_POLEVT = "import sys, imsvalog; print(len(imsvalog.read_polevt(sys.argv[1])
 TIME = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds (user + sys), peak RSS in MB, stdout of one run.
 
     Peak RSS comes from GNU time when it is installed (``wait4`` of a child started by
@@ -81,7 +81,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as tf:
         run = [TIME, "-f", "%M", "-o", tf.name, *cmd] if TIME else cmd
         t0 = time.perf_counter()
-        p = subprocess.Popen(run, stdout=out, stderr=err, env=env)
+        p = subprocess.Popen(run, stdout=out, stderr=err, env=env, cwd=cwd)
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
         out.seek(0)
@@ -122,7 +122,7 @@ def main() -> None:
     ap.add_argument("--correlate-only", action="store_true", help="measure grep and correlate only")
     args = ap.parse_args()
 
-    work = args.data or Path(tempfile.mkdtemp(prefix="imsvalog-bench-"))
+    work = args.data.resolve() if args.data else Path(tempfile.mkdtemp(prefix="imsvalog-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="imsvalog-bench-out-"))
     try:
@@ -154,9 +154,10 @@ def main() -> None:
         g = best([grep, "-c", "-F", "AntiSpoofFilter", str(log)], args.repeat, env)
         here = {**os.environ, "PYTHONPATH": str(HERE.parent)}
         cmd = [py, "-m", "imsvalog", "correlate", str(log), str(pol), "--format", "jsonl"]
-        if args.compare_with:  # alternate the two, so that both see the same load
+        if args.compare_with:  # alternate the two, so that both see the same load; run where no package
+            # folder is (``python -m`` puts the working directory before PYTHONPATH)
             other = {**os.environ, "PYTHONPATH": str(args.compare_with.resolve())}
-            pairs = [(measure(cmd, other), measure(cmd, here)) for _ in range(args.repeat)]
+            pairs = [(measure(cmd, other, str(tmp)), measure(cmd, here, str(tmp))) for _ in range(args.repeat)]
             o = tuple(min(p[0][k] for p in pairs) for k in range(3)) + (pairs[0][0][3], max(p[0][0] for p in pairs))
             c = tuple(min(p[1][k] for p in pairs) for k in range(2)) + (max(p[1][2] for p in pairs), pairs[0][1][3],
                                                                         max(p[1][0] for p in pairs))
