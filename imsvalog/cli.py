@@ -680,8 +680,12 @@ def correlate(
                 redaction_changed_answers(paths, original, result, red, profile.value, time_window)
             rows = result.only(only.value if only else None)
             changes = result.what_if(*what_if) if what_if is not None else None
-            with output_file(output, inputs) as out:
-                render_correlation(result, rows, fmt.value, Restoring(out, restore), explain=explain, what_if=changes, wide=wide)
+            try:
+                with output_file(output, inputs) as out:
+                    render_correlation(result, rows, fmt.value, Restoring(out, restore), explain=explain, what_if=changes, wide=wide)
+            except BrokenPipeError:  # the reader went away (| head): the notes still reach the terminal
+                _correlate_notes(result, restore, verbose, files)
+                raise
             if plot is not None:
                 from .frames import read_polevt
 
@@ -689,17 +693,22 @@ def correlate(
                 figs = plots.figures(result, events, *(what_if or (None, None)))
                 for name in plots.save_figures(figs, output_folder(plot, inputs)):
                     sys.stderr.write(f"wrote {clean_terminal(name)}\n")
-            for m in result.summary.missing:  # once, not per row: a whole kind of file is absent
-                sys.stderr.write(f"imsvalog: warning: {m}; rows that depend on it say so\n")
-            n = result.summary.rejects
-            if n:
-                sys.stderr.write(f"{count(n, 'line')} could not be parsed or read:\n")
-                for r in result.rejects[:5]:
-                    sys.stderr.write(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
-                if n > 5:
-                    sys.stderr.write("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
-            report_skipped([(restore(p), why) for p, why in result.skipped], verbose)
-            report_maillog_times(files, None)
+            _correlate_notes(result, restore, verbose, files)
+
+
+def _correlate_notes(result: Any, restore: Callable[[str], str], verbose: bool, files: Any) -> None:
+    """What correlate says on stderr after its rows: absent kinds of input, rejects, skipped files, assumed times."""
+    for m in result.summary.missing:  # once, not per row: a whole kind of file is absent
+        sys.stderr.write(f"imsvalog: warning: {m}; rows that depend on it say so\n")
+    n = result.summary.rejects
+    if n:
+        sys.stderr.write(f"{count(n, 'line')} could not be parsed or read:\n")
+        for r in result.rejects[:5]:
+            sys.stderr.write(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
+        if n > 5:
+            sys.stderr.write("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
+    report_skipped([(restore(p), why) for p, why in result.skipped], verbose)
+    report_maillog_times(files, None)
 
 
 # ---------------------------------------------------------------------------

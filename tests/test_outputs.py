@@ -168,6 +168,17 @@ def test_reader_of_the_pipe_going_away_is_success(fmt: str) -> None:
     assert p.wait() == 0 and "Traceback" not in err and "error" not in err.lower()
 
 
+@pytest.mark.parametrize("fmt", ["table", "jsonl", "csv", "markdown", "json"])
+def test_notes_reach_stderr_when_the_reader_of_the_rows_went_away(fmt: str) -> None:
+    """`correlate ... | head -1`: the reject count and the assumptions are still said (the pipe broke on the rows)."""
+    cmd = [str(SCRIPT), "correlate", str(FIXTURES / "ugly"), str(FIXTURES / "two-days"), "-f", fmt]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    p.stdout.close()  # gone before the first row is written
+    err = p.stderr.read().decode()
+    assert p.wait() == 0 and "Traceback" not in err
+    assert "5 lines could not be parsed or read:" in err and "maillog year 2024 from the file name" in err, err
+
+
 def test_parse_into_a_closed_pipe_is_success() -> None:
     p = subprocess.Popen([str(SCRIPT), "parse", str(BUSY)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     p.stdout.close()
