@@ -32,3 +32,20 @@ def test_two_halves_give_the_rows_of_one_pass(name: str, tmp_path: Path, monkeyp
     ]
     if name == "gen":
         assert len(one.rows) > 5
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "\x1b[31mtwo"])
+def test_a_workers_variable_that_is_no_number_is_a_plain_input_error(value: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    env = {**os.environ, "IMSVALOG_WORKERS": value}
+    r = subprocess.run([sys.executable, "-m", "imsvalog", "correlate", str(FIXTURES / "kb000239719"), "-f", "jsonl"],
+                       capture_output=True, env=env, cwd=ROOT)
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "internal error" not in err and "Traceback" not in err, err
+    assert err.startswith("imsvalog: error: IMSVALOG_WORKERS=") and "is not a number of processes" in err
+    assert "\x1b" not in err and r.stdout == b""

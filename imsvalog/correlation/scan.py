@@ -20,7 +20,7 @@ from functools import lru_cache
 from datetime import datetime
 
 from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, iter_blocks, seekable, split_point
-from ..errors import ReadError
+from ..errors import InputError, ReadError
 from ..grammars import imss
 from ..grammars.common import (
     MAX_DIGITS, MAX_INTEGER, MAX_YEAR, MIN_YEAR, ParseFailure, integer, make_time, required_literal,
@@ -787,7 +787,26 @@ PARALLEL_FROM = 64 << 20
 #: the share of a split file that this process scans: less than half, as it also parses the runs
 #: of its part as they end and replays the worker's part after (measured at 1 GB: 0.45 evens them)
 PARENT_SHARE = 0.45
-WORKERS = max(1, min(2, int(os.environ.get("IMSVALOG_WORKERS", "0") or 0) or (os.cpu_count() or 1)))
+
+
+def workers_of(text: str | None, cpus: int | None) -> int | None:
+    """How many processes scan a big log.imss, from ``IMSVALOG_WORKERS``: 1 or 2 (more is 2, less than 0 is
+    1; unset, empty or 0: as many as the cores, at most 2); None when the text is not a whole number.
+
+    >>> workers_of(None, 8), workers_of("1", 8), workers_of(" 5 ", 8), workers_of("0", 1), workers_of("-3", 8)
+    (2, 1, 2, 1, 1)
+    >>> workers_of("abc", 8), workers_of("1.5", 8)
+    (None, None)
+    """
+    try:
+        n = int(text.strip() or 0) if text is not None else 0
+    except ValueError:
+        return None
+    return max(1, min(2, n or cpus or 1))
+
+
+#: None: IMSVALOG_WORKERS is not a number (an input error when a big file is read, not at import)
+WORKERS: int | None = workers_of(os.environ.get("IMSVALOG_WORKERS"), os.cpu_count())
 
 
 def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], base: int, index: ScanIndex) -> None:
@@ -864,6 +883,11 @@ def _mark_runs(
     scans the second part while this one scans the first, and its steps are then replayed in order (the run
     logic needs the lines in order; finding them is the costly part).
     """
+    if WORKERS is None:
+        raise InputError(
+            f"IMSVALOG_WORKERS={os.environ.get('IMSVALOG_WORKERS', '')!r} is not a number of processes "
+            "(1 or 2; unset: as many as the cores, at most 2)"
+        )
     marker = _Marker(index, rejects, pass2=pass2)
     pool = None
     done = 0
