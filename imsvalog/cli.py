@@ -932,18 +932,26 @@ def progress_bar() -> Iterator[Callable[[int, int, str], None] | None]:
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
-    with Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-    ) as bar:
+    console = Console(stderr=True)
+    # one line at the terminal's width (a wrapped bar leaves a second line per refresh): a bar of 10 cells,
+    # the byte counts (14 cells), speed (10) and time left (7) only where they fit, and the file name's tail
+    # in what is left
+    wide = console.width >= 72
+    columns: list[Any] = ["[progress.description]{task.description}", BarColumn(bar_width=10), DownloadColumn()]
+    if wide:
+        columns += [TransferSpeedColumn(), TimeRemainingColumn()]
+    room = max(8, console.width - (8 + 10 + 14 + (10 + 7 if wide else 0) + len(columns) + 1))
+    with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("reading log.imss", total=None)
 
         from rich.markup import escape
 
         def update(done: int, total: int, name: str = "") -> None:
             # the file or bundle member being read: its tail, made inert (member names are archive content)
-            shown = escape(clean_terminal(name[-48:] if len(name) > 48 else name)) if name else "log.imss"
-            bar.update(task, completed=done, total=total or None, description=f"reading {shown}")
+            shown = clean_terminal(name) if name else "log.imss"
+            if len(shown) > room:
+                shown = "…" + shown[-(room - 1):]
+            bar.update(task, completed=done, total=total or None, description=f"reading {escape(shown)}")
 
         yield update
 

@@ -121,3 +121,55 @@ def test_wide_characters_are_measured_in_terminal_cells(tmp_path, command: str, 
         assert "日本" in out and "…" in out  # the CJK sender elided in the middle, by cells
     else:
         assert "請求書の確認をお願いします" * 3 in flat and "Y" * 200 in flat  # wrapped, nothing lost
+
+
+_PROGRESS = """
+import time
+from imsvalog.cli import progress_bar
+with progress_bar() as update:
+    assert update is not None
+    for i in (1, 2, 3):
+        update(604_500 * i // 3, 604_500, "case-2024-06-04.zip!var/app_data/imss/log/log.imss.20240604.0004")
+        time.sleep(0.25)
+"""
+
+
+@pytest.mark.parametrize("cols", [100, 80, 60, 40])
+def test_the_progress_bar_stays_one_line_of_the_terminal(cols: int) -> None:
+    """A long member path made the byte count wrap onto a second line at 80 columns (a line per refresh)."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from .conftest import ROOT
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["TERM"] = "xterm"
+    p = subprocess.Popen([sys.executable, "-c", _PROGRESS], stdout=slave, stderr=slave, stdin=subprocess.DEVNULL,
+                         cwd=ROOT, env=env)
+    os.close(slave)
+    chunks = []
+    while select.select([master], [], [], 30)[0]:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert p.wait(30) == 0
+    os.close(master)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode())
+    lines = [x for x in re.split(r"[\r\n]", text) if x.strip()]
+    tail = "log.imss.20240604.0004" if cols >= 60 else "0004"  # the file name's tail is kept, as much as fits
+    assert any(tail in x for x in lines), lines
+    assert max(len(x) for x in lines) <= cols, [x for x in lines if len(x) > cols]
+    if cols >= 60:
+        assert any("604.5/604.5 kB" in x for x in lines), lines
