@@ -805,7 +805,7 @@ def workers_of(text: str | None, cpus: int | None) -> int | None:
     return max(1, min(2, n or cpus or 1))
 
 
-#: None: IMSVALOG_WORKERS is not a number (an input error when a big file is read, not at import)
+#: None: IMSVALOG_WORKERS is not a number (an input error when log.imss is scanned, not at import)
 WORKERS: int | None = workers_of(os.environ.get("IMSVALOG_WORKERS"), os.cpu_count())
 
 
