@@ -23,6 +23,7 @@ from .outputs import Inputs, check_key_file, check_output_folder, check_outputs,
 from .readers import ReadReport, iter_found, plan
 from .records import Reject, to_row
 from .render import (
+    cells,
     clean_terminal,
     count,
     clean_text_block,
@@ -31,6 +32,7 @@ from .render import (
     MIN_WRAP_ROOM,
     plain,
     table_width,
+    tail_cells,
     text_lines,
     write_csv,
     write_json,
@@ -949,8 +951,8 @@ def progress_bar() -> Iterator[Callable[[int, int, str], None] | None]:
         def update(done: int, total: int, name: str = "") -> None:
             # the file or bundle member being read: its tail, made inert (member names are archive content)
             shown = clean_terminal(name) if name else "log.imss"
-            if len(shown) > room:
-                shown = "…" + shown[-(room - 1):]
+            if cells(shown) > room:  # terminal cells: a CJK member name takes two a character
+                shown = "…" + tail_cells(shown, room - 1)
             bar.update(task, completed=done, total=total or None, description=f"reading {escape(shown)}")
 
         yield update

@@ -24,14 +24,15 @@ BUSY = FIXTURES / "busy-day"
 IDS = re.compile(r"^\d\d:\d\d:\d\d  (\S+)", re.M)
 
 
-def run_in_pty(args: list[str], cols: int) -> str:
-    """Run the CLI with its stdout on a pseudo-terminal of ``cols`` columns; return what it printed."""
+def run_in_pty(args: list[str], cols: int, *, stderr: bool = False, command: list[str] | None = None) -> str:
+    """Run the CLI (or ``command``) with its stdout (and with ``stderr``, its stderr too) on a pseudo-terminal
+    of ``cols`` columns; return what it printed (colours removed)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env["TERM"] = "xterm"
-    p = subprocess.Popen([sys.executable, "-m", "imsvalog", *args], stdout=slave, stderr=subprocess.DEVNULL,
-                         stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
+    p = subprocess.Popen(command or [sys.executable, "-m", "imsvalog", *args], stdout=slave,
+                         stderr=slave if stderr else subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
     os.close(slave)
     chunks = []
     while True:

@@ -137,39 +137,28 @@ with progress_bar() as update:
 @pytest.mark.parametrize("cols", [100, 80, 60, 40])
 def test_the_progress_bar_stays_one_line_of_the_terminal(cols: int) -> None:
     """A long member path made the byte count wrap onto a second line at 80 columns (a line per refresh)."""
-    import fcntl
-    import os
-    import pty
-    import select
-    import struct
-    import subprocess
     import sys
-    import termios
 
-    from .conftest import ROOT
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["TERM"] = "xterm"
-    p = subprocess.Popen([sys.executable, "-c", _PROGRESS], stdout=slave, stderr=slave, stdin=subprocess.DEVNULL,
-                         cwd=ROOT, env=env)
-    os.close(slave)
-    chunks = []
-    while select.select([master], [], [], 30)[0]:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    assert p.wait(30) == 0
-    os.close(master)
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode())
+    text = run_in_pty([], cols, stderr=True, command=[sys.executable, "-c", _PROGRESS])
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)  # cursor moves and line clears take no columns either
     lines = [x for x in re.split(r"[\r\n]", text) if x.strip()]
     tail = "log.imss.20240604.0004" if cols >= 60 else "0004"  # the file name's tail is kept, as much as fits
     assert any(tail in x for x in lines), lines
     assert max(len(x) for x in lines) <= cols, [x for x in lines if len(x) > cols]
     if cols >= 60:
         assert any("604.5/604.5 kB" in x for x in lines), lines
+
+
+def test_the_progress_bar_counts_a_wide_member_name_in_cells() -> None:
+    """A CJK member name takes two cells a character: cut by characters, the line overflowed 80 columns."""
+    import sys
+
+    from imsvalog.render import cells
+
+    name = "顧客.zip!保管/" + "記録" * 20 + "-0004"
+    script = _PROGRESS.replace("case-2024-06-04.zip!var/app_data/imss/log/log.imss.20240604.0004", name)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", run_in_pty([], 80, stderr=True, command=[sys.executable, "-c", script]))
+    lines = [x for x in re.split(r"[\r\n]", text) if x.strip()]
+    assert any("記録-0004 " in x for x in lines), lines
+    assert any("604.5/604.5 kB" in x for x in lines), lines  # the byte counts are not squeezed by the name
+    assert max(cells(x) for x in lines) <= 80, [x for x in lines if cells(x) > 80]
