@@ -19,7 +19,7 @@ from typing import IO, Any, TypeVar
 import typer
 
 from .errors import InputError
-from .outputs import Inputs, check_key_file, check_output_folder, check_outputs, output_file, output_folder, silence_stdout
+from .outputs import Inputs, OutputError, check_key_file, check_output_folder, check_outputs, output_file, output_folder, silence_stdout
 from .readers import ReadReport, iter_found, plan
 from .records import Reject, to_row
 from .render import (
@@ -685,8 +685,8 @@ def correlate(
             try:
                 with output_file(output, inputs) as out:
                     render_correlation(result, rows, fmt.value, Restoring(out, restore), explain=explain, what_if=changes, wide=wide)
-            except BrokenPipeError:  # the reader went away (| head): the notes still reach the terminal
-                _correlate_notes(result, restore, verbose, files)
+            except (BrokenPipeError, OutputError):  # the reader went away (| head) or a write failed (disk full):
+                _correlate_notes(result, restore, verbose, files)  # the notes still reach the terminal
                 raise
             if plot is not None:
                 from .frames import read_polevt

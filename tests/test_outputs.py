@@ -179,6 +179,15 @@ def test_notes_reach_stderr_when_the_reader_of_the_rows_went_away(fmt: str) -> N
     assert "5 lines could not be parsed or read:" in err and "maillog year 2024 from the file name" in err, err
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_notes_reach_stderr_when_the_rows_cannot_be_written() -> None:
+    """A full disk is an error (exit 2), and the reject count and the absent kinds are still said."""
+    r = sh("correlate", str(FIXTURES / "ugly"), "-f", "jsonl", "-o", "/dev/full")
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "/dev/full: cannot write: No space left on device" in err, err
+    assert "5 lines could not be parsed or read:" in err, err
+
+
 def test_parse_into_a_closed_pipe_is_success() -> None:
     p = subprocess.Popen([str(SCRIPT), "parse", str(BUSY)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     p.stdout.close()
