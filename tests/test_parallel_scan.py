@@ -49,3 +49,16 @@ def test_a_workers_variable_that_is_no_number_is_a_plain_input_error(value: str)
     assert r.returncode == 2 and "internal error" not in err and "Traceback" not in err, err
     assert err.startswith("imsvalog: error: IMSVALOG_WORKERS=") and "is not a number of processes" in err
     assert "\x1b" not in err and r.stdout == b""
+
+
+def test_a_bad_workers_variable_is_no_error_when_no_log_imss_is_scanned() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    env = {**os.environ, "IMSVALOG_WORKERS": "abc"}
+    r = subprocess.run([sys.executable, "-m", "imsvalog", "correlate", str(FIXTURES / "kb000239719" / "polevt.imss.20190430.0001"),
+                        "-f", "jsonl"], capture_output=True, env=env, cwd=ROOT)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 1 and b"IMSVALOG_WORKERS" not in r.stderr, r.stderr

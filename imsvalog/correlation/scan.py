@@ -883,7 +883,7 @@ def _mark_runs(
     scans the second part while this one scans the first, and its steps are then replayed in order (the run
     logic needs the lines in order; finding them is the costly part).
     """
-    if WORKERS is None:
+    if WORKERS is None and files:
         raise InputError(
             f"IMSVALOG_WORKERS={os.environ.get('IMSVALOG_WORKERS', '')!r} is not a number of processes "
             "(1 or 2; unset: as many as the cores, at most 2)"
