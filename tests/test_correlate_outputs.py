@@ -152,3 +152,17 @@ def test_correlate_and_its_rendering_leave_the_garbage_collector_as_they_found_i
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_trace_whose_verdict_is_not_logged_never_says_the_filter_fired(tmp_path: Path) -> None:
+    """Only IMSVA's 'Get N IP address' line, no verdict line and no polevt: whether it fired is unknown, in words too."""
+    import imsvalog
+
+    (tmp_path / "log.imss.20190430.0001").write_text(
+        "2019/04/30 13:57:43 GMT+09:00 [1:2] [DEBUG]AntiSpoofFilter: Get 2 IP address from received header. "
+        "1.2.3.4,5.6.7.8,\n"
+    )
+    rows = imsvalog.correlate(tmp_path).rows
+    assert [r.status for r in rows] == ["trace-without-event"] and rows[0].trace.triggered is None
+    text = rows[0].explanation
+    assert "although the filter fired" not in text and "whether the filter fired is not logged" in text, text

@@ -45,11 +45,14 @@ def explain_row(row: Row) -> str:
     elif row.status == "trace-without-event":
         if t is not None and t.triggered is False:
             lines.append("No policy event: the filter did not fire, so none is expected.")
-        elif row.linked_elsewhere:
-            lines.append("No policy event linked to this trace although the filter fired: "
-                         "the ones that fit it are linked to other traces (see the notes).")
         else:
-            lines.append("No policy event found for this trace although the filter fired.")
+            # fired (IMSVA said so) or unknown (its verdict line is not in the log): never "fired" when not logged
+            fired = "although the filter fired" if t is not None and t.triggered else "(whether the filter fired is not logged)"
+            if row.linked_elsewhere:
+                lines.append(f"No policy event linked to this trace {fired}: "
+                             "the ones that fit it are linked to other traces (see the notes).")
+            else:
+                lines.append(f"No policy event found for this trace {fired}.")
     elif row.status == "event-without-trace" and row.linked_elsewhere:
         lines.append("No AntiSpoofFilter trace linked to this policy event: "
                      "the traces that fit it are linked to other policy events (see the notes).")
