@@ -357,20 +357,55 @@ def list_bundle(path: Path) -> Listing:
     return out
 
 
+@dataclass
+class _Probe:
+    """What reading the first bytes of a nested archive's encrypted entries showed so far."""
+
+    #: an encrypted entry opened with the password
+    opened: bool = False
+    #: the first encrypted entry the password does not open: its label and libarchive's reason
+    refused: tuple[str, str] | None = None
+    #: the first encrypted entry whose data failed otherwise (damaged, or a wrong ZipCrypto
+    #: password that passed the one-byte check: 1 in 256 do): its label and the reason
+    failed: tuple[str, str] | None = None
+    #: the encrypted entry being read (an error libarchive raises on the next entry is its)
+    reading: str | None = None
+
+    def verdict(self, reason: str | None = None) -> tuple[str, str] | None:
+        """The entry and reason that say the password is wrong, if the probe shows it.
+
+        As for a bundle on disk (:func:`_refusal`): data that fails to decrypt while no
+        encrypted entry opens is taken as the password's fault, saying it may be damage.
+        """
+        if self.refused is not None:
+            return self.refused
+        if reason is not None and self.reading is not None and self.failed is None:
+            self.failed = (self.reading, reason)
+        if self.failed is not None and not self.opened:
+            label, why = self.failed
+            return label, _unopened(why, "the bundle is damaged")
+        return None
+
+
+def _unopened(reason: str, otherwise: str) -> str:
+    """Why a password is taken as wrong when its check passed but no encrypted member's data decrypts."""
+    reason = reason.removeprefix("the member is damaged: ")
+    return f"{reason}; no encrypted member opens with it, so the password is the likelier cause (else {otherwise})"
+
+
 def _list_entries(
     arc: Any, bundle: Path, chain: tuple[str, ...], depth: int, encrypted: bool, out: Listing, nested: list[Member],
-    probe: bool = False,
-) -> tuple[tuple[str, str] | None, bool]:
+    probe: _Probe | None = None,
+) -> None:
     """Files of one archive level: logs and others to ``out.members``, bundles to ``nested``
     (or, past :data:`MAX_NESTING`, to ``out.skipped``).
 
     With ``probe`` (a nested archive, read once as a stream), the first bytes of each
-    encrypted entry are read as it passes: the first one the password does not open is
-    returned (its label and libarchive's reason), with whether any encrypted entry opened.
+    encrypted entry are read as it passes and what they show is kept in ``probe``; the
+    listing stops at the first entry the password does not open.
     """
     la = _libarchive()
     seen: Counter[str] = Counter()
-    opened = False
     streamed = depth > 0 or not (bundle.name.lower().endswith((".zip", ".7z")) or looks_like_bundle(bundle) and
                                  not is_bundle_name(bundle.name))
     for entry in arc:
@@ -400,15 +435,18 @@ def _list_entries(
             out.skipped.append((m.label, f"a bundle nested deeper than {MAX_NESTING} levels is not followed (unpack it to read it)"))
         else:
             nested.append(m)
-        if probe and _entry_encrypted(entry):
+        if probe is not None and _entry_encrypted(entry):
+            probe.reading = m.label
             try:
                 for block in _entry_blocks(entry, _PROBE):
                     current().gzipped.setdefault(m.label, block[:2] == _GZIP_MAGIC)
-                opened = True
+                probe.opened = True
             except (la.ArchiveError, ArchiveReadError) as exc:
                 if _refused(_clean(exc)):
-                    return (m.label, _clean(exc)), opened
-    return None, opened
+                    probe.refused = (m.label, _clean(exc))
+                    return
+                if probe.failed is None:
+                    probe.failed = (m.label, _clean(exc))
 
 
 def _list_nested(path: Path, inner: Member, out: Listing) -> None:
@@ -420,19 +458,24 @@ def _list_nested(path: Path, inner: Member, out: Listing) -> None:
     deeper: list[Member] = []
     outer = opts.passwords.get(inner.archive_label)
     password = _nested_password(outer)
+    probe = _Probe()
     try:
         with _open_nested(_raw_blocks(inner, outer), inner.label, password) as iarc:
-            refused, opened = _list_entries(iarc, path, inner.chain, len(inner.chain), inner.encrypted, out, deeper, probe=True)
+            _list_entries(iarc, path, inner.chain, len(inner.chain), inner.encrypted, out, deeper, probe)
     except (la.ArchiveError, OSError) as exc:
         del out.members[before:]
         reason = _clean(exc)
         if _refused(reason):
             raise _wrong_password(inner.label, inner.label, reason) from None
+        bad = probe.verdict(reason)
+        if bad is not None:
+            raise _wrong_password(inner.label, *bad) from None
         out.skipped.append((inner.label, _unreadable(None, reason)))
         return
-    if refused is not None:
-        raise _wrong_password(inner.label, *refused)
-    if opened and outer is None and opts.password is None:
+    bad = probe.verdict()
+    if bad is not None:
+        raise _wrong_password(inner.label, *bad)
+    if probe.opened and outer is None and opts.password is None:
         opts.say(f"{inner.label}: opened with the Case Diagnostic Tool's default password "
                  f"'{CDT_DEFAULT_PASSWORD}' (give another with --password or {PASSWORD_ENV})")
     for m in deeper:
@@ -631,7 +674,7 @@ def _refusal(todo: list[Member], password: Secret | None) -> tuple[Member, str] 
             return m, reason
     failed = [(m, r) for m, r in results if r is not None]
     if results and len(failed) == len(results):
-        return failed[0][0], f"{failed[0][1]} (no encrypted member decrypts: the password, or every one of them is damaged)"
+        return failed[0][0], _unopened(failed[0][1], "every one of them is damaged")
     return None
 
 

@@ -50,6 +50,8 @@ KIND_NAMES = {
     "msgtra": "msgtra.imss",
     "maillog": "maillog",
 }
+#: why a file found in a folder or bundle is passed over (the only "other file" of :func:`what_was_found`)
+NOT_A_LOG_NAME = "name is not that of an IMSVA log"
 
 _NAME_RE = re.compile(
     r"(?P<kind>log\.imss|polevt\.imss|msgtra\.imss|maillog)"
@@ -196,7 +198,7 @@ def _log_file(path: Path, forced_kind: str | None, explicit: bool | None) -> Log
     else:
         kind = None
     if kind is None and explicit is False:
-        return "name is not that of an IMSVA log"
+        return NOT_A_LOG_NAME
     if forced_kind:
         kind = forced_kind
     elif kind == "maillog" and _forwarded(path):
@@ -408,17 +410,29 @@ def _named_by_host(files: list[LogFile]) -> list[LogFile]:
 def what_was_found(files: Iterable[LogFile], skipped: Iterable[tuple[str, str]]) -> str:
     """What the inputs hold, in words, for an error that a needed kind is missing.
 
-    >>> what_was_found([LogFile(Path("maillog"), "maillog")], [("a.zip!ReadmeFirst.txt", "not a log")])
+    Files passed over for their name are counted; anything else that was not read (a
+    bundle that does not open, a link not followed) is named with the reason, since
+    the needed files may be in it.
+
+    >>> what_was_found([LogFile(Path("maillog"), "maillog")], [("a.zip!ReadmeFirst.txt", NOT_A_LOG_NAME)])
     'found 1 maillog file and 1 other file'
+    >>> what_was_found([], [("t.zip!CDT.zip", "cannot read this archive: Truncated ZIP file header")])
+    'found 0 other files; not read: t.zip!CDT.zip (cannot read this archive: Truncated ZIP file header)'
     """
     from collections import Counter as _Counter
 
     kinds = _Counter(KIND_NAMES[f.kind] for f in files)
-    others = sum(1 for _ in skipped)
+    skipped = list(skipped)
+    others = sum(1 for _, why in skipped if why == NOT_A_LOG_NAME)
+    unread = [f"{label} ({why})" for label, why in skipped if why != NOT_A_LOG_NAME]
     parts = [f"{n} {k} file{'s' if n != 1 else ''}" for k, n in kinds.items()]
     if others or not parts:
         parts.append(f"{others} other file{'s' if others != 1 else ''}")
-    return "found " + " and ".join(parts)
+    said = "found " + " and ".join(parts)
+    if unread:
+        more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
+        said += "; not read: " + "; ".join(unread[:3]) + more
+    return said
 
 
 def _in_bundle(text: str) -> tuple[Path, str] | None:
@@ -453,7 +467,7 @@ def _add_bundle(
             continue
         named = kind_from_name(m.name)
         if named is None:
-            result.skipped.append((label, "name is not that of an IMSVA log"))
+            result.skipped.append((label, NOT_A_LOG_NAME))
             continue
         k, date, seq = named
         found[label] = LogFile(Path(label), kind or k, date, seq, member=m, appliance=m.appliance)

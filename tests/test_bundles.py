@@ -246,6 +246,16 @@ def test_a_bundle_without_a_needed_kind_says_what_it_holds(tmp_path: Path) -> No
     assert "(found 1 maillog file and 10 other files)" in r.stderr
 
 
+def test_a_needed_kind_missing_names_the_bundle_that_could_not_be_read(tmp_path: Path) -> None:
+    # the logs may be in it: "found 1 other file" hid why (seen when a wrong password made the nested zip unreadable)
+    z = make_bundles.write_cdt_zip(tmp_path / "ticket.zip", {"attachments/CDT-1.zip": b"PK\x03\x04garbage" * 100}, None)
+    r = cli("correlate", str(z))
+    assert r.exit_code == 2
+    assert f"(found 0 other files; not read: {z}!attachments/CDT-1.zip (the archive is truncated or damaged" in r.stderr
+    r = cli("parse", str(z), "--kind", "imss")  # parse says it as it goes
+    assert r.exit_code == 2 and f"{z}!attachments/CDT-1.zip: skipped: the archive is truncated or damaged" in r.stderr, r.output
+
+
 def test_7z_and_export_of_a_bundle(tmp_path: Path) -> None:
     import libarchive
 
@@ -460,6 +470,42 @@ def test_a_cdt_zip_inside_a_ticket_zip_gives_the_rows_of_the_cdt_zip(tmp_path: P
     r = cli("correlate", str(ticket), "--password", "Wr0ng-guess-4711")
     assert r.exit_code == 2, r.output
     assert f"{ticket}!attachments/{z.name}: wrong password (the password given does not open it)" in r.stderr
+
+
+def _a_wrong_password_zipcrypto_lets_past(z: Path) -> str:
+    """A wrong password that passes ZipCrypto's one-byte check on the first encrypted entry of
+    ``z`` (1 in 256 do; libarchive draws a new header for every zip written, so search)."""
+    import zipfile
+
+    with zipfile.ZipFile(z) as zf:
+        first = next(i for i in zf.infolist() if i.flag_bits & 1)
+        for n in range(100_000):
+            guess = f"Wr0ng-guess-{n}"
+            try:
+                zf.open(first, pwd=guess.encode()).close()
+            except RuntimeError:  # "Bad password for file": the check byte said no
+                continue
+            return guess
+    raise AssertionError("no wrong password passed the check byte in 100,000 tries")
+
+
+@pytest.mark.parametrize("nested", [True, False], ids=["inside-a-ticket-zip", "on-disk"])
+def test_a_wrong_password_that_passes_the_zipcrypto_check_byte_is_still_a_wrong_password(tmp_path: Path, nested: bool) -> None:
+    # CI once failed on the test above: 'Wr0ng-guess-4711' passed the check byte of the nested zip's
+    # new random header, its data did not inflate, and the CDT zip was said to be "1 other file"
+    (tmp_path / "a").mkdir()
+    z = cdt(tmp_path / "a")
+    guess = _a_wrong_password_zipcrypto_lets_past(z)
+    target = make_bundles.write_cdt_zip(tmp_path / "ticket-4711.zip", {f"attachments/{z.name}": z.read_bytes()}, None) if nested else z
+    label = f"{target}!attachments/{z.name}" if nested else str(z)
+    r = cli("correlate", str(target), "--password", guess)
+    assert r.exit_code == 2, r.output
+    assert f"{label}: wrong password (the password given does not open it): {label}!" in r.stderr
+    # (on disk every encrypted member is tried, and another one's check byte says no)
+    assert ("so the password is the likelier cause (else" in r.stderr) or not nested
+    assert guess not in r.stderr and "Traceback" not in r.output
+    # the right password still opens it
+    assert cli("correlate", str(target), "--password", PASSWORD, "--format", "jsonl").exit_code == 0
 
 
 def test_a_bundle_three_levels_down_is_named_with_the_reason(tmp_path: Path) -> None:
