@@ -160,6 +160,12 @@ _DOT_SPLIT = re.compile(f"({_DOT})")
 _DOMAIN = rf"{_LABEL}(?:{_DOT}{_LABEL})*"
 #: an e-mail address; the local part may be missing (``header.i=@example.lu``, ``"john doe"@example.lu``)
 _ADDR = rf"(?<![\w.+=-])(?:{_LOCAL})?@{_DOMAIN}"
+#: an e-mail address whose local part is a quoted string (RFC 5321 ``Quoted-string``: ``"Jean Dupont"@example.lu``,
+#: ``"jo\\"hn"@example.lu``): the whole quoted local part is redacted as one local part
+_QUOTED_LOCAL = r'"(?:[^"\\\r\n]|\\.)*"'
+_QADDR = rf"{_QUOTED_LOCAL}@{_DOMAIN}"
+#: a quoted local part and whatever domain text follows (a field holding one address)
+_QADDR_ANY = rf'{_QUOTED_LOCAL}@[^\s()"]*'
 #: ``key=`` glued to an address (``smtp.mailfrom=jdoe@…``, ``sasl_username=jdoe@…``): kept as it is
 _KEY_PREFIX = re.compile(r"[a-z][a-z0-9_.-]*=")
 #: a dotted word ending in a top-level domain (:func:`is_tld` decides in free text); ``*.`` before it
@@ -210,7 +216,7 @@ _SUBJECT_AFTER = r"(?:(?<=[Ss]ubject: )|(?<=[Ss]ubject=)|(?<=SUBJECT: )|(?<=SUBJ
 _FILENAME_AFTER = r"(?:(?<=[Ff]ilename: )|(?<=[Ff]ilename=)|(?<=FILENAME: )|(?<=FILENAME=))"
 #: free text holding one of these is matched with the whole pattern (the word-by-word path misses them:
 #: they span the words' delimiters, like ``orig_to=<jdoe>``)
-_SLOW_TEXT = re.compile(r"queued as|=<|(?:[Ss]ubject|SUBJECT|[Ff]ilename|FILENAME)(?:: |=)")
+_SLOW_TEXT = re.compile(r'queued as|=<|"@|(?:[Ss]ubject|SUBJECT|[Ff]ilename|FILENAME)(?:: |=)')
 #: keys of key=value pairs whose value is a mailbox, with or without ``@`` (Postfix ``orig_to=<jdoe>``,
 #: SASL ``sasl_username=jdoe``, Dovecot ``user=<jdoe>``)
 _LOCAL_KEYS = ("sasl_username", "sasl_sender", "orig_to", "to", "from", "user", "username", "login", "mailbox")
@@ -220,7 +226,7 @@ _MAILBOX_LIST = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|\((?:[^()\\]|\\.)*\)?|<[^<>]*
 #: ``display name <address> (comment)``
 _ANGLED = re.compile(r'(?P<lead>\s*)(?P<name>(?:"(?:[^"\\]|\\.)*"|\((?:[^()\\]|\\.)*\)|[^<"(])*)<(?P<addr>[^<>]*)>(?P<tail>.*)', re.S)
 #: a mailbox without <...>: comments, quoted strings and words
-_MAILBOX_PART = re.compile(r'\((?:[^()\\]|\\.)*\)?|"(?:[^"\\]|\\.)*"?|[^\s()"]+')
+_MAILBOX_PART = re.compile(r'"(?:[^"\\]|\\.)*"@[^\s()"]*|\((?:[^()\\]|\\.)*\)?|"(?:[^"\\]|\\.)*"?|[^\s()"]+')
 
 #: message headers whose value is a list of mailboxes (display names and comments are tokens)
 _ADDRESS_HEADERS = frozenset(
@@ -517,8 +523,9 @@ class Redactor:
         return self._perm.text(up, [None if c == "-" else HEXDIGITS for c in up], b"uuid")
 
     def local(self, text: str) -> str:
-        """A local part: role names kept (:data:`ROLE_LOCAL_PARTS`), else each run of letters/digits mapped."""
-        if text.lower() in ROLE_LOCAL_PARTS:
+        """A local part: role names kept (:data:`ROLE_LOCAL_PARTS`), else each run of letters/digits mapped
+        (a quoted one, ``"Jean Dupont"``, too: quotes, spaces and ``\\"`` kept, every run mapped)."""
+        if text.lower() in ROLE_LOCAL_PARTS or (text[:1] == '"' and text[1:-1].lower() in ROLE_LOCAL_PARTS):
             return text
         return _RUN_ANY.sub(lambda m: self.token(_a_label(m.group(0)).replace("-", "")), text)
 
@@ -547,7 +554,9 @@ class Redactor:
         """
         if not text or text == "#null#":
             return text
-        m = re.fullmatch(r"(\s*<?)([^<>\s\"()]*@[^<>@\s\"()]*)(>?\s*)", text)
+        m = re.fullmatch(r"(\s*<?)([^<>\s\"()]*@[^<>@\s\"()]*)(>?\s*)", text) or re.fullmatch(
+            rf"(\s*<?)({_QUOTED_LOCAL}@[^<>@\s\"()]*)(>?\s*)", text
+        )
         if m:
             return m.group(1) + self.addr_spec(m.group(2)) + m.group(3)
         return self.mailbox(text)
@@ -568,6 +577,8 @@ class Redactor:
 
     def _mailbox_part(self, m: re.Match[str]) -> str:
         t = m.group(0)
+        if t[0] == '"' and '"@' in t and re.fullmatch(_QADDR_ANY, t):  # ``"Jean Dupont"@example.lu``
+            return self.addr_spec(t)
         if t[0] in "\"(":
             return self._phrase(t)
         if "@" in t:
@@ -665,6 +676,10 @@ class Redactor:
             ]
             alts += [
                 rf"(?P<uuid>{_UUID})",
+            ]
+            if mode != "word":  # a word never holds ``"`` (free text with ``"@`` takes the whole pattern)
+                alts.append(rf"(?P<qaddr>{_QADDR})")
+            alts += [
                 rf"(?P<addr>{_ADDR})",
                 rf"(?P<bracket>{_BRACKET_P})",
                 rf"(?P<ipv4>{_IPV4_P})",
@@ -707,6 +722,8 @@ class Redactor:
             return self.domain(t) if kind in ("domain", "host") else self.free(t)  # free() keeps it with keep_subjects
         if g == "uuid":
             return self.uuid(t)
+        if g == "qaddr":
+            return self.addr_spec(t)
         if g == "addr":
             k = _KEY_PREFIX.match(t)
             if k is not None and "@" in t[k.end():]:

@@ -653,6 +653,9 @@ _PIECES = st.sampled_from([
     # what issue 13's hostile review leaked: glued, zero-padded, any TLD, IDN, wildcard, key=value, subject=
     "IP:", "*.", "198.051.100.023", "kanzlei.lu", "bücher.example", "CMsgScanner::checkSpoof", "jürgen", "user=",
     "orig_to=<", "sasl_username=", "subject=", "filename: ", "&", "?", "NOQUEUE", "smtp.mailfrom=",
+    # task rd: quoted local parts (with escapes), glued addresses, private top-level labels, encoded words
+    '"', '\\"', '"Jean Dupont"', "host", "mail.intern", "srv.corp", "helo=", "from ", "by ", "Received: ",
+    "=?utf-8?B?R2VoZWlt?=", "mailto:", "%40", "s=", "X-Sender-Name: ",
 ])
 
 

@@ -255,6 +255,7 @@ ORIGINALS = [
     "jdoe", "jürgen", "aschmit", "jgeheim", "jlogin", "jsdlogin", "jsasl5424", "jdoe-laptop", "spam@",
     "Doe", "Jean", "Müller", "Jürgen", "Schmit", "Anna", "Luxembourg", "Head office", "Przykład",
     "Quartalszahlen", "vertraulich", "Fusion", "geheim", "Rechnung", "Gehaltsliste", "Hallo",
+    "Pierre", "Wagner", "brien",  # quoted local parts in log.imss free text (task rd, item 1)
     "4C0FFEE042", "7BADC0DE99", "9FEDCBA987", "6B1E2C3D-4F50-4A61-8B72-9C8D7E6F5A41", "20240315090001",
 ]
 #: the same originals spelled otherwise (decimal, A-label, U-label): not in the input, not in the output either
