@@ -89,6 +89,9 @@ class LongLine(str):
         self.limit = limit
         return self
 
+    def __getnewargs__(self) -> tuple[str, int, int]:  # pickled with its length (a reject sent by a worker process)
+        return str(self), self.length, self.limit
+
     @property
     def reason(self) -> str:
         return (

@@ -29,6 +29,8 @@ from ..readers import parse_line, unreadable_rest
 from ..records import AcceptConnection, ImssRecord, MessageIdLine, Reject, ScanFinished, Source
 from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, CompactRecords, ScanSession, SessionBuilder
 from ..sources import LogFile, LongLine, ScanStats, decode, file_size
+from ..workers import bad_workers_message, workers_of
+from ..workers import fork_pool as _fork_pool
 
 #: progress callback: bytes read so far, bytes in all (uncompressed where known), the file being read
 ProgressFn = Callable[[int, int, str], None]
@@ -789,22 +791,6 @@ PARALLEL_FROM = 64 << 20
 PARENT_SHARE = 0.45
 
 
-def workers_of(text: str | None, cpus: int | None) -> int | None:
-    """How many processes scan a big log.imss, from ``IMSVALOG_WORKERS``: 1 or 2 (more is 2, less than 0 is
-    1; unset, empty or 0: as many as the cores, at most 2); None when the text is not a whole number.
-
-    >>> workers_of(None, 8), workers_of("1", 8), workers_of(" 5 ", 8), workers_of("0", 1), workers_of("-3", 8)
-    (2, 1, 2, 1, 1)
-    >>> workers_of("abc", 8), workers_of("1.5", 8)
-    (None, None)
-    """
-    try:
-        n = int(text.strip() or 0) if text is not None else 0
-    except ValueError:
-        return None
-    return max(1, min(2, n or cpus or 1))
-
-
 #: None: IMSVALOG_WORKERS is not a number (an input error when log.imss is scanned, not at import)
 WORKERS: int | None = workers_of(os.environ.get("IMSVALOG_WORKERS"), os.cpu_count())
 
@@ -857,15 +843,6 @@ def _scan_part(
     )
 
 
-def _fork_pool():  # type: ignore[no-untyped-def]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-
-
 def _mark_runs(
     files: Sequence[LogFile],
     rejects: list[Reject],
@@ -884,10 +861,7 @@ def _mark_runs(
     logic needs the lines in order; finding them is the costly part).
     """
     if WORKERS is None and files:
-        raise InputError(
-            f"IMSVALOG_WORKERS={os.environ.get('IMSVALOG_WORKERS', '')!r} is not a number of processes "
-            "(1 or 2; unset: as many as the cores, at most 2)"
-        )
+        raise InputError(bad_workers_message())
     marker = _Marker(index, rejects, pass2=pass2)
     pool = None
     done = 0

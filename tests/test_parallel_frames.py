@@ -1,0 +1,102 @@
+"""read_log_imss with a big file cut in two (the second part read by a second process) gives exactly
+the frame and rejects of the record path, wherever the cut falls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import imsvalog
+from imsvalog import blocks, columns, sources
+from imsvalog.errors import InputError
+from imsvalog.readers import files_of
+
+from .test_columns import FIXTURES, _both, _edge_lines, raw_imss
+from .test_rotation import _generator
+
+
+@pytest.fixture
+def split_every_file(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    monkeypatch.setenv("IMSVALOG_WORKERS", "2")
+    monkeypatch.setattr(columns, "PARALLEL_FROM", 1)  # every plain file is cut in two
+    return monkeypatch
+
+
+def _parts_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Records the lines of this process's part each time a second process's part is joined to it."""
+    seen: list[int] = []
+    real = columns._ImssColumns.join
+
+    def join(self, s, shift):  # type: ignore[no-untyped-def]
+        seen.append(shift)
+        return real(self, s, shift)
+
+    monkeypatch.setattr(columns._ImssColumns, "join", join)
+    return seen
+
+
+@pytest.mark.parametrize("share", [0.0001, 0.3, 0.5, 0.9, 0.97])
+def test_every_fixture_file_cut_in_two_gives_the_record_paths_frame(split_every_file: pytest.MonkeyPatch, share: float) -> None:
+    split_every_file.setattr(columns, "PARENT_SHARE", share)
+    seen = _parts_read(split_every_file)
+    paths = [f.path for f in files_of("imss", [FIXTURES]) if f.member is None]
+    _both("imss", paths)
+    for p in paths:  # file by file too: the first shape of each part fixes the column order
+        _both("imss", [p])
+    assert seen, "no file was cut"
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("share", [0.05, 0.37, 0.5, 0.61, 0.95])
+def test_edge_lines_long_lines_and_many_blocks_in_two_parts(
+    tmp_path: Path, split_every_file: pytest.MonkeyPatch, eol: bytes, share: float
+) -> None:
+    split_every_file.setattr(sources, "MAX_LINE_BYTES", 300)
+    split_every_file.setattr(blocks, "BLOCK_SIZE", 1000)
+    split_every_file.setattr(columns, "PARENT_SHARE", share)
+    seen = _parts_read(split_every_file)
+    lines = _edge_lines()
+    lines[3:3] = [b"2024/03/12 09:15:01 GMT+01:00 [1:2] long " + b"x" * 400, b"2024/03/12 09:15:01 GMT+09:00 [1:2] " + b"y" * 2500]
+    p = tmp_path / "log.imss.20240312.0001"
+    p.write_bytes(eol.join(lines + lines[::-1] + lines) + eol + lines[0])
+    _both("imss", [p])
+    assert len(seen) == 1 and 0 < seen[0] < 3 * len(lines)
+
+
+def test_a_generated_day_in_two_parts(tmp_path: Path, split_every_file: pytest.MonkeyPatch) -> None:
+    _generator().generate(tmp_path, 2, density=0.27, spoof_share=0.05)
+    seen = _parts_read(split_every_file)
+    _both("imss", sorted(tmp_path.glob("log.imss*")))
+    assert seen
+
+
+def test_a_gzipped_file_is_read_by_one_process(tmp_path: Path, split_every_file: pytest.MonkeyPatch) -> None:
+    import gzip
+
+    seen = _parts_read(split_every_file)
+    p = tmp_path / "log.imss.20240312.0001.gz"
+    p.write_bytes(gzip.compress(b"\n".join(_edge_lines())))
+    _both("imss", [p])
+    assert seen == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(raw_imss, min_size=2, max_size=10), share=st.floats(0.01, 0.99), eol=st.sampled_from([b"\n", b"\r\n"]))
+def test_raw_lines_cut_anywhere_give_the_record_paths_frame(
+    tmp_path: Path, split_every_file: pytest.MonkeyPatch, lines: list[bytes], share: float, eol: bytes
+) -> None:
+    split_every_file.setattr(columns, "PARENT_SHARE", share)
+    p = tmp_path / "log.imss.20240101.0001"
+    p.write_bytes(eol.join(lines))
+    _both("imss", [p])
+
+
+def test_a_workers_variable_that_is_no_number_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMSVALOG_WORKERS", "two")
+    with pytest.raises(InputError, match="IMSVALOG_WORKERS='two' is not a number"):
+        imsvalog.read_log_imss(FIXTURES / "kb000239719")
+    monkeypatch.setenv("IMSVALOG_WORKERS", "1")
+    assert len(imsvalog.read_log_imss(FIXTURES / "kb000239719")) == 10
