@@ -76,6 +76,7 @@ from .grammars import imss as imss_grammar
 from .grammars import maillog as maillog_grammar
 from .grammars.received import BRACKETED
 from .pseudonym import DIGITS, HEX, LOWER, UPPER, Permuter
+from .sources import _NAME_RE as _LOG_NAME
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -197,6 +198,25 @@ _SEARCHED_KINDS = frozenset({"domain", "host", "id"})
 SPECIAL_TLDS = frozenset(
     "test example invalid localhost local localdomain lan internal intranet corp home private onion alt".split()
 )
+
+#: words kept in the folder and file names ``redact --to`` writes (a number after them too: ``imsva01``,
+#: ``Event3``): the folders IMSVA, its bundles and rotation give logs (``IMSVA/LogFile/Event3``, ``CDT-…``)
+#: and generic words that name no one (every other word becomes a pseudonym: :meth:`Redactor.path_part`)
+PATH_WORDS = frozenset(
+    "imsva logfile logfiles event cdt log logs imss polevt msgtra maillog messages message syslog rotated var opt"
+    " trend micro trendmicro siem export trusted list ip headers header eml mail case ticket bundle appliance"
+    " backup old new copy debug".split()
+)
+#: a file's extensions: kept in names (``.zip``, ``.py`` and ``.md`` are top-level domains too)
+_FILE_EXT = re.compile(
+    r"(?:\.(?:gz|zip|tgz|tar|bz2|xz|7z|log|txt|eml|msg|csv|tsv|json|jsonl|xml|key|list|conf|cf|ini|sql|out|dat|md|py))+$",
+    re.IGNORECASE,
+)
+_PATH_LABEL = r"[^\W_]+(?:-+[^\W_]+)*"
+#: a folder or file name, piece by piece: a percent-escape (:func:`imsvalog.redact_files.safe_part`), a dotted name (its last label letters, or an A-label), or a word
+_PATH_NAME = re.compile(rf"(?P<pct>%[0-9A-Fa-f]{{2}})|(?P<pdomain>(?:{_PATH_LABEL}{_DOT})+(?P<ptld>xn--[a-z0-9-]+|[^\W\d_]+)(?![^\W_]))|[^\W_]+")
+_PATH_WORD = re.compile(r"[^\W_]+")
+
 
 def _a_label(label: str) -> str:
     """A domain label in ASCII: an IDN label (``bücher``) as its A-label (``xn--bcher-kva``), so both
@@ -643,6 +663,53 @@ class Redactor:
             return True
         by_first = self._by_first
         return any(w in by_first for w in _LWORD.findall(text.lower()))
+
+    # -- names of folders and files -------------------------------------------
+
+    def path_part(self, name: str, is_file: bool) -> str:
+        """One folder or file name of a path ``redact --to`` writes (``geheimfirma.lu-imsva01``, a
+        bundle's folder ``Geheimfirma-CDT-20240312-101500``): a dotted name ending in a top-level
+        domain becomes its domain pseudonym (as in the logs), every other word its pseudonym as a
+        one-label host name (case pattern kept); kept are numbers and dates, IMSVA's folder words and
+        a few generic ones (:data:`PATH_WORDS`, ``imsva01`` too), a log's name from its kind on
+        (``log.imss.20240312.0001.gz``, ``maillog-20240313``) and a file's extension, so the copy is read
+        as the same kinds.  A pure function of (key, name).
+
+        >>> r = Redactor(b"k" * 32)
+        >>> out = r.path_part("geheimfirma.lu-Geheimfirma-imsva01", False)
+        >>> out.startswith(r.domain("geheimfirma.lu") + "-") and out.endswith("-imsva01") and "eheim" not in out
+        True
+        >>> r.path_part("geheimfirma-log.imss.20240312.0001.gz", True)[-26:], r.path_part("IMSVA", False)
+        ('-log.imss.20240312.0001.gz', 'IMSVA')
+        """
+        tail = ""
+        if is_file:
+            m = _LOG_NAME.search(name) or _FILE_EXT.search(name)  # a log's name from its kind on: kept
+            if m is not None and m.start() > 0:
+                name, tail = name[: m.start()], name[m.start():]
+            elif m is not None:
+                return name
+        return _PATH_NAME.sub(self._path_name, name) + tail
+
+    def _path_name(self, m: re.Match[str]) -> str:
+        t = m.group(0)
+        if m["pct"] is not None:
+            return t
+        if m["pdomain"] is None:
+            return self._path_word(m)
+        if is_tld(m["ptld"]):
+            return self.domain(t)
+        return _PATH_WORD.sub(self._path_word, t)
+
+    def _path_word(self, m: re.Match[str]) -> str:
+        t = m.group(0)
+        low = t.lower()
+        if low.rstrip(DIGITS) in PATH_WORDS or low.isdigit():
+            return t
+        got = self.domain(low)  # its pseudonym as a one-label host name (as in a log: ``imsva01``)
+        if len(got) != len(t):  # a non-ASCII word: its A-label's pseudonym
+            return got
+        return "".join(ch.upper() if o.isupper() else ch for ch, o in zip(got, t, strict=True))
 
     # -- free text -----------------------------------------------------------
 

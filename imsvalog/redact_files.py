@@ -133,9 +133,12 @@ def plan(
     to: str | os.PathLike[str],
     trusted_files: Sequence[str | os.PathLike[str]] = (),
     key_file: str | os.PathLike[str] | None = None,
+    redactor: Redactor | None = None,
 ) -> tuple[list[Planned], list[tuple[str, str]]]:
     """Every input file (and bundle member) and its target under ``to``, mirroring the inputs'
     layout below their common folder; a bundle's members go to a folder named like the bundle.
+    With ``redactor``, the folder and file names below ``to`` are redacted
+    (:meth:`Redactor.path_part`: domains as in the logs; kinds, dates and IMSVA's folders kept).
 
     Raises :class:`InputError` (before anything is written) when ``to`` is or holds an input,
     when a target would be read as an input (:mod:`imsvalog.outputs`), or already exists.
@@ -182,19 +185,35 @@ def plan(
         target = _distinct(out / disk.parent.relative_to(base) / inside, label, seen)
         if target is None:
             continue
-        _check_inside(target, out)
-        why = inputs.why_input(target)
-        if why is not None:
-            raise OutputError(f"{target}: refusing to write here: it {why}; input files are only read")
         if f is not None and f.member is not None:
             planned.append(Planned(f.path, target, kind, _member_gzipped(f), f))
         else:
             planned.append(Planned(f.path if f is not None else disk, target, kind, _is_gzip(disk), f))
+    if redactor is not None:
+        planned = _redacted_names(redactor, planned, out)
+    for one in planned:
+        _check_inside(one.target, out)
+        why = inputs.why_input(one.target)
+        if why is not None:
+            raise OutputError(f"{one.target}: refusing to write here: it {why}; input files are only read")
     exists = [str(x.target) for x in planned if x.target.exists()]
     if exists:
         more = f" (and {len(exists) - 1} more)" if len(exists) > 1 else ""
         raise InputError(f"{exists[0]}{more}: already exists; redact writes new files only (choose an empty --to folder)")
     return planned, skipped
+
+
+def _redacted_names(r: Redactor, planned: list[Planned], out: Path) -> list[Planned]:
+    """``planned`` with every folder and file name below ``out`` redacted; two that meet get ``#2``."""
+    seen: dict[Path, str] = {}
+    renamed = []
+    for p in planned:
+        parts = p.target.relative_to(out).parts
+        target = out.joinpath(*(r.path_part(x, i == len(parts) - 1) for i, x in enumerate(parts)))
+        got = _distinct(target, str(p.target), seen)
+        assert got is not None  # every planned target is distinct
+        renamed.append(dataclasses.replace(p, target=got))
+    return renamed
 
 
 def log_arguments(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
@@ -298,12 +317,13 @@ def redact_files(
 ) -> RedactReport:
     """Write a redacted copy of every log (and trusted-list / message file) under ``to``.
 
-    Same names, same layout below the inputs' common folder, gzip stays gzip, line
+    Same layout below the inputs' common folder, names redacted (:meth:`Redactor.path_part`: log
+    kinds, dates, extensions and IMSVA's folders kept), gzip stays gzip, line
     endings and modification times are kept (maillog's year may come from it).
     Every input is resolved and every target checked before anything is written;
     each file is written to a temporary name and renamed.
     """
-    planned, skipped = plan(paths, to, trusted_files)
+    planned, skipped = plan(paths, to, trusted_files, redactor=redactor)  # the copies' names redacted
     learn(redactor, planned)
     report = RedactReport(skipped=skipped)
     for p in planned:
