@@ -475,7 +475,7 @@ def _table_cells(d: dict[str, Any]) -> dict[str, Any]:
         "rule": d["rule"] or "-",
         "action": ", ".join(action_words(d)) or "-",
         "logged": f"{logged['ip_count']}: {', '.join(logged['ips'])}" if logged and logged["ips"] is not None else "-",
-        "recomputed": f"{len(rec['ips'])}: {', '.join(rec['ips'])}" if rec else "-",
+        "recomputed": f"{len(rec['ips'])}: {', '.join(rec['ips'])}" if rec and rec["ips"] is not None else "-",
         "agrees": agrees,
         "link": link_text,
     }
@@ -558,8 +558,12 @@ def calibration_lines(result: Any) -> list[str]:
     if cal is None:
         return []
     n = cal.traces
-    out = [f"Calibration (--profile auto): {count(n, 'trace')} carry IMSVA's 'Get N IP address' line; each variant "
-           "of the model (switches changed from the documented one) and the traces whose list it reproduces:"]
+    k = len(cal.unscored)
+    unscored = (f" (and {k} more whose Received headers are not in the log, so no variant can be scored on "
+                f"{'it' if k == 1 else 'them'}: {', '.join(cal.unscored)})") if k else ""
+    out = [f"Calibration (--profile auto): {count(n, 'trace')} {'carries' if n == 1 else 'carry'} IMSVA's 'Get N IP "
+           f"address' line{unscored}; each variant of the model (switches changed from the documented one) and the "
+           "traces whose list it reproduces:"]
     for sc in cal.scores:
         mark = "   <- chosen" if sc is cal.chosen else ""
         out.append(f"  {sc.reproduced:>4}/{sc.traces:<4} {', '.join(sc.changes) or 'documented'}{mark}")
@@ -902,7 +906,7 @@ def _compact_cells(d: dict[str, Any], short_id: dict[str, str], one_day: bool) -
     rcpts = d["recipients"] or []
     who = f"{sender} → {rcpts[0]}" + (f" +{len(rcpts) - 1}" if len(rcpts) > 1 else "") if (d["sender"] or rcpts) else "-"
     n_logged = logged["ip_count"] if logged and logged.get("ip_count") is not None else None
-    n_rec = len(rec["ips"]) if rec else None
+    n_rec = len(rec["ips"]) if rec and rec["ips"] is not None else None
     ips = f"{'-' if n_logged is None else n_logged}/{'-' if n_rec is None else n_rec}"
     fired = logged.get("triggered") if logged else None
     if fired is None and (d.get("rule") or d.get("actions")):

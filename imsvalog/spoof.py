@@ -425,6 +425,9 @@ class SpoofResult:
     observed: bool | None = None  # what IMSVA did, when known
     #: the order in which the profile reads the Received headers (``headers`` is in that order)
     order: str = "newest-first"
+    #: False when IMSVA read Received headers that its log does not show (it counted addresses, no header line
+    #: was logged): the model then cannot count, and ``counted`` is empty for want of headers, not of addresses
+    headers_logged: bool = True
 
     @property
     def count(self) -> int:
@@ -445,8 +448,8 @@ class SpoofResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "counted": self.counted,
-            "count": self.count,
+            "counted": self.counted if self.headers_logged else None,  # unknown without the headers
+            "count": self.count if self.headers_logged else None,
             "skipped": [s.to_dict() for s in self.skipped],
             "headers": [
                 {
@@ -618,11 +621,14 @@ def evaluate(
     profile: str | Profile = DOCUMENTED,
     header_from: str | None = None,
     observed: bool | None = None,
+    headers_logged: bool = True,
 ) -> SpoofResult:
     """Re-run the filter on Received headers (top, newest, first).  Never raises on header text.
 
     ``observed`` is what IMSVA did, when known (True: it fired); the explanation
-    then says where the documented behaviour disagrees with it.
+    then says where the documented behaviour disagrees with it. ``headers_logged=False``: the message's
+    headers are not known (IMSVA read some, its log shows none), so what the model counts is unknown and
+    only the domain criterion can decide the verdict.
     """
     prof = get_profile(profile)
     headers: list[HeaderResult] = []
@@ -697,10 +703,14 @@ def evaluate(
     reasons: list[str] = []
     if domain_match is False:
         reasons.append("sender and recipient domains differ")
-    if not counted:
+    if not headers_logged:
+        reasons.append("the Received headers are not in the log, so the counted addresses are unknown")
+    elif not counted:
         reasons.append("no address is counted")
     verdict: Verdict
-    if trusted is None:
+    if not headers_logged and domain_match is not False:
+        verdict = "unknown"
+    elif trusted is None:
         verdict = "unknown"
         reasons.append("no Trusted Internal IP List given")
     elif domain_match is None:
@@ -716,7 +726,7 @@ def evaluate(
         reasons.append("every counted address is in the trusted list")
     return SpoofResult(
         tuple(headers), counted, skipped, tuple(domains), prof.name, trusted is not None, untrusted, verdict, reasons,
-        warnings, observed, prof.order,
+        warnings, observed, prof.order, headers_logged,
     )
 
 
@@ -738,7 +748,10 @@ def explain(r: SpoofResult) -> str:
     """Plain sentences, header by header, that an engineer can paste into a ticket."""
     order = r.order.replace("-", " ")
     lines = [f"Received headers, {order}, as IMSVA reads them ({r.profile} profile):"]
-    if not r.headers:
+    if not r.headers_logged:
+        lines.append("  (not in the log: IMSVA counted addresses from them, but no 'parse received header string' "
+                     "line of this scan was logged, so the model cannot count them)")
+    elif not r.headers:
         lines.append("  (none: the message has no Received header)")
     for h in r.headers:
         lines.append(f"  {h.index}. {_short(h.text)}")
@@ -772,10 +785,11 @@ def explain(r: SpoofResult) -> str:
         for note in h.notes:
             lines.append(f"     note: {note}.")
     n = r.count
-    lines.append(
-        f"IMSVA counts {n} address{'es' if n != 1 else ''}: {_addr_list(r.counted)}"
-        f" (it would log 'Get {n} IP address from received header. {''.join(a + ',' for a in r.counted)}')."
-    )
+    if r.headers_logged:
+        lines.append(
+            f"IMSVA counts {n} address{'es' if n != 1 else ''}: {_addr_list(r.counted)}"
+            f" (it would log 'Get {n} IP address from received header. {''.join(a + ',' for a in r.counted)}')."
+        )
     for d in r.domains:
         who = "envelope sender" if d.source == "envelope" else "header From"
         if d.sender is None:

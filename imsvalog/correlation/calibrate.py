@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..spoof import DOCUMENTED, SWITCHES, Profile, evaluate, variants
-from .compare import normalize_ip
+from .compare import headers_not_logged, normalize_ip
 
 if TYPE_CHECKING:
     from .result import Row
@@ -62,6 +62,8 @@ class Calibration:
     chosen: VariantScore
     #: variants that reproduce as many traces as the chosen one (ties, broken by fewest changed switches)
     tied: list[str] = field(default_factory=list)
+    #: traces with IMSVA's logged list whose Received headers are not in the log: no variant can be scored on them
+    unscored: list[str] = field(default_factory=list)
 
     @property
     def traces(self) -> int:
@@ -82,6 +84,7 @@ class Calibration:
             "chosen_switches": self.chosen.profile.switches(),
             "weak": self.weak,
             "tied": self.tied,
+            "unscored": self.unscored,
             "failing": [
                 {"trace": name, "logged": list(logged), "model": list(model)} for name, logged, model in self.chosen.failing
             ],
@@ -93,9 +96,13 @@ def calibrate(rows: Sequence[Row], candidates: Sequence[Profile] | None = None) 
     """Score every variant (default: all of :func:`~imsvalog.spoof.variants`) against every row whose trace
     carries IMSVA's logged list, and choose the one that reproduces the most."""
     tests = []
+    unscored = []
     for r in rows:
         t = r.trace
         if t is None or t.logged_ips is None:
+            continue
+        if headers_not_logged(t):  # unknown, not a failure of every variant
+            unscored.append(r.name)
             continue
         e = r.event
         logged = tuple(normalize_ip(a) for a in t.logged_ips)
@@ -116,4 +123,4 @@ def calibrate(rows: Sequence[Row], candidates: Sequence[Profile] | None = None) 
         scores = [VariantScore(DOCUMENTED, 0, 0)]
     best = scores[0]
     tied = [s.profile.name for s in scores[1:] if s.reproduced == best.reproduced]
-    return Calibration(scores, best, tied)
+    return Calibration(scores, best, tied, unscored)

@@ -14,6 +14,7 @@ from ..spoof import what_if as spoof_what_if
 from ..trusted import TrustedList
 
 if TYPE_CHECKING:
+    from ..scan_sessions import SpoofTrace
     from .result import Row
 
 
@@ -82,12 +83,16 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
     sender = e.sender if e else (row.transaction.sender if row.transaction else None)
     recipients = tuple(e.recipients) if e else ()
     observed = t.triggered if t.triggered is not None else (True if e is not None else None)
-    r = evaluate([h.header for h in t.headers], sender, recipients, trusted, profile, observed=observed)
+    unlogged = headers_not_logged(t)
+    r = evaluate([h.header for h in t.headers], sender, recipients, trusted, profile, observed=observed,
+                 headers_logged=not unlogged)
     row.recomputed = r
     findings: list[Finding] = []
     logged = t.logged_ips
     if logged is None:
         row.notes.append("the trace has no 'Get N IP address' line to compare with (cut off or other log level)")
+    elif unlogged:
+        row.notes.append(UNLOGGED_NOTE)
     else:
         if t.logged_count != len(logged):
             findings.append(Finding(
@@ -110,10 +115,24 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
     if trusted is not None and logged is not None:
         findings += _given_list_findings(t.triggered, t.verdict.text if t.verdict else "", logged, trusted)
     row.findings = findings
-    row.agrees = None if logged is None and not findings else not findings
+    # three-valued: a finding is a disagreement; without one, a list that cannot be compared leaves it unknown
+    row.agrees = False if findings else None if logged is None or unlogged else True
     sl = scan_list(row)
     if trusted is not None and sl is not None and sl.fired:
         row.fired_on = sl.untrusted(trusted)
+
+
+#: the note on a trace whose Received headers IMSVA read but did not log
+UNLOGGED_NOTE = ("the Received headers IMSVA counted from are not in the log (no 'parse received header string' line "
+                 "of this scan), so the model's address list cannot be checked: whether it agrees is unknown")
+
+
+def headers_not_logged(t: SpoofTrace) -> bool:
+    """IMSVA counted addresses from Received headers (its 'Get N IP address' line) but the log shows none of
+    them: the headers are unknown, not absent (a message without Received headers gives IMSVA nothing to count)."""
+    if t.headers or t.logged_ips is None:
+        return False
+    return bool(t.logged_ips) or bool(t.logged_count)
 
 
 def _given_list_findings(fired: bool | None, said: str, logged: Sequence[str], trusted: TrustedList) -> list[Finding]:

@@ -70,7 +70,8 @@ def explain_row(row: Row) -> str:
             said = t.verdict.text if t.verdict is not None else f"isTriggered returned {str(t.triggered).lower()}"
             lines.append(f"IMSVA {'fired' if t.triggered else 'did not fire'} ('{said}').")
     if r is not None:
-        if t is not None and t.ip_list is not None and not any(f.kind in LIST_KINDS for f in row.findings):
+        if (t is not None and t.ip_list is not None and r.headers_logged
+                and not any(f.kind in LIST_KINDS for f in row.findings)):
             lines.append(f"The model reproduces IMSVA's list: {', '.join(r.counted) or 'no address'}.")
         if row.fired_on is not None:
             basis = "IMSVA's logged list" if t is not None and t.ip_list is not None else "the recomputed list (IMSVA logged none)"

@@ -185,7 +185,7 @@ class Row:
             "logged_count": logged.get("ip_count"),
             "logged_triggered": logged.get("triggered"),
             "recomputed_ips": rec.get("ips"),
-            "recomputed_count": len(rec["ips"]) if rec else None,
+            "recomputed_count": len(rec["ips"]) if rec and rec["ips"] is not None else None,
             "skipped": rec.get("skipped"),
             "domain_match": rec.get("domain_match"),
             "recomputed_triggered": rec.get("triggered"),
@@ -223,7 +223,7 @@ class Row:
             ),
             "recomputed": (
                 {
-                    "ips": r.counted,
+                    "ips": r.counted if r.headers_logged else None,  # unknown: IMSVA's headers are not in the log
                     "skipped": [s.to_dict() for s in r.skipped],
                     "domain_match": r.domain_match,
                     "triggered": r.triggered,
