@@ -235,6 +235,7 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
     found: dict[Path, LogFile] = {}
     result = Discovery()
     listings: dict[Path, bundles.Listing] = {}
+    files_seen: dict[tuple[int, int], Path] = {}  # (st_dev, st_ino) -> the first name a file was given by
     for raw in paths:
         text = os.fspath(raw)
         p = Path(text)
@@ -261,6 +262,8 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
             if cand.is_dir():
                 for sub in sorted(cand.rglob("*")):
                     if sub.is_file():
+                        if _read_already(sub, files_seen, result):
+                            continue
                         if bundles.is_bundle_name(sub.name):
                             _add_bundle(sub, kind, found, result)
                         else:
@@ -268,6 +271,8 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
                     elif not sub.is_dir():
                         result.skipped.append((str(sub), f"not a regular file: {not_regular(sub)}"))
             elif cand.is_file():
+                if _read_already(cand, files_seen, result):
+                    continue
                 # a zip by its magic bytes is a bundle, unless its name says it is a log (then
                 # its bytes are log lines, however odd: every line a record or a reject)
                 if bundles.is_bundle_name(cand.name) or (
@@ -475,6 +480,23 @@ def _add_bundle(
         k, date, seq = named
         found[label] = LogFile(Path(label), kind or k, date, seq, member=m, appliance=m.appliance)
     return seen
+
+
+def _read_already(path: Path, seen: dict[tuple[int, int], Path], result: Discovery) -> bool:
+    """True when ``path`` is a file (log or bundle) already taken under another name (the same ``st_dev`` and
+    ``st_ino``). A hard link's name is said as passed over, with the name that is read; the same file reached
+    again by its own path or a symbolic link (a file and its folder, ``a`` and ``./a``) is passed over silently."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False  # reported where it is opened
+    key = (st.st_dev, st.st_ino)
+    first = seen.setdefault(key, path)
+    if first is path:
+        return False
+    if first.resolve() != path.resolve():  # two names of one inode: a hard link (on the way)
+        result.skipped.append((str(path), f"the same file as {first} (a hard link): read once, under that name"))
+    return True
 
 
 def _add(path: Path, kind: str | None, explicit: bool | None, found: dict, result: Discovery) -> None:
