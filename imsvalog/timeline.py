@@ -239,6 +239,8 @@ class _Keys:
 
 
 def _link_name(kind: str, value: str) -> str:
+    if kind == "qid-in-mid":
+        return f"queue ID {value} (named by the scan's Received header and held in the Message-ID, as correlate links them)"
     return {"iid": "internal ID", "mid": "Message-ID", "qid": "queue ID"}[kind] + f" {value}"
 
 
@@ -727,13 +729,47 @@ def _trace(
     return result
 
 
+#: a token of a Message-ID that may be a Postfix queue ID (as correlate's queue-ID evidence reads it)
+_MID_TOKEN = re.compile(r"[A-Za-z0-9]{6,}")
+_HEADER_MARK = b"parse received header string:"
+
+
+def _mid_queue_needles(keys: _Keys) -> dict[bytes, tuple[str, str]]:
+    """``id Q`` for every token of the message's Message-IDs that may be a Postfix queue ID: correlate links
+    a scan whose Received header names queue Q to a policy event whose Message-ID holds Q
+    (``20190430045742.DDDFC11FB0C@host``), so trace finds that scan the same way."""
+    out: dict[bytes, tuple[str, str]] = {}
+    for m in sorted(keys.mids):
+        for tok in _MID_TOKEN.findall(m):
+            if queue_key(tok) in keys.qids:
+                continue  # already searched as a queue ID
+            for form in dict.fromkeys((tok, queue_key(tok))):
+                for sep in (" ", "\t"):
+                    out.setdefault(f"id{sep}{form}".encode(), ("qid-in-mid", queue_key(tok)))
+    return out
+
+
+def _names_queue_in_header(files: list[_ImssFile], hit: _Hit) -> bool:
+    """The hit is a Received header line of the AntiSpoofFilter whose parsed queue IDs hold the hit's key
+    (``id Q`` in free text, or in another clause's comment, is no evidence)."""
+    from .grammars.received import parse_received
+
+    raw, _ = _line_at(files[hit.fi].data, hit.start)
+    if _HEADER_MARK not in raw:
+        return False
+    header = decode(raw).split(_HEADER_MARK.decode(), 1)[1]
+    return any(queue_key(q) == hit.key for q in parse_received(header).queue_ids if len(q) >= 6)
+
+
 def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, int], None] | None) -> list[_Session]:
-    """Find the message's scans: by internal ID (Scan finished) first, else Message-ID, else queue ID."""
+    """Find the message's scans: by internal ID (Scan finished) first, else Message-ID, else queue ID, else a
+    queue ID that a Received header names and the Message-ID holds (correlate's queue-ID evidence)."""
     tiers: list[dict[bytes, tuple[str, str]]] = [
         {_FINISHED + k.encode(): ("iid", k) for k in keys.iids},  # IMSVA writes them upper case: one pass
         {_FINISHED + k.lower().encode(): ("iid", k) for k in keys.iids},
         {f": <{m}>".encode("utf-8", "surrogateescape"): ("mid", m) for m in keys.mids},  # '>>> Message-ID : <m>'
         {f"id {q}".encode(): ("qid", q) for q in keys.qids} | {f"id\t{q}".encode(): ("qid", q) for q in keys.qids},
+        _mid_queue_needles(keys),
     ]
     for needles in tiers:
         if not needles:
@@ -742,6 +778,7 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
             hits = _find(imss, needles, progress)
         except ReadError:
             hits = []
+        hits = [h for h in hits if h.kind != "qid-in-mid" or _names_queue_in_header(imss, h)]
         if not hits:
             continue
         sessions: list[_Session] = []
@@ -829,8 +866,9 @@ def _assemble(result: Trace, keys: _Keys, small: _Small, imss: list[_ImssFile], 
     for k in STAGES_KIND:
         if k not in given:
             result.notes.append(f"no {KIND_NAMES[k]} was given: {STAGES_OF_KIND[k]} cannot be shown")
-    if "imss" in given and not sessions:
-        result.notes.append("log.imss holds no scan of this message (not by its internal ID, Message-ID or queue ID)")
+    if "imss" in given and not sessions and lines:  # with nothing found at all, the line below says it
+        result.notes.append("log.imss holds no scan of this message (not by its internal ID, Message-ID or queue ID); "
+                            "correlate may still pair a scan with it by time alone (low confidence)")
     if not lines:
         result.notes.append(f"nothing in the logs given mentions {result.query}")
 
