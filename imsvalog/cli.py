@@ -44,10 +44,12 @@ from .usage import Command, Group
 
 
 class ExitStatus(IntEnum):
-    """Exit codes: 0 success, 1 ``--strict`` found rejects, 2 usage, input or output error, 3 a bug, 130 Ctrl-C."""
+    """Exit codes: 0 success, 1 ``--strict`` found rejects (``trace``: nothing found), 2 usage, input or output
+    error, 3 a bug, 130 Ctrl-C."""
 
     OK = 0
     REJECTS = 1
+    NOT_FOUND = 1  # trace: no line of the logs is about the message (as grep: 1 for "no match")
     ERROR = 2
     INTERNAL = 3
     INTERRUPTED = 130
@@ -762,7 +764,11 @@ def trace(
     redact: bool = REDACT_OPTION,
     key_file: Path | None = KEY_FILE_OPTION,
 ) -> None:
-    """Everything the appliance logged about one message, in time order: Postfix in, scan, policy events, msgtra, Postfix out."""
+    """Everything the appliance logged about one message, in time order: Postfix in, scan, policy events, msgtra, Postfix out.
+
+    Exit status (as grep): 0 when lines about the message were found, 1 when none was (stderr says where it was
+    looked for), 2 for a usage or input error.
+    """
     from .render import render_trace, write_raw_lines
     from .sources import discover
     from .timeline import reversed_span
@@ -802,6 +808,8 @@ def trace(
                 for r in result.rejects[:5]:
                     sys.stderr.write(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
             report_skipped([(restore(p), why) for p, why in result.skipped], verbose)
+    if not result.lines:  # like grep: 1 for "nothing found", 2 for errors
+        raise typer.Exit(ExitStatus.NOT_FOUND)
 
 
 # ---------------------------------------------------------------------------
@@ -932,19 +940,14 @@ def progress_bar() -> Iterator[Callable[[int, int, str], None] | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+    from rich.progress import Progress
 
     console = Console(stderr=True)
-    # one line at the terminal's width (a wrapped bar leaves a second line per refresh): a bar of 10 cells,
-    # the byte counts (14 cells), speed (10) and time left (7) only where they fit, and the file name's tail
-    # in what is left
-    wide = console.width >= 72
-    columns: list[Any] = ["[progress.description]{task.description}", BarColumn(bar_width=10), DownloadColumn()]
-    if wide:
-        columns += [TransferSpeedColumn(), TimeRemainingColumn()]
-    room = max(8, console.width - (8 + 10 + 14 + (10 + 7 if wide else 0) + len(columns) + 1))
+    columns, fixed, verb = progress_columns(console.width)
+    # the file name's tail in what is left of one line (a wrapped bar leaves a second line per refresh)
+    room = max(1, console.width - fixed - cells(verb) - len(columns))
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("reading log.imss", total=None)
+        task = bar.add_task(f"{verb}log.imss", total=None)
 
         from rich.markup import escape
 
@@ -953,9 +956,47 @@ def progress_bar() -> Iterator[Callable[[int, int, str], None] | None]:
             shown = clean_terminal(name) if name else "log.imss"
             if cells(shown) > room:  # terminal cells: a CJK member name takes two a character
                 shown = "…" + tail_cells(shown, room - 1)
-            bar.update(task, completed=done, total=total or None, description=f"reading {escape(shown)}")
+            bar.update(task, completed=done, total=total or None, description=f"{verb}{escape(shown)}")
 
         yield update
+
+
+#: seconds of reading before the speed and the time left are shown (a first sample's rate means nothing)
+SETTLE_SECONDS = 2.0
+
+
+def progress_columns(width: int) -> tuple[list[Any], int, str]:
+    """The progress bar's columns for a terminal ``width`` cells wide, the cells they take besides the
+    description, and the description's verb. One line at any width from 20 on: speed and time left from 72
+    columns, the bar from 48, the byte counts from 34, a percentage below; 'reading ' from 48."""
+    from rich.progress import BarColumn, DownloadColumn, ProgressColumn, TaskProgressColumn, TimeRemainingColumn
+    from rich.progress import TransferSpeedColumn
+    from rich.text import Text
+
+    class Settled(ProgressColumn):
+        """A column shown only once it means something: after :data:`SETTLE_SECONDS` of reading, with bytes
+        read and a known total (before, a first sample's rate and time left are noise)."""
+
+        def __init__(self, inner: ProgressColumn, cells: int) -> None:
+            super().__init__()
+            self.inner, self.cells = inner, cells
+
+        def render(self, task: Any) -> Text:
+            if task.total is None or not task.completed or (task.elapsed or 0.0) < SETTLE_SECONDS:
+                return Text(" " * self.cells)
+            text = self.inner.render(task)
+            text.truncate(self.cells)
+            return text
+
+    description = "[progress.description]{task.description}"
+    if width >= 72:
+        return ([description, BarColumn(bar_width=10), DownloadColumn(), Settled(TransferSpeedColumn(), 10),
+                 Settled(TimeRemainingColumn(), 7)], 10 + 14 + 10 + 7, "reading ")
+    if width >= 48:
+        return [description, BarColumn(bar_width=10), DownloadColumn()], 10 + 14, "reading "
+    if width >= 34:
+        return [description, DownloadColumn()], 14, ""
+    return [description, TaskProgressColumn()], 4, ""
 
 
 def main() -> None:

@@ -395,15 +395,49 @@ def text_lines(
 MIN_WRAP_ROOM = 30
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    """``text`` wrapped to ``width`` terminal cells (wide characters count 2), long words broken, nothing dropped."""
+def _wrap(text: str, width: int, first: str = "", then: str = "") -> list[str]:
+    """``text`` wrapped to ``width`` terminal cells (wide characters count 2), long words broken, nothing dropped
+    (``first``/``then``: the first line's and the other lines' indents, counted in the width)."""
     if text.isascii():
         import textwrap
 
-        return textwrap.wrap(text, max(width, 8), break_on_hyphens=False, replace_whitespace=False) or [""]
+        return textwrap.wrap(text, max(width, 8), break_on_hyphens=False, replace_whitespace=False,
+                             initial_indent=first, subsequent_indent=then) or [first]
     import wcwidth
 
-    return wcwidth.wrap(text, max(width, 8), break_on_hyphens=False, replace_whitespace=False) or [""]
+    return wcwidth.wrap(text, max(width, 8), break_on_hyphens=False, replace_whitespace=False,
+                        initial_indent=first, subsequent_indent=then) or [first]
+
+
+_ITEM = re.compile(r" *(?:\d+\. )?")
+
+
+def wrap_prose(text: str, width: int | None) -> str:
+    """Prose (notes, an explanation) folded to ``width`` terminal cells, line by line, never cut: a line's
+    continuation is indented under its text (past its own indent and an item number such as ``1. ``, else by
+    two), so each line of the original stays recognisable. No width: unchanged (piped, one line each, for grep).
+
+    >>> print(wrap_prose("trace: log.imss holds no scan of this message (not by its internal ID)", 30))
+    trace: log.imss holds no scan
+      of this message (not by its
+      internal ID)
+    >>> print(wrap_prose("  1. by host.example (Postfix) id ABC; Tue, 27 Apr 2019", 30))
+      1. by host.example (Postfix)
+         id ABC; Tue, 27 Apr 2019
+    """
+    if width is None:
+        return text
+    out: list[str] = []
+    for line in text.split("\n"):
+        if cells(line) <= width:
+            out.append(line)
+            continue
+        lead = _ITEM.match(line).end()  # type: ignore[union-attr]
+        indent = lead if lead > len(line) - len(line.lstrip(" ")) else lead + 2
+        if indent > width // 2:  # deep indents on a narrow terminal: the room goes to the text
+            lead, indent = 0, 2
+        out += _wrap(line[lead:], width, line[:lead], " " * indent)
+    return "\n".join(out)
 
 
 def wrap_row(fixed: str, last: str, width: int | None, indent: int) -> str:

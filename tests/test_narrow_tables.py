@@ -134,9 +134,10 @@ with progress_bar() as update:
 """
 
 
-@pytest.mark.parametrize("cols", [100, 80, 60, 40])
+@pytest.mark.parametrize("cols", [100, 80, 60, 40, 36, 34, 30, 24, 20])
 def test_the_progress_bar_stays_one_line_of_the_terminal(cols: int) -> None:
-    """A long member path made the byte count wrap onto a second line at 80 columns (a line per refresh)."""
+    """A long member path made the byte count wrap onto a second line at 80 columns (a line per refresh);
+    at 36 columns or fewer the bar itself wrapped."""
     import sys
 
     text = run_in_pty([], cols, stderr=True, command=[sys.executable, "-c", _PROGRESS])
@@ -145,8 +146,22 @@ def test_the_progress_bar_stays_one_line_of_the_terminal(cols: int) -> None:
     tail = "log.imss.20240604.0004" if cols >= 60 else "0004"  # the file name's tail is kept, as much as fits
     assert any(tail in x for x in lines), lines
     assert max(len(x) for x in lines) <= cols, [x for x in lines if len(x) > cols]
-    if cols >= 60:
+    if cols >= 34:
         assert any("604.5/604.5 kB" in x for x in lines), lines
+    else:
+        assert any("100%" in x for x in lines), lines
+    # 0.75 s of reading: no speed or time left yet (a first sample's rate means nothing)
+    assert not any("/s" in x or re.search(r"\d:\d\d:\d\d", x) for x in lines), lines
+
+
+def test_the_speed_and_time_left_show_once_they_mean_something() -> None:
+    import sys
+
+    script = _PROGRESS.replace("for i in (1, 2, 3):", "for i in (1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3):")
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", run_in_pty([], 100, stderr=True, command=[sys.executable, "-c", script]))
+    lines = [x for x in re.split(r"[\r\n]", text) if x.strip()]
+    assert any("kB/s" in x for x in lines), lines  # after 2 s of reading
+    assert not any("kB/s" in x for x in lines[:2]), lines  # not in the first refreshes
 
 
 def test_the_progress_bar_counts_a_wide_member_name_in_cells() -> None:

@@ -147,10 +147,26 @@ def test_a_missing_kind_is_said() -> None:
     assert "no maillog was given: the Postfix passes cannot be shown" in t.notes
 
 
-def test_unknown_id_says_nothing_mentions_it() -> None:
+def test_unknown_id_says_nothing_mentions_it_and_exits_1_as_grep() -> None:
     r = runner.invoke(app, ["trace", "00000000-0000-4000-8000-000000000000", str(BUSY)])
-    assert r.exit_code == 0
+    assert r.exit_code == 1
     assert "nothing in the logs given mentions 00000000-0000-4000-8000-000000000000" in r.stderr
+    assert "holds no scan" not in r.stderr  # said once: nothing at all, not also "no scan"
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "jsonl", "markdown", "raw"])
+def test_nothing_found_is_exit_1_in_every_format_and_something_found_is_0(fmt: str) -> None:
+    how = ["--raw"] if fmt == "raw" else ["--format", fmt]
+    nothing = runner.invoke(app, ["trace", "nobody@example.com", str(BUSY), *how])
+    assert nothing.exit_code == 1, nothing.output
+    assert "no message from or to nobody@example.com" in nothing.stderr
+    found = runner.invoke(app, ["trace", IID, str(BUSY), *how])
+    assert found.exit_code == 0 and IID in found.stdout
+
+
+def test_the_help_says_what_the_exit_status_means() -> None:
+    r = runner.invoke(app, ["trace", "--help"], env={"COLUMNS": "200"})
+    assert "Exit status (as grep): 0 when lines about the message were found, 1 when none was" in " ".join(r.stdout.split())
 
 
 def test_what_is_not_an_id_is_a_one_line_error() -> None:
