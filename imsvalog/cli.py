@@ -104,7 +104,7 @@ def fail(message: str) -> typer.Exit:
 
 def warn(message: str) -> None:
     """One warning line on stderr: the command goes on."""
-    sys.stderr.write(f"imsvalog: warning: {clean_terminal(message)}\n")
+    say(f"imsvalog: warning: {clean_terminal(message)}\n")
 
 
 def trusted_warnings(tl: Any, also: bool = False) -> None:
@@ -172,6 +172,27 @@ def stderr_is_tty() -> bool:
     return sys.stderr.isatty()
 
 
+def stderr_width() -> int | None:
+    """The terminal's width when stderr is one, else None (piped: notes stay one line each, for grep)."""
+    if not stderr_is_tty():
+        return None
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns or 80
+    except (OSError, ValueError, AttributeError):
+        return 80
+
+
+def say(text: str) -> None:
+    """Notes on stderr (rejects, absent kinds, warnings, skipped files): on a terminal each line is folded to
+    its width, never cut (:func:`imsvalog.render.wrap_prose`); piped, written as they are."""
+    width = stderr_width()
+    if width is not None:
+        from .render import wrap_prose
+
+        text = wrap_prose(text, width)
+    sys.stderr.write(text)
+
+
 # bundle options shared by the commands that read logs (bundles.py does the work)
 _PASSWORD_HELP = "Password of encrypted bundles (else $IMSVALOG_PASSWORD, else the CDT default 'trend', else a prompt)."
 _MAX_MEMBER_HELP = "Stop reading a bundle member or .gz file that inflates past this size (e.g. 16G); the rest is a reject."
@@ -195,7 +216,7 @@ def bundle_settings(password: str | None, max_member: str, max_total: str) -> It
         except ValueError as exc:
             raise InputError(f"{name}: {exc}") from None
     member, total = sizes
-    with bundles.options(password, member, total, notice=lambda m: sys.stderr.write(f"imsvalog: {clean_terminal(m)}\n")):
+    with bundles.options(password, member, total, notice=lambda m: say(f"imsvalog: {clean_terminal(m)}\n")):
         yield
 
 
@@ -218,25 +239,25 @@ def report_maillog_times(files: list[LogFile], zone: Any) -> None:
     for f in files:
         if f.kind == "maillog":
             _, year, where = maillog_sources(f, zone)
-            sys.stderr.write(f"{clean_terminal(str(f.path))}: maillog {year}; {clean_terminal(where)}\n")
+            say(f"{clean_terminal(str(f.path))}: maillog {year}; {clean_terminal(where)}\n")
 
 
 def report_skipped(skipped: list[tuple[str, str]], verbose: bool) -> None:
     """Files passed over: each on its own line with --verbose, else one line per reason with a count."""
     if verbose:
         for path, why in skipped:
-            sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+            say(f"{clean_terminal(path)}: skipped: {why}\n")
         return
     by_reason: dict[str, list[str]] = {}
     for path, why in skipped:
         by_reason.setdefault(why, []).append(path)
     for why, paths in by_reason.items():
         if len(paths) == 1:
-            sys.stderr.write(f"{clean_terminal(paths[0])}: skipped: {why}\n")
+            say(f"{clean_terminal(paths[0])}: skipped: {why}\n")
             continue
         names = ", ".join(clean_terminal(Path(p.rsplit("!", 1)[-1]).name) for p in paths[:3])
         more = ", ..." if len(paths) > 3 else ""
-        sys.stderr.write(f"skipped {len(paths)} files ({names}{more}): {why}; --verbose lists them\n")
+        say(f"skipped {len(paths)} files ({names}{more}): {why}; --verbose lists them\n")
 
 
 # ---------------------------------------------------------------------------
@@ -279,7 +300,7 @@ def redactor_for(redact: bool, key_file: Path | None) -> Any:
     from .redact_keys import load_key
 
     key, origin = load_key(key_file)
-    sys.stderr.write(f"redacting with {clean_terminal(origin)}\n")
+    say(f"redacting with {clean_terminal(origin)}\n")
     return Redactor(key)
 
 
@@ -297,7 +318,7 @@ def redaction_changed_answers(
     found = differences(first, result, red)
     if found:
         shown = "; ".join(clean_terminal(d) for d in found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
-        sys.stderr.write(
+        say(
             f"imsvalog: warning: the redacted copy does NOT give the same answers as the original logs "
             f"({count(len(found), 'difference')}): {shown}. Do not share this output as the case's answer; "
             "'imsvalog redact PATH... --to DIR --verify' shows every difference.\n"
@@ -445,14 +466,14 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
     found = plan(paths, kind.value if kind else None)  # every input resolved before any output is opened
     if not found.files:
         for path, why in found.skipped:
-            sys.stderr.write(f"{clean_terminal(path)}: skipped: {why}\n")
+            say(f"{clean_terminal(path)}: skipped: {why}\n")
         raise InputError(f"no IMSVA log file among: {', '.join(paths)}")
     inputs = Inputs.of(paths, found.files)
     check_outputs([output, rejects], inputs)
 
     def on_file(f: LogFile) -> None:
         if progress:
-            sys.stderr.write(f"reading {clean_terminal(str(f.path))} ...\n")
+            say(f"reading {clean_terminal(str(f.path))} ...\n")
 
     with contextlib.ExitStack() as stack:
         out = Restoring(stack.enter_context(output_file(output, inputs)), restore)
@@ -483,17 +504,17 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
         else:
             write_markdown(rows(), out, parse_columns())
     for s in report.files:
-        sys.stderr.write(
+        say(
             restore(f"{clean_terminal(s.file)}: {count(s.lines, 'line')}, {count(s.records, 'record')}, "
                     f"{count(s.rejects, 'reject')}\n")
         )
         for note in s.notes:
-            sys.stderr.write(restore(f"{clean_terminal(s.file)}: {clean_terminal(note)}\n"))
+            say(restore(f"{clean_terminal(s.file)}: {clean_terminal(note)}\n"))
     report_skipped([(restore(p), why) for p, why in report.skipped], verbose)
     report_maillog_times(found.files, zone)
     if report.rejects:
         where = f"in {rejects}" if rejects is not None else "as REJECT rows"
-        sys.stderr.write(
+        say(
             f"imsvalog: {count(report.rejects, 'line')} rejected ({clean_terminal(where)}); "
             + ("exit status 1 (--strict)\n" if strict else "exit status 0 (--strict makes it 1)\n")
         )
@@ -569,14 +590,17 @@ def spoof_check(
         recipient = [r.address_field(x) for x in recipient]
         notes = tuple(r.text(n) for n in notes)
     for note in notes:
-        sys.stderr.write(f"{clean_terminal(got.name)}: {clean_terminal(note)}\n")
+        say(f"{clean_terminal(got.name)}: {clean_terminal(note)}\n")
     msg = msg.override(sender=sender, recipients=recipient)
     result = msg.evaluate(tl, profile.value, None if observed is None else observed is Observed.fired)
     with output_file(output, inputs) as out:
         if fmt is TextOrJson.json:
             out.write(json_document({"message": got.name, "input": {**got.to_dict(), "notes": list(notes)}, **result.to_dict()}))
-        else:
-            out.write(clean_text_block(result.explanation) + "\n")
+        else:  # on a terminal folded to its width, never cut; else one line per line of the explanation
+            from .render import table_width, wrap_prose
+
+            tty = hasattr(out, "isatty") and out.isatty()
+            out.write(wrap_prose(clean_text_block(result.explanation), table_width(out) if tty else None) + "\n")
 
 
 # ---------------------------------------------------------------------------
@@ -696,21 +720,21 @@ def correlate(
                 events = read_polevt(given) if result.summary.policy_events else None
                 figs = plots.figures(result, events, *(what_if or (None, None)))
                 for name in plots.save_figures(figs, output_folder(plot, inputs)):
-                    sys.stderr.write(f"wrote {clean_terminal(name)}\n")
+                    say(f"wrote {clean_terminal(name)}\n")
             _correlate_notes(result, restore, verbose, files)
 
 
 def _correlate_notes(result: Any, restore: Callable[[str], str], verbose: bool, files: Any) -> None:
     """What correlate says on stderr after its rows: absent kinds of input, rejects, skipped files, assumed times."""
     for m in result.summary.missing:  # once, not per row: a whole kind of file is absent
-        sys.stderr.write(f"imsvalog: warning: {m}; rows that depend on it say so\n")
+        say(f"imsvalog: warning: {m}; rows that depend on it say so\n")
     n = result.summary.rejects
     if n:
-        sys.stderr.write(f"{count(n, 'line')} could not be parsed or read:\n")
+        say(f"{count(n, 'line')} could not be parsed or read:\n")
         for r in result.rejects[:5]:
-            sys.stderr.write(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
+            say(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
         if n > 5:
-            sys.stderr.write("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
+            say("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
     report_skipped([(restore(p), why) for p, why in result.skipped], verbose)
     report_maillog_times(files, None)
 
@@ -802,11 +826,11 @@ def trace(
                 warn(f"--since/--until only narrow a search by envelope address; the ID given is {what}, "
                      "so every line about that message is shown")
             for note in result.notes:
-                sys.stderr.write(restore(f"trace: {clean_terminal(note)}\n"))
+                say(restore(f"trace: {clean_terminal(note)}\n"))
             if result.rejects:
-                sys.stderr.write(f"{count(len(result.rejects), 'matching line')} could not be parsed:\n")
+                say(f"{count(len(result.rejects), 'matching line')} could not be parsed:\n")
                 for r in result.rejects[:5]:
-                    sys.stderr.write(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
+                    say(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
             report_skipped([(restore(p), why) for p, why in result.skipped], verbose)
     if not result.lines:  # like grep: 1 for "nothing found", 2 for errors
         raise typer.Exit(ExitStatus.NOT_FOUND)
@@ -856,7 +880,7 @@ def export(
     tl = load_trusted(trusted, trusted_file)
     trusted_warnings(tl)
     report = run_export(paths, to, case=case, appliance=appliance, trusted=tl, correlate=not no_correlate)
-    sys.stderr.write(f"wrote {clean_terminal(str(report.out))}: {clean_terminal(report.summary())}\n")
+    say(f"wrote {clean_terminal(str(report.out))}: {clean_terminal(report.summary())}\n")
     report_skipped(report.skipped, verbose)
 
 
@@ -902,17 +926,17 @@ def redact(
     progress = stderr_is_tty()
     report = redact_files(
         paths, to, r, trusted_file,
-        on_file=(lambda p: sys.stderr.write(f"redacting {clean_terminal(str(p.source))} ...\n")) if progress else None,
+        on_file=(lambda p: say(f"redacting {clean_terminal(str(p.source))} ...\n")) if progress else None,
     )
-    sys.stderr.write(f"key: {clean_terminal(origin)}\n")
+    say(f"key: {clean_terminal(origin)}\n")
     for f in report.files:
-        sys.stderr.write(f"{clean_terminal(f.source)} -> {clean_terminal(f.target)}: {count(f.lines, 'line')}\n")
+        say(f"{clean_terminal(f.source)} -> {clean_terminal(f.target)}: {count(f.lines, 'line')}\n")
         if f.error:
-            sys.stderr.write(f"{clean_terminal(f.source)}: {clean_terminal(f.error)}\n")
+            say(f"{clean_terminal(f.source)}: {clean_terminal(f.error)}\n")
     copied = {str(f.source) for f in report.files}
     for path, why in report.skipped:
         what = "copied, those lines redacted as free text" if path in copied else "not copied"
-        sys.stderr.write(f"{clean_terminal(path)}: {what}: {why}\n")
+        say(f"{clean_terminal(path)}: {what}: {why}\n")
     if not verify:
         return
     orig = log_arguments(paths)

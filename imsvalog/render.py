@@ -720,20 +720,22 @@ def _render_correlation(
                 con.print(Text(line), soft_wrap=True)  # already fitted: never folded
         else:
             con.print(Text("no rows match"), soft_wrap=True)
-        con.print(Text(clean_terminal(summary_text(result.summary))), soft_wrap=wrap)
+        folded = None if wrap else fit  # a terminal's width: prose folded line by line, never cut
+        con.print(Text(wrap_prose(clean_terminal(summary_text(result.summary)), folded)), soft_wrap=True)
         for line in notes:
-            con.print(Text(clean_terminal(line)), soft_wrap=wrap)
+            con.print(Text(wrap_prose(clean_terminal(line), folded)), soft_wrap=True)
         disagreements = [d for d in dicts if d["agrees"] is False]
         for d in disagreements:
-            con.print(
-                Text("DISAGREEMENT " + clean_terminal(f"{d['internal_id'] or d['thread']}: " + "; ".join(f["text"] for f in d["findings"])), style="bold red"),
-                soft_wrap=wrap,
-            )
+            said = clean_terminal(f"{d['internal_id'] or d['thread']}: " + "; ".join(f["text"] for f in d["findings"]))
+            con.print(Text(wrap_prose("DISAGREEMENT " + said, folded), style="bold red"), soft_wrap=True)
         if explain:
             for i, d in enumerate(explained(), 1):
                 head = clean_terminal(f"{d['time'].isoformat(sep=' ')}  {d['internal_id'] or d['thread']}")
                 con.print(Text(f"\n── {i}. {head} ──", style="bold"), soft_wrap=True)
-                con.print(Text(clean_text_block(d["summary"] + "\n" + d["explanation"])), soft_wrap=True)
+                # on a terminal folded to its width line by line, never cut, each continuation under its line's
+                # text; piped, one line each (grep-able)
+                text = clean_text_block(d["summary"] + "\n" + d["explanation"])
+                con.print(Text(wrap_prose(text, folded)), soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------
