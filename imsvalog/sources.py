@@ -264,10 +264,12 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
                     if sub.is_file():
                         if _read_already(sub, files_seen, result):
                             continue
+                        before = len(found)
                         if bundles.is_bundle_name(sub.name):
                             _add_bundle(sub, kind, found, result)
                         else:
                             _add(sub, kind, False, found, result)
+                        _taken(sub, len(found) > before, files_seen)
                     elif not sub.is_dir():
                         result.skipped.append((str(sub), f"not a regular file: {not_regular(sub)}"))
             elif cand.is_file():
@@ -275,12 +277,14 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
                     continue
                 # a zip by its magic bytes is a bundle, unless its name says it is a log (then
                 # its bytes are log lines, however odd: every line a record or a reject)
+                before = len(found)
                 if bundles.is_bundle_name(cand.name) or (
                     explicit and kind is None and kind_from_name(cand.name) is None and bundles.looks_like_bundle(cand)
                 ):
                     _add_bundle(cand, kind, found, result)
                 else:
                     _add(cand, kind, explicit, found, result)
+                _taken(cand, len(found) > before, files_seen)
             elif explicit is None:  # matched by a glob: report it, read the rest
                 result.skipped.append((str(cand), f"not a regular file: {not_regular(cand)}"))
             else:
@@ -482,21 +486,33 @@ def _add_bundle(
     return seen
 
 
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None  # reported where it is opened
+    return st.st_dev, st.st_ino
+
+
 def _read_already(path: Path, seen: dict[tuple[int, int], Path], result: Discovery) -> bool:
     """True when ``path`` is a file (log or bundle) already taken under another name (the same ``st_dev`` and
     ``st_ino``). A hard link's name is said as passed over, with the name that is read; the same file reached
     again by its own path or a symbolic link (a file and its folder, ``a`` and ``./a``) is passed over silently."""
-    try:
-        st = path.stat()
-    except OSError:
-        return False  # reported where it is opened
-    key = (st.st_dev, st.st_ino)
-    first = seen.setdefault(key, path)
-    if first is path:
+    key = _inode(path)
+    first = seen.get(key) if key is not None else None
+    if first is None:
         return False
     if first.resolve() != path.resolve():  # two names of one inode: a hard link (on the way)
         result.skipped.append((str(path), f"the same file as {first} (a hard link): read once, under that name"))
     return True
+
+
+def _taken(path: Path, added: bool, seen: dict[tuple[int, int], Path]) -> None:
+    """Remember a file that gave logs (a file passed over, e.g. for its name in a folder, may still be taken
+    when it is named on its own)."""
+    key = _inode(path)
+    if added and key is not None:
+        seen.setdefault(key, path)
 
 
 def _add(path: Path, kind: str | None, explicit: bool | None, found: dict, result: Discovery) -> None:
