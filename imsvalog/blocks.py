@@ -59,6 +59,38 @@ class Block:
     long: int = 0
 
 
+_LIBC: list[object] = []
+
+
+def give_back_free_memory() -> bool:
+    """Return the free pages of glibc's heap to the system (``malloc_trim(0)``); True when done (glibc),
+    False elsewhere.  Called by readers that hold many records once they have let go of big buffers.
+
+    glibc raises its mapping threshold to the biggest buffer freed so far, so after the first 8 MB
+    block the blocks are carved from the heap; the records made meanwhile settle between them, and the
+    freed blocks (and the bytes a second process sent) stay in the process as free heap.  ``malloc_trim``
+    hands those pages back without moving anything (measured at 1 GB of log.imss with 27 % marker
+    lines: ~20 MB of the peak RSS of ``correlate``).
+    """
+    if not _LIBC:
+        fn = None
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None)
+            if getattr(libc, "gnu_get_libc_version", None) is not None:
+                fn = libc.malloc_trim
+                fn.argtypes, fn.restype = [ctypes.c_size_t], ctypes.c_int
+        except (OSError, AttributeError):
+            fn = None
+        _LIBC.append(fn)
+    trim = _LIBC[0]
+    if trim is None:
+        return False
+    trim(0)  # type: ignore[operator]
+    return True
+
+
 #: blocks at least this big count their newlines with numpy (twice as fast as ``bytes.count``)
 _NUMPY_FROM = 1 << 20
 

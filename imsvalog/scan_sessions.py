@@ -27,6 +27,7 @@ Generic lines do not move boundaries and are not kept.
 
 from __future__ import annotations
 
+import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -120,10 +121,11 @@ class SpoofTrace:
 
 
 class CompactRecords(Sequence[ImssRecord]):
-    """A closed session's records, held compactly: each line's text and place, the records of its
-    AntiSpoofFilter traces as the very objects its :class:`SpoofTrace` holds, and every other record
-    parsed again from its text when asked for (equal to the one first parsed: the parse is a pure
-    function of the line).  A list of records costs ~640 bytes a line; this ~150.
+    """A closed session's records, held compactly: the records of its AntiSpoofFilter traces as the very
+    objects its :class:`SpoofTrace` holds (their text is theirs, not held twice), and every other record
+    as its line's place and text, parsed again when asked for (equal to the one first parsed: the parse
+    is a pure function of the line).  Those texts are held zlib-compressed (a scan's rule and filter
+    lines repeat: about 1/6 of their size).  A list of records costs ~640 bytes a line; this ~40.
 
     :func:`~imsvalog.correlation.scan.read_spoof_sessions` keeps its sessions' records this way, so
     that the memory of ``correlate`` does not grow with the records of every evaluated scan. It reads
@@ -139,20 +141,35 @@ class CompactRecords(Sequence[ImssRecord]):
         ends = array("q")
         texts = []
         n = 0
-        for r in records:
+        kept_ids = {id(r) for r in keep}
+        kept: dict[int, ImssRecord] = {}
+        for i, r in enumerate(records):
             where.extend((files.setdefault(r.source.file, len(files)), r.source.line))
-            texts.append(r.source.text)
-            n += len(r.source.text)
+            if id(r) in kept_ids:
+                kept[i] = r  # its text stays with it
+            else:
+                texts.append(r.source.text)
+                n += len(r.source.text)
             ends.append(n)
         self._files = tuple(files)
         self._where = where
-        self._text = "".join(texts)
+        # any str (lone surrogates of undecodable bytes included) comes back the same through surrogatepass
+        self._text = zlib.compress("".join(texts).encode("utf-8", "surrogatepass"), 1)
         self._ends = ends
-        kept = {id(r) for r in keep}
-        self._kept = {i: r for i, r in enumerate(records) if id(r) in kept}
+        self._kept = kept
 
     def __len__(self) -> int:
         return len(self._ends)
+
+    def _texts(self) -> str:
+        return zlib.decompress(self._text).decode("utf-8", "surrogatepass")
+
+    def _source(self, i: int, text: str) -> Source:
+        kept = self._kept.get(i)
+        if kept is not None:
+            return kept.source
+        lo = self._ends[i - 1] if i else 0
+        return Source(self._files[self._where[2 * i]], self._where[2 * i + 1], text[lo : self._ends[i]])
 
     def source(self, i: int) -> Source:
         """The ``i``-th line's :class:`Source` (no parse)."""
@@ -160,30 +177,31 @@ class CompactRecords(Sequence[ImssRecord]):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        lo = self._ends[i - 1] if i else 0
-        return Source(self._files[self._where[2 * i]], self._where[2 * i + 1], self._text[lo : self._ends[i]])
+        return self._source(i, "" if i in self._kept else self._texts())
 
     def sources(self) -> list[Source]:
-        return [self.source(i) for i in range(len(self))]
+        text = self._texts()
+        return [self._source(i, text) for i in range(len(self))]
 
     def places(self) -> list[tuple[str, int]]:
         """Each line's file and line number (no :class:`Source`, no text)."""
         files, where = self._files, self._where
         return [(files[where[i]], where[i + 1]) for i in range(0, len(where), 2)]
 
-    def _record(self, i: int) -> ImssRecord:
+    def _record(self, i: int, text: str | None = None) -> ImssRecord:
         kept = self._kept.get(i)
         if kept is not None:
             return kept
         from .readers import parse_line
 
-        rec = parse_line("imss", self.source(i))
+        rec = parse_line("imss", self._source(i, self._texts() if text is None else text))
         assert not isinstance(rec, Reject), rec  # it parsed when the session was built
         return rec  # type: ignore[return-value]
 
     def __getitem__(self, i):  # type: ignore[no-untyped-def,override]
         if isinstance(i, slice):
-            return [self._record(j) for j in range(*i.indices(len(self)))]
+            text = self._texts()
+            return [self._record(j, text) for j in range(*i.indices(len(self)))]
         if i < 0:
             i += len(self)
         if not 0 <= i < len(self):
@@ -191,7 +209,8 @@ class CompactRecords(Sequence[ImssRecord]):
         return self._record(i)
 
     def __iter__(self) -> Iterator[ImssRecord]:
-        return (self._record(i) for i in range(len(self)))
+        text = self._texts()
+        return (self._record(i, text) for i in range(len(self)))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, tuple, CompactRecords)):

@@ -159,3 +159,13 @@ def test_polevt_bit_codes_are_decoded_once_per_distinct_code(tmp_path: Path) -> 
     assert len(df) == 2000
     assert list(df["actions"][:2]) == [list(polevt.decode_bits(a, polevt.ACTION_BITS)) for _, a in codes]
     assert polevt.code_names.cache_info().misses == 4  # two codes per field, whatever the number of lines
+
+
+def test_free_heap_is_given_back_on_glibc_and_nothing_happens_elsewhere() -> None:
+    import platform
+
+    from imsvalog.blocks import give_back_free_memory
+
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert give_back_free_memory() is glibc
+    assert give_back_free_memory() is glibc  # the function is looked up once and stays usable

@@ -80,3 +80,24 @@ def test_repeated_head_fields_are_shared_and_the_sharing_is_bounded(monkeypatch:
     assert len(imss._SHARED_STR) == 3  # log text never grows the table past its bound
     with pytest.raises(imss.ParseFailure):
         imss._shared_int("9" * 5000, "pid")
+
+
+def test_compact_records_keep_any_text_and_the_trace_records_text_once() -> None:
+    """Undecodable bytes (lone surrogates), characters past the BMP and NUL come back as they were,
+    though the texts are held compressed; a trace record's text is its own, not a second copy."""
+    from imsvalog.readers import parse_line
+    from imsvalog.records import Source
+
+    texts = [
+        "2019/04/30 13:57:43 GMT+09:00 [1:2] [INFO] Engine::scan: rule \udcff\udc80 caf\u00e9 \U0001f600 run",
+        "2019/04/30 13:57:43 GMT+09:00 [1:2] [DEBUG] AntiSpoofFilter: parse received header string "
+        "[from a (b [192.0.2.1]) by c; Tue, 30 Apr 2019 13:57:43 +0900]",
+        "2019/04/30 13:57:44 GMT+09:00 [1:2] [INFO] Engine::scan: \x00 nul and \t tab",
+    ]
+    records = [parse_line("imss", Source("f\udcfe.log", i + 1, t)) for i, t in enumerate(texts)]
+    compact = CompactRecords(records, keep=[records[1]])
+    assert compact == records and compact.sources() == [r.source for r in records]
+    assert compact[1] is records[1] and compact.source(1) is records[1].source
+    assert compact.source(0).text == texts[0] and compact[2] == records[2]
+    assert compact.places() == [("f\udcfe.log", 1), ("f\udcfe.log", 2), ("f\udcfe.log", 3)]
+    assert pickle.loads(pickle.dumps(compact)) == records

@@ -8,6 +8,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+from ..blocks import give_back_free_memory
 from ..errors import InputError
 from ..frames import frame
 from ..gc_pause import gc_paused
@@ -136,6 +137,7 @@ def _correlate(
         rejects=len(rejects),
     )
     summary.missing = missing_kinds(summary, rows)
+    give_back_free_memory()  # what linking and the re-run freed, before the rows are written
     return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name, calibration)
 
 

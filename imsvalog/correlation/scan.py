@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 from array import array
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +20,7 @@ from dataclasses import fields as dataclass_fields
 from functools import lru_cache
 from datetime import datetime
 
-from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, iter_blocks, seekable, split_point
+from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, iter_blocks, give_back_free_memory, seekable, split_point
 from ..errors import InputError, ReadError
 from ..grammars import imss
 from ..grammars.common import (
@@ -408,6 +409,7 @@ def read_spoof_sessions(
     rejects += run_rejects
     _unique_rejects(rejects, since, files)
     index.scans += _unparsed_scans(unparsed_runs, finished_lines, sum(1 for s in sessions if s.end == "scan_finished"))
+    give_back_free_memory()
     return _in_file_order(sessions, files), index
 
 
@@ -605,11 +607,13 @@ class _Steps:
             flags = v[i + 1]
             yield thread, tag, bool(flags & 1), bool(flags & 2), v[i + 2], v[i + 3], v[i + 4]
 
-    def __getstate__(self) -> tuple[list[tuple[str, bytes]], array[int]]:
-        return self.threads, self.values
+    def __getstate__(self) -> tuple[list[tuple[str, bytes]], bytes]:
+        return self.threads, zlib.compress(self.values.tobytes(), 1)  # small numbers: a fifth of the size
 
-    def __setstate__(self, state: tuple[list[tuple[str, bytes]], array[int]]) -> None:
-        self.threads, self.values = state
+    def __setstate__(self, state: tuple[list[tuple[str, bytes]], bytes]) -> None:
+        self.threads, packed = state
+        self.values = array("q")
+        self.values.frombytes(zlib.decompress(packed))
         self._number = {tag: i for i, (_, tag) in enumerate(self.threads)}
 
 
@@ -630,7 +634,8 @@ class _Marker:
         #: the file name of each file index seen
         self.names: dict[int, str] = {}
         #: the lines of marked runs cut elsewhere (a worker) or, in a worker, cut here: by the run's
-        #: ``(file index, start offset)``, ``(line numbers, the lines joined by newlines)``
+        #: ``(file index, start offset)``, ``(line numbers, the lines joined by newlines, zlib-compressed)``
+        #: (compressed, they travel and wait for the parent's replay at a fifth of their size)
         self.cut_lines: dict[tuple[int, int], tuple[array[int], bytes]] = {}
         #: what to add to the line numbers of ``cut_lines`` (a worker numbers its lines from 1)
         self.cut_shift = 0
@@ -717,12 +722,14 @@ class _Marker:
             if run.evaluated and run.start is not None:
                 got = self._cut(run)
                 if got is not None:
-                    self.cut_lines[run.start.file, run.start.offset] = got
+                    self.cut_lines[run.start.file, run.start.offset] = (got[0], zlib.compress(got[1], 1))
             return
         if run.evaluated:
             shift = self.cut_shift
             got = self.cut_lines.pop((run.start.file, run.start.offset), None) if run.start is not None else None
-            if got is None:
+            if got is not None:
+                got = (got[0], zlib.decompress(got[1]))
+            else:
                 shift, got = 0, self._cut(run)
             if got is not None:
                 name = self.names[run.start.file]  # type: ignore[union-attr]
@@ -878,14 +885,16 @@ def _mark_runs(
                 future = pool.submit(_scan_part, f, fi, split, size, last_file)  # type: ignore[union-attr]
                 before = stats.lines
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done, stop=split), 0, index)
+                marker.held.clear()  # the worker's part comes next: the blocks held are not at its end
+                give_back_free_memory()  # before the worker's result comes in
                 steps, part_rejects, lines, nbytes, (first, last), finished, cut = future.result()
                 marker.finished_lines += finished
                 shift = stats.lines - before
-                marker.held.clear()  # the worker's part comes next: the blocks held are not at its end
                 marker.cut_lines, marker.cut_shift = cut, shift
                 for thread, tag, is_accept, is_eval, sfi, offset, lineno in steps:
                     marker._step(thread, tag, is_accept, is_eval, sfi, offset, lineno + shift)  # noqa: SLF001
                 del steps
+                give_back_free_memory()  # the worker's bytes and the blocks, freed between the records kept
                 if not last_file:
                     marker.cut_lines = {}  # runs open at the worker's end go on in the next file: read later
                 marker.held_to_end = last_file
