@@ -840,9 +840,50 @@ _PLAIN_DECIMALS = re.compile(r"(?:(?:[0-9]{1,300}(?:\.[0-9]{0,300})?)?\n)*")
 _PLAIN_MSGIDS = re.compile(r"(?:" + polevt._MSGID.pattern + r"\n)*")
 
 
+def _joined(col: Any, empty: str = "") -> str:
+    """The fields of ``col`` joined by newlines, a missing or empty one as ``empty`` (one C pass when there is none)."""
+    if None in col or (empty and "" in col):
+        return "\n".join(v or empty for v in col)
+    return "\n".join(col)
+
+
+#: ``str.translate`` tables: digits deleted; dots and newlines deleted
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+_NO_DOTS = str.maketrans("", "", ".\n")
+
+
+def _plain_decimals(col: Any) -> bool:
+    """Whether every field of ``col`` is empty, missing or a plain decimal (:data:`_PLAIN_DECIMALS`).
+
+    C passes first: only digits, dots and newlines; no two dots in a line (none is left between them once
+    the digits are deleted); no line starting with a dot; no field over 300 characters (so no run of more
+    than 300 digits): then the regex would match.  Where these do not tell, the regex decides."""
+    text = _joined(col)
+    rest = text.translate(_NO_DIGITS)
+    if rest.translate(_NO_DOTS) or ".." in rest or text.startswith(".") or "\n." in text:
+        return False  # the regex would not match either
+    if None not in col and (not len(col) or max(map(len, col)) <= 300):
+        return True
+    return _PLAIN_DECIMALS.fullmatch(text + "\n") is not None
+
+
+def _plain_message_ids(col: Any) -> bool:
+    """Whether every field of ``col`` is a Message-ID without blanks around it (:data:`_PLAIN_MSGIDS`; an
+    empty field counts as ``<>``, a missing one does not): each line starts with its only ``<`` and ends with
+    its only ``>``, and no white space is left but the newlines (C passes)."""
+    if None in col:
+        return False
+    n = len(col)
+    text = _joined(col, "<>")
+    return n == 0 or (
+        text.startswith("<") and text.endswith(">") and text.count("<") == n and text.count(">") == n
+        and text.count("\n<") == n - 1 and text.count(">\n") == n - 1 and len("".join(text.split())) == len(text) - (n - 1)
+    )
+
+
 def _recipients(col: Any) -> list[list[str]]:
     """Field 3 of every row as the list :func:`~imsvalog.grammars.polevt.parse` makes (a new list per row)."""
-    text = "\n".join(v or "" for v in col)
+    text = _joined(col)
     tidy = (  # no white space but the separating newlines, no empty item: nothing to strip (C passes)
         len("".join(text.split())) == len(text) - (len(col) - 1)
         and ";;" not in text and "\n;" not in text and ";\n" not in text and not text.startswith(";") and not text.endswith(";")
@@ -946,10 +987,10 @@ def _decimals(col: list[str | None], i: int) -> tuple[Any, Any]:
     """Field ``i`` as :func:`~imsvalog.grammars.polevt._number` (float) makes it, per row; (values, ok)."""
     import numpy as np
 
-    text = "\n".join(v or "" for v in col) + "\n"
-    if _PLAIN_DECIMALS.fullmatch(text):  # the usual case: one C pass checks the whole column
+    if _plain_decimals(col):  # the usual case: C passes check the whole column
         # float() of each (in C); an empty field is missing: NaN, as the frame makes of None
-        return np.fromiter(map(float, (v or "nan" for v in col)), dtype=np.float64, count=len(col)), np.ones(len(col), dtype=bool)
+        each = map(float, col) if None not in col and "" not in col else map(float, (v or "nan" for v in col))
+        return np.fromiter(each, dtype=np.float64, count=len(col)), np.ones(len(col), dtype=bool)
     what = f"field {i} ({polevt.FIELD_NAMES.get(i, '?')})"
     return _per_distinct(col, lambda v: None if not v else finite(v, what))
 
@@ -976,7 +1017,7 @@ def _polevt_unit(unit: _Unit, rejects: list[Reject] | None) -> dict[str, Any] | 
     micros, offsets, ok = _stamps(field(0))
     ids = _object_array(field(1))
     ok &= (ids != None) & (ids != "")  # noqa: E711 - elementwise
-    if polevt._SPACE.search("\0".join(v for v in ids.tolist() if v)):  # one C pass; rarely any white space
+    if polevt._SPACE.search("\0".join(v or "" for v in ids.tolist()) if None in ids else "\0".join(ids.tolist())):  # C passes; rarely any white space
         space = polevt._SPACE.search
         ok &= np.array([not v or space(v) is None for v in ids.tolist()], dtype=bool)
     out: dict[str, Any] = {"time": micros, "offset": offsets, "internal_id": ids}
@@ -999,7 +1040,7 @@ def _polevt_unit(unit: _Unit, rejects: list[Reject] | None) -> dict[str, Any] | 
     for name, i in (("sender", 2), ("subject", 4), ("rule", 6), ("attachment", 14), ("attachment_type", 15)):
         out[name] = _opt_column(field(i))
     mids = field(22)
-    if _PLAIN_MSGIDS.fullmatch("\n".join(v or "<>" for v in mids) + "\n") and all(v is not None for v in mids):
+    if _plain_message_ids(mids):
         out["message_id"] = _object_array(mids)
     else:
         out["message_id"] = _object_array([polevt.find_message_id(r) for r in rows])
@@ -1055,4 +1096,4 @@ def polevt_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> p
             columns.update(time_columns_of(name, values, np.concatenate([p["offset"] for p in parts])))
         else:
             columns.update(column(name, values, COLUMNS.get(name)))
-    return pd.DataFrame(columns, index=pd.RangeIndex(n))
+    return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)

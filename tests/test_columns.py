@@ -344,3 +344,32 @@ def test_the_long_line_check_misses_no_long_line(data: bytes, limit: int, start:
     longest = max((len(x) for x in data[start:].split(b"\n")), default=0)
     if longest > limit:
         assert _may_hold_a_long_line(data, start, len(data), limit)
+
+
+decimal_field = (
+    st.none() | st.text(alphabet="0123456789.", max_size=8) | st.sampled_from(["", ".5", "5.", "1..2", "1e3", "-2", " 1", "\u0664", "1\n"])
+    | st.builds(lambda k, tail: "7" * k + tail, st.integers(295, 305), st.sampled_from(["", ".", ".5", "." + "3" * 301]))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(col=st.lists(decimal_field, max_size=6))
+def test_the_plain_decimal_check_equals_its_regex(col: list[str | None]) -> None:
+    """The C passes of ``_plain_decimals`` say what the whole-column regex says (digits, dots, 300-digit runs)."""
+    from imsvalog.columns import _PLAIN_DECIMALS, _plain_decimals
+
+    assert _plain_decimals(col) == bool(_PLAIN_DECIMALS.fullmatch("\n".join(v or "" for v in col) + "\n"))
+
+
+msgid_field = st.none() | st.text(alphabet="<>@a.\t \u3000\u00a0\x1c\x85\u2028", max_size=7) | st.sampled_from(["", "<>", "<a@b>", "<a@b> ", "<<a>", "<a>>", "<a b>"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(col=st.lists(msgid_field, min_size=1, max_size=6))
+def test_the_plain_message_id_check_equals_its_regex(col: list[str | None]) -> None:
+    """The C passes of ``_plain_message_ids`` say what the regex says (an empty field counts as ``<>``, a missing
+    one fails; white space as ``\\s`` sees it)."""
+    from imsvalog.columns import _PLAIN_MSGIDS, _plain_message_ids
+
+    expected = bool(_PLAIN_MSGIDS.fullmatch("\n".join(v or "<>" for v in col) + "\n")) and None not in col
+    assert _plain_message_ids(col) == expected
