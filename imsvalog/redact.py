@@ -167,13 +167,39 @@ _QUOTED_LOCAL = r'"(?:[^"\\\r\n]|\\.)*"'
 _QADDR = rf"{_QUOTED_LOCAL}@{_DOMAIN}"
 #: a quoted local part and whatever domain text follows (a field holding one address)
 _QADDR_ANY = rf'{_QUOTED_LOCAL}@[^\s()"]*'
+#: where the context makes a host name certain (task rd): after ``from``/``by`` (a Received clause, also
+#: quoted in free text), ``helo=``/``ehlo=``, or alone in ``[...]``
+_CTX_KW = r"(?:\b(?:[Ff]rom|FROM|[Bb]y|BY)[ \t]+|\b(?:[Hh]elo|HELO|[Ee]hlo|EHLO)=<?|\[)"
+#: file extensions that end dotted words which are no host names there (``from TmIsScan.cpp``)
+_NOT_HOST_ENDS = (
+    "c|cc|cpp|cxx|h|hh|hpp|hxx|o|so|a|dll|exe|sys|py|pyc|java|class|jar|js|sh|pl|pm|rb|php|xml|ini|conf|cfg|log|txt|csv|"
+    "json|sql|htm|html|png|jpg|jpeg|gif|bmp|pdf|doc|docx|xls|xlsx|ppt|pptx|zip|gz|tgz|tar|bz2|xz|7z|eml|msg|dat|tmp|bak|db"
+)
+_CTX_LABEL = r"[A-Za-z0-9](?:[\w-]*[A-Za-z0-9])?"
+#: in that context: a dotted name starting with a letter under any last label that holds one (``mail.intern``,
+#: ``srv.firma.priv``; not a version ``9.1.0``, an address, nor a file ``TmIsScan.cpp``), or a word with an IPv4 address glued to it
+#: (``host198.51.100.23``)
+_CTX_HOST = (
+    rf"(?P<glued>[A-Za-z](?:[\w-]*[A-Za-z_-])?)(?P<gip>[0-9]{{1,3}}(?:\.[0-9]{{1,3}}){{3}})(?![\w@-]|\.[0-9])"
+    rf"|(?=[A-Za-z])(?:{_CTX_LABEL}\.)+(?!(?i:{_NOT_HOST_ENDS})(?![\w-]))(?=[\w-]*[A-Za-z]){_CTX_LABEL}(?![\w@-]|\.\w)"
+)
+#: an RFC 2047 encoded word (``=?utf-8?B?R2VoZWlt?=``): a subject's or a name's text, wherever it stands
+_ENCODED_WORD = r"=\?[\w.*-]+\?[BbQq]\?[^?\s]*\?="
+#: a DKIM selector: ``s=`` of a DKIM-Signature's tag list (after ``;`` or first), ``header.s=`` of
+#: Authentication-Results; it often names the customer or its mail provider
+_DKIM_SELECTOR = r"(?P<dkimkw>(?:;[ \t]*|^[ \t]*|\bheader\.)s[ \t]*=[ \t]*)(?P<dkimsel>[A-Za-z0-9](?:[\w.-]*[A-Za-z0-9])?)(?=[;\s]|$)"
+#: a percent-encoded address (``mailto:jdoe%40example.lu``, ``?email=jdoe%40example.lu``)
+_PCT_ADDR = rf"(?<![\w.+%-])(?P<pctlocal>(?:[\w.+-]|%[0-9A-Fa-f]{{2}})+?)%40(?P<pctdom>{_LABEL}(?:{_DOT}{_LABEL})+)"
+#: a run of a percent-encoded local part: an escape is kept, a run of letters/digits mapped
+_PCT_OR_RUN = re.compile(r"%[0-9A-Fa-f]{2}|[^\W_]+")
 #: ``key=`` glued to an address (``smtp.mailfrom=jdoe@…``, ``sasl_username=jdoe@…``): kept as it is
 _KEY_PREFIX = re.compile(r"[a-z][a-z0-9_.-]*=")
 #: a dotted word ending in a top-level domain (:func:`is_tld` decides in free text); ``*.`` before it
-#: (a wildcard) and a final dot after it (a rooted name, a sentence's end) are not part of it
+#: (a wildcard) and a final dot after it (a rooted name, a sentence's end) are not part of it; one followed by
+#: ``=`` is a key (``header.d=``, ``smtp.mailfrom=`` of Authentication-Results), not a domain
 _DOTTED = (
     r"(?:(?<![\w.@-])|(?<=[\s\"'()<>\[=,;:]\*\.)|(?<=^\*\.))(?:\w(?:[\w-]*\w)?" + _DOT + ")+"
-    r"(?P<tld>[^\W\d_](?:[\w-]*\w)?)(?![\w-]|\.\w)"
+    r"(?P<tld>[^\W\d_](?:[\w-]*\w)?)(?![\w=-]|\.\w)"
 )
 _HEXID = r"(?<![\w-])(?=[0-9A-F]*[A-F])(?=[0-9A-F]*[0-9])[0-9A-F]{8,20}(?![\w-])"
 _RUN = re.compile(r"[A-Za-z0-9]+")
@@ -233,10 +259,16 @@ def _a_label(label: str) -> str:
 #: where a subject or an attachment name follows in free text (``Subject: ``, ``subject=``, IMSVA's
 #: ``get entity filename: ``, a MIME ``filename=``): the rest of the field is free text
 _SUBJECT_AFTER = r"(?:(?<=[Ss]ubject: )|(?<=[Ss]ubject=)|(?<=SUBJECT: )|(?<=SUBJECT=))"
+#: where a sender's display name follows in free text (``X-Sender-Name: Jean Dupont``): the rest of the field
+_SENDER_NAME_AFTER = r"(?:(?<=[Ss]ender-[Nn]ame: )|(?<=SENDER-NAME: )|(?<=[Ss]ender-[Nn]ame=)|(?<=SENDER-NAME=))"
 _FILENAME_AFTER = r"(?:(?<=[Ff]ilename: )|(?<=[Ff]ilename=)|(?<=FILENAME: )|(?<=FILENAME=))"
 #: free text holding one of these is matched with the whole pattern (the word-by-word path misses them:
 #: they span the words' delimiters, like ``orig_to=<jdoe>``)
-_SLOW_TEXT = re.compile(r'queued as|=<|"@|(?:[Ss]ubject|SUBJECT|[Ff]ilename|FILENAME)(?:: |=)')
+_SLOW_TEXT = re.compile(
+    r'queued as|=<|"@|=\?|(?:[Ss]ubject|SUBJECT|[Ff]ilename|FILENAME|[Ss]ender-[Nn]ame|SENDER-NAME)(?:: |=)'
+    r"|;[ \t]*s[ \t]*=|^[ \t]*s[ \t]*=|header\.s="
+    rf"|{_CTX_KW}[A-Za-z][\w-]*\."
+)
 #: keys of key=value pairs whose value is a mailbox, with or without ``@`` (Postfix ``orig_to=<jdoe>``,
 #: SASL ``sasl_username=jdoe``, Dovecot ``user=<jdoe>``)
 _LOCAL_KEYS = ("sasl_username", "sasl_sender", "orig_to", "to", "from", "user", "username", "login", "mailbox")
@@ -489,8 +521,9 @@ class Redactor:
         tweak = b"label\0" + parent.encode("utf-8", "surrogateescape")
         return self._perm.text(label, alphabets, tweak, _label_allowed)  # lower case: IMSVA compares domains case-insensitively
 
-    def domain(self, text: str) -> str:
-        """A domain or host name -> its pseudonym; ``a.b`` of ``x.a.b`` is the pseudonym of ``a.b``."""
+    def domain(self, text: str, learn: bool = True) -> str:
+        """A domain or host name -> its pseudonym; ``a.b`` of ``x.a.b`` is the pseudonym of ``a.b``.
+        ``learn=False``: not searched for in the case's free text (a DKIM selector, a folder's word)."""
         body = text.rstrip(DOTS)
         if not text or body.lower() in KEEP_HOSTS:
             return text
@@ -504,7 +537,8 @@ class Redactor:
             out.append(self._label(lab, ".".join(lower[i:])) if lab else lab)
             if 2 * i + 1 < len(parts):
                 out.append(parts[2 * i + 1])
-        self._learn(body, "domain" if len(labels) > 1 else "host")
+        if learn:
+            self._learn(body, "domain" if len(labels) > 1 else "host")
         return "".join(out) + text[len(body):]
 
     def token(self, run: str) -> str:
@@ -698,7 +732,7 @@ class Redactor:
         if m["pdomain"] is None:
             return self._path_word(m)
         if is_tld(m["ptld"]):
-            return self.domain(t)
+            return self.domain(t, learn=False)
         return _PATH_WORD.sub(self._path_word, t)
 
     def _path_word(self, m: re.Match[str]) -> str:
@@ -706,7 +740,7 @@ class Redactor:
         low = t.lower()
         if low.rstrip(DIGITS) in PATH_WORDS or low.isdigit():
             return t
-        got = self.domain(low)  # its pseudonym as a one-label host name (as in a log: ``imsva01``)
+        got = self.domain(low, learn=False)  # its pseudonym as a one-label host name (as in a log: ``imsva01``)
         if len(got) != len(t):  # a non-ASCII word: its A-label's pseudonym
             return got
         return "".join(ch.upper() if o.isupper() else ch for ch, o in zip(got, t, strict=True))
@@ -740,12 +774,16 @@ class Redactor:
                 # word or a dotted name inside it must not take it apart)
                 rf"(?P<subject>{_SUBJECT_AFTER}.+?(?= from [\w.-]+\[|$))",
                 rf"(?P<fname>{_FILENAME_AFTER}(?:\"[^\"]*\"|.+?(?=\s*$)))",
+                rf"(?P<sname>{_SENDER_NAME_AFTER}.+)",
             ]
             alts += [
                 rf"(?P<uuid>{_UUID})",
             ]
             if mode != "word":  # a word never holds ``"`` (free text with ``"@`` takes the whole pattern)
                 alts.append(rf"(?P<qaddr>{_QADDR})")
+                # free text with these takes the whole pattern too (``=?``, ``; s=``: :data:`_SLOW_TEXT`)
+                alts += [rf"(?P<ew>{_ENCODED_WORD})", _DKIM_SELECTOR]
+            alts.append(rf"(?P<pctaddr>{_PCT_ADDR})")
             alts += [
                 rf"(?P<addr>{_ADDR})",
                 rf"(?P<bracket>{_BRACKET_P})",
@@ -774,6 +812,9 @@ class Redactor:
                 # not ``[address]`` nor a final ``;`` or ``,``
                 alts.append(r"(?P<kw>\b(?:from|by)[ \t]+|\bhelo=)(?P<kwhost>[^\s()<>\[\];,][^\s()<>\[]*?)(?=[;,]?(?:[\s()<>\[]|$))")
                 alts.append(r"(?P<idkw>\bid[ \t]+)(?P<qid>[\w.-]+)")
+            if mode != "word":
+                # a host name where the context makes it one (after the Received keywords of ``received``)
+                alts.append(rf"(?P<ctxkw>{_CTX_KW})(?P<ctxhost>{_CTX_HOST})")
             cache[key] = re.compile("|".join(alts))
         return cache[key]
 
@@ -791,6 +832,19 @@ class Redactor:
             return self.uuid(t)
         if g == "qaddr":
             return self.addr_spec(t)
+        if g == "ew":
+            return self.free(t)
+        if g == "sname":
+            return self._phrase(t)
+        if g == "dkimsel":
+            return m.group("dkimkw") + self.domain(m.group("dkimsel"), learn=False)
+        if g == "pctaddr":
+            local = _PCT_OR_RUN.sub(lambda r: r.group(0) if r.group(0)[0] == "%" else self.local(r.group(0)), m.group("pctlocal"))
+            return local + "%40" + self.domain(m.group("pctdom"))
+        if g == "ctxhost":  # a glued address becomes the address's pseudonym, its word kept
+            if m["gip"] is not None:
+                return m["ctxkw"] + m["glued"] + self.ipv4_loose(m["gip"])
+            return m["ctxkw"] + self.domain(t[len(m["ctxkw"]):])
         if g == "addr":
             k = _KEY_PREFIX.match(t)
             if k is not None and "@" in t[k.end():]:
@@ -1094,6 +1148,8 @@ class Redactor:
             return self.received(value)
         if name in ("subject", "thread-topic"):
             return self.free(value)
+        if name in ("x-sender-name", "x-display-name"):
+            return self._phrase(value)
         if name in _ADDRESS_HEADERS:
             return self.address_list(value)
         if name in ("message-id", "in-reply-to", "references"):

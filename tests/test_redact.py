@@ -658,7 +658,8 @@ _PIECES = st.sampled_from([
     "orig_to=<", "sasl_username=", "subject=", "filename: ", "&", "?", "NOQUEUE", "smtp.mailfrom=",
     # task rd: quoted local parts (with escapes), glued addresses, private top-level labels, encoded words
     '"', '\\"', '"Jean Dupont"', "host", "mail.intern", "srv.corp", "helo=", "from ", "by ", "Received: ",
-    "=?utf-8?B?R2VoZWlt?=", "mailto:", "%40", "s=", "X-Sender-Name: ",
+    "=?utf-8?B?R2VoZWlt?=", "mailto:", "%40", "s=", "X-Sender-Name: ", "header.s=", "=?", "?=", "setup.exe", "9.1.0",
+    "host198.51.100.7",
 ])
 
 

@@ -124,3 +124,110 @@ def test_path_names_keep_imsva_words_kinds_dates_and_extensions_and_redact_every
     assert red.path_part("Jean Dupont_2024", False) == f"{red.domain('jean').capitalize()} {red.domain('dupont').capitalize()}_2024"
     assert red.path_part("Müller", False) == red.domain("müller")  # a non-ASCII word: its A-label's pseudonym
     assert red.path_part("Müller", False) == Redactor(KEY).path_part("Müller", False)  # pure: nothing learned needed
+
+
+# ---------------------------------------------------------------------------
+# 2. Glued addresses and private top-level labels, where the context makes them certain
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("before", "host", "after"), [
+    ("connect from ", "mail.intern", " refused"),
+    ("Received: from ", "srv01.firma.priv", " (unknown)"),
+    ("relayed by ", "gw.geheim.intern", "."),
+    ("helo=", "pc7.firma.intern", " rejected"),
+    ("helo=<", "pc7.firma.intern", ">"),
+    ("peer [", "mx.firma.intern", "]:25"),
+    ("from ", "mail.geheim.home.arpa", ","),
+])
+def test_a_host_under_a_private_top_level_label_is_redacted_where_the_context_says_host(before: str, host: str, after: str) -> None:
+    red = r()
+    for mode in ("text", "hosts"):
+        out = red.text(before + host + after, mode)
+        assert out == before + red.domain(host) + after, mode
+    assert red.imss_line(H + before + host + after) == H + before + red.domain(host) + after
+
+
+@pytest.mark.parametrize(("before", "after"), [("mail from ", " ok"), ("[", "]"), ("helo=", ";"), ("by ", ".")])
+def test_an_address_glued_to_a_word_is_redacted_where_the_context_says_host(before: str, after: str) -> None:
+    red = r()
+    out = red.imss_line(H + before + "host198.51.100.23" + after)
+    assert out == H + before + "host" + red.ip_text("198.51.100.23") + after
+    assert "198.51.100.23" not in out
+
+
+@pytest.mark.parametrize("text", [
+    "loaded from TmIsScan.cpp ok", "version 9.1.0.1234 by setup.exe", "from 10:00:01 to 10:00:02",
+    "called by CMsgScanner::checkSpoof", "[DEBUG] from IMSVA 9.1", "from mail.intern.cpp x",
+    "upgraded from 9.1.0 by setup", "[libTmIsScan.so.1]",
+])
+def test_cxx_names_files_times_and_versions_stay_where_a_host_could_stand(text: str) -> None:
+    red = r()
+    assert red.text(text) == red.text_full(text)
+    words = [w for w in re.findall(r"[\w.:]+", text) if not re.search(r"\.(?:lu|so)\b|@", w)]
+    out = red.imss_line(H + text)
+    assert [w for w in words if w not in out] == []
+
+
+def test_an_address_after_from_stays_one_address() -> None:
+    red = r()
+    for text in ("mail from jdoe.x@example.lu ok", "by jdoe@mail.intern"):
+        addr = re.search(r"\S+@\S+", text).group(0)
+        assert red.imss_line(H + text) == H + text.replace(addr, red.addr_spec(addr))
+
+
+def test_a_private_top_level_label_in_arbitrary_words_is_still_kept() -> None:
+    # the documented gap: without from/by/helo=/[...] a dotted word under a label of no public list stays
+    red = r()
+    assert red.imss_line(H + "cache mail.intern refreshed") == H + "cache mail.intern refreshed"
+
+
+# ---------------------------------------------------------------------------
+# 4. X-Sender-Name, DKIM selectors, mailto:x%40..., RFC 2047 encoded words
+# ---------------------------------------------------------------------------
+
+
+def test_x_sender_name_is_a_display_name_token_in_free_text_and_in_a_message() -> None:
+    red = r()
+    out = red.imss_line(H + "X-Sender-Name: Jean Dupont")
+    assert out == H + "X-Sender-Name: " + red.display_name("Jean Dupont") and "Dupont" not in out
+    lines = list(red.message_lines(["From: a@example.lu\n", 'X-Sender-Name: "Jean Dupont"\n', "\n"]))
+    assert lines[1] == 'X-Sender-Name: "' + red.display_name("Jean Dupont") + '"\n'
+
+
+def test_a_dkim_selector_is_redacted_and_the_signing_domain_too() -> None:
+    red = r()
+    sig = "v=1; a=rsa-sha256; c=relaxed/relaxed; d=geheimfirma.lu; s=geheim2024; h=from:to; bh=abc=; b=def="
+    out = red.text(sig, "hosts")
+    assert "geheim" not in out and f"s={red.domain('geheim2024', learn=False)};" in out and "h=from:to" in out
+    lines = list(red.message_lines(["DKIM-Signature: " + sig + "\n", "\ts=geheim2024; d=x.geheimfirma.lu;\n", "\n"]))
+    assert "geheim" not in "".join(lines)
+    ar = red.imss_line(H + "dkim=pass header.d=geheimfirma.lu header.s=geheim2024 header.b=abc")
+    assert "geheim" not in ar and "header.s=" + red.domain("geheim2024", learn=False) in ar
+    assert "header.d=" + red.domain("geheimfirma.lu") in ar  # a dotted key before = is no domain
+    auth = list(red.message_lines(["Authentication-Results: mx.geheimfirma.lu; dkim=pass header.d=geheimfirma.lu header.s=sel1\n"]))
+    assert " header.d=" + red.domain("geheimfirma.lu") + " header.s=" in auth[0]
+    assert red.imss_line(H + "times 3 s=5") == H + "times 3 s=5"  # no tag list, no header.: no selector
+
+
+@pytest.mark.parametrize("text", ["mailto:jdoe%40geheimfirma.lu", "href=mailto:Jean.Dupont%40geheimfirma.lu?subject=x",
+                                  "https://x.example/unsub?email=jdoe%40geheimfirma.lu&id=1"])
+def test_a_percent_encoded_address_keeps_its_encoding_and_gets_the_address_pseudonym(text: str) -> None:
+    red = r()
+    out = red.imss_line(H + text)[len(H):]
+    local = re.search(r"[:=]([\w.]+)%40", text).group(1)
+    assert red.addr_spec(local + "@geheimfirma.lu").replace("@", "%40") in out
+    assert local not in out and "geheimfirma" not in out
+
+
+@pytest.mark.parametrize("text", [
+    "Subject:=?utf-8?B?R2VoYWx0c2xpc3Rl?=", "Subject:\t=?utf-8?B?R2VoYWx0c2xpc3Rl?=",
+    "scanMessage: =?UTF-8?Q?Gehaltsliste_M=C3=A4rz?= =?UTF-8?Q?_vertraulich?= queued",
+    'From: =?iso-8859-1?Q?J=FCrgen_M=FCller?= <jm@example.lu>',
+])
+def test_rfc2047_encoded_words_are_tokens_wherever_they_stand(text: str) -> None:
+    red = r()
+    out = red.imss_line(H + text)
+    assert re.search(r"=\?[\w-]+\?[BbQq]\?", out) is None
+    assert not any(w in out for w in ("R2VoYWx0c2xpc3Rl", "Gehaltsliste", "vertraulich", "J=FCrgen"))
+    assert red.text(text) == red.text_full(text)

@@ -255,7 +255,8 @@ ORIGINALS = [
     "jdoe", "jürgen", "aschmit", "jgeheim", "jlogin", "jsdlogin", "jsasl5424", "jdoe-laptop", "spam@",
     "Doe", "Jean", "Müller", "Jürgen", "Schmit", "Anna", "Luxembourg", "Head office", "Przykład",
     "Quartalszahlen", "vertraulich", "Fusion", "geheim", "Rechnung", "Gehaltsliste", "Hallo",
-    "Pierre", "Wagner", "brien",  # quoted local parts in log.imss free text (task rd, item 1)
+    "Pierre", "Wagner", "brien",  # quoted local parts in log.imss free text, X-Sender-Name (task rd)
+    "relay.firma.intern", "pc7.firma.priv", "198.51.100.67", "kanzsel2024", "pwagner", "R2VoYWx0c2xpc3Rl", "M=C3=A4rz",  # task rd, items 2 and 4
     "4C0FFEE042", "7BADC0DE99", "9FEDCBA987", "6B1E2C3D-4F50-4A61-8B72-9C8D7E6F5A41", "20240315090001",
 ]
 #: the same originals spelled otherwise (decimal, A-label, U-label): not in the input, not in the output either
