@@ -260,15 +260,37 @@ def _a_label(label: str) -> str:
 #: ``get entity filename: ``, a MIME ``filename=``): the rest of the field is free text
 _SUBJECT_AFTER = r"(?:(?<=[Ss]ubject: )|(?<=[Ss]ubject=)|(?<=SUBJECT: )|(?<=SUBJECT=))"
 #: where a sender's display name follows in free text (``X-Sender-Name: Jean Dupont``): the rest of the field
-_SENDER_NAME_AFTER = r"(?:(?<=[Ss]ender-[Nn]ame: )|(?<=SENDER-NAME: )|(?<=[Ss]ender-[Nn]ame=)|(?<=SENDER-NAME=))"
+_SENDER_NAME = r"(?:[Ss]ender-[Nn]ame|SENDER-NAME)(?:: |=)"
 _FILENAME_AFTER = r"(?:(?<=[Ff]ilename: )|(?<=[Ff]ilename=)|(?<=FILENAME: )|(?<=FILENAME=))"
 #: free text holding one of these is matched with the whole pattern (the word-by-word path misses them:
 #: they span the words' delimiters, like ``orig_to=<jdoe>``)
-_SLOW_TEXT = re.compile(
-    r'queued as|=<|"@|=\?|(?:[Ss]ubject|SUBJECT|[Ff]ilename|FILENAME|[Ss]ender-[Nn]ame|SENDER-NAME)(?:: |=)'
-    r"|;[ \t]*s[ \t]*=|^[ \t]*s[ \t]*=|header\.s="
-    rf"|{_CTX_KW}[A-Za-z][\w-]*\."
+_SLOW_TEXT = re.compile(r"queued as|=<|(?:[Ss]ubject|SUBJECT|[Ff]ilename|FILENAME)(?:: |=)")
+#: what a text must hold for the shapes added for task rd to find anything in it (quoted and percent-encoded
+#: addresses, encoded words, DKIM selectors, X-Sender-Name, hosts where the context says host): a text
+#: without is matched without them (:meth:`Redactor._compiled`; the same result, faster), and free text with
+#: one by the whole pattern (the word-by-word path cannot see them).  Every alternative starts with a literal:
+#: this search costs a fraction of the pattern's
+_RARE = re.compile(
+    r'"@|=\?|%40|;[ \t]*s[ \t]*=|header\.s=|[Ss]ender-[Nn]ame|SENDER-NAME'
+    r"|(?:[Ff]rom|FROM|[Bb]y|BY)[ \t]+[A-Za-z][\w-]*\.|(?:[Hh]elo|HELO|[Ee]hlo|EHLO)=<?[A-Za-z][\w-]*\.|\[[A-Za-z][\w-]*\."
 )
+#: ... or start with (a DKIM tag list's ``s=``)
+_RARE_START = re.compile(r"[ \t]*s[ \t]*=")
+
+
+def _may_be_rare(text: str, mode: str) -> bool:
+    """A cheap superset of :data:`_RARE` and :data:`_RARE_START` (substring tests; hosts where the context
+    says host only in ``text`` mode): most texts hold none."""
+    if "=" in text:
+        if "=?" in text or ";" in text or "header.s" in text or text.lstrip(" \t")[:1] == "s":
+            return True
+        if mode == "text" and ("elo=" in text or "ELO=" in text or "hlo=" in text or "HLO=" in text):
+            return True
+    if '"@' in text or "%40" in text or "ender-" in text or "ENDER-" in text:
+        return True
+    return mode == "text" and "." in text and ("rom" in text or "ROM" in text or "y" in text or "Y" in text or "[" in text)
+
+
 #: keys of key=value pairs whose value is a mailbox, with or without ``@`` (Postfix ``orig_to=<jdoe>``,
 #: SASL ``sasl_username=jdoe``, Dovecot ``user=<jdoe>``)
 _LOCAL_KEYS = ("sasl_username", "sasl_sender", "orig_to", "to", "from", "user", "username", "login", "mailbox")
@@ -756,9 +778,10 @@ class Redactor:
             return None
         return "(?P<learned>(?<![\\w.@-])(?i:" + _trie_pattern(items) + ")(?![\\w@-]|\\.[A-Za-z0-9]))"
 
-    def _compiled(self, mode: str, learned: bool = False) -> re.Pattern[str]:
+    def _compiled(self, mode: str, learned: bool = False, rare: bool = True) -> re.Pattern[str]:
         """The whole pattern of ``mode``; with ``learned``, searching for every learned item too
-        (compiled once per mode: one trie of all of them)."""
+        (compiled once per mode: one trie of all of them); without ``rare``, without the shapes
+        only a text :data:`_RARE` finds something in can hold (the same result there, faster)."""
         if self.learning:
             learned = False  # the first pass only collects (searching it for what it collects made learning quadratic)
         elif learned and self._learned_size != len(self.learned):
@@ -767,23 +790,21 @@ class Redactor:
             self._learned_size = len(self.learned)
             self._cache = {k: v for k, v in self._cache.items() if not k[1]}
         cache = self._cache
-        key = (mode, learned)
+        key = (mode, learned, rare)
         if key not in cache:
             alts = [] if mode == "word" else [
                 # first: where a subject or a file name starts, the rest of the field is one (a learned
                 # word or a dotted name inside it must not take it apart)
                 rf"(?P<subject>{_SUBJECT_AFTER}.+?(?= from [\w.-]+\[|$))",
                 rf"(?P<fname>{_FILENAME_AFTER}(?:\"[^\"]*\"|.+?(?=\s*$)))",
-                rf"(?P<sname>{_SENDER_NAME_AFTER}.+)",
             ]
+            if mode != "word" and rare:
+                alts.append(rf"(?P<snamekw>{_SENDER_NAME})(?P<sname>.+)")
             alts += [
                 rf"(?P<uuid>{_UUID})",
             ]
-            if mode != "word":  # a word never holds ``"`` (free text with ``"@`` takes the whole pattern)
-                alts.append(rf"(?P<qaddr>{_QADDR})")
-                # free text with these takes the whole pattern too (``=?``, ``; s=``: :data:`_SLOW_TEXT`)
-                alts += [rf"(?P<ew>{_ENCODED_WORD})", _DKIM_SELECTOR]
-            alts.append(rf"(?P<pctaddr>{_PCT_ADDR})")
+            if mode != "word" and rare:  # free text with these takes the whole pattern (:data:`_SLOW_TEXT`)
+                alts += [rf"(?P<qaddr>{_QADDR})", rf"(?P<ew>{_ENCODED_WORD})", _DKIM_SELECTOR, rf"(?P<pctaddr>{_PCT_ADDR})"]
             alts += [
                 rf"(?P<addr>{_ADDR})",
                 rf"(?P<bracket>{_BRACKET_P})",
@@ -812,8 +833,9 @@ class Redactor:
                 # not ``[address]`` nor a final ``;`` or ``,``
                 alts.append(r"(?P<kw>\b(?:from|by)[ \t]+|\bhelo=)(?P<kwhost>[^\s()<>\[\];,][^\s()<>\[]*?)(?=[;,]?(?:[\s()<>\[]|$))")
                 alts.append(r"(?P<idkw>\bid[ \t]+)(?P<qid>[\w.-]+)")
-            if mode != "word":
-                # a host name where the context makes it one (after the Received keywords of ``received``)
+            if mode == "text" and rare:
+                # a host name where the context makes it one (``received`` has its keywords' own, ``hosts``
+                # takes every dotted word for a host name)
                 alts.append(rf"(?P<ctxkw>{_CTX_KW})(?P<ctxhost>{_CTX_HOST})")
             cache[key] = re.compile("|".join(alts))
         return cache[key]
@@ -835,7 +857,7 @@ class Redactor:
         if g == "ew":
             return self.free(t)
         if g == "sname":
-            return self._phrase(t)
+            return m["snamekw"] + self._phrase(m["sname"])
         if g == "dkimsel":
             return m.group("dkimkw") + self.domain(m.group("dkimsel"), learn=False)
         if g == "pctaddr":
@@ -911,9 +933,10 @@ class Redactor:
         if mode == "text" and self.learning:
             return text
         learned = self._relevant(text)
-        if mode == "text" and not learned and _SLOW_TEXT.search(text) is None:
+        rare = _may_be_rare(text, mode) and (_RARE.search(text) is not None or _RARE_START.match(text) is not None)
+        if mode == "text" and not learned and not rare and _SLOW_TEXT.search(text) is None:
             return _WORD.sub(self._word, text)
-        return self._compiled(mode, learned).sub(lambda m: self._sub(m, mode), text)
+        return self._compiled(mode, learned, rare).sub(lambda m: self._sub(m, mode), text)
 
     def text_full(self, text: str, mode: str = "text") -> str:
         """:meth:`text` by the whole pattern with every learned item (the definition)."""

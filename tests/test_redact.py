@@ -659,7 +659,7 @@ _PIECES = st.sampled_from([
     # task rd: quoted local parts (with escapes), glued addresses, private top-level labels, encoded words
     '"', '\\"', '"Jean Dupont"', "host", "mail.intern", "srv.corp", "helo=", "from ", "by ", "Received: ",
     "=?utf-8?B?R2VoZWlt?=", "mailto:", "%40", "s=", "X-Sender-Name: ", "header.s=", "=?", "?=", "setup.exe", "9.1.0",
-    "host198.51.100.7",
+    "host198.51.100.7", "Helo=", "EHLO=<", "s  =", "From\t", "BY ", "Sender-Name=", "[mx.firma.intern]",
 ])
 
 
