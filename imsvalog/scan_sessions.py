@@ -183,6 +183,12 @@ class CompactRecords(Sequence[ImssRecord]):
         text = self._texts()
         return [self._source(i, text) for i in range(len(self))]
 
+    def shift_lines(self, shift: int) -> None:
+        """Add ``shift`` to every line number held here (the kept records' own sources are their owner's)."""
+        where = self._where
+        for i in range(1, len(where), 2):
+            where[i] += shift
+
     def places(self) -> list[tuple[str, int]]:
         """Each line's file and line number (no :class:`Source`, no text)."""
         files, where = self._files, self._where

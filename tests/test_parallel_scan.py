@@ -62,3 +62,75 @@ def test_a_bad_workers_variable_is_no_error_when_no_log_imss_is_scanned() -> Non
     r = subprocess.run([sys.executable, "-m", "imsvalog", "correlate", str(FIXTURES / "kb000239719" / "polevt.imss.20190430.0001"),
                         "-f", "jsonl"], capture_output=True, env=env, cwd=ROOT)
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 1 and b"IMSVALOG_WORKERS" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("share", [0.2, 0.45, 0.7])
+def test_the_workers_sessions_are_the_ones_this_process_would_build(
+    share: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker builds the sessions of the runs it scanned (lines numbered from its start, shifted
+    here; ids numbered here, in the order runs end): the same rows, sessions, records, index and
+    rejects as one process, wherever the file is cut."""
+    _generator().generate(tmp_path, 2, density=0.27, spoof_share=0.05)
+    monkeypatch.setattr(scan, "WORKERS", 1)
+    one = imsvalog.correlate(tmp_path)
+    monkeypatch.setattr(scan, "WORKERS", 2)
+    monkeypatch.setattr(scan, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(scan, "PARENT_SHARE", share)
+    fed = {"built": 0, "read": 0}
+    feed = scan._Pass2._feed
+
+    def counting(self: scan._Pass2, run: scan._Run) -> None:
+        fed["built" if run.built is not None else "read"] += 1
+        feed(self, run)
+
+    monkeypatch.setattr(scan._Pass2, "_feed", counting)
+    two = imsvalog.correlate(tmp_path)
+    assert [r.to_dict() for r in two.rows] == [r.to_dict() for r in one.rows]
+    assert two.summary.to_dict() == one.summary.to_dict()
+    assert [s.to_row() for s in two.sessions] == [s.to_row() for s in one.sessions]
+    assert [list(s.records) for s in two.sessions] == [list(s.records) for s in one.sessions]
+    assert [s.records.sources() for s in two.sessions] == [s.records.sources() for s in one.sessions]
+    assert [(r.source.file, r.source.line, r.reason) for r in two.rejects] == [
+        (r.source.file, r.source.line, r.reason) for r in one.rejects
+    ]
+    assert fed["read"] > 0 and fed["built"] > 0
+
+
+def test_the_index_of_built_sessions_is_the_index_of_parsed_ones() -> None:
+    sessions = imsvalog.sessions(FIXTURES / "busy-day")
+    by_session = scan.ScanIndex.of(sessions)
+    by_marks = scan.ScanIndex()
+    for s in sessions:
+        by_marks.add_marks(s.thread, scan.ScanIndex.marks_of(s))
+    assert by_marks == by_session and by_session.by_internal and by_session.by_message
+
+
+def test_rejects_inside_the_workers_runs_keep_their_line_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A damaged marker line inside an evaluated scan of the worker's part is a reject at its own line."""
+    src = (FIXTURES / "busy-day" / "log.imss.20240312.0001").read_text()
+    scan_lines = [ln for ln in src.splitlines()[:43] if "[4242:139872]" in ln]
+    assert any("Accept connection" in ln for ln in scan_lines) and any("AntiSpoofFilter" in ln for ln in scan_lines)
+    out = []
+    for i in range(40):
+        for ln in scan_lines:
+            out.append(ln)
+            out.append(f"2024/03/12 09:15:02 GMT+01:00 [4242:139871] Engine: unrelated line {i}")
+            if "Running ruleId" in ln:  # seconds 99: the line does not parse
+                out.append(ln.replace("09:15:02", "09:15:99", 1))
+    (tmp_path / "log.imss.20240312.0001").write_text("\n".join(out) + "\n")
+    monkeypatch.setattr(scan, "WORKERS", 1)
+    one = imsvalog.correlate(tmp_path)
+    monkeypatch.setattr(scan, "WORKERS", 2)
+    monkeypatch.setattr(scan, "PARALLEL_FROM", 1)
+    shifted = []
+    real = scan._shift_lines
+    monkeypatch.setattr(scan, "_shift_lines", lambda built, shift: (shifted.append(len(built[1])), real(built, shift)))
+    two = imsvalog.correlate(tmp_path)
+    assert len(one.rejects) == 40 and all("09:15:99" in r.source.text for r in one.rejects)
+    assert [(r.source.file, r.source.line, r.source.text, r.reason) for r in two.rejects] == [
+        (r.source.file, r.source.line, r.source.text, r.reason) for r in one.rejects
+    ]
+    assert [s.to_row() for s in two.sessions] == [s.to_row() for s in one.sessions]
+    assert [r.to_dict() for r in two.rows] == [r.to_dict() for r in one.rows]
+    assert sum(shifted) > 5  # the worker built runs that held rejects

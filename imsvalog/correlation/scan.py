@@ -35,6 +35,8 @@ from ..workers import fork_pool as _fork_pool
 
 #: progress callback: bytes read so far, bytes in all (uncompressed where known), the file being read
 ProgressFn = Callable[[int, int, str], None]
+#: what :class:`ScanIndex` takes of a session (:meth:`ScanIndex.marks_of`)
+_Marks = tuple[list[tuple["str | None", "str | None", str, int]], datetime, datetime]
 
 
 def normalize_message_id(mid: str | None) -> str | None:
@@ -360,7 +362,9 @@ class _Run:
     evaluated: bool = False
     end: _Pos | None = None  # None: the end of the input
     lines: list[Source] = field(default_factory=list)
-    cut: bool = False  # ``lines`` hold the run's lines
+    cut: bool = False  # ``lines`` (or ``built``) hold the run's lines
+    #: the run's sessions, built by the process that scanned it (see :func:`_scan_part`), and its rejects
+    built: tuple[list[tuple[ScanSession, _Marks]], list[Reject]] | None = None
 
     @property
     def end_kind(self) -> str:
@@ -388,9 +392,10 @@ def read_spoof_sessions(
        lines are looked at in Python. A thread's run from one Accept line to its next is
        marked when it holds an evaluation of Received headers; the others are only counted.
     2. As soon as a marked run ends, its thread's marker lines are cut from the blocks
-       pass 1 still holds (a run is short next to a block; a second process cuts those of
-       its half), parsed, and cut into sessions by the same
-       :class:`~imsvalog.scan_sessions.SessionBuilder` as :func:`read_sessions`. A run
+       pass 1 still holds (a run is short next to a block), parsed, and cut into sessions
+       by the same :class:`~imsvalog.scan_sessions.SessionBuilder` as :func:`read_sessions`
+       (a second process does this for the runs of its half and sends the sessions back
+       compact; this one numbers them in the order the runs end). A run
        the blocks do not hold (it spans files, or began long before) is read again by
        offset (plain files) or in one more pass (gzip, bundle members).
 
@@ -541,22 +546,52 @@ class _Pass2:
         return self.sessions, self.rejects
 
     def _feed(self, run: _Run) -> None:
-        builder, parse, limit = self.builder, self.parse, self.limit
+        if run.built is not None:  # built by the worker: numbered here, in the order runs end
+            built, rejects = run.built
+            run.built = None
+            self.rejects += rejects
+            for s, marks in built:
+                self.builder.counter += 1
+                s.id = f"{s.thread}#{self.builder.counter}"
+                self.index.add_marks(s.thread, marks)
+                self.sessions.append(s)
+            return
         lines, run.lines = run.lines, []
-        for src in lines:
-            if len(src.text) > limit:
-                continue  # pass 1 reported it when it mattered (an Accept or filter line); never parsed
-            item = parse(src)
-            if isinstance(item, Reject):
-                self.rejects.append(item)
-                continue
-            if item.thread != run.thread:  # type: ignore[union-attr]
-                continue  # the tag was in another thread's text
-            for s in builder.feed(item):  # type: ignore[arg-type]
-                self.sessions.append(_closed(s, self.index))
-        s = builder.close(run.thread, run.end_kind)
-        if s is not None:
+        for s in _build_run(run, lines, self.builder, self.parse, self.limit, self.rejects):
             self.sessions.append(_closed(s, self.index))
+
+
+def _shift_lines(built: tuple[list[tuple[ScanSession, _Marks]], list[Reject]], shift: int) -> None:
+    """A worker's sessions, their records and marks and its rejects, with ``shift`` added to their line
+    numbers (it numbered its part's lines from 1).  Done in place, before anything else sees them: the
+    traces and the compact records hold the same record objects, which keep their identity."""
+    sessions, rejects = built
+    for i, (s, (names, first, last)) in enumerate(sessions):
+        s.records.shift_lines(shift)  # type: ignore[attr-defined]  # compact: built by _Marker._build
+        for rec in {id(r): r for t in s.traces for r in t.fed}.values():
+            src = rec.source
+            object.__setattr__(rec, "source", Source(src.file, src.line + shift, src.text))  # frozen: not yet shared
+        sessions[i] = (s, ([(a, b, f, n + shift) for a, b, f, n in names], first, last))
+    rejects[:] = [replace(r, source=replace(r.source, line=r.source.line + shift)) for r in rejects]
+
+
+def _build_run(
+    run: _Run, lines: list[Source], builder: SessionBuilder, parse: _MarkerParser, limit: int, rejects: list[Reject]
+) -> Iterator[ScanSession]:
+    """The sessions of one run's lines as they close (the thread is closed at the run's end)."""
+    for src in lines:
+        if len(src.text) > limit:
+            continue  # pass 1 reported it when it mattered (an Accept or filter line); never parsed
+        item = parse(src)
+        if isinstance(item, Reject):
+            rejects.append(item)
+            continue
+        if item.thread != run.thread:  # type: ignore[union-attr]
+            continue  # the tag was in another thread's text
+        yield from builder.feed(item)  # type: ignore[arg-type]
+    s = builder.close(run.thread, run.end_kind)
+    if s is not None:
+        yield s
 
 
 def _closed(s: ScanSession, index: ScanIndex | None) -> ScanSession:
@@ -633,12 +668,13 @@ class _Marker:
         self.held_to_end = False
         #: the file name of each file index seen
         self.names: dict[int, str] = {}
-        #: the lines of marked runs cut elsewhere (a worker) or, in a worker, cut here: by the run's
-        #: ``(file index, start offset)``, ``(line numbers, the lines joined by newlines, zlib-compressed)``
-        #: (compressed, they travel and wait for the parent's replay at a fifth of their size)
-        self.cut_lines: dict[tuple[int, int], tuple[array[int], bytes]] = {}
-        #: what to add to the line numbers of ``cut_lines`` (a worker numbers its lines from 1)
-        self.cut_shift = 0
+        #: the sessions of the marked runs a worker cut and built (see :attr:`_Run.built`), by the run's
+        #: ``(file index, start offset)``: built there, in the worker; taken by the parent's replay
+        self.built: dict[tuple[int, int], tuple[list[tuple[ScanSession, _Marks]], list[Reject]]] = {}
+        #: what to add to the line numbers of ``built`` (a worker numbers its lines from 1)
+        self.built_shift = 0
+        self._builder: SessionBuilder | None = None
+        self._parse: _MarkerParser | None = None
         self.current: dict[str, _Run] = {}
         self.marked: list[_Run] = []
         self.threads: dict[bytes, str] = {}  # [pid:tid] as logged -> pid:tid
@@ -718,29 +754,45 @@ class _Marker:
             run.evaluated = True
 
     def _settle(self, run: _Run) -> None:
-        if self.steps is not None:  # a worker: it cuts the runs of its part, the parent settles them
+        if self.steps is not None:  # a worker: it cuts and builds the runs of its part, the parent settles them
             if run.evaluated and run.start is not None:
                 got = self._cut(run)
                 if got is not None:
-                    self.cut_lines[run.start.file, run.start.offset] = (got[0], zlib.compress(got[1], 1))
+                    self.built[run.start.file, run.start.offset] = self._build(run, got)
             return
         if run.evaluated:
-            shift = self.cut_shift
-            got = self.cut_lines.pop((run.start.file, run.start.offset), None) if run.start is not None else None
-            if got is not None:
-                got = (got[0], zlib.decompress(got[1]))
+            built = self.built.pop((run.start.file, run.start.offset), None) if run.start is not None else None
+            if built is not None:
+                if self.built_shift:
+                    _shift_lines(built, self.built_shift)
+                run.built, run.cut = built, True
             else:
-                shift, got = 0, self._cut(run)
-            if got is not None:
-                name = self.names[run.start.file]  # type: ignore[union-attr]
-                numbers, joined = got
-                run.lines = [Source(name, n + shift, _text(raw)) for n, raw in zip(numbers, joined.split(b"\n"))] if numbers else []
-                run.cut = True
+                got = self._cut(run)
+                if got is not None:
+                    run.lines, run.cut = self._lines(run, got, 0), True
             self.marked.append(run)
             if self.pass2 is not None:
                 self.pass2.add(run)
         elif run.opened:
             self.unparsed_runs += 1  # a run opened by an Accept line is one scan (connection reuse: more)
+
+    def _lines(self, run: _Run, got: tuple[array[int], bytes], shift: int) -> list[Source]:
+        name = self.names[run.start.file]  # type: ignore[union-attr]
+        numbers, joined = got
+        return [Source(name, n + shift, _text(raw)) for n, raw in zip(numbers, joined.split(b"\n"))] if numbers else []
+
+    def _build(self, run: _Run, got: tuple[array[int], bytes]) -> tuple[list[tuple[ScanSession, _Marks]], list[Reject]]:
+        """In a worker: a cut run's sessions, compact, with what the index needs of each, and its rejects
+        (lines numbered from 1 at the worker's start, as its steps)."""
+        if self._builder is None or self._parse is None:
+            self._builder, self._parse = SessionBuilder(), _MarkerParser()
+        rejects: list[Reject] = []
+        out = []
+        for s in _build_run(run, self._lines(run, got, 0), self._builder, self._parse, self.limit, rejects):
+            marks = ScanIndex.marks_of(s)
+            s.compact()
+            out.append((s, marks))
+        return out, rejects
 
     def hold(self, fi: int, name: str, base: int, b: Block) -> None:
         """The block being scanned (``base``: the offset of ``b.data[b.start]``), kept with the last
@@ -795,7 +847,7 @@ _HOLD = 1 << 20
 PARALLEL_FROM = 64 << 20
 #: the share of a split file that this process scans: less than half, as it also parses the runs
 #: of its part as they end and replays the worker's part after (measured at 1 GB: 0.45 evens them)
-PARENT_SHARE = 0.45
+PARENT_SHARE = 0.52
 
 
 #: None: IMSVALOG_WORKERS is not a number (an input error when log.imss is scanned, not at import)
@@ -822,8 +874,9 @@ def _scan_part(
     f: LogFile, fi: int, start: int, stop: int, last: bool
 ) -> tuple[_Steps, list[Reject], int, int, tuple, int, dict]:
     """A worker's half of a plain file: the steps of pass 1 (lines numbered from 1 at ``start``),
-    rejects, lines and bytes seen, the times seen, its ``Scan finished`` lines, and the lines of the
-    marked runs that begin in it (``last``: its end is the end of the input)."""
+    rejects, lines and bytes seen, the times seen, its ``Scan finished`` lines, and the sessions of the
+    marked runs that begin in it (built here, lines numbered from 1 too; ``last``: its end is the end
+    of the input)."""
     rejects: list[Reject] = []
     index = ScanIndex()
     marker = _Marker(index, rejects, record=True)
@@ -846,7 +899,7 @@ def _scan_part(
             marker._settle(run)  # noqa: SLF001
     return (
         marker.steps or _Steps(), rejects, counts[0], counts[1], (index.first, index.last), marker.finished_lines,
-        marker.cut_lines,
+        marker.built,
     )
 
 
@@ -887,16 +940,17 @@ def _mark_runs(
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done, stop=split), 0, index)
                 marker.held.clear()  # the worker's part comes next: the blocks held are not at its end
                 give_back_free_memory()  # before the worker's result comes in
-                steps, part_rejects, lines, nbytes, (first, last), finished, cut = future.result()
+                steps, part_rejects, lines, nbytes, (first, last), finished, built = future.result()
                 marker.finished_lines += finished
                 shift = stats.lines - before
-                marker.cut_lines, marker.cut_shift = cut, shift
+                marker.built, marker.built_shift = built, shift
+                del built
                 for thread, tag, is_accept, is_eval, sfi, offset, lineno in steps:
                     marker._step(thread, tag, is_accept, is_eval, sfi, offset, lineno + shift)  # noqa: SLF001
                 del steps
                 give_back_free_memory()  # the worker's bytes and the blocks, freed between the records kept
                 if not last_file:
-                    marker.cut_lines = {}  # runs open at the worker's end go on in the next file: read later
+                    marker.built = {}  # runs open at the worker's end go on in the next file: read later
                 marker.held_to_end = last_file
                 rejects += [replace(r, source=replace(r.source, line=r.source.line + shift)) for r in part_rejects]
                 stats.lines += lines
@@ -1144,13 +1198,26 @@ class ScanIndex:
                     table[key] = ref
 
     def add_session(self, s: ScanSession) -> None:
+        self.add_marks(s.thread, self.marks_of(s))
+
+    @staticmethod
+    def marks_of(s: ScanSession) -> _Marks:
+        """What the index takes of a session: its lines that name it (internal ID, Message-ID, file, line),
+        its first and last time (a worker sends these with the sessions it built)."""
+        names: list[tuple[str | None, str | None, str, int]] = []
         for rec in s.records:
             if isinstance(rec, ScanFinished):
-                self.add(ScanRef(s.thread, rec.source.file, rec.source.line), internal_id=rec.internal_id)
+                names.append((rec.internal_id, None, rec.source.file, rec.source.line))
             elif isinstance(rec, MessageIdLine):
-                self.add(ScanRef(s.thread, rec.source.file, rec.source.line), message_id=rec.message_id)
-        self.see(s.first_time)
-        self.see(s.last_time)
+                names.append((None, rec.message_id, rec.source.file, rec.source.line))
+        return names, s.first_time, s.last_time
+
+    def add_marks(self, thread: str, marks: _Marks) -> None:
+        names, first, last = marks
+        for internal_id, message_id, file, line in names:
+            self.add(ScanRef(thread, file, line), internal_id=internal_id, message_id=message_id)
+        self.see(first)
+        self.see(last)
         self.scans += 1
 
     @classmethod
