@@ -6,7 +6,8 @@ libarchive (through ``libarchive-c``), never extracted to disk; bundles inside a
 bundle are followed :data:`MAX_NESTING` (2) levels down (a ticket zip holding a CDT zip
 holding a tar.gz of rotated logs); deeper ones are passed over, each named with the
 reason.  Every member is named ``BUNDLE!MEMBER`` (nested: ``OUTER!INNER!MEMBER``; the
-second entry of one name in a zip ``BUNDLE!MEMBER#2``), and that name is the ``file``
+second entry of one name in a zip ``BUNDLE!MEMBER#2``; ``!`` and ``#`` inside a name written ``%21``
+and ``%23``: :func:`label_part`), and that name is the ``file``
 of every record and reject read from it:
 
 >>> member_label(Path("CDT-20240312-101500.zip"), ("IMSVA/LogFile/Event3/log.imss.20240312.0001",))
@@ -211,8 +212,28 @@ def _entry_name(entry: Any) -> str:
     return name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name
 
 
+#: a name in a member's chain that must be written escaped in its label: it holds ``!`` or ``#`` (which
+#: separate the names and mark a second entry of one name) or an escape's own spelling
+_LABEL_ESCAPED = re.compile(r"[!#]|%2[135]", re.IGNORECASE)
+
+
+def label_part(name: str) -> str:
+    """One name of a member's chain as its label writes it: a name holding ``!`` or ``#`` gets them as
+    ``%21`` and ``%23`` (and ``%`` as ``%25``), so ``a.zip!b`` (member ``b`` of a nested ``a.zip``) and a
+    member literally named ``a.zip!b`` get two labels, and ``parse BUNDLE!LABEL`` reads the one named.
+    Other names are written as they are (one-to-one: an escaped name always holds ``%21``, ``%23`` or
+    ``%25``, and an unescaped one never does).
+
+    >>> label_part("IMSVA/LogFile/Event3/log.imss.20240312.0001"), label_part("odd!name#2%21")
+    ('IMSVA/LogFile/Event3/log.imss.20240312.0001', 'odd%21name%232%2521')
+    """
+    if _LABEL_ESCAPED.search(name) is None:
+        return name
+    return name.replace("%", "%25").replace("!", "%21").replace("#", "%23")
+
+
 def member_label(bundle: Path | str, chain: tuple[str, ...]) -> str:
-    return "!".join([str(bundle), *chain])
+    return "!".join([str(bundle), *map(label_part, chain)])
 
 
 def cdt_date(name: str) -> tuple[int, int] | None:

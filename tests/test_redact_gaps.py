@@ -231,3 +231,50 @@ def test_rfc2047_encoded_words_are_tokens_wherever_they_stand(text: str) -> None
     assert re.search(r"=\?[\w-]+\?[BbQq]\?", out) is None
     assert not any(w in out for w in ("R2VoYWx0c2xpc3Rl", "Gehaltsliste", "vertraulich", "J=FCrgen"))
     assert red.text(text) == red.text_full(text)
+
+
+# ---------------------------------------------------------------------------
+# 5. Bundle member labels: ``!`` and ``#`` inside a member's name
+# ---------------------------------------------------------------------------
+
+
+def _odd_bundles(root: Path) -> tuple[Path, Path, bytes, bytes]:
+    """Z.zip: a nested a.zip holding log.imss..., and a member literally named ``a.zip!log.imss...``
+    (the same label before); Y.zip: one member named ``x!log.imss...`` and no member or folder ``x``."""
+    import io
+    import zipfile
+
+    kb = (FIXTURES / "kb000239719" / "log.imss.20190430.0001").read_bytes().split(b"\n")
+    first, rest = b"\n".join(kb[:5]) + b"\n", b"\n".join(kb[5:])
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as z:
+        z.writestr("log.imss.20190430.0001", first)
+    with zipfile.ZipFile(root / "Z.zip", "w") as z:
+        z.writestr("IMSVA/LogFile/Event3/a.zip", inner.getvalue())
+        z.writestr("IMSVA/LogFile/Event3/a.zip!log.imss.20190430.0001", rest)
+    with zipfile.ZipFile(root / "Y.zip", "w") as z:
+        z.writestr("IMSVA/LogFile/Event3/x!log.imss.20190430.0001", first)
+    return root / "Z.zip", root / "Y.zip", first, rest
+
+
+def test_a_member_name_holding_bang_gets_its_own_label_and_nothing_is_lost(tmp_path: Path) -> None:
+    import json
+
+    z, y, first, rest = _odd_bundles(tmp_path)
+    res = run("parse", str(z), "--format", "jsonl")
+    assert res.exit_code == 0, res.output
+    files = [json.loads(x)["file"] for x in res.stdout.splitlines()]
+    nested = f"{z}!IMSVA/LogFile/Event3/a.zip!log.imss.20190430.0001"
+    literal = f"{z}!IMSVA/LogFile/Event3/a.zip%21log.imss.20190430.0001"
+    assert files.count(nested) == len(first.splitlines()) and files.count(literal) == len(rest.splitlines())  # every line read
+    for label, lines in ((nested, len(first.splitlines())), (literal, len(rest.splitlines()))):  # read back by its label
+        one = run("parse", label, "--format", "jsonl")
+        assert one.exit_code == 0, one.output
+        assert [json.loads(x)["file"] for x in one.stdout.splitlines()] == [label] * lines
+
+
+def test_a_label_prefix_that_names_no_member_or_folder_is_refused(tmp_path: Path) -> None:
+    _, y, _, _ = _odd_bundles(tmp_path)
+    res = run("parse", f"{y}!IMSVA/LogFile/Event3/x", "--format", "jsonl")
+    assert res.exit_code == 2 and "no such member" in res.output
+    assert run("parse", f"{y}!IMSVA/LogFile/Event3/x%21log.imss.20190430.0001", "--format", "jsonl").exit_code == 0
