@@ -179,6 +179,9 @@ _CTX_LABEL = r"[A-Za-z0-9](?:[\w-]*[A-Za-z0-9])?"
 #: in that context: a dotted name starting with a letter under any last label that holds one (``mail.intern``,
 #: ``srv.firma.priv``; not a version ``9.1.0``, an address, nor a file ``TmIsScan.cpp``), or a word with an IPv4 address glued to it
 #: (``host198.51.100.23``)
+#: a word with an IPv4 address glued to it (``host198.51.100.23``)
+_GLUED_V4 = r"[A-Za-z](?:[\w-]*[A-Za-z_-])?[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
+_GLUED_SPLIT = re.compile(r"(.*[^0-9.])([0-9.]+)")
 _CTX_HOST = (
     rf"(?P<glued>[A-Za-z](?:[\w-]*[A-Za-z_-])?)(?P<gip>[0-9]{{1,3}}(?:\.[0-9]{{1,3}}){{3}})(?![\w@-]|\.[0-9])"
     rf"|(?=[A-Za-z])(?:{_CTX_LABEL}\.)+(?!(?i:{_NOT_HOST_ENDS})(?![\w-]))(?=[\w-]*[A-Za-z]){_CTX_LABEL}(?![\w@-]|\.\w)"
@@ -825,6 +828,8 @@ class Redactor:
             if mode in ("received", "hosts"):
                 # a host word before [address], after from/by/helo=
                 alts.append(r"(?P<host>(?<=[\s=(])[A-Za-z0-9][\w-]*(?=\[))")
+                # Postfix's ``host[address]`` with the address glued to a word (``host198.51.100.23[...]``)
+                alts.append(rf"(?<=[\s=(])(?P<hglued>{_GLUED_V4})(?=\[)")
                 alts.append(r"(?P<host2>(?<=\()[^\s()\[\]<>@]+(?= \[))")
                 # key=value pairs of Postfix, Dovecot, SASL holding a mailbox or a host without @
                 alts.append(r"(?P<helokw>\bhelo=<)(?P<helov>[^\s<>,;@\[\]\"]+)(?=>)")
@@ -897,6 +902,9 @@ class Redactor:
             return m.group("lockw") + self.local(m.group("lockv"))
         if g == "helov":
             return m.group("helokw") + self._host(m.group("helov"))
+        if g == "hglued":
+            word, ip = _GLUED_SPLIT.fullmatch(t).groups()  # type: ignore[union-attr]
+            return word + self.ipv4_loose(ip)
         if g in ("host", "host2"):
             return self._host(t)
         return t  # pragma: no cover

@@ -156,6 +156,14 @@ def test_an_address_glued_to_a_word_is_redacted_where_the_context_says_host(befo
     assert "198.51.100.23" not in out
 
 
+def test_an_address_glued_to_a_word_in_postfix_host_brackets_is_redacted() -> None:
+    red = r()
+    line = "Mar 15 10:00:00 imsva postfix/smtpd[24750]: connect from host198.51.100.23[198.51.100.23]"
+    out = red.maillog_line(line)
+    assert out.endswith(": connect from host" + red.ip_text("198.51.100.23") + "[" + red.ip_text("198.51.100.23") + "]")
+    assert "198.51.100.23" not in out
+
+
 @pytest.mark.parametrize("text", [
     "loaded from TmIsScan.cpp ok", "version 9.1.0.1234 by setup.exe", "from 10:00:01 to 10:00:02",
     "called by CMsgScanner::checkSpoof", "[DEBUG] from IMSVA 9.1", "from mail.intern.cpp x",
