@@ -124,7 +124,7 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
 
 #: the note on a trace whose Received headers IMSVA read but did not log
 UNLOGGED_NOTE = ("the Received headers IMSVA counted from are not in the log (no 'parse received header string' line "
-                 "of this scan), so the model's address list cannot be checked: whether it agrees is unknown")
+                 "of this scan), so the model's address list cannot be checked against IMSVA's (unknown, not different)")
 
 
 def headers_not_logged(t: SpoofTrace) -> bool:
