@@ -8,7 +8,6 @@ import pickle
 import pytest
 
 import imsvalog
-from imsvalog.correlation.scan import _Steps
 from imsvalog.scan_sessions import CompactRecords, record_sources
 
 from .conftest import FIXTURES
@@ -48,21 +47,6 @@ def test_correlate_keeps_compact_sessions_equal_to_the_full_reader() -> None:
     for s in c.sessions:
         same = [f for f in full.values() if f.thread == s.thread and f.internal_id == s.internal_id]
         assert len(same) == 1 and list(same[0].records) == list(s.records)
-
-
-def test_pass_one_steps_survive_the_trip_between_processes() -> None:
-    steps = _Steps()
-    given = [
-        ("28639:4098504448", b"[28639:4098504448]", True, False, 0, 0, 1),
-        ("1:2", b"[01:2]", False, True, 1, 1 << 40, 7_000_000),  # a thread logged with a leading zero
-        ("28639:4098504448", b"[28639:4098504448]", True, True, 0, 123, 9),
-    ]
-    for s in given:
-        steps.add(*s)
-    back = pickle.loads(pickle.dumps(steps))
-    assert list(back) == list(steps) == given
-    back.add(*given[1])
-    assert len(back.threads) == 2 and list(back)[-1] == given[1]
 
 
 def test_repeated_head_fields_are_shared_and_the_sharing_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -134,3 +134,81 @@ def test_rejects_inside_the_workers_runs_keep_their_line_numbers(tmp_path: Path,
     assert [s.to_row() for s in two.sessions] == [s.to_row() for s in one.sessions]
     assert [r.to_dict() for r in two.rows] == [r.to_dict() for r in one.rows]
     assert sum(shifted) > 5  # the worker built runs that held rejects
+
+
+# --- the cut anywhere, in any interleaving of threads: the worker's part gives what one pass gives --------
+
+import gzip  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from imsvalog.sources import LogFile, ScanStats  # noqa: E402
+
+_BODIES = [
+    "Info: Accept connection from client [127.0.0.1]",
+    "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:from mx1.example.com "
+    "(mx1.example.com [198.51.100.25]) by mail.corp.example.com",
+    "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader:get matched string:198.51.100.25",
+    "[DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.25,",
+    "[DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.",
+    "AntiSpoofFilter: sender domain and recipient domain are different",
+    ">>> Message-ID : <m{n}@mail.example.com>",
+    "Running ruleId:12; version:2, numFilters:1, numActions:1",
+    "Final action 0: QuarantineAction",
+    "Scan finished for 9D8C7B6A-5F4E-4D3C-8B2A-{n:012d}, scanned 1 times",
+    "Engine: an unrelated line",
+]
+_THREADS = ["4242:139871", "4242:139872", "4242:4098504448", "17:1"]
+
+
+@st.composite
+def _logs(draw: st.DrawFn) -> list[str]:
+    n = draw(st.integers(1, 70))
+    lines = []
+    for i in range(n):
+        thread = draw(st.sampled_from(_THREADS))
+        body = draw(st.sampled_from(_BODIES)).format(n=i)
+        second = "99" if draw(st.integers(0, 30)) == 0 else f"{i % 60:02d}"  # now and then a line that does not parse
+        lines.append(f"2024/03/12 09:15:{second} GMT+01:00 [{thread}] {body}")
+    return lines
+
+
+def _pass(files: list[LogFile]) -> tuple:
+    rejects: list = []
+    stats = ScanStats()
+    sessions, index = scan.read_spoof_sessions(files, rejects, stats)
+    return (
+        [(s.id, s.to_row(), list(s.records), s.records.sources()) for s in sessions],
+        (index.by_internal, index.by_message, index.first, index.last, index.scans),
+        [(r.source.file, r.source.line, r.source.text, r.reason) for r in rejects],
+        (stats.lines, stats.bytes),
+    )
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=_logs(), second=st.one_of(st.none(), _logs()), gz=st.booleans(), share=st.floats(0.0, 1.0))
+def test_a_part_scanned_by_the_worker_gives_what_one_pass_gives(
+    first: list[str], second: list[str] | None, gz: bool, share: float, tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Runs that straddle the cut, a thread whose first line in the worker's part is an evaluation, a thread
+    with no Accept line there, runs open at the end of the worker's part going on in the next rotated file
+    (plain or gzip): sessions, their ids and records, index, rejects and counts equal one process's."""
+    d = tmp_path_factory.mktemp("cut")
+    files = [d / "log.imss.20240312.0001"]
+    files[0].write_text("\n".join(first) + "\n")
+    if second is not None:
+        data = ("\n".join(second) + "\n").encode()
+        files.append(d / ("log.imss.20240312.0002" + (".gz" if gz else "")))
+        files[1].write_bytes(gzip.compress(data) if gz else data)
+    logs = [LogFile(p, "imss") for p in files]
+    monkeypatch.setattr(scan, "WORKERS", 1)
+    one = _pass(logs)
+    monkeypatch.setattr(scan, "WORKERS", 2)
+    monkeypatch.setattr(scan, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(scan, "PARENT_SHARE", share)
+    two = _pass(logs)
+    if any(":99 GMT" in line for line in first):  # the span comes from each piece's first and last marker line
+        one, two = [(s, (i[0], i[1], i[4]), r, n) for s, i, r, n in (one, two)]  # (as from 8 MB blocks): known gap
+    assert two == one

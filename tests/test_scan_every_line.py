@@ -183,3 +183,52 @@ def test_unsure_lines_with_literal_heads_are_those_of_the_general_regex(heads: l
         texts += [_HEADS[4] + " x"] * (_scan._OTHERS_CHECKED + 1)
     data = ("\n".join(texts) + "\n").encode("utf-8", "surrogateescape").replace(b"\r", b"")
     assert set(_scan._unsure_lines(data, 0, len(data), 1 << 20)) == _reference(data, 0, len(data), 1 << 20)
+
+
+# --- the same checks done for all lines at once (numpy, as in blocks of at least _NUMPY_FROM bytes) -------
+
+
+@settings(max_examples=300, deadline=None)
+@given(heads=st.lists(st.sampled_from(_HEADS + [
+    "2024/03/12 09:15:01 GMT+01:00 [4242:" + "1" * 18 + "]", "2024/03/12 09:15:01 GMT+01:00 [4242:" + "1" * 16 + "]",
+    "2024/03/12 09:15:01 GMT+01:00 [4242:" + "1" * 8 + "]", "2024/03/12 09:15:01 GMT+01:00 [4242:]",
+    "2024/03/12 19:59:60 GMT+01:00 [4242:1]", "2024/03/12 09:15:01 GMT+01:00 [4242:12x]",
+    "2024/03/12 09:15:01 GMT+01:00 [4242:1]]", "2024/03/12 20:5:01 GMT+01:00 [4242:1]",
+]), min_size=1, max_size=30), bodies=st.lists(imss_line, max_size=5), pad=st.integers(0, 80),
+       rows=st.sampled_from([1, 3, 1 << 13]))
+def test_unsure_lines_checked_with_numpy_are_those_of_the_general_regex(
+    heads: list[str], bodies: list[str], pad: int, rows: int
+) -> None:
+    """Every line's head checked at once (rows of 64-bit words, ``rows`` lines at a time) finds the lines the
+    general regex finds, also for lines too near the end of the data for a whole row and for data after the
+    last line end."""
+    texts = [h + " " + (bodies[i % len(bodies)] if bodies else "Info: x") for i, h in enumerate(heads)]
+    data = ("\n".join(texts) + "\n").encode("utf-8", "surrogateescape").replace(b"\r", b"")
+    data = b"x" * pad + b"\n" + data + b"2024/03/12 09:15:01 GMT+01:00 [4242:1] cut"  # a window inside the data
+    start, end = pad + 1, len(data) - len(b"2024/03/12 09:15:01 GMT+01:00 [4242:1] cut")
+    nl = _scan.newlines(data, start, end)
+    assert nl.tolist() == [i for i in range(start, end) if data[i] == 10]
+    default, _scan._ROWS = _scan._ROWS, rows
+    try:
+        assert set(_scan._unsure_lines(data, start, end, 1 << 20, nl)) == _reference(data, start, end, 1 << 20)
+    finally:
+        _scan._ROWS = default
+
+
+def test_newlines_over_many_pieces_are_those_of_bytes_find() -> None:
+    import random
+
+    rnd = random.Random(11)
+    data = bytes(rnd.choice(b"ab\n") if rnd.random() < 0.1 else 97 for _ in range(3 * _scan._PIECE + 123))
+    for start, end in [(0, len(data)), (5, len(data) - 7), (_scan._PIECE - 1, 2 * _scan._PIECE + 1), (9, 9)]:
+        assert _scan.newlines(data, start, end).tolist() == [i for i in range(start, end) if data[i] == 10]
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.one_of(imss_line, st.sampled_from(["x", "", "Accept connection", "AntiSpoofFilter: x"])),
+                      min_size=1, max_size=40),
+       tags=st.lists(st.sampled_from([b"Accept connection", b"AntiSpoofFilter:", b"x"]), min_size=1, max_size=3))
+def test_hit_lines_with_numpy_are_those_found_one_by_one(lines: list[str], tags: list[bytes]) -> None:
+    data = b"pad\n" + ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape") + b"tail"
+    start, end = 4, len(data) - 4
+    assert _scan._hit_lines(data, tags, start, end, _scan.newlines(data, start, end)) == _scan._hit_lines(data, tags, start, end)

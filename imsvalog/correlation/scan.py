@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import zlib
 from array import array
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +18,7 @@ from dataclasses import MISSING, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from functools import lru_cache
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, iter_blocks, give_back_free_memory, seekable, split_point
 from ..errors import InputError, ReadError
@@ -32,6 +32,10 @@ from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, CompactRecords, ScanSe
 from ..sources import LogFile, LongLine, ScanStats, decode, file_size
 from ..workers import bad_workers_message, workers_of
 from ..workers import fork_pool as _fork_pool
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 #: progress callback: bytes read so far, bytes in all (uncompressed where known), the file being read
 ProgressFn = Callable[[int, int, str], None]
@@ -194,20 +198,116 @@ def _unsure_start_like(date: bytes, offset: bytes, pid: bytes) -> re.Pattern[byt
     return re.compile(rb"\n(?!" + _sure_head(re.escape(date), re.escape(offset), re.escape(pid)) + rb")")
 
 
-def _unsure_lines(data: bytes, start: int, end: int, limit: int) -> list[int]:
+@lru_cache(maxsize=64)
+def _sure_like(date: bytes, offset: bytes, pid: bytes) -> re.Pattern[bytes]:
+    """:data:`_SURE_START` with this (sure) date, offset and pid as literals."""
+    return re.compile(_sure_head(re.escape(date), re.escape(offset), re.escape(pid)))
+
+
+def newlines(data: bytes, start: int, end: int) -> NDArray[np.intp]:
+    """Offsets of the newlines in ``data[start:end]``, in order (numpy, at C speed; a piece at a time into
+    a small buffer kept for the next block: a new array as big as a block would settle between the records kept)."""
+    import numpy as np  # a pandas dependency; imported only for big inputs
+
+    if not _NEWLINE_BUFFER:
+        _NEWLINE_BUFFER.append(np.empty(_PIECE, np.bool_))
+    buf = _NEWLINE_BUFFER[0]
+    parts = []
+    for at in range(start, end, _PIECE):
+        n = min(_PIECE, end - at)
+        np.equal(np.frombuffer(data, np.uint8, n, at), 10, out=buf[:n])
+        parts.append(np.flatnonzero(buf[:n]) + at)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, np.intp)
+
+
+_NEWLINE_BUFFER: list[NDArray[np.bool_]] = []
+
+
+#: a sure head's clock, as written ``HH:MM:SS``, and where it is after the date and a blank
+_CLOCK_AT = 11
+
+
+#: bytes repeated in a 64-bit word: "0", the high bits, the low seven bits, what takes 10..127 to the high bit, "]"
+_ZEROS, _HIGH, _LOW7, _TO_HIGH, _CLOSE = (int(x * 8, 16) for x in ("30", "80", "7f", "76", "5d"))
+
+
+def _unlike_first(data: bytes, starts: NDArray[np.intp], date: bytes, offset: bytes, pid: bytes) -> list[int]:
+    """The line starts among ``starts`` whose line does not begin with a sure head of this date,
+    offset and pid (``_sure_like(date, offset, pid)``), decided for all lines at once: each line's
+    first bytes as one row of a matrix, read as 64-bit words: its literal bytes compared with the
+    head's under a mask, its clock checked column by column, its thread number's digits found
+    eight at a time (a byte is a digit when ``(b ^ 0x30) < 10``, tested in every byte of a word at
+    once without carries).  The bytes after a line's own newline may be in its row; they never
+    decide (a newline fails every column before them).  Lines too near the end of ``data`` for a
+    whole row go through the regex."""
+    import numpy as np
+
+    prefix = date + b" 00:00:00 GMT" + offset + b" [" + pid + b":"
+    assert len(date) + 1 == _CLOCK_AT and prefix[_CLOCK_AT - 1 : _CLOCK_AT + 12] == b" 00:00:00 GMT"
+    head = -(-len(prefix) // 8) * 8  # the prefix in whole words
+    width = max(head, len(prefix) + 16)  # then up to 15 digits of the thread number and "]" in two words
+    a = np.frombuffer(data, np.uint8)
+    top = len(a) - width  # the last start with a whole row
+    whole = int(starts.searchsorted(top, side="right")) if top >= 0 else 0
+    every = np.lib.stride_tricks.as_strided(a, shape=(max(top + 1, 0), width), strides=(1, 1), writeable=False)
+    literal = bytearray(b"\xff" * len(prefix) + b"\0" * (head - len(prefix)))
+    for c in (0, 1, 3, 4, 6, 7):
+        literal[_CLOCK_AT + c] = 0  # the clock's digits, checked below
+    mask = np.frombuffer(bytes(literal), "<u8")
+    want = np.frombuffer(prefix.ljust(head, b"\0"), "<u8") & mask
+    out: list[int] = []
+    for at in range(0, whole, _ROWS):  # some thousands of rows at once: small arrays, made and freed in the cache
+        body = starts[at : min(at + _ROWS, whole)]
+        rows = every[body]
+        words = np.ascontiguousarray(rows[:, :head]).view("<u8")
+        ok = (words[:, 0] & mask[0]) == want[0]
+        for k in range(1, len(mask)):
+            ok &= (words[:, k] & mask[k]) == want[k]
+        d = rows[:, _CLOCK_AT : _CLOCK_AT + 8] - np.uint8(48)  # a digit is 0..9, anything else more
+        h1, h2, m1, m2, s1, s2 = d[:, 0], d[:, 1], d[:, 3], d[:, 4], d[:, 6], d[:, 7]
+        ok &= ((h1 < 2) & (h2 < 10)) | ((h1 == 2) & (h2 < 4))
+        ok &= (m1 < 6) & (m2 < 10) & (s1 < 6) & (s2 < 10)
+        tid = np.ascontiguousarray(rows[:, len(prefix) : len(prefix) + 16]).view("<u8")
+        x = tid ^ np.uint64(_ZEROS)
+        other = (((x & np.uint64(_LOW7)) + np.uint64(_TO_HIGH)) | x) & np.uint64(_HIGH)  # high bit: not a digit
+        later = other[:, 0] == 0  # eight digits or more: the first byte that is not one is in the second word
+        first = np.where(later, other[:, 1], other[:, 0])
+        lowest = first & (~first + np.uint64(1))  # its high bit (none: sixteen digits, left to the regex)
+        byte = (lowest >> np.uint64(7)) * np.uint64(0xFF)
+        ends = ((np.where(later, tid[:, 1], tid[:, 0]) ^ np.uint64(_CLOSE)) & byte) == 0  # it is "]"
+        ok &= ends & (lowest != 0) & (later | (lowest != 0x80))  # and not the first byte: one digit at least
+        out += body[~ok].tolist()
+    if whole < len(starts):
+        sure = _sure_like(date, offset, pid).match
+        out += [p for p in starts[whole:].tolist() if sure(data, p) is None]
+    return out
+
+
+#: lines whose heads :func:`_unlike_first` checks at once
+_ROWS = 1 << 13
+
+
+def _unsure_lines(data: bytes, start: int, end: int, limit: int, nl: NDArray[np.intp] | None = None) -> list[int]:
     """Start offsets of the lines of ``data[start:end]`` (whole lines) that might not parse:
     not in the sure layout, holding a number of more than :data:`_SURE_DIGITS` digits (it may
     be past ``MAX_INTEGER``), or longer than ``limit``.  Every other line surely parses (a record), so only these are
-    parsed to find the rejects.
+    parsed to find the rejects.  ``nl``: the block's :func:`newlines`, when known (then, as in any
+    block of at least :data:`_NUMPY_FROM` bytes, the heads are checked with numpy).
     """
     starts: set[int] = set()
     first = _SURE_PARTS.match(data, start) if start < end else None
     if first is None:
         starts.add(start)
         starts.update(m.start() + 1 for m in _UNSURE_START.finditer(data, start, end - 1))
-    else:  # most lines share the first's date, offset and pid: a regex with these as literals is faster
-        rx = _unsure_start_like(first[1], first[2], first[3])
-        other = [m.start() + 1 for m in rx.finditer(data, start, end - 1)]
+    else:  # most lines share the first's date, offset and pid: checked for all lines at once (numpy),
+        # or, in a small block, by a regex with these as literals
+        if nl is None and end - start >= _NUMPY_FROM:
+            nl = newlines(data, start, end)
+        if nl is not None:
+            inner = nl[: int(nl.searchsorted(end - 1))] + 1  # the starts of the lines after the first
+            other = _unlike_first(data, inner, first[1], first[2], first[3])
+        else:
+            other = [m.start() + 1 for m in _unsure_start_like(*first.groups()).finditer(data, start, end - 1)]
         if len(other) > _OTHERS_CHECKED:
             other = [m.start() + 1 for m in _UNSURE_START.finditer(data, start, end - 1)]
         sure = _SURE_START.match
@@ -229,11 +329,14 @@ def _unsure_lines(data: bytes, start: int, end: int, limit: int) -> list[int]:
     return sorted(starts)
 
 
-def _account(data: bytes, start: int, end: int, line: int, name: str, rejects: list[Reject], limit: int) -> None:
+def _account(
+    data: bytes, start: int, end: int, line: int, name: str, rejects: list[Reject], limit: int,
+    nl: NDArray[np.intp] | None = None,
+) -> None:
     """The rejects among the lines of ``data[start:end]`` (``line``: the first's number), as
     ``imsvalog parse`` finds them: only the lines :func:`_unsure_lines` gives are parsed."""
     counted = start
-    for s in _unsure_lines(data, start, end, limit):
+    for s in _unsure_lines(data, start, end, limit, nl):
         line += data.count(b"\n", counted, s)
         counted = s
         e = data.find(b"\n", s, end)
@@ -617,49 +720,18 @@ _HINTS_B = re.compile(b"|".join(re.escape(h.encode()) for h in _EVALUATION_HINTS
 _NOT_COMPONENTS_B = frozenset(c.encode() for c in imss._NOT_COMPONENTS)  # noqa: SLF001
 
 
-class _Steps:
-    """A worker's pass-1 steps as flat integer arrays, not a tuple per line: they travel to the parent
-    as a few buffers, and once replayed leave no scattered small objects behind (measured at 1 GB,
-    27 % markers: a list of tuples kept ~40 MB of the parent's memory after it was freed)."""
-
-    def __init__(self) -> None:
-        self.threads: list[tuple[str, bytes]] = []  # (pid:tid, tag as logged), by first appearance
-        self._number: dict[bytes, int] = {}
-        #: per step: thread number, flags (1: Accept line, 2: evaluation), file index, offset, line number
-        self.values = array("q")
-
-    def add(self, thread: str, tag: bytes, is_accept: bool, is_eval: bool, fi: int, offset: int, lineno: int) -> None:
-        n = self._number.get(tag)
-        if n is None:
-            n = self._number[tag] = len(self.threads)
-            self.threads.append((thread, tag))
-        self.values.extend((n, is_accept | is_eval << 1, fi, offset, lineno))
-
-    def __iter__(self) -> Iterator[tuple[str, bytes, bool, bool, int, int, int]]:
-        v, threads = self.values, self.threads
-        for i in range(0, len(v), 5):
-            thread, tag = threads[v[i]]
-            flags = v[i + 1]
-            yield thread, tag, bool(flags & 1), bool(flags & 2), v[i + 2], v[i + 3], v[i + 4]
-
-    def __getstate__(self) -> tuple[list[tuple[str, bytes]], bytes]:
-        return self.threads, zlib.compress(self.values.tobytes(), 1)  # small numbers: a fifth of the size
-
-    def __setstate__(self, state: tuple[list[tuple[str, bytes]], bytes]) -> None:
-        self.threads, packed = state
-        self.values = array("q")
-        self.values.frombytes(zlib.decompress(packed))
-        self._number = {tag: i for i, (_, tag) in enumerate(self.threads)}
-
-
 class _Marker:
     """Pass 1's state: each thread's current run, the runs that hold an evaluation, time checks."""
 
-    def __init__(self, index: ScanIndex, rejects: list[Reject], record: bool = False, pass2: _Pass2 | None = None) -> None:
+    def __init__(self, index: ScanIndex, rejects: list[Reject], worker: bool = False, pass2: _Pass2 | None = None) -> None:
         self.index = index
         self.rejects = rejects
-        #: in a worker: the steps, kept to be replayed in order by the parent (see :class:`_Steps`)
-        self.steps: _Steps | None = _Steps() if record else None
+        #: a worker scanning a part that the parent's part comes before (see :class:`_PartResult`)
+        self.worker = worker
+        #: in a worker: the threads' first Accept lines and its own marked runs, in the order they end
+        self.ends: list[_Run | tuple[str, bytes, bool, _Pos]] = []
+        #: in a worker: the threads that had an Accept line in its part
+        self.accepted: set[str] = set()
         #: the parent's pass 2, handed each marked run as it ends
         self.pass2 = pass2
         #: the last blocks of the file being read, as ``(file index, offset of data[start], block)``
@@ -668,11 +740,6 @@ class _Marker:
         self.held_to_end = False
         #: the file name of each file index seen
         self.names: dict[int, str] = {}
-        #: the sessions of the marked runs a worker cut and built (see :attr:`_Run.built`), by the run's
-        #: ``(file index, start offset)``: built there, in the worker; taken by the parent's replay
-        self.built: dict[tuple[int, int], tuple[list[tuple[ScanSession, _Marks]], list[Reject]]] = {}
-        #: what to add to the line numbers of ``built`` (a worker numbers its lines from 1)
-        self.built_shift = 0
         self._builder: SessionBuilder | None = None
         self._parse: _MarkerParser | None = None
         self.current: dict[str, _Run] = {}
@@ -740,11 +807,12 @@ class _Marker:
         self._step(thread, tag, is_accept, is_eval, fi, offset, lineno)
 
     def _step(self, thread: str, tag: bytes, is_accept: bool, is_eval: bool, fi: int, offset: int, lineno: int) -> None:
-        if self.steps is not None and (is_accept or is_eval):
-            self.steps.add(thread, tag, is_accept, is_eval, fi, offset, lineno)
         run = self.current.get(thread)
         if is_accept:
-            if run is not None:
+            if self.worker and thread not in self.accepted:  # the run before it began in the parent's part
+                self.accepted.add(thread)
+                self.ends.append((thread, tag, run is not None and run.evaluated, _Pos(fi, offset, lineno)))
+            elif run is not None:
                 run.end = _Pos(fi, offset, lineno)
                 self._settle(run)
             run = self.current[thread] = _Run(thread, tag, _Pos(fi, offset, lineno), True)
@@ -754,18 +822,18 @@ class _Marker:
             run.evaluated = True
 
     def _settle(self, run: _Run) -> None:
-        if self.steps is not None:  # a worker: it cuts and builds the runs of its part, the parent settles them
-            if run.evaluated and run.start is not None:
+        if self.worker:  # it cuts and builds the runs of its part, the parent settles them
+            if run.evaluated:
                 got = self._cut(run)
                 if got is not None:
-                    self.built[run.start.file, run.start.offset] = self._build(run, got)
+                    run.built = self._build(run, got)
+                self.ends.append(run)
+            elif run.opened:
+                self.unparsed_runs += 1
             return
         if run.evaluated:
-            built = self.built.pop((run.start.file, run.start.offset), None) if run.start is not None else None
-            if built is not None:
-                if self.built_shift:
-                    _shift_lines(built, self.built_shift)
-                run.built, run.cut = built, True
+            if run.built is not None:  # built by the worker
+                run.cut = True
             else:
                 got = self._cut(run)
                 if got is not None:
@@ -775,6 +843,32 @@ class _Marker:
                 self.pass2.add(run)
         elif run.opened:
             self.unparsed_runs += 1  # a run opened by an Accept line is one scan (connection reuse: more)
+
+    def take_part(self, part: _PartResult, shift: int) -> None:
+        """The worker's part (its lines numbered from 1, ``shift`` less than here) after this one's:
+        the runs open here end at their thread's first Accept line there, the worker's marked runs end
+        in between, in the order of the input; its runs still open go on."""
+        for end in part.ends:
+            if isinstance(end, tuple):
+                thread, tag, evaluated, pos = end
+                run = self.current.pop(thread, None)
+                if run is None and evaluated:
+                    run = _Run(thread, tag, None, False)
+                if run is not None:
+                    run.evaluated |= evaluated
+                    run.end = _Pos(pos.file, pos.offset, pos.line + shift)
+                    self._settle(run)
+            else:
+                self._settle(_shifted(end, shift))
+        for thread, tag in part.evaluated:  # an evaluation, and no Accept line after it there
+            run = self.current.get(thread)
+            if run is None:
+                run = self.current[thread] = _Run(thread, tag, None, False)
+            run.evaluated = True
+        for run in part.open:  # built only when the part ends the input (else it goes on in the next file)
+            self.current[run.thread] = _shifted(run, shift)
+        self.unparsed_runs += part.unparsed_runs
+        self.finished_lines += part.finished_lines
 
     def _lines(self, run: _Run, got: tuple[array[int], bytes], shift: int) -> list[Source]:
         name = self.names[run.start.file]  # type: ignore[union-attr]
@@ -854,32 +948,85 @@ PARENT_SHARE = 0.52
 WORKERS: int | None = workers_of(os.environ.get("IMSVALOG_WORKERS"), os.cpu_count())
 
 
+def _hit_lines(
+    data: bytes, needles: Sequence[bytes], start: int, end: int, nl: NDArray[np.intp] | None = None
+) -> tuple[list[int], list[int], list[int]]:
+    """The lines of ``data[start:end]`` (whole lines) that contain any of ``needles``, in order: their
+    start and end offsets (the end at the newline) and how many lines come before each in the window.
+    With ``nl`` (the window's :func:`newlines`) the lines are found from the needles' places all at
+    once (numpy); else as :func:`_marker_starts` finds them."""
+    if nl is None:
+        starts = _marker_starts(data, needles, start, end)
+        before, counted, n = [], start, 0
+        for s in starts:
+            n += data.count(b"\n", counted, s)
+            counted = s
+            before.append(n)
+        return starts, [data.find(b"\n", s) for s in starts], before
+    import numpy as np
+
+    places: list[int] = []
+    find, add = data.find, places.append
+    for needle in needles:
+        i = find(needle, start, end)
+        while i != -1:
+            add(i)
+            i = find(needle, i + 1, end)
+    k = np.unique(nl.searchsorted(np.array(places, np.intp)))  # each place's line: the first newline at or after it
+    return np.where(k > 0, nl[k - 1] + 1, start).tolist(), nl[k].tolist(), k.tolist()
+
+
 def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], base: int, index: ScanIndex) -> None:
     needles = (_EVALUATION_NEEDLE, _ACCEPT_NEEDLE)
     for b in blocks:
         marker.hold(fi, name, base + b.offset, b)
         data = b.data
         _see_span(data, b.start, b.end, index)
-        _account(data, b.start, b.end, b.line, name, marker.rejects, marker.limit)
+        nl = newlines(data, b.start, b.end) if b.end - b.start >= _NUMPY_FROM else None
+        _account(data, b.start, b.end, b.line, name, marker.rejects, marker.limit, nl)
         marker.finished_lines += data.count(_SCAN_FINISHED_LINE, b.start, b.end)
-        find, count, step = data.find, data.count, marker.line
-        line, counted, offset = b.line, b.start, base + b.offset - b.start
-        for s in _marker_starts(data, needles, b.start, b.end):
-            line += count(b"\n", counted, s)
-            counted = s
-            step(data[s : find(b"\n", s)], fi, offset + s, line, name)
+        step, line, offset = marker.line, b.line, base + b.offset - b.start
+        for s, e, n in zip(*_hit_lines(data, needles, b.start, b.end, nl)):
+            step(data[s:e], fi, offset + s, line + n, name)
 
 
-def _scan_part(
-    f: LogFile, fi: int, start: int, stop: int, last: bool
-) -> tuple[_Steps, list[Reject], int, int, tuple, int, dict]:
-    """A worker's half of a plain file: the steps of pass 1 (lines numbered from 1 at ``start``),
-    rejects, lines and bytes seen, the times seen, its ``Scan finished`` lines, and the sessions of the
-    marked runs that begin in it (built here, lines numbered from 1 too; ``last``: its end is the end
-    of the input)."""
+def _shifted(run: _Run, shift: int) -> _Run:
+    """A worker's run with ``shift`` added to its line numbers, and to those of its sessions."""
+    for pos in (run.start, run.end):
+        if pos is not None:
+            pos.line += shift
+    if run.built is not None and shift:
+        _shift_lines(run.built, shift)
+    return run
+
+
+@dataclass
+class _PartResult:
+    """What a worker sends back of its part of a file (lines numbered from 1 at its start, offsets in the file).
+
+    Only what the parent cannot know: in the order of the input, each thread's first Accept line (with
+    whether an evaluation came before it: both belong to the run the parent has open) and the marked
+    runs that began and ended in the part (their sessions built, when the worker held their lines);
+    the threads evaluated there without an Accept line; the runs still open at its end; counts.
+    """
+
+    ends: list[_Run | tuple[str, bytes, bool, _Pos]]
+    evaluated: list[tuple[str, bytes]]
+    open: list[_Run]
+    unparsed_runs: int
+    finished_lines: int
+    rejects: list[Reject]
+    lines: int
+    bytes: int
+    times: tuple[datetime | None, datetime | None]
+
+
+def _scan_part(f: LogFile, fi: int, start: int, stop: int, last: bool) -> _PartResult:
+    """A worker's part of a plain file (see :class:`_PartResult`); ``last``: its end is the end of the
+    input (the runs open there are built too)."""
     rejects: list[Reject] = []
     index = ScanIndex()
-    marker = _Marker(index, rejects, record=True)
+    marker = _Marker(index, rejects, worker=True)
     name = str(f.path)
     counts = [0, 0]
 
@@ -893,13 +1040,17 @@ def _scan_part(
             yield b
 
     _scan_blocks(marker, fi, name, blocks(), start, index)
-    if last:
-        marker.held_to_end = True
-        for run in marker.current.values():
-            marker._settle(run)  # noqa: SLF001
-    return (
-        marker.steps or _Steps(), rejects, counts[0], counts[1], (index.first, index.last), marker.finished_lines,
-        marker.built,
+    marker.held_to_end = last
+    evaluated = [(r.thread, r.tag) for r in marker.current.values() if r.start is None]
+    still = sorted((r for r in marker.current.values() if r.start is not None), key=lambda r: r.start.offset)  # type: ignore[union-attr]
+    for run in still:
+        if last and run.evaluated:
+            got = marker._cut(run)  # noqa: SLF001
+            if got is not None:
+                run.built = marker._build(run, got)  # noqa: SLF001
+    return _PartResult(
+        marker.ends, evaluated, still, marker.unparsed_runs, marker.finished_lines, rejects, counts[0], counts[1],
+        (index.first, index.last),
     )
 
 
@@ -917,8 +1068,9 @@ def _mark_runs(
     as it ends.
 
     A big plain file is cut at a line start near the middle (:data:`PARENT_SHARE`): a second process
-    scans the second part while this one scans the first, and its steps are then replayed in order (the run
-    logic needs the lines in order; finding them is the costly part).
+    scans the second part while this one scans the first, and sends back only what this one cannot
+    know (:class:`_PartResult`): the runs open at the cut end at their thread's first Accept line there,
+    and are settled here in order with the worker's own marked runs.
     """
     if WORKERS is None and files:
         raise InputError(bad_workers_message())
@@ -940,27 +1092,20 @@ def _mark_runs(
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done, stop=split), 0, index)
                 marker.held.clear()  # the worker's part comes next: the blocks held are not at its end
                 give_back_free_memory()  # before the worker's result comes in
-                steps, part_rejects, lines, nbytes, (first, last), finished, built = future.result()
-                marker.finished_lines += finished
+                part = future.result()
                 shift = stats.lines - before
-                marker.built, marker.built_shift = built, shift
-                del built
-                for thread, tag, is_accept, is_eval, sfi, offset, lineno in steps:
-                    marker._step(thread, tag, is_accept, is_eval, sfi, offset, lineno + shift)  # noqa: SLF001
-                del steps
-                give_back_free_memory()  # the worker's bytes and the blocks, freed between the records kept
-                if not last_file:
-                    marker.built = {}  # runs open at the worker's end go on in the next file: read later
+                marker.take_part(part, shift)
                 marker.held_to_end = last_file
-                rejects += [replace(r, source=replace(r.source, line=r.source.line + shift)) for r in part_rejects]
-                stats.lines += lines
-                stats.bytes += nbytes
-                for t in (first, last):
+                rejects += [replace(r, source=replace(r.source, line=r.source.line + shift)) for r in part.rejects]
+                stats.lines += part.lines
+                stats.bytes += part.bytes
+                for t in part.times:
                     if t is not None:
                         index.see(t)
-                done += size
+                del part
+                give_back_free_memory()  # the worker's bytes and the blocks, freed between the records kept
                 if progress is not None:
-                    progress(done, total, name)
+                    progress(done + size, total, name)
             else:
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done), 0, index)
                 marker.held_to_end = fi == len(files) - 1
