@@ -744,8 +744,32 @@ class _Coded:
             return pd.Series(out, dtype=object, copy=False)
         if kind in (INT, BOOL, STRING, FLOAT) or kind is None:
             base = _series(kind or OBJECT, table).array
+            rows = np.flatnonzero(codes >= 0) if kind in (INT, BOOL, STRING) else None
+            if rows is not None and 4 * len(rows) < len(codes):  # mostly missing (a shape's own field)
+                return pd.Series(_sparse_take(base, codes, rows), copy=False)
             return pd.Series(base.take(codes, allow_fill=True), copy=False)
         raise AssertionError(f"no coded column of kind {kind}")
+
+
+def _sparse_take(base: Any, codes: Any, rows: Any) -> Any:
+    """``base.take(codes, allow_fill=True)`` for a string, Int64 or boolean array when few ``codes`` are
+    not -1 (``rows``): the missing value filled in, then the rows scattered (a third of the time of
+    pandas' take, which fills row by row).  Any other array: pandas' take."""
+    import numpy as np
+
+    have = codes[rows]
+    if hasattr(base, "_mask") and hasattr(base, "_data"):  # Int64, boolean (masked arrays)
+        data = np.zeros(len(codes), dtype=base._data.dtype)
+        data[rows] = base._data[have]
+        mask = np.ones(len(codes), dtype=bool)
+        mask[rows] = base._mask[have]
+        return type(base)(data, mask)
+    values = getattr(base, "_ndarray", None)
+    if values is not None and values.dtype == object and hasattr(base, "_from_backing_data"):  # string (Python)
+        out = np.full(len(codes), base.dtype.na_value, dtype=object)
+        out[rows] = values[have]
+        return base._from_backing_data(out)
+    return base.take(codes, allow_fill=True)
 
 
 def _firsts(codes: Any) -> Any:
@@ -879,6 +903,13 @@ def _plain_message_ids(col: Any) -> bool:
         text.startswith("<") and text.endswith(">") and text.count("<") == n and text.count(">") == n
         and text.count("\n<") == n - 1 and text.count(">\n") == n - 1 and len("".join(text.split())) == len(text) - (n - 1)
     )
+
+
+def _any_space(text: str) -> bool:
+    """Whether ``text`` holds white space as :data:`imsvalog.grammars.polevt._SPACE` (``\\s``) sees it: one
+    ``str.split`` in C (its white space is the regex's: both are ``str.isspace``; five times faster than the search)."""
+    pieces = text.split()
+    return bool(text) and not (len(pieces) == 1 and len(pieces[0]) == len(text))
 
 
 def _recipients(col: Any) -> list[list[str]]:
@@ -1017,7 +1048,7 @@ def _polevt_unit(unit: _Unit, rejects: list[Reject] | None) -> dict[str, Any] | 
     micros, offsets, ok = _stamps(field(0))
     ids = _object_array(field(1))
     ok &= (ids != None) & (ids != "")  # noqa: E711 - elementwise
-    if polevt._SPACE.search("\0".join(v or "" for v in ids.tolist()) if None in ids else "\0".join(ids.tolist())):  # C passes; rarely any white space
+    if _any_space("\0".join(v or "" for v in ids.tolist()) if None in ids else "\0".join(ids.tolist())):  # rarely
         space = polevt._SPACE.search
         ok &= np.array([not v or space(v) is None for v in ids.tolist()], dtype=bool)
     out: dict[str, Any] = {"time": micros, "offset": offsets, "internal_id": ids}

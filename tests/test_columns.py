@@ -373,3 +373,42 @@ def test_the_plain_message_id_check_equals_its_regex(col: list[str | None]) -> N
 
     expected = bool(_PLAIN_MSGIDS.fullmatch("\n".join(v or "<>" for v in col) + "\n")) and None not in col
     assert _plain_message_ids(col) == expected
+
+
+def test_str_split_white_space_is_the_polevt_space_regex_on_every_code_point() -> None:
+    """``_any_space`` stands for ``polevt._SPACE.search``: the same characters, all of Unicode."""
+    from imsvalog.columns import _any_space
+    from imsvalog.grammars import polevt
+
+    for c in map(chr, range(0x110000)):
+        assert _any_space(f"a{c}b") == (polevt._SPACE.search(c) is not None), hex(ord(c))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="ab-\0\t \u3000\u00a0\x1c\x1f\x85\u2028\u200b\ufeff", max_size=8))
+def test_the_white_space_check_equals_its_regex(text: str) -> None:
+    """Leading, trailing, only, and no white space: ``_any_space`` says what ``_SPACE.search`` says."""
+    from imsvalog.columns import _any_space
+    from imsvalog.grammars import polevt
+
+    assert _any_space(text) == (polevt._SPACE.search(text) is not None)
+
+
+@settings(max_examples=100, deadline=None)
+@given(kind=st.sampled_from(["string", "Int64", "boolean", "float64", "object"]), data=st.data())
+def test_a_mostly_missing_coded_column_equals_pandas_take(kind: str, data: st.DataObject) -> None:
+    """``_Coded.series`` fills mostly-missing columns without pandas' take: same values, missing values and dtype."""
+    from imsvalog.columns import _Coded
+    from imsvalog.frames import _series
+
+    value = {"string": st.text(max_size=3), "Int64": st.integers(-5, 5), "boolean": st.booleans(),
+             "float64": st.floats(allow_nan=False), "object": st.text(max_size=2)}[kind]
+    table = data.draw(st.lists(st.none() | value, max_size=4))
+    codes = data.draw(st.lists(st.integers(-1, len(table) - 1) if table else st.just(-1), min_size=1, max_size=30))
+    codes += [-1] * (4 * len(codes))  # fewer than a quarter present: the sparse path
+    import numpy as np
+
+    arr = np.array(codes, dtype="int32")
+    got = _Coded(arr, table).series(None if kind == "object" else kind)
+    expected = pd.Series(_series(kind, table).array.take(arr, allow_fill=True))
+    pd.testing.assert_series_equal(got, expected, check_exact=True)
