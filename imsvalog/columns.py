@@ -744,9 +744,9 @@ class _Coded:
             return pd.Series(out, dtype=object, copy=False)
         if kind in (INT, BOOL, STRING, FLOAT) or kind is None:
             base = _series(kind or OBJECT, table).array
-            rows = np.flatnonzero(codes >= 0) if kind in (INT, BOOL, STRING) else None
-            if rows is not None and 4 * len(rows) < len(codes):  # mostly missing (a shape's own field)
-                return pd.Series(_sparse_take(base, codes, rows), copy=False)
+            present = np.flatnonzero(codes >= 0) if kind in (INT, BOOL, STRING) else None
+            if present is not None and 4 * len(present) < len(codes):  # mostly missing (a shape's own field)
+                return pd.Series(_sparse_take(base, codes, present), copy=False)
             return pd.Series(base.take(codes, allow_fill=True), copy=False)
         raise AssertionError(f"no coded column of kind {kind}")
 
