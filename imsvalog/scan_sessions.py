@@ -66,7 +66,7 @@ MARKER_NEEDLES: tuple[bytes, ...] = (SPOOF_FILTER.encode(),) + tuple(
 )
 
 
-@dataclass
+@dataclass(slots=True)  # thousands of them live through a correlation
 class SpoofTrace:
     """The AntiSpoofFilter lines of one evaluation: headers, matches, logged list, verdict."""
 
@@ -236,7 +236,7 @@ def record_sources(records: Sequence[ImssRecord]) -> list[Source]:
     return [r.source for r in records]
 
 
-@dataclass
+@dataclass(slots=True)
 class ScanSession:
     """One scanned message as far as log.imss shows it."""
 

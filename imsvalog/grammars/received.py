@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,6 +50,8 @@ IPV6 = pp.Regex(r"(?<![\w:.])(?P<addr>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1
 _BRACKETED_RE = BRACKETED.re  # type: ignore[attr-defined]
 _BARE_RE = re.compile(IPV4.re.pattern + "|" + IPV6.re.pattern.replace("?P<addr>", "?P<addr6>"))  # type: ignore[attr-defined]
 _PARENS_RE = re.compile(r"[()]")
+#: the array type of :attr:`ReceivedHeader.cuts` (unsigned, at least 32 bits)
+_CUT = "I" if array("I").itemsize >= 4 else "L"
 #: each clause name once (a big correlation holds tens of thousands of parsed headers)
 _NAMES = {k: k for k in KEYWORDS}
 
@@ -95,18 +98,33 @@ class Clause:
 
 @dataclass(frozen=True, slots=True)
 class ReceivedHeader:
-    """One Received header: its clauses, date and address literals."""
+    """One Received header: its clauses, date and address literals.
+
+    The clauses are held as their names and the places of their text in ``raw`` (packed: a big
+    correlation holds tens of thousands of parsed headers, and a :class:`Clause` with its own copy
+    of the text costs ten times as much); :attr:`clauses` and :meth:`clause` cut them when asked.
+    """
 
     raw: str
-    clauses: tuple[Clause, ...]
+    #: each clause's name (a shared string)
+    names: tuple[str, ...]
+    #: each clause's keyword position, then where its (stripped) text starts and stops in ``raw``: 3 unsigned ints each
+    cuts: bytes
     date_text: str | None
     addresses: tuple[AddressLiteral, ...]
 
+    @property
+    def clauses(self) -> tuple[Clause, ...]:
+        c = memoryview(self.cuts).cast(_CUT)
+        raw = self.raw
+        return tuple(Clause(n, raw[c[3 * k + 1] : c[3 * k + 2]], c[3 * k]) for k, n in enumerate(self.names))
+
     def clause(self, name: str) -> str | None:
         """Text of the first clause of that name, or None."""
-        for c in self.clauses:
-            if c.name == name:
-                return c.text
+        for k, n in enumerate(self.names):
+            if n == name:
+                c = memoryview(self.cuts).cast(_CUT)
+                return self.raw[c[3 * k + 1] : c[3 * k + 2]]
         return None
 
     @property
@@ -203,14 +221,23 @@ def parse_received(text: str) -> ReceivedHeader:
         if inside[m.start()] or tokens[m.start()]:
             continue
         starts.append((m.start(), _name(m.group(1))))
-    clauses = []
+    names: list[str] = []
+    cuts = array(_CUT)
+
+    def cut(name: str, at: int, lo: int, hi: int) -> None:  # the clause's text is text[lo:hi].strip()
+        part = text[lo:hi]
+        left = part.lstrip()
+        lo += len(part) - len(left)
+        names.append(name)
+        cuts.extend((at, lo, lo + len(left.rstrip())))
+
     if starts and text[: starts[0][0]].strip():
-        clauses.append(Clause("pre", text[: starts[0][0]].strip(), 0))
+        cut("pre", 0, 0, starts[0][0])
     elif not starts and text[:end].strip():
-        clauses.append(Clause("pre", text[:end].strip(), 0))
+        cut("pre", 0, 0, end)
     for n, (pos, name) in enumerate(starts):
         stop = starts[n + 1][0] if n + 1 < len(starts) else end
-        clauses.append(Clause(name, text[pos + len(name) : stop].strip(), pos))
+        cut(name, pos, pos + len(name), stop)
 
     positions = [p for p, _ in starts]
 
@@ -240,7 +267,7 @@ def parse_received(text: str) -> ReceivedHeader:
             continue  # times (13:43:08), version numbers (8.14.7.1 is kept only if it is an address)
         found.append(AddressLiteral(addr_text, ip, clause_at(m.start()), m.start(), False, bool(inside[m.start()]), _form(ip, False)))
     found.sort(key=lambda a: a.start)
-    return ReceivedHeader(text, tuple(clauses), date_text, tuple(found))
+    return ReceivedHeader(text, tuple(names), cuts.tobytes(), date_text, tuple(found))
 
 
 def _token_mask(text: str) -> bytearray:
