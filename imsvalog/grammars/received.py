@@ -108,23 +108,26 @@ class ReceivedHeader:
     raw: str
     #: each clause's name (a shared string)
     names: tuple[str, ...]
-    #: each clause's keyword position, then where its (stripped) text starts and stops in ``raw``: 3 unsigned ints each
+    #: where each clause starts in ``raw`` (its keyword; 0 for "pre"), then where the last one stops (the date's
+    #: ``;`` or the end), packed as unsigned ints: a clause's text is what follows its keyword up to the next, stripped
     cuts: bytes
     date_text: str | None
     addresses: tuple[AddressLiteral, ...]
 
+    def _text(self, k: int, cuts: memoryview) -> str:
+        name = self.names[k]
+        return self.raw[0 if name == "pre" else cuts[k] + len(name) : cuts[k + 1]].strip()
+
     @property
     def clauses(self) -> tuple[Clause, ...]:
         c = memoryview(self.cuts).cast(_CUT)
-        raw = self.raw
-        return tuple(Clause(n, raw[c[3 * k + 1] : c[3 * k + 2]], c[3 * k]) for k, n in enumerate(self.names))
+        return tuple(Clause(n, self._text(k, c), c[k]) for k, n in enumerate(self.names))
 
     def clause(self, name: str) -> str | None:
         """Text of the first clause of that name, or None."""
         for k, n in enumerate(self.names):
             if n == name:
-                c = memoryview(self.cuts).cast(_CUT)
-                return self.raw[c[3 * k + 1] : c[3 * k + 2]]
+                return self._text(k, memoryview(self.cuts).cast(_CUT))
         return None
 
     @property
@@ -221,23 +224,10 @@ def parse_received(text: str) -> ReceivedHeader:
         if inside[m.start()] or tokens[m.start()]:
             continue
         starts.append((m.start(), _name(m.group(1))))
-    names: list[str] = []
-    cuts = array(_CUT)
-
-    def cut(name: str, at: int, lo: int, hi: int) -> None:  # the clause's text is text[lo:hi].strip()
-        part = text[lo:hi]
-        left = part.lstrip()
-        lo += len(part) - len(left)
-        names.append(name)
-        cuts.extend((at, lo, lo + len(left.rstrip())))
-
-    if starts and text[: starts[0][0]].strip():
-        cut("pre", 0, 0, starts[0][0])
-    elif not starts and text[:end].strip():
-        cut("pre", 0, 0, end)
-    for n, (pos, name) in enumerate(starts):
-        stop = starts[n + 1][0] if n + 1 < len(starts) else end
-        cut(name, pos, pos + len(name), stop)
+    # the clauses: "pre" (text before the first keyword), then one per keyword; each runs to the next or the date
+    pre = bool(text[: starts[0][0]].strip()) if starts else bool(text[:end].strip())
+    names = (("pre",) if pre else ()) + tuple(name for _, name in starts)
+    cuts = array(_CUT, ([0] if pre else []) + [pos for pos, _ in starts] + [end]).tobytes()
 
     positions = [p for p, _ in starts]
 
@@ -267,7 +257,7 @@ def parse_received(text: str) -> ReceivedHeader:
             continue  # times (13:43:08), version numbers (8.14.7.1 is kept only if it is an address)
         found.append(AddressLiteral(addr_text, ip, clause_at(m.start()), m.start(), False, bool(inside[m.start()]), _form(ip, False)))
     found.sort(key=lambda a: a.start)
-    return ReceivedHeader(text, tuple(names), cuts.tobytes(), date_text, tuple(found))
+    return ReceivedHeader(text, names, cuts, date_text, tuple(found))
 
 
 def _token_mask(text: str) -> bytearray:
