@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, Literal, TypeVar
@@ -476,15 +476,18 @@ def link_rows(
     pairs = [(s, t) for s in sessions for t in s.spoof_traces]
     event_no = {id(e): i for i, e in enumerate(spoof_events)}
     whys: dict[tuple[int, int], list[tuple[Basis, str]]] = defaultdict(list)
-    evidence: list[Evidence[int, int]] = []
     for ti, (s, t) in enumerate(pairs):
         for e, bases, texts in _candidates(s, t, idx, window).values():
-            ei = event_no[id(e)]
-            apart = abs((e.time - t.time).total_seconds())
-            for basis, why in zip(bases, texts, strict=True):
-                evidence.append(Evidence(ti, ei, basis, why, apart if basis == "time" else None))
-                whys[ti, ei].append((basis, why))
-    decision = decide_links(evidence)
+            whys[ti, event_no[id(e)]] += zip(bases, texts, strict=True)
+
+    def evidence() -> Iterator[Evidence[int, int]]:
+        """Each piece of evidence as decide_links reads it (made one at a time: it keeps only the pairs)."""
+        for (ti, ei), found in whys.items():
+            for basis, why in found:
+                apart = abs((spoof_events[ei].time - pairs[ti][1].time).total_seconds()) if basis == "time" else None
+                yield Evidence(ti, ei, basis, why, apart)
+
+    decision = decide_links(evidence())
     trace_of_event = {ei: ti for ti, (ei, _) in decision.links.items()}
 
     same_name: dict[tuple[str, datetime], int] = defaultdict(int)
