@@ -232,3 +232,25 @@ def test_hit_lines_with_numpy_are_those_found_one_by_one(lines: list[str], tags:
     data = b"pad\n" + ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape") + b"tail"
     start, end = 4, len(data) - 4
     assert _scan._hit_lines(data, tags, start, end, _scan.newlines(data, start, end)) == _scan._hit_lines(data, tags, start, end)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.one_of(imss_line, st.sampled_from([
+    "[4242:1] x", "[4242:1] Accept connection from client", "Scan finished for [4242:1]", "[4242:1]", "",
+    "[4242:12] Final action 0: x", "x [4242:1] [4242:1] Message-ID", "[4242:1] \r Running ruleId:",
+])), min_size=1, max_size=30))
+def test_a_threads_marker_lines_are_those_a_line_by_line_check_finds(lines: list[str]) -> None:
+    """``_take_lines`` (the thread's tag, then a marker on the same line) takes exactly the lines that hold the
+    tag with a marker after it, never a marker of the next line."""
+    from array import array
+
+    from imsvalog.scan_sessions import MARKER_NEEDLES
+
+    data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+    tag = b"[4242:1]"
+    numbers: array[int] = array("q")
+    raws: list[bytes] = []
+    _scan._take_lines(data, 0, len(data), 1, tag, numbers, raws)
+    want = [(i, raw) for i, raw in enumerate(data.split(b"\n")[:-1], 1)
+            if tag in raw and any(n in raw[raw.index(tag) + len(tag):] for n in MARKER_NEEDLES)]
+    assert list(zip(numbers, raws)) == want

