@@ -1092,7 +1092,7 @@ def _mark_runs(
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done, stop=split), 0, index)
                 marker.held.clear()  # the worker's part comes next: the blocks held are not at its end
                 give_back_free_memory()  # before the worker's result comes in
-                part = future.result()
+                part, future = future.result(), None  # the future would keep the result alive
                 shift = stats.lines - before
                 marker.take_part(part, shift)
                 marker.held_to_end = last_file
