@@ -24,6 +24,11 @@ and imsvalog (about 0.6 s CPU), which weighs most at small sizes.
 Usage::
 
     python benchmarks/bench_readers.py --log-mb 20 100 200 --polevt-mb 20 100 --repeat 3
+    python benchmarks/bench_readers.py --log-mb 100 --polevt-mb 100 --repeat 4 --compare-with /tmp/main-checkout
+
+``--compare-with`` also runs the readers of another checkout of the code (the folder holding its
+package), alternating with this one's so that both see the same load (before/after in one run):
+``read_log_imss`` with one process and ``read_polevt``, each pair's frames of equal length.
 
 CPU time counts every process of a measurement (the reader's worker is waited for, so its time is
 the reader's); peak RSS is that of the largest process.  Two processes help the wall time only when
@@ -47,7 +52,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from bench_correlate import READ_CSV, READ_LOG_IMSS, READ_POLEVT, REGEX_PASS, best  # noqa: E402
+from bench_correlate import READ_CSV, READ_LOG_IMSS, READ_POLEVT, REGEX_PASS, best, measure  # noqa: E402
 from generate import generate, generate_polevt  # noqa: E402
 
 
@@ -66,6 +71,19 @@ def cut(src: Path, dst: Path, size_mb: float) -> Path:
     return dst
 
 
+def alternating(cmd: list[str], other: Path, repeat: int, env: dict[str, str], cwd: Path) -> tuple[tuple[float, float, float, str], tuple[float, float, float, str]]:
+    """``cmd`` with the package of ``other``, then with this checkout's, ``repeat`` times: the best of each
+    (wall, CPU, highest peak RSS, output).  Run in ``cwd`` (no package there: ``python -c`` puts the
+    working directory before ``PYTHONPATH``)."""
+    pairs = [(measure(cmd, {**env, "PYTHONPATH": str(other.resolve())}, str(cwd)),
+              measure(cmd, {**env, "PYTHONPATH": str(HERE.parent)}, str(cwd))) for _ in range(repeat)]
+    a, b = ([p[k] for p in pairs] for k in (0, 1))
+    if a[0][3] != b[0][3]:
+        raise SystemExit(f"{other} gave {a[0][3].strip()} rows, this checkout {b[0][3].strip()}")
+    return ((min(r[0] for r in a), min(r[1] for r in a), max(r[2] for r in a), a[0][3]),
+            (min(r[0] for r in b), min(r[1] for r in b), max(r[2] for r in b), b[0][3]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--log-mb", type=float, nargs="*", default=[20.0], help="sizes of the log.imss slices (20; none: skip)")
@@ -73,6 +91,8 @@ def main() -> None:
     ap.add_argument("--marker-density", type=float, default=0.27, help="share of lines with session markers (0.27)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept (default 3)")
     ap.add_argument("--data", type=Path, help="folder with (or for) the log.imss to slice; a temporary one if not given")
+    ap.add_argument("--compare-with", type=Path, metavar="CODE",
+                    help="a checkout of imsvalog (the folder holding its package) whose readers run too: before/after")
     args = ap.parse_args()
 
     work = args.data or Path(tempfile.mkdtemp(prefix="imsvalog-bench-"))
@@ -96,6 +116,11 @@ def main() -> None:
                     raise SystemExit(f"read_log_imss gave {got[3].strip()} rows, the regex {r[3].strip()} lines")
             rows += [("one compiled regex, every line", size, r, "", None), ("read_log_imss", size, rl, "regex", r),
                      ("read_log_imss, IMSVALOG_WORKERS=1", size, r1, "regex", r)]
+            if args.compare_with:
+                o, h = alternating([py, "-c", READ_LOG_IMSS, str(part)], args.compare_with, args.repeat,
+                                   {**os.environ, "IMSVALOG_WORKERS": "1"}, tmp)
+                rows += [(f"  read_log_imss, one process, of {args.compare_with}", size, o, "regex", r),
+                         ("  the same of this checkout, alternating", size, h, "other", o)]
             part.unlink()
         for mb in args.polevt_mb:
             pol = generate_polevt(tmp / f"polevt-{mb:g}" / "polevt.imss.20240312.0001", mb)
@@ -103,13 +128,18 @@ def main() -> None:
             rc = best([py, "-c", READ_CSV, str(pol)], args.repeat)
             rp = best([py, "-c", READ_POLEVT, str(pol)], args.repeat)
             rows += [("pandas.read_csv(sep='\\t')", size, rc, "", None), ("read_polevt", size, rp, "read_csv", rc)]
+            if args.compare_with:
+                o, h = alternating([py, "-c", READ_POLEVT, str(pol)], args.compare_with, args.repeat, dict(os.environ), tmp)
+                rows += [(f"  read_polevt of {args.compare_with}", size, o, "read_csv", rc),
+                         ("  the same of this checkout, alternating", size, h, "other", o)]
             pol.unlink()
         print(f"load average {os.getloadavg()[0]:.1f} at end")
         print()
         print("| what | input MB | wall s | CPU s | MB/s (wall / CPU) | peak RSS MB | ratio (wall / CPU) |")
         print("|---|---:|---:|---:|---:|---:|---|")
         for what, mb, m, base_name, base in rows:
-            ratio = f"{m[0] / base[0]:.1f}x / {m[1] / base[1]:.1f}x {base_name}" if base else "1 (baseline)"
+            d = 2 if base_name == "other" else 1  # before/after: small differences
+            ratio = f"{m[0] / base[0]:.{d}f}x / {m[1] / base[1]:.{d}f}x {base_name}" if base else "1 (baseline)"
             print(f"| {what} | {mb:,.0f} | {m[0]:.2f} | {m[1]:.2f} | {mb / m[0]:,.0f} / {mb / m[1]:,.0f} | {m[2]:,.0f} | {ratio} |")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
