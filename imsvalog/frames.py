@@ -35,7 +35,6 @@ if TYPE_CHECKING:  # pandas is imported when a frame is built: the CLI starts fa
     import pandas as pd
 
 from .readers import PathsLike, files_of, iter_maillog, iter_msgtra
-from .render import _SURROGATE, clean_bytes
 from .records import Record, Reject, to_row
 
 TIME, INT, BOOL, FLOAT, CATEGORY, STRING, LIST, OBJECT = (
@@ -136,6 +135,14 @@ def _series(kind: str, values: list[Any]) -> pd.Series:
     return pd.Series(pd.array(values, dtype=kind), copy=False)  # Int64, boolean
 
 
+def _has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate (an undecodable byte): :mod:`imsvalog.render` imported only
+    for text that is not ASCII, so reading an ASCII log does not import it (30-60 ms)."""
+    from .render import _SURROGATE
+
+    return _SURROGATE.search(text) is not None
+
+
 def categorical(values: Sequence[Any]) -> pd.Categorical:
     """``values`` as a Categorical whose categories are the distinct non-missing values, sorted
     (string-typed even when there are none): hashed once in C (``pandas.factorize``), the
@@ -153,10 +160,13 @@ def categorical(values: Sequence[Any]) -> pd.Categorical:
         arr[:] = list(values)
         values = arr
     codes, uniques = pd.factorize(values)  # None and NaN are -1
-    if len(uniques) and _SURROGATE.search("\0".join(u for u in uniques.tolist() if isinstance(u, str))):
+    text = "\0".join(u for u in uniques.tolist() if isinstance(u, str)) if len(uniques) else ""
+    if not text.isascii() and _has_surrogate(text):
         # an undecodable byte (a lone surrogate) cannot be a category (pandas 3 keeps them as UTF-8):
         # it becomes the ``\xNN`` text of render.clean_bytes; two values that now read alike are one
         cleaned = np.empty(len(uniques), dtype=object)
+        from .render import clean_bytes
+
         cleaned[:] = [clean_bytes(u) if isinstance(u, str) else u for u in uniques.tolist()]
         recodes, uniques = pd.factorize(cleaned)
         codes = np.where(codes >= 0, recodes[codes], -1)

@@ -412,3 +412,20 @@ def test_a_mostly_missing_coded_column_equals_pandas_take(kind: str, data: st.Da
     got = _Coded(arr, table).series(None if kind == "object" else kind)
     expected = pd.Series(_series(kind, table).array.take(arr, allow_fill=True))
     pd.testing.assert_series_equal(got, expected, check_exact=True)
+
+
+def test_reading_an_ascii_log_does_not_import_the_renderer() -> None:
+    """The readers' path leaves :mod:`imsvalog.render` (30-60 ms of imports) to non-ASCII categories."""
+    import subprocess
+    import sys
+
+    code = ("import sys, imsvalog; imsvalog.read_log_imss(sys.argv[1]); imsvalog.read_polevt(sys.argv[1]); "
+            "print('imsvalog.render' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(FIXTURES / "kb000239719")], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_non_ascii_categories_without_undecodable_bytes_stay_as_they_are() -> None:
+    c = frames.categorical(["Zürich", None, "a\udcff", "東京", "a\\xff"])
+    assert list(c.categories) == ["Zürich", "a\\xff", "東京"]
+    assert c.codes.tolist() == [0, -1, 1, 2, 1]
