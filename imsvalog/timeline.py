@@ -276,6 +276,7 @@ class _Small:
         self.tz = tz
         self.rejects = rejects
         self.events: dict[tuple[str, int], PolicyEvent] = {}
+        self.event_links: dict[tuple[str, int], str] = {}  # events found by a queue ID in their Message-ID
         self.tx: dict[tuple[str, int], Transaction] = {}
         self.mail: dict[tuple[str, int], MailLogEntry] = {}
         self._seen: set[tuple[str, int]] = set()
@@ -322,6 +323,23 @@ class _Small:
                 self.mail[(m.source.file, m.source.line)] = m
                 keys.add("qid", q, f"maillog {m.source.ref()}")
                 keys.add("qid", b, f"maillog {m.source.ref()} (queued as)")
+        return keys.size() > before
+
+    def events_holding_queues(self, named: dict[str, str], keys: _Keys) -> bool:
+        """Policy events whose Message-ID holds a queue ID the scan's Received headers name (``named``: queue key
+        -> where), as correlate links them; their IDs join the keys. True if keys grew."""
+        before = keys.size()
+        needles = sorted({form.encode() for q in named for form in (q, q.lower())})
+        for e in self._records("polevt", needles):
+            key = (e.source.file, e.source.line)
+            if key in self.events:
+                continue
+            held = [q for q in map(queue_key, _MID_TOKEN.findall(e.message_id or "")) if q in named]
+            if held:
+                self.events[key] = e
+                self.event_links[key] = _link_name("qid-in-mid", held[0])
+                keys.add("iid", e.internal_id, f"policy event {e.source.ref()} (its Message-ID holds {held[0]})")
+                keys.add("mid", _strip_brackets(e.message_id), f"policy event {e.source.ref()}")
         return keys.size() > before
 
     def all_queue_lines(self, keys: _Keys) -> None:
@@ -448,8 +466,12 @@ def _newlines_in_file(path: Any, end: int) -> int:
     return n
 
 
-def _find(files: list[_ImssFile], needles: dict[bytes, tuple[str, str]], progress: Callable[[int, int], None] | None) -> list[_Hit]:
-    """Lines of log.imss holding a needle, found with ``find`` over big blocks; line numbers counted up to each hit."""
+def _find(files: list[_ImssFile], needles: dict[bytes, tuple[str, str]], progress: Callable[[int, int], None] | None,
+          longer: set[str] | None = None) -> list[_Hit]:
+    """Lines of log.imss holding a needle, found with ``find`` over big blocks; line numbers counted up to each hit.
+
+    A queue ID is matched whole: ``id DDDFC`` inside ``id DDDFC11FB0C`` is no hit; the longer ID goes to ``longer``
+    (so that the trace can say which queue IDs start with what was asked)."""
     hits: list[_Hit] = []
     total = sum(file_size(f.file) for f in files)
     done = 0
@@ -470,6 +492,12 @@ def _find(files: list[_ImssFile], needles: dict[bytes, tuple[str, str]], progres
             counted_to, lineno = 0, 1
             seen: set[int] = set()
             for i, needle in found:
+                if needles[needle][0] in ("qid", "qid-in-mid"):
+                    word = _QUEUE_WORD.match(data, i + 3)  # the needle is 'id Q' or 'id<TAB>Q'
+                    if word is not None and word.end() > i + len(needle):
+                        if longer is not None:
+                            longer.add(bytes(word.group()).decode("ascii"))
+                        continue
                 s = data.rfind(b"\n", 0, i) + 1
                 if s in seen:
                     continue
@@ -485,6 +513,10 @@ def _find(files: list[_ImssFile], needles: dict[bytes, tuple[str, str]], progres
         if progress is not None:
             progress(done, total)
     return hits
+
+
+#: a queue ID's characters (a hit of ``id Q`` followed by one more of them is a longer queue ID)
+_QUEUE_WORD = re.compile(rb"[A-Za-z0-9]+")
 
 
 def _line_at(data: Any, s: int) -> tuple[bytes, int]:
@@ -712,7 +744,8 @@ def _trace(
         if not small.grow(keys):
             break
     imss = [_ImssFile(f) for f in by_kind.get("imss", [])]
-    sessions = _scan_sessions(imss, keys, progress) if imss else []
+    finds = _QueueFinds()
+    sessions = _scan_sessions(imss, keys, progress, finds) if imss else []
     if kind == "message-id-or-address":
         if small.events or small.tx or small.mail or sessions:
             result.id_kind = "message-id"
@@ -724,9 +757,48 @@ def _trace(
     for _ in range(6):
         if not small.grow(keys):
             break
+    # 3. correlate's queue-ID evidence the other way round: a policy event whose Message-ID holds a queue ID the
+    # scan's Received headers name (trace by queue ID finds the event as trace by the event's ID finds the scan)
+    named = {queue_key(q): q for s in sessions for q in _queues_in_headers(s)}
+    if named and small.events_holding_queues(named, keys):
+        for _ in range(6):
+            if not small.grow(keys):
+                break
     small.all_queue_lines(keys)
     _assemble(result, keys, small, imss, sessions, tz)
+    if kind == "queue-id":
+        _say_queue_finds(result, queue_key(query), finds, small)
     return result
+
+
+def _queues_in_headers(s: _Session) -> list[str]:
+    """The queue IDs (6 characters or more) the scan's Received headers name, as correlate reads them."""
+    from .grammars.received import parse_received
+
+    out = []
+    for _, _, raw in s.lines:
+        if _HEADER_MARK in raw:
+            header = decode(raw).split(_HEADER_MARK.decode(), 1)[1]
+            out += [q for q in parse_received(header).queue_ids if len(q) >= 6]
+    return out
+
+
+def _say_queue_finds(result: Trace, asked: str, finds: _QueueFinds, small: _Small) -> None:
+    """A queue ID asked for is matched whole (say which longer ones start with it); one that only an older
+    Received header names is another host's queue: not listed as the message's."""
+    if not result.lines and finds.longer:
+        shown = sorted(finds.longer)
+        result.notes.append(
+            f"{asked} is not a whole queue ID in log.imss; queue ID{'s' if len(shown) > 1 else ''} "
+            f"{', '.join(shown[:5])}{' and more' if len(shown) > 5 else ''} start{'' if len(shown) > 1 else 's'} with it "
+            "(a queue ID is matched whole: give it whole)")
+    in_postfix = any(queue_key(m.queue_id or "") == asked or queue_key(m.queued_as or "") == asked
+                     for m in small.mail.values()) or any(queue_key(t.queue_id or "") == asked for t in small.tx.values())
+    if asked in finds.foreign and asked not in finds.own and not in_postfix:
+        result.queue_ids = [q for q in result.queue_ids if q != asked]
+        result.notes.append(
+            f"{asked} is the queue ID of host {finds.foreign[asked]}, named by an older Received header (a hop before "
+            "this appliance), not this appliance's: not listed as the message's queue ID")
 
 
 #: a token of a Message-ID that may be a Postfix queue ID (as correlate's queue-ID evidence reads it)
@@ -761,9 +833,38 @@ def _names_queue_in_header(files: list[_ImssFile], hit: _Hit) -> bool:
     return any(queue_key(q) == hit.key for q in parse_received(header).queue_ids if len(q) >= 6)
 
 
-def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, int], None] | None) -> list[_Session]:
+@dataclass
+class _QueueFinds:
+    """What the log.imss search learnt about queue IDs besides the scans."""
+
+    longer: set[str] = field(default_factory=set)  # queue IDs that start with one asked for (not matched)
+    foreign: dict[str, str] = field(default_factory=dict)  # queue ID -> host, named by an older Received header
+    own: set[str] = field(default_factory=set)  # queue IDs found elsewhere than an older Received header
+
+
+def _header_host(raw: bytes) -> str:
+    """The ``by`` host of a logged Received header line ('?' when it names none)."""
+    from .grammars.received import parse_received
+
+    header = decode(raw).split(_HEADER_MARK.decode(), 1)[1]
+    by = (parse_received(header).clause("by") or "").split()
+    return by[0] if by else "?"
+
+
+def _older_header(s: _Session, hit: _Hit, raw: bytes) -> bool:
+    """The hit is a Received header line of the scan other than its newest (the first one IMSVA parses): that
+    header is a hop before this appliance, so a queue ID in it is another host's."""
+    if _HEADER_MARK not in raw:
+        return False
+    first = next(((fi, ln) for fi, ln, r in s.lines if _HEADER_MARK in r), None)
+    return first is not None and first != (hit.fi, hit.lineno)
+
+
+def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, int], None] | None,
+                   finds: _QueueFinds | None = None) -> list[_Session]:
     """Find the message's scans: by internal ID (Scan finished) first, else Message-ID, else queue ID, else a
     queue ID that a Received header names and the Message-ID holds (correlate's queue-ID evidence)."""
+    finds = _QueueFinds() if finds is None else finds
     tiers: list[dict[bytes, tuple[str, str]]] = [
         {_FINISHED + k.encode(): ("iid", k) for k in keys.iids},  # IMSVA writes them upper case: one pass
         {_FINISHED + k.lower().encode(): ("iid", k) for k in keys.iids},
@@ -775,7 +876,7 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
         if not needles:
             continue
         try:
-            hits = _find(imss, needles, progress)
+            hits = _find(imss, needles, progress, finds.longer)
         except ReadError:
             hits = []
         hits = [h for h in hits if h.kind != "qid-in-mid" or _names_queue_in_header(imss, h)]
@@ -787,7 +888,15 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
             if (h.fi, h.lineno) in covered:
                 continue
             s = _cut(imss, h)
-            s.start_note = f"{_link_name(h.kind, h.key)}: " + s.start_note
+            name = _link_name(h.kind, h.key)
+            raw, _ = _line_at(imss[h.fi].data, h.start)
+            if h.kind == "qid" and _older_header(s, h, raw):
+                host = _header_host(raw)
+                finds.foreign.setdefault(h.key, host)
+                name += f" of host {host} (in an older Received header: a hop before this appliance)"
+            elif h.kind == "qid":
+                finds.own.add(h.key)
+            s.start_note = f"{name}: " + s.start_note
             covered.update((fi, ln) for fi, ln, _ in s.lines)
             sessions.append(s)
         return sessions
@@ -830,9 +939,9 @@ def _assemble(result: Trace, keys: _Keys, small: _Small, imss: list[_ImssFile], 
                 zone = t.tzinfo
             lines.append(TraceLine("scan", t, str(imss[fi].file.path), ln, text, link))
         result.notes.append(f"scan {si + 1}: {s.start_note}; {s.end_note}")
-    for e in small.events.values():
+    for where, e in small.events.items():
         lines.append(TraceLine("policy", e.time, e.source.file, e.source.line, e.source.text,
-                               _which(keys, iid=e.internal_id, mid=_strip_brackets(e.message_id))))
+                               small.event_links.get(where) or _which(keys, iid=e.internal_id, mid=_strip_brackets(e.message_id))))
         if zone is None:
             zone = e.time.tzinfo
     for t in small.tx.values():
@@ -989,7 +1098,8 @@ def _address_trace(address: str, by_kind: dict[str, list[LogFile]], small: _Smal
         if not small.grow(keys):
             break
     imss = [_ImssFile(f) for f in by_kind.get("imss", [])]
-    sessions = _scan_sessions(imss, keys, progress) if imss else []
+    finds = _QueueFinds()
+    sessions = _scan_sessions(imss, keys, progress, finds) if imss else []
     for s in sessions:
         _keys_from_session(s, imss, keys)
     small.all_queue_lines(keys)
