@@ -593,7 +593,7 @@ def calibration_lines(result: Any) -> list[str]:
         return []
     n = cal.traces
     k = len(cal.unscored)
-    unscored = (f" (and {k} more whose Received headers are not in the log, so no variant can be scored on "
+    unscored = (f" (and {k} more whose Received headers are not all in the log, so no variant can be scored on "
                 f"{'it' if k == 1 else 'them'}: {', '.join(cal.unscored)})") if k else ""
     out = [f"Calibration (--profile auto): {count(n, 'trace')} {'carries' if n == 1 else 'carry'} IMSVA's 'Get N IP "
            f"address' line{unscored}; each variant of the model (switches changed from the documented one) and the "

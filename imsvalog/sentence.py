@@ -59,9 +59,12 @@ def _counted_part(d: dict[str, Any]) -> tuple[str, list[str]]:
     whose = "IMSVA counted" if logged else "The model counts"
     rec_ips = rec.get("ips")
     if logged and rec and rec_ips is None:
-        # the model's list is unknown (IMSVA's headers are not in the log): neither "the only address" nor "disagree"
+        # the model's list is unknown (IMSVA's headers, or one of them, are not in the log): neither "the only
+        # address" nor "disagree"
+        lost = any("a header line is missing from the log" in note for note in d.get("notes") or [])
         text = (f"{whose} {n} address{'es' if n != 1 else ''}" + (f" ({', '.join(ips)})" if ips else "")
-                + " from Received headers that are not in the log, so the model's list cannot be checked")
+                + (" from Received headers of which the log lost a line" if lost else
+                   " from Received headers that are not in the log") + ", so the model's list cannot be checked")
     elif logged and rec_ips is not None and list(rec_ips) != list(ips):
         # IMSVA's list and the model's differ: "n of the total" would claim a reading of the headers we do not have
         text = (f"{whose} {n} address{'es' if n != 1 else ''} ({', '.join(ips)}) where the model reads "

@@ -704,7 +704,8 @@ def evaluate(
     if domain_match is False:
         reasons.append("sender and recipient domains differ")
     if not headers_logged:
-        reasons.append("the Received headers are not in the log, so the counted addresses are unknown")
+        reasons.append("the Received headers are not in the log, so the counted addresses are unknown" if not received
+                       else "a Received header line is missing from the log, so the counted addresses are unknown")
     elif not counted:
         reasons.append("no address is counted")
     verdict: Verdict
@@ -748,7 +749,10 @@ def explain(r: SpoofResult) -> str:
     """Plain sentences, header by header, that an engineer can paste into a ticket."""
     order = r.order.replace("-", " ")
     lines = [f"Received headers, {order}, as IMSVA reads them ({r.profile} profile):"]
-    if not r.headers_logged:
+    if not r.headers_logged and r.headers:
+        lines.append("  (incomplete: IMSVA counted an address that none of the headers below holds, so a header line "
+                     "is missing from the log and the model cannot count them)")
+    elif not r.headers_logged:
         lines.append("  (not in the log: IMSVA counted addresses from them, but no 'parse received header string' "
                      "line of this scan was logged, so the model cannot count them)")
     elif not r.headers:

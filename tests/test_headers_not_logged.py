@@ -121,5 +121,5 @@ def test_calibration_does_not_score_a_trace_without_its_headers(tmp_path: Path) 
     assert c.calibration.unscored == ["87BDADC9-87B8-3D05-A958-0267A8088406"]
     assert c.calibration.chosen.failing == ()
     out = _run("correlate", str(case), "--profile", "auto")
-    assert "Received headers are not in the log, so no variant can be scored on it" in out
+    assert "Received headers are not all in the log, so no variant can be scored on it" in out
     assert "still does not reproduce" not in out

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..spoof import DOCUMENTED, SWITCHES, Profile, evaluate, variants
-from .compare import headers_not_logged, normalize_ip
+from .compare import headers_incomplete, normalize_ip
 
 if TYPE_CHECKING:
     from .result import Row
@@ -101,7 +101,7 @@ def calibrate(rows: Sequence[Row], candidates: Sequence[Profile] | None = None) 
         t = r.trace
         if t is None or t.logged_ips is None:
             continue
-        if headers_not_logged(t):  # unknown, not a failure of every variant
+        if headers_incomplete(t):  # unknown, not a failure of every variant
             unscored.append(r.name)
             continue
         e = r.event

@@ -84,8 +84,9 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
     recipients = tuple(e.recipients) if e else ()
     observed = t.triggered if t.triggered is not None else (True if e is not None else None)
     unlogged = headers_not_logged(t)
+    missing = [] if unlogged else addresses_in_no_header(t)
     r = evaluate([h.header for h in t.headers], sender, recipients, trusted, profile, observed=observed,
-                 headers_logged=not unlogged)
+                 headers_logged=not unlogged and not missing)
     row.recomputed = r
     findings: list[Finding] = []
     logged = t.logged_ips
@@ -93,6 +94,8 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
         row.notes.append("the trace has no 'Get N IP address' line to compare with (cut off or other log level)")
     elif unlogged:
         row.notes.append(UNLOGGED_NOTE)
+    elif missing:
+        row.notes.append(missing_header_note(missing))
     else:
         if t.logged_count != len(logged):
             findings.append(Finding(
@@ -116,7 +119,7 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
         findings += _given_list_findings(t.triggered, t.verdict.text if t.verdict else "", logged, trusted)
     row.findings = findings
     # three-valued: a finding is a disagreement; without one, a list that cannot be compared leaves it unknown
-    row.agrees = False if findings else None if logged is None or unlogged else True
+    row.agrees = False if findings else None if logged is None or unlogged or missing else True
     sl = scan_list(row)
     if trusted is not None and sl is not None and sl.fired:
         row.fired_on = sl.untrusted(trusted)
@@ -125,6 +128,34 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
 #: the note on a trace whose Received headers IMSVA read but did not log
 UNLOGGED_NOTE = ("the Received headers IMSVA counted from are not in the log (no 'parse received header string' line "
                  "of this scan), so the model's address list cannot be checked against IMSVA's (unknown, not different)")
+
+
+def missing_header_note(missing: Sequence[str]) -> str:
+    """The note on a trace where IMSVA counted an address that none of the logged Received headers holds."""
+    return (f"IMSVA counted {', '.join(missing)}, which none of the Received headers in the log holds: a header line "
+            "is missing from the log, so the model's address list cannot be checked against IMSVA's (unknown, not "
+            "different)")
+
+
+def addresses_in_no_header(t: SpoofTrace) -> list[str]:
+    """The addresses of IMSVA's 'Get N IP address' line that none of the trace's logged Received headers holds
+    (in any clause, any form): IMSVA counted from a header line the log lost, so the model's list is unknown."""
+    if not t.headers or not t.logged_ips:
+        return []
+    logged = [a for a in dict.fromkeys(normalize_ip(x) for x in t.logged_ips) if is_address(a)]
+    text = " ".join(h.header for h in t.headers).lower()
+    if all(a in text for a in logged):  # the common case, without parsing the headers again
+        return []
+    from ..grammars.received import parse_received
+
+    held = {show_ip(a.address) for h in t.headers for a in parse_received(h.header).addresses if a.address is not None}
+    return [a for a in logged if a not in held]
+
+
+def headers_incomplete(t: SpoofTrace) -> bool:
+    """The model's address list for this trace is unknown: IMSVA counted from Received headers the log does not
+    show (none of them, or not the one holding an address it counted)."""
+    return headers_not_logged(t) or bool(addresses_in_no_header(t))
 
 
 def headers_not_logged(t: SpoofTrace) -> bool:
