@@ -32,6 +32,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from datetime import datetime
 from enum import Enum
 from typing import IO, TYPE_CHECKING, Any
@@ -395,18 +396,46 @@ def text_lines(
 MIN_WRAP_ROOM = 30
 
 
-def _wrap(text: str, width: int, first: str = "", then: str = "") -> list[str]:
+def _wrap(text: str, width: int, first: str = "", then: str = "", *, paths: bool = False) -> list[str]:
     """``text`` wrapped to ``width`` terminal cells (wide characters count 2), long words broken, nothing dropped
-    (``first``/``then``: the first line's and the other lines' indents, counted in the width)."""
+    (``first``/``then``: the first line's and the other lines' indents, counted in the width). ``paths``: a word
+    too long for a line that holds ``/`` is broken after a ``/`` (a file path stays readable), mid-word only
+    where one part between slashes is longer than a line."""
+    import textwrap
+
     if text.isascii():
-        import textwrap
+        base: type[textwrap.TextWrapper] = textwrap.TextWrapper
+    else:
+        import wcwidth
 
-        return textwrap.wrap(text, max(width, 8), break_on_hyphens=False, replace_whitespace=False,
-                             initial_indent=first, subsequent_indent=then) or [first]
-    import wcwidth
+        base = wcwidth.SequenceTextWrapper
+    wrapper = (_path_wrapper(base) if paths else base)(
+        max(width, 8), break_on_hyphens=False, replace_whitespace=False, initial_indent=first, subsequent_indent=then)
+    return wrapper.wrap(text) or [first]
 
-    return wcwidth.wrap(text, max(width, 8), break_on_hyphens=False, replace_whitespace=False,
-                        initial_indent=first, subsequent_indent=then) or [first]
+
+@lru_cache(maxsize=None)
+def _path_wrapper(base: type) -> type:
+    """``base`` (a :class:`textwrap.TextWrapper`) breaking long words after a ``/`` where it can."""
+
+    class PathWrapper(base):  # type: ignore[misc,valid-type]
+        def _handle_long_word(self, reversed_chunks: list[str], cur_line: list[str], cur_len: int, width: int) -> None:
+            chunk, had = reversed_chunks[-1], len(cur_line)
+            super()._handle_long_word(reversed_chunks, cur_line, cur_len, width)
+            if "/" not in chunk or len(cur_line) == had:
+                return
+            piece = cur_line[-1]
+            if piece == chunk or piece.endswith("/"):
+                return
+            cut = piece.rfind("/")
+            if cut >= 0:  # end the line after the last slash that fits
+                cur_line[-1] = piece[:cut + 1]
+                reversed_chunks[-1] = chunk[cut + 1:]
+            elif had:  # no slash fits after the words already on the line: start the word on the next line
+                cur_line.pop()
+                reversed_chunks[-1] = chunk
+
+    return PathWrapper
 
 
 _ITEM = re.compile(r" *(?:\d+\. )?")
@@ -436,7 +465,7 @@ def wrap_prose(text: str, width: int | None) -> str:
         indent = lead if lead > len(line) - len(line.lstrip(" ")) else lead + 2
         if indent > width // 2:  # deep indents on a narrow terminal: the room goes to the text
             lead, indent = 0, 2
-        out += _wrap(line[lead:], width, line[:lead], " " * indent)
+        out += _wrap(line[lead:], width, line[:lead], " " * indent, paths=True)
     return "\n".join(out)
 
 
