@@ -244,7 +244,7 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
             if inside[0] not in listings:
                 listings[inside[0]] = bundles.list_bundle(inside[0])
             if not _add_bundle(inside[0], kind, found, result, listings[inside[0]], only=text):
-                raise InputError(f"{text}: no such member in {inside[0]}")
+                raise InputError(f"{text}: no such member in {inside[0]}{_escape_hint(inside[0], inside[1], listings[inside[0]])}")
             continue
         if p.exists():
             candidates = [(p, True)]
@@ -445,6 +445,18 @@ def what_was_found(files: Iterable[LogFile], skipped: Iterable[tuple[str, str]])
         more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
         said += "; not read: " + "; ".join(unread[:3]) + more
     return said
+
+
+def _escape_hint(bundle: Path, rest: str, listing: bundles.Listing) -> str:
+    """For a member path holding ``!``, ``#`` or ``%``: the escaped form of a member that exists, else how
+    such characters are written (``%21``, ``%23``, ``%25``, as parse and correlate name the member)."""
+    if not any(c in rest for c in "!#%"):
+        return ""
+    escaped = f"{bundle}!{bundles.label_part(rest)}"
+    labels = [m.label for m in listing.members] + [label for label, _ in listing.skipped]
+    if any(label == escaped or label.startswith(escaped + "/") for label in labels):
+        return f"; did you mean {escaped} (a ! # % inside a member's name is written %21 %23 %25)?"
+    return "; a ! # % inside a member's name is written %21 %23 %25 (as parse and correlate name members)"
 
 
 def _in_bundle(text: str) -> tuple[Path, str] | None:
