@@ -182,6 +182,19 @@ def stderr_width() -> int | None:
         return 80
 
 
+def say_reading(verb: str, path: str) -> None:
+    """The per-file progress line on a terminal (``reading PATH ...``): one line at any width, like the bar; a
+    path too long loses its start (``…`` + its end, the file name kept), the summary after it names it whole."""
+    from .render import cells, head_cells, tail_cells
+
+    width = stderr_width() or 80
+    shown = clean_terminal(path)
+    room = width - cells(verb) - 5  # 'VERB ' and ' ...'
+    if cells(shown) > room:
+        shown = "…" + tail_cells(shown, max(room - 1, 1))
+    sys.stderr.write(head_cells(f"{verb} {shown} ...", width) + "\n")
+
+
 def say(text: str) -> None:
     """Notes on stderr (rejects, absent kinds, warnings, skipped files): on a terminal each line is folded to
     its width, never cut (:func:`imsvalog.render.wrap_prose`); piped, written as they are."""
@@ -473,7 +486,7 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
 
     def on_file(f: LogFile) -> None:
         if progress:
-            say(f"reading {clean_terminal(str(f.path))} ...\n")
+            say_reading("reading", str(f.path))
 
     with contextlib.ExitStack() as stack:
         out = Restoring(stack.enter_context(output_file(output, inputs)), restore)
@@ -926,7 +939,7 @@ def redact(
     progress = stderr_is_tty()
     report = redact_files(
         paths, to, r, trusted_file,
-        on_file=(lambda p: say(f"redacting {clean_terminal(str(p.source))} ...\n")) if progress else None,
+        on_file=(lambda p: say_reading("redacting", str(p.source))) if progress else None,
     )
     say(f"key: {clean_terminal(origin)}\n")
     for f in report.files:
