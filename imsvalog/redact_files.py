@@ -366,10 +366,15 @@ def redacted_inputs(
     tmp = Path(tempfile.mkdtemp(prefix="imsvalog-redact-"))
     back: list[tuple[str, str]] = []  # temporary prefix -> prefix as given, most specific first
 
-    def mirrored(text: str) -> Path:
+    def mirrored(text: str, is_file: bool = True) -> Path:
+        """The copy's place: the path as given below the temporary folder, each folder and file name
+        redacted as ``redact --to`` names its copies (:meth:`Redactor.path_part`), so that the paths the
+        command shows (the given ones, once ``restore`` drops the temporary folder) name no one either."""
         if ".." in Path(text).parts:  # ``../x`` must not leave the temporary folder
             text = os.path.abspath(text)
-        return tmp / (Path("a") / text.lstrip("/") if os.path.isabs(text) else Path("r") / text)
+        parts = Path(text.lstrip("/")).parts
+        named = [redactor.path_part(x, is_file and i == len(parts) - 1) for i, x in enumerate(parts)]
+        return tmp / (Path("a") if os.path.isabs(text) else Path("r")).joinpath(*named)
 
     try:
         planned: list[Planned] = []
@@ -383,13 +388,14 @@ def redacted_inputs(
                 continue
             files = discover([text]).files
             if src.is_dir():
-                given.append(str(mirrored(text)))
+                given.append(str(mirrored(text, is_file=False)))
             for f in files:
                 if f.member is not None:
                     bundle, inside = member_path(f)
                     root = mirrored(str(bundle))
+                    inside = Path(*(redactor.path_part(x, i == len(inside.parts) - 1) for i, x in enumerate(inside.parts)))
                     planned.append(Planned(f.path, root.parent / inside, f.kind, _member_gzipped(f), f))
-                    back.append((f"{root.parent / inside.parts[0]}/", f"{bundle}!"))
+                    back.append((f"{root.parent / inside.parts[0]}/", f"{root}!"))
                     given.append(str(root.parent / inside.parts[0]))
                 elif src.is_dir():
                     planned.append(Planned(f.path, mirrored(str(f.path)), f.kind, _is_gzip(f.path), f))
