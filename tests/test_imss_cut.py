@@ -150,9 +150,15 @@ def test_lines_near_the_end_of_a_block(size: int) -> None:
     assert _check(lines[1:]) == 1
 
 
+def _no_arrow_groups(*args: object) -> None:
+    raise NotImplementedError("no view types")
+
+
 def test_a_hash_collision_is_checked_byte_by_byte(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Groups come from a hash of the bytes; rows unlike their group's first row are left to the regex."""
+    """Groups come from a hash of the bytes; rows unlike their group's first row are left to the regex
+    (the times always; the threads and leads where pyarrow cannot group them)."""
     monkeypatch.setattr(imss_cut, "_MULT", np.zeros_like(imss_cut._MULT))  # every row hashes alike
+    monkeypatch.setattr(imss_cut, "_token_groups_arrow", _no_arrow_groups)
     lines = [b"2024/03/12 09:15:01 GMT+01:00 [1:2] [DEBUG]X::y: a", b"2024/03/12 09:15:02 GMT+01:00 [3:4] Info: b",
              b"2024/03/12 09:15:01 GMT+01:00 [1:2] [DEBUG]X::y: a"]
     assert _check(lines) == 2  # the first and the third: like the first row
@@ -178,3 +184,27 @@ def test_messages_without_string_views_come_from_python(monkeypatch: pytest.Monk
     monkeypatch.setattr(imss_cut, "_from_views", broken)
     assert list(imss_cut.cut(data).message) == want == ["short", "a longer message, r\u00e9sum\u00e9 \udcff"]
     assert _check(lines) == 2
+
+
+def _taken(c: imss_cut.Cut) -> list[tuple | None]:
+    """What a cut says of each line: None for a line left to the regex, else its time, tokens, start and message."""
+    return [(c.times[c.time[i]], c.tokens[c.token[i]], int(c.start[i]), c.message[i], bool(c.tail_empty[i])) if c.fast[i] else None
+            for i in range(c.lines)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(line, min_size=1, max_size=20))
+def test_threads_and_leads_grouped_by_numpy_where_pyarrow_cannot(lines: list[bytes]) -> None:
+    """pyarrow groups the lines' thread and lead bytes; without it (no view types) numpy's hash groups do, alike."""
+    data = b"".join(x + b"\n" for x in lines)
+    want = _taken(imss_cut.cut(data))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(imss_cut, "_token_groups_arrow", _no_arrow_groups)
+        assert _taken(imss_cut.cut(data)) == want
+
+
+@pytest.mark.parametrize("head", [b"2024/03/12 09:15:01 GMT+01:00", b"2024/03/12 09:15:01 GMT+01:00 ", b"2024/03/12 09:15:01 GMT+01:00 ["])
+def test_a_line_ending_where_the_thread_would_start(head: bytes) -> None:
+    """The window of a line ending at column 29 or 30 holds the next line: it is left to the regex (a reject)."""
+    lines = [head, b"2024/03/12 09:15:01 GMT+01:00 [1:2] [DEBUG]X::y: a", head]
+    assert _check(lines) == 1
