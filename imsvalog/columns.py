@@ -681,7 +681,7 @@ class _ImssColumns:
             cat[name] = np.concatenate([p.pop(name) for p in parts])
         leads = self.lead_list
         data: dict[str, Any] = {
-            "kind": _Coded(np.zeros(n, dtype="int64"), ["imss"]),
+            "kind": _Coded(np.zeros(1, dtype="int64"), ["imss"], slice(None), n),
             "file": _Coded(cat["file"], self.tables["file"].values),
             "line": cat["line"],
             "time": _TimeCodes(self.distinct_times, cat["time"]),
@@ -695,16 +695,15 @@ class _ImssColumns:
             "location": _Coded(cat["location"], self.tables["location"].values),
             "shape": _Coded(cat["shape"], self.tables["shape"].values),
         }
-        for name, (table, pieces) in self.extra.items():
-            codes = np.full(n, -1, dtype="int32" if len(table.values) < 1 << 31 else "int64")
-            for rows, c in pieces:
-                codes[rows] = c
-            data[name] = _Coded(codes, table.values)
+        for name, (table, pieces) in self.extra.items():  # a shape's own fields: sparse
+            at = np.concatenate([rows for rows, _ in pieces]) if pieces else np.zeros(0, dtype="int64")
+            codes = np.concatenate([c for _, c in pieces]) if pieces else np.zeros(0, dtype="int64")
+            data[name] = _Coded(codes, table.values, at, n)
         columns: dict[str, pd.Series] = {}
         for name in names:
             values = data.get(name)
             if values is None:
-                values = _Coded(np.full(n, -1, dtype="int8"), [])
+                values = _Coded(np.zeros(0, dtype="int64"), [], np.zeros(0, dtype="int64"), n)
             if isinstance(values, _TimeCodes):
                 columns.update(values.columns(name))
             elif isinstance(values, _Coded):
@@ -719,10 +718,14 @@ _ABSENT = object()
 
 class _Coded:
     """A column as codes into a table of values (-1: missing), made into its dtype without a
-    Python step per row (except lists, which are new lists per row as :func:`~imsvalog.records.to_row` makes)."""
+    Python step per row (except lists, which are new lists per row as :func:`~imsvalog.records.to_row` makes).
 
-    def __init__(self, codes: Any, table: list[Any]) -> None:
-        self.codes, self.table = codes, table
+    With ``rows`` the column is sparse: ``n`` rows, ``codes`` those of ``rows`` only, every other row
+    missing (a shape's own field: no column of ``n`` codes is made for it)."""
+
+    def __init__(self, codes: Any, table: list[Any], rows: Any = None, n: int | None = None) -> None:
+        self.codes, self.table, self.rows = codes, table, rows
+        self.n = len(codes) if n is None else n
 
     def series(self, kind: str | None) -> pd.Series:
         import numpy as np
@@ -730,45 +733,60 @@ class _Coded:
 
         from .frames import categorical
 
-        codes, table = self.codes, self.table
+        codes, table, rows, n = self.codes, self.table, self.rows, self.n
         if kind == CATEGORY:  # categories: the distinct values rows use, sorted
-            used = np.flatnonzero(np.bincount(codes + 1, minlength=len(table) + 1)[1:])
+            if rows is None:
+                used = np.flatnonzero(np.bincount(codes + 1, minlength=len(table) + 1)[1:])
+            else:
+                used = np.flatnonzero(np.bincount(codes, minlength=len(table)))
             t = categorical([table[i] for i in used.tolist()])
             remap = np.full(len(table) + 1, -1, dtype=t.codes.dtype)  # code -1 -> the last slot: missing
             remap[used] = t.codes
-            return pd.Series(pd.Categorical.from_codes(remap[codes], dtype=t.dtype, validate=False), copy=False)
-        if kind == LIST:
-            out = np.full(len(codes), None, dtype=object)
+            if rows is None:
+                out = remap[codes]
+            else:
+                out = np.full(n, -1, dtype=t.codes.dtype)
+                out[rows] = remap[codes]
+            return pd.Series(pd.Categorical.from_codes(out, dtype=t.dtype, validate=False), copy=False)
+        if kind in (LIST, INT, BOOL, STRING) and rows is None:
             rows = np.flatnonzero(codes >= 0)
-            out[rows] = [None if table[c] is None else list(table[c]) for c in codes[rows].tolist()]
+            if kind != LIST and 4 * len(rows) >= n:  # mostly present: pandas' take
+                return pd.Series(_series(kind, table).array.take(codes, allow_fill=True), copy=False)
+            codes = codes[rows]
+        if kind == LIST:
+            out = np.full(n, None, dtype=object)
+            out[rows] = [None if table[c] is None else list(table[c]) for c in codes.tolist()]
             return pd.Series(out, dtype=object, copy=False)
-        if kind in (INT, BOOL, STRING, FLOAT) or kind is None:
-            base = _series(kind or OBJECT, table).array
-            present = np.flatnonzero(codes >= 0) if kind in (INT, BOOL, STRING) else None
-            if present is not None and 4 * len(present) < len(codes):  # mostly missing (a shape's own field)
-                return pd.Series(_sparse_take(base, codes, present), copy=False)
-            return pd.Series(base.take(codes, allow_fill=True), copy=False)
+        if kind in (INT, BOOL, STRING):
+            return pd.Series(_scatter(_series(kind, table).array, n, rows, codes), copy=False)
+        if kind in (FLOAT, OBJECT) or kind is None:
+            if rows is not None:
+                dense = np.full(n, -1, dtype=codes.dtype)
+                dense[rows] = codes
+                codes = dense
+            return pd.Series(_series(kind or OBJECT, table).array.take(codes, allow_fill=True), copy=False)
         raise AssertionError(f"no coded column of kind {kind}")
 
 
-def _sparse_take(base: Any, codes: Any, rows: Any) -> Any:
-    """``base.take(codes, allow_fill=True)`` for a string, Int64 or boolean array when few ``codes`` are
-    not -1 (``rows``): the missing value filled in, then the rows scattered (a third of the time of
-    pandas' take, which fills row by row).  Any other array: pandas' take."""
+def _scatter(base: Any, n: int, rows: Any, have: Any) -> Any:
+    """``n`` rows of a string, Int64 or boolean array: ``base[have]`` at ``rows``, missing elsewhere (the
+    missing value filled in, then the rows scattered: a third of the time of pandas' take, which fills row
+    by row).  Any other array: pandas' take."""
     import numpy as np
 
-    have = codes[rows]
     if hasattr(base, "_mask") and hasattr(base, "_data"):  # Int64, boolean (masked arrays)
-        data = np.zeros(len(codes), dtype=base._data.dtype)
+        data = np.zeros(n, dtype=base._data.dtype)
         data[rows] = base._data[have]
-        mask = np.ones(len(codes), dtype=bool)
+        mask = np.ones(n, dtype=bool)
         mask[rows] = base._mask[have]
         return type(base)(data, mask)
     values = getattr(base, "_ndarray", None)
     if values is not None and values.dtype == object and hasattr(base, "_from_backing_data"):  # string (Python)
-        out = np.full(len(codes), base.dtype.na_value, dtype=object)
+        out = np.full(n, base.dtype.na_value, dtype=object)
         out[rows] = values[have]
         return base._from_backing_data(out)
+    codes = np.full(n, -1, dtype=np.int64)
+    codes[rows] = have
     return base.take(codes, allow_fill=True)
 
 
@@ -1120,7 +1138,7 @@ def polevt_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> p
     columns: dict[str, pd.Series] = {}
     for name in names:
         if name == "kind":
-            columns[name] = _Coded(np.zeros(n, dtype="int64"), ["polevt"]).series(CATEGORY)
+            columns[name] = _Coded(np.zeros(1, dtype="int64"), ["polevt"], slice(None), n).series(CATEGORY)
             continue
         values = np.concatenate([p[name] for p in parts])
         if name == "time":
