@@ -143,8 +143,8 @@ def _rows(a: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
     past = np.flatnonzero(at > inside)
     if len(past):
         base = max(int(at[past].min()), 0)
-        tail = np.zeros(len(a) - base + width, dtype=np.uint8)
-        tail[: len(a) - base] = a[base:]
+        tail = np.zeros(max(int(at[past].max()), len(a)) - base + width, dtype=np.uint8)  # offsets may be past the end
+        tail[: max(len(a) - base, 0)] = a[base:]
         out[past] = np.lib.stride_tricks.sliding_window_view(tail, width)[at[past] - base]
     return out
 
@@ -162,9 +162,9 @@ def _words_equal(words: np.ndarray, mask: np.ndarray, value: np.ndarray) -> np.n
     return _all(*((words[:, j] & mask[j]) == value[j] for j in range(len(mask)) if mask[j]))
 
 
-def _cut_at(w: np.ndarray) -> np.ndarray:
-    """Per window row (bytes of a line from column 0), the column of the first byte the thread and lead
-    tokens cannot go past (or :data:`WINDOW` when there is none in the window).
+def _cut_at(a: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per line (``a`` from each of ``starts``), the column of the first byte the thread and lead
+    tokens cannot go past (or :data:`WINDOW` when there is none in the line's first :data:`WINDOW` bytes).
 
     The tokens (``[pid:tid]``, ``[LEVEL]``, ``Word:``, ``Class::method:``, each with the blanks after it)
     are made of :data:`TOKEN_BYTES`; a blank in them only follows ``]``, ``:`` or a blank; none starts with
@@ -173,10 +173,10 @@ def _cut_at(w: np.ndarray) -> np.ndarray:
     start, the line's ``\\n``), so they look at no byte after it: the bytes up to and including it
     decide what they match.
     """
-    at = np.full(len(w), WINDOW, dtype=np.int64)
-    todo = np.arange(len(w))
+    at = np.full(len(starts), WINDOW, dtype=np.int64)
+    todo = np.arange(len(starts))
     for lo, hi in ((_BRACKET, _FIRST_PART), (_FIRST_PART - 1, WINDOW)):  # most cuts fall in the first part
-        part = w[todo, lo:hi] if lo != _BRACKET else w[:, lo:hi]
+        part = _rows(a, (starts[todo] if lo != _BRACKET else starts) + lo, hi - lo)
         cls = np.frombuffer(part.tobytes().translate(_CLASSES), np.uint8).reshape(part.shape)
         hit = (cls[:, 1:] & (cls[:, :-1] >> 3)) != 0
         col = hit.argmax(axis=1)
@@ -268,8 +268,7 @@ def _from_views(n: int, views: np.ndarray, data: bytes) -> np.ndarray:
     return arr.to_numpy(zero_copy_only=False)
 
 
-def _token_groups(data: bytes, a: np.ndarray, words: np.ndarray, starts: np.ndarray, at: np.ndarray,
-                  ok: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
+def _token_groups(data: bytes, a: np.ndarray, starts: np.ndarray, at: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
     """The ``ok`` lines grouped by their bytes from the thread's column up to and including the cut ``at``:
     (group per line, -1 where not ``ok``; each group's bytes).  pyarrow's hash table over views of the
     block compares the bytes themselves; where pyarrow cannot (no view types), numpy hashes the lines' words
@@ -279,14 +278,14 @@ def _token_groups(data: bytes, a: np.ndarray, words: np.ndarray, starts: np.ndar
     except (ImportError, NotImplementedError, TypeError, ValueError, AttributeError):
         pass
     rows = np.arange(len(at))
-    key = words[:, 3:].copy()
+    w = _rows(a, starts, WINDOW)
+    key = w.view(np.uint64)[:, 3:].copy()
     key[:, 0] &= _THREAD_MASK
     last = np.minimum(at // 8, len(_MULT) - 1)
     key[rows, last - 3] &= _LOW_BYTES[at % 8]
     key *= np.arange(3, WINDOW // 8) <= last[:, None]
     key[:, 0] |= at.astype(np.uint64)  # the cut's place belongs to the key (columns 24..28 are not in it)
     token, firsts = _groups(key, ok)
-    w = words.view(np.uint8)
     return token, [w[r, _THREAD : int(at[r]) + 1].tobytes() for r in firsts.tolist()]
 
 
@@ -325,13 +324,11 @@ def cut(data: bytes) -> Cut:
     starts = np.empty(n, dtype=np.int64)
     starts[:1] = 0
     starts[1:] = ends[:-1] + 1
-    w = _rows(a, starts, WINDOW)
-    words = w.view(np.uint64)  # (n, WINDOW // 8)
 
     # thread and lead tokens: grouped by the bytes from the thread up to and including the cut
-    at = _cut_at(w)
+    at = _cut_at(a, starts)
     ok = (at < WINDOW) & (starts + at <= ends)  # a cut past the line's end: its newline is at column 29 or 30
-    token, keys = _token_groups(data, a, words, starts, at, ok)
+    token, keys = _token_groups(data, a, starts, at, ok)
     tokens: list[tuple[str, str, str]] = []
     tags_end = np.zeros(len(keys) + 1, dtype=np.int64)  # the last: for lines not cut here
     parsed = np.zeros(len(keys) + 1, dtype=bool)
@@ -346,11 +343,11 @@ def cut(data: bytes) -> Cut:
     fits = parsed[token]
 
     # the date, time and offset: once per distinct string, checked against the layout then
-    time, tfirst = _groups(words[:, :4] & _TIME_MASK, fits, runs=True)
+    time, tfirst = _groups(_rows(a, starts, 32).view(np.uint64) & _TIME_MASK, fits, runs=True)
     times = []
     good = np.zeros(len(tfirst) + 1, dtype=bool)
-    for g, r in enumerate(tfirst.tolist()):
-        head = w[r, :_THREAD].tobytes()
+    for g, r in enumerate(starts[tfirst].tolist()):
+        head = data[r : r + _THREAD]  # a line cut here holds its head
         good[g] = _TIME_LAYOUT.fullmatch(head) is not None
         times.append(head.decode("ascii", "replace"))
     fits &= good[time]
