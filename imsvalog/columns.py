@@ -222,13 +222,13 @@ def _units(f: LogFile, rejects: list[Reject] | None, start: int = 0, stop: int |
             head = b.data[b.start : b.end]
             yield _Unit(name, b.line, "", 1, {0: LongLine(decode(head[: min(LONG_LINE_HEAD, b.long, limit + 2)]), b.long, limit)})
             continue
-        raw = b.data[b.start : b.end - 1]  # the last line's newline off: one match per line
         special: dict[int, Any] = {}
         if b.end - b.start > limit + 1 and _may_hold_a_long_line(b.data, b.start, b.end, limit):
-            special = _long_lines(raw, limit)
+            special = _long_lines(b.data[b.start : b.end - 1], limit)
         if b.data.find(b"\r", b.start, b.end) == -1:
             yield _Unit(name, b.line, None, b.lines, special, b.data[b.start : b.end])
             continue
+        raw = b.data[b.start : b.end - 1]  # the last line's newline off: one match per line
         text = raw.decode("utf-8", "surrogateescape")
         text = text.replace("\r\n", "\n")
         if text.endswith("\r"):  # a last line without its newline (given one by iter_blocks)
