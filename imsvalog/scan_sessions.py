@@ -120,12 +120,120 @@ class SpoofTrace:
         return self.ip_list is not None and (self.verdict is not None or self.filter_result is not None)
 
 
+#: one tuple of file names for all the sessions that span the same files
+_FILE_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+class _Lines:
+    """A closed session's lines: each line's file and number, and all their texts zlib-compressed (a scan's
+    rule and filter lines repeat: about 1/6 of their size).  ``pos`` holds three 64-bit integers a line
+    (file number, line number, where its text ends), as bytes: one object, no spare room."""
+
+    __slots__ = ("files", "pos", "blob")
+
+    def __init__(self, sources: Sequence[Source]) -> None:
+        files: dict[str, int] = {}
+        pos = array("q")
+        n = 0
+        for src in sources:
+            n += len(src.text)
+            pos.extend((files.setdefault(src.file, len(files)), src.line, n))
+        names = tuple(files)
+        self.files = _FILE_TUPLES.setdefault(names, names)
+        self.pos = pos.tobytes()
+        # any str (lone surrogates of undecodable bytes included) comes back the same through surrogatepass
+        self.blob = zlib.compress("".join(s.text for s in sources).encode("utf-8", "surrogatepass"), 1)
+
+    def __len__(self) -> int:
+        return len(self.pos) // 24
+
+    def all(self) -> str:
+        return zlib.decompress(self.blob).decode("utf-8", "surrogatepass")
+
+    def file(self, i: int) -> str:
+        return self.files[memoryview(self.pos).cast("q")[3 * i]]
+
+    def line(self, i: int) -> int:
+        return memoryview(self.pos).cast("q")[3 * i + 1]  # type: ignore[no-any-return]
+
+    def text(self, i: int, text: str | None = None) -> str:
+        """The ``i``-th line's text (``text``: :meth:`all`, when the caller has it)."""
+        pos = memoryview(self.pos).cast("q")
+        text = self.all() if text is None else text
+        return text[pos[3 * i - 1] if i else 0 : pos[3 * i + 2]]
+
+    def source(self, i: int, text: str | None = None) -> Source:
+        pos = memoryview(self.pos).cast("q")
+        return Source(self.files[pos[3 * i]], pos[3 * i + 1], self.text(i, text))
+
+    def places(self) -> list[tuple[str, int]]:
+        files, pos = self.files, memoryview(self.pos).cast("q")
+        return [(files[pos[i]], pos[i + 1]) for i in range(0, len(pos), 3)]
+
+    def shift_lines(self, shift: int) -> None:
+        pos = array("q", self.pos)
+        for i in range(1, len(pos), 3):
+            pos[i] += shift
+        self.pos = pos.tobytes()
+
+
+class HeldSource(Source):
+    """A :class:`~imsvalog.records.Source` that its session's :class:`CompactRecords` holds (file, line
+    number and text, the text compressed, read on demand): the source of a kept AntiSpoofFilter trace
+    record.  Equal to, hashed like and shown as the plain :class:`Source` of the same file, line and
+    text; :func:`dataclasses.replace` gives a plain one."""
+
+    __slots__ = ("_lines", "_i")
+
+    def __new__(cls, file: str, line: int, text: str | None = None, *, lines: _Lines | None = None, i: int = 0):  # type: ignore[no-untyped-def]
+        if lines is None:
+            return Source(file, line, text)  # type: ignore[arg-type]  # e.g. dataclasses.replace
+        self = object.__new__(cls)
+        object.__setattr__(self, "_lines", lines)
+        object.__setattr__(self, "_i", i)
+        return self
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass  # set up by __new__ (the dataclass __init__ would set the slots this class reads on demand)
+
+    @property  # type: ignore[override]
+    def file(self) -> str:  # type: ignore[override]
+        return self._lines.file(self._i)
+
+    @property  # type: ignore[override]
+    def line(self) -> int:  # type: ignore[override]
+        return self._lines.line(self._i)
+
+    @property  # type: ignore[override]
+    def text(self) -> str:  # type: ignore[override]
+        return self._lines.text(self._i)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Source):
+            return (self.file, self.line, self.text) == (other.file, other.line, other.text)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line, self.text))  # as the frozen dataclass Source hashes
+
+    def __repr__(self) -> str:
+        return f"Source(file={self.file!r}, line={self.line!r}, text={self.text!r})"
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_held_source, (self._lines, self._i))
+
+
+def _held_source(lines: _Lines, i: int) -> HeldSource:
+    return HeldSource("", 0, lines=lines, i=i)
+
+
 class CompactRecords(Sequence[ImssRecord]):
     """A closed session's records, held compactly: the records of its AntiSpoofFilter traces as the very
-    objects its :class:`SpoofTrace` holds (their text is theirs, not held twice), and every other record
-    as its line's place and text, parsed again when asked for (equal to the one first parsed: the parse
-    is a pure function of the line).  Those texts are held zlib-compressed (a scan's rule and filter
-    lines repeat: about 1/6 of their size).  A list of records costs ~640 bytes a line; this ~40.
+    objects its :class:`SpoofTrace` holds, and every other record as its line's place and text, parsed
+    again when asked for (equal to the one first parsed: the parse is a pure function of the line).
+    All the lines' places and texts are held here (the texts zlib-compressed), the trace records' too:
+    their sources become :class:`HeldSource` (same file, line and text, read from here on demand).
+    A list of records costs ~640 bytes a line; this ~40.
 
     :func:`~imsvalog.correlation.scan.read_spoof_sessions` keeps its sessions' records this way, so
     that the memory of ``correlate`` does not grow with the records of every evaluated scan. It reads
@@ -133,43 +241,32 @@ class CompactRecords(Sequence[ImssRecord]):
     lines' places without parsing.
     """
 
-    __slots__ = ("_files", "_where", "_text", "_ends", "_kept")
+    __slots__ = ("_lines", "_kept_at", "_kept")
 
     def __init__(self, records: Sequence[ImssRecord], keep: Iterable[ImssRecord] = ()) -> None:
-        files: dict[str, int] = {}
-        where = array("q")
-        ends = array("q")
-        texts = []
-        n = 0
         kept_ids = {id(r) for r in keep}
-        kept: dict[int, ImssRecord] = {}
-        for i, r in enumerate(records):
-            where.extend((files.setdefault(r.source.file, len(files)), r.source.line))
-            if id(r) in kept_ids:
-                kept[i] = r  # its text stays with it
-            else:
-                texts.append(r.source.text)
-                n += len(r.source.text)
-            ends.append(n)
-        self._files = tuple(files)
-        self._where = where
-        # any str (lone surrogates of undecodable bytes included) comes back the same through surrogatepass
-        self._text = zlib.compress("".join(texts).encode("utf-8", "surrogatepass"), 1)
-        self._ends = ends
-        self._kept = kept
+        kept_at = tuple(i for i, r in enumerate(records) if id(r) in kept_ids)
+        self._lines = lines = _Lines([r.source for r in records])
+        self._kept_at = kept_at
+        self._kept = tuple(records[i] for i in kept_at)
+        for i, r in zip(kept_at, self._kept):
+            # frozen, but held by this session only: its source is now read from here
+            object.__setattr__(r, "source", HeldSource("", 0, lines=lines, i=i))
 
     def __len__(self) -> int:
-        return len(self._ends)
+        return len(self._lines)
 
-    def _texts(self) -> str:
-        return zlib.decompress(self._text).decode("utf-8", "surrogatepass")
+    def _kept_record(self, i: int) -> ImssRecord | None:
+        for j, at in enumerate(self._kept_at):  # a few trace records
+            if at == i:
+                return self._kept[j]
+        return None
 
-    def _source(self, i: int, text: str) -> Source:
-        kept = self._kept.get(i)
+    def _source(self, i: int, text: str | None) -> Source:
+        kept = self._kept_record(i)
         if kept is not None:
             return kept.source
-        lo = self._ends[i - 1] if i else 0
-        return Source(self._files[self._where[2 * i]], self._where[2 * i + 1], text[lo : self._ends[i]])
+        return self._lines.source(i, text)
 
     def source(self, i: int) -> Source:
         """The ``i``-th line's :class:`Source` (no parse)."""
@@ -177,36 +274,33 @@ class CompactRecords(Sequence[ImssRecord]):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        return self._source(i, "" if i in self._kept else self._texts())
+        return self._source(i, None)
 
     def sources(self) -> list[Source]:
-        text = self._texts()
+        text = self._lines.all()
         return [self._source(i, text) for i in range(len(self))]
 
     def shift_lines(self, shift: int) -> None:
-        """Add ``shift`` to every line number held here (the kept records' own sources are their owner's)."""
-        where = self._where
-        for i in range(1, len(where), 2):
-            where[i] += shift
+        """Add ``shift`` to every line number held here (the kept records' sources read theirs from here)."""
+        self._lines.shift_lines(shift)
 
     def places(self) -> list[tuple[str, int]]:
         """Each line's file and line number (no :class:`Source`, no text)."""
-        files, where = self._files, self._where
-        return [(files[where[i]], where[i + 1]) for i in range(0, len(where), 2)]
+        return self._lines.places()
 
     def _record(self, i: int, text: str | None = None) -> ImssRecord:
-        kept = self._kept.get(i)
+        kept = self._kept_record(i)
         if kept is not None:
             return kept
         from .readers import parse_line
 
-        rec = parse_line("imss", self._source(i, self._texts() if text is None else text))
+        rec = parse_line("imss", self._source(i, text))
         assert not isinstance(rec, Reject), rec  # it parsed when the session was built
         return rec  # type: ignore[return-value]
 
     def __getitem__(self, i):  # type: ignore[no-untyped-def,override]
         if isinstance(i, slice):
-            text = self._texts()
+            text = self._lines.all()
             return [self._record(j, text) for j in range(*i.indices(len(self)))]
         if i < 0:
             i += len(self)
@@ -215,7 +309,7 @@ class CompactRecords(Sequence[ImssRecord]):
         return self._record(i)
 
     def __iter__(self) -> Iterator[ImssRecord]:
-        text = self._texts()
+        text = self._lines.all()
         return (self._record(i, text) for i in range(len(self)))
 
     def __eq__(self, other: object) -> bool:
@@ -340,6 +434,15 @@ _END_WORDS = {
 _TRACE_SHAPES = (ReceivedHeaderLine, MatchedAddress, IpList, SpoofVerdict)
 
 
+#: one (rule ID, version) tuple for all sessions that ran or executed that rule
+_PAIRS: dict[tuple[int, int], tuple[int, int]] = {}
+
+
+def _pair(rule_id: int, version: int) -> tuple[int, int]:
+    key = (rule_id, version)
+    return _PAIRS.setdefault(key, key)
+
+
 def _starts_new_trace(trace: SpoofTrace, rec: ImssRecord) -> bool:
     done = trace.ip_list is not None or trace.verdict is not None or trace.filter_result is not None
     if isinstance(rec, (ReceivedHeaderLine, MatchedAddress)):
@@ -423,9 +526,9 @@ class SessionBuilder:
     @staticmethod
     def _apply(s: ScanSession, rec: ImssRecord) -> None:
         if isinstance(rec, RuleRun):
-            s.rules.append((rec.rule_id, rec.rule_version))
+            s.rules.append(_pair(rec.rule_id, rec.rule_version))
         elif isinstance(rec, RuleExecuted):
-            s.executed.append((rec.rule_id, rec.rule_version))
+            s.executed.append(_pair(rec.rule_id, rec.rule_version))
         elif isinstance(rec, FinalAction):
             s.final_actions.append(rec.action)
         elif isinstance(rec, ScanFinished):

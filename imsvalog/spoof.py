@@ -346,7 +346,7 @@ def get_profile(name: str | Profile) -> Profile:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # thousands live in a correlation's rows
 class Skip:
     """An address or header that was not counted, and why."""
 
@@ -360,7 +360,7 @@ class Skip:
         return {"header": self.header, "address": self.address, "reason": self.reason, "range": self.range, "detail": self.detail}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeaderResult:
     """What the filter does with one Received header."""
 
@@ -374,14 +374,14 @@ class HeaderResult:
     trusted_by: str | None = None  # the trusted-list entry that covers the counted address
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RecipientDomain:
     recipient: str
     domain: str | None
     match: bool | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DomainCheck:
     """Sender domain against each recipient domain (case-insensitive, trailing dot ignored)."""
 
@@ -408,7 +408,7 @@ class DomainCheck:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SpoofResult:
     """The filter re-run on one message: counted addresses, skips, domains, verdict, explanation."""
 

@@ -28,7 +28,7 @@ FINDING_KINDS: tuple[FindingKind, ...] = get_args(FindingKind)
 LIST_KINDS = frozenset({"inconsistent-log", "count", "logged-not-counted", "counted-not-logged", "duplicates", "order"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One way the model and IMSVA disagree on a scan, in words, with its kind (for counting)."""
 

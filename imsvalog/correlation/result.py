@@ -45,7 +45,7 @@ FLAT_COLUMNS = [
 ]
 
 
-@dataclass
+@dataclass(slots=True)  # one per row: no __dict__
 class Link:
     """How a trace and a policy event were linked (or why they could not be)."""
 
@@ -75,7 +75,7 @@ class Link:
         return d
 
 
-@dataclass
+@dataclass(slots=True)  # thousands of them live in a Correlation: no __dict__
 class Row:
     """One spoof-related scan: a trace, a policy event, or both, with the re-run and the comparison."""
 

@@ -28,7 +28,7 @@ from ..grammars.common import (
 )
 from ..readers import parse_line, unreadable_rest
 from ..records import AcceptConnection, ImssRecord, MessageIdLine, Reject, ScanFinished, Source
-from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, CompactRecords, ScanSession, SessionBuilder
+from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, CompactRecords, HeldSource, ScanSession, SessionBuilder
 from ..sources import LogFile, LongLine, ScanStats, decode, file_size
 from ..workers import bad_workers_message, workers_of
 from ..workers import fork_pool as _fork_pool
@@ -673,7 +673,8 @@ def _shift_lines(built: tuple[list[tuple[ScanSession, _Marks]], list[Reject]], s
         s.records.shift_lines(shift)  # type: ignore[attr-defined]  # compact: built by _Marker._build
         for rec in {id(r): r for t in s.traces for r in t.fed}.values():
             src = rec.source
-            object.__setattr__(rec, "source", Source(src.file, src.line + shift, src.text))  # frozen: not yet shared
+            if not isinstance(src, HeldSource):  # a held one reads its line from the compact records
+                object.__setattr__(rec, "source", Source(src.file, src.line + shift, src.text))  # frozen: not yet shared
         sessions[i] = (s, ([(a, b, f, n + shift) for a, b, f, n in names], first, last))
     rejects[:] = [replace(r, source=replace(r.source, line=r.source.line + shift)) for r in rejects]
 

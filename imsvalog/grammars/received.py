@@ -199,6 +199,11 @@ def _form(address: IPAddress | None, tagged: bool) -> str:
 PARSE_CACHE = 1 << 16
 
 
+#: one tuple per distinct sequence of clause names (a hostile header can make many: at most _MAX_NAMES kept)
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_MAX_NAMES = 4096
+
+
 @lru_cache(maxsize=PARSE_CACHE)
 def parse_received(text: str) -> ReceivedHeader:
     """Split one Received header into clauses and find its address literals.  Never raises.
@@ -227,6 +232,8 @@ def parse_received(text: str) -> ReceivedHeader:
     # the clauses: "pre" (text before the first keyword), then one per keyword; each runs to the next or the date
     pre = bool(text[: starts[0][0]].strip()) if starts else bool(text[:end].strip())
     names = (("pre",) if pre else ()) + tuple(name for _, name in starts)
+    if len(_NAMES) < _MAX_NAMES or names in _NAMES:  # a log repeats few clause sequences: one tuple each
+        names = _NAMES.setdefault(names, names)
     cuts = array(_CUT, ([0] if pre else []) + [pos for pos, _ in starts] + [end]).tobytes()
 
     positions = [p for p, _ in starts]
