@@ -980,58 +980,93 @@ _PLAIN_STAMPS = re.compile(r"(?:[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-
 
 def _stamps(col: list[str]) -> tuple[Any, Any, Any]:
     """polevt times as :func:`~imsvalog.grammars.common.make_time` reads them: UTC microseconds,
-    offsets in seconds and ok, per row.  Distinct times of the usual layout are converted with numpy
-    (with make_time's checks: plausible year, real date and time, offset within 23:59); any other
-    distinct time goes through the grammar's own regex and make_time."""
+    offsets in seconds and ok, per row.  A column all in the usual layout (one C pass checks it) is
+    converted with numpy row by row from its bytes; otherwise distinct times of the usual layout are
+    converted with numpy.  Either way with make_time's checks (plausible year, real date and time, offset
+    within 23:59); any other time goes through the grammar's own regex and make_time."""
     import numpy as np
     import pandas as pd
 
+    n = len(col)
+    rows = _plain_rows("\n".join(col) + "\n", n)
+    if rows is not None:  # the usual case: no string per distinct time, no hashing
+        micros, offsets, ok = _plain_stamps(rows)
+        for i in np.flatnonzero(~ok).tolist():  # a check failed: make_time's way (it says the same, rarely)
+            micros[i], offsets[i], ok[i] = _stamp_by_grammar(col[i])
+        return micros, offsets, ok
     codes, uniques = pd.factorize(_object_array(col))
     distinct = uniques.tolist()
     m = len(distinct)
     micros = np.zeros(m + 1, dtype="int64")
     offsets = np.zeros(m + 1, dtype="int64")
     ok = np.zeros(m + 1, dtype=bool)  # the last slot: code -1 (never: every row has a field 0)
-    if _PLAIN_STAMPS.fullmatch("\n".join(distinct) + "\n"):  # the usual case: one C pass
-        plain = np.ones(m, dtype=bool)
-    else:
-        plain = np.array([_PLAIN_STAMPS.fullmatch(x + "\n") is not None for x in distinct], dtype=bool)
-    fast = np.zeros(m, dtype=bool)
+    plain = np.array([_PLAIN_STAMPS.fullmatch(x + "\n") is not None for x in distinct], dtype=bool)
     sel = np.flatnonzero(plain)
     if len(sel):
-        d = np.array([distinct[i] for i in sel.tolist()], dtype="U29").view(np.uint32).reshape(len(sel), 29)
-        d = d.astype("int64") - 48
-
-        def num(i: int, j: int) -> Any:
-            v = d[:, i]
-            for k in range(i + 1, j):
-                v = v * 10 + d[:, k]
-            return v
-
-        year, month, day = num(0, 4), num(5, 7), num(8, 10)
-        hh, mm, ss, oh, om = num(11, 13), num(14, 16), num(17, 19), num(24, 26), num(27, 29)
-        sign = np.where(d[:, 23] == ord("-") - 48, -1, 1)
-        first = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
-        start = first.astype("datetime64[D]").astype("int64")
-        length = (first + 1).astype("datetime64[D]").astype("int64") - start
-        fast[sel] = (
-            (year >= MIN_YEAR) & (year <= MAX_YEAR) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= length)
-            & (hh <= 23) & (mm <= 59) & (ss <= 59) & (oh <= 23) & (om <= 59)
-        )
-        off = sign * (oh * 3600 + om * 60)
-        micros[sel] = ((start + day - 1) * 86400 + hh * 3600 + mm * 60 + ss - off) * 1_000_000
-        offsets[sel] = off
-        ok[:m] = fast
-    for i in np.flatnonzero(~fast).tolist():
-        found = polevt._TIME_RE.fullmatch(distinct[i])
-        try:
-            if found is None:
-                continue
-            t = make_time(found["date"], found["clock"], found["offset"])
-        except ParseFailure:
-            continue
-        micros[i], offsets[i], ok[i] = (t - _EPOCH) // _US, t.utcoffset() // _SECOND, True
+        text = "\n".join(distinct[i] for i in sel.tolist()) + "\n"
+        micros[sel], offsets[sel], ok[sel] = _plain_stamps(np.frombuffer(text.encode("ascii"), np.uint8).reshape(len(sel), 30))
+    for i in np.flatnonzero(~ok[:m]).tolist():
+        micros[i], offsets[i], ok[i] = _stamp_by_grammar(distinct[i])
     return micros[codes], offsets[codes], ok[codes]
+
+
+_LAYOUT = b"0000/00/00 00:00:00 GMT+00:00\n"  # 0: a digit, +: the sign, anything else itself
+
+
+def _plain_rows(text: str, n: int) -> Any:
+    """The bytes of ``text`` as ``n`` rows of 30 (a time and its newline) when every one of its ``n`` lines
+    is a time in the usual layout (what :data:`_PLAIN_STAMPS` matches), else None."""
+    import numpy as np
+
+    if not n or len(text) != 30 * n or not text.isascii() or text.count("\n") != n:
+        return None
+    d = np.frombuffer(text.encode("ascii"), np.uint8).reshape(n, 30)  # n newlines, each line 29 characters
+    layout = np.frombuffer(_LAYOUT, np.uint8)
+    digit, sign = layout == ord("0"), layout == ord("+")
+    same = ~digit & ~sign
+    if not ((d[:, digit] - np.uint8(48)) <= 9).all() or not (d[:, same] == layout[same]).all():
+        return None
+    signs = d[:, 23]
+    return d if ((signs == ord("+")) | (signs == ord("-"))).all() else None
+
+
+def _plain_stamps(d: Any) -> tuple[Any, Any, Any]:
+    """Rows of ASCII bytes ``YYYY/MM/DD HH:MM:SS GMT+HH:MM`` (each of the usual layout): UTC microseconds,
+    offsets in seconds, and whether make_time's checks hold (plausible year, real date and time, offset
+    within 23:59)."""
+    import numpy as np
+
+    def num(i: int, j: int) -> Any:
+        v = d[:, i].astype("int64") - 48
+        for k in range(i + 1, j):
+            v = v * 10 + (d[:, k].astype("int64") - 48)
+        return v
+
+    year, month, day = num(0, 4), num(5, 7), num(8, 10)
+    hh, mm, ss, oh, om = num(11, 13), num(14, 16), num(17, 19), num(24, 26), num(27, 29)
+    sign = np.where(d[:, 23] == ord("-"), -1, 1)
+    first = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+    start = first.astype("datetime64[D]").astype("int64")
+    length = (first + 1).astype("datetime64[D]").astype("int64") - start
+    ok = (
+        (year >= MIN_YEAR) & (year <= MAX_YEAR) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= length)
+        & (hh <= 23) & (mm <= 59) & (ss <= 59) & (oh <= 23) & (om <= 59)
+    )
+    off = sign * (oh * 3600 + om * 60)
+    micros = ((start + day - 1) * 86400 + hh * 3600 + mm * 60 + ss - off) * 1_000_000
+    return np.where(ok, micros, 0), np.where(ok, off, 0), ok
+
+
+def _stamp_by_grammar(text: str) -> tuple[int, int, bool]:
+    """A polevt time by the grammar's regex and make_time: (UTC microseconds, offset seconds, ok)."""
+    found = polevt._TIME_RE.fullmatch(text)
+    if found is None:
+        return 0, 0, False
+    try:
+        t = make_time(found["date"], found["clock"], found["offset"])
+    except ParseFailure:
+        return 0, 0, False
+    return (t - _EPOCH) // _US, t.utcoffset() // _SECOND, True
 
 
 def _decimals(col: list[str | None], i: int) -> tuple[Any, Any]:

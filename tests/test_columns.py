@@ -429,3 +429,88 @@ def test_non_ascii_categories_without_undecodable_bytes_stay_as_they_are() -> No
     c = frames.categorical(["Zürich", None, "a\udcff", "東京", "a\\xff"])
     assert list(c.categories) == ["Zürich", "a\\xff", "東京"]
     assert c.codes.tolist() == [0, -1, 1, 2, 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(kind=st.sampled_from(["string", "Int64", "boolean", "float64", "object", "category", "list"]), data=st.data())
+def test_a_sparse_coded_column_equals_the_dense_one(kind: str, data: st.DataObject) -> None:
+    """A shape's own field is given as the codes of its rows only: the same series as from a code per row."""
+    import numpy as np
+
+    from imsvalog.columns import _Coded
+
+    value = {"string": st.text(max_size=3), "Int64": st.integers(-5, 5), "boolean": st.booleans(), "category": st.text(max_size=2),
+             "float64": st.floats(allow_nan=False), "object": st.text(max_size=2), "list": st.tuples(st.text(max_size=2))}[kind]
+    table = data.draw(st.lists(st.none() | value, max_size=4))
+    codes = np.array(data.draw(st.lists(st.integers(-1, len(table) - 1) if table else st.just(-1), min_size=1, max_size=30)), dtype="int64")
+    rows = np.flatnonzero(codes >= 0)
+    dense = _Coded(codes, table).series(None if kind == "object" else kind)
+    sparse = _Coded(codes[rows], table, rows, len(codes)).series(None if kind == "object" else kind)
+    pd.testing.assert_series_equal(sparse, dense, check_exact=True)
+
+
+def _two(top: int) -> st.SearchStrategy[str]:
+    """Two digits, mostly in range, sometimes just past it or anything."""
+    return (st.integers(0, top) | st.integers(0, 99)).map("{:02d}".format)
+
+
+plain_time = st.builds(lambda y, mo, d, h, mi, s, sign, oh, om: f"{y:04d}/{mo}/{d} {h}:{mi}:{s} GMT{sign}{oh}:{om}",
+                       st.sampled_from([1969, 1970, 2019, 2024, 2023, 2199, 2200, 9999]), _two(13), _two(32), _two(24), _two(60),
+                       _two(60), st.sampled_from("+-"), _two(24), _two(60))
+
+
+@settings(max_examples=300, deadline=None)
+@given(col=st.lists(plain_time, min_size=1, max_size=12))
+def test_polevt_times_in_the_usual_layout_are_read_as_make_time_reads_them(col: list[str]) -> None:
+    """A column all in the usual layout is converted row by row from its bytes, with make_time's checks; a
+    column with another time in it by distinct value: both as the grammar's regex and make_time give them."""
+    import numpy as np
+
+    from imsvalog.columns import _stamp_by_grammar, _stamps
+
+    want = [_stamp_by_grammar(x) for x in col]
+    for got, rows in ((_stamps(col), col), (_stamps([*col, "2024/01/01  00:00:00 GMT+9"]), col)):
+        micros, offsets, ok = (np.asarray(g)[: len(rows)] for g in got)
+        assert ok.tolist() == [w[2] for w in want]
+        assert [(m, o) for m, o, k in zip(micros.tolist(), offsets.tolist(), ok.tolist()) if k] == [(w[0], w[1]) for w in want if w[2]]
+
+
+def test_polevt_times_at_the_edges_of_each_month_and_of_the_clock() -> None:
+    """Every month's last day and the day after it, in a leap year and not; each clock field at its top and past it."""
+    import numpy as np
+
+    from imsvalog.columns import _stamp_by_grammar, _stamps
+
+    col = [f"{y}/{m:02d}/{d:02d} 12:00:00 GMT+01:00" for y in (2023, 2024, 1900, 2000) for m in range(0, 14) for d in (0, 1, 28, 29, 30, 31, 32)]
+    col += [f"2024/03/12 {h}:{mi}:{s} GMT{sign}{oh}:{om}" for h in ("23", "24") for mi in ("59", "60") for s in ("59", "60")
+            for sign in "+-" for oh in ("23", "24") for om in ("59", "60")]
+    col += ["1969/12/31 23:59:59 GMT+00:00", "1970/01/01 00:00:00 GMT+00:00", "2199/12/31 23:59:59 GMT-12:00", "2200/01/01 00:00:00 GMT+00:00"]
+    want = [_stamp_by_grammar(x) for x in col]
+    assert 0 < sum(w[2] for w in want) < len(col)
+    micros, offsets, ok = (np.asarray(g) for g in _stamps(col))
+    assert list(zip(micros.tolist(), offsets.tolist(), ok.tolist())) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(col=st.lists(st.one_of(plain_time, plain_time.flatmap(lambda t: st.builds(
+    lambda i, c: t[:i] + c + t[i + 1:], st.integers(0, 28), st.sampled_from(["0", "9", "/", ":", " ", "+", "-", "G", "\u0660", "\u00e9", "a", "\t"])))),
+    min_size=1, max_size=6) | st.lists(st.text(alphabet="0123456789/: GMT+-\n", max_size=31), min_size=1, max_size=4))
+def test_the_plain_time_rows_check_equals_its_regex(col: list[str]) -> None:
+    """The rows of a column of times are read from its bytes exactly when the layout's regex takes every row."""
+    from imsvalog.columns import _PLAIN_STAMPS, _plain_rows
+
+    text = "\n".join(col) + "\n"
+    assert (_plain_rows(text, len(col)) is not None) == (_PLAIN_STAMPS.fullmatch(text) is not None and "\n" not in "".join(col))
+
+
+def test_the_plain_time_rows_check_at_every_position() -> None:
+    """Each character of a usual time replaced by each kind of character: rows taken exactly when the regex takes them."""
+    from imsvalog.columns import _PLAIN_STAMPS, _plain_rows
+
+    good = "2024/03/12 09:15:01 GMT+09:00"
+    for i in range(len(good)):
+        for c in ["0", "9", "/", ":", " ", "+", "-", "G", "M", "T", "\u0660", "\u00e9", "a", "\t", ""]:
+            t = good[:i] + c + good[i + 1:]
+            for col in ([t], [good, t], [t, good, good]):
+                text = "\n".join(col) + "\n"
+                assert (_plain_rows(text, len(col)) is not None) == (_PLAIN_STAMPS.fullmatch(text) is not None), col
