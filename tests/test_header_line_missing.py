@@ -101,3 +101,29 @@ def test_all_headers_kept_still_compares_the_lists() -> None:
     (row,) = correlate(KB).rows
     assert addresses_in_no_header(row.trace) == []
     assert row.recomputed is not None and row.recomputed.headers_logged
+
+
+H = "2019/04/30 13:57:43 GMT+09:00 [28639:4098483968] "
+
+
+@pytest.mark.parametrize("lost", ["10.1.1.1", "10.1.1.2"])
+def test_a_lost_address_that_is_part_of_a_kept_one_is_still_lost(tmp_path: Path, lost: str) -> None:
+    """IMSVA counted 10.1.1.10 and 10.1.1.1; only the header with 10.1.1.10 is logged: 10.1.1.1 is held by no
+    header (a substring of 10.1.1.10 is not the address), so the agreement is unknown, as with 10.1.1.2."""
+    log = (KB / "log.imss.20190430.0001").read_text().splitlines(keepends=True)
+    log = [log[0],
+           H + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:from mx.example.net "
+           "(mx.example.net [10.1.1.10])        by ie-test057.test.test (Postfix) with ESMTP id DDDFC11FB0C; "
+           "Tue, 30 Apr 2019 13:57:42 +0900 (JST)\n",
+           H + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader:get matched string:10.1.1.10\n",
+           H + f"[DEBUG]AntiSpoofFilter: Get 2 IP address from received header. 10.1.1.10,{lost},\n"] + log[5:]
+    (tmp_path / "log.imss.20190430.0001").write_text("".join(log))
+    (tmp_path / "polevt.imss.20190430.0001").write_text(
+        (KB / "polevt.imss.20190430.0001").read_text().replace("\ttest@test\t", "\tsomeone@test.test\t"))
+    (row,) = correlate(tmp_path).rows
+    assert addresses_in_no_header(row.trace) == [lost]
+    assert row.agrees is None and row.findings == []
+    out = _run("correlate", str(tmp_path), "-f", "jsonl")
+    assert json.loads(out.splitlines()[0])["agrees"] is None
+    table = _run("correlate", str(tmp_path))
+    assert "2/-" in table and "DISAGREEMENT" not in table and "NO" not in table.split()

@@ -144,12 +144,32 @@ def addresses_in_no_header(t: SpoofTrace) -> list[str]:
         return []
     logged = [a for a in dict.fromkeys(normalize_ip(x) for x in t.logged_ips) if is_address(a)]
     text = " ".join(h.header for h in t.headers).lower()
-    if all(a in text for a in logged):  # the common case, without parsing the headers again
+    if all(_holds_whole(text, a.lower()) for a in logged):  # the common case, without parsing the headers again
         return []
     from ..grammars.received import parse_received
 
     held = {show_ip(a.address) for h in t.headers for a in parse_received(h.header).addresses if a.address is not None}
     return [a for a in logged if a not in held]
+
+
+def _holds_whole(text: str, address: str) -> bool:
+    """``address`` stands in ``text`` as a whole token: no address character (hex digit, '.', ':') next to it
+    (10.1.1.1 inside 10.1.1.10 is not held; an address written after 'IPv6:' is left to the parser).
+
+    >>> _holds_whole("from x ([10.1.1.10])", "10.1.1.1"), _holds_whole("from x ([10.1.1.1])", "10.1.1.1")
+    (False, True)
+    """
+    i = text.find(address)
+    while i != -1:
+        before = text[i - 1:i]
+        after = text[i + len(address):i + len(address) + 1]
+        if not (before and before in _ADDRESS_CHARS) and not (after and after in _ADDRESS_CHARS):
+            return True
+        i = text.find(address, i + 1)
+    return False
+
+
+_ADDRESS_CHARS = frozenset("0123456789abcdef.:")
 
 
 def headers_incomplete(t: SpoofTrace) -> bool:
