@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, ReadError
 from .grammars.maillog import QUEUE_ID, queue_key
+from .grammars.received import id_word
 from .readers import PathsLike, as_path_list, maillog_hint, parse_line
 from .records import MailLogEntry, PolicyEvent, Reject, Source, Transaction
 from .sources import KIND_NAMES, LogFile, decode, discover, file_size, sort_files
@@ -493,10 +494,11 @@ def _find(files: list[_ImssFile], needles: dict[bytes, tuple[str, str]], progres
             seen: set[int] = set()
             for i, needle in found:
                 if needles[needle][0] in ("qid", "qid-in-mid"):
-                    word = _QUEUE_WORD.match(data, i + 3)  # the needle is 'id Q' or 'id<TAB>Q'
-                    if word is not None and word.end() > i + len(needle):
-                        if longer is not None:
-                            longer.add(bytes(word.group()).decode("ascii"))
+                    # the needle is 'id Q' or 'id<TAB>Q'; the word there read as the Received grammar reads it
+                    word = _ALNUM.match(id_word(bytes(data[i + 3:i + 3 + _LONGEST_WORD]).decode("ascii", "replace"))).group()
+                    if len(word) > len(needle) - 3:
+                        if longer is not None and QUEUE_ID.fullmatch(word):
+                            longer.add(word)
                         continue
                 s = data.rfind(b"\n", 0, i) + 1
                 if s in seen:
@@ -515,8 +517,9 @@ def _find(files: list[_ImssFile], needles: dict[bytes, tuple[str, str]], progres
     return hits
 
 
-#: a queue ID's characters (a hit of ``id Q`` followed by one more of them is a longer queue ID)
-_QUEUE_WORD = re.compile(rb"[A-Za-z0-9]+")
+#: how far after ``id `` the word is read (a queue ID is at most 20 characters; a glued keyword and more follow)
+_LONGEST_WORD = 64
+_ALNUM = re.compile(r"[A-Za-z0-9]*")
 
 
 def _line_at(data: Any, s: int) -> tuple[bytes, int]:

@@ -144,12 +144,32 @@ class ReceivedHeader:
 
     @property
     def queue_ids(self) -> tuple[str, ...]:
-        """The ``id`` clause's first word (a Postfix queue ID, for instance)."""
+        """The ``id`` clause's first word (a Postfix queue ID, for instance; see :func:`id_word`)."""
         text = self.clause("id")
         if not text:
             return ()
-        word = re.split(r"[\s;(]", text.strip(), maxsplit=1)[0]
+        word = id_word(text)
         return (word,) if word else ()
+
+
+#: a short (hex, upper-case as Postfix writes it) queue ID with the next clause's keyword glued to it by a fold
+#: whose whitespace vanished: ``DDDFC11FB0Cfor <a@b>``.  A long queue ID has no vowel, so it never holds
+#: ``for``/``from``/``with``/``id``/``via``; ``by`` after upper-case hex only is read as the keyword too.
+_GLUED_KEYWORD = re.compile(r"([0-9A-F]{5,12})(?:for|from|with|id|via|by)(?:<.*)?")
+
+
+def id_word(text: str) -> str:
+    """The first word of an ``id`` clause's text: up to whitespace, ``;`` or ``(``, and a short hex queue ID ends
+    where a clause keyword glued to it by a lost fold starts (FORMATS.md: the fold's whitespace may vanish).
+
+    >>> id_word("DDDFC11FB0C for <a@b>"), id_word("DDDFC11FB0Cfor <a@b>"), id_word("DDDFC11FB0Cfor<a@b>")
+    ('DDDFC11FB0C', 'DDDFC11FB0C', 'DDDFC11FB0C')
+    >>> id_word("4XyZ1m2nQpz8abc;"), id_word("DDDFC11FB0Cforward"), id_word("0123456789abcdef")
+    ('4XyZ1m2nQpz8abc', 'DDDFC11FB0Cforward', '0123456789abcdef')
+    """
+    word = re.split(r"[\s;(]", text.strip(), maxsplit=1)[0]
+    m = _GLUED_KEYWORD.fullmatch(word)
+    return m.group(1) if m is not None else word
 
 
 def _comment_spans(text: str) -> list[tuple[int, int]]:
