@@ -52,6 +52,9 @@ from .sources import KIND_NAMES, LogFile, decode, discover, file_size, sort_file
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .correlation.result import Row
+    from .scan_sessions import ScanSession
+
 #: stages in the order a message passes through them
 STAGES: tuple[str, ...] = ("postfix-in", "scan", "policy", "tracking", "postfix-out")
 _RANK = {s: i for i, s in enumerate(STAGES)}
@@ -326,10 +329,10 @@ class _Small:
                 keys.add("qid", b, f"maillog {m.source.ref()} (queued as)")
         return keys.size() > before
 
-    def events_holding_queues(self, named: dict[str, str], keys: _Keys) -> bool:
-        """Policy events whose Message-ID holds a queue ID the scan's Received headers name (``named``: queue key
-        -> where), as correlate links them; their IDs join the keys. True if keys grew."""
-        before = keys.size()
+    def events_holding_queues(self, named: dict[str, str]) -> dict[tuple[str, int], tuple[PolicyEvent, str]]:
+        """Policy events not yet found whose Message-ID holds a queue ID the scans' Received headers name
+        (``named``: queue key -> as written): correlate's queue-ID evidence; (file, line) -> (event, queue key)."""
+        out: dict[tuple[str, int], tuple[PolicyEvent, str]] = {}
         needles = sorted({form.encode() for q in named for form in (q, q.lower())})
         for e in self._records("polevt", needles):
             key = (e.source.file, e.source.line)
@@ -337,11 +340,15 @@ class _Small:
                 continue
             held = [q for q in map(queue_key, _MID_TOKEN.findall(e.message_id or "")) if q in named]
             if held:
-                self.events[key] = e
-                self.event_links[key] = _link_name("qid-in-mid", held[0])
-                keys.add("iid", e.internal_id, f"policy event {e.source.ref()} (its Message-ID holds {held[0]})")
-                keys.add("mid", _strip_brackets(e.message_id), f"policy event {e.source.ref()}")
-        return keys.size() > before
+                out[key] = (e, held[0])
+        return out
+
+    def take_event(self, key: tuple[str, int], e: PolicyEvent, held: str, keys: _Keys) -> None:
+        """A policy event correlate links to the message's scan by a queue ID its Message-ID holds."""
+        self.events[key] = e
+        self.event_links[key] = _link_name("qid-in-mid", held)
+        keys.add("iid", e.internal_id, f"policy event {e.source.ref()} (its Message-ID holds {held})")
+        keys.add("mid", _strip_brackets(e.message_id), f"policy event {e.source.ref()}")
 
     def all_queue_lines(self, keys: _Keys) -> None:
         """Every maillog line of the message's queues (connect/disconnect lines carry no queue ID)."""
@@ -552,6 +559,8 @@ class _Session:
     tag: bytes
     start_note: str
     end_note: str
+    #: found by a queue ID that a Message-ID of the message holds (correlate's queue-ID evidence, to be decided)
+    via_mid_queue: bool = False
 
 
 def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
@@ -634,6 +643,54 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
             elif len(fwd) >= MAX_SESSION_LINES:
                 end_note = f"end not found within {MAX_SESSION_LINES} lines of its thread; cut there"
     return _Session(back + lines + fwd, tag, start_note, end_note)
+
+
+def _as_correlate_cuts(files: list[_ImssFile], s: _Session, at: tuple[int, int]) -> _Session:
+    """The part of a cut session that correlate reads as one scan with the line ``at`` (file index, line number).
+
+    The thread's lines between an Accept connection line (or the previous Scan finished) and the next may hold
+    several scans when the log lacks those lines (as the KB log does): correlate's session builder starts a new
+    scan at a rule run after a final action, for instance.  The lines are fed to the same builder and only the
+    scan holding ``at`` is kept (lines that move no boundary stay with the scan before them)."""
+    from .scan_sessions import SessionBuilder
+
+    if len(s.lines) < 2:
+        return s
+    b = SessionBuilder()
+    owner: list[str | None] = []
+    for fi, ln, raw in s.lines:
+        item = parse_line("imss", Source(str(files[fi].file.path), ln, decode(raw)))
+        sid = None
+        if not isinstance(item, Reject):
+            closed = b.feed(item)
+            cur = b.open.get(item.thread)
+            if cur is not None and cur.records and cur.records[-1] is item:
+                sid = cur.id
+            elif closed and closed[-1].records and closed[-1].records[-1] is item:
+                sid = closed[-1].id
+        if sid is None:
+            sid = owner[-1] if owner else None
+        owner.append(sid)
+    first = next((o for o in owner if o is not None), None)
+    owner = [first if o is None else o for o in owner]
+    mine = owner[[(fi, ln) for fi, ln, _ in s.lines].index(at)]
+    keep = [i for i, o in enumerate(owner) if o == mine]
+    if len(keep) == len(s.lines):
+        return s
+    lo, hi = keep[0], keep[-1]
+    name = lambda i: f"{files[s.lines[i][0]].file.name}:{s.lines[i][1]}"  # noqa: E731
+
+    def span(i: int, j: int) -> str:
+        return name(i) + ("" if i == j else f"-{s.lines[j][1]}" if s.lines[i][0] == s.lines[j][0] else f" to {name(j)}")
+
+    start_note, end_note = s.start_note, s.end_note
+    if lo > 0:
+        start_note = (f"starts at {name(lo)}, where correlate starts its scan (the thread's lines before it are "
+                      f"its previous scan, {span(0, lo - 1)})")
+    if hi < len(s.lines) - 1:
+        end_note = (f"ends at {name(hi)}, where correlate ends its scan (the thread's lines after it are its next "
+                    f"scan, from {name(hi + 1)})")
+    return _Session(s.lines[lo:hi + 1], s.tag, start_note, end_note, s.via_mid_queue)
 
 
 # ---------------------------------------------------------------------------
@@ -754,19 +811,22 @@ def _trace(
             result.id_kind = "message-id"
         else:
             return _address_trace(query, by_kind, small, since, until, tz, result, progress)
-    # 2. what log.imss told (an internal ID from Scan finished, a queue ID from a Received header) -> small files again
+    # 2. correlate's queue-ID evidence: a scan found by a queue ID the Message-ID holds, and the other way round a
+    # policy event whose Message-ID holds a queue ID the scan's Received headers name, are taken only where
+    # correlate's linking (the same function, over these scans and events) pairs them (a queue ID is reused)
+    named = {queue_key(q): q for s in sessions for q in _queues_in_headers(s)}
+    candidates = small.events_holding_queues(named) if named else {}
+    taken: list[tuple[tuple[str, int], PolicyEvent, str]] = []
+    if candidates or any(s.via_mid_queue for s in sessions):
+        sessions, taken = _as_correlate_links(imss, sessions, small, candidates, result.notes)
+    # 3. what log.imss told (an internal ID from Scan finished, a queue ID from a Received header) -> small files again
     for s in sessions:
         _keys_from_session(s, imss, keys)
+    for where, e, held in taken:
+        small.take_event(where, e, held, keys)
     for _ in range(6):
         if not small.grow(keys):
             break
-    # 3. correlate's queue-ID evidence the other way round: a policy event whose Message-ID holds a queue ID the
-    # scan's Received headers name (trace by queue ID finds the event as trace by the event's ID finds the scan)
-    named = {queue_key(q): q for s in sessions for q in _queues_in_headers(s)}
-    if named and small.events_holding_queues(named, keys):
-        for _ in range(6):
-            if not small.grow(keys):
-                break
     small.all_queue_lines(keys)
     _assemble(result, keys, small, imss, sessions, tz)
     if kind == "queue-id":
@@ -890,7 +950,7 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
         for h in hits:
             if (h.fi, h.lineno) in covered:
                 continue
-            s = _cut(imss, h)
+            s = _as_correlate_cuts(imss, _cut(imss, h), (h.fi, h.lineno))
             name = _link_name(h.kind, h.key)
             raw, _ = _line_at(imss[h.fi].data, h.start)
             if h.kind == "qid" and _older_header(s, h, raw):
@@ -900,10 +960,74 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
             elif h.kind == "qid":
                 finds.own.add(h.key)
             s.start_note = f"{name}: " + s.start_note
+            s.via_mid_queue = h.kind == "qid-in-mid"
             covered.update((fi, ln) for fi, ln, _ in s.lines)
             sessions.append(s)
         return sessions
     return []
+
+
+def _scan_of(imss: list[_ImssFile], s: _Session) -> list[ScanSession]:
+    """The cut session as correlate reads it (its session builder over the same lines)."""
+    from .scan_sessions import SessionBuilder
+
+    b = SessionBuilder()
+    out: list[ScanSession] = []
+    for fi, ln, raw in s.lines:
+        item = parse_line("imss", Source(str(imss[fi].file.path), ln, decode(raw)))
+        if not isinstance(item, Reject):
+            out += b.feed(item)
+    return out + b.flush()
+
+
+def _as_correlate_links(
+    imss: list[_ImssFile], sessions: list[_Session], small: _Small,
+    candidates: dict[tuple[str, int], tuple[PolicyEvent, str]], notes: list[str],
+) -> tuple[list[_Session], list[tuple[tuple[str, int], PolicyEvent, str]]]:
+    """Correlate's decision over the scans found and the policy events that fit them (those found by the
+    message's IDs and those whose Message-ID holds a queue ID the scans name): a scan found by a queue ID the
+    Message-ID holds stays only if correlate links it to one of the message's events; an event found by a queue
+    ID comes in only if correlate links it to one of the message's scans.  The rest is said in a note."""
+    from .correlation.entry import time_window_of
+    from .correlation.link import link_rows
+
+    scans = [_scan_of(imss, s) for s in sessions]
+    owner = {id(x): i for i, xs in enumerate(scans) for x in xs}
+    own_events = list(small.events.values())
+    pool = own_events + [e for e, _ in candidates.values()]
+    rows = link_rows([x for xs in scans for x in xs], pool, list(small.tx.values()), time_window_of(1.0),
+                     list(small.mail.values()))
+    event_of: dict[int, PolicyEvent] = {}  # session index -> the event correlate links to it
+    scan_of: dict[int, tuple[int, Row]] = {}  # id(event) -> (session index, row)
+    for r in rows:
+        if r.status == "linked" and r.session is not None and r.event is not None and id(r.session) in owner:
+            event_of[owner[id(r.session)]] = r.event
+            scan_of[id(r.event)] = (owner[id(r.session)], r)
+    mine = {id(e) for e in own_events}
+    kept: list[_Session] = []
+    for i, s in enumerate(sessions):
+        e = event_of.get(i)
+        if not s.via_mid_queue or (e is not None and id(e) in mine):
+            kept.append(s)
+            continue
+        notes.append(f"the scan at {_first_line(imss, s)} names a queue ID a Message-ID of the message holds, but correlate links "
+                     + (f"it to policy event {e.internal_id} ({e.source.ref()})" if e is not None else "no policy event of "
+                        "the message to it") + ": not shown")
+    kept_ids = {i for i, s in enumerate(sessions) if s in kept}
+    taken = []
+    for where, (e, held) in candidates.items():
+        got = scan_of.get(id(e))
+        if got is not None and got[0] in kept_ids:
+            taken.append((where, e, held))
+        else:
+            notes.append(f"policy event {e.internal_id} ({e.source.ref()}) holds queue ID {held} in its Message-ID, but "
+                         + (f"correlate links it to the scan at {_first_line(imss, sessions[got[0]])}" if got is not None
+                            else "correlate does not link it to this message's scan") + ": not shown")
+    return kept, taken
+
+
+def _first_line(imss: list[_ImssFile], s: _Session) -> str:
+    return f"{imss[s.lines[0][0]].file.name}:{s.lines[0][1]}"
 
 
 def _keys_from_session(s: _Session, imss: list[_ImssFile], keys: _Keys) -> None:
