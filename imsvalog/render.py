@@ -871,7 +871,8 @@ def _trace_table(trace: Any, out: IO[str]) -> None:
     for ln, shown in zip(trace.lines, wheres, strict=True):
         if (ln.stage, ln.link) != link:
             link = (ln.stage, ln.link)
-            lines.append(wrap_row("", f"-- {clean_terminal(STAGE_NAMES[ln.stage])} via {clean_terminal(ln.link)}", fit, 3))
+            how = "" if ln.link.startswith("paired by ") else "via "  # correlate's pairing says its own verb
+            lines.append(wrap_row("", f"-- {clean_terminal(STAGE_NAMES[ln.stage])} {how}{clean_terminal(ln.link)}", fit, 3))
         if ln.time is None:
             when = "?".ljust(8 if one_day else 25)
         else:

@@ -40,6 +40,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, ReadError
@@ -561,6 +562,8 @@ class _Session:
     end_note: str
     #: found by a queue ID that a Message-ID of the message holds (correlate's queue-ID evidence, to be decided)
     via_mid_queue: bool = False
+    #: the link text of its lines when correlate paired it with the message without an ID (time alone)
+    link: str | None = None
 
 
 def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
@@ -828,7 +831,12 @@ def _trace(
         if not small.grow(keys):
             break
     small.all_queue_lines(keys)
-    _assemble(result, keys, small, imss, sessions, tz)
+    paired = False
+    if imss and not sessions and small.events:
+        # 4. no ID leads to a scan: what correlate decides for the message's policy events (a full pass)
+        sessions = _pair_as_correlate(paths, imss, small, result.notes, progress)
+        paired = True
+    _assemble(result, keys, small, imss, sessions, tz, paired)
     if kind == "queue-id":
         _say_queue_finds(result, queue_key(query), finds, small)
     return result
@@ -1026,6 +1034,75 @@ def _as_correlate_links(
     return kept, taken
 
 
+def _pair_as_correlate(paths: PathsLike, imss: list[_ImssFile], small: _Small, notes: list[str],
+                       progress: Callable[[int, int], None] | None) -> list[_Session]:
+    """What correlate decides for the message's policy events when no ID leads to a scan: it runs correlate over
+    the same paths (a full pass) and shows the scan it pairs (by time alone, low confidence), or says which
+    scans fit without a pair being chosen, or that it pairs none."""
+    from .correlation import correlate
+
+    def step(done: int, total: int, name: str = "") -> None:
+        if progress is not None:
+            progress(done, total)
+
+    try:
+        rows = correlate(paths, progress=step if progress is not None else None).rows
+    except (InputError, ReadError) as exc:
+        notes.append(f"log.imss holds no scan of this message by its IDs, and correlate could not run to pair one by "
+                     f"time: {exc}")
+        return []
+    mine = {(e.source.file, e.source.line): e for e in small.events.values()}
+    index = {str(f.file.path): fi for fi, f in enumerate(imss)}
+    out: list[_Session] = []
+    head = "log.imss holds no scan of this message by its IDs (internal ID, Message-ID, queue ID); correlate (run over " \
+           "the same logs, a full pass)"
+    for r in rows:
+        if r.event is None or (r.event.source.file, r.event.source.line) not in mine:
+            continue
+        e = r.event
+        if r.status == "linked" and r.session is not None and r.link is not None:
+            basis = " and ".join({"time": "time alone", "queue_id": "queue ID", "message_id": "Message-ID",
+                                  "internal_id": "internal ID"}.get(b, b) for b in r.link.basis)
+            words = f"paired by {basis} ({r.link.confidence} confidence), as correlate links them"
+            file, line = r.session.sources[0]
+            where = f"{Path(file).name}:{line}"
+            notes.append(f"{head} pairs policy event {e.internal_id} with the scan on thread {r.session.thread} at "
+                         f"{r.trace.time.isoformat(sep=' ') if r.trace is not None else where} ({where}) by {basis} "
+                         f"({r.link.confidence} confidence): {r.link.detail}")
+            fi = index.get(file)
+            if fi is None:
+                continue
+            data = imss[fi].data
+            hit = _Hit(fi, _line_start(data, line), line, "", "time")
+            s = _as_correlate_cuts(imss, _cut(imss, hit), (fi, line))
+            s.link = words
+            s.start_note = f"{words}: " + s.start_note
+            out.append(s)
+        elif r.status == "ambiguous" and r.link is not None:
+            tie = f" (a tie at {r.link.tied_at})" if r.link.tied_at else ""
+            notes.append(f"{head} pairs no scan with policy event {e.internal_id}: it {r.link.detail}; no pair is "
+                         f"chosen{tie}")
+        else:
+            why = "; ".join(r.notes) if r.notes else (r.missing or "no scan fits it")
+            notes.append(f"{head} pairs no scan with policy event {e.internal_id}: {why}")
+    return out
+
+
+def _line_start(data: Any, lineno: int) -> int:
+    """The offset of line ``lineno`` (1-based) in ``data``: line breaks counted over 1 MB slices, then found."""
+    pos, left, step = 0, lineno - 1, 1 << 20
+    while left > 0:
+        end = min(pos + step, len(data))
+        n = _count_newlines(data, pos, end)
+        if n < left and end < len(data):
+            left, pos = left - n, end
+            continue
+        while left > 0:
+            pos = data.find(b"\n", pos) + 1
+            left -= 1
+    return pos
+
+
 def _first_line(imss: list[_ImssFile], s: _Session) -> str:
     return f"{imss[s.lines[0][0]].file.name}:{s.lines[0][1]}"
 
@@ -1053,11 +1130,11 @@ def _keys_from_session(s: _Session, imss: list[_ImssFile], keys: _Keys) -> None:
 
 
 def _assemble(result: Trace, keys: _Keys, small: _Small, imss: list[_ImssFile], sessions: list[_Session],
-              tz: tzinfo | None) -> None:
+              tz: tzinfo | None, paired: bool = False) -> None:
     lines: list[TraceLine] = []
     zone = tz
     for si, s in enumerate(sessions):
-        link = f"scan on thread {s.tag.decode()[1:-1]}" + (f" (scan {si + 1})" if len(sessions) > 1 else "")
+        link = s.link or f"scan on thread {s.tag.decode()[1:-1]}" + (f" (scan {si + 1})" if len(sessions) > 1 else "")
         for fi, ln, raw in s.lines:
             text = decode(raw)
             item = parse_line("imss", Source(str(imss[fi].file.path), ln, text))
@@ -1102,7 +1179,7 @@ def _assemble(result: Trace, keys: _Keys, small: _Small, imss: list[_ImssFile], 
     for k in STAGES_KIND:
         if k not in given:
             result.notes.append(f"no {KIND_NAMES[k]} was given: {STAGES_OF_KIND[k]} cannot be shown")
-    if "imss" in given and not sessions and lines:  # with nothing found at all, the line below says it
+    if "imss" in given and not sessions and lines and not paired:  # with nothing found at all, the line below says it
         result.notes.append("log.imss holds no scan of this message (not by its internal ID, Message-ID or queue ID); "
                             "correlate may still pair a scan with it by time alone (low confidence)")
     if not lines:
