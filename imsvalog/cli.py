@@ -245,14 +245,16 @@ def reads_bundles(func: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def report_maillog_times(files: list[LogFile], zone: Any) -> None:
-    """One stderr line per maillog file: where the year and the zone of its syslog times came from."""
+def report_maillog_times(files: list[LogFile], zone: Any, restore: Callable[[str], str] | None = None) -> None:
+    """One stderr line per maillog file: where the year and the zone of its syslog times came from (``restore``:
+    with --redact, the files are the redacted copies, named as the output names them)."""
     from .readers import maillog_sources
 
     for f in files:
         if f.kind == "maillog":
             _, year, where = maillog_sources(f, zone)
-            say(f"{clean_terminal(str(f.path))}: maillog {year}; {clean_terminal(where)}\n")
+            line = f"{clean_terminal(str(f.path))}: maillog {year}; {clean_terminal(where)}\n"
+            say(restore(line) if restore is not None else line)
 
 
 def report_skipped(skipped: list[tuple[str, str]], verbose: bool) -> None:
@@ -486,7 +488,7 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
 
     def on_file(f: LogFile) -> None:
         if progress:
-            say_reading("reading", str(f.path))
+            say_reading("reading", restore(str(f.path)))
 
     with contextlib.ExitStack() as stack:
         out = Restoring(stack.enter_context(output_file(output, inputs)), restore)
@@ -524,7 +526,7 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
         for note in s.notes:
             say(restore(f"{clean_terminal(s.file)}: {clean_terminal(note)}\n"))
     report_skipped([(restore(p), why) for p, why in report.skipped], verbose)
-    report_maillog_times(found.files, zone)
+    report_maillog_times(found.files, zone, restore)
     if report.rejects:
         where = f"in {rejects}" if rejects is not None else "as REJECT rows"
         say(
@@ -725,7 +727,8 @@ def correlate(
                 with output_file(output, inputs) as out:
                     render_correlation(result, rows, fmt.value, Restoring(out, restore), explain=explain, what_if=changes, wide=wide)
             except (BrokenPipeError, OutputError):  # the reader went away (| head) or a write failed (disk full):
-                _correlate_notes(result, restore, verbose, files)  # the notes still reach the terminal
+                # the notes still reach the terminal
+                _correlate_notes(result, restore, verbose, files if red is None else discover(given).files)
                 raise
             if plot is not None:
                 from .frames import read_polevt
@@ -734,7 +737,7 @@ def correlate(
                 figs = plots.figures(result, events, *(what_if or (None, None)))
                 for name in plots.save_figures(figs, output_folder(plot, inputs)):
                     say(f"wrote {clean_terminal(name)}\n")
-            _correlate_notes(result, restore, verbose, files)
+            _correlate_notes(result, restore, verbose, files if red is None else discover(given).files)
 
 
 def _correlate_notes(result: Any, restore: Callable[[str], str], verbose: bool, files: Any) -> None:
@@ -749,7 +752,7 @@ def _correlate_notes(result: Any, restore: Callable[[str], str], verbose: bool, 
         if n > 5:
             say("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
     report_skipped([(restore(p), why) for p, why in result.skipped], verbose)
-    report_maillog_times(files, None)
+    report_maillog_times(files, None, restore)
 
 
 # ---------------------------------------------------------------------------
