@@ -447,16 +447,55 @@ def what_was_found(files: Iterable[LogFile], skipped: Iterable[tuple[str, str]])
     return said
 
 
+#: how a member's name is written in a BUNDLE!MEMBER path (bundles.label_part), in words
+_ESCAPE_RULE = "a member's name holding ! or # is written with %21 and %23, and its % then as %25; other names as they are"
+_UNESCAPE = re.compile(r"%2[135]", re.IGNORECASE)
+
+
+def _raw(label_rest: str) -> str:
+    """A member path's names as the archive holds them, joined by ``!`` (escapes undone; one-to-one: a name
+    written as it is never holds %21 %23 %25)."""
+    return _UNESCAPE.sub(lambda m: {"1": "!", "3": "#", "5": "%"}[m.group()[2]], label_rest)
+
+
 def _escape_hint(bundle: Path, rest: str, listing: bundles.Listing) -> str:
-    """For a member path holding ``!``, ``#`` or ``%``: the escaped form of a member that exists, else how
-    such characters are written (``%21``, ``%23``, ``%25``, as parse and correlate name the member)."""
-    if not any(c in rest for c in "!#%"):
-        return ""
-    escaped = f"{bundle}!{bundles.label_part(rest)}"
+    """What is true of a member path that names no member: the member or folder it most likely means (the same
+    names written another way, or with a trailing ``/``), else how ``!`` and ``#`` in a name are written when the
+    path holds them outside a nested archive's separator, else which members a nested archive named holds."""
+    prefix = f"{bundle}!"
     labels = [m.label for m in listing.members] + [label for label, _ in listing.skipped]
-    if any(label == escaped or label.startswith(escaped + "/") for label in labels):
-        return f"; did you mean {escaped} (a ! # % inside a member's name is written %21 %23 %25)?"
-    return "; a ! # % inside a member's name is written %21 %23 %25 (as parse and correlate name members)"
+    shown: dict[str, str] = {}  # raw form -> label (members, and their folders)
+    for label in labels:
+        if not label.startswith(prefix):
+            continue
+        inner = label[len(prefix):]
+        shown.setdefault(_raw(inner), label)
+        cut = inner.rfind("/")
+        while cut > 0:
+            shown.setdefault(_raw(inner[:cut]), prefix + inner[:cut])
+            cut = inner.rfind("/", 0, cut)
+    wanted = rest.rstrip("/")
+    for form in dict.fromkeys((wanted, _raw(wanted))):
+        if form in shown:
+            why = []
+            if rest != wanted:
+                why.append("a folder is named without a trailing /")
+            if shown[form][len(prefix):] != wanted:
+                why.append(_ESCAPE_RULE if _raw(wanted) == wanted else "a name holding no ! or # is written as it is, "
+                           "its % too")
+            return f"; did you mean {shown[form]} ({'; '.join(why)})?"
+    # a ! after the name of a nested archive is its separator; any other ! or a # is part of a name
+    nested = [p for p in (rest[:i] for i, c in enumerate(rest) if c == "!") if _raw(p) in {
+        _raw(label[len(prefix):].split("!")[0]) for label in labels if label.startswith(prefix) and "!" in label[len(prefix):]}]
+    if "#" in rest or rest.count("!") > len(nested):
+        return f"; {_ESCAPE_RULE} (as parse and correlate name members)"
+    if nested:
+        inside = sorted(label[len(prefix) + len(nested[-1]) + 1:] for label in labels
+                        if label.startswith(prefix + nested[-1] + "!"))
+        if inside:
+            more = f" and {len(inside) - 5} more" if len(inside) > 5 else ""
+            return f"; the nested archive {prefix}{nested[-1]} holds {', '.join(inside[:5])}{more}"
+    return ""
 
 
 def _in_bundle(text: str) -> tuple[Path, str] | None:
