@@ -217,6 +217,32 @@ MAX_MEMBER_OPTION = typer.Option("16G", "--max-member-size", metavar="SIZE", hel
 MAX_TOTAL_OPTION = typer.Option("256G", "--max-total-size", metavar="SIZE", help=_MAX_TOTAL_HELP)
 
 
+#: with --redact, the bundle notices held until the redacted names are known (they name bundles as given)
+_HELD_NOTICES: list[str] | None = None
+
+
+def _notice(message: str) -> None:
+    if _HELD_NOTICES is not None:
+        _HELD_NOTICES.append(message)
+    else:
+        say(f"imsvalog: {clean_terminal(message)}\n")
+
+
+@contextlib.contextmanager
+def held_notices(redact: bool) -> Iterator[None]:
+    """With --redact, hold the bundle notices (they name bundles as given: maybe customer names) for
+    :func:`redacted_run` to say with the redacted names."""
+    global _HELD_NOTICES
+    if not redact:
+        yield
+        return
+    _HELD_NOTICES = []
+    try:
+        yield
+    finally:
+        _HELD_NOTICES = None
+
+
 @contextlib.contextmanager
 def bundle_settings(password: str | None, max_member: str, max_total: str) -> Iterator[None]:
     """Read bundles with the command's password and limits; the password is never echoed."""
@@ -229,7 +255,7 @@ def bundle_settings(password: str | None, max_member: str, max_total: str) -> It
         except ValueError as exc:
             raise InputError(f"{name}: {exc}") from None
     member, total = sizes
-    with bundles.options(password, member, total, notice=lambda m: say(f"imsvalog: {clean_terminal(m)}\n")):
+    with bundles.options(password, member, total, notice=_notice):
         yield
 
 
@@ -351,7 +377,12 @@ def redacted_run(
     from .redact_files import redacted_inputs
 
     r = redactor_for(True, key_file)
-    with redacted_inputs(paths, r, trusted_files) as (given, trusted_given, restore):
+    with redacted_inputs(paths, r, trusted_files) as (given, trusted_given, restore, shown):
+        global _HELD_NOTICES
+        held, _HELD_NOTICES = _HELD_NOTICES or [], None
+        for m in dict.fromkeys(held):  # 'BUNDLE: opened with ...': the bundle as the output names it
+            label, sep, rest = m.partition(": ")
+            say(f"imsvalog: {clean_terminal(shown(label) + sep + rest if sep else m)}\n")
         yield given, trusted_given, restore, r
 
 
@@ -464,7 +495,7 @@ def parse(
     zone = _zone(tz)
     report = ReadReport()
     progress = stderr_is_tty()
-    with bundle_settings(password, max_member_size, max_total_size):
+    with held_notices(redact), bundle_settings(password, max_member_size, max_total_size):
         if redact:  # the outputs are checked against the inputs as given, before they are copied
             from .sources import discover
 
@@ -681,7 +712,7 @@ def correlate(
     if (what_if_trusted or what_if_trusted_file or what_if_profile is not None) and fmt in (Format.jsonl, Format.csv):
         warn(f"--format {fmt.value} carries the rows only: the what-if changes are not in it "
              "(they are in the table, markdown and json)")
-    with bundle_settings(password, max_member_size, max_total_size):
+    with held_notices(redact), bundle_settings(password, max_member_size, max_total_size):
         files = discover(paths).files
         inputs = Inputs.of(paths, files, extra=[*trusted_file, *what_if_trusted_file])
         from . import plot as plots
@@ -820,7 +851,7 @@ def trace(
         raise fail(f"--since {since} is after --until {until}: the time span is reversed (no message can be in it)")
     if raw and fmt is not TraceFormat.table:
         raise fail(f"--raw prints the original lines; it cannot be combined with --format {fmt.value}")
-    with bundle_settings(password, max_member_size, max_total_size):
+    with held_notices(redact), bundle_settings(password, max_member_size, max_total_size):
         files = discover(paths).files
         inputs = Inputs.of(paths, files)
         check_outputs([output], inputs)

@@ -359,9 +359,10 @@ def redacted_inputs(
 ) -> Iterator[tuple[list[str], list[str], Callable[[str], str]]]:
     """Redacted copies of ``paths`` in a temporary folder, for ``--redact`` on other commands.
 
-    Yields the paths to give the command instead, the redacted trusted files, and a
-    function that turns the temporary paths in its output back into the paths as given
-    (``BUNDLE!MEMBER`` for a bundle's members).
+    Yields the paths to give the command instead, the redacted trusted files, a function
+    that turns the temporary paths in its output back into the paths as given (``BUNDLE!MEMBER``
+    for a bundle's members), and one that names a path or bundle label as given the way the
+    output names its copy (for notices written before the copies existed).
     """
     tmp = Path(tempfile.mkdtemp(prefix="imsvalog-redact-"))
     back: list[tuple[str, str]] = []  # temporary prefix -> prefix as given, most specific first
@@ -432,6 +433,13 @@ def redacted_inputs(
                 text = text.replace(old, new)
             return text
 
-        yield list(dict.fromkeys(given)), trusted_given, restore
+        def shown(label: str) -> str:
+            """``BUNDLE`` or ``BUNDLE!NESTED...`` as given -> as the output names its copy."""
+            outer, *inner = label.split("!")
+            pieces = [p.split("/") for p in inner]
+            return "!".join([restore(str(mirrored(outer)))] + [
+                "/".join(redactor.path_part(x, i == len(parts) - 1) for i, x in enumerate(parts)) for parts in pieces])
+
+        yield list(dict.fromkeys(given)), trusted_given, restore, shown
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

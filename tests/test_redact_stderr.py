@@ -53,3 +53,15 @@ def test_the_reading_lines_name_the_redacted_copies(tmp_path: Path, monkeypatch:
     reading = [ln for ln in err.splitlines() if ln.startswith("reading ")]
     assert len(reading) >= 4
     assert any("CDT-20240315-101500.zip!IMSVA/LogFile/Event3/" in ln for ln in reading), reading
+
+
+@pytest.mark.parametrize("command", ["parse", "correlate", "trace"])
+def test_the_default_password_notice_names_the_bundle_as_the_output_does(tmp_path: Path, command: str) -> None:
+    case = _case_with_customer_names(tmp_path)
+    args = ["4C4C4C4C-5D5D-46E6-97F7-A8A8B9B9CACA"] if command == "trace" else []
+    res = CliRunner().invoke(app, [command, *args, str(case), "--redact", "--key-file", KEY, "-f", "jsonl"])
+    assert res.exit_code in (0, 1), res.output
+    _clean(res.stderr)
+    word, mx = r().domain("kanzlei"), r().domain("mx1.kanzlei.lu")
+    (notice,) = [ln for ln in res.stderr.splitlines() if "opened with the Case Diagnostic Tool's default password" in ln]
+    assert f"/{word.capitalize()}_{mx}-CDT-20240315-101500.zip: opened with" in notice, notice
