@@ -1056,10 +1056,12 @@ def _pair_as_correlate(paths: PathsLike, imss: list[_ImssFile], small: _Small, n
     out: list[_Session] = []
     head = "log.imss holds no scan of this message by its IDs (internal ID, Message-ID, queue ID); correlate (run over " \
            "the same logs, a full pass)"
+    said: set[tuple[str, int]] = set()
     for r in rows:
         if r.event is None or (r.event.source.file, r.event.source.line) not in mine:
             continue
         e = r.event
+        said.add((e.source.file, e.source.line))
         if r.status == "linked" and r.session is not None and r.link is not None:
             basis = " and ".join({"time": "time alone", "queue_id": "queue ID", "message_id": "Message-ID",
                                   "internal_id": "internal ID"}.get(b, b) for b in r.link.basis)
@@ -1085,6 +1087,10 @@ def _pair_as_correlate(paths: PathsLike, imss: list[_ImssFile], small: _Small, n
         else:
             why = "; ".join(r.notes) if r.notes else (r.missing or "no scan fits it")
             notes.append(f"{head} pairs no scan with policy event {e.internal_id}: {why}")
+    for where, e in sorted(mine.items()):
+        if where not in said:  # correlate pairs AntiSpoofFilter scans with spoof events only
+            notes.append(f"{head} pairs no scan with policy event {e.internal_id}: it pairs AntiSpoofFilter scans with "
+                         f"spoof policy events only, and this one is not (rule {e.rule!r})")
     return out
 
 

@@ -67,3 +67,15 @@ def test_an_event_correlate_pairs_with_no_scan_says_so(tmp_path: Path) -> None:
     (note,) = [n for n in t.notes if "correlate" in n]
     assert f"pairs no scan with policy event {_iid(3)}: " in note and "time" in note
     assert "may still pair" not in note
+
+
+def test_an_event_that_is_not_a_spoof_event_says_correlate_does_not_pair_such_events(tmp_path: Path) -> None:
+    (tmp_path / "log.imss.20240315.0001").write_text((TIME_ONLY / "log.imss.20240315.0001").read_text())
+    ev = (TIME_ONLY / "polevt.imss.20240315.0001").read_text().splitlines(keepends=True)
+    ev[2] = ev[2].replace("Spoofing message\t0000010000000000", "Attachment block\t1000000000000000")
+    (tmp_path / "polevt.imss.20240315.0001").write_text("".join(ev))
+    t = trace(_iid(3), [tmp_path])
+    assert [ln.stage for ln in t.lines] == ["policy"]
+    (note,) = [n for n in t.notes if "correlate" in n]
+    assert note.endswith(f"pairs no scan with policy event {_iid(3)}: it pairs AntiSpoofFilter scans with spoof policy "
+                         "events only, and this one is not (rule 'Attachment block')")
