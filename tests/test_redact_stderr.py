@@ -27,7 +27,7 @@ def _stderr(*args: str) -> str:
 
 def _clean(err: str) -> None:
     assert not re.search("kanzlei", err, re.IGNORECASE), err
-    assert "imsvalog-redact-" not in err and "/tmp/" not in err, err
+    assert "imsvalog-redact-" not in err, err
 
 
 @pytest.mark.parametrize("command", ["parse", "correlate"])

@@ -52,5 +52,9 @@ def test_a_queue_id_outside_a_received_header_brings_no_scan_in(tmp_path: Path) 
     (tmp_path / "log.imss.20190430.0001").write_text("".join(kept))
     (tmp_path / "polevt.imss.20190430.0001").write_bytes((KB / "polevt.imss.20190430.0001").read_bytes())
     t = trace(IID, [tmp_path])
-    assert _scan_places(t) == []
-    assert any("log.imss holds no scan" in n and "by time alone" in n for n in t.notes)
+    # no scan by the queue ID; correlate pairs the KB scan by time alone, and trace shows that (said so), never
+    # the other thread's line
+    assert _scan_places(t) == [("log.imss.20190430.0001", n) for n in range(1, 9)]
+    assert {ln.link for ln in t.lines if ln.stage == "scan"} == {
+        "paired by time alone (low confidence), as correlate links them"}
+    assert any("log.imss holds no scan of this message by its IDs" in n and "by time alone" in n for n in t.notes)
