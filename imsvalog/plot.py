@@ -123,7 +123,7 @@ def trigger_frame(c: Correlation) -> pd.DataFrame:
     for r in c.rows:
         if not _fired(r):
             continue
-        if r.trace is None or r.trace.ip_list is None:
+        if r.trace is None or r.trace.logged_ips is None:
             culprit = NO_TRACE
         else:
             untrusted = [a for a in r.trace.logged_ips or [] if not _safe(trusted, a)]
@@ -160,7 +160,7 @@ def what_if_frame(c: Correlation, trusted: TrustedList | None | str = "same", pr
         if not (_fired(r) and _quarantined(r)):
             continue
         change = changes.get(name_of.get(id(r), ""))
-        if r.trace is None or r.trace.ip_list is None:
+        if r.trace is None or r.trace.logged_ips is None:
             outcome, before, after = "unknown (no trace)", None, None
         elif change is not None:
             before, after = change.before, change.after

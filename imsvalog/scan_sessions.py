@@ -119,6 +119,35 @@ class SpoofTrace:
     def complete(self) -> bool:
         return self.ip_list is not None and (self.verdict is not None or self.filter_result is not None)
 
+    # what rows read of a trace, as plain values (a HeldTrace has them without parsing its lines again)
+
+    @property
+    def header_texts(self) -> tuple[str, ...]:
+        """The Received headers IMSVA logged, as text, in the order logged."""
+        return tuple(h.header for h in self.headers)
+
+    @property
+    def matched_addresses(self) -> tuple[str, ...]:
+        return tuple(m.address for m in self.matched)
+
+    @property
+    def verdict_text(self) -> str | None:
+        return self.verdict.text if self.verdict is not None else None
+
+    @property
+    def first_line(self) -> tuple[datetime, str] | None:
+        """The first line's time and ``file:line``; None for a trace of no lines."""
+        recs = self.records
+        return (recs[0].time, recs[0].source.ref()) if recs else None
+
+    @property
+    def ip_list_ref(self) -> str | None:
+        return self.ip_list.source.ref() if self.ip_list is not None else None
+
+    @property
+    def verdict_ref(self) -> str | None:
+        return self.verdict.source.ref() if self.verdict is not None else None
+
 
 #: one tuple of file names for all the sessions that span the same files
 _FILE_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -323,6 +352,152 @@ class CompactRecords(Sequence[ImssRecord]):
         return f"<CompactRecords: {len(self)} records>"
 
 
+class HeldTrace(SpoofTrace):
+    """A closed session's :class:`SpoofTrace` that keeps no record objects: its records are the session's
+    :class:`CompactRecords` at the places it names, parsed again when asked for (``headers``, ``matched``,
+    ``ip_list``, ``verdict``, ``filter_result``, ``other``, ``fed``: equal to the ones first parsed), and
+    what rows read of it is kept as plain values (the headers' text, IMSVA's logged list, count and
+    verdict, its first and last line's time).  Equal to the :class:`SpoofTrace` of the same records."""
+
+    __slots__ = ("_records", "_at", "_shapes", "_headers", "_matched", "_ips", "_count", "_verdict",
+                 "_said", "_result", "_first", "_last")
+
+    def __new__(cls, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if kwargs.get("_held") is None:
+            return SpoofTrace(*args, **kwargs)  # type: ignore[arg-type]  # e.g. dataclasses.replace
+        return object.__new__(cls)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass  # set up by :meth:`of`
+
+    @classmethod
+    def of(cls, trace: SpoofTrace, records: CompactRecords, at: tuple[int, ...]) -> HeldTrace:
+        """``trace`` held by ``records``: ``at`` is where each of its fed records is among them."""
+        self = cls(_held=True)
+        put = object.__setattr__
+        put(self, "_records", records)
+        put(self, "_at", at)
+        put(self, "_shapes", "".join(_SHAPE_CODE[type(r)] for r in trace.fed))
+        put(self, "_headers", tuple(h.header for h in trace.headers))
+        put(self, "_matched", tuple(m.address for m in trace.matched))
+        ip = trace.ip_list
+        put(self, "_ips", ip.ips if ip is not None else None)
+        put(self, "_count", ip.count if ip is not None else None)
+        v = trace.verdict
+        put(self, "_verdict", v.triggered if v is not None else None)
+        put(self, "_said", v.text if v is not None else None)
+        put(self, "_result", trace.filter_result.result if trace.filter_result is not None else None)
+        put(self, "_first", trace.fed[0].time if trace.fed else None)
+        put(self, "_last", trace.fed[-1].time if trace.fed else None)
+        return self
+
+    def _of_shape(self, code: str) -> list[ImssRecord]:
+        recs = self._records
+        return [recs[i] for i, c in zip(self._at, self._shapes) if c == code]
+
+    def _one(self, code: str) -> ImssRecord | None:
+        got = self._of_shape(code)
+        return got[-1] if got else None  # a later line of a shape replaced an earlier one as it was fed
+
+    headers = property(lambda self: self._of_shape("h"))  # type: ignore[assignment]
+    matched = property(lambda self: self._of_shape("m"))  # type: ignore[assignment]
+    other = property(lambda self: self._of_shape("o"))  # type: ignore[assignment]
+    ip_list = property(lambda self: self._one("i"))  # type: ignore[assignment]
+    verdict = property(lambda self: self._one("v"))  # type: ignore[assignment]
+    filter_result = property(lambda self: self._one("r"))  # type: ignore[assignment]
+    fed = property(lambda self: [self._records[i] for i in self._at])  # type: ignore[assignment]
+
+    @property
+    def header_texts(self) -> tuple[str, ...]:
+        return self._headers
+
+    @property
+    def matched_addresses(self) -> tuple[str, ...]:
+        return self._matched
+
+    @property
+    def logged_ips(self) -> list[str] | None:
+        return list(self._ips) if self._ips is not None else None
+
+    @property
+    def logged_count(self) -> int | None:
+        return self._count
+
+    @property
+    def verdict_text(self) -> str | None:
+        return self._said
+
+    @property
+    def triggered(self) -> bool | None:
+        if self._verdict is not None:
+            return self._verdict
+        return self._result
+
+    @property
+    def time(self) -> datetime:
+        if self._last is None:
+            raise IndexError("list index out of range")  # as records[-1] of no records
+        return self._last
+
+    @property
+    def first_line(self) -> tuple[datetime, str] | None:
+        if not self._at:
+            return None
+        return self._first, self._records.source(self._at[0]).ref()  # type: ignore[return-value]
+
+    def _ref(self, code: str) -> str | None:
+        at = [i for i, c in zip(self._at, self._shapes) if c == code]
+        return self._records.source(at[-1]).ref() if at else None
+
+    @property
+    def ip_list_ref(self) -> str | None:
+        return self._ref("i")
+
+    @property
+    def verdict_ref(self) -> str | None:
+        return self._ref("v")
+
+    @property
+    def evaluated_addresses(self) -> bool:
+        return bool(self._headers or self._matched or self._count is not None or self._said is not None)
+
+    @property
+    def complete(self) -> bool:
+        return self._count is not None and (self._said is not None or self._result is not None)
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.headers, self.matched, self.ip_list, self.verdict, self.filter_result, self.other)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SpoofTrace):
+            theirs = other._fields() if isinstance(other, HeldTrace) else (
+                other.headers, other.matched, other.ip_list, other.verdict, other.filter_result, other.other)
+            return self._fields() == theirs
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # like SpoofTrace
+
+    def __repr__(self) -> str:
+        return (f"SpoofTrace(headers={self.headers!r}, matched={self.matched!r}, ip_list={self.ip_list!r}, "
+                f"verdict={self.verdict!r}, filter_result={self.filter_result!r}, other={self.other!r})")
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_held_trace, tuple(getattr(self, a) for a in HeldTrace.__slots__))
+
+
+def _held_trace(*values: object) -> HeldTrace:
+    self = HeldTrace(_held=True)
+    for name, v in zip(HeldTrace.__slots__, values):
+        object.__setattr__(self, name, v)
+    return self
+
+
+#: each trace shape's letter in :attr:`HeldTrace._shapes`
+_SHAPE_CODE: dict[type, str] = {
+    ReceivedHeaderLine: "h", MatchedAddress: "m", IpList: "i", SpoofVerdict: "v", FilterResult: "r", ImssGeneric: "o",
+}
+
+
 def record_sources(records: Sequence[ImssRecord]) -> list[Source]:
     """The :class:`Source` of each record, without parsing compact ones."""
     if isinstance(records, CompactRecords):
@@ -369,9 +544,21 @@ class ScanSession:
         return list(seen)
 
     def compact(self) -> None:
-        """Hold the records as :class:`CompactRecords` (the session is closed: nothing is added)."""
-        if not isinstance(self.records, CompactRecords):
-            self.records = CompactRecords(self.records, (r for t in self.traces for r in t.fed))  # type: ignore[assignment]
+        """Hold the records as :class:`CompactRecords` and the traces as :class:`HeldTrace` (the session is
+        closed: nothing is added): no record object is kept."""
+        if isinstance(self.records, CompactRecords):
+            return
+        where = {id(r): i for i, r in enumerate(self.records)}
+        records = CompactRecords(self.records)
+        traces = []
+        for t in self.traces:
+            n = len(t.headers) + len(t.matched) + len(t.other) + sum(
+                x is not None for x in (t.ip_list, t.verdict, t.filter_result))
+            if type(t) is SpoofTrace and t.fed and len(t.fed) == n and all(id(r) in where for r in t.fed):
+                t = HeldTrace.of(t, records, tuple(where[id(r)] for r in t.fed))
+            traces.append(t)
+        self.records = records  # type: ignore[assignment]
+        self.traces = traces
 
     @property
     def spoof_traces(self) -> list[SpoofTrace]:

@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 import imsvalog
-from imsvalog.scan_sessions import CompactRecords, record_sources
+from imsvalog.scan_sessions import CompactRecords, HeldTrace, record_sources
 
 from .conftest import FIXTURES
 
@@ -29,11 +29,23 @@ def test_compact_records_equal_the_parsed_ones(name: str) -> None:
         assert got[-1] == records[-1] and got[0] == records[0]
         assert got.sources() == [r.source for r in records] == record_sources(records) == record_sources(got)
         assert compact.to_row() == s.to_row() and compact.sources == s.sources and compact.files == s.files
-        # the traces' records are the very objects the session holds, not copies
-        fed = [r for t in s.traces for r in t.fed]
-        for r in fed:
-            i = records.index(r)
-            assert got[i] is r
+        # the traces keep no record objects: theirs are the session's lines at the same places, parsed
+        # again, and what rows read of them is the same as the traces first built say
+        assert len(compact.traces) == len(s.traces)
+        for t, held in zip(s.traces, compact.traces, strict=True):
+            assert isinstance(held, HeldTrace) == bool(t.fed)
+            assert held == t and t == held and repr(held) == repr(t)
+            assert held.fed == t.fed and held.records == t.records
+            for r in held.fed:
+                assert got[records.index(r)] == r and got[records.index(r)] is not r
+            for name in ("header_texts", "matched_addresses", "logged_ips", "logged_count", "verdict_text",
+                         "triggered", "first_line", "ip_list_ref", "verdict_ref", "evaluated_addresses",
+                         "complete", "headers", "matched", "ip_list", "verdict", "filter_result", "other"):
+                assert getattr(held, name) == getattr(t, name), name
+            if t.fed:
+                assert held.time == t.time
+            assert pickle.loads(pickle.dumps(held)) == t
+        assert compact.spoof_traces == s.spoof_traces
         with pytest.raises(IndexError):
             got[len(records)]
         assert got != records[:-1]

@@ -108,7 +108,7 @@ def calibrate(rows: Sequence[Row], candidates: Sequence[Profile] | None = None) 
         logged = tuple(normalize_ip(a) for a in t.logged_ips)
         if t.logged_count is not None and t.logged_count != len(logged):
             logged = (*logged, f"(IMSVA says {t.logged_count})")  # no variant can reproduce an inconsistent line
-        tests.append((r.name, [h.header for h in t.headers], e.sender if e else None, tuple(e.recipients) if e else (), logged))
+        tests.append((r.name, list(t.header_texts), e.sender if e else None, tuple(e.recipients) if e else (), logged))
     scores = []
     for prof in candidates if candidates is not None else variants():
         failing = []

@@ -85,7 +85,7 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
     observed = t.triggered if t.triggered is not None else (True if e is not None else None)
     unlogged = headers_not_logged(t)
     missing = [] if unlogged else addresses_in_no_header(t)
-    r = evaluate([h.header for h in t.headers], sender, recipients, trusted, profile, observed=observed,
+    r = evaluate(list(t.header_texts), sender, recipients, trusted, profile, observed=observed,
                  headers_logged=not unlogged and not missing)
     row.recomputed = r
     findings: list[Finding] = []
@@ -116,7 +116,7 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
             f"{'fires' if r.triggered else 'does not fire'}",
         ))
     if trusted is not None and logged is not None:
-        findings += _given_list_findings(t.triggered, t.verdict.text if t.verdict else "", logged, trusted)
+        findings += _given_list_findings(t.triggered, t.verdict_text or "", logged, trusted)
     row.findings = findings
     # three-valued: a finding is a disagreement; without one, a list that cannot be compared leaves it unknown
     row.agrees = False if findings else None if logged is None or unlogged or missing else True
@@ -140,15 +140,15 @@ def missing_header_note(missing: Sequence[str]) -> str:
 def addresses_in_no_header(t: SpoofTrace) -> list[str]:
     """The addresses of IMSVA's 'Get N IP address' line that none of the trace's logged Received headers holds
     (in any clause, any form): IMSVA counted from a header line the log lost, so the model's list is unknown."""
-    if not t.headers or not t.logged_ips:
+    if not t.header_texts or not t.logged_ips:
         return []
     logged = [a for a in dict.fromkeys(normalize_ip(x) for x in t.logged_ips) if is_address(a)]
-    text = " ".join(h.header for h in t.headers).lower()
+    text = " ".join(t.header_texts).lower()
     if all(_holds_whole(text, a.lower()) for a in logged):  # the common case, without parsing the headers again
         return []
     from ..grammars.received import parse_received
 
-    held = {show_ip(a.address) for h in t.headers for a in parse_received(h.header).addresses if a.address is not None}
+    held = {show_ip(a.address) for h in t.header_texts for a in parse_received(h).addresses if a.address is not None}
     return [a for a in logged if a not in held]
 
 
@@ -181,7 +181,7 @@ def headers_incomplete(t: SpoofTrace) -> bool:
 def headers_not_logged(t: SpoofTrace) -> bool:
     """IMSVA counted addresses from Received headers (its 'Get N IP address' line) but the log shows none of
     them: the headers are unknown, not absent (a message without Received headers gives IMSVA nothing to count)."""
-    if t.headers or t.logged_ips is None:
+    if t.header_texts or t.logged_ips is None:
         return False
     return bool(t.logged_ips) or bool(t.logged_count)
 
@@ -311,12 +311,12 @@ def infer_trusted(rows: Sequence[Row]) -> list[InferredAddress]:
     firing: list[tuple[list[str], str]] = []
     for r in rows:
         t = r.trace
-        if t is None or t.ip_list is None or t.verdict is None:
+        if t is None or t.logged_ips is None or t.verdict_text is None:
             continue
-        ips = [normalize_ip(x) for x in t.ip_list.ips]
+        ips = [normalize_ip(x) for x in t.logged_ips]
         name = r.internal_id or (r.session.thread if r.session else "?")
-        where = f"{name} at {t.time.isoformat(sep=' ')} ({t.verdict.source.ref()})"
-        text = t.verdict.text.lower()
+        where = f"{name} at {t.time.isoformat(sep=' ')} ({t.verdict_ref})"
+        text = t.verdict_text.lower()
         if t.triggered is False and _says_all_trusted(text):
             for a in ips:
                 trusted[a].append(where)

@@ -59,22 +59,22 @@ def explain_row(row: Row) -> str:
     elif row.status == "event-without-trace":
         lines.append("No AntiSpoofFilter trace for this policy event.")
     if t is not None:
-        if t.ip_list is not None:
+        if t.logged_ips is not None:
             lines.append(
-                f"IMSVA logged: 'Get {t.ip_list.count} IP address from received header. "
-                f"{''.join(a + ',' for a in t.ip_list.ips)}' ({t.ip_list.source.ref()})"
-                + (f", matched strings: {', '.join(m.address for m in t.matched)}" if t.matched else "")
+                f"IMSVA logged: 'Get {t.logged_count} IP address from received header. "
+                f"{''.join(a + ',' for a in t.logged_ips)}' ({t.ip_list_ref})"
+                + (f", matched strings: {', '.join(t.matched_addresses)}" if t.matched_addresses else "")
                 + "."
             )
         if t.triggered is not None:
-            said = t.verdict.text if t.verdict is not None else f"isTriggered returned {str(t.triggered).lower()}"
+            said = t.verdict_text if t.verdict_text is not None else f"isTriggered returned {str(t.triggered).lower()}"
             lines.append(f"IMSVA {'fired' if t.triggered else 'did not fire'} ('{said}').")
     if r is not None:
-        if (t is not None and t.ip_list is not None and r.headers_logged
+        if (t is not None and t.logged_ips is not None and r.headers_logged
                 and not any(f.kind in LIST_KINDS for f in row.findings)):
             lines.append(f"The model reproduces IMSVA's list: {', '.join(r.counted) or 'no address'}.")
         if row.fired_on is not None:
-            basis = "IMSVA's logged list" if t is not None and t.ip_list is not None else "the recomputed list (IMSVA logged none)"
+            basis = "IMSVA's logged list" if t is not None and t.logged_ips is not None else "the recomputed list (IMSVA logged none)"
             lines.append(
                 f"Why it fired, by {basis}: "
                 + (f"{', '.join(row.fired_on)} not in the given trusted list." if row.fired_on

@@ -319,8 +319,8 @@ class _Index:
 
 def _queue_ids(trace: SpoofTrace) -> list[tuple[int, str]]:
     out = []
-    for i, h in enumerate(trace.headers, 1):
-        for q in parse_received(h.header).queue_ids:
+    for i, h in enumerate(trace.header_texts, 1):
+        for q in parse_received(h).queue_ids:
             if len(q) >= 6:
                 out.append((i, q))
     return out
@@ -399,7 +399,7 @@ DEBUG_NEARBY = timedelta(minutes=15)
 
 def _debug_marks(sessions: Sequence[ScanSession]) -> list[tuple[datetime, str]]:
     """Every AntiSpoofFilter trace's first line as (time, 'file:line'), sorted: evidence of debug level."""
-    marks = [(t.records[0].time, t.records[0].source.ref()) for s in sessions for t in s.spoof_traces if t.records]
+    marks = [m for s in sessions for t in s.spoof_traces if (m := t.first_line) is not None]
     return sorted(marks)
 
 
@@ -498,8 +498,8 @@ def link_rows(
         """A trace in words; two traces of one thread in one second are told apart by their first line."""
         s, t = pairs[ti]
         name = f"thread {s.thread} at {t.time.isoformat(sep=' ')}"
-        if same_name[s.thread, t.time] > 1 and t.records:
-            name += f" ({t.records[0].source.ref()})"
+        if same_name[s.thread, t.time] > 1 and (first := t.first_line) is not None:
+            name += f" ({first[1]})"
         return name
 
     def short_name(ti: int) -> str:

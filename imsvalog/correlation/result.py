@@ -302,7 +302,7 @@ class Correlation:
             name = r.name
             out.append(
                 MessageInput(
-                    tuple(h.header for h in r.trace.headers),
+                    tuple(r.trace.header_texts),
                     e.sender if e else None,
                     tuple(e.recipients) if e else (),
                     name=name,
