@@ -443,11 +443,16 @@ class HeldTrace(SpoofTrace):
     def first_line(self) -> tuple[datetime, str] | None:
         if not self._at:
             return None
-        return self._first, self._records.source(self._at[0]).ref()  # type: ignore[return-value]
+        return self._first, self._place(self._at[0])  # type: ignore[return-value]
+
+    def _place(self, i: int) -> str:
+        """``file:line`` of the session's ``i``-th line, as :meth:`Source.ref` gives it (its text not read)."""
+        lines = self._records._lines  # noqa: SLF001 - the session's own compact lines
+        return f"{lines.file(i)}:{lines.line(i)}"
 
     def _ref(self, code: str) -> str | None:
         at = [i for i, c in zip(self._at, self._shapes) if c == code]
-        return self._records.source(at[-1]).ref() if at else None
+        return self._place(at[-1]) if at else None
 
     @property
     def ip_list_ref(self) -> str | None:
