@@ -20,6 +20,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from . import bundles
 from .errors import ReadError
@@ -57,6 +58,9 @@ class Block:
     offset: int
     lines: int
     long: int = 0
+    #: the offsets of the window's newlines (:func:`newlines`), when asked for (``iter_blocks(with_newlines=True)``)
+    #: and the window is big: its ``lines`` is their number, counted once
+    nl: Any = None
 
 
 _LIBC: list[object] = []
@@ -103,6 +107,30 @@ def count_lines(data: bytes, start: int = 0, end: int | None = None) -> int:
     import numpy as np  # a pandas dependency; imported only for big inputs
 
     return int(np.count_nonzero(np.frombuffer(data, np.uint8, end - start, start) == 10))
+
+
+#: the piece of a block :func:`newlines` looks at at once (its buffer stays in the cache)
+_PIECE = 1 << 18
+#: blocks at least this big get their newlines' offsets when asked for (``iter_blocks(with_newlines=True)``)
+NEWLINES_FROM = 1 << 16
+_NEWLINE_BUFFER: list[Any] = []
+
+
+def newlines(data: bytes, start: int, end: int) -> Any:
+    """Offsets of the newlines in ``data[start:end]``, in order, as a numpy array (C speed; a piece at a time
+    into a small buffer kept for the next block: a new array as big as a block would settle between the
+    records kept)."""
+    import numpy as np  # a pandas dependency; imported only for big inputs
+
+    if not _NEWLINE_BUFFER or len(_NEWLINE_BUFFER[0]) != _PIECE:
+        _NEWLINE_BUFFER[:] = [np.empty(_PIECE, np.bool_)]
+    buf = _NEWLINE_BUFFER[0]
+    parts = []
+    for at in range(start, end, _PIECE):
+        n = min(_PIECE, end - at)
+        np.equal(np.frombuffer(data, np.uint8, n, at), 10, out=buf[:n])
+        parts.append(np.flatnonzero(buf[:n]) + at)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, np.intp)
 
 
 class _Truncated(Exception):
@@ -262,18 +290,21 @@ def split_point(f: LogFile, at: int) -> int:
             pos += len(piece)
 
 
-def iter_blocks(f: LogFile, max_line: int | None = None, start: int = 0, stop: int | None = None) -> Iterator[Block]:
+def iter_blocks(
+    f: LogFile, max_line: int | None = None, start: int = 0, stop: int | None = None, with_newlines: bool = False
+) -> Iterator[Block]:
     """Blocks of whole lines of ``f``, in order; see the module docstring.
 
     A last line without a final newline is given one.  Raises :class:`ReadError` (with the
     number of lines read) when the file cannot be read on; the blocks before it stand,
     and a line cut off by the end of a truncated gzip is not one.  ``start``/``stop`` read
     one part of a plain file (both at line starts, see :func:`split_point`); offsets then
-    count from ``start`` and lines from 1.
+    count from ``start`` and lines from 1.  ``with_newlines``: blocks of at least
+    :data:`NEWLINES_FROM` bytes carry their newlines' offsets (``Block.nl``; lines are counted from them).
     """
     limit = default_max_line() if max_line is None else max_line
     if start or stop is not None:
-        state = _State(limit)
+        state = _State(limit, with_newlines)
         try:
             for piece in _range_pieces(f, start, stop if stop is not None else 1 << 62):
                 yield from state.feed(piece)
@@ -284,7 +315,7 @@ def iter_blocks(f: LogFile, max_line: int | None = None, start: int = 0, stop: i
     if _by_lines(f, limit):
         yield from _line_blocks(f, limit)
         return
-    state = _State(limit)
+    state = _State(limit, with_newlines)
     try:
         for piece in _pieces(f):
             yield from state.feed(piece)
@@ -300,8 +331,9 @@ class _State:
     """Cutting pieces into blocks: a piece's whole lines in place, the line that straddles two pieces
     on its own, an over-long line skipped."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, with_newlines: bool = False) -> None:
         self.limit = limit
+        self.with_newlines = with_newlines
         self.carry = b""
         self.line = 1
         self.offset = 0
@@ -310,8 +342,9 @@ class _State:
         self.cr = False  # the over-long line's bytes so far end in CR (not counted when LF follows, as iter_lines)
 
     def _block(self, data: bytes, start: int, end: int) -> Block:
-        n = count_lines(data, start, end)
-        b = Block(data, start, end, self.line, self.offset, n)
+        nl = newlines(data, start, end) if self.with_newlines and end - start >= NEWLINES_FROM else None
+        n = count_lines(data, start, end) if nl is None else len(nl)
+        b = Block(data, start, end, self.line, self.offset, n, 0, nl)
         self.line += n
         self.offset += end - start
         return b
@@ -372,4 +405,4 @@ class _State:
             yield self._block(line, 0, len(line))
 
 
-__all__ = ["BLOCK_SIZE", "Block", "count_lines", "iter_blocks", "seekable", "split_point"]
+__all__ = ["BLOCK_SIZE", "Block", "count_lines", "iter_blocks", "newlines", "seekable", "split_point"]

@@ -52,6 +52,33 @@ def test_blocks_give_every_line_in_order(tmp_path: Path, compress: bool, monkeyp
     assert got == data.split(b"\n")
 
 
+@pytest.mark.parametrize(("compress", "ranged"), [(False, False), (True, False), (False, True)])  # parts: plain files only
+def test_blocks_with_newlines_carry_their_newline_offsets(
+    tmp_path: Path, compress: bool, ranged: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``with_newlines``: the same blocks, and each big one's ``nl`` is exactly its window's newline offsets
+    (its line count taken from them); small windows (the line straddling two reads) carry none."""
+    import imsvalog.blocks as blocks
+
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", 1 << 17)  # several pieces of at least NEWLINES_FROM bytes
+    monkeypatch.setattr(blocks, "_GZ_OUT", 1 << 17)
+    monkeypatch.setattr(blocks, "_PIECE", 5000)  # pieces of the newline search inside a block
+    data = _lines(9000) + b"no newline at the end"
+    p = tmp_path / "log.imss.20240312.0001"
+    p.write_bytes(gzip.compress(data) if compress else data)
+    f = LogFile(p, "imss")
+    kw = {"start": 0, "stop": len(data)} if ranged else {}
+    plain = [(b.data[b.start : b.end], b.line, b.offset, b.lines) for b in iter_blocks(f, **kw)]
+    with_nl = list(iter_blocks(f, with_newlines=True, **kw))
+    assert [(b.data[b.start : b.end], b.line, b.offset, b.lines) for b in with_nl] == plain
+    big = [b for b in with_nl if b.end - b.start >= blocks.NEWLINES_FROM]
+    assert len(big) >= 4 and all(b.nl is not None for b in big)
+    assert all(b.nl is None for b in with_nl if b.end - b.start < blocks.NEWLINES_FROM)
+    for b in big:
+        assert b.nl.tolist() == [i for i in range(b.start, b.end) if b.data[i] == 10]
+        assert len(b.nl) == b.lines
+
+
 def test_truncated_gzip_correlate_reads_as_many_lines_as_parse(tmp_path: Path) -> None:
     """issue 8, item 2: the readable part of a cut-off gzip is read, by correlate as by parse."""
     gz = gzip.compress(_lines(60000))

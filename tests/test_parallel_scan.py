@@ -68,8 +68,8 @@ def test_a_bad_workers_variable_is_no_error_when_no_log_imss_is_scanned() -> Non
 def test_the_workers_sessions_are_the_ones_this_process_would_build(
     share: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The worker builds the sessions of the runs it scanned (lines numbered from its start, shifted
-    here; ids numbered here, in the order runs end): the same rows, sessions, records, index and
+    """The worker cuts the lines of the marked runs it scanned (numbered from its start, shifted here),
+    this process builds their sessions in the order runs end: the same rows, sessions, records, index and
     rejects as one process, wherever the file is cut."""
     _generator().generate(tmp_path, 2, density=0.27, spoof_share=0.05)
     monkeypatch.setattr(scan, "WORKERS", 1)
@@ -77,14 +77,15 @@ def test_the_workers_sessions_are_the_ones_this_process_would_build(
     monkeypatch.setattr(scan, "WORKERS", 2)
     monkeypatch.setattr(scan, "PARALLEL_FROM", 1)
     monkeypatch.setattr(scan, "PARENT_SHARE", share)
-    fed = {"built": 0, "read": 0}
-    feed = scan._Pass2._feed
+    fed = {"cut there": 0, "cut here": 0}
+    settle = scan._Marker._settle
 
-    def counting(self: scan._Pass2, run: scan._Run) -> None:
-        fed["built" if run.built is not None else "read"] += 1
-        feed(self, run)
+    def counting(self: scan._Marker, run: scan._Run) -> None:
+        if not self.worker and run.evaluated:
+            fed["cut there" if run.got is not None else "cut here"] += 1
+        settle(self, run)
 
-    monkeypatch.setattr(scan._Pass2, "_feed", counting)
+    monkeypatch.setattr(scan._Marker, "_settle", counting)
     two = imsvalog.correlate(tmp_path)
     assert [r.to_dict() for r in two.rows] == [r.to_dict() for r in one.rows]
     assert two.summary.to_dict() == one.summary.to_dict()
@@ -94,7 +95,7 @@ def test_the_workers_sessions_are_the_ones_this_process_would_build(
     assert [(r.source.file, r.source.line, r.reason) for r in two.rejects] == [
         (r.source.file, r.source.line, r.reason) for r in one.rejects
     ]
-    assert fed["read"] > 0 and fed["built"] > 0
+    assert fed["cut here"] > 0 and fed["cut there"] > 0
 
 
 def test_the_index_of_built_sessions_is_the_index_of_parsed_ones() -> None:
@@ -124,8 +125,9 @@ def test_rejects_inside_the_workers_runs_keep_their_line_numbers(tmp_path: Path,
     monkeypatch.setattr(scan, "WORKERS", 2)
     monkeypatch.setattr(scan, "PARALLEL_FROM", 1)
     shifted = []
-    real = scan._shift_lines
-    monkeypatch.setattr(scan, "_shift_lines", lambda built, shift: (shifted.append(len(built[1])), real(built, shift)))
+    real = scan._shifted
+    monkeypatch.setattr(scan, "_shifted", lambda run, shift: (
+        shifted.append(run.got[1].count(b"09:15:99") if run.got is not None and shift else 0), real(run, shift))[1])
     two = imsvalog.correlate(tmp_path)
     assert len(one.rejects) == 40 and all("09:15:99" in r.source.text for r in one.rejects)
     assert [(r.source.file, r.source.line, r.source.text, r.reason) for r in two.rejects] == [
@@ -133,7 +135,7 @@ def test_rejects_inside_the_workers_runs_keep_their_line_numbers(tmp_path: Path,
     ]
     assert [s.to_row() for s in two.sessions] == [s.to_row() for s in one.sessions]
     assert [r.to_dict() for r in two.rows] == [r.to_dict() for r in one.rows]
-    assert sum(shifted) > 5  # the worker built runs that held rejects
+    assert sum(shifted) > 5  # the worker cut runs that held rejects
 
 
 # --- the cut anywhere, in any interleaving of threads: the worker's part gives what one pass gives --------
@@ -212,3 +214,22 @@ def test_a_part_scanned_by_the_worker_gives_what_one_pass_gives(
     if any(":99 GMT" in line for line in first):  # the span comes from each piece's first and last marker line
         one, two = [(s, (i[0], i[1], i[4]), r, n) for s, i, r, n in (one, two)]  # (as from 8 MB blocks): known gap
     assert two == one
+
+
+def test_this_process_takes_less_of_a_file_the_more_evaluations_it_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cut follows the Received header lines in samples of the file (this process builds the sessions of
+    both parts); between a quarter and a half; PARENT_SHARE, when set, decides."""
+    head = "2024/03/12 09:15:01 GMT+01:00 [4242:139871] "
+    header = head + _BODIES[1] + "\n"
+    other = head + "Engine: an unrelated line of some length to fill the file up\n"
+    shares = []
+    for every in (None, 2000, 800, 2):  # a header line every N lines (None: none; 800: about 10 per MB)
+        p = tmp_path / f"log.imss.{every}"
+        with open(p, "w") as fh:
+            for i in range(60_000):
+                fh.write(header if every and i % every == 0 else other)
+        shares.append(scan._parent_share(LogFile(p, "imss"), p.stat().st_size))
+    assert shares[0] == 0.5 and shares[-1] == 0.25
+    assert shares == sorted(shares, reverse=True) and shares[1] > shares[2]
+    monkeypatch.setattr(scan, "PARENT_SHARE", 0.7)
+    assert scan._parent_share(LogFile(p, "imss"), p.stat().st_size) == 0.7

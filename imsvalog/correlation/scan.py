@@ -20,7 +20,9 @@ from functools import lru_cache
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..blocks import BLOCK_SIZE, LONG_HEAD, Block, default_max_line, iter_blocks, give_back_free_memory, seekable, split_point
+from ..blocks import (
+    BLOCK_SIZE, LONG_HEAD, Block, default_max_line, give_back_free_memory, iter_blocks, newlines, seekable, split_point,
+)
 from ..errors import InputError, ReadError
 from ..grammars import imss
 from ..grammars.common import (
@@ -28,7 +30,7 @@ from ..grammars.common import (
 )
 from ..readers import parse_line, unreadable_rest
 from ..records import AcceptConnection, ImssRecord, MessageIdLine, Reject, ScanFinished, Source
-from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, CompactRecords, HeldSource, ScanSession, SessionBuilder
+from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, CompactRecords, ScanSession, SessionBuilder
 from ..sources import LogFile, LongLine, ScanStats, decode, file_size
 from ..workers import bad_workers_message, workers_of
 from ..workers import fork_pool as _fork_pool
@@ -204,23 +206,6 @@ def _sure_like(date: bytes, offset: bytes, pid: bytes) -> re.Pattern[bytes]:
     return re.compile(_sure_head(re.escape(date), re.escape(offset), re.escape(pid)))
 
 
-def newlines(data: bytes, start: int, end: int) -> NDArray[np.intp]:
-    """Offsets of the newlines in ``data[start:end]``, in order (numpy, at C speed; a piece at a time into
-    a small buffer kept for the next block: a new array as big as a block would settle between the records kept)."""
-    import numpy as np  # a pandas dependency; imported only for big inputs
-
-    if not _NEWLINE_BUFFER:
-        _NEWLINE_BUFFER.append(np.empty(_PIECE, np.bool_))
-    buf = _NEWLINE_BUFFER[0]
-    parts = []
-    for at in range(start, end, _PIECE):
-        n = min(_PIECE, end - at)
-        np.equal(np.frombuffer(data, np.uint8, n, at), 10, out=buf[:n])
-        parts.append(np.flatnonzero(buf[:n]) + at)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, np.intp)
-
-
-_NEWLINE_BUFFER: list[NDArray[np.bool_]] = []
 
 
 #: a sure head's clock, as written ``HH:MM:SS``, and where it is after the date and a blank
@@ -465,9 +450,10 @@ class _Run:
     evaluated: bool = False
     end: _Pos | None = None  # None: the end of the input
     lines: list[Source] = field(default_factory=list)
-    cut: bool = False  # ``lines`` (or ``built``) hold the run's lines
-    #: the run's sessions, built by the process that scanned it (see :func:`_scan_part`), and its rejects
-    built: tuple[list[tuple[ScanSession, _Marks]], list[Reject]] | None = None
+    cut: bool = False  # ``lines`` hold the run's lines
+    #: the run's thread's marker lines as a second process cut them (see :func:`_scan_part`): their
+    #: numbers and their bytes joined by newlines (two objects, quick to send), made ``lines`` here
+    got: tuple[array[int], bytes] | None = None
 
     @property
     def end_kind(self) -> str:
@@ -497,8 +483,8 @@ def read_spoof_sessions(
     2. As soon as a marked run ends, its thread's marker lines are cut from the blocks
        pass 1 still holds (a run is short next to a block), parsed, and cut into sessions
        by the same :class:`~imsvalog.scan_sessions.SessionBuilder` as :func:`read_sessions`
-       (a second process does this for the runs of its half and sends the sessions back
-       compact; this one numbers them in the order the runs end). A run
+       (a second process cuts the runs of its part and sends their lines back as bytes, two
+       objects a run; this one builds them in the order the runs end). A run
        the blocks do not hold (it spans files, or began long before) is read again by
        offset (plain files) or in one more pass (gzip, bundle members).
 
@@ -649,34 +635,9 @@ class _Pass2:
         return self.sessions, self.rejects
 
     def _feed(self, run: _Run) -> None:
-        if run.built is not None:  # built by the worker: numbered here, in the order runs end
-            built, rejects = run.built
-            run.built = None
-            self.rejects += rejects
-            for s, marks in built:
-                self.builder.counter += 1
-                s.id = f"{s.thread}#{self.builder.counter}"
-                self.index.add_marks(s.thread, marks)
-                self.sessions.append(s)
-            return
         lines, run.lines = run.lines, []
         for s in _build_run(run, lines, self.builder, self.parse, self.limit, self.rejects):
             self.sessions.append(_closed(s, self.index))
-
-
-def _shift_lines(built: tuple[list[tuple[ScanSession, _Marks]], list[Reject]], shift: int) -> None:
-    """A worker's sessions, their records and marks and its rejects, with ``shift`` added to their line
-    numbers (it numbered its part's lines from 1).  Done in place, before anything else sees them: the
-    traces and the compact records hold the same record objects, which keep their identity."""
-    sessions, rejects = built
-    for i, (s, (names, first, last)) in enumerate(sessions):
-        s.records.shift_lines(shift)  # type: ignore[attr-defined]  # compact: built by _Marker._build
-        for rec in {id(r): r for t in s.traces for r in t.fed}.values():
-            src = rec.source
-            if not isinstance(src, HeldSource):  # a held one reads its line from the compact records
-                object.__setattr__(rec, "source", Source(src.file, src.line + shift, src.text))  # frozen: not yet shared
-        sessions[i] = (s, ([(a, b, f, n + shift) for a, b, f, n in names], first, last))
-    rejects[:] = [replace(r, source=replace(r.source, line=r.source.line + shift)) for r in rejects]
 
 
 def _build_run(
@@ -741,8 +702,6 @@ class _Marker:
         self.held_to_end = False
         #: the file name of each file index seen
         self.names: dict[int, str] = {}
-        self._builder: SessionBuilder | None = None
-        self._parse: _MarkerParser | None = None
         self.current: dict[str, _Run] = {}
         self.marked: list[_Run] = []
         self.threads: dict[bytes, str] = {}  # [pid:tid] as logged -> pid:tid
@@ -823,18 +782,17 @@ class _Marker:
             run.evaluated = True
 
     def _settle(self, run: _Run) -> None:
-        if self.worker:  # it cuts and builds the runs of its part, the parent settles them
+        if self.worker:  # it cuts the runs of its part, the parent settles and builds them
             if run.evaluated:
-                got = self._cut(run)
-                if got is not None:
-                    run.built = self._build(run, got)
+                run.got = self._cut(run)
                 self.ends.append(run)
             elif run.opened:
                 self.unparsed_runs += 1
             return
         if run.evaluated:
-            if run.built is not None:  # built by the worker
-                run.cut = True
+            if run.got is not None:  # cut by the worker
+                got, run.got = run.got, None
+                run.lines, run.cut = self._lines(run, got, 0), True
             else:
                 got = self._cut(run)
                 if got is not None:
@@ -866,7 +824,7 @@ class _Marker:
             if run is None:
                 run = self.current[thread] = _Run(thread, tag, None, False)
             run.evaluated = True
-        for run in part.open:  # built only when the part ends the input (else it goes on in the next file)
+        for run in part.open:  # cut only when the part ends the input (else it goes on in the next file)
             self.current[run.thread] = _shifted(run, shift)
         self.unparsed_runs += part.unparsed_runs
         self.finished_lines += part.finished_lines
@@ -875,19 +833,6 @@ class _Marker:
         name = self.names[run.start.file]  # type: ignore[union-attr]
         numbers, joined = got
         return [Source(name, n + shift, _text(raw)) for n, raw in zip(numbers, joined.split(b"\n"))] if numbers else []
-
-    def _build(self, run: _Run, got: tuple[array[int], bytes]) -> tuple[list[tuple[ScanSession, _Marks]], list[Reject]]:
-        """In a worker: a cut run's sessions, compact, with what the index needs of each, and its rejects
-        (lines numbered from 1 at the worker's start, as its steps)."""
-        if self._builder is None or self._parse is None:
-            self._builder, self._parse = SessionBuilder(), _MarkerParser()
-        rejects: list[Reject] = []
-        out = []
-        for s in _build_run(run, self._lines(run, got, 0), self._builder, self._parse, self.limit, rejects):
-            marks = ScanIndex.marks_of(s)
-            s.compact()
-            out.append((s, marks))
-        return out, rejects
 
     def hold(self, fi: int, name: str, base: int, b: Block) -> None:
         """The block being scanned (``base``: the offset of ``b.data[b.start]``), kept with the last
@@ -937,12 +882,41 @@ class _Marker:
 #: (a run, one thread's scan, spans ~100 KB; a longer one is read again by offset)
 _HOLD = 1 << 20
 
-#: a plain log.imss at least this big is scanned by two processes (one half each) when
+#: a plain log.imss at least this big is scanned by two processes (one part each) when
 #: :data:`WORKERS` allows; ``IMSVALOG_WORKERS=1`` keeps to one
 PARALLEL_FROM = 64 << 20
-#: the share of a split file that this process scans: less than half, as it also parses the runs
-#: of its part as they end and replays the worker's part after (measured at 1 GB: 0.45 evens them)
-PARENT_SHARE = 0.52
+#: the share of a split file that this process scans; None: :func:`_parent_share` decides from the file
+PARENT_SHARE: float | None = None
+#: the line of an evaluation that the share follows: one per Received header the filter looks at
+_HEADER_NEEDLE = _EVALUATION_HINTS[0].encode()
+assert _HEADER_NEEDLE == b"parse received header string"
+#: how much less this process takes per such line per MB of the file.  Measured at 1 GB, two processes,
+#: CPU seconds per GB: scanning ~6-7 s (both processes), building the sessions of the marked runs
+#: ~0.25 ms per header line (this process, for both parts), 2.4 s at 28 % marker lines (10 header
+#: lines per MB: even at about 0.33), 0.5 s at 5 % (1.8 per MB: even at about 0.46)
+_SHARE_PER_HEADER_MB = 0.015
+#: the samples of a file that :func:`_parent_share` counts header lines in: how many, of how many bytes
+_SAMPLES, _SAMPLE_BYTES = 4, 1 << 20
+
+
+def _parent_share(f: LogFile, size: int) -> float:
+    """The share of a big plain file (``size`` bytes) that this process scans before it takes the
+    worker's part.  This process scans its part and builds the sessions of its marked runs as they
+    end; the worker only cuts its runs' lines (see :func:`_scan_part`), which this process builds
+    after: so it takes less than half, the less the more evaluations the file holds, estimated from
+    the Received header lines in a few evenly spread samples (about 1 ms a sample).  Only the speed
+    depends on it: the result is the same wherever the file is cut."""
+    if PARENT_SHARE is not None:
+        return PARENT_SHARE
+    found = read = 0
+    with open(f.path, "rb") as fh:
+        for k in range(_SAMPLES):
+            fh.seek(max(0, size * (2 * k + 1) // (2 * _SAMPLES) - _SAMPLE_BYTES // 2))
+            data = fh.read(_SAMPLE_BYTES)
+            found += data.count(_HEADER_NEEDLE)
+            read += len(data)
+    per_mb = found / max(read, 1) * 1e6
+    return min(0.5, max(0.25, 0.5 - _SHARE_PER_HEADER_MB * per_mb))
 
 
 #: None: IMSVALOG_WORKERS is not a number (an input error when log.imss is scanned, not at import)
@@ -983,7 +957,7 @@ def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], b
         marker.hold(fi, name, base + b.offset, b)
         data = b.data
         _see_span(data, b.start, b.end, index)
-        nl = newlines(data, b.start, b.end) if b.end - b.start >= _NUMPY_FROM else None
+        nl = b.nl if b.nl is not None or b.end - b.start < _NUMPY_FROM else newlines(data, b.start, b.end)
         _account(data, b.start, b.end, b.line, name, marker.rejects, marker.limit, nl)
         marker.finished_lines += data.count(_SCAN_FINISHED_LINE, b.start, b.end)
         step, line, offset = marker.line, b.line, base + b.offset - b.start
@@ -996,8 +970,9 @@ def _shifted(run: _Run, shift: int) -> _Run:
     for pos in (run.start, run.end):
         if pos is not None:
             pos.line += shift
-    if run.built is not None and shift:
-        _shift_lines(run.built, shift)
+    if run.got is not None and shift:
+        numbers, joined = run.got
+        run.got = array("q", [n + shift for n in numbers]), joined
     return run
 
 
@@ -1007,7 +982,7 @@ class _PartResult:
 
     Only what the parent cannot know: in the order of the input, each thread's first Accept line (with
     whether an evaluation came before it: both belong to the run the parent has open) and the marked
-    runs that began and ended in the part (their sessions built, when the worker held their lines);
+    runs that began and ended in the part (their lines cut, when the worker held them);
     the threads evaluated there without an Accept line; the runs still open at its end; counts.
     """
 
@@ -1024,7 +999,7 @@ class _PartResult:
 
 def _scan_part(f: LogFile, fi: int, start: int, stop: int, last: bool) -> _PartResult:
     """A worker's part of a plain file (see :class:`_PartResult`); ``last``: its end is the end of the
-    input (the runs open there are built too)."""
+    input (the runs open there are cut too)."""
     rejects: list[Reject] = []
     index = ScanIndex()
     marker = _Marker(index, rejects, worker=True)
@@ -1032,7 +1007,7 @@ def _scan_part(f: LogFile, fi: int, start: int, stop: int, last: bool) -> _PartR
     counts = [0, 0]
 
     def blocks() -> Iterator[Block]:
-        for b in iter_blocks(f, start=start, stop=stop):
+        for b in iter_blocks(f, start=start, stop=stop, with_newlines=True):
             counts[0] += b.lines
             if b.long:
                 rejects.append(_long_reject(name, b.line, b.data[b.start : b.end], b.long))
@@ -1046,9 +1021,7 @@ def _scan_part(f: LogFile, fi: int, start: int, stop: int, last: bool) -> _PartR
     still = sorted((r for r in marker.current.values() if r.start is not None), key=lambda r: r.start.offset)  # type: ignore[union-attr]
     for run in still:
         if last and run.evaluated:
-            got = marker._cut(run)  # noqa: SLF001
-            if got is not None:
-                run.built = marker._build(run, got)  # noqa: SLF001
+            run.got = marker._cut(run)  # noqa: SLF001
     return _PartResult(
         marker.ends, evaluated, still, marker.unparsed_runs, marker.finished_lines, rejects, counts[0], counts[1],
         (index.first, index.last),
@@ -1068,10 +1041,10 @@ def _mark_runs(
     lines of the input (see :func:`_unparsed_scans`); each run that holds one goes to ``pass2``
     as it ends.
 
-    A big plain file is cut at a line start near the middle (:data:`PARENT_SHARE`): a second process
+    A big plain file is cut at a line start before the middle (:func:`_parent_share`): a second process
     scans the second part while this one scans the first, and sends back only what this one cannot
     know (:class:`_PartResult`): the runs open at the cut end at their thread's first Accept line there,
-    and are settled here in order with the worker's own marked runs.
+    and are settled here in order with the worker's own marked runs (their lines cut there, built here).
     """
     if WORKERS is None and files:
         raise InputError(bad_workers_message())
@@ -1085,7 +1058,7 @@ def _mark_runs(
             split = 0
             if WORKERS > 1 and size >= PARALLEL_FROM and seekable(f):
                 pool = pool or _fork_pool()
-                split = split_point(f, int(size * PARENT_SHARE)) if pool is not None else 0
+                split = split_point(f, int(size * _parent_share(f, size))) if pool is not None else 0
             if 0 < split < size:
                 last_file = fi == len(files) - 1
                 future = pool.submit(_scan_part, f, fi, split, size, last_file)  # type: ignore[union-attr]
@@ -1125,7 +1098,7 @@ def _file_blocks(
     """One file's blocks (up to ``stop``), counted into ``stats``; ``done``: bytes of the files before."""
     name = str(f.path)
     try:
-        for b in iter_blocks(f, stop=stop) if stop is not None else iter_blocks(f):
+        for b in iter_blocks(f, stop=stop, with_newlines=True) if stop is not None else iter_blocks(f, with_newlines=True):
             stats.lines += b.lines
             if b.long:
                 rejects.append(_long_reject(name, b.line, b.data[b.start : b.end], b.long))
@@ -1351,7 +1324,7 @@ class ScanIndex:
     @staticmethod
     def marks_of(s: ScanSession) -> _Marks:
         """What the index takes of a session: its lines that name it (internal ID, Message-ID, file, line),
-        its first and last time (a worker sends these with the sessions it built)."""
+        its first and last time."""
         names: list[tuple[str | None, str | None, str, int]] = []
         for rec in s.records:
             if isinstance(rec, ScanFinished):
