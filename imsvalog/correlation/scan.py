@@ -1154,33 +1154,34 @@ def _read_runs(files: Sequence[LogFile], runs: Sequence[_Run], plain: Sequence[b
         run.cut = True
 
 
-_MARKER_ALTERNATIVES = b"|".join(re.escape(n) for n in MARKER_NEEDLES)
-
-
-@lru_cache(maxsize=1024)
-def _thread_markers(tag: bytes) -> re.Pattern[bytes]:
-    """A line's thread tag followed, on the same line, by a marker: the regex engine's literal search
-    finds the tag, so Python sees only the thread's marker lines.  ``.`` (no DOTALL: any byte but a
-    newline) rather than ``[^\\n]``: the same bytes, and the engine's lazy repeat of ``.`` runs about
-    3x faster (measured on a block of the 1 GB sample: 41 ms against 128 ms for all its threads)."""
-    return re.compile(re.escape(tag) + rb".*?(?:" + _MARKER_ALTERNATIVES + rb")")
+#: any marker: searched for in one line at a time (from after the thread's tag), the engine skipping
+#: in C the bytes that begin none of them
+_ANY_MARKER = re.compile(b"|".join(re.escape(n) for n in MARKER_NEEDLES))
 
 
 def _take_lines(data: bytes, lo: int, hi: int, line: int, tag: bytes, numbers: array[int], raws: list[bytes]) -> None:
     """The lines of ``data[lo:hi]`` (whole lines; ``line`` is the first's number) that carry the thread
-    tag ``tag`` and a marker: their numbers and bytes (without the newline)."""
-    find, rfind, count = data.find, data.rfind, data.count
-    counted = last = lo
+    tag ``tag`` and a marker after it: their numbers and bytes (without the newline).
+
+    ``bytes.find`` gives the lines that hold the tag; each is searched for a marker after its first
+    tag (a marker after a later one is after the first too).  A third faster than one regex of the tag,
+    a lazy ``.*?`` and the markers (measured on 600 runs of a block of the 1 GB sample: 105 against
+    150 ms), whose engine tried every marker at every byte of the thread's lines."""
+    find, rfind, count, search = data.find, data.rfind, data.count, _ANY_MARKER.search
+    counted, k = lo, len(tag)
     number, append = numbers.append, raws.append
-    for m in _thread_markers(tag).finditer(data, lo, hi):
-        s = rfind(b"\n", lo, m.start()) + 1 or lo
-        if s < last:
-            continue  # the same line again (the tag twice in it)
-        e = find(b"\n", m.end(), hi)
-        line += count(b"\n", counted, s)
-        counted, last = s, e
-        number(line)
-        append(data[s:e])
+    i = find(tag, lo, hi)
+    while i != -1:
+        e = find(b"\n", i, hi)
+        if e == -1:
+            e = hi
+        if search(data, i + k, e) is not None:
+            s = rfind(b"\n", lo, i) + 1 or lo
+            line += count(b"\n", counted, s)
+            counted = s
+            number(line)
+            append(data[s:e])
+        i = find(tag, e + 1, hi)
 
 
 def _take_run_lines(data: bytes, lo: int, hi: int, line: int, run: _Run, name: str) -> None:
