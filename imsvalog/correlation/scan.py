@@ -545,7 +545,8 @@ class _MarkerParser:
 
     def __init__(self) -> None:
         self._heads: dict[str, tuple[datetime, int, int]] = {}
-        self._rests: dict[str, tuple[type[ImssRecord], dict[str, object]]] = {}
+        #: a rest's record maker (:func:`_maker` of its class) and fields
+        self._rests: dict[str, tuple[Callable[..., ImssRecord], dict[str, object]]] = {}
 
     def _head(self, head: str) -> tuple[datetime, int, int] | None:
         m = _PREFIX_RE.fullmatch(head)
@@ -564,7 +565,7 @@ class _MarkerParser:
         self._heads[head] = got
         return got
 
-    def _rest(self, rest: str) -> tuple[type[ImssRecord], dict[str, object]] | None:
+    def _rest(self, rest: str) -> tuple[Callable[..., ImssRecord], dict[str, object]] | None:
         try:
             cls, fields = imss.parse(_CANON_HEAD + rest)
         except ParseFailure:
@@ -573,7 +574,7 @@ class _MarkerParser:
             del fields[name]
         if len(self._rests) >= self._MAX:
             self._rests.clear()
-        got = self._rests[rest] = (cls, fields)
+        got = self._rests[rest] = (_maker(cls), fields)
         return got
 
     def __call__(self, src: Source) -> ImssRecord | Reject:
@@ -587,8 +588,8 @@ class _MarkerParser:
         r = self._rests.get(rest) or self._rest(rest) if h is not None else None
         if r is None:
             return parse_line("imss", src)  # type: ignore[return-value]
-        cls, fields = r
-        return _maker(cls)(source=src, time=h[0], pid=h[1], tid=h[2], **fields)
+        make, fields = r
+        return make(source=src, time=h[0], pid=h[1], tid=h[2], **fields)
 
 
 class _Pass2:
@@ -644,6 +645,7 @@ def _build_run(
     run: _Run, lines: list[Source], builder: SessionBuilder, parse: _MarkerParser, limit: int, rejects: list[Reject]
 ) -> Iterator[ScanSession]:
     """The sessions of one run's lines as they close (the thread is closed at the run's end)."""
+    pid, tid = (int(x) for x in run.thread.split(":"))  # a record's thread is f"{pid}:{tid}": compared as numbers
     for src in lines:
         if len(src.text) > limit:
             continue  # pass 1 reported it when it mattered (an Accept or filter line); never parsed
@@ -651,7 +653,7 @@ def _build_run(
         if isinstance(item, Reject):
             rejects.append(item)
             continue
-        if item.thread != run.thread:  # type: ignore[union-attr]
+        if item.tid != tid or item.pid != pid:  # type: ignore[union-attr]
             continue  # the tag was in another thread's text
         yield from builder.feed(item)  # type: ignore[arg-type]
     s = builder.close(run.thread, run.end_kind)
