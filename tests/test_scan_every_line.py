@@ -254,3 +254,17 @@ def test_a_threads_marker_lines_are_those_a_line_by_line_check_finds(lines: list
     want = [(i, raw) for i, raw in enumerate(data.split(b"\n")[:-1], 1)
             if tag in raw and any(n in raw[raw.index(tag) + len(tag):] for n in MARKER_NEEDLES)]
     assert list(zip(numbers, raws)) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(raws=st.lists(st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"")) | st.sampled_from(
+    [b"", b"\r", b"x\r", b"\r\r", b"\xe2\x82", b"\xe2\x82\xac\r", b"\xff\xfe", b"\x82\xac", b"a\rb"]), max_size=8))
+def test_a_runs_lines_decoded_at_once_are_those_decoded_one_by_one(raws: list[bytes]) -> None:
+    """``_sources`` decodes a run's joined lines at once: the same texts as ``_text`` line by line (undecodable
+    bytes escaped, a final CR dropped), the same numbers, the same Source objects."""
+    from imsvalog.records import Source
+
+    numbers = list(range(5, 5 + 3 * len(raws), 3))
+    got = _scan._sources("log.imss", numbers, b"\n".join(raws), 2)
+    assert got == [Source("log.imss", n + 2, _scan._text(raw)) for n, raw in zip(numbers, raws)]
+    assert all(type(s) is Source for s in got)

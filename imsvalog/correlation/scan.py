@@ -68,6 +68,22 @@ def _text(raw: bytes) -> str:
     return decode(raw[:-1] if raw.endswith(b"\r") else raw)
 
 
+def _sources(name: str, numbers: Sequence[int], joined: bytes, shift: int = 0) -> list[Source]:
+    """The lines ``joined`` by newlines, numbered ``numbers`` (plus ``shift``), as :func:`_text` makes each:
+    decoded at once (a newline is never part of a longer UTF-8 sequence, so each line's bytes decode, or
+    are escaped, as on their own), a final CR dropped only where there is one."""
+    texts = decode(joined).split("\n")
+    if b"\r" in joined:
+        texts = [t[:-1] if t.endswith("\r") else t for t in texts]
+    make = _make_source()
+    return [make(name, n + shift, t) for n, t in zip(numbers, texts)]
+
+
+def _make_source() -> Callable[[str, int, str], Source]:
+    """:class:`Source` made as :func:`_maker` makes records (the same object, its slots set directly)."""
+    return _maker(Source)  # type: ignore[arg-type, return-value]
+
+
 # ---------------------------------------------------------------------------
 # Every line accounted for: the lines that would not parse are rejects, as in ``parse``
 # ---------------------------------------------------------------------------
@@ -834,7 +850,7 @@ class _Marker:
     def _lines(self, run: _Run, got: tuple[array[int], bytes], shift: int) -> list[Source]:
         name = self.names[run.start.file]  # type: ignore[union-attr]
         numbers, joined = got
-        return [Source(name, n + shift, _text(raw)) for n, raw in zip(numbers, joined.split(b"\n"))] if numbers else []
+        return _sources(name, numbers, joined, shift) if numbers else []
 
     def hold(self, fi: int, name: str, base: int, b: Block) -> None:
         """The block being scanned (``base``: the offset of ``b.data[b.start]``), kept with the last
@@ -1191,7 +1207,7 @@ def _take_run_lines(data: bytes, lo: int, hi: int, line: int, run: _Run, name: s
     numbers: array[int] = array("q")
     raws: list[bytes] = []
     _take_lines(data, lo, hi, line, run.tag, numbers, raws)
-    run.lines += [Source(name, n, _text(raw)) for n, raw in zip(numbers, raws)]
+    run.lines += _sources(name, numbers, b"\n".join(raws))
 
 
 def _read_segments_by_offset(f: LogFile, name: str, segs: list[tuple[int, int | None, int, _Run]]) -> None:
