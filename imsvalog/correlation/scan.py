@@ -791,8 +791,11 @@ class _Marker:
                 self.accepted.add(thread)
                 self.ends.append((thread, tag, run is not None and run.evaluated, _Pos(fi, offset, lineno)))
             elif run is not None:
-                run.end = _Pos(fi, offset, lineno)
-                self._settle(run)
+                if run.evaluated:
+                    run.end = _Pos(fi, offset, lineno)
+                    self._settle(run)
+                elif run.opened:  # as _settle counts it, without its end (most runs: no evaluation)
+                    self.unparsed_runs += 1
             run = self.current[thread] = _Run(thread, tag, _Pos(fi, offset, lineno), True)
         if is_eval:
             if run is None:
