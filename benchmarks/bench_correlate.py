@@ -33,9 +33,10 @@ Machines here are noisy: quote the ratios (same run), not the seconds; CPU time 
 steadier figure when other work shares the cores.
 
 The imsvalog commands run with their modules' bytecode cached, as after any install (pip compiles
-it; a first import writes it): ``PYTHONDONTWRITEBYTECODE``, set in some environments, is left out
-of their environment and each checkout's modules are imported once before the measurements, so
-that no run compiles the package's sources again (about 0.25 s of CPU a run).
+it; a first import writes it): ``PYTHONDONTWRITEBYTECODE``, set in some environments, would make
+every run compile the package's sources again (about 0.25 s of CPU a run).  So the measured runs
+keep their bytecode in a temporary folder (``PYTHONPYCACHEPREFIX``: nothing is written beside the
+sources of either checkout) and each checkout's modules are imported once before the measurements.
 """
 
 from __future__ import annotations
@@ -157,11 +158,11 @@ def main() -> None:
         rows: list[tuple[str, str, tuple[float, float, float, str, float], str, tuple[float, float, float, str, float] | None]] = []
 
         g = best([grep, "-c", "-F", "AntiSpoofFilter", str(log)], args.repeat, env)
-        here = _with_bytecode(HERE.parent)
+        here = _with_bytecode(HERE.parent, tmp / "pycache", slice_path.parent)
         cmd = [py, "-m", "imsvalog", "correlate", str(log), str(pol), "--format", "jsonl"]
         if args.compare_with:  # alternate the two, so that both see the same load; run where no package
             # folder is (``python -m`` puts the working directory before PYTHONPATH)
-            other = _with_bytecode(args.compare_with.resolve())
+            other = _with_bytecode(args.compare_with.resolve(), tmp / "pycache", slice_path.parent)
             pairs = [(measure(cmd, other, str(tmp)), measure(cmd, here, str(tmp))) for _ in range(args.repeat)]
             o = tuple(min(p[0][k] for p in pairs) for k in range(3)) + (pairs[0][0][3], max(p[0][0] for p in pairs))
             c = tuple(min(p[1][k] for p in pairs) for k in range(2)) + (max(p[1][2] for p in pairs), pairs[0][1][3],
@@ -202,15 +203,18 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-#: what ``imsvalog correlate`` imports, imported once per checkout so that its bytecode is cached
-_WARM = "import imsvalog.cli, imsvalog.correlation, imsvalog.correlation.entry, imsvalog.render, imsvalog.outputs, imsvalog.frames"
+#: the standard modules of the second process, which a small correlate does not start
+_WARM = "import multiprocessing.connection, multiprocessing.popen_fork, concurrent.futures.process"
 
 
-def _with_bytecode(code: Path) -> dict[str, str]:
-    """The environment for the imsvalog of checkout ``code``, its modules' bytecode written once (see the docstring)."""
+def _with_bytecode(code: Path, cache: Path, small: Path) -> dict[str, str]:
+    """The environment for the imsvalog of checkout ``code``, the bytecode of what its correlate imports
+    written once into ``cache`` by a correlate of the small folder ``small`` (see the docstring)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = str(code)
-    subprocess.run([sys.executable, "-c", _WARM], env=env, cwd=tempfile.gettempdir(), check=True)
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    for warm in ([sys.executable, "-m", "imsvalog", "correlate", str(small), "--format", "jsonl"], [sys.executable, "-c", _WARM]):
+        subprocess.run(warm, env=env, cwd=tempfile.gettempdir(), check=True, stdout=subprocess.DEVNULL)
     return env
 
 
