@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from imsvalog import blocks, frames, sources
@@ -228,6 +228,7 @@ def test_block_regex_frame_equals_the_pyparsing_grammar_on_generated_lines(tmp_p
 
 @settings_
 @given(line=polevt_line)
+@example(line="2019/04/30 13:57:43 GMT+09:00\t0 ")  # found by hypothesis: the definition skipped the ID's trailing space
 def test_polevt_fields_equal_the_pyparsing_grammar_on_generated_lines(line: str) -> None:
     import pyparsing as pp
 

@@ -36,7 +36,7 @@ LINE = (
     + TAB.leave_whitespace()
     + INTERNAL_ID("internal_id")
     + pp.Group(pp.ZeroOrMore(TAB.copy().leave_whitespace() + FIELD.copy().leave_whitespace()))("rest")
-    + pp.StringEnd()
+    + pp.StringEnd().leave_whitespace()  # white space after the internal ID is part of the field, not skipped
 ).set_name("polevt line").parse_with_tabs()
 
 #: scanning-condition code, bit position (0 = leftmost) to name
