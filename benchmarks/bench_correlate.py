@@ -214,7 +214,9 @@ def _with_bytecode(code: Path, cache: Path, small: Path) -> dict[str, str]:
     env["PYTHONPATH"] = str(code)
     env["PYTHONPYCACHEPREFIX"] = str(cache)
     for warm in ([sys.executable, "-m", "imsvalog", "correlate", str(small), "--format", "jsonl"], [sys.executable, "-c", _WARM]):
-        subprocess.run(warm, env=env, cwd=tempfile.gettempdir(), check=True, stdout=subprocess.DEVNULL)
+        done = subprocess.run(warm, env=env, cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode:  # its warnings (the small folder has no polevt) are not the table's business; a failure is
+            raise SystemExit(f"warming {code} failed ({done.returncode}): {done.stderr.strip()}")
     return env
 
 
