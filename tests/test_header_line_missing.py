@@ -127,3 +127,23 @@ def test_a_lost_address_that_is_part_of_a_kept_one_is_still_lost(tmp_path: Path,
     assert json.loads(out.splitlines()[0])["agrees"] is None
     table = _run("correlate", str(tmp_path))
     assert "2/-" in table and "DISAGREEMENT" not in table and "NO" not in table.split()
+
+
+def test_an_ipv4_mapped_address_in_a_header_holds_its_ipv4_form(tmp_path: Path) -> None:
+    """IMSVA logged 10.1.1.1; the header writes it IPv4-mapped ([IPv6:::ffff:10.1.1.1], which the model checks
+    as 10.1.1.1): no header line is lost, so nothing says one is (attack s18b-3)."""
+    log = (KB / "log.imss.20190430.0001").read_text().splitlines(keepends=True)
+    log = [log[0],
+           H + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:from mx.example.net "
+           "(mx.example.net [IPv6:::ffff:10.1.1.1])        by ie-test057.test.test (Postfix) with ESMTP id DDDFC11FB0C; "
+           "Tue, 30 Apr 2019 13:57:42 +0900 (JST)\n",
+           H + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader:get matched string:10.1.1.1\n",
+           H + "[DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 10.1.1.1,\n"] + log[5:]
+    (tmp_path / "log.imss.20190430.0001").write_text("".join(log))
+    (tmp_path / "polevt.imss.20190430.0001").write_text((KB / "polevt.imss.20190430.0001").read_text())
+    (row,) = correlate(tmp_path).rows
+    assert addresses_in_no_header(row.trace) == []
+    explained = _run("correlate", str(tmp_path), "--explain")
+    assert "missing from the log" not in explained and "none of the Received headers" not in explained
+    assert "in none of the recovered headers" not in explained
+    assert "header 1 has it as ::ffff:10.1.1.1" in explained  # where the model saw it, in the form written

@@ -148,7 +148,14 @@ def addresses_in_no_header(t: SpoofTrace) -> list[str]:
         return []
     from ..grammars.received import parse_received
 
-    held = {show_ip(a.address) for h in t.header_texts for a in parse_received(h).addresses if a.address is not None}
+    held = set()
+    for h in t.header_texts:
+        for a in parse_received(h).addresses:
+            if a.address is not None:
+                held.add(show_ip(a.address))
+                mapped = getattr(a.address, "ipv4_mapped", None)
+                if mapped is not None:  # ::ffff:10.1.1.1 holds 10.1.1.1 (the model checks it as that)
+                    held.add(str(mapped))
     return [a for a in logged if a not in held]
 
 
@@ -261,9 +268,14 @@ def _times(n: int) -> str:
 def _where_seen(addr: str, r: SpoofResult) -> str:
     for h in r.headers:
         for a in h.parsed.addresses:
-            if a.address is not None and show_ip(a.address) == addr:
-                if h.skip is not None and h.skip.address == addr:
-                    return f"header {h.index} has it, skipped as {h.skip.reason} ({h.skip.detail})"
+            if a.address is None:
+                continue
+            shown = show_ip(a.address)
+            mapped = getattr(a.address, "ipv4_mapped", None)
+            if addr in (shown, str(mapped) if mapped is not None else None):
+                written = "" if shown == addr else f" as {shown}"  # IPv4-mapped: IMSVA logged its IPv4 form
+                if h.skip is not None and h.skip.address in (addr, shown):
+                    return f"header {h.index} has it{written}, skipped as {h.skip.reason} ({h.skip.detail})"
                 if not a.bracketed and a.clause == "from":
                     return (
                         f"header {h.index} has it in its from clause without brackets; the documented filter takes only "
