@@ -593,10 +593,11 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                     break
                 j = d.rfind(tag, 0, s)
             if j == -1:
-                if fi == 0:
+                prev = _same_appliance(files, fi, -1)
+                if prev is None:
                     start_note = "starts before the first log.imss given (no Accept connection line of its thread before it)"
                     break
-                fi -= 1
+                fi = prev
                 pos = len(files[fi].data)
                 ln = files[fi].lines + 1
                 continue
@@ -629,10 +630,11 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                     break
                 j = d.find(tag, nxt)
             if j == -1:
-                if fi == len(files) - 1:
+                nxt_file = _same_appliance(files, fi, 1)
+                if nxt_file is None:
                     end_note = "ends with the last log.imss given (no Scan finished line of its thread after it)"
                     break
-                fi, pos, ln = fi + 1, 0, 1
+                fi, pos, ln = nxt_file, 0, 1
                 continue
             ln += _count_newlines(d, pos, s)
             pos = nxt
@@ -646,6 +648,18 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
             elif len(fwd) >= MAX_SESSION_LINES:
                 end_note = f"end not found within {MAX_SESSION_LINES} lines of its thread; cut there"
     return _Session(back + lines + fwd, tag, start_note, end_note)
+
+
+def _same_appliance(files: list[_ImssFile], fi: int, step: int) -> int | None:
+    """The previous (``step`` -1) or next (+1) log.imss of the same appliance as ``files[fi]``: a thread tag
+    ``[pid:tid]`` of another appliance is another scanner's (correlate keeps appliances apart too)."""
+    appliance = files[fi].file.appliance
+    j = fi + step
+    while 0 <= j < len(files):
+        if files[j].file.appliance == appliance:
+            return j
+        j += step
+    return None
 
 
 def _as_correlate_cuts(files: list[_ImssFile], s: _Session, at: tuple[int, int]) -> _Session:
