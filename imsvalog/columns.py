@@ -25,6 +25,7 @@ fixture line and on hypothesis-generated lines).
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
 from dataclasses import fields as dc_fields
 from operator import itemgetter
@@ -177,10 +178,12 @@ class _Unit:
     ``raw``: the same lines as bytes, each ending with ``\\n`` and none holding ``\\r``, when they came
     so from the file (the byte-level cutter's input); ``text`` is then decoded when asked for."""
 
-    __slots__ = ("name", "first", "_text", "lines", "special", "raw")
+    __slots__ = ("name", "first", "_text", "lines", "special", "raw", "offset")
 
-    def __init__(self, name: str, first: int, text: str | None, lines: int, special: dict[int, Any], raw: bytes | None = None) -> None:
+    def __init__(self, name: str, first: int, text: str | None, lines: int, special: dict[int, Any], raw: bytes | None = None,
+                 offset: int = -1) -> None:
         self.name, self.first, self._text, self.lines, self.special, self.raw = name, first, text, lines, special, raw
+        self.offset = offset  # where ``raw`` is in the file (from the part's start), when known
 
     @property
     def text(self) -> str:
@@ -226,7 +229,7 @@ def _units(f: LogFile, rejects: list[Reject] | None, start: int = 0, stop: int |
         if b.end - b.start > limit + 1 and _may_hold_a_long_line(b.data, b.start, b.end, limit):
             special = _long_lines(b.data[b.start : b.end - 1], limit)
         if b.data.find(b"\r", b.start, b.end) == -1:
-            yield _Unit(name, b.line, None, b.lines, special, b.data[b.start : b.end])
+            yield _Unit(name, b.line, None, b.lines, special, b.data[b.start : b.end], b.offset)
             continue
         raw = b.data[b.start : b.end - 1]  # the last line's newline off: one match per line
         text = raw.decode("utf-8", "surrogateescape")
@@ -294,11 +297,14 @@ class _Rows:
     whether the line is a simple generic record (its body the message), the message after the lead,
     and the line's text by index (for rejects)."""
 
-    __slots__ = ("time", "pid", "tid", "thread", "lead", "simple", "message", "line")
+    __slots__ = ("time", "pid", "tid", "thread", "lead", "simple", "message", "line", "span", "begin", "end")
 
-    def __init__(self, time: Any, pid: Any, tid: Any, thread: Any, lead: Any, simple: Any, message: Any, line: Any) -> None:
+    def __init__(self, time: Any, pid: Any, tid: Any, thread: Any, lead: Any, simple: Any, message: Any, line: Any,
+                 span: Any = None, begin: Any = None, end: Any = None) -> None:
         self.time, self.pid, self.tid, self.thread, self.lead = time, pid, tid, thread, lead
         self.simple, self.message, self.line = simple, message, line
+        # spans (a worker's cut): lines whose body is their message's bytes ``begin:end`` of the unit, left None in ``message``
+        self.span, self.begin, self.end = span, begin, end
 
 
 class _ImssColumns:
@@ -312,8 +318,12 @@ class _ImssColumns:
     numpy codes into tables of distinct values and become categoricals and extension arrays at the end.
     """
 
-    def __init__(self, rejects: list[Reject] | None) -> None:
+    def __init__(self, rejects: list[Reject] | None, spans: bool = False) -> None:
         self.rejects = rejects
+        #: a worker's columns: a simple line's body is kept as where its bytes are in the file (the part's
+        #: ``sbegin``/``slen`` columns, -1: a body of its own), not as a string; :meth:`join` reads them again
+        self.spans = spans
+        self.span_units: list[tuple[int, int, bytes, bytes]] = []  # (offset, bytes, first and last bytes) of units with spans
         self.n = 0
         self.parts: list[dict[str, Any]] = []
         self.shapes: dict[type[ImssRecord], tuple[str, ...]] = {}
@@ -458,7 +468,7 @@ class _ImssColumns:
 
         raw = unit.raw
         assert raw is not None
-        c = imss_cut.cut(raw)
+        c = imss_cut.cut(raw, messages=not self.spans)
         assert c.lines == unit.lines, "one row per line"
         new = [x for x in c.times if x not in self.head_times]
         if new:  # read as make_time does (its checks), with numpy, once per distinct string
@@ -487,7 +497,12 @@ class _ImssColumns:
         ids, simple = self._lead_ids(leads)
         lead = ids[lcodes]
         simple_ = simple[lcodes] & c.tail_empty
-        message = c.message
+        span = None
+        if c.message is None:  # strings only where the body may be other than the message's bytes
+            span = c.fast & simple_ & imss_cut.ascii_lines(raw, c)
+            message = imss_cut.messages_of(raw, c, ~span)
+        else:
+            message = c.message
         slow = np.flatnonzero(~c.fast).tolist()
         if slow:
             texts = [imss_cut.line_text(raw, c, i) for i in slow]
@@ -495,7 +510,7 @@ class _ImssColumns:
             for mine, theirs in ((t_of, other.time), (pid, other.pid), (tid, other.tid), (thread, other.thread),
                                  (lead, other.lead), (simple_, other.simple), (message, other.message)):
                 mine[slow] = theirs
-        return _Rows(t_of, pid, tid, thread, lead, simple_, message, lambda i: imss_cut.line_text(raw, c, i))
+        return _Rows(t_of, pid, tid, thread, lead, simple_, message, lambda i: imss_cut.line_text(raw, c, i), span, c.begin, c.ends)
 
     def _add_rows(self, unit: _Unit, r: _Rows) -> None:
         import numpy as np
@@ -593,7 +608,19 @@ class _ImssColumns:
             table, pieces = self._extra(name)
             pieces.append((renumber[rows], table.extend(values) + codes))
         idx = np.flatnonzero(keep) if not keep.all() else slice(None)
-        self.parts.append({
+        spans: dict[str, Any] = {}
+        if self.spans:
+            span = np.zeros(k, dtype=bool) if r.span is None else r.span.copy()
+            span[list(unit.special)] = False
+            sbegin = np.where(span, r.begin if r.span is not None else 0, -1)
+            if span.any():
+                sbegin[span] += unit.offset
+                size = int(r.end[span].max())  # up to the last span's end: a last line's newline may not be in the file
+                raw = unit.raw
+                assert raw is not None
+                self.span_units.append((unit.offset, size, raw[: min(64, size)], raw[max(size - 64, 0) : size]))
+            spans = {"sbegin": sbegin[idx], "slen": np.where(span, r.end - r.begin if r.span is not None else 0, 0)[idx]}
+        self.parts.append({**spans,
             "file": np.full(int(keep.sum()), self.tables["file"].extend([unit.name])), "line": np.flatnonzero(keep) + unit.first,
             "time": t_of[idx], "pid": pid[idx], "tid": tid[idx], "thread": thread[idx], "lead": lead[idx],
             "body": body[idx], "location": location[idx], "shape": shape[idx],
@@ -618,24 +645,28 @@ class _ImssColumns:
             "leads": [(x.level, x.component, x.method) for x in self.lead_list],
             "tables": {name: t.values for name, t in self.tables.items()},
             "extra": {name: (t.values, pieces) for name, (t, pieces) in self.extra.items()},
-            "rejects": self.rejects,
+            "rejects": self.rejects, "span_units": self.span_units,
         }
 
-    def join(self, s: dict[str, Any], shift: int) -> None:
+    def join(self, s: dict[str, Any], shift: int, f: LogFile | None = None, at: int = 0) -> bool:
         """The rows of a later part of the input (``s``: :meth:`state` of its columns, its lines numbered
         from 1 where ``shift`` lines of this part end), as if this object had read them itself: their
-        codes renumbered into this object's tables."""
+        codes renumbered into this object's tables.  Bodies sent as where they are (a worker's ``spans``)
+        are read again from ``f``, the part starting at byte ``at``; False (nothing joined) when those
+        bytes are no longer what the worker read."""
         import numpy as np
 
         from dataclasses import replace
 
+        if "sbegin" in s["columns"] and not self._read_spans(s, f, at):
+            return False
         if self.rejects is not None:
             self.rejects += [replace(r, source=replace(r.source, line=r.source.line + shift)) for r in s["rejects"]]
         for cls, added in s["shapes"]:
             self.shapes.setdefault(cls, added)
         m, cols = s["n"], s.pop("columns")
         if not m:
-            return
+            return True
 
         def col(name: str) -> Any:  # taken out of the part (freed once renumbered), as int64
             c = cols.pop(name)
@@ -662,6 +693,33 @@ class _ImssColumns:
             "lead": col("lead") + lead_base, "body": col("body"), "location": location, "shape": shapes[col("shape")],
         })
         self.n += m
+        return True
+
+    def _read_spans(self, s: dict[str, Any], f: LogFile | None, at: int) -> bool:
+        """The bodies a worker sent as spans (``sbegin``/``slen``, from the part's start), read again from the
+        file and made strings (by pyarrow, as the worker would have), put into the part's ``body`` column;
+        False when a unit's first or last bytes differ from what the worker read (the file changed)."""
+        import numpy as np
+
+        from . import imss_cut
+
+        cols = s["columns"]
+        sbegin, slen = cols.pop("sbegin").astype(np.int64), cols.pop("slen")
+        rows = np.flatnonzero(sbegin >= 0)
+        if not len(rows):
+            return True
+        assert f is not None, "spans need their file"
+        body = cols["body"]
+        begin = sbegin[rows]
+        with open(f.path, "rb") as fh:
+            for offset, size, head, tail in s["span_units"]:
+                lo, hi = np.searchsorted(begin, [offset, offset + size])
+                data = os.pread(fh.fileno(), size, at + offset)
+                if len(data) != size or data[: len(head)] != head or data[size - len(tail) :] != tail:
+                    return False
+                got = rows[lo:hi]
+                body[got] = imss_cut.strings_at(data, begin[lo:hi] - offset, slen[got])
+        return True
 
     def frame(self) -> pd.DataFrame:
         import numpy as np
@@ -782,12 +840,21 @@ def _scatter(base: Any, n: int, rows: Any, have: Any) -> Any:
         return type(base)(data, mask)
     values = getattr(base, "_ndarray", None)
     if values is not None and values.dtype == object and hasattr(base, "_from_backing_data"):  # string (Python)
-        out = np.full(n, base.dtype.na_value, dtype=object)
+        out = _filled(n, base.dtype.na_value)
         out[rows] = values[have]
         return base._from_backing_data(out)
     codes = np.full(n, -1, dtype=np.int64)
     codes[rows] = have
     return base.take(codes, allow_fill=True)
+
+
+def _filled(n: int, value: Any) -> Any:
+    """An object array of ``n`` times ``value``: a copy of a broadcast view (a third of ``numpy.full``'s time)."""
+    import numpy as np
+
+    one = np.empty(1, dtype=object)
+    one[0] = value
+    return np.broadcast_to(one, n).copy()
 
 
 def _firsts(codes: Any) -> Any:
@@ -857,8 +924,10 @@ def imss_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.
                     lines = unit.first + unit.lines - 1
                 part = future.result()
                 del future  # the part's arrays are freed as they are joined
-                if not failed:  # else the file could not be read on: the rest is not read (as by one process)
-                    cols.join(part, lines)
+                if not failed and not cols.join(part, lines, f, split):  # the file changed under the worker
+                    failed.append(ReadError(str(f.path), lines, "the file changed while it was read"))
+                    if rejects is not None:
+                        rejects.append(unreadable_rest(f, failed[-1]))
                 del part
     finally:
         if pool is not None:
@@ -869,8 +938,10 @@ def imss_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.
 def _imss_part(f: LogFile, start: int, keep_rejects: bool) -> dict[str, Any]:
     """The worker's part of :func:`imss_frame`: the file from ``start`` (a line start) to its end, as
     :meth:`_ImssColumns.state` (lines numbered from 1 at ``start``)."""
+    from .imss_cut import views_work
+
     rejects: list[Reject] | None = [] if keep_rejects else None
-    cols = _ImssColumns(rejects)
+    cols = _ImssColumns(rejects, spans=views_work())  # simple lines' bodies sent as spans of the file: read again there
     with _gc_paused():
         for unit in _units(f, rejects, start):
             cols.add(unit)

@@ -112,7 +112,7 @@ class Cut:
     For a fast line: ``time[i]`` indexes ``times`` (``YYYY/MM/DD HH:MM:SS GMT+HH:MM`` strings), ``token[i]`` indexes
     ``tokens`` (``(pid, tid, tags)`` strings),
     ``start[i]`` indexes :data:`~imsvalog.grammars.imss.STARTS` (-1: none), ``message[i]`` is the line's
-    text after the lead, and ``tail_empty[i]`` says that the message does not end with ``]``, a blank
+    text after the lead (it starts at ``begin[i]``), and ``tail_empty[i]`` says that the message does not end with ``]``, a blank
     or a tab (``BLOCK_RE``'s ``tail`` is empty).
     """
 
@@ -125,8 +125,9 @@ class Cut:
     token: np.ndarray
     tokens: list[tuple[str, str, str]]
     start: np.ndarray
-    message: np.ndarray
+    message: np.ndarray | None
     tail_empty: np.ndarray
+    begin: np.ndarray
 
 
 def _rows(a: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
@@ -316,8 +317,9 @@ def _views(a: np.ndarray, begin: np.ndarray, length: np.ndarray) -> np.ndarray:
     return views
 
 
-def cut(data: bytes) -> Cut:
-    """Cut the lines of ``data`` (whole lines, each ending with ``\\n``, no ``\\r``); see the module docstring."""
+def cut(data: bytes, messages: bool = True) -> Cut:
+    """Cut the lines of ``data`` (whole lines, each ending with ``\\n``, no ``\\r``); see the module docstring.
+    ``messages=False``: no message strings (``message`` None; :func:`messages_of` makes those wanted)."""
     a = np.frombuffer(data, np.uint8)
     ends = np.flatnonzero(a == 10)
     n = len(ends)
@@ -363,8 +365,37 @@ def cut(data: bytes) -> Cut:
             start[cand[_words_equal(there[cand], mask, value)]] = j
     begin = lead_end + _STARTS_LEN[start]
     tail_empty = (begin == ends) | ~_TAIL[a[np.maximum(ends - 1, 0)]]
-    message = _messages(data, a, starts, begin, ends, fits)
-    return Cut(n, starts, ends, fits, time, times, token, tokens, start, message, tail_empty)
+    message = _messages(data, a, starts, begin, ends, fits) if messages else None
+    return Cut(n, starts, ends, fits, time, times, token, tokens, start, message, tail_empty, begin)
+
+
+def messages_of(data: bytes, c: Cut, rows: np.ndarray) -> np.ndarray:
+    """The messages of the fast lines among ``rows`` (a boolean mask) of a block cut with ``messages=False``,
+    as :func:`cut` makes them; every other line None."""
+    a = np.frombuffer(data, np.uint8)
+    return _messages(data, a, c.starts, c.begin, c.ends, c.fast & rows)
+
+
+def ascii_lines(data: bytes, c: Cut) -> np.ndarray:
+    """Per line of the block, whether it holds only ASCII bytes."""
+    if data.isascii():
+        return np.ones(c.lines, dtype=bool)
+    return np.maximum.reduceat(np.frombuffer(data, np.uint8), c.starts) < 128
+
+
+def strings_at(data: bytes, begin: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """``data[begin:begin + length]`` per row as Python strings (ASCII bytes, each ``begin`` at least 4), as an
+    object array made by pyarrow from string views of ``data``."""
+    return _from_views(len(begin), _views(np.frombuffer(data, np.uint8), begin, length.astype(np.int32)), data)
+
+
+def views_work() -> bool:
+    """Whether pyarrow here makes strings from string views (:func:`strings_at`)."""
+    try:
+        got = strings_at(b"....abc\n", np.array([4]), np.array([3]))
+    except (ImportError, NotImplementedError, TypeError, ValueError, AttributeError):
+        return False
+    return got.tolist() == ["abc"]
 
 
 def line_text(data: bytes, c: Cut, i: int) -> str:

@@ -30,9 +30,9 @@ def _parts_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     seen: list[int] = []
     real = columns._ImssColumns.join
 
-    def join(self, s, shift):  # type: ignore[no-untyped-def]
+    def join(self, s, shift, *file_and_start):  # type: ignore[no-untyped-def]
         seen.append(shift)
-        return real(self, s, shift)
+        return real(self, s, shift, *file_and_start)
 
     monkeypatch.setattr(columns._ImssColumns, "join", join)
     return seen
@@ -71,6 +71,47 @@ def test_a_generated_day_in_two_parts(tmp_path: Path, split_every_file: pytest.M
     seen = _parts_read(split_every_file)
     _both("imss", sorted(tmp_path.glob("log.imss*")))
     assert seen
+
+
+def test_the_workers_plain_bodies_come_as_places_in_the_file_and_are_read_again(
+    tmp_path: Path, split_every_file: pytest.MonkeyPatch
+) -> None:
+    """The second process sends a simple line's body as where its bytes are, not as a string; this
+    process reads those bytes again: the same frame, and most bodies of the part came that way."""
+    _generator().generate(tmp_path, 2, density=0.27, spoof_share=0.05)
+    sent: list[int] = []
+    real = columns._ImssColumns._read_spans
+
+    def read_spans(self, s, f, at):  # type: ignore[no-untyped-def]
+        sent.append(int((s["columns"]["sbegin"] >= 0).sum()))
+        assert (s["columns"]["body"][s["columns"]["sbegin"] >= 0] == None).all()  # noqa: E711 - no string sent
+        return real(self, s, f, at)
+
+    split_every_file.setattr(columns._ImssColumns, "_read_spans", read_spans)
+    paths = sorted(tmp_path.glob("log.imss*"))
+    _both("imss", paths)
+    total = sum(len(p.read_bytes().splitlines()) for p in paths)
+    assert sent and sum(sent) > 0.2 * total  # the second process reads 45 % of the lines, some half of them simple
+
+
+def test_a_file_changed_before_the_workers_bodies_are_read_again_is_a_reject_not_other_text(
+    tmp_path: Path, split_every_file: pytest.MonkeyPatch
+) -> None:
+    lines = [b"2024/03/12 09:15:%02d GMT+09:00 [1:2] [INFO] Scanner: message number %d" % (i % 60, i) for i in range(200)]
+    p = tmp_path / "log.imss.20240312.0001"
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    real = columns._ImssColumns._read_spans
+
+    def read_spans(self, s, f, at):  # type: ignore[no-untyped-def]
+        p.write_bytes(p.read_bytes().replace(b"message number", b"MESSAGE NUMBER"))  # same length, other bytes
+        return real(self, s, f, at)
+
+    split_every_file.setattr(columns._ImssColumns, "_read_spans", read_spans)
+    rejects: list = []
+    df = imsvalog.read_log_imss(p, rejects)
+    assert 0 < len(df) < 200 and (df["body"].str.startswith("message number")).all()
+    assert len(rejects) == 1 and rejects[0].source.line == len(df) + 1
+    assert rejects[0].reason == f"the rest of the file cannot be read after line {len(df)}: the file changed while it was read"
 
 
 def test_a_gzipped_file_is_read_by_one_process(tmp_path: Path, split_every_file: pytest.MonkeyPatch) -> None:
