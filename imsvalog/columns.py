@@ -75,8 +75,8 @@ def _lines(f: LogFile, rejects: list[Reject] | None):
 class _TimeCodes:
     """A time column as distinct times (UTC microseconds, UTC offset in seconds) and one index into them per row."""
 
-    def __init__(self, distinct: list[tuple[int, int]], codes: list[int]) -> None:
-        self.distinct, self.codes = distinct, codes
+    def __init__(self, distinct: list[tuple[int, int]], codes: Any) -> None:
+        self.distinct, self.codes = distinct, codes  # codes: one array, or its pieces (a list of arrays)
 
     def columns(self, name: str) -> dict[str, pd.Series]:
         """What :func:`~imsvalog.frames.time_columns` makes of the rows' datetimes (distinct ones given as UTC
@@ -85,9 +85,22 @@ class _TimeCodes:
 
         table = np.array(self.distinct, dtype="int64").reshape(-1, 2)
         micros, offsets = table[:, 0], table[:, 1]
-        codes = np.asarray(self.codes, dtype="intp")
-        present = np.bincount(codes, minlength=len(self.distinct)) > 0
-        return time_columns_of(name, micros[codes], offsets[codes], np.unique(offsets[present]))
+        pieces = self.codes if isinstance(self.codes, list) else [np.asarray(self.codes, dtype="intp")]
+        present = sum(np.bincount(c, minlength=len(self.distinct)) for c in pieces) > 0
+        return time_columns_of(name, _taken(micros, pieces), _taken(offsets, pieces), np.unique(offsets[present]))
+
+
+def _taken(values: Any, pieces: list[Any]) -> Any:
+    """``values[codes]`` for the codes given as pieces: taken piece by piece into one array (no array of
+    all the codes is made)."""
+    import numpy as np
+
+    out = np.empty(sum(map(len, pieces)), dtype=values.dtype)
+    at = 0
+    for c in pieces:
+        np.take(values, c, out=out[at : at + len(c)])
+        at += len(c)
+    return out
 
 
 def time_columns_of(name: str, micros: Any, offsets: Any, used: Any = None) -> dict[str, pd.Series]:
@@ -736,15 +749,17 @@ class _ImssColumns:
         parts, self.parts = self.parts, []
         cat = {}
         for name in list(parts[0]):  # each column's pieces freed as soon as they are joined
-            cat[name] = np.concatenate([p.pop(name) for p in parts])
+            pieces = [p.pop(name) for p in parts]
+            # codes of categoricals and times: mapped piece by piece (no array of all the codes)
+            cat[name] = pieces if name in ("file", "time", "thread", "lead", "shape") else np.concatenate(pieces)
         leads = self.lead_list
         data: dict[str, Any] = {
             "kind": _Coded(np.zeros(1, dtype="int64"), ["imss"], slice(None), n),
             "file": _Coded(cat["file"], self.tables["file"].values),
-            "line": cat["line"],
+            "line": _int64(cat["line"]),
             "time": _TimeCodes(self.distinct_times, cat["time"]),
-            "pid": cat["pid"],
-            "tid": cat["tid"],
+            "pid": _int64(cat["pid"]),
+            "tid": _int64(cat["tid"]),
             "thread": _Coded(cat["thread"], list(self.threads)),
             "level": _Coded(cat["lead"], [x.level for x in leads]),
             "component": _Coded(cat["lead"], [x.component for x in leads]),
@@ -766,12 +781,23 @@ class _ImssColumns:
                 columns.update(values.columns(name))
             elif isinstance(values, _Coded):
                 columns[name] = values.series(COLUMNS.get(name))
+            elif isinstance(values, pd.api.extensions.ExtensionArray):
+                columns[name] = pd.Series(values, copy=False)
             else:
                 columns.update(column(name, values, COLUMNS.get(name)))
         return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
 
 
 _ABSENT = object()
+
+
+def _int64(values: Any) -> Any:
+    """An int64 array (no missing value) as the Int64 array :func:`~imsvalog.frames.column` makes of it, without its copy."""
+    import numpy as np
+    import pandas as pd
+
+    assert values.dtype == np.int64 and COLUMNS.get("line") == INT == "Int64"
+    return pd.arrays.IntegerArray(values, np.zeros(len(values), dtype=bool))
 
 
 class _Coded:
@@ -782,8 +808,10 @@ class _Coded:
     missing (a shape's own field: no column of ``n`` codes is made for it)."""
 
     def __init__(self, codes: Any, table: list[Any], rows: Any = None, n: int | None = None) -> None:
+        #: codes given as pieces (a list of arrays; not with ``rows``): a categorical maps them piece by piece
+        self.pieces = codes if isinstance(codes, list) else None
         self.codes, self.table, self.rows = codes, table, rows
-        self.n = len(codes) if n is None else n
+        self.n = (sum(map(len, codes)) if self.pieces is not None else len(codes)) if n is None else n
 
     def series(self, kind: str | None) -> pd.Series:
         import numpy as np
@@ -792,15 +820,21 @@ class _Coded:
         from .frames import categorical
 
         codes, table, rows, n = self.codes, self.table, self.rows, self.n
+        if self.pieces is not None and kind != CATEGORY:
+            codes = np.concatenate(self.pieces) if self.pieces else np.zeros(0, dtype="int64")
         if kind == CATEGORY:  # categories: the distinct values rows use, sorted
-            if rows is None:
+            if self.pieces is not None:
+                used = np.flatnonzero(sum(np.bincount(c + 1, minlength=len(table) + 1) for c in self.pieces)[1:])
+            elif rows is None:
                 used = np.flatnonzero(np.bincount(codes + 1, minlength=len(table) + 1)[1:])
             else:
                 used = np.flatnonzero(np.bincount(codes, minlength=len(table)))
             t = categorical([table[i] for i in used.tolist()])
             remap = np.full(len(table) + 1, -1, dtype=t.codes.dtype)  # code -1 -> the last slot: missing
             remap[used] = t.codes
-            if rows is None:
+            if self.pieces is not None:
+                out = _taken(remap, self.pieces)  # code -1 takes the last slot: missing
+            elif rows is None:
                 out = remap[codes]
             else:
                 out = np.full(n, -1, dtype=t.codes.dtype)
