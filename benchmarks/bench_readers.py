@@ -28,7 +28,8 @@ Usage::
 
 ``--compare-with`` also runs the readers of another checkout of the code (the folder holding its
 package), alternating with this one's so that both see the same load (before/after in one run):
-``read_log_imss`` with one process and ``read_polevt``, each pair's frames of equal length.
+``read_log_imss`` with one process, with two (slices of 32 MB or more) and ``read_polevt``, each pair's
+frames of equal length.
 
 CPU time counts every process of a measurement (the reader's worker is waited for, so its time is
 the reader's); peak RSS is that of the largest process.  Two processes help the wall time only when
@@ -121,6 +122,11 @@ def main() -> None:
                                    {**os.environ, "IMSVALOG_WORKERS": "1"}, tmp)
                 rows += [(f"  read_log_imss, one process, of {args.compare_with}", size, o, "regex", r),
                          ("  the same of this checkout, alternating", size, h, "other", o)]
+                if part.stat().st_size >= 32 << 20:  # read by two processes (columns.PARALLEL_FROM)
+                    env = {k: v for k, v in os.environ.items() if k != "IMSVALOG_WORKERS"}
+                    o, h = alternating([py, "-c", READ_LOG_IMSS, str(part)], args.compare_with, args.repeat, env, tmp)
+                    rows += [(f"  read_log_imss, two processes, of {args.compare_with}", size, o, "regex", r),
+                             ("  the same of this checkout, alternating", size, h, "other", o)]
             part.unlink()
         for mb in args.polevt_mb:
             pol = generate_polevt(tmp / f"polevt-{mb:g}" / "polevt.imss.20240312.0001", mb)
