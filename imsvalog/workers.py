@@ -8,6 +8,7 @@ to a second process, made by ``fork`` (the imports are shared, nothing is starte
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -43,3 +44,108 @@ def fork_pool() -> Any:
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
     return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+
+
+class WorkerDied(RuntimeError):
+    """The second process stopped before it sent its whole result (killed, out of memory)."""
+
+
+class StreamedPart:
+    """A second process, made by ``fork``, that runs ``target(emit, *args)`` and sends back each piece
+    it gives ``emit`` as it goes, then what ``target`` returns: iterate to get them in that order.
+
+    Its pieces go through a pipe written by a thread of the second process (so its work never waits
+    for this one to read) and are read here only when asked for: this process may do its own work
+    first, then take the pieces one by one while the second process still works.  An exception
+    raised by ``target`` is raised here; a second process that dies is :class:`WorkerDied`.
+    None of this when the system cannot fork: :meth:`start` returns None.
+    """
+
+    def __init__(self, what: str, target: Callable[..., Any], *args: Any) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self.what = what
+        self._recv, send = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_run_streamed, args=(send, target, args), daemon=True)
+        self._proc.start()
+        send.close()  # the second process holds the only write end: its end (or death) is the end of the pipe
+
+    @classmethod
+    def start(cls, what: str, target: Callable[..., Any], *args: Any) -> StreamedPart | None:
+        import multiprocessing
+
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        return cls(what, target, *args)
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            try:
+                kind, value = self._recv.recv()
+            except EOFError:
+                self._proc.join()
+                code = self._proc.exitcode
+                how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+                raise WorkerDied(
+                    f"the second process reading {self.what} stopped before it finished ({how}); "
+                    "run again, or with IMSVALOG_WORKERS=1 to read it in one process"
+                ) from None
+            if kind == "error":
+                raise value
+            yield value
+            if kind == "last":
+                return
+
+    def close(self) -> None:
+        """Let go of the second process (stopped if it still runs: this process gave up on it)."""
+        self._recv.close()
+        if self._proc.is_alive():
+            self._proc.kill()
+        self._proc.join()
+
+
+def _run_streamed(send: Any, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """The second process of :class:`StreamedPart`: ``target``'s pieces queued, a thread writing them out."""
+    import queue
+    import threading
+
+    pieces: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
+
+    def write() -> None:
+        while (item := pieces.get()) is not None:
+            try:
+                send.send(item)
+            except BrokenPipeError:
+                return  # the reader gave up
+            except Exception as exc:  # noqa: BLE001 - a piece that would not pickle: said, not lost
+                send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+                return
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        pieces.put(("last", target(lambda piece: pieces.put(("piece", piece)), *args)))
+    except BaseException as exc:  # noqa: BLE001 - handed to the reader, which raises it
+        pieces.put(("error", _sendable(exc)))
+    pieces.put(None)
+    writer.join()
+    send.close()
+
+
+def _sendable(exc: BaseException) -> BaseException:
+    """``exc``, or a RuntimeError that says what it was when it would not come back from pickle whole
+    (an exception whose ``__init__`` takes other arguments than its ``args``)."""
+    import pickle
+
+    try:
+        back = pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own bytes
+    except Exception:  # noqa: BLE001
+        back = None
+    if type(back) is type(exc) and str(back) == str(exc):
+        return exc
+    from .errors import InputError
+
+    if isinstance(exc, InputError):
+        return InputError(str(exc))  # still the user's one-line error
+    return RuntimeError(f"{type(exc).__name__}: {exc}")

@@ -234,3 +234,142 @@ def test_this_process_takes_less_of_a_file_the_more_evaluations_it_holds(tmp_pat
     assert shares == sorted(shares, reverse=True) and shares[1] > shares[2]
     monkeypatch.setattr(scan, "PARENT_SHARE", 0.7)
     assert scan._parent_share(LogFile(p, "imss"), p.stat().st_size) == 0.7
+
+
+# --- the worker's result in pieces: built here as they come, the same whatever their size ----------------
+
+from imsvalog import blocks  # noqa: E402
+from imsvalog.errors import InputError  # noqa: E402
+from imsvalog.workers import StreamedPart, WorkerDied  # noqa: E402
+
+
+def _counting_pieces(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of ends in each piece this process takes from the worker."""
+    taken: list[int] = []
+    take = scan._Marker.take_ends
+
+    def counting(self: scan._Marker, ends: list, shift: int) -> None:
+        taken.append(len(ends))
+        take(self, ends, shift)
+
+    monkeypatch.setattr(scan._Marker, "take_ends", counting)
+    return taken
+
+
+@pytest.mark.parametrize("block", [1 << 10, 1 << 14, 1 << 23])
+def test_pieces_of_any_size_give_the_rows_of_one_pass(block: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker sends its runs after every block it scans (small blocks: many small pieces, one run or
+    none in most); this process settles and builds them as they come: rows, sessions, records, rejects
+    and summary are one process's."""
+    _generator().generate(tmp_path, 2, density=0.27, spoof_share=0.05)
+    monkeypatch.setattr(scan, "WORKERS", 1)
+    one = imsvalog.correlate(tmp_path)
+    monkeypatch.setattr(scan, "WORKERS", 2)
+    monkeypatch.setattr(scan, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(scan, "PARENT_SHARE", 0.3)
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", block)
+    taken = _counting_pieces(monkeypatch)
+    two = imsvalog.correlate(tmp_path)
+    assert [r.to_dict() for r in two.rows] == [r.to_dict() for r in one.rows]
+    assert two.summary.to_dict() == one.summary.to_dict()
+    assert [list(s.records) for s in two.sessions] == [list(s.records) for s in one.sessions]
+    assert [s.records.sources() for s in two.sessions] == [s.records.sources() for s in one.sessions]
+    assert [(r.source.file, r.source.line, r.reason) for r in two.rejects] == [
+        (r.source.file, r.source.line, r.reason) for r in one.rejects
+    ]
+    pieces = len(taken) - 1  # the last is the result's own ends
+    assert pieces >= 10 if block < 1 << 20 else pieces == 1  # one block: one piece, sent once it is scanned
+    assert sum(taken) > 20
+
+
+def _failing_part(after: int, how: str):  # type: ignore[no-untyped-def]
+    """The worker's real scan, which fails once it has sent ``after`` pieces: raises, or is killed."""
+    real = scan._scan_part
+
+    def part(emit, *args):  # type: ignore[no-untyped-def]
+        sent = [0]
+
+        def send(piece) -> None:  # type: ignore[no-untyped-def]
+            if sent[0] == after:
+                if how == "kill":
+                    import signal
+
+                    os.kill(os.getpid(), signal.SIGKILL)
+                raise InputError("log.imss.20240312.0001: cannot read past line 7: Input/output error")
+            sent[0] += 1
+            emit(piece)
+
+        return real(send, *args)
+
+    return part
+
+
+import os  # noqa: E402
+
+
+@pytest.mark.parametrize("how", ["raise", "kill"])
+def test_a_worker_that_fails_mid_way_is_a_clear_error_and_leaves_no_process(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pieces already built here do not hide a worker's failure: its error is raised here (an input error
+    stays one, for its one-line message); a worker that dies says so, and how."""
+    import multiprocessing
+
+    _generator().generate(tmp_path, 2, density=0.27, spoof_share=0.05)
+    monkeypatch.setattr(scan, "WORKERS", 2)
+    monkeypatch.setattr(scan, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(scan, "PARENT_SHARE", 0.3)
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", 1 << 12)
+    monkeypatch.setattr(scan, "_scan_part", _failing_part(3, how))
+    taken = _counting_pieces(monkeypatch)
+    if how == "raise":
+        with pytest.raises(InputError, match=r"cannot read past line 7: Input/output error$"):
+            imsvalog.correlate(tmp_path)
+    else:
+        with pytest.raises(WorkerDied, match=r"stopped before it finished \(killed by signal 9\); run again, or with "
+                                             r"IMSVALOG_WORKERS=1"):
+            imsvalog.correlate(tmp_path)
+    assert len(taken) == 3 if how == "raise" else len(taken) <= 3  # built here before the failure came (a killed
+    # worker's last pieces may die with it, still queued)
+    assert multiprocessing.active_children() == []
+
+
+def _emit_then(emit, n: int, then: str):  # type: ignore[no-untyped-def]
+    for i in range(n):
+        emit([i] * i)
+    if then == "odd":
+        class Odd(Exception):
+            def __init__(self, a: int, b: int) -> None:
+                super().__init__(f"{a} and {b}")
+
+        raise Odd(1, 2)  # its __init__ takes other arguments than its args: it would not unpickle
+    return "done"
+
+
+def test_a_streamed_part_gives_its_pieces_in_order_then_its_result() -> None:
+    part = StreamedPart.start("a test", _emit_then, 500, "return")
+    assert part is not None
+    try:
+        assert list(part) == [[i] * i for i in range(500)] + ["done"]
+    finally:
+        part.close()
+    part = StreamedPart.start("a test", _emit_then, 2, "odd")
+    assert part is not None
+    got = []
+    with pytest.raises(RuntimeError, match=r"^Odd: 1 and 2$"):
+        for piece in part:
+            got.append(piece)
+    part.close()
+    assert got == [[], [1]]
+
+
+def test_a_streamed_part_given_up_is_stopped() -> None:
+    """This process stops reading (an error of its own, an interrupt): close() stops the worker, even one
+    blocked on a full pipe."""
+    import multiprocessing
+
+    part = StreamedPart.start("a test", _emit_then, 10_000, "return")
+    assert part is not None
+    assert next(iter(part)) == []
+    part.close()
+    assert multiprocessing.active_children() == []

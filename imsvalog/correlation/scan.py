@@ -33,7 +33,7 @@ from ..records import AcceptConnection, ImssRecord, MessageIdLine, Reject, ScanF
 from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, CompactRecords, ScanSession, SessionBuilder
 from ..sources import LogFile, LongLine, ScanStats, decode, file_size
 from ..workers import bad_workers_message, workers_of
-from ..workers import fork_pool as _fork_pool
+from ..workers import StreamedPart
 
 if TYPE_CHECKING:
     import numpy as np
@@ -828,7 +828,21 @@ class _Marker:
         """The worker's part (its lines numbered from 1, ``shift`` less than here) after this one's:
         the runs open here end at their thread's first Accept line there, the worker's marked runs end
         in between, in the order of the input; its runs still open go on."""
-        for end in part.ends:
+        self.take_ends(part.ends, shift)
+        for thread, tag in part.evaluated:  # an evaluation, and no Accept line after it there
+            run = self.current.get(thread)
+            if run is None:
+                run = self.current[thread] = _Run(thread, tag, None, False)
+            run.evaluated = True
+        for run in part.open:  # cut only when the part ends the input (else it goes on in the next file)
+            self.current[run.thread] = _shifted(run, shift)
+        self.unparsed_runs += part.unparsed_runs
+        self.finished_lines += part.finished_lines
+
+    def take_ends(self, ends: list[_Run | tuple[str, bytes, bool, _Pos]], shift: int) -> None:
+        """A piece of the worker's ``ends`` (see :class:`_PartResult`), in the order of the input: pieces
+        taken in order settle the runs as the whole list would."""
+        for end in ends:
             if isinstance(end, tuple):
                 thread, tag, evaluated, pos = end
                 run = self.current.pop(thread, None)
@@ -840,15 +854,6 @@ class _Marker:
                     self._settle(run)
             else:
                 self._settle(_shifted(end, shift))
-        for thread, tag in part.evaluated:  # an evaluation, and no Accept line after it there
-            run = self.current.get(thread)
-            if run is None:
-                run = self.current[thread] = _Run(thread, tag, None, False)
-            run.evaluated = True
-        for run in part.open:  # cut only when the part ends the input (else it goes on in the next file)
-            self.current[run.thread] = _shifted(run, shift)
-        self.unparsed_runs += part.unparsed_runs
-        self.finished_lines += part.finished_lines
 
     def _lines(self, run: _Run, got: tuple[array[int], bytes], shift: int) -> list[Source]:
         name = self.names[run.start.file]  # type: ignore[union-attr]
@@ -911,11 +916,13 @@ PARENT_SHARE: float | None = None
 #: the line of an evaluation that the share follows: one per Received header the filter looks at
 _HEADER_NEEDLE = _EVALUATION_HINTS[0].encode()
 assert _HEADER_NEEDLE == b"parse received header string"
-#: how much less this process takes per such line per MB of the file.  Measured at 1 GB, two processes,
-#: CPU seconds per GB: scanning ~6-7 s (both processes), building the sessions of the marked runs
-#: ~0.25 ms per header line (this process, for both parts), 2.4 s at 28 % marker lines (10 header
-#: lines per MB: even at about 0.33), 0.5 s at 5 % (1.8 per MB: even at about 0.46)
-_SHARE_PER_HEADER_MB = 0.015
+#: how much less this process takes per such line per MB of the file.  This process scans its part and
+#: builds the sessions of all marked runs: its own as they end, the worker's as their pieces come
+#: (while the worker scans on).  Both finish together when p (S + B) + (1 - p) B = (1 - p) S, i.e.
+#: p = 1/2 - B / 2S, with S the CPU seconds per GB of scanning (with cutting the runs' lines) and B of
+#: building the runs' sessions.  Measured at 1 GB 28 % marker lines (~12 header lines per MB): S ~7.4,
+#: B ~2.2 s, so p ~0.35 and B / 2S ~0.0125 per header line per MB (5 %: ~2.9 per MB, p ~0.46)
+_SHARE_PER_HEADER_MB = 0.0125
 #: the samples of a file that :func:`_parent_share` counts header lines in: how many, of how many bytes
 _SAMPLES, _SAMPLE_BYTES = 4, 1 << 20
 
@@ -924,8 +931,9 @@ def _parent_share(f: LogFile, size: int) -> float:
     """The share of a big plain file (``size`` bytes) that this process scans before it takes the
     worker's part.  This process scans its part and builds the sessions of its marked runs as they
     end; the worker only cuts its runs' lines (see :func:`_scan_part`), which this process builds
-    after: so it takes less than half, the less the more evaluations the file holds, estimated from
-    the Received header lines in a few evenly spread samples (about 1 ms a sample).  Only the speed
+    as they come, once its own part is scanned: so it takes less than half, the less the more
+    evaluations the file holds, estimated from the Received header lines in a few evenly spread
+    samples (about 1 ms a sample).  Only the speed
     depends on it: the result is the same wherever the file is cut."""
     if PARENT_SHARE is not None:
         return PARENT_SHARE
@@ -1018,9 +1026,13 @@ class _PartResult:
     times: tuple[datetime | None, datetime | None]
 
 
-def _scan_part(f: LogFile, fi: int, start: int, stop: int, last: bool) -> _PartResult:
+def _scan_part(
+    emit: Callable[[tuple[list[_Run | tuple[str, bytes, bool, _Pos]], int]], None],
+    f: LogFile, fi: int, start: int, stop: int, last: bool,
+) -> _PartResult:
     """A worker's part of a plain file (see :class:`_PartResult`); ``last``: its end is the end of the
-    input (the runs open there are cut too)."""
+    input (the runs open there are cut too).  After each block it sends (``emit``) the ``ends`` found so far
+    and the file offset it has read to (for progress); the result holds the rest."""
     rejects: list[Reject] = []
     index = ScanIndex()
     marker = _Marker(index, rejects, worker=True)
@@ -1035,6 +1047,9 @@ def _scan_part(f: LogFile, fi: int, start: int, stop: int, last: bool) -> _PartR
                 continue
             counts[1] += b.end - b.start
             yield b
+            if marker.ends:  # the block is scanned: its runs go to the parent while the next is
+                emit((marker.ends, start + b.offset + b.end - b.start))
+                marker.ends = []
 
     _scan_blocks(marker, fi, name, blocks(), start, index)
     marker.held_to_end = last
@@ -1070,25 +1085,35 @@ def _mark_runs(
     if WORKERS is None and files:
         raise InputError(bad_workers_message())
     marker = _Marker(index, rejects, pass2=pass2)
-    pool = None
+    worker: StreamedPart | None = None
     done = 0
     try:
         for fi, f in enumerate(files):
             name = str(f.path)
             size = file_size(f)
+            last_file = fi == len(files) - 1
             split = 0
             if WORKERS > 1 and size >= PARALLEL_FROM and seekable(f):
-                pool = pool or _fork_pool()
-                split = split_point(f, int(size * _parent_share(f, size))) if pool is not None else 0
-            if 0 < split < size:
-                last_file = fi == len(files) - 1
-                future = pool.submit(_scan_part, f, fi, split, size, last_file)  # type: ignore[union-attr]
+                split = split_point(f, int(size * _parent_share(f, size)))
+            worker = StreamedPart.start(name, _scan_part, f, fi, split, size, last_file) if 0 < split < size else None
+            if worker is not None:
                 before = stats.lines
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done, stop=split), 0, index)
                 marker.held.clear()  # the worker's part comes next: the blocks held are not at its end
-                give_back_free_memory()  # before the worker's result comes in
-                part, future = future.result(), None  # the future would keep the result alive
+                give_back_free_memory()  # before the worker's pieces come in
                 shift = stats.lines - before
+                part = None
+                for piece in worker:  # its runs built here as they come, while it scans on
+                    if isinstance(piece, _PartResult):
+                        part = piece
+                    else:
+                        marker.take_ends(piece[0], shift)
+                        if progress is not None:
+                            progress(done + piece[1], total, name)
+                    del piece  # the runs settled are built: let go of their lines
+                worker.close()
+                worker = None
+                assert part is not None, "the worker's last piece is its result"
                 marker.take_part(part, shift)
                 marker.held_to_end = last_file
                 rejects += [replace(r, source=replace(r.source, line=r.source.line + shift)) for r in part.rejects]
@@ -1103,12 +1128,12 @@ def _mark_runs(
                     progress(done + size, total, name)
             else:
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done), 0, index)
-                marker.held_to_end = fi == len(files) - 1
+                marker.held_to_end = last_file
             done += size
         marker.finish()
     finally:
-        if pool is not None:
-            pool.shutdown()
+        if worker is not None:
+            worker.close()  # this process gave up (an error, an interrupt): the worker is stopped
     return marker.unparsed_runs, marker.finished_lines
 
 
