@@ -204,7 +204,8 @@ def main() -> None:
 
 
 #: the standard modules of the second process, which a small correlate does not start
-_WARM = "import multiprocessing.connection, multiprocessing.popen_fork, concurrent.futures.process"
+_WARM = ("import multiprocessing.connection, multiprocessing.popen_fork, multiprocessing.process, queue, threading, "
+         "concurrent.futures.process")
 
 
 def _with_bytecode(code: Path, cache: Path, small: Path) -> dict[str, str]:

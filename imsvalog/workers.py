@@ -2,7 +2,9 @@
 
 ``correlate``'s scan (:mod:`imsvalog.correlation.scan`) and the DataFrame reader of log.imss
 (:func:`imsvalog.columns.imss_frame`) cut a big plain file at a line start and give one part
-to a second process, made by ``fork`` (the imports are shared, nothing is started again).
+to a second process, made by ``fork`` (the imports are shared, nothing is started again):
+:func:`fork_pool` for a part whose result comes back whole, :class:`StreamedPart` for one that
+sends its result in pieces as it goes (the scan's marked runs, built here while it scans on).
 """
 
 from __future__ import annotations
