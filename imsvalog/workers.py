@@ -13,6 +13,8 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .errors import InputError
+
 
 def workers_of(text: str | None, cpus: int | None) -> int | None:
     """How many processes scan a big log.imss, from ``IMSVALOG_WORKERS``: 1 or 2 (more is 2, less than 0 is
@@ -48,8 +50,9 @@ def fork_pool() -> Any:
     return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
 
 
-class WorkerDied(RuntimeError):
-    """The second process stopped before it sent its whole result (killed, out of memory)."""
+class WorkerDied(InputError):
+    """The second process stopped before it sent its whole result (killed, out of memory): the input could
+    not be read this way, said in one line (exit 2 in the CLI), as an unreadable input is."""
 
 
 class StreamedPart:
@@ -146,8 +149,6 @@ def _sendable(exc: BaseException) -> BaseException:
         back = None
     if type(back) is type(exc) and str(back) == str(exc):
         return exc
-    from .errors import InputError
-
     if isinstance(exc, InputError):
         return InputError(str(exc))  # still the user's one-line error
     return RuntimeError(f"{type(exc).__name__}: {exc}")

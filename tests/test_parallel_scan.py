@@ -373,3 +373,25 @@ def test_a_streamed_part_given_up_is_stopped() -> None:
     assert next(iter(part)) == []
     part.close()
     assert multiprocessing.active_children() == []
+
+
+def test_a_worker_killed_mid_way_is_a_one_line_error_of_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the CLI: one line on stderr naming the file and how the worker stopped, exit 2, no traceback, no row."""
+    from typer.testing import CliRunner
+
+    from imsvalog.cli import app
+
+    _generator().generate(tmp_path, 2, density=0.27, spoof_share=0.05)
+    monkeypatch.setattr(scan, "WORKERS", 2)
+    monkeypatch.setattr(scan, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(scan, "PARENT_SHARE", 0.3)
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", 1 << 12)
+    monkeypatch.setattr(scan, "_scan_part", _failing_part(2, "kill"))
+    r = CliRunner().invoke(app, ["correlate", str(tmp_path), "-f", "jsonl"])
+    log = tmp_path / "log.imss.20240312.0001"
+    assert r.exit_code == 2, r.output
+    assert r.stderr == (
+        f"imsvalog: error: the second process reading {log} stopped before it finished (killed by signal 9); "
+        "run again, or with IMSVALOG_WORKERS=1 to read it in one process\n"
+    )
+    assert r.stdout == ""
