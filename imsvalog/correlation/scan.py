@@ -920,9 +920,10 @@ assert _HEADER_NEEDLE == b"parse received header string"
 #: builds the sessions of all marked runs: its own as they end, the worker's as their pieces come
 #: (while the worker scans on).  Both finish together when p (S + B) + (1 - p) B = (1 - p) S, i.e.
 #: p = 1/2 - B / 2S, with S the CPU seconds per GB of scanning (with cutting the runs' lines) and B of
-#: building the runs' sessions.  Measured at 1 GB 28 % marker lines (~12 header lines per MB): S ~7.4,
-#: B ~2.2 s, so p ~0.35 and B / 2S ~0.0125 per header line per MB (5 %: ~2.9 per MB, p ~0.46)
-_SHARE_PER_HEADER_MB = 0.0125
+#: building the runs' sessions.  Measured at 1 GB 28 % marker lines (~12 header lines per MB), CPU of each
+#: process: at p = 0.32 the worker finished last (by ~0.5 s), at p = 0.35 this process (by ~0.4 s): p ~0.335,
+#: B / 2S ~0.014 per header line per MB (5 %: ~2.9 per MB, p ~0.46)
+_SHARE_PER_HEADER_MB = 0.014
 #: the samples of a file that :func:`_parent_share` counts header lines in: how many, of how many bytes
 _SAMPLES, _SAMPLE_BYTES = 4, 1 << 20
 
