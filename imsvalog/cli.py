@@ -828,6 +828,7 @@ def trace(
     fmt: TraceFormat = typer.Option(TraceFormat.table, "--format", "-f", help="Output format (markdown pastes into a ticket as a table)."),
     raw: bool = typer.Option(False, "--raw", help="Print the original lines exactly, each after its file:line: (escaped only on a terminal)."),
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+    time_window: float = typer.Option(1.0, "--time-window", min=0.0, max=86400.0, metavar="SECONDS", help="As correlate's: seconds within which time alone may link a scan and a policy event (used where no ID ties them)."),
     password: str | None = PASSWORD_OPTION,
     max_member_size: str = MAX_MEMBER_OPTION,
     max_total_size: str = MAX_TOTAL_OPTION,
@@ -859,7 +860,8 @@ def trace(
             if red is not None:  # the ID as the redacted copy holds it
                 message = red.message_id(message) if "@" in message else red.id_text(message.strip())
             with progress_bar() as progress:
-                result = run_trace(message, given, since=start, until=end, tz=zone, progress=progress)
+                result = run_trace(message, given, since=start, until=end, tz=zone, progress=progress,
+                                   time_window=time_window)
             if raw:
                 terminal = output is None and sys.stdout.isatty()
                 with output_file(output, inputs, binary=True) as out:

@@ -35,6 +35,7 @@ file when the scan crosses a rotation.
 
 from __future__ import annotations
 
+import math
 import mmap
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -753,6 +754,7 @@ def trace(
     until: datetime | None = None,
     tz: tzinfo | None = None,
     progress: Callable[[int, int], None] | None = None,
+    time_window: float = 1.0,
 ) -> Trace:
     """Everything the logs under ``paths`` say about the message ``id``, in time order.
 
@@ -763,13 +765,20 @@ def trace(
     table shows it, at least 6 characters) is completed from the logs when exactly one
     internal ID starts with it and nothing else (a Postfix queue ID) is known by it;
     several such IDs are an :class:`InputError` naming them.
+
+    Where the message's scan and policy events are tied by no ID of theirs (a queue ID a Message-ID holds, or
+    time alone), the trace shows what :func:`~imsvalog.correlation.correlate` decides over the same logs (a
+    full pass); ``time_window`` is its ``time_window`` (seconds within which time alone may link them).
     """
+    from .correlation.entry import time_window_of
+
+    time_window_of(time_window)  # an InputError before anything is read
     query = _query(id)
     if INTERNAL_ID.fullmatch(query) or not is_internal_id_prefix(query):
-        return _trace(id, paths, since=since, until=until, tz=tz, progress=progress)
+        return _trace(id, paths, since=since, until=until, tz=tz, progress=progress, time_window=time_window)
     as_queue_id = None
     if QUEUE_ID.fullmatch(query):
-        as_queue_id = _trace(id, paths, since=since, until=until, tz=tz, progress=progress)
+        as_queue_id = _trace(id, paths, since=since, until=until, tz=tz, progress=progress, time_window=time_window)
         if as_queue_id.lines:
             return as_queue_id
     full = complete_internal_id(query, paths)
@@ -780,7 +789,7 @@ def trace(
         if as_queue_id is not None:
             return as_queue_id
         raise InputError(f"no internal ID in the logs given starts with {query}")
-    result = _trace(full[0], paths, since=since, until=until, tz=tz, progress=progress)
+    result = _trace(full[0], paths, since=since, until=until, tz=tz, progress=progress, time_window=time_window)
     result.notes.insert(0, f"{query} is the start of internal ID {full[0]} (the only one in the logs given): traced that")
     return result
 
@@ -793,6 +802,7 @@ def _trace(
     until: datetime | None = None,
     tz: tzinfo | None = None,
     progress: Callable[[int, int], None] | None = None,
+    time_window: float = 1.0,
 ) -> Trace:
     if reversed_span(since, until):
         raise InputError(f"the time span is reversed: since {since} is after until {until}; no message can be in it")
@@ -834,8 +844,9 @@ def _trace(
     named = {queue_key(q): q for s in sessions for q in _queues_in_headers(s)}
     candidates = small.events_holding_queues(named) if named else {}
     taken: list[tuple[tuple[str, int], PolicyEvent, str]] = []
+    decided = _Correlated(paths, time_window, progress)
     if candidates or any(s.via_mid_queue for s in sessions):
-        sessions, taken = _as_correlate_links(imss, sessions, small, candidates, result.notes)
+        sessions, taken = _as_correlate_links(imss, sessions, small, candidates, result.notes, decided)
     # 3. what log.imss told (an internal ID from Scan finished, a queue ID from a Received header) -> small files again
     for s in sessions:
         _keys_from_session(s, imss, keys)
@@ -848,7 +859,7 @@ def _trace(
     paired = False
     if imss and not sessions and small.events:
         # 4. no ID leads to a scan: what correlate decides for the message's policy events (a full pass)
-        sessions = _pair_as_correlate(paths, imss, small, result.notes, progress)
+        sessions = _pair_as_correlate(imss, small, result.notes, decided)
         paired = True
     _assemble(result, keys, small, imss, sessions, tz, paired)
     if kind == "queue-id":
@@ -1002,34 +1013,107 @@ def _scan_of(imss: list[_ImssFile], s: _Session) -> list[ScanSession]:
     return out + b.flush()
 
 
+class _Correlated:
+    """:func:`~imsvalog.correlation.correlate` over the trace's logs, run once when first asked (a full pass, on
+    the trace's progress bar): what trace shows where only correlate's linking ties a scan to the message."""
+
+    def __init__(self, paths: PathsLike, time_window: float, progress: Callable[[int, int], None] | None) -> None:
+        self.paths = paths
+        self.window = time_window
+        self.progress = progress
+        self.error: str | None = None
+        self._rows: list[Row] | None = None
+        self._ran = False
+
+    def rows(self) -> list[Row] | None:
+        """correlate's rows; None when it could not run (``error`` says why)."""
+        if not self._ran:
+            self._ran = True
+            from .correlation import correlate
+
+            progress = self.progress
+
+            def step(done: int, total: int, name: str = "") -> None:
+                if progress is not None:
+                    progress(done, total)
+
+            try:
+                self._rows = correlate(self.paths, time_window=self.window,
+                                       progress=step if progress is not None else None).rows
+            except (InputError, ReadError) as exc:
+                self.error = str(exc)
+        return self._rows
+
+    @property
+    def window_words(self) -> str:
+        return f"{self.window:g} s"
+
+
+_BASIS_WORDS = {"time": "time", "queue_id": "queue ID", "message_id": "Message-ID", "internal_id": "internal ID"}
+
+
+def _basis_words(basis: Sequence[str]) -> str:
+    """correlate's bases in words: ``time alone`` when time is the only one.
+
+    >>> _basis_words(["time"]), _basis_words(["internal_id", "message_id", "time"])
+    ('time alone', 'internal ID, Message-ID and time')
+    """
+    if list(basis) == ["time"]:
+        return "time alone"
+    words = [_BASIS_WORDS.get(b, b) for b in basis]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _places(sources: Sequence[tuple[str, int]]) -> str:
+    """The lines of a scan as ``file:first-last`` (``file:first to file2:last`` across a rotation).
+
+    >>> _places([("/x/log.imss.1", 11), ("/x/log.imss.1", 19)]), _places([("/x/a", 3), ("/x/b", 1)])
+    ('log.imss.1:11-19', 'a:3 to b:1')
+    """
+    (f0, l0), (f1, l1) = sources[0], sources[-1]
+    first = f"{Path(f0).name}:{l0}"
+    if (f0, l0) == (f1, l1):
+        return first
+    return first + (f"-{l1}" if f0 == f1 else f" to {Path(f1).name}:{l1}")
+
+
+def _scan_words(r: Row, lead: str = "the scan on ") -> str:
+    """A row's scan as correlate names it: thread, time and lines."""
+    assert r.session is not None
+    when = f" at {r.trace.time.isoformat(sep=' ')}" if r.trace is not None else ""
+    return f"{lead}thread {r.session.thread}{when} ({_places(r.session.sources)})"
+
+
 def _as_correlate_links(
     imss: list[_ImssFile], sessions: list[_Session], small: _Small,
-    candidates: dict[tuple[str, int], tuple[PolicyEvent, str]], notes: list[str],
+    candidates: dict[tuple[str, int], tuple[PolicyEvent, str]], notes: list[str], decided: _Correlated,
 ) -> tuple[list[_Session], list[tuple[tuple[str, int], PolicyEvent, str]]]:
-    """Correlate's decision over the scans found and the policy events that fit them (those found by the
-    message's IDs and those whose Message-ID holds a queue ID the scans name): a scan found by a queue ID the
-    Message-ID holds stays only if correlate links it to one of the message's events; an event found by a queue
-    ID comes in only if correlate links it to one of the message's scans.  The rest is said in a note."""
-    from .correlation.entry import time_window_of
-    from .correlation.link import link_rows
-
-    scans = [_scan_of(imss, s) for s in sessions]
-    owner = {id(x): i for i, xs in enumerate(scans) for x in xs}
-    own_events = list(small.events.values())
-    pool = own_events + [e for e, _ in candidates.values()]
-    rows = link_rows([x for xs in scans for x in xs], pool, list(small.tx.values()), time_window_of(1.0),
-                     list(small.mail.values()))
+    """Correlate's decision for the scans found and the policy events that fit them (those found by the message's
+    IDs and those whose Message-ID holds a queue ID the scans name): a scan found by a queue ID the Message-ID
+    holds stays only if correlate links it to one of the message's events; an event found by a queue ID comes in
+    only if correlate links it to one of the message's scans.  The decision is correlate's own, over every scan
+    and event of the logs at once (a full pass): a scan elsewhere in the logs may hold the event by a stronger
+    basis (its ``Scan finished`` names the event's internal ID).  The rest is said in a note."""
+    rows = decided.rows()
+    if rows is None:
+        notes.append(f"correlate could not run over the logs ({decided.error}): the scans and policy events tied by a "
+                     "queue ID a Message-ID holds are decided over those found only")
+        rows = _local_rows(imss, sessions, small, candidates, decided.window)
+    where_of = {(str(imss[fi].file.path), ln): i for i, s in enumerate(sessions) for fi, ln, _ in s.lines}
     event_of: dict[int, PolicyEvent] = {}  # session index -> the event correlate links to it
-    scan_of: dict[int, tuple[int, Row]] = {}  # id(event) -> (session index, row)
+    scan_of: dict[tuple[str, int], tuple[int | None, Row]] = {}  # event (file, line) -> (session index, its row)
     for r in rows:
-        if r.status == "linked" and r.session is not None and r.event is not None and id(r.session) in owner:
-            event_of[owner[id(r.session)]] = r.event
-            scan_of[id(r.event)] = (owner[id(r.session)], r)
-    mine = {id(e) for e in own_events}
+        if r.status != "linked" or r.session is None or r.event is None:
+            continue
+        i = next((where_of[p] for p in r.session.sources if p in where_of), None)
+        if i is not None:
+            event_of[i] = r.event
+        scan_of[(r.event.source.file, r.event.source.line)] = (i, r)
+    mine = set(small.events)
     kept: list[_Session] = []
     for i, s in enumerate(sessions):
         e = event_of.get(i)
-        if not s.via_mid_queue or (e is not None and id(e) in mine):
+        if not s.via_mid_queue or (e is not None and (e.source.file, e.source.line) in mine):
             kept.append(s)
             continue
         notes.append(f"the scan at {_first_line(imss, s)} names a queue ID a Message-ID of the message holds, but correlate links "
@@ -1038,32 +1122,82 @@ def _as_correlate_links(
     kept_ids = {i for i, s in enumerate(sessions) if s in kept}
     taken = []
     for where, (e, held) in candidates.items():
-        got = scan_of.get(id(e))
+        got = scan_of.get(where)
         if got is not None and got[0] in kept_ids:
             taken.append((where, e, held))
+            continue
+        head = f"policy event {e.internal_id} ({e.source.ref()}) holds queue ID {held} in its Message-ID, but "
+        if got is not None and got[0] is not None:
+            notes.append(head + f"correlate links it to the scan at {_first_line(imss, sessions[got[0]])}: not shown")
+        elif got is not None:
+            r = got[1]
+            assert r.link is not None
+            holder = next((s for s in kept if held in map(queue_key, _queues_in_headers(s))), None)
+            named = "" if holder is None else (
+                f", not to the scan holding queue ID {held} (thread {holder.tag.decode()[1:-1]}, "
+                f"{_places([(imss[fi].file.name, ln) for fi, ln, _ in holder.lines])})")
+            notes.append(head + f"correlate links it to another scan by {_basis_words(r.link.basis)} "
+                         f"({r.link.confidence} confidence): {_scan_words(r)}{named}; the policy event is not shown "
+                         f"here (trace {e.internal_id} shows it with that scan)")
         else:
-            notes.append(f"policy event {e.internal_id} ({e.source.ref()}) holds queue ID {held} in its Message-ID, but "
-                         + (f"correlate links it to the scan at {_first_line(imss, sessions[got[0]])}" if got is not None
-                            else "correlate does not link it to this message's scan") + ": not shown")
+            notes.append(head + "correlate does not link it to this message's scan: not shown")
     return kept, taken
 
 
-def _pair_as_correlate(paths: PathsLike, imss: list[_ImssFile], small: _Small, notes: list[str],
-                       progress: Callable[[int, int], None] | None) -> list[_Session]:
+def _local_rows(imss: list[_ImssFile], sessions: list[_Session], small: _Small,
+                candidates: dict[tuple[str, int], tuple[PolicyEvent, str]], window: float) -> list[Row]:
+    """correlate's linking over the scans and events trace found only (when correlate cannot run over the logs)."""
+    from .correlation.entry import time_window_of
+    from .correlation.link import link_rows
+
+    scans = [x for s in sessions for x in _scan_of(imss, s)]
+    pool = list(small.events.values()) + [e for e, _ in candidates.values()]
+    return link_rows(scans, pool, list(small.tx.values()), time_window_of(window), list(small.mail.values()))
+
+
+#: how far from a policy event without trace a scan without policy event is named as the nearest (correlate's
+#: reach for "the scanner was logging at debug level then")
+NEAR_SCANS = timedelta(minutes=15)
+
+
+def _nearest_unlinked(e: PolicyEvent, rows: Sequence[Row]) -> list[Row]:
+    """The scans without policy event (which IMSVA's filter did not clear) nearest to ``e`` within
+    :data:`NEAR_SCANS`: those at the least distance (several when equally near)."""
+    near = [r for r in rows if r.status == "trace-without-event" and r.trace is not None
+            and r.trace.triggered is not False and abs(r.trace.time - e.time) <= NEAR_SCANS]
+    if not near:
+        return []
+    least = min(abs((r.trace.time - e.time).total_seconds()) for r in near if r.trace is not None)
+    return [r for r in near if r.trace is not None and abs((r.trace.time - e.time).total_seconds()) == least]
+
+
+def _why_not_paired(e: PolicyEvent, r: Row, rows: Sequence[Row], decided: _Correlated) -> str:
+    """Why correlate pairs no scan with an event that log.imss names by no ID: correlate's evidence, unless a scan
+    without policy event is near it (then "holds no scan of it at all" is not known: that scan is named)."""
+    near = [] if r.linked_elsewhere else _nearest_unlinked(e, rows)
+    if not near:
+        return "; ".join(r.notes) if r.notes else (r.missing or "no scan fits it")
+    named = []
+    secs = 0.0
+    for x in near:
+        assert x.trace is not None
+        secs = (x.trace.time - e.time).total_seconds()
+        when = "the same second" if abs(secs) < 1 else f"{abs(secs):.0f} s {'later' if secs > 0 else 'earlier'}"
+        named.append(f"{_scan_words(x, lead='')}, {when}")
+    what = "the nearest scan without a policy event" if len(named) == 1 else \
+        f"the {len(named)} nearest scans without a policy event, equally near"
+    return (f"no scan is within correlate's time window ({decided.window_words}) of it; {what}: {'; '.join(named)} "
+            f"(outside the window: with --time-window {math.ceil(abs(secs))} time alone may pair them, low confidence)")
+
+
+def _pair_as_correlate(imss: list[_ImssFile], small: _Small, notes: list[str], decided: _Correlated) -> list[_Session]:
     """What correlate decides for the message's policy events when no ID leads to a scan: it runs correlate over
     the same paths (a full pass) and shows the scan it pairs (by time alone, low confidence), or says which
     scans fit without a pair being chosen, or that it pairs none."""
-    from .correlation import correlate
-
-    def step(done: int, total: int, name: str = "") -> None:
-        if progress is not None:
-            progress(done, total)
-
-    try:
-        rows = correlate(paths, progress=step if progress is not None else None).rows
-    except (InputError, ReadError) as exc:
+    rows = decided.rows()
+    if rows is None:
         notes.append(f"log.imss holds no scan of this message by its IDs, and correlate could not run to pair one by "
-                     f"time: {exc}")
+                     f"time: {decided.error}")
         return []
     mine = {(e.source.file, e.source.line): e for e in small.events.values()}
     index = {str(f.file.path): fi for fi, f in enumerate(imss)}
@@ -1077,8 +1211,7 @@ def _pair_as_correlate(paths: PathsLike, imss: list[_ImssFile], small: _Small, n
         e = r.event
         said.add((e.source.file, e.source.line))
         if r.status == "linked" and r.session is not None and r.link is not None:
-            basis = " and ".join({"time": "time alone", "queue_id": "queue ID", "message_id": "Message-ID",
-                                  "internal_id": "internal ID"}.get(b, b) for b in r.link.basis)
+            basis = _basis_words(r.link.basis)
             words = f"paired by {basis} ({r.link.confidence} confidence), as correlate links them"
             file, line = r.session.sources[0]
             where = f"{Path(file).name}:{line}"
@@ -1099,8 +1232,7 @@ def _pair_as_correlate(paths: PathsLike, imss: list[_ImssFile], small: _Small, n
             notes.append(f"{head} pairs no scan with policy event {e.internal_id}: it {r.link.detail}; no pair is "
                          f"chosen{tie}")
         else:
-            why = "; ".join(r.notes) if r.notes else (r.missing or "no scan fits it")
-            notes.append(f"{head} pairs no scan with policy event {e.internal_id}: {why}")
+            notes.append(f"{head} pairs no scan with policy event {e.internal_id}: {_why_not_paired(e, r, rows, decided)}")
     for where, e in sorted(mine.items()):
         if where not in said:  # correlate pairs AntiSpoofFilter scans with spoof events only
             notes.append(f"{head} pairs no scan with policy event {e.internal_id}: it pairs AntiSpoofFilter scans with "

@@ -1,0 +1,168 @@
+"""Attack s18b on trace: a queue ID's scan whose policy event correlate links to another scan by internal ID
+(s18b-1: trace must say what correlate decides over all scans and events at once), and a policy event with a
+scan without event 3 s away, outside correlate's 1 s window (s18b-4: no "holds no scan of it at all")."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from imsvalog.cli import app
+from imsvalog.correlation import correlate
+from imsvalog.timeline import trace
+
+from .conftest import FIXTURES
+
+KB = FIXTURES / "kb000239719"
+TIME_ONLY = FIXTURES / "time-only"
+IID = "87BDADC9-87B8-3D05-A958-0267A8088406"
+QID = "DDDFC11FB0C"
+EVENT3 = "11111111-0000-4000-8000-000000000003"
+LOG = "log.imss.20190430.0001"
+
+
+def _qsub(folder: Path) -> Path:
+    """The KB scan (its Received header names queue ID DDDFC11FB0C, no Message-ID or Scan finished line), and a
+    second scan on another thread whose Scan finished names the policy event's internal ID (and whose Message-ID
+    is the event's): correlate links the event to the second scan by internal ID."""
+    p2 = "2019/04/30 13:57:43 GMT+09:00 [28639:1111]"
+    extra = [
+        f"{p2} Info: Accept connection from client [127.0.0.1]",
+        f"{p2} >>> Message-ID : <20190430045742.DDDFC11FB0C@ie-test057.test.test>",
+        f"{p2} Running ruleId:12; version:2, numFilters:1, numActions:1",
+        f"{p2} [DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:from a.example "
+        "(a [198.51.100.7]) by b (Postfix) with ESMTP id 1234ABCDEF; Tue, 30 Apr 2019 13:57:42 +0900",
+        f"{p2} [DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader:get matched string:198.51.100.7",
+        f"{p2} [DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.7,",
+        f"{p2} [DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.",
+        f"{p2} Final action 0: QuarantineAction",
+        f"{p2} Scan finished for {IID}, scanned 1 times",
+    ]
+    log = (KB / LOG).read_text()
+    assert log.endswith("\n") and len(log.splitlines()) == 10
+    (folder / LOG).write_text(log + "\n".join(extra) + "\n")
+    (folder / "polevt.imss.20190430.0001").write_bytes((KB / "polevt.imss.20190430.0001").read_bytes())
+    return folder
+
+
+def _near(folder: Path) -> Path:
+    """fixtures/time-only with policy event 3 at 10:02:43: its only scan candidate (10:02:40) is 3 s away."""
+    (folder / "log.imss.20240315.0001").write_bytes((TIME_ONLY / "log.imss.20240315.0001").read_bytes())
+    ev = (TIME_ONLY / "polevt.imss.20240315.0001").read_text().splitlines(keepends=True)
+    assert ev[2].startswith("2024/03/15 10:02:40 ")
+    ev[2] = ev[2].replace("10:02:40", "10:02:43", 1)
+    (folder / "polevt.imss.20240315.0001").write_text("".join(ev))
+    return folder
+
+
+def _scan_lines(t) -> list[int]:
+    return [ln.line for ln in t.lines if ln.stage == "scan"]
+
+
+def _policy_lines(t) -> list[int]:
+    return [ln.line for ln in t.lines if ln.stage == "policy"]
+
+
+# --- s18b-1 -----------------------------------------------------------------------------------------------------
+
+
+def test_correlate_links_the_event_to_the_scan_naming_its_internal_id(tmp_path: Path) -> None:
+    rows = correlate(_qsub(tmp_path)).rows
+    (linked,) = [r for r in rows if r.status == "linked"]
+    assert linked.event.internal_id == IID and linked.session.thread == "28639:1111"
+    assert linked.link.basis[0] == "internal_id"
+    (alone,) = [r for r in rows if r.status == "trace-without-event"]
+    assert alone.session.thread == "28639:4098483968"
+
+
+def test_trace_by_queue_id_shows_what_correlate_decides(tmp_path: Path) -> None:
+    t = trace(QID, [_qsub(tmp_path)])
+    # the scan holding the queue ID, without the policy event correlate links elsewhere
+    assert _scan_lines(t) == list(range(1, 11))
+    assert _policy_lines(t) == []
+    assert t.internal_ids == [] and t.queue_ids == [QID]
+    (note,) = [n for n in t.notes if n.startswith(f"policy event {IID}")]
+    assert f"holds queue ID {QID} in its Message-ID" in note
+    assert "correlate links it to another scan by internal ID" in note
+    assert "the scan on thread 28639:1111 at 2019-04-30 13:57:43+09:00 (log.imss.20190430.0001:11-19)" in note
+    assert f"not to the scan holding queue ID {QID} (thread 28639:4098483968, log.imss.20190430.0001:1-10)" in note
+    assert f"trace {IID} shows it" in note
+
+
+def test_trace_by_internal_id_agrees_with_trace_by_queue_id(tmp_path: Path) -> None:
+    _qsub(tmp_path)
+    t = trace(IID, [tmp_path])
+    assert _scan_lines(t) == list(range(11, 20)) and _policy_lines(t) == [1]
+    by_queue = trace(QID, [tmp_path])
+    # the policy event is shown with one scan only, the one correlate links it to
+    assert not set(_scan_lines(t)) & set(_scan_lines(by_queue))
+
+
+def test_the_cli_says_it_in_every_format_and_at_80_columns(tmp_path: Path) -> None:
+    _qsub(tmp_path)
+    run = lambda *a: CliRunner().invoke(app, ["trace", QID, str(tmp_path), *a], env={"COLUMNS": "80"})  # noqa: E731
+    table = run()
+    assert table.exit_code == 0, table.output
+    assert "-- policy event" not in table.stdout
+    assert "correlate links it to another scan by internal ID" in table.stderr
+    doc = json.loads(run("-f", "json").stdout)
+    assert doc["stages"]["policy"] == 0 and doc["stages"]["scan"] == 10
+    assert any("the scan on thread 28639:1111" in n for n in doc["notes"])
+    jl = [json.loads(x) for x in run("-f", "jsonl").stdout.splitlines()]
+    assert not any(x.get("stage") == "policy" for x in jl)
+
+
+def test_kb_trace_still_links_by_the_queue_id_when_correlate_does(tmp_path: Path) -> None:
+    """Without the second scan, correlate links the event to the KB scan by queue ID: trace shows both."""
+    t = trace(QID, [KB])
+    assert _scan_lines(t) == list(range(1, 11)) and _policy_lines(t) == [1]
+    assert not any("another scan" in n for n in t.notes)
+
+
+# --- s18b-4 -----------------------------------------------------------------------------------------------------
+
+
+def test_an_event_with_a_scan_outside_the_window_names_it(tmp_path: Path) -> None:
+    _near(tmp_path)
+    t = trace(EVENT3, [tmp_path])
+    assert _scan_lines(t) == [] and _policy_lines(t) == [3]
+    (note,) = [n for n in t.notes if "correlate" in n]
+    assert "holds no scan of it at all" not in note and "not in the log.imss files given" not in note
+    assert "no scan is within correlate's time window (1 s) of it" in note
+    assert ("the nearest scan without a policy event: thread 900:1 at 2024-03-15 10:02:40-05:00 "
+            "(log.imss.20240315.0001:13-18), 3 s earlier") in note
+    assert "--time-window 3" in note
+
+
+def test_time_window_on_trace_has_correlates_meaning(tmp_path: Path) -> None:
+    _near(tmp_path)
+    rows = correlate(tmp_path, time_window=3).rows
+    (row,) = [r for r in rows if r.event is not None and r.event.internal_id == EVENT3]
+    assert row.status == "linked" and row.link.basis == ["time"]
+    t = trace(EVENT3, [tmp_path], time_window=3)
+    assert _scan_lines(t) == list(range(13, 19))
+    assert any("by time alone (low confidence): 3 s apart" in n for n in t.notes)
+    res = CliRunner().invoke(app, ["trace", EVENT3, str(tmp_path), "--time-window", "3", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["stages"]["scan"] == 6
+
+
+def test_a_bad_time_window_is_a_usage_error(tmp_path: Path) -> None:
+    _near(tmp_path)
+    for bad in ("-1", "inf", "nan", "86401", "abc"):
+        res = CliRunner().invoke(app, ["trace", EVENT3, str(tmp_path), "--time-window", bad])
+        assert res.exit_code == 2, (bad, res.output)
+        assert re.search(r"--time-window must be a number from 0 to 86400", res.stderr), res.stderr
+
+
+def test_a_far_scan_is_not_named_as_near(tmp_path: Path) -> None:
+    """Without any scan without event near it, the note says what correlate's evidence says (no nearest scan)."""
+    log = (TIME_ONLY / "log.imss.20240315.0001").read_text().splitlines(keepends=True)
+    (tmp_path / "log.imss.20240315.0001").write_text("".join(log[:12]))
+    (tmp_path / "polevt.imss.20240315.0001").write_bytes((TIME_ONLY / "polevt.imss.20240315.0001").read_bytes())
+    t = trace(EVENT3, [tmp_path])
+    (note,) = [n for n in t.notes if "correlate" in n]
+    assert "nearest scan without a policy event" not in note
