@@ -770,7 +770,7 @@ def trace(
     time alone), the trace shows what :func:`~imsvalog.correlation.correlate` decides over the same logs (a
     full pass); ``time_window`` is its ``time_window`` (seconds within which time alone may link them).
     """
-    from .correlation.entry import time_window_of
+    from .time_window import time_window_of
 
     time_window_of(time_window)  # an InputError before anything is read
     query = _query(id)
@@ -840,9 +840,16 @@ def _trace(
             return _address_trace(query, by_kind, small, since, until, tz, result, progress)
     # 2. correlate's queue-ID evidence: a scan found by a queue ID the Message-ID holds, and the other way round a
     # policy event whose Message-ID holds a queue ID the scan's Received headers name, are taken only where
-    # correlate's linking (the same function, over these scans and events) pairs them (a queue ID is reused)
+    # correlate links them (correlate over the same logs: a queue ID is reused, and another scan may name the
+    # event's internal ID); an event whose internal ID or Message-ID a scan found names comes in by that ID
     named = {queue_key(q): q for s in sessions for q in _queues_in_headers(s)}
     candidates = small.events_holding_queues(named) if named else {}
+    if candidates:
+        by_id = _Keys()
+        for s in sessions:
+            _keys_from_session(s, imss, by_id)
+        candidates = {k: (e, q) for k, (e, q) in candidates.items()
+                      if e.internal_id.upper() not in by_id.iids and _strip_brackets(e.message_id) not in by_id.mids}
     taken: list[tuple[tuple[str, int], PolicyEvent, str]] = []
     decided = _Correlated(paths, time_window, progress)
     if candidates or any(s.via_mid_queue for s in sessions):
@@ -1147,7 +1154,7 @@ def _as_correlate_links(
 def _local_rows(imss: list[_ImssFile], sessions: list[_Session], small: _Small,
                 candidates: dict[tuple[str, int], tuple[PolicyEvent, str]], window: float) -> list[Row]:
     """correlate's linking over the scans and events trace found only (when correlate cannot run over the logs)."""
-    from .correlation.entry import time_window_of
+    from .time_window import time_window_of
     from .correlation.link import link_rows
 
     scans = [x for s in sessions for x in _scan_of(imss, s)]
@@ -1160,10 +1167,10 @@ def _local_rows(imss: list[_ImssFile], sessions: list[_Session], small: _Small,
 NEAR_SCANS = timedelta(minutes=15)
 
 
-def _nearest_unlinked(e: PolicyEvent, rows: Sequence[Row]) -> list[Row]:
-    """The scans without policy event (which IMSVA's filter did not clear) nearest to ``e`` within
-    :data:`NEAR_SCANS`: those at the least distance (several when equally near)."""
-    near = [r for r in rows if r.status == "trace-without-event" and r.trace is not None
+def _nearest_unlinked(e: PolicyEvent, appliance: str | None, rows: Sequence[Row]) -> list[Row]:
+    """The scans without policy event of the event's appliance (which IMSVA's filter did not clear) nearest to
+    ``e`` within :data:`NEAR_SCANS`: those at the least distance (several when equally near)."""
+    near = [r for r in rows if r.status == "trace-without-event" and r.trace is not None and r.appliance == appliance
             and r.trace.triggered is not False and abs(r.trace.time - e.time) <= NEAR_SCANS]
     if not near:
         return []
@@ -1174,7 +1181,7 @@ def _nearest_unlinked(e: PolicyEvent, rows: Sequence[Row]) -> list[Row]:
 def _why_not_paired(e: PolicyEvent, r: Row, rows: Sequence[Row], decided: _Correlated) -> str:
     """Why correlate pairs no scan with an event that log.imss names by no ID: correlate's evidence, unless a scan
     without policy event is near it (then "holds no scan of it at all" is not known: that scan is named)."""
-    near = [] if r.linked_elsewhere else _nearest_unlinked(e, rows)
+    near = [] if r.linked_elsewhere else _nearest_unlinked(e, r.appliance, rows)
     if not near:
         return "; ".join(r.notes) if r.notes else (r.missing or "no scan fits it")
     named = []

@@ -166,3 +166,31 @@ def test_a_far_scan_is_not_named_as_near(tmp_path: Path) -> None:
     t = trace(EVENT3, [tmp_path])
     (note,) = [n for n in t.notes if "correlate" in n]
     assert "nearest scan without a policy event" not in note
+
+
+def test_a_scan_of_another_appliance_is_not_named(tmp_path: Path) -> None:
+    """Appliance 1 logs event 3 and no scan near it; appliance 2 logs a scan without event 3 s before it: correlate
+    keeps appliances apart, and so does the note."""
+    one, two = (tmp_path / a / "IMSVA" / "LogFile" for a in ("imsva01", "imsva02"))
+    one.mkdir(parents=True)
+    two.mkdir(parents=True)
+    _near(one)
+    log = (one / "log.imss.20240315.0001").read_text().splitlines(keepends=True)
+    (one / "log.imss.20240315.0001").write_text("".join(log[:12]))  # appliance 1: no 10:02:40 scan
+    (two / "log.imss.20240315.0001").write_text("".join(log[12:]))  # appliance 2: only the 10:02:40 scan
+    (two / "polevt.imss.20240315.0001").write_text("")
+    rows = correlate(tmp_path).rows
+    assert [r.appliance for r in rows if r.status == "trace-without-event"] == ["imsva02"]
+    t = trace(EVENT3, [tmp_path])
+    (note,) = [n for n in t.notes if "correlate" in n]
+    assert "nearest scan without a policy event" not in note and "900:1" not in note
+
+
+def test_the_library_refuses_a_bad_time_window_before_reading(tmp_path: Path) -> None:
+    import pytest
+
+    from imsvalog.errors import InputError
+
+    for bad in (float("inf"), float("nan"), -1.0, 86401.0):
+        with pytest.raises(InputError, match="--time-window"):
+            trace(EVENT3, [tmp_path / "absent"], time_window=bad)

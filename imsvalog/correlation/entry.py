@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from datetime import timedelta
 from functools import partial
@@ -17,6 +16,7 @@ from ..records import Reject
 from ..scan_sessions import ScanSession
 from ..sources import LogFile, ScanStats, discover, file_size, what_was_found
 from ..spoof import DOCUMENTED, Profile, get_profile
+from ..time_window import MAX_TIME_WINDOW, time_window_of  # noqa: F401 (their home was here)
 from ..trusted import TrustedList
 from .calibrate import calibrate
 from .compare import findings_by_kind, recompute
@@ -26,25 +26,6 @@ from .scan import ProgressFn, find_scans, read_sessions, read_spoof_sessions
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-#: the widest time window: a time-only link further apart than a day means nothing
-MAX_TIME_WINDOW = 86400.0
-
-
-def time_window_of(seconds: float) -> timedelta:
-    """``--time-window`` as a timedelta; :class:`InputError` unless finite, >= 0 and at most a day.
-
-    >>> time_window_of(1.5)
-    datetime.timedelta(seconds=1, microseconds=500000)
-    >>> time_window_of(float("inf"))
-    Traceback (most recent call last):
-    ...
-    imsvalog.errors.InputError: --time-window: inf is not a number of seconds from 0 to 86400 (one day)
-    """
-    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and 0 <= seconds <= MAX_TIME_WINDOW):
-        raise InputError(f"--time-window: {seconds!r} is not a number of seconds from 0 to {MAX_TIME_WINDOW:.0f} (one day)")
-    return timedelta(seconds=seconds)
 
 
 def correlate(
