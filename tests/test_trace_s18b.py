@@ -194,3 +194,17 @@ def test_the_library_refuses_a_bad_time_window_before_reading(tmp_path: Path) ->
     for bad in (float("inf"), float("nan"), -1.0, 86401.0):
         with pytest.raises(InputError, match="--time-window"):
             trace(EVENT3, [tmp_path / "absent"], time_window=bad)
+
+
+def test_when_correlate_cannot_run_the_decision_is_over_what_trace_found_and_said(tmp_path: Path, monkeypatch) -> None:
+    import imsvalog.correlation as correlation
+    from imsvalog.errors import InputError
+
+    def refuse(*args, **kwargs):
+        raise InputError("cannot read this today")
+
+    monkeypatch.setattr(correlation, "correlate", refuse)
+    t = trace(QID, [_qsub(tmp_path)])
+    # over the scans holding the queue ID only, the KB scan is the event's (the old, partial decision), said so
+    assert _scan_lines(t) == list(range(1, 11)) and _policy_lines(t) == [1]
+    assert any(n.startswith("correlate could not run over the logs (cannot read this today)") for n in t.notes)
