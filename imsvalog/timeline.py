@@ -1167,12 +1167,13 @@ def _local_rows(imss: list[_ImssFile], sessions: list[_Session], small: _Small,
 NEAR_SCANS = timedelta(minutes=15)
 
 
-def _nearest_unlinked(e: PolicyEvent, appliance: str | None, rows: Sequence[Row]) -> list[Row]:
+def _nearest_unlinked(e: PolicyEvent, appliance: str | None, rows: Sequence[Row], window: float) -> list[Row]:
     """The scans without policy event of the event's appliance (which IMSVA's filter did not clear) nearest to
-    ``e`` within :data:`NEAR_SCANS`: those at the least distance (several when equally near)."""
+    ``e`` within :data:`NEAR_SCANS`: those at the least distance (several when equally near); none when such a
+    scan is within the time window (correlate did not pair it for another reason, e.g. its final action)."""
     near = [r for r in rows if r.status == "trace-without-event" and r.trace is not None and r.appliance == appliance
             and r.trace.triggered is not False and abs(r.trace.time - e.time) <= NEAR_SCANS]
-    if not near:
+    if not near or any(abs((r.trace.time - e.time).total_seconds()) <= window for r in near if r.trace is not None):
         return []
     least = min(abs((r.trace.time - e.time).total_seconds()) for r in near if r.trace is not None)
     return [r for r in near if r.trace is not None and abs((r.trace.time - e.time).total_seconds()) == least]
@@ -1181,7 +1182,7 @@ def _nearest_unlinked(e: PolicyEvent, appliance: str | None, rows: Sequence[Row]
 def _why_not_paired(e: PolicyEvent, r: Row, rows: Sequence[Row], decided: _Correlated) -> str:
     """Why correlate pairs no scan with an event that log.imss names by no ID: correlate's evidence, unless a scan
     without policy event is near it (then "holds no scan of it at all" is not known: that scan is named)."""
-    near = [] if r.linked_elsewhere else _nearest_unlinked(e, r.appliance, rows)
+    near = [] if r.linked_elsewhere else _nearest_unlinked(e, r.appliance, rows, decided.window)
     if not near:
         return "; ".join(r.notes) if r.notes else (r.missing or "no scan fits it")
     named = []

@@ -208,3 +208,20 @@ def test_when_correlate_cannot_run_the_decision_is_over_what_trace_found_and_sai
     # over the scans holding the queue ID only, the KB scan is the event's (the old, partial decision), said so
     assert _scan_lines(t) == list(range(1, 11)) and _policy_lines(t) == [1]
     assert any(n.startswith("correlate could not run over the logs (cannot read this today)") for n in t.notes)
+
+
+def test_a_scan_within_the_window_that_correlate_did_not_pair_is_not_called_outside_it(tmp_path: Path) -> None:
+    """The 10:02:40 scan ended in another final action than the event's: correlate gives it no time evidence though
+    it is within the window; the note must not say no scan is within the window."""
+    log = (TIME_ONLY / "log.imss.20240315.0001").read_text()
+    assert log.count("Final action 0: QuarantineAction") == 3
+    head, _, tail = log.rpartition("Final action 0: QuarantineAction")
+    (tmp_path / "log.imss.20240315.0001").write_text(head + "Final action 0: DeliverAction" + tail)
+    (tmp_path / "polevt.imss.20240315.0001").write_bytes((TIME_ONLY / "polevt.imss.20240315.0001").read_bytes())
+    rows = correlate(tmp_path).rows
+    (row,) = [r for r in rows if r.event is not None and r.event.internal_id == EVENT3]
+    assert row.status == "event-without-trace"
+    assert [r.trace.time.second for r in rows if r.status == "trace-without-event"] == [40]
+    t = trace(EVENT3, [tmp_path])
+    (note,) = [n for n in t.notes if "correlate" in n]
+    assert "within correlate's time window" not in note and "nearest scan" not in note
