@@ -48,21 +48,38 @@ IPV6 = pp.Regex(r"(?<![\w:.])(?P<addr>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1
 )
 
 _BRACKETED_RE = BRACKETED.re  # type: ignore[attr-defined]
-_BARE_RE = re.compile(IPV4.re.pattern + "|" + IPV6.re.pattern.replace("?P<addr>", "?P<addr6>"))  # type: ignore[attr-defined]
+#: the character an address token must not follow: both IPV4 and IPV6 start with this lookbehind
+_NOT_AFTER = r"(?<![\w.:])"
+
+
+def _bare_pattern() -> str:
+    """IPV4 or IPV6 (IPv6's ``addr`` named ``addr6``), with their shared lookbehind tested once a position,
+    not once each: the same matches, three times faster (most positions of a header start no address)."""
+    v4, v6 = IPV4.re.pattern, IPV6.re.pattern.replace("?P<addr>", "?P<addr6>")  # type: ignore[attr-defined]
+    v6 = v6.replace(r"(?<![\w:.])", _NOT_AFTER, 1)  # the same set of characters, written in another order
+    assert v4.startswith(_NOT_AFTER) and v6.startswith(_NOT_AFTER)
+    return _NOT_AFTER + "(?:" + v4[len(_NOT_AFTER):] + "|" + v6[len(_NOT_AFTER):] + ")"
+
+
+_BARE_RE = re.compile(_bare_pattern())
 _PARENS_RE = re.compile(r"[()]")
 #: the array type of :attr:`ReceivedHeader.cuts` (unsigned, at least 32 bits)
 _CUT = "I" if array("I").itemsize >= 4 else "L"
 #: each clause name once (a big correlation holds tens of thousands of parsed headers)
-_NAMES = {k: k for k in KEYWORDS}
+_KEYWORD_NAMES = {k: k for k in KEYWORDS}
 
 
 def _name(keyword: str) -> str:
     """A clause keyword as its name: lower-cased (Unicode case-insensitive matching also takes ``wıth``)."""
     low = keyword.lower()
-    return _NAMES.get(low, low)
+    return _KEYWORD_NAMES.get(low, low)
 
 
-_KEYWORD_RE = re.compile(r"(?i)(?<![^\s)\]>;])(" + "|".join(KEYWORDS) + r")(?=\s|$)")
+#: a clause keyword (the lookahead of the keywords' first letters only skips, at C speed, the positions where
+#: none starts: under IGNORECASE it takes exactly the characters the keywords' first letters match, ``ı`` and ``İ`` too)
+_KEYWORD_RE = re.compile(
+    r"(?i)(?=[" + "".join(sorted({k[0] for k in KEYWORDS})) + r"])(?<![^\s)\]>;])(" + "|".join(KEYWORDS) + r")(?=\s|$)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +169,13 @@ class ReceivedHeader:
         return (word,) if word else ()
 
 
-#: a short (hex, upper-case as Postfix writes it) queue ID with the next clause's keyword glued to it by a fold
-#: whose whitespace vanished: ``DDDFC11FB0Cfor <a@b>``.  A long queue ID has no vowel, so it never holds
-#: ``for``/``from``/``with``/``id``/``via``; ``by`` after upper-case hex only is read as the keyword too.
-_GLUED_KEYWORD = re.compile(r"([0-9A-F]{5,12})(?:for|from|with|id|via|by)(?:<.*)?")
+#: a short (hex) queue ID with the next clause's keyword glued to it by a fold whose whitespace vanished:
+#: ``DDDFC11FB0Cfor <a@b>``.  Postfix writes its short IDs in upper-case hex, 5 digits of microseconds then the
+#: inode number (more than 12 digits in all when the inode is above 2^28); some setups write them in lower case.
+#: A long queue ID (``enable_long_queue_ids``) has no vowel, so it never holds ``for``/``from``/``with``/``id``/``via``:
+#: those are split from any run of 5 or more hex digits of one case.  ``by`` has no vowel: it is read as the keyword
+#: only after 5 to 12 upper-case hex digits (a long queue ID could end in ``by``; lower-case ``b`` is a hex digit too).
+_GLUED_KEYWORD = re.compile(r"(?:([0-9A-F]{5,}|[0-9a-f]{5,})(?:for|from|with|id|via)|([0-9A-F]{5,12})by)(?:<.*)?")
 
 
 def id_word(text: str) -> str:
@@ -166,10 +186,12 @@ def id_word(text: str) -> str:
     ('DDDFC11FB0C', 'DDDFC11FB0C', 'DDDFC11FB0C')
     >>> id_word("4XyZ1m2nQpz8abc;"), id_word("DDDFC11FB0Cforward"), id_word("0123456789abcdef")
     ('4XyZ1m2nQpz8abc', 'DDDFC11FB0Cforward', '0123456789abcdef')
+    >>> id_word("3F2A1B0C9D8E7for <a@b>"), id_word("ddfc11fb0cfor <a@b>"), id_word("ddfc11fb0cby x")
+    ('3F2A1B0C9D8E7', 'ddfc11fb0c', 'ddfc11fb0cby')
     """
     word = re.split(r"[\s;(]", text.strip(), maxsplit=1)[0]
     m = _GLUED_KEYWORD.fullmatch(word)
-    return m.group(1) if m is not None else word
+    return (m.group(1) or m.group(2)) if m is not None else word
 
 
 def _comment_spans(text: str) -> list[tuple[int, int]]:
@@ -246,9 +268,10 @@ def parse_received(text: str) -> ReceivedHeader:
     starts: list[tuple[int, str]] = []
     tokens = _token_mask(text)
     for m in _KEYWORD_RE.finditer(text, 0, end):
-        if inside[m.start()] or tokens[m.start()]:
+        at = m.start()
+        if inside[at] or tokens[at]:
             continue
-        starts.append((m.start(), _name(m.group(1))))
+        starts.append((at, _name(m.group(1))))
     # the clauses: "pre" (text before the first keyword), then one per keyword; each runs to the next or the date
     pre = bool(text[: starts[0][0]].strip()) if starts else bool(text[:end].strip())
     names = (("pre",) if pre else ()) + tuple(name for _, name in starts)
