@@ -173,31 +173,42 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
     """
     by_stage: dict[Basis, set[tuple[T, E]]] = {basis: set() for basis in STAGES}
     distance: dict[tuple[T, E], float] = {}
+    pair_of: dict[tuple[T, E], tuple[T, E]] = {}  # one tuple per pair, however many bases it has (memory)
     for ev in evidence:
-        by_stage[ev.basis].add((ev.trace, ev.event))
+        key = (ev.trace, ev.event)
+        key = pair_of.setdefault(key, key)
+        by_stage[ev.basis].add(key)
         if ev.distance is not None:
-            key = (ev.trace, ev.event)
             distance[key] = min(distance.get(key, ev.distance), ev.distance)
+    del pair_of
     settled_t: set[T] = set()
     settled_e: set[E] = set()
     out: LinkDecision[T, E] = LinkDecision()
     taken: dict[T, set[E]] = defaultdict(set)
     for stage in STAGES:
         tier = CONFIDENCE[stage]
-        cands: dict[T, set[E]] = defaultdict(set)
-        claims: dict[E, set[T]] = defaultdict(set)
+        # lists, not sets: each pair is in by_stage once, and most traces and events have one candidate (a list of
+        # one costs a third of a set of one; a big correlation has thousands)
+        cands: dict[T, list[E]] = defaultdict(list)
+        claims: dict[E, list[T]] = defaultdict(list)
         for t, e in by_stage[stage]:
             if t in settled_t:
                 continue
             if e in settled_e:
                 taken[t].add(e)
                 continue
-            cands[t].add(e)
-            claims[e].add(t)
+            cands[t].append(e)
+            claims[e].append(t)
         # unique both ways at this basis; a tie is broken by weaker evidence among the tied candidates only,
         # when that makes the pair unique both ways there: the weaker bases in order, then (for time evidence)
         # the strictly closest pair. What is linked leaves the pool, and the pool is looked at again.
-        open_t: dict[T, set[E]] = {t: set(es) for t, es in cands.items()}
+        # the pairs unique both ways at this basis are linked at once (the first round below would choose exactly
+        # these, and their events are no other trace's candidates); sets are made for the others only (memory)
+        for t, es in cands.items():
+            if len(es) == 1 and len(claims[es[0]]) == 1:
+                out.links[t] = (es[0], tier)
+                out.stage[t] = stage
+        open_t: dict[T, set[E]] = {t: set(es) for t, es in cands.items() if t not in out.links}
         while open_t:
             chosen: list[tuple[T, E]] = []
             bases = (stage, *STAGES[STAGES.index(stage) + 1:], None)
@@ -227,20 +238,21 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
                 es -= gone
         for t, es in open_t.items():
             if not es:  # every tied candidate went to another trace by weaker evidence
-                taken[t] |= cands[t]
+                taken[t].update(cands[t])
                 continue
             rivals = {r for r, rs in open_t.items() if r != t and rs & es}
             out.ambiguous[t] = Ambiguity(tier, tuple(sorted(es)), tuple(sorted(rivals)), stage)  # type: ignore[type-var]
         linked_events = {e for e, _ in out.links.values()}
         for e, ts in claims.items():
-            if e not in linked_events and ts - out.links.keys():
-                out.contested[e] = tuple(sorted(ts - out.links.keys()))  # type: ignore[type-var]
+            if e not in linked_events and (open_ts := set(ts) - out.links.keys()):
+                out.contested[e] = tuple(sorted(open_ts))  # type: ignore[type-var]
         # settled pairs leave the pool: a linked trace and its event, and an ambiguous trace with the events it
         # contests (a stronger claim that is not resolved is never overridden by weaker evidence). An event whose
         # only claimants here were linked to other events stays, and so does a trace whose candidates all went to
         # other traces: evidence that never becomes a link changes nothing for the weaker tiers.
         settled_t |= out.links.keys() | out.ambiguous.keys()
         settled_e |= {e for e, _ in out.links.values()} | out.contested.keys()
+        by_stage[stage].clear()  # later stages look at weaker bases only
     out.taken = {t: tuple(sorted(es)) for t, es in taken.items() if t not in out.links and t not in out.ambiguous}  # type: ignore[type-var]
     return out
 
@@ -333,55 +345,79 @@ def _action_compatible(session: ScanSession, event: PolicyEvent) -> bool:
     return bool(mine & set(event.actions))
 
 
+#: what one piece of evidence holds beyond its basis, put into words only for the rows that show it
+#: (:func:`_why_text`): the Received header's number and the queue ID for ``queue_id``, else None (the trace
+#: and the event say the rest). A big correlation has tens of thousands of pieces; few are ever shown.
+Why = tuple[int, str] | None
+#: (basis, None): one tuple for all the evidence that holds nothing more
+_PLAIN: dict[Basis, tuple[Basis, Why]] = {b: (b, None) for b in BASES}
+
+
 def _candidates(
     session: ScanSession, trace: SpoofTrace, idx: _Index, window: timedelta
-) -> dict[int, tuple[PolicyEvent, list[Basis], list[str]]]:
-    """Candidate events (by id()) with their bases and the evidence sentences."""
-    found: dict[int, tuple[PolicyEvent, list[Basis], list[str]]] = {}
+) -> dict[int, tuple[PolicyEvent, list[tuple[Basis, Why]]]]:
+    """Candidate events (by id()) with their evidence: each basis once, with what it rests on (:func:`_why_text`
+    says it), in the order found."""
+    found: dict[int, tuple[PolicyEvent, list[tuple[Basis, Why]]]] = {}
 
-    def add(e: PolicyEvent, basis: Basis, why: str) -> None:
+    def add(e: PolicyEvent, basis: Basis, why: Why = None) -> None:
         if not is_spoof_event(e):
             return
-        ev, bases, whys = found.setdefault(id(e), (e, [], []))
-        if basis not in bases:
-            bases.append(basis)
-            whys.append(why)
+        evidence = found.setdefault(id(e), (e, []))[1]
+        if all(b != basis for b, _ in evidence):
+            evidence.append(_PLAIN[basis] if why is None else (basis, why))
 
     if session.internal_id:
         for e in idx.by_internal.get(session.internal_id, []):
-            add(e, "internal_id", f"'Scan finished for {session.internal_id}' is the policy event's internal ID")
+            add(e, "internal_id")
     mid = normalize_message_id(session.message_id)
     if mid:
         for e in idx.by_message.get(mid, []):
-            add(e, "message_id", f"the scan's Message-ID {session.message_id} is the policy event's Message-ID")
+            add(e, "message_id")
     for hi, q in _queue_ids(trace):
-        k = queue_key(q)
-        for e in idx.by_token.get(k, []):
-            tx = idx.tx_by_internal.get(e.internal_id)
-            mail = idx.mail_evidence.get((id(e), k))
-            if k in {queue_key(tok) for tok in _TOKEN.findall(e.message_id or "")}:
-                where = "in the policy event's Message-ID"
-            elif tx is not None and queue_key(tx.queue_id or "") == k:
-                where = f"msgtra's queue ID for {e.internal_id} ({tx.source.ref()})"
-            elif mail is not None and mail.shape == "delivery":
-                where = (
-                    f"the first Postfix pass of msgtra's queue ID {mail.queued_as} for {e.internal_id} "
-                    f"(maillog: {q} ... queued as {mail.queued_as}, {mail.source.ref()})"
-                )
-            elif mail is not None:
-                where = f"the Postfix queue that maillog gives the policy event's Message-ID ({mail.source.ref()})"
-            else:  # pragma: no cover - by_token is only filled from the three sources above
-                where = "tied to the policy event"
-            add(e, "queue_id", f"Postfix queue ID {q} from Received header {hi} is {where}")
+        for e in idx.by_token.get(queue_key(q), []):
+            add(e, "queue_id", (hi, q))
     t = trace.time
     ts, w = t.timestamp(), window.total_seconds()  # in seconds: t - window could leave datetime's range
     lo = bisect_left(idx.spoof_times, ts - w)
     hi = bisect_right(idx.spoof_times, ts + w)
     for e in idx.spoof_by_time[lo:hi]:
         if _action_compatible(session, e):
-            delta = abs((e.time - t).total_seconds())
-            add(e, "time", "same second" if delta < 1 else f"{delta:.0f} s apart")
+            add(e, "time")
     return found
+
+
+def _why_text(basis: Basis, why: Why, session: ScanSession, trace: SpoofTrace, e: PolicyEvent, idx: _Index) -> str:
+    """The evidence sentence of one piece of evidence between a trace and a policy event."""
+    if basis == "internal_id":
+        return f"'Scan finished for {session.internal_id}' is the policy event's internal ID"
+    if basis == "message_id":
+        return f"the scan's Message-ID {session.message_id} is the policy event's Message-ID"
+    if basis == "queue_id":
+        assert why is not None
+        hi, q = why
+        return f"Postfix queue ID {q} from Received header {hi} is {_queue_where(q, e, idx)}"
+    delta = abs((e.time - trace.time).total_seconds())
+    return "same second" if delta < 1 else f"{delta:.0f} s apart"
+
+
+def _queue_where(q: str, e: PolicyEvent, idx: _Index) -> str:
+    """Where the queue ID ``q`` ties to policy event ``e``: its Message-ID, msgtra, or maillog."""
+    k = queue_key(q)
+    tx = idx.tx_by_internal.get(e.internal_id)
+    mail = idx.mail_evidence.get((id(e), k))
+    if k in {queue_key(tok) for tok in _TOKEN.findall(e.message_id or "")}:
+        return "in the policy event's Message-ID"
+    if tx is not None and queue_key(tx.queue_id or "") == k:
+        return f"msgtra's queue ID for {e.internal_id} ({tx.source.ref()})"
+    if mail is not None and mail.shape == "delivery":
+        return (
+            f"the first Postfix pass of msgtra's queue ID {mail.queued_as} for {e.internal_id} "
+            f"(maillog: {q} ... queued as {mail.queued_as}, {mail.source.ref()})"
+        )
+    if mail is not None:
+        return f"the Postfix queue that maillog gives the policy event's Message-ID ({mail.source.ref()})"
+    return "tied to the policy event"  # pragma: no cover - by_token is only filled from the three sources above
 
 
 def _near_span(t: datetime, span: tuple[datetime, datetime], slack: timedelta = timedelta(seconds=5)) -> bool:
@@ -475,17 +511,17 @@ def link_rows(
     spoof_events = [e for e in events if is_spoof_event(e)]
     pairs = [(s, t) for s in sessions for t in s.spoof_traces]
     event_no = {id(e): i for i, e in enumerate(spoof_events)}
-    whys: dict[tuple[int, int], list[tuple[Basis, str]]] = defaultdict(list)
+    whys: dict[tuple[int, int], list[tuple[Basis, Why]]] = defaultdict(list)
     for ti, (s, t) in enumerate(pairs):
-        for e, bases, texts in _candidates(s, t, idx, window).values():
-            whys[ti, event_no[id(e)]] += zip(bases, texts, strict=True)
+        for e, found in _candidates(s, t, idx, window).values():
+            whys[ti, event_no[id(e)]] = found  # each event once per trace
 
     def evidence() -> Iterator[Evidence[int, int]]:
         """Each piece of evidence as decide_links reads it (made one at a time: it keeps only the pairs)."""
         for (ti, ei), found in whys.items():
-            for basis, why in found:
+            for basis, _ in found:
                 apart = abs((spoof_events[ei].time - pairs[ti][1].time).total_seconds()) if basis == "time" else None
-                yield Evidence(ti, ei, basis, why, apart)
+                yield Evidence(ti, ei, basis, distance=apart)  # decide_links reads no sentence: none is made
 
     decision = decide_links(evidence())
     trace_of_event = {ei: ti for ti, (ei, _) in decision.links.items()}
@@ -561,7 +597,7 @@ def link_rows(
             ei, tier = decision.links[ti]
             e = spoof_events[ei]
             evidence_of_pair = sorted(whys[ti, ei], key=lambda p: BASES.index(p[0]))
-            detail = "; ".join(w for _, w in evidence_of_pair)
+            detail = "; ".join(_why_text(b, w, s, t, e, idx) for b, w in evidence_of_pair)
             broken = decision.broken_by.get(ti)
             if broken is not None:
                 detail += f"; chosen from {tie_words(ti)}: " + (
@@ -587,7 +623,8 @@ def link_rows(
             if len(ids) > 1:
                 named = [
                     spoof_events[ei].internal_id
-                    + "".join(f" ({w})" for b, w in whys[ti, ei] if b == "time" and how == "time")
+                    + "".join(f" ({_why_text(b, w, s, t, spoof_events[ei], idx)})"
+                              for b, w in whys[ti, ei] if b == "time" and how == "time")
                     for ei in amb.events
                 ]
                 detail = f"{len(ids)} policy events fit it by {how} ({amb.tier}), none uniquely: " + ", ".join(named)
