@@ -328,6 +328,11 @@ class _Index:
                 idx.mail_evidence.setdefault((id(e), q), m)
         return idx
 
+    def drop_lookups(self) -> None:
+        """Let go of the lookups only :func:`_candidates` reads (a big correlation's are megabytes; the
+        evidence sentences made later read the transactions and maillog evidence only)."""
+        self.by_internal, self.by_message, self.by_token = defaultdict(list), defaultdict(list), defaultdict(list)
+
 
 def _queue_ids(trace: SpoofTrace) -> list[tuple[int, str]]:
     out = []
@@ -515,6 +520,7 @@ def link_rows(
     for ti, (s, t) in enumerate(pairs):
         for e, found in _candidates(s, t, idx, window).values():
             whys[ti, event_no[id(e)]] = found  # each event once per trace
+    idx.drop_lookups()
 
     def evidence() -> Iterator[Evidence[int, int]]:
         """Each piece of evidence as decide_links reads it (made one at a time: it keeps only the pairs)."""
