@@ -114,6 +114,34 @@ def test_a_file_changed_before_the_workers_bodies_are_read_again_is_a_reject_not
     assert rejects[0].reason == f"the rest of the file cannot be read after line {len(df)}: the file changed while it was read"
 
 
+def test_one_line_changed_in_the_middle_before_the_bodies_are_read_again_is_a_reject_not_other_text(
+    tmp_path: Path, split_every_file: pytest.MonkeyPatch
+) -> None:
+    # attack s19 F4: only a unit's first and last 64 bytes were compared, so a line rewritten in the
+    # middle (same length) got the old line's time and thread with the new line's body
+    lines = [b"2024/03/12 09:15:%02d GMT+09:00 [1:2] [INFO] Scanner: sender=alice@example.com verdict=clean %03d" % (i % 60, i)
+             for i in range(200)]
+    p = tmp_path / "log.imss.20240312.0001"
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    real = columns._ImssColumns._read_spans
+
+    def read_spans(self, s, f, at):  # type: ignore[no-untyped-def]
+        data = p.read_bytes()
+        old = b"sender=alice@example.com verdict=clean 150"
+        assert data.count(old) == 1
+        new = b"sender=mallory@evil.tld verdict=SPAM!! 150"
+        assert len(new) == len(old)
+        p.write_bytes(data.replace(old, new))
+        return real(self, s, f, at)
+
+    split_every_file.setattr(columns._ImssColumns, "_read_spans", read_spans)
+    rejects: list = []
+    df = imsvalog.read_log_imss(p, rejects)
+    assert not df["body"].str.contains("mallory").any()
+    assert 0 < len(df) < 200 and len(rejects) == 1 and rejects[0].source.line == len(df) + 1
+    assert rejects[0].reason.endswith("the file changed while it was read")
+
+
 def test_a_gzipped_file_is_read_by_one_process(tmp_path: Path, split_every_file: pytest.MonkeyPatch) -> None:
     import gzip
 
