@@ -190,10 +190,11 @@ def _pass(files: list[LogFile]) -> tuple:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(first=_logs(), second=st.one_of(st.none(), _logs()), gz=st.booleans(), share=st.floats(0.0, 1.0))
+@given(first=_logs(), second=st.one_of(st.none(), _logs()), gz=st.booleans(), share=st.floats(0.0, 1.0),
+       block=st.sampled_from([None, 200, 1000, 4096]))
 def test_a_part_scanned_by_the_worker_gives_what_one_pass_gives(
-    first: list[str], second: list[str] | None, gz: bool, share: float, tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
+    first: list[str], second: list[str] | None, gz: bool, share: float, block: int | None,
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Runs that straddle the cut, a thread whose first line in the worker's part is an evaluation, a thread
     with no Accept line there, runs open at the end of the worker's part going on in the next rotated file
@@ -211,6 +212,8 @@ def test_a_part_scanned_by_the_worker_gives_what_one_pass_gives(
     monkeypatch.setattr(scan, "WORKERS", 2)
     monkeypatch.setattr(scan, "PARALLEL_FROM", 1)
     monkeypatch.setattr(scan, "PARENT_SHARE", share)
+    if block is not None:  # the worker's runs come in pieces, one per block: of any size, in any interleaving
+        monkeypatch.setattr(blocks, "BLOCK_SIZE", block)
     two = _pass(logs)
     if any(":99 GMT" in line for line in first + (second or [])):  # the span comes from each piece's first and last marker line
         one, two = [(s, (i[0], i[1], i[4]), r, n) for s, i, r, n in (one, two)]  # (as from 8 MB blocks): known gap
