@@ -728,7 +728,9 @@ class _ImssColumns:
         begin = sbegin[rows]
         with open(f.path, "rb") as fh:
             for offset, size, crc in s["span_units"]:
-                lo, hi = np.searchsorted(begin, [offset, offset + size])
+                # an empty body that ends the unit begins at its end: the upper bound is inclusive (a body of
+                # the next unit begins after that unit's first line's head, never at this unit's end)
+                lo, hi = np.searchsorted(begin, offset), np.searchsorted(begin, offset + size, side="right")
                 data = os.pread(fh.fileno(), size, at + offset)
                 if len(data) != size or zlib.crc32(data) != crc:
                     return False

@@ -142,6 +142,22 @@ def test_one_line_changed_in_the_middle_before_the_bodies_are_read_again_is_a_re
     assert rejects[0].reason.endswith("the file changed while it was read")
 
 
+@pytest.mark.parametrize("last", [b"Warning:", b"Warning: ", b"[INFO] Scanner: "])
+@pytest.mark.parametrize("eol", [b"", b"\n"])
+@pytest.mark.parametrize("share", [0.1, 0.5])
+def test_an_empty_body_that_ends_the_workers_part_is_empty_not_missing(
+    tmp_path: Path, split_every_file: pytest.MonkeyPatch, last: bytes, eol: bytes, share: float
+) -> None:
+    # the last simple line of the worker's part with an empty body begins where the bytes read again end:
+    # it was left out of the re-read and came out <NA>, where one process says "" (found by hypothesis)
+    split_every_file.setattr(columns, "PARENT_SHARE", share)
+    head = b"2024/01/01 00:00:0%d GMT+00:00 [1:2] "
+    p = tmp_path / "log.imss.20240101.0001"
+    p.write_bytes(b"\n".join([head % 0 + b"[INFO] Scanner: x", head % 1 + b"[INFO] Scanner: y", head % 2 + last]) + eol)
+    _both("imss", [p])
+    assert imsvalog.read_log_imss(p)["body"].tolist()[-1] == ""
+
+
 def test_a_gzipped_file_is_read_by_one_process(tmp_path: Path, split_every_file: pytest.MonkeyPatch) -> None:
     import gzip
 
