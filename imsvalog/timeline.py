@@ -1053,7 +1053,10 @@ class _Correlated:
 
     @property
     def window_words(self) -> str:
-        return f"{self.window:g} s"
+        """The window as correlate uses it (whole microseconds: ``1e-320`` is 0 s), not as typed."""
+        from .time_window import time_window_of
+
+        return f"{time_window_of(self.window).total_seconds():g} s"
 
 
 _BASIS_WORDS = {"time": "time", "queue_id": "queue ID", "message_id": "Message-ID", "internal_id": "internal ID"}

@@ -137,6 +137,15 @@ def test_an_event_with_a_scan_outside_the_window_names_it(tmp_path: Path) -> Non
     assert "--time-window 3" in note
 
 
+def test_the_window_is_said_as_used_not_as_typed(tmp_path: Path) -> None:
+    # attack s19 F5: --time-window 1e-320 was said as '9.99989e-321 s' (a float's repr) while 0 s was used
+    _near(tmp_path)
+    (note,) = [n for n in trace(EVENT3, [tmp_path], time_window=1e-320).notes if "time window" in n]
+    assert "correlate's time window (0 s) of it" in note
+    (note,) = [n for n in trace(EVENT3, [tmp_path], time_window=0.5).notes if "time window" in n]
+    assert "correlate's time window (0.5 s) of it" in note
+
+
 def test_time_window_on_trace_has_correlates_meaning(tmp_path: Path) -> None:
     _near(tmp_path)
     rows = correlate(tmp_path, time_window=3).rows
