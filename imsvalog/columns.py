@@ -934,47 +934,49 @@ def imss_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.
     from .blocks import seekable, split_point
     from .errors import InputError
     from .sources import file_size
-    from .workers import bad_workers_message, fork_pool, workers_of
+    from .workers import StreamedPart, bad_workers_message, workers_of
 
     workers = workers_of(os.environ.get("IMSVALOG_WORKERS"), os.cpu_count())
     if workers is None and files:
         raise InputError(bad_workers_message())
     cols = _ImssColumns(rejects)
-    pool = None
+    worker = None
     try:
         with _gc_paused():
             for f in files:
                 split = 0
                 size = file_size(f) if workers and workers > 1 else 0
                 if size >= PARALLEL_FROM and seekable(f):
-                    pool = pool or fork_pool()
-                    split = split_point(f, int(size * PARENT_SHARE)) if pool is not None else 0
-                if not 0 < split < size:
+                    split = split_point(f, int(size * PARENT_SHARE))
+                if 0 < split < size:
+                    import pandas  # noqa: F401 - imported once, before the fork, not in both processes
+
+                    worker = StreamedPart.start(str(f.path), _imss_part, f, split, rejects is not None)
+                if worker is None:
                     for unit in _units(f, rejects):
                         cols.add(unit)
                     continue
-                import pandas  # noqa: F401 - imported once, before the fork, not in both processes
-
-                future = pool.submit(_imss_part, f, split, rejects is not None)
                 lines, failed = 0, []
                 for unit in _units(f, rejects, 0, split, failed):
                     cols.add(unit)
                     lines = unit.first + unit.lines - 1
-                part = future.result()
-                del future  # the part's arrays are freed as they are joined
+                (part,) = worker  # its one piece: the state of its columns (the part's arrays are freed as they are joined)
+                worker.close()
+                worker = None
                 if not failed and not cols.join(part, lines, f, split):  # the file changed under the worker
                     failed.append(ReadError(str(f.path), lines, "the file changed while it was read"))
                     if rejects is not None:
                         rejects.append(unreadable_rest(f, failed[-1]))
                 del part
     finally:
-        if pool is not None:
-            pool.shutdown()
+        if worker is not None:  # an error or an interrupt here: the second process is stopped at once
+            worker.close()
     return cols.frame()
 
 
-def _imss_part(f: LogFile, start: int, keep_rejects: bool) -> dict[str, Any]:
-    """The worker's part of :func:`imss_frame`: the file from ``start`` (a line start) to its end, as
+def _imss_part(_emit: Any, f: LogFile, start: int, keep_rejects: bool) -> dict[str, Any]:
+    """The worker's part of :func:`imss_frame` (a :class:`~imsvalog.workers.StreamedPart` that sends no
+    pieces: ``_emit`` unused): the file from ``start`` (a line start) to its end, as
     :meth:`_ImssColumns.state` (lines numbered from 1 at ``start``)."""
     from .imss_cut import views_work
 

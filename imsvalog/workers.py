@@ -3,8 +3,9 @@
 ``correlate``'s scan (:mod:`imsvalog.correlation.scan`) and the DataFrame reader of log.imss
 (:func:`imsvalog.columns.imss_frame`) cut a big plain file at a line start and give one part
 to a second process, made by ``fork`` (the imports are shared, nothing is started again):
-:func:`fork_pool` for a part whose result comes back whole, :class:`StreamedPart` for one that
-sends its result in pieces as it goes (the scan's marked runs, built here while it scans on).
+:class:`StreamedPart`, whose result comes back whole (the reader's columns) or in pieces as it goes (the
+scan's marked runs, built here while it scans on).  The second process never outlives this one: it
+holds no read end of the pipe, so its next write after this process is gone fails and it stops.
 """
 
 from __future__ import annotations
@@ -40,16 +41,6 @@ def bad_workers_message() -> str:
     )
 
 
-def fork_pool() -> Any:
-    """A pool of one process made by ``fork``; None where the system cannot fork."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-
-
 class WorkerDied(InputError):
     """The second process stopped before it sent its whole result (killed, out of memory): the input could
     not be read this way, said in one line (exit 2 in the CLI), as an unreadable input is."""
@@ -72,7 +63,7 @@ class StreamedPart:
         ctx = multiprocessing.get_context("fork")
         self.what = what
         self._recv, send = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_run_streamed, args=(send, target, args), daemon=True)
+        self._proc = ctx.Process(target=_run_streamed, args=(send, self._recv, target, args), daemon=True)
         self._proc.start()
         send.close()  # the second process holds the only write end: its end (or death) is the end of the pipe
 
@@ -88,7 +79,7 @@ class StreamedPart:
         while True:
             try:
                 kind, value = self._recv.recv()
-            except EOFError:
+            except (EOFError, OSError):  # OSError: it died in the middle of a message ("got end of file during message")
                 self._proc.join()
                 code = self._proc.exitcode
                 how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
@@ -110,10 +101,16 @@ class StreamedPart:
         self._proc.join()
 
 
-def _run_streamed(send: Any, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    """The second process of :class:`StreamedPart`: ``target``'s pieces queued, a thread writing them out."""
+def _run_streamed(send: Any, recv: Any, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """The second process of :class:`StreamedPart`: ``target``'s pieces queued, a thread writing them out.
+
+    Its copy of the read end (``recv``, inherited by the fork) is closed first: else a write to a full pipe
+    whose reader is gone (this process killed) would wait for ever, an orphan holding its memory.  When the
+    reader is gone, the second process stops at once (there is nobody to work for)."""
     import queue
     import threading
+
+    recv.close()
 
     pieces: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
 
@@ -121,8 +118,8 @@ def _run_streamed(send: Any, target: Callable[..., Any], args: tuple[Any, ...]) 
         while (item := pieces.get()) is not None:
             try:
                 send.send(item)
-            except BrokenPipeError:
-                return  # the reader gave up
+            except OSError:  # BrokenPipeError: the reader gave up or is gone
+                os._exit(1)  # noqa: SLF001 - no cleanup to run: nothing of this process is wanted any more
             except Exception as exc:  # noqa: BLE001 - a piece that would not pickle: said, not lost
                 send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
                 return
