@@ -25,6 +25,7 @@ from ..blocks import (
 )
 from ..errors import InputError, ReadError
 from ..grammars import imss
+from ..grammars.received import PARSE_CACHE, parse_received
 from ..grammars.common import (
     MAX_DIGITS, MAX_INTEGER, MAX_YEAR, MIN_YEAR, ParseFailure, integer, make_time, required_literal,
 )
@@ -627,6 +628,8 @@ class _Pass2:
         self.parse = _MarkerParser()
         self.limit = default_max_line()
         self.waiting: deque[_Run] = deque()
+        #: Received headers parsed ahead (see :meth:`_feed`), at most half of parse_received's cache
+        self.headers_ahead = PARSE_CACHE // 2
 
     def _by_offset(self, run: _Run) -> bool:
         first = run.start.file if run.start else 0
@@ -655,6 +658,14 @@ class _Pass2:
         lines, run.lines = run.lines, []
         for s in _build_run(run, lines, self.builder, self.parse, self.limit, self.rejects):
             self.sessions.append(_closed(s, self.index))
+            if self.headers_ahead > 0:
+                # linking and the model read every trace's Received headers after the scan, when this process
+                # works alone; parsed now (into parse_received's cache), while a second process still scans, the
+                # work is shared: the same results, earlier (at most half the cache, so none is pushed out)
+                for t in s.spoof_traces:
+                    for h in t.header_texts:
+                        parse_received(h)
+                        self.headers_ahead -= 1
 
 
 def _build_run(
