@@ -204,11 +204,11 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
         # the strictly closest pair. What is linked leaves the pool, and the pool is looked at again.
         # the pairs unique both ways at this basis are linked at once (the first round below would choose exactly
         # these, and their events are no other trace's candidates); sets are made for the others only (memory)
-        for t, es in cands.items():
-            if len(es) == 1 and len(claims[es[0]]) == 1:
-                out.links[t] = (es[0], tier)
+        for t, found in cands.items():
+            if len(found) == 1 and len(claims[found[0]]) == 1:
+                out.links[t] = (found[0], tier)
                 out.stage[t] = stage
-        open_t: dict[T, set[E]] = {t: set(es) for t, es in cands.items() if t not in out.links}
+        open_t: dict[T, set[E]] = {t: set(found) for t, found in cands.items() if t not in out.links}
         while open_t:
             chosen: list[tuple[T, E]] = []
             bases = (stage, *STAGES[STAGES.index(stage) + 1:], None)
