@@ -63,7 +63,7 @@ class StreamedPart:
         ctx = multiprocessing.get_context("fork")
         self.what = what
         self._recv, send = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_run_streamed, args=(send, self._recv, target, args), daemon=True)
+        self._proc = ctx.Process(target=_run_streamed, args=(send, self._recv, os.getpid(), target, args), daemon=True)
         self._proc.start()
         send.close()  # the second process holds the only write end: its end (or death) is the end of the pipe
 
@@ -101,7 +101,22 @@ class StreamedPart:
         self._proc.join()
 
 
-def _run_streamed(send: Any, recv: Any, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
+def _die_with(parent: int) -> None:
+    """Linux: the kernel kills this process as soon as the one that made it (``parent``) dies
+    (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), also while it works on and writes nothing (read_log_imss's second
+    process sends its result only at the end of its part); where there is no prctl, its next write fails."""
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    if prctl(1, signal.SIGKILL, 0, 0, 0) == 0 and os.getppid() != parent:  # 1: PR_SET_PDEATHSIG
+        os._exit(1)  # it died before the call
+
+
+def _run_streamed(send: Any, recv: Any, parent: int, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
     """The second process of :class:`StreamedPart`: ``target``'s pieces queued, a thread writing them out.
 
     Its copy of the read end (``recv``, inherited by the fork) is closed first: else a write to a full pipe
@@ -111,6 +126,7 @@ def _run_streamed(send: Any, recv: Any, target: Callable[..., Any], args: tuple[
     import threading
 
     recv.close()
+    _die_with(parent)
 
     pieces: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
 

@@ -82,6 +82,38 @@ def test_a_worker_whose_parent_is_killed_stops(sig: int) -> None:
         p.wait()
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux) to see another process's state")
+def test_a_worker_that_writes_nothing_stops_when_its_parent_is_killed() -> None:
+    # attack s19b: read_log_imss's second process sends its result only at the end of its part: it worked on
+    # for the rest of its part (7-9 s at 1 GB, ~300 MB) after its parent was killed
+    script = textwrap.dedent("""
+        import time
+        from imsvalog.workers import StreamedPart
+
+        def quiet(emit):
+            time.sleep(60)
+            return "done"
+
+        part = StreamedPart.start("a test", quiet)
+        print(part._proc.pid, flush=True)
+        time.sleep(60)
+    """)
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(p.stdout.readline())  # type: ignore[union-attr]
+        time.sleep(0.3)
+        assert not _gone(pid)
+        p.kill()
+        p.wait(10)
+        deadline = time.monotonic() + 5
+        while not _gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(pid), f"worker {pid} outlived its parent"
+    finally:
+        p.kill()
+        p.wait()
+
+
 def _suicide(*_args):  # type: ignore[no-untyped-def]
     os.kill(os.getpid(), signal.SIGKILL)
 
