@@ -48,6 +48,25 @@ def _gone(pid: int) -> bool:
         return True
 
 
+def _kill_parent_and_watch_worker(script: str, sig: int, settle: float, within: float) -> None:
+    """Run ``script`` (it starts a StreamedPart and prints its worker's pid), send ``sig`` to it alone after
+    ``settle`` seconds, and require the worker to be gone ``within`` seconds later."""
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(p.stdout.readline())  # type: ignore[union-attr]
+        time.sleep(settle)
+        assert not _gone(pid)
+        p.send_signal(sig)
+        p.wait(10)
+        deadline = time.monotonic() + within
+        while not _gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(pid), f"worker {pid} outlived its parent"
+    finally:
+        p.kill()
+        p.wait()
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux) to see another process's state")
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_a_worker_whose_parent_is_killed_stops(sig: int) -> None:
@@ -66,20 +85,7 @@ def test_a_worker_whose_parent_is_killed_stops(sig: int) -> None:
         print(part._proc.pid, flush=True)
         time.sleep(60)  # never reads: the worker's pipe fills
     """)
-    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    try:
-        pid = int(p.stdout.readline())  # type: ignore[union-attr]
-        time.sleep(0.5)  # the pipe is full by now
-        assert not _gone(pid)
-        p.send_signal(sig)
-        p.wait(10)
-        deadline = time.monotonic() + 10
-        while not _gone(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert _gone(pid), f"worker {pid} outlived its parent"
-    finally:
-        p.kill()
-        p.wait()
+    _kill_parent_and_watch_worker(script, sig, settle=0.5, within=10)  # settle: the pipe is full by then
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux) to see another process's state")
@@ -98,20 +104,18 @@ def test_a_worker_that_writes_nothing_stops_when_its_parent_is_killed() -> None:
         print(part._proc.pid, flush=True)
         time.sleep(60)
     """)
-    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    try:
-        pid = int(p.stdout.readline())  # type: ignore[union-attr]
-        time.sleep(0.3)
-        assert not _gone(pid)
-        p.kill()
-        p.wait(10)
-        deadline = time.monotonic() + 5
-        while not _gone(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert _gone(pid), f"worker {pid} outlived its parent"
-    finally:
-        p.kill()
-        p.wait()
+    _kill_parent_and_watch_worker(script, signal.SIGKILL, settle=0.3, within=5)
+
+
+def _split_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part) -> Path:  # type: ignore[no-untyped-def]
+    """A small log.imss that read_log_imss cuts in two, its second process running ``part``."""
+    lines = [b"2024/03/12 09:15:%02d GMT+09:00 [1:2] [INFO] Scanner: message %d" % (i % 60, i) for i in range(200)]
+    p = tmp_path / "log.imss.20240312.0001"
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    monkeypatch.setenv("IMSVALOG_WORKERS", "2")
+    monkeypatch.setattr(columns, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(columns, "_imss_part", part)
+    return p
 
 
 def _suicide(*_args):  # type: ignore[no-untyped-def]
@@ -121,12 +125,7 @@ def _suicide(*_args):  # type: ignore[no-untyped-def]
 def test_read_log_imss_with_a_worker_killed_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # F3: read_log_imss used a process pool: a killed worker was BrokenProcessPool, and one blocked writing its
     # result outlived a killed parent; now it is the scan's StreamedPart, said as the scan says it
-    lines = [b"2024/03/12 09:15:%02d GMT+09:00 [1:2] [INFO] Scanner: message %d" % (i % 60, i) for i in range(200)]
-    p = tmp_path / "log.imss.20240312.0001"
-    p.write_bytes(b"\n".join(lines) + b"\n")
-    monkeypatch.setenv("IMSVALOG_WORKERS", "2")
-    monkeypatch.setattr(columns, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(columns, "_imss_part", _suicide)
+    p = _split_log(tmp_path, monkeypatch, _suicide)
     with pytest.raises(InputError, match=rf"^the second process reading {p} stopped before it finished \(killed by signal 9\)"):
         imsvalog.read_log_imss(p)
     assert multiprocessing.active_children() == []
@@ -138,12 +137,7 @@ def _sleepy(*_args):  # type: ignore[no-untyped-def]
 
 def test_read_log_imss_interrupted_stops_its_worker_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # F3: an interrupt in this process waited for the pool's worker to finish its part (pool.shutdown)
-    lines = [b"2024/03/12 09:15:%02d GMT+09:00 [1:2] [INFO] Scanner: message %d" % (i % 60, i) for i in range(200)]
-    p = tmp_path / "log.imss.20240312.0001"
-    p.write_bytes(b"\n".join(lines) + b"\n")
-    monkeypatch.setenv("IMSVALOG_WORKERS", "2")
-    monkeypatch.setattr(columns, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(columns, "_imss_part", _sleepy)
+    p = _split_log(tmp_path, monkeypatch, _sleepy)
     real_units = columns._units
 
     def units(*a, **k):  # type: ignore[no-untyped-def]
