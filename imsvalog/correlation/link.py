@@ -36,7 +36,8 @@ from ..grammars.received import parse_received
 from ..records import MailLogEntry, PolicyEvent, Transaction
 from ..scan_sessions import ScanSession, SpoofTrace
 from .result import Basis, Link, Row
-from .scan import ScanIndex, normalize_message_id
+from .scan import ScanIndex, ScanRef, normalize_message_id
+from .unpaired import near_words, nearest_unpaired
 
 #: link bases, strongest first, and the confidence (tier) each gives
 BASES: tuple[Basis, ...] = ("internal_id", "message_id", "queue_id", "time")
@@ -450,10 +451,19 @@ def _nearest_debug(t: datetime, marks: Sequence[tuple[datetime, str]]) -> tuple[
     return min(near, key=lambda m: abs(m[0] - t)) if near else None
 
 
-def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime, str]] = ()) -> str:
-    """The evidence for why a spoof policy event has no AntiSpoofFilter trace."""
+def _named_scan(e: PolicyEvent, sx: ScanIndex) -> ScanRef | None:
+    """The line of log.imss that names the event's internal ID or Message-ID, if any."""
     mid = normalize_message_id(e.message_id)
-    ref = sx.by_internal.get(e.internal_id) or (sx.by_message.get(mid) if mid else None)
+    return sx.by_internal.get(e.internal_id) or (sx.by_message.get(mid) if mid else None)
+
+
+def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime, str]] = (),
+                  near: Callable[[PolicyEvent], str | None] | None = None) -> str:
+    """The evidence for why a spoof policy event has no AntiSpoofFilter trace. ``near(e)``: what is known of the
+    scans without policy event nearest to it (:mod:`.unpaired`), None when there are none: then no scan it may be
+    is near, and the log level says the rest."""
+    mid = normalize_message_id(e.message_id)
+    ref = _named_scan(e, sx)
     if ref is not None:
         return (
             f"its scan is in log.imss (thread {ref.thread}, {ref.file}:{ref.line} names it) but has "
@@ -468,19 +478,48 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime,
             "this event is outside that span: add the log.imss file of that time"
         )
     names = f"its internal ID {e.internal_id}" + (f" or its Message-ID {e.message_id}" if mid else "")
-    near = _nearest_debug(e.time, marks)
-    if near is not None:
-        secs = (near[0] - e.time).total_seconds()
+    scans = near(e) if near is not None else None
+    if scans is not None:  # a scan without policy event is near: it may be its scan (the logs cannot tell)
+        return f"log.imss covers its time but no line names {names}; {scans}"
+    debug = _nearest_debug(e.time, marks)
+    if debug is not None:
+        secs = (debug[0] - e.time).total_seconds()
         when = "the same second" if abs(secs) < 1 else f"{abs(secs):.0f} s {'later' if secs > 0 else 'earlier'}"
         return (
             f"log.imss covers its time but holds no scan of it at all (no line names {names}), although the "
-            f"scanner was logging at debug level then (AntiSpoofFilter lines at {near[1]}, {when}): "
+            f"scanner was logging at debug level then (AntiSpoofFilter lines at {debug[1]}, {when}): "
             "its scan is not in the log.imss files given"
         )
     return (
         f"log.imss covers its time but holds no scan of it (no line names {names}) and no AntiSpoofFilter "
         f"line within {DEBUG_NEARBY.seconds // 60} min of it: log.imss was probably not at debug level then"
     )
+
+
+def _near_unpaired(
+    events: list[PolicyEvent], sx: ScanIndex, pairs: Sequence[tuple[ScanSession, SpoofTrace]],
+    decision: LinkDecision[int, int], window: timedelta,
+) -> Callable[[PolicyEvent], str | None]:
+    """For the events left without trace that no line of log.imss names, what is known of the scans without
+    policy event nearest to each: decided over all of them at once (:func:`.unpaired.nearest_unpaired`)."""
+    span = sx.span
+    mine = [e for e in events if span is not None and _named_scan(e, sx) is None and _near_span(e.time, span)]
+    unpaired = [p for ti, p in enumerate(pairs) if ti not in decision.links and ti not in decision.ambiguous] \
+        if mine else []
+    found = nearest_unpaired(mine, unpaired)
+    at = {id(e): i for i, e in enumerate(mine)}
+    times = sorted(t.time.timestamp() for _, t in pairs) if found.nearest else []
+    w = window.total_seconds()
+
+    def words(e: PolicyEvent) -> str | None:
+        ei = at.get(id(e))
+        if ei is None or ei not in found.nearest:
+            return None
+        ts = e.time.timestamp()
+        within = bisect_right(times, ts + w) > bisect_left(times, ts - w)
+        return near_words(ei, found, window, within, _action_compatible)
+
+    return words
 
 
 def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None) -> str:
@@ -707,8 +746,9 @@ def link_rows(
             find({e.internal_id for _, e in unexplained},
                  {m for _, e in unexplained if (m := normalize_message_id(e.message_id))})
         marks = _debug_marks(sessions)
+        near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window)
         for row, e in unexplained:
-            row.notes.append(_why_no_trace(e, sx, marks))
+            row.notes.append(_why_no_trace(e, sx, marks, near))
     coverage = _span([e.time for e in events])
     for row in rows:
         if (

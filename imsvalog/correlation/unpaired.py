@@ -1,0 +1,172 @@
+"""The scans left without a policy event near each spoof policy event left without a trace, and the words for it.
+
+When no line of log.imss names a policy event's internal ID or Message-ID, its scan may still be in log.imss:
+IMSVA logs neither ID in every scan. A scan with an AntiSpoofFilter trace and no policy event that is near the
+event, but outside ``--time-window``, may be it; the logs cannot tell. :func:`nearest_unpaired` names, for every
+such event at once, the scans without policy event nearest to it, and :func:`near_words` says what is known: the
+scan, how far and which way, what ``--time-window`` would let time alone pair them, and every other event without
+trace that has the same scan as its nearest (so that no two events' sentences each offer the same scan as theirs).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..records import PolicyEvent
+from ..scan_sessions import ScanSession, SpoofTrace
+from .explain import _refs
+from .scan import normalize_message_id
+
+#: how far from a policy event a scan without policy event is still named as its nearest (as trace does)
+NEAR_SCANS = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Near:
+    """The scans without policy event nearest to one policy event without trace (several when equally near)."""
+
+    #: indexes into the scans given to :func:`nearest_unpaired`
+    scans: tuple[int, ...]
+    #: seconds from the event to each of them (negative: the scan is earlier)
+    seconds: tuple[float, ...]
+
+
+def _may_be(s: ScanSession, e: PolicyEvent) -> bool:
+    """Whether the scan's own IDs leave open that it is the event's scan: a scan whose ``Scan finished`` line
+    names another internal ID, or whose Message-ID is not the event's, is another message's."""
+    if s.internal_id and s.internal_id != e.internal_id:
+        return False
+    mine, theirs = normalize_message_id(s.message_id), normalize_message_id(e.message_id)
+    return not (mine and theirs and mine != theirs)
+
+
+@dataclass
+class NearScans:
+    """For each policy event without trace (by index into ``events``), the scans without policy event nearest to
+    it (:func:`nearest_unpaired`), and for each such scan the events it is nearest to."""
+
+    events: Sequence[PolicyEvent]
+    scans: Sequence[tuple[ScanSession, SpoofTrace]]
+    nearest: dict[int, Near]
+    #: scan index -> the events (indexes) it is a nearest scan of
+    claims: dict[int, list[int]]
+
+
+def nearest_unpaired(
+    events: Sequence[PolicyEvent], scans: Sequence[tuple[ScanSession, SpoofTrace]], reach: timedelta = NEAR_SCANS
+) -> NearScans:
+    """For each event (by index), the scans without policy event nearest to it within ``reach``, decided over all
+    events and scans at once: those at the least distance (all of them when several are equally near), among the
+    scans whose filter did not clear the mail (``triggered`` is not False) and whose IDs do not make them another
+    message's. Events with no such scan within ``reach`` are left out."""
+    ids = {e.internal_id for e in events}
+    # a scan whose 'Scan finished' names an internal ID no event here has is another message's (most scans)
+    kept = sorted(
+        (t.time.timestamp(), i) for i, (s, t) in enumerate(scans)
+        if t.triggered is not False and (not s.internal_id or s.internal_id in ids)
+    )
+    times = [k[0] for k in kept]
+    nearest: dict[int, Near] = {}
+    claims: dict[int, list[int]] = defaultdict(list)
+    limit = reach.total_seconds()
+    for ei, e in enumerate(events):
+        at = e.time.timestamp()
+        found: list[tuple[float, int]] = []
+        for j in range(bisect_left(times, at - limit), len(kept)):
+            ts, si = kept[j]
+            if ts - at > limit:
+                break
+            if _may_be(scans[si][0], e):
+                found.append((ts - at, si))
+        if found:
+            least = min(abs(d) for d, _ in found)
+            best = sorted((d, si) for d, si in found if abs(d) == least)
+            nearest[ei] = Near(tuple(si for _, si in best), tuple(d for d, _ in best))
+            for _, si in best:
+                claims[si].append(ei)
+    return NearScans(events, scans, nearest, claims)
+
+
+def _when(secs: float) -> str:
+    return "the same second" if abs(secs) < 1 else f"{abs(secs):.0f} s {'later' if secs > 0 else 'earlier'}"
+
+
+def _apart(secs: float) -> str:
+    return "the same second" if abs(secs) < 1 else f"{abs(secs):.0f} s"
+
+
+def _scan(s: ScanSession, t: SpoofTrace) -> str:
+    return f"thread {s.thread} at {t.time.isoformat(sep=' ')} ({_refs(s.sources)})"
+
+
+def _actions(s: ScanSession, e: PolicyEvent) -> str:
+    return f"its scan ended in {', '.join(s.final_actions)}, not the policy event's action ({', '.join(e.actions)})"
+
+
+def near_words(
+    ei: int, found: NearScans, window: timedelta, any_scan_within: bool,
+    compatible: Callable[[ScanSession, PolicyEvent], bool],
+) -> str:
+    """What is known of the scans without policy event nearest to event ``ei`` (in ``found.nearest``): which, how
+    far, whether time alone could pair them at a wider ``--time-window`` (``compatible``: whether a scan's final
+    actions allow a time link to an event), and the other events without trace whose nearest scan is the same.
+    ``any_scan_within``: whether any scan at all is within the window of the event."""
+    events, scans, nearest = found.events, found.scans, found.nearest
+    e, near = events[ei], nearest[ei]
+    w = f"{window.total_seconds():g} s"
+    secs = abs(near.seconds[0])
+    within = secs <= window.total_seconds()
+    parts: list[str] = []
+    if not within:
+        parts.append(f"no AntiSpoofFilter trace {'without a policy event ' if any_scan_within else ''}is within "
+                     f"correlate's time window ({w}) of it")
+    named = [f"{_scan(*scans[si])}, {_when(d)}" for si, d in zip(near.scans, near.seconds)]
+    what = "the nearest trace without a policy event" if len(named) == 1 else \
+        f"the {len(named)} nearest traces without a policy event, equally near"
+    said = f"{what}: {'; '.join(named)}"
+    notes: list[str] = []
+    pairable = True
+    for si in near.scans:
+        s = scans[si][0]
+        one = f"thread {s.thread}" if len(near.scans) > 1 else "it"
+        if not compatible(s, e):
+            pairable = False
+            notes.append(f"{one}: {_actions(s, e)}, so time alone does not pair them" if len(near.scans) > 1 else
+                         f"{_actions(s, e)}, so time alone does not pair them")
+            continue
+        # the other events without trace whose nearest scan this is too (one decision over all of them)
+        for other in sorted(found.claims[si], key=lambda o: (abs(nearest[o].seconds[nearest[o].scans.index(si)]), o)):
+            if other == ei or not compatible(s, events[other]):
+                continue
+            theirs = abs(nearest[other].seconds[nearest[other].scans.index(si)])
+            rel = "nearer than" if theirs < secs else "as near as" if theirs == secs else "farther than"
+            then = ": time alone may pair it with that one first" if theirs < secs else \
+                ": time alone cannot choose between the two" if theirs == secs else ""
+            notes.append(f"{one} is also policy event {events[other].internal_id}'s nearest trace without a policy "
+                         f"event ({_apart(theirs)} from it, {rel} this one), and that event has no trace either{then}")
+            if theirs <= secs:
+                pairable = False
+    if within:
+        # within the window but not paired: correlate gave it no time evidence (its final action)
+        head = f"{said} (within correlate's time window ({w})" + (", but " + "; ".join(notes) if notes else "") + ")"
+    elif pairable:
+        n = math.ceil(secs)
+        head = said + (f" (outside the window: with --time-window {n} time alone may pair them, low confidence)"
+                       if len(named) == 1 else
+                       f" (outside the window: with --time-window {n} each fits it by time alone, equally near, so "
+                       "time cannot choose between them)")
+        if notes:
+            head += "; " + "; ".join(notes)
+    else:
+        head = said + " (outside the window; " + "; ".join(notes) + ")"
+    parts.append(head)
+    parts.append(f"the logs do not tell whether {'it is' if len(named) == 1 else 'one of them is'} this event's trace")
+    return "; ".join(parts)
+
+
+__all__ = ["NEAR_SCANS", "Near", "NearScans", "near_words", "nearest_unpaired"]

@@ -1,0 +1,262 @@
+"""fx5: correlate's words for a spoof policy event without trace when a scan without policy event is near it but
+outside the time window. IMSVA logs no internal ID or Message-ID in such a scan, so whether it is the event's scan
+is not known: correlate must not say "holds no scan of it at all" or "its scan is not in the log.imss files given";
+it names the nearest trace without policy event (thread, lines, distance, earlier/later) and the --time-window that
+would let time alone pair them, decided over all events and scans at once (as trace does, tests/test_trace_s18b.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from imsvalog.cli import app
+from imsvalog.correlation import correlate
+from imsvalog.sentence import row_sentence
+
+from .test_correlate_table import run_in_pty
+
+LOG = "log.imss.20240315.0001"
+POLEVT = "polevt.imss.20240315.0001"
+#: the unknowns correlate must not claim when a scan without policy event is near
+FALSE_CLAIMS = ("holds no scan of it at all", "not in the log.imss files given")
+
+
+def _iid(n: int) -> str:
+    return f"11111111-0000-4000-8000-{n:012d}"
+
+
+def _scan(hms: str, thread: str, ip: int, action: str = "QuarantineAction", finished: str | None = None) -> list[str]:
+    """One scan as IMSVA logs it at debug level, with no Message-ID line and (unless ``finished``) no
+    'Scan finished' line: nothing in it names the message."""
+    p = f"2024/03/15 {hms} GMT-05:00 [{thread}]"
+    lines = [
+        f"{p} Running ruleId:12; version:2, numFilters:1, numActions:1",
+        f"{p} [DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:from relay.example.net "
+        f"(relay.example.net [203.0.113.{ip}]) by imsva.example.com (Postfix) with ESMTP id CCCC{ip:06d}; "
+        "Fri, 15 Mar 2024 10:00:04 -0500",
+        f"{p} [DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader:get matched string:203.0.113.{ip}",
+        f"{p} [DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 203.0.113.{ip},",
+        f"{p} [DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.",
+        f"{p} Final action 0: {action}",
+    ]
+    if finished:
+        lines.append(f"{p} Scan finished for {finished}, scanned 1 times")
+    return lines
+
+
+def _event(hms: str, n: int, action: str = "01000000000000000") -> str:
+    """A spoof policy event (rule 'Spoofing message', "Others" condition); action bits: quarantine by default,
+    '10000000000000000' is deliver."""
+    return (f"2024/03/15 {hms} GMT-05:00\t{_iid(n)}\tsender{n}@example.com\trcpt{n}@example.com\thello\t1\t"
+            f"Spoofing message\t0000010000000000\t\t1.5\t{action}\t0.000000\t0\t0\t\t\t\t\t1\t15\t0\t0\t<x{n}@laptop>\t0")
+
+
+def _logs(folder: Path, scans: list[list[str]], events: list[str]) -> Path:
+    # a scan an hour earlier, so that log.imss covers the events' time whatever the test puts near them
+    first = _scan("09:00:00", "900:99", 199)
+    (folder / LOG).write_text("\n".join(first + [x for s in scans for x in s]) + "\n")
+    (folder / POLEVT).write_text("\n".join(events) + "\n")
+    return folder
+
+
+def _row(folder: Path, n: int, **kw):
+    (row,) = [r for r in correlate(folder, **kw).rows if r.event is not None and r.event.internal_id == _iid(n)]
+    return row
+
+
+def _note(folder: Path, n: int, **kw) -> str:
+    row = _row(folder, n, **kw)
+    assert row.status == "event-without-trace", row.status
+    (note,) = row.notes
+    for claim in FALSE_CLAIMS:
+        assert claim not in note
+    return note
+
+
+def _where(folder: Path, first: int, last: int) -> str:
+    return f"({folder / LOG}:{first}-{last})"
+
+
+HEAD = (f"log.imss covers its time but no line names its internal ID {_iid(3)} or its Message-ID <x3@laptop>; "
+        "no AntiSpoofFilter trace is within correlate's time window (1 s) of it; ")
+
+
+def test_a_scan_3_s_earlier_is_named_with_the_window_that_pairs_them(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103)], [_event("10:02:43", 3)])
+    assert _note(tmp_path, 3) == HEAD + (
+        f"the nearest trace without a policy event: thread 900:1 at 2024-03-15 10:02:40-05:00 {_where(tmp_path, 7, 12)}, "
+        "3 s earlier (outside the window: with --time-window 3 time alone may pair them, low confidence); "
+        "the logs do not tell whether it is this event's trace")
+    # the words are true: with that window, time alone pairs them
+    row = _row(tmp_path, 3, time_window=3)
+    assert row.status == "linked" and row.link.basis == ["time"] and row.session.thread == "900:1"
+
+
+def test_a_scan_3_s_later(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:02:46", "900:1", 103)], [_event("10:02:43", 3)])
+    note = _note(tmp_path, 3)
+    assert "the nearest trace without a policy event: thread 900:1 at 2024-03-15 10:02:46-05:00" in note
+    assert "3 s later (outside the window: with --time-window 3 time alone may pair them, low confidence)" in note
+
+
+def test_two_scans_at_equal_distance_are_both_named_and_time_cannot_choose(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103), _scan("10:02:46", "900:2", 104)], [_event("10:02:43", 3)])
+    assert _note(tmp_path, 3) == HEAD + (
+        "the 2 nearest traces without a policy event, equally near: "
+        f"thread 900:1 at 2024-03-15 10:02:40-05:00 {_where(tmp_path, 7, 12)}, 3 s earlier; "
+        f"thread 900:2 at 2024-03-15 10:02:46-05:00 {_where(tmp_path, 13, 18)}, 3 s later "
+        "(outside the window: with --time-window 3 each fits it by time alone, equally near, so time cannot choose "
+        "between them); the logs do not tell whether one of them is this event's trace")
+    # true: with --time-window 3 both fit and none is chosen
+    assert _row(tmp_path, 3, time_window=3).status == "ambiguous"
+
+
+def test_only_the_nearest_is_named(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:02:38", "900:1", 103), _scan("10:02:47", "900:2", 104)], [_event("10:02:43", 3)])
+    note = _note(tmp_path, 3)
+    assert "the nearest trace without a policy event: thread 900:2 at 2024-03-15 10:02:47-05:00" in note
+    assert "4 s later" in note and "--time-window 4 " in note and "900:1" not in note
+
+
+def test_a_scan_with_another_messages_id_is_not_named(tmp_path: Path) -> None:
+    """A scan whose 'Scan finished' line names another internal ID is that message's scan, not this event's (it has
+    no policy event of its own here): the note must not offer it; with no other scan near, the old words stand."""
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103, finished="22222222-0000-4000-8000-000000000009")],
+          [_event("10:02:43", 3)])
+    row = _row(tmp_path, 3)
+    (note,) = row.notes
+    assert "nearest trace" not in note and "900:1" not in note
+    assert "holds no scan of it at all" in note and "logging at debug level then" in note
+
+
+def test_no_scan_near_keeps_the_old_words(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:30:00", "900:1", 103)], [_event("10:02:43", 3)])
+    row = _row(tmp_path, 3)
+    (note,) = row.notes
+    assert note == (f"log.imss covers its time but holds no scan of it (no line names its internal ID {_iid(3)} or its "
+                    "Message-ID <x3@laptop>) and no AntiSpoofFilter line within 15 min of it: log.imss was probably "
+                    "not at debug level then")
+
+
+def test_a_scan_within_the_window_linked_to_another_event_by_its_id(tmp_path: Path) -> None:
+    """900:2, in the event's second, is policy event 5's scan (its 'Scan finished' line names it) and also fits
+    event 3 by time: the note says so (unchanged) and does not say that no scan is within the window."""
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103), _scan("10:02:43", "900:2", 105, finished=_iid(5))],
+          [_event("10:02:43", 3), _event("10:02:43", 5)])
+    row = _row(tmp_path, 3)
+    assert row.status == "event-without-trace"
+    (note,) = row.notes
+    assert note.startswith("thread 900:2 at 2024-03-15 10:02:43-05:00 fits it by time, but is linked to policy event "
+                           f"{_iid(5)} by stronger evidence")
+    assert "is within" not in note and not any(c in note for c in FALSE_CLAIMS)
+
+
+def test_a_scan_within_the_window_linked_to_another_event_and_not_fitting_this_one(tmp_path: Path) -> None:
+    """900:2, in the event's second, is policy event 5's scan and ended in DeliverAction (event 3 quarantined): it
+    gives event 3 no evidence. 900:1, 3 s earlier, has no policy event: "no trace is within the window" would be
+    false, "its scan is not in log.imss" unknown."""
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103),
+                     _scan("10:02:43", "900:2", 105, action="DeliverAction", finished=_iid(5))],
+          [_event("10:02:43", 3), _event("10:02:43", 5, action="10000000000000000")])
+    assert _row(tmp_path, 5).status == "linked"
+    note = _note(tmp_path, 3)
+    assert ("no AntiSpoofFilter trace without a policy event is within correlate's time window (1 s) of it; the "
+            "nearest trace without a policy event: thread 900:1 at 2024-03-15 10:02:40-05:00") in note
+    assert "no AntiSpoofFilter trace is within" not in note
+    assert "3 s earlier (outside the window: with --time-window 3 time alone may pair them, low confidence)" in note
+
+
+def test_an_unpaired_scan_within_the_window_with_another_final_action(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:02:43", "900:1", 103, action="DeliverAction")], [_event("10:02:43", 3)])
+    note = _note(tmp_path, 3)
+    assert note == (
+        f"log.imss covers its time but no line names its internal ID {_iid(3)} or its Message-ID <x3@laptop>; the "
+        f"nearest trace without a policy event: thread 900:1 at 2024-03-15 10:02:43-05:00 {_where(tmp_path, 7, 12)}, "
+        "the same second (within correlate's time window (1 s), but its scan ended in DeliverAction, not the policy event's "
+        "action (quarantine), so time alone does not pair them); the logs do not tell whether it is this event's trace")
+
+
+def test_outside_the_window_with_another_final_action_no_window_is_offered(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103, action="DeliverAction")], [_event("10:02:43", 3)])
+    note = _note(tmp_path, 3)
+    assert "--time-window" not in note
+    assert ("3 s earlier (outside the window; its scan ended in DeliverAction, not the policy event's action (quarantine), "
+            "so time alone does not pair them)") in note
+    assert _row(tmp_path, 3, time_window=3).status == "event-without-trace"
+
+
+def test_several_events_near_one_scan_do_not_each_claim_it(tmp_path: Path) -> None:
+    """Events 3 (3 s after the scan) and 4 (5 s after) have the same nearest scan: one decision over both. Only
+    the nearer is offered a --time-window; each sentence names the other event."""
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103)], [_event("10:02:43", 3), _event("10:02:45", 4)])
+    three, four = _note(tmp_path, 3), _note(tmp_path, 4)
+    assert ("3 s earlier (outside the window: with --time-window 3 time alone may pair them, low confidence); it is "
+            f"also policy event {_iid(4)}'s nearest trace without a policy event (5 s from it, farther than this one), "
+            "and that event has no trace either; the logs do not tell whether it is this event's trace") in three
+    assert "--time-window" not in four
+    assert (f"5 s earlier (outside the window; it is also policy event {_iid(3)}'s nearest trace without a policy "
+            "event (3 s from it, nearer than this one), and that event has no trace either: time alone may pair it "
+            "with that one first)") in four
+    # true at every window: time alone pairs the scan with event 3, never event 4
+    for window in (3, 5):
+        rows = correlate(tmp_path, time_window=window).rows
+        (linked,) = [r for r in rows if r.status == "linked"]
+        assert linked.event.internal_id == _iid(3)
+
+
+def test_two_events_equally_near_one_scan(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103)], [_event("10:02:37", 3), _event("10:02:43", 4)])
+    for n, other in ((3, 4), (4, 3)):
+        note = _note(tmp_path, n)
+        assert "--time-window" not in note
+        assert (f"3 s {'later' if n == 3 else 'earlier'} (outside the window; it is also policy event {_iid(other)}'s "
+                "nearest trace without a policy event (3 s from it, as near as this one), and that event has no trace "
+                "either: time alone cannot choose between the two)") in note
+    assert [r.status for r in correlate(tmp_path, time_window=3).rows if r.event is not None] == ["ambiguous"] * 2
+
+
+def test_the_time_window_changes_the_sentence(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103)], [_event("10:02:43", 3)])
+    note = _note(tmp_path, 3, time_window=2)
+    assert "no AntiSpoofFilter trace is within correlate's time window (2 s) of it" in note and "--time-window 3 " in note
+    note = _note(tmp_path, 3, time_window=0.5)
+    assert "no AntiSpoofFilter trace is within correlate's time window (0.5 s) of it" in note and "--time-window 3 " in note
+    assert _row(tmp_path, 3, time_window=3).status == "linked"
+    # further than trace and correlate look for a scan without policy event (15 min): the old words
+    _logs(tmp_path, [_scan("10:18:00", "900:1", 103)], [_event("10:02:43", 3)])
+    assert "nearest trace" not in _row(tmp_path, 3).notes[0]
+
+
+def test_every_format_carries_the_same_sentence(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103)], [_event("10:02:43", 3)])
+    (note,) = _row(tmp_path, 3).notes
+
+    def run(*args: str) -> str:
+        res = CliRunner().invoke(app, ["correlate", str(tmp_path), *args])
+        assert res.exit_code == 0, res.output
+        return res.stdout
+
+    (doc,) = [r for r in json.loads(run("-f", "json"))["rows"] if r["internal_id"] == _iid(3)]
+    (line,) = [r for r in map(json.loads, run("-f", "jsonl").splitlines()) if r["internal_id"] == _iid(3)]
+    (rec,) = [r for r in csv.DictReader(io.StringIO(run("-f", "csv"))) if r["internal_id"] == _iid(3)]
+    for d in (doc, line):
+        assert d["notes"] == [note] and note in d["explanation"]
+        assert d["summary"] == row_sentence(d) and f"; {note};" in d["summary"]
+    assert note in rec["explanation"] and f"; {note};" in rec["summary"]
+    # --explain, unwrapped when piped
+    assert f"Note: {note}" in run("--explain")
+
+
+def test_the_table_and_explain_fit_80_columns(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103)], [_event("10:02:43", 3), _event("10:02:45", 4)])
+    for args in ([], ["--explain"]):
+        out = run_in_pty(["correlate", str(tmp_path), *args], 80)
+        lines = out.splitlines()
+        assert max(len(x) for x in lines) <= 80, "\n".join(x for x in lines if len(x) > 80)
+    folded = " ".join(x.strip() for x in out.splitlines())
+    assert "with --time-window 3 time alone may pair them, low confidence" in folded
+    assert "time alone may pair it with that one first" in folded
