@@ -35,7 +35,6 @@ file when the scan crosses a rotation.
 
 from __future__ import annotations
 
-import math
 import mmap
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -1051,13 +1050,6 @@ class _Correlated:
                 self.error = str(exc)
         return self._rows
 
-    @property
-    def window_words(self) -> str:
-        """The window as correlate uses it (whole microseconds: ``1e-320`` is 0 s), not as typed."""
-        from .time_window import time_window_of
-
-        return f"{time_window_of(self.window).total_seconds():g} s"
-
 
 _BASIS_WORDS = {"time": "time", "queue_id": "queue ID", "message_id": "Message-ID", "internal_id": "internal ID"}
 
@@ -1165,40 +1157,11 @@ def _local_rows(imss: list[_ImssFile], sessions: list[_Session], small: _Small,
     return link_rows(scans, pool, list(small.tx.values()), time_window_of(window), list(small.mail.values()))
 
 
-#: how far from a policy event without trace a scan without policy event is named as the nearest (correlate's
-#: reach for "the scanner was logging at debug level then")
-NEAR_SCANS = timedelta(minutes=15)
-
-
-def _nearest_unlinked(e: PolicyEvent, appliance: str | None, rows: Sequence[Row], window: float) -> list[Row]:
-    """The scans without policy event of the event's appliance (which IMSVA's filter did not clear) nearest to
-    ``e`` within :data:`NEAR_SCANS`: those at the least distance (several when equally near); none when such a
-    scan is within the time window (correlate did not pair it for another reason, e.g. its final action)."""
-    near = [r for r in rows if r.status == "trace-without-event" and r.trace is not None and r.appliance == appliance
-            and r.trace.triggered is not False and abs(r.trace.time - e.time) <= NEAR_SCANS]
-    if not near or any(abs((r.trace.time - e.time).total_seconds()) <= window for r in near if r.trace is not None):
-        return []
-    least = min(abs((r.trace.time - e.time).total_seconds()) for r in near if r.trace is not None)
-    return [r for r in near if r.trace is not None and abs((r.trace.time - e.time).total_seconds()) == least]
-
-
-def _why_not_paired(e: PolicyEvent, r: Row, rows: Sequence[Row], decided: _Correlated) -> str:
-    """Why correlate pairs no scan with an event that log.imss names by no ID: correlate's evidence, unless a scan
-    without policy event is near it (then "holds no scan of it at all" is not known: that scan is named)."""
-    near = [] if r.linked_elsewhere else _nearest_unlinked(e, r.appliance, rows, decided.window)
-    if not near:
-        return "; ".join(r.notes) if r.notes else (r.missing or "no scan fits it")
-    named = []
-    secs = 0.0
-    for x in near:
-        assert x.trace is not None
-        secs = (x.trace.time - e.time).total_seconds()
-        when = "the same second" if abs(secs) < 1 else f"{abs(secs):.0f} s {'later' if secs > 0 else 'earlier'}"
-        named.append(f"{_scan_words(x, lead='')}, {when}")
-    what = "the nearest scan without a policy event" if len(named) == 1 else \
-        f"the {len(named)} nearest scans without a policy event, equally near"
-    return (f"no scan is within correlate's time window ({decided.window_words}) of it; {what}: {'; '.join(named)} "
-            f"(outside the window: with --time-window {math.ceil(abs(secs))} time alone may pair them, low confidence)")
+def _why_not_paired(r: Row) -> str:
+    """Why correlate pairs no scan with an event that log.imss names by no ID: correlate's own evidence, decided over
+    every scan and event at once (the AntiSpoofFilter traces without policy event nearest to it, when any is near:
+    :mod:`.correlation.unpaired`)."""
+    return "; ".join(r.notes) if r.notes else (r.missing or "no scan fits it")
 
 
 def _pair_as_correlate(imss: list[_ImssFile], small: _Small, notes: list[str], decided: _Correlated) -> list[_Session]:
@@ -1243,7 +1206,7 @@ def _pair_as_correlate(imss: list[_ImssFile], small: _Small, notes: list[str], d
             notes.append(f"{head} pairs no scan with policy event {e.internal_id}: it {r.link.detail}; no pair is "
                          f"chosen{tie}")
         else:
-            notes.append(f"{head} pairs no scan with policy event {e.internal_id}: {_why_not_paired(e, r, rows, decided)}")
+            notes.append(f"{head} pairs no scan with policy event {e.internal_id}: {_why_not_paired(r)}")
     for where, e in sorted(mine.items()):
         if where not in said:  # correlate pairs AntiSpoofFilter scans with spoof events only
             notes.append(f"{head} pairs no scan with policy event {e.internal_id}: it pairs AntiSpoofFilter scans with "

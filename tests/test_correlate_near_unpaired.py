@@ -260,3 +260,15 @@ def test_the_table_and_explain_fit_80_columns(tmp_path: Path) -> None:
     folded = " ".join(x.strip() for x in out.splitlines())
     assert "with --time-window 3 time alone may pair them, low confidence" in folded
     assert "time alone may pair it with that one first" in folded
+
+
+def test_trace_says_correlates_words_for_each_event(tmp_path: Path) -> None:
+    """trace, for an event no ID leads to a scan of, says correlate's note for it: the same decision over all events
+    (trace's own per-event look offered the one scan to both events, each with its --time-window)."""
+    from imsvalog.timeline import trace
+
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103)], [_event("10:02:43", 3), _event("10:02:45", 4)])
+    for n in (3, 4):
+        (note,) = [x for x in trace(_iid(n), [tmp_path]).notes if "correlate" in x]
+        assert note.endswith(f"pairs no scan with policy event {_iid(n)}: {_note(tmp_path, n)}")
+        assert ("--time-window" in note) == (n == 3)

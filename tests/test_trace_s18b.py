@@ -131,10 +131,13 @@ def test_an_event_with_a_scan_outside_the_window_names_it(tmp_path: Path) -> Non
     assert _scan_lines(t) == [] and _policy_lines(t) == [3]
     (note,) = [n for n in t.notes if "correlate" in n]
     assert "holds no scan of it at all" not in note and "not in the log.imss files given" not in note
-    assert "no scan is within correlate's time window (1 s) of it" in note
-    assert ("the nearest scan without a policy event: thread 900:1 at 2024-03-15 10:02:40-05:00 "
-            "(log.imss.20240315.0001:13-18), 3 s earlier") in note
+    # correlate's own words for it (fx5: the same sentence as correlate's row, decided over all events at once)
+    assert "no AntiSpoofFilter trace is within correlate's time window (1 s) of it" in note
+    assert ("the nearest trace without a policy event: thread 900:1 at 2024-03-15 10:02:40-05:00 "
+            f"({tmp_path / 'log.imss.20240315.0001'}:13-18), 3 s earlier") in note
     assert "--time-window 3" in note
+    (row,) = [r for r in correlate(tmp_path).rows if r.event is not None and r.event.internal_id == EVENT3]
+    assert note.endswith(f"pairs no scan with policy event {EVENT3}: {row.notes[0]}")
 
 
 def test_the_window_is_said_as_used_not_as_typed(tmp_path: Path) -> None:
