@@ -334,11 +334,13 @@ def _unsure_lines(data: bytes, start: int, end: int, limit: int, nl: NDArray[np.
 def _account(
     data: bytes, start: int, end: int, line: int, name: str, rejects: list[Reject], limit: int,
     nl: NDArray[np.intp] | None = None,
-) -> None:
+) -> list[int]:
     """The rejects among the lines of ``data[start:end]`` (``line``: the first's number), as
-    ``imsvalog parse`` finds them: only the lines :func:`_unsure_lines` gives are parsed."""
+    ``imsvalog parse`` finds them: only the lines :func:`_unsure_lines` gives are parsed.  Returns
+    those lines' starts: every other line begins with a sure head (:data:`_SURE_START`)."""
     counted = start
-    for s in _unsure_lines(data, start, end, limit, nl):
+    unsure = _unsure_lines(data, start, end, limit, nl)
+    for s in unsure:
         line += data.count(b"\n", counted, s)
         counted = s
         e = data.find(b"\n", s, end)
@@ -349,6 +351,7 @@ def _account(
         item = parse_line("imss", Source(name, line, _text(raw)))
         if isinstance(item, Reject):
             rejects.append(item)
+    return unsure
 
 
 def _unique_rejects(rejects: list[Reject], since: int, files: Sequence[LogFile]) -> None:
@@ -709,6 +712,14 @@ _HEAD_B = re.compile(imss.HEAD_RE.pattern.encode())
 _ACCEPT_B = re.compile(_ACCEPT_RE.pattern.encode())
 _HINTS_B = re.compile(b"|".join(re.escape(h.encode()) for h in _EVALUATION_HINTS))
 _NOT_COMPONENTS_B = frozenset(c.encode() for c in imss._NOT_COMPONENTS)  # noqa: SLF001
+#: where a sure head's ``[pid:tid]`` begins: its date, clock, ``GMT`` and offset are of fixed width
+_TAG_AT = len("2024/03/12 09:15:01 GMT+01:00 ")
+assert all(_SURE_PARTS.fullmatch(h) and h[_TAG_AT] == ord("[") for h in (
+    b"1970/01/01 00:00:00 GMT-00:00 [1:2]", b"2199/12/31 23:59:59 GMT+23:59 [123456789012345678:1]"))
+#: what follows the ``[pid:tid]`` of an Accept line as IMSVA writes it, and the length of its part that the
+#: head regex takes (``] Info: ``)
+_INFO_ACCEPT = b"] Info: " + _ACCEPT_NEEDLE
+_INFO_ACCEPT_HEAD = len(b"] Info: ")
 
 
 class _Marker:
@@ -740,6 +751,42 @@ class _Marker:
         self.unparsed_runs = 0
         #: ``Scan finished`` lines in the input (each ends one scan), counted at C speed
         self.finished_lines = 0
+
+    def block_lines(
+        self, data: bytes, hits: tuple[list[int], list[int], list[int]], fi: int, offset: int, line: int, name: str,
+        unsure: set[int],
+    ) -> None:
+        """The lines of a block that hold a needle (:func:`_hit_lines`: their starts, ends and lines before
+        them; ``offset``, ``line``: the file offset of ``data[0]`` and the number of the block's first line),
+        each as :meth:`line` takes it.  Most are Accept lines as IMSVA writes them: a line whose head is sure
+        (not among the block's ``unsure`` line starts, see :func:`_account`: the head regex fits it, its
+        time is real, its numbers short), ``] Info: Accept connection from client`` after its ``[pid:tid]``
+        and no AntiSpoofFilter needle.  The head regex would end just before ``Accept`` (no component), so
+        :data:`_ACCEPT_B` there decides, as in :meth:`line`; the tag begins at the sure head's fixed column.
+        Such a line ends the thread's run and opens the next; when that run holds no evaluation, its
+        object is opened again in place (nothing else holds it).  Every other line goes to :meth:`line`."""
+        find, startswith, accept = data.find, data.startswith, _ACCEPT_B.match
+        current, threads, limit, full = self.current, self.threads, self.limit, self.line
+        worker, accepted = self.worker, self.accepted
+        for s, e, n in zip(*hits):
+            if e - s <= limit and s not in unsure and find(_EVALUATION_NEEDLE, s, e) == -1:
+                j = find(b"]", s + _TAG_AT, e)
+                if startswith(_INFO_ACCEPT, j) and accept(data, j + _INFO_ACCEPT_HEAD, e) is not None:
+                    tag = data[s + _TAG_AT : j + 1]
+                    thread = threads.get(tag)
+                    if thread is None:
+                        pid, tid = tag[1:-1].split(b":")
+                        thread = threads[tag] = f"{int(pid)}:{int(tid)}"
+                    run = current.get(thread)
+                    if run is None or run.evaluated or not run.opened or worker and thread not in accepted:
+                        self._step(thread, tag, True, False, fi, offset + s, line + n)
+                    else:  # as _step: the run ends unmarked (counted), the thread's next one opens here
+                        self.unparsed_runs += 1
+                        pos = run.start
+                        pos.file, pos.offset, pos.line = fi, offset + s, line + n  # type: ignore[union-attr]
+                        run.tag = tag
+                    continue
+            full(data[s:e], fi, offset + s, line + n, name)
 
     def line(self, raw: bytes, fi: int, offset: int, lineno: int, name: str) -> None:
         """One line that holds an Accept or an AntiSpoofFilter needle (``raw`` without its newline)."""
@@ -964,6 +1011,17 @@ def _parent_share(f: LogFile, size: int) -> float:
 WORKERS: int | None = workers_of(os.environ.get("IMSVALOG_WORKERS"), os.cpu_count())
 
 
+@lru_cache(maxsize=8)
+def _either(needles: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """A regex of any of ``needles`` (none holds a newline), their common start written once: the engine
+    skips in C to each place of that start, so the two needles of pass 1 (both begin with ``A``) are
+    found in one pass over a block, a third faster than ``bytes.find`` twice.  Its matches do not
+    overlap, but a needle inside a match is on the match's line: every line holding one is found."""
+    assert all(b"\n" not in n for n in needles)
+    common = os.path.commonprefix(needles) if len(needles) > 1 else b""
+    return re.compile(re.escape(common) + b"(?:" + b"|".join(re.escape(n[len(common):]) for n in needles) + b")")
+
+
 def _hit_lines(
     data: bytes, needles: Sequence[bytes], start: int, end: int, nl: NDArray[np.intp] | None = None
 ) -> tuple[list[int], list[int], list[int]]:
@@ -981,13 +1039,7 @@ def _hit_lines(
         return starts, [data.find(b"\n", s) for s in starts], before
     import numpy as np
 
-    places: list[int] = []
-    find, add = data.find, places.append
-    for needle in needles:
-        i = find(needle, start, end)
-        while i != -1:
-            add(i)
-            i = find(needle, i + 1, end)
+    places = [m.start() for m in _either(tuple(needles)).finditer(data, start, end)]
     k = np.unique(nl.searchsorted(np.array(places, np.intp)))  # each place's line: the first newline at or after it
     return np.where(k > 0, nl[k - 1] + 1, start).tolist(), nl[k].tolist(), k.tolist()
 
@@ -999,11 +1051,10 @@ def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], b
         data = b.data
         _see_span(data, b.start, b.end, index)
         nl = b.nl if b.nl is not None or b.end - b.start < _NUMPY_FROM else newlines(data, b.start, b.end)
-        _account(data, b.start, b.end, b.line, name, marker.rejects, marker.limit, nl)
+        unsure = _account(data, b.start, b.end, b.line, name, marker.rejects, marker.limit, nl)
         marker.finished_lines += data.count(_SCAN_FINISHED_LINE, b.start, b.end)
-        step, line, offset = marker.line, b.line, base + b.offset - b.start
-        for s, e, n in zip(*_hit_lines(data, needles, b.start, b.end, nl)):
-            step(data[s:e], fi, offset + s, line + n, name)
+        marker.block_lines(data, _hit_lines(data, needles, b.start, b.end, nl), fi, base + b.offset - b.start, b.line,
+                           name, set(unsure))
 
 
 def _shifted(run: _Run, shift: int) -> _Run:
