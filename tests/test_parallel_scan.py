@@ -398,3 +398,80 @@ def test_a_worker_killed_mid_way_is_a_one_line_error_of_the_command(tmp_path: Pa
         "run again, or with IMSVALOG_WORKERS=1 to read it in one process\n"
     )
     assert r.stdout == ""
+
+
+# --- pass 1's quick way with IMSVA's own Accept lines: what the head regex, line by line, gives -------------
+
+_ACCEPT_LIKE = [
+    "Info: Accept connection from client [127.0.0.1]", "Info: Accept connection from client 10.0.0.7",
+    "Info: Accept connection from client", "Info: Accept connection from client [127.0.0.1",
+    "Info: Accept connection from client []", "Info:  Accept connection from client [127.0.0.1]",
+    "Info:\tAccept connection from client [127.0.0.1]", "[INFO] Accept connection from client [127.0.0.1]",
+    "Warning: Accept connection from client [127.0.0.1]", "Debug: Accept connection from client [127.0.0.1]",
+    "Info: x Accept connection from client [127.0.0.1]", "Accept connection from client [127.0.0.1]",
+    "Info: Accept connection from client [1.2.3.4] AntiSpoofFilter: parse received header string:from x",
+    "Info: Accept connection from client [1.2.3.4]\r", "Info: Accept connection from client [\u00e9]",
+]
+_HEADS_LIKE = [
+    "2024/03/12 09:15:{s} GMT+01:00 [4242:139871]", "2024/03/12 09:15:{s} GMT+01:00 [04242:0139871]",
+    "2024/03/12 09:15:{s} GMT+01:00 [17:1]", "2024/03/12 24:15:{s} GMT+01:00 [17:1]",
+    "2024/03/12 09:15:{s} GMT+1 [17:1]", "2024/03/12\t09:15:{s} GMT+01:00 [17:1]",
+    "2024/03/12 09:15:{s} GMT+01:00 [17:" + "9" * 20 + "]", "2024/02/29 09:15:{s} GMT+01:00 [17:1]",
+]
+
+
+def _one_by_one(self: scan._Marker, data: bytes, hits: tuple, fi: int, offset: int, line: int, name: str,
+                unsure: set[int]) -> None:
+    """``_Marker.block_lines`` without its quick way: every line through ``_Marker.line``."""
+    for s, e, n in zip(*hits):
+        self.line(data[s:e], fi, offset + s, line + n, name)
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_every_head_with_every_accept_like_line_gives_what_the_head_regex_gives(
+    big: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each head (sure or not) with each Accept-like body, each after an Accept line of no evaluation with the
+    thread's tag spelled otherwise and followed by an evaluation and its scan's end: the quick way gives what
+    the head regex gives."""
+    lines = []
+    for i, head in enumerate(_HEADS_LIKE):
+        for j, body in enumerate(_ACCEPT_LIKE):
+            h = head.format(s=f"{(i + j) % 60:02d}")
+            other = h.replace("[4242:139871]", "[04242:0139871]") if "[4242:" in h else h.replace("[17:", "[017:")
+            lines += [f"{other} {_ACCEPT_LIKE[0]}",  # a run of no evaluation, its tag spelled otherwise
+                      f"{h} {body}", f"{h} {_BODIES[1]}", f"{h} {_BODIES[3]}", f"{h} {_BODIES[9].format(n=i * 100 + j)}"]
+    raw = ("\n".join(lines) + "\n").encode()
+    log = tmp_path / "log.imss.20240312.0001"
+    log.write_bytes(raw * (blocks.NEWLINES_FROM // len(raw) + 1 if big else 1))
+    logs = [LogFile(log, "imss")]
+    monkeypatch.setattr(scan, "WORKERS", 1)
+    quick = _pass(logs)
+    assert len(quick[0]) > 2 * len(_HEADS_LIKE)  # sessions of many threads and heads were built
+    monkeypatch.setattr(scan._Marker, "block_lines", _one_by_one)
+    assert _pass(logs) == quick
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.tuples(st.sampled_from(_HEADS_LIKE), st.sampled_from(_ACCEPT_LIKE + _BODIES)), min_size=1,
+                      max_size=60), block=st.sampled_from([None, 300]))
+def test_accept_lines_taken_the_quick_way_give_what_the_head_regex_gives(
+    lines: list[tuple[str, str]], block: int | None, tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sure Accept lines as IMSVA writes them skip the head regex (``_Marker.block_lines``), and their thread's
+    unmarked run object is opened again: sessions, ids, index, rejects and counts equal those of every line
+    through ``_Marker.line``, for Accept lines of every other form, with unsure heads, two spellings of a
+    thread's tag, and in blocks as big as the numpy path wants or small ones."""
+    d = tmp_path_factory.mktemp("quick")
+    log = d / "log.imss.20240312.0001"
+    text = "\n".join(h.format(s=f"{i % 60:02d}") + " " + b.format(n=i) for i, (h, b) in enumerate(lines)) + "\n"
+    raw = text.encode("utf-8", "surrogateescape")
+    log.write_bytes(raw * (1 if block else blocks.NEWLINES_FROM // len(raw) + 1))  # big enough for the numpy path
+    logs = [LogFile(log, "imss")]
+    monkeypatch.setattr(scan, "WORKERS", 1)
+    if block is not None:
+        monkeypatch.setattr(blocks, "BLOCK_SIZE", block)
+    quick = _pass(logs)
+    monkeypatch.setattr(scan._Marker, "block_lines", _one_by_one)
+    assert _pass(logs) == quick

@@ -215,6 +215,20 @@ def test_unsure_lines_checked_with_numpy_are_those_of_the_general_regex(
         _scan._ROWS = default
 
 
+def test_every_clock_field_checked_in_the_numpy_rows_is_judged_as_the_general_regex_judges_it() -> None:
+    """The clock's fields are looked up in tables of two bytes (hours, minutes and seconds): every two-digit
+    value, a field with a blank, a colon, a letter or a byte with the high bit, in each of the three fields."""
+    fields = [f"{n:02d}" for n in range(100)] + [" 1", "1 ", ":0", "0:", "a0", "0a", "\u00b0", "/0", "0/"]
+    clocks = [f"{v}:15:01" for v in fields] + [f"09:{v}:01" for v in fields] + [f"09:15:{v}" for v in fields]
+    first = "2024/03/12 09:15:01 GMT+01:00 [4242:139871] Info: x"
+    lines = [first] + [f"2024/03/12 {c} GMT+01:00 [4242:139871] Info: x" for c in clocks]
+    data = ("\n".join(lines) + "\n").encode()
+    nl = _scan.newlines(data, 0, len(data))
+    got = set(_scan._unsure_lines(data, 0, len(data), 1 << 20, nl))
+    assert got == _reference(data, 0, len(data), 1 << 20)
+    assert len(got) == 3 * len(fields) - 24 - 60 - 60  # the real times are sure, every other one is not
+
+
 def test_newlines_over_many_pieces_are_those_of_bytes_find() -> None:
     import random
 
