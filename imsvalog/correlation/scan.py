@@ -1033,7 +1033,9 @@ def _either(needles: tuple[bytes, ...]) -> re.Pattern[bytes]:
     found in one pass over a block, a third faster than ``bytes.find`` twice.  Its matches do not
     overlap, but a needle inside a match is on the match's line: every line holding one is found."""
     assert all(b"\n" not in n for n in needles)
-    common = os.path.commonprefix(needles) if len(needles) > 1 else b""
+    common = needles[0] if len(needles) > 1 else b""
+    while not all(n.startswith(common) for n in needles):
+        common = common[:-1]
     return re.compile(re.escape(common) + b"(?:" + b"|".join(re.escape(n[len(common):]) for n in needles) + b")")
 
 
