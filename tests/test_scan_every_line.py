@@ -268,6 +268,13 @@ def test_a_threads_marker_lines_are_those_a_line_by_line_check_finds(lines: list
     want = [(i, raw) for i, raw in enumerate(data.split(b"\n")[:-1], 1)
             if tag in raw and any(n in raw[raw.index(tag) + len(tag):] for n in MARKER_NEEDLES)]
     assert list(zip(numbers, raws)) == want
+    # numbered from the newlines of the window (as in a big block), from any line of it on
+    window = b"x\n" + data
+    for skip in range(min(3, len(lines)) + 1):
+        lo = len(b"x\n") + sum(len(x) + 1 for x in data.split(b"\n")[:skip])
+        numbers, raws = array("q"), []
+        _scan._take_lines(window, lo, len(window), 7 + skip, tag, numbers, raws, _scan.newlines(window, 0, len(window)))
+        assert list(zip(numbers, raws)) == [(i + 6, raw) for i, raw in want if i > skip]
 
 
 @settings(max_examples=300, deadline=None)

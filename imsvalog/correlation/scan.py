@@ -966,7 +966,7 @@ class _Marker:
                 continue
             a = b.start + max(lo, base) - base
             z = b.start + (min(hi, top) if hi is not None else top) - base
-            _take_lines(b.data, a, z, run.start.line if lo >= base else b.line, run.tag, numbers, raws)
+            _take_lines(b.data, a, z, run.start.line if lo >= base else b.line, run.tag, numbers, raws, b.nl)
         return numbers, b"\n".join(raws)
 
     def finish(self) -> list[_Run]:
@@ -1067,7 +1067,9 @@ def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], b
         marker.hold(fi, name, base + b.offset, b)
         data = b.data
         _see_span(data, b.start, b.end, index)
-        nl = b.nl if b.nl is not None or b.end - b.start < _NUMPY_FROM else newlines(data, b.start, b.end)
+        if b.nl is None and b.end - b.start >= _NUMPY_FROM:
+            b.nl = newlines(data, b.start, b.end)  # kept with the block: its runs' lines are numbered from it
+        nl = b.nl
         unsure = _account(data, b.start, b.end, b.line, name, marker.rejects, marker.limit, nl)
         marker.finished_lines += data.count(_SCAN_FINISHED_LINE, b.start, b.end)
         marker.block_lines(data, _hit_lines(data, needles, b.start, b.end, nl), fi, base + b.offset - b.start, b.line,
@@ -1288,9 +1290,14 @@ def _read_runs(files: Sequence[LogFile], runs: Sequence[_Run], plain: Sequence[b
 _ANY_MARKER = re.compile(b"|".join(re.escape(n) for n in MARKER_NEEDLES))
 
 
-def _take_lines(data: bytes, lo: int, hi: int, line: int, tag: bytes, numbers: array[int], raws: list[bytes]) -> None:
+def _take_lines(
+    data: bytes, lo: int, hi: int, line: int, tag: bytes, numbers: array[int], raws: list[bytes],
+    nl: NDArray[np.intp] | None = None,
+) -> None:
     """The lines of ``data[lo:hi]`` (whole lines; ``line`` is the first's number) that carry the thread
-    tag ``tag`` and a marker after it: their numbers and bytes (without the newline).
+    tag ``tag`` and a marker after it: their numbers and bytes (without the newline).  ``nl``: the offsets
+    of the newlines of a window of ``data`` that holds ``data[lo:hi]`` (:func:`newlines`), when known: the
+    lines' numbers are then found from it at once, not by counting the newlines between them.
 
     ``bytes.find`` gives the lines that hold the tag; each is searched for a marker after its first
     tag (a marker after a later one is after the first too).  A third faster than one regex of the tag,
@@ -1298,7 +1305,9 @@ def _take_lines(data: bytes, lo: int, hi: int, line: int, tag: bytes, numbers: a
     150 ms), whose engine tried every marker at every byte of the thread's lines."""
     find, rfind, count, search = data.find, data.rfind, data.count, _ANY_MARKER.search
     counted, k = lo, len(tag)
-    number, append = numbers.append, raws.append
+    append = raws.append
+    starts: list[int] = []
+    start = starts.append if nl is not None else None
     i = find(tag, lo, hi)
     while i != -1:
         e = find(b"\n", i, hi)
@@ -1306,11 +1315,17 @@ def _take_lines(data: bytes, lo: int, hi: int, line: int, tag: bytes, numbers: a
             e = hi
         if search(data, i + k, e) is not None:
             s = rfind(b"\n", lo, i) + 1 or lo
-            line += count(b"\n", counted, s)
-            counted = s
-            number(line)
+            if start is not None:
+                start(s)
+            else:
+                line += count(b"\n", counted, s)
+                counted = s
+                numbers.append(line)
             append(data[s:e])
         i = find(tag, e + 1, hi)
+    if starts:  # each line's number: the newlines before it, from lo on
+        assert nl is not None
+        numbers.extend((nl.searchsorted(starts) + (line - int(nl.searchsorted(lo)))).tolist())
 
 
 def _take_run_lines(data: bytes, lo: int, hi: int, line: int, run: _Run, name: str) -> None:
