@@ -272,3 +272,31 @@ def test_trace_says_correlates_words_for_each_event(tmp_path: Path) -> None:
         (note,) = [x for x in trace(_iid(n), [tmp_path]).notes if "correlate" in x]
         assert note.endswith(f"pairs no scan with policy event {_iid(n)}: {_note(tmp_path, n)}")
         assert ("--time-window" in note) == (n == 3)
+
+
+def _trace_note(folder: Path, thread: str) -> str:
+    (row,) = [r for r in correlate(folder).rows if r.status == "trace-without-event" and r.session.thread == thread]
+    (note,) = row.notes
+    return note
+
+
+def test_the_trace_row_names_the_events_it_is_nearest_to(tmp_path: Path) -> None:
+    """The other side of the same decision: the trace without event says which events without trace have it as
+    their nearest, instead of only 'holds no matching spoof event'."""
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103)], [_event("10:02:43", 3)])
+    assert _trace_note(tmp_path, "900:1") == (
+        "polevt.imss covers its time but holds no matching spoof event; it is the nearest AntiSpoofFilter trace "
+        f"without a policy event of policy event {_iid(3)} (3 s later), which has no trace (see its row): the logs do "
+        "not tell whether it is that event's trace")
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103)], [_event("10:02:43", 3), _event("10:02:37", 4)])
+    assert _trace_note(tmp_path, "900:1").endswith(
+        f"of policy events {_iid(3)} (3 s later), {_iid(4)} (3 s earlier), which have no trace (see their rows): the "
+        "logs do not tell whether it is the trace of one of them")
+
+
+def test_a_trace_no_event_is_near_keeps_its_words(tmp_path: Path) -> None:
+    _logs(tmp_path, [_scan("10:02:40", "900:1", 103), _scan("10:30:00", "900:2", 104)],
+          [_event("10:02:43", 3), _event("10:50:00", 6)])
+    # 900:2 is the nearest trace of no event (27 min from event 3, 20 min from event 6): its words stay as they were
+    assert _trace_note(tmp_path, "900:2") == "polevt.imss covers its time but holds no matching spoof event"
+    assert "(3 s later)" in _trace_note(tmp_path, "900:1")

@@ -37,7 +37,7 @@ from ..records import MailLogEntry, PolicyEvent, Transaction
 from ..scan_sessions import ScanSession, SpoofTrace
 from .result import Basis, Link, Row
 from .scan import ScanIndex, ScanRef, normalize_message_id
-from .unpaired import near_words, nearest_unpaired
+from .unpaired import near_words, nearest_unpaired, trace_words
 
 #: link bases, strongest first, and the confidence (tier) each gives
 BASES: tuple[Basis, ...] = ("internal_id", "message_id", "queue_id", "time")
@@ -499,9 +499,10 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime,
 def _near_unpaired(
     events: list[PolicyEvent], sx: ScanIndex, pairs: Sequence[tuple[ScanSession, SpoofTrace]],
     decision: LinkDecision[int, int], window: timedelta,
-) -> Callable[[PolicyEvent], str | None]:
+) -> tuple[Callable[[PolicyEvent], str | None], Callable[[SpoofTrace], str | None]]:
     """For the events left without trace that no line of log.imss names, what is known of the scans without
-    policy event nearest to each: decided over all of them at once (:func:`.unpaired.nearest_unpaired`)."""
+    policy event nearest to each, decided over all of them at once (:func:`.unpaired.nearest_unpaired`); and for
+    each such scan, the events it is nearest to (:func:`.unpaired.trace_words`)."""
     span = sx.span
     mine = [e for e in events if span is not None and _named_scan(e, sx) is None and _near_span(e.time, span)]
     unpaired = [p for ti, p in enumerate(pairs) if ti not in decision.links and ti not in decision.ambiguous] \
@@ -519,10 +520,18 @@ def _near_unpaired(
         within = bisect_right(times, ts + w) > bisect_left(times, ts - w)
         return near_words(ei, found, window, within, _action_compatible)
 
-    return words
+    scan_at = {id(t): si for si, (_, t) in enumerate(unpaired)}
+
+    def events_near(t: SpoofTrace) -> str | None:
+        si = scan_at.get(id(t))
+        return trace_words(si, found) if si is not None else None
+
+    return words, events_near
 
 
-def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None) -> str:
+def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None, near: str | None = None) -> str:
+    """Why a trace whose filter fired has no policy event; ``near``: the events without trace it is the nearest
+    trace of (:func:`.unpaired.trace_words`), said when polevt.imss covers its time."""
     if coverage is None:
         return "no polevt.imss policy events were read at all: add the polevt.imss files"
     if not _near_span(t, coverage):
@@ -530,7 +539,7 @@ def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None) -> st
             f"the polevt.imss files read cover {coverage[0].isoformat(sep=' ')} to {coverage[1].isoformat(sep=' ')}; "
             "this trace is outside that span: add the polevt.imss file of that time"
         )
-    return "polevt.imss covers its time but holds no matching spoof event"
+    return "polevt.imss covers its time but holds no matching spoof event" + (f"; {near}" if near else "")
 
 
 def link_rows(
@@ -705,6 +714,8 @@ def link_rows(
     sx = scans if scans is not None else ScanIndex.of(sessions)
     #: event rows that are explained by what log.imss holds of their scan (after ``find``)
     unexplained: list[tuple[Row, PolicyEvent]] = []
+    #: a trace without event -> the events without trace it is the nearest trace of, in words (:mod:`.unpaired`)
+    events_near: Callable[[SpoofTrace], str | None] = lambda t: None  # noqa: E731
 
     for ei, e in enumerate(spoof_events):
         tx = idx.tx_by_internal.get(e.internal_id)
@@ -746,7 +757,7 @@ def link_rows(
             find({e.internal_id for _, e in unexplained},
                  {m for _, e in unexplained if (m := normalize_message_id(e.message_id))})
         marks = _debug_marks(sessions)
-        near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window)
+        near, events_near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window)
         for row, e in unexplained:
             row.notes.append(_why_no_trace(e, sx, marks, near))
     coverage = _span([e.time for e in events])
@@ -757,6 +768,6 @@ def link_rows(
             and row.trace.triggered is not False
             and id(row) not in fitted
         ):
-            row.notes.append(_why_no_event(row.trace.time, coverage))
+            row.notes.append(_why_no_event(row.trace.time, coverage, events_near(row.trace)))
     rows.sort(key=lambda r: (r.time, r.session.thread if r.session else "", r.internal_id or ""))
     return rows

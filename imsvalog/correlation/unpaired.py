@@ -57,6 +57,21 @@ class NearScans:
     claims: dict[int, list[int]]
 
 
+def trace_words(si: int, found: NearScans) -> str | None:
+    """For scan ``si`` (a trace without policy event): the events without trace it is a nearest trace of, and their
+    distance, or None when it is no such event's; their rows say what would pair them."""
+    claimed = found.claims.get(si)
+    if not claimed:
+        return None
+    away = {ei: -found.nearest[ei].seconds[found.nearest[ei].scans.index(si)] for ei in claimed}
+    named = [f"{found.events[ei].internal_id} ({_when(away[ei])})" for ei in sorted(claimed, key=lambda x: (abs(away[x]), x))]
+    one = len(named) == 1
+    whose = "that event's trace" if one else "the trace of one of them"
+    return (f"it is the nearest AntiSpoofFilter trace without a policy event of policy event{'' if one else 's'} "
+            f"{', '.join(named)}, which {'has' if one else 'have'} no trace (see {'its row' if one else 'their rows'}): "
+            f"the logs do not tell whether it is {whose}")
+
+
 def nearest_unpaired(
     events: Sequence[PolicyEvent], scans: Sequence[tuple[ScanSession, SpoofTrace]], reach: timedelta = NEAR_SCANS
 ) -> NearScans:
@@ -169,4 +184,4 @@ def near_words(
     return "; ".join(parts)
 
 
-__all__ = ["NEAR_SCANS", "Near", "NearScans", "near_words", "nearest_unpaired"]
+__all__ = ["NEAR_SCANS", "Near", "NearScans", "near_words", "nearest_unpaired", "trace_words"]
