@@ -15,8 +15,10 @@ Ctrl-C during this module's own imports, before the handler is in place, arrives
 """
 
 try:
+    import atexit
     import os
     import signal
+    import sys
 except KeyboardInterrupt:  # pragma: no cover - exercised by a test in a child process
     import sys
 
@@ -48,13 +50,47 @@ except KeyboardInterrupt:  # pragma: no cover - between the imports and the hand
     os._exit(130)
 
 
+#: the exit status of the finished command, once it is known to be a plain status (see :func:`_skip_teardown`)
+_status: int | None = None
+
+
+def _skip_teardown() -> None:
+    """The last exit handler (registered before any other): once the command has finished with a plain status,
+    exit without the interpreter's teardown, which frees every object and module one by one (about 0.2 s of CPU
+    after ``correlate`` of 1 GB, 0.06 s after a small one), as mypy's ``hard_exit`` does.
+
+    It runs after Python's own shutdown steps (non-daemon threads joined) and every other exit handler
+    (temporary folders removed, ...); standard output and error are flushed first.  A flush that fails (the
+    reader went away), or a command that ended otherwise (an exception, ``sys.exit("text")``): the interpreter's
+    own exit, as always.  The files the command wrote are closed by then (they are written in ``with`` blocks).
+    """
+    if _status is None:
+        return
+    try:
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            if stream is not None:
+                stream.flush()
+    except Exception:  # noqa: BLE001 - reported by the interpreter's own exit, as without this handler
+        return
+    os._exit(_status)
+
+
+atexit.register(_skip_teardown)  # before anything else is imported: so it runs last
+
+
 def main() -> None:
+    global _status
     _install(_exit_now)
     from imsvalog.cli import main as cli_main
 
     try:
         _install(signal.default_int_handler)
         cli_main()
+        _status = 0
+    except SystemExit as done:
+        if done.code is None or (isinstance(done.code, int) and not isinstance(done.code, bool)):
+            _status = done.code or 0
+        raise
     except KeyboardInterrupt:
         # between the hand-over and the command's own handler (cli.main's first lines): nothing written yet
         os.write(2, b"imsvalog: interrupted\n")
