@@ -230,6 +230,8 @@ def list_findings(logged: Sequence[str], r: SpoofResult, logged_count: int | Non
     theirs = [normalize_ip(x) for x in logged]
     ours = [normalize_ip(x) for x in r.counted]
     n_theirs = logged_count if logged_count is not None else len(theirs)
+    if theirs == ours and n_theirs == len(ours):  # the common case: the same list, so no finding below can arise
+        return out
     if n_theirs != len(ours):
         out.append(Finding("count", f"IMSVA counted {n_theirs} address{'es' if n_theirs != 1 else ''}, the model {len(ours)}"))
     ct, co = Counter(theirs), Counter(ours)
