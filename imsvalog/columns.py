@@ -1062,10 +1062,10 @@ def _opt_column(col: list[str | None]) -> Any:
     return out
 
 
-def _per_distinct(col: list[str | None], convert: Any, split: bool = False) -> tuple[Any, Any]:
-    """``convert`` applied once per distinct value of ``col``: (values per row, ok per row); a
-    :class:`ParseFailure` makes its rows not ok.  ``split``: ``convert`` gives pairs, and the values
-    per row are two arrays (a failed value is ``(None, ())``)."""
+def _distinct(col: list[str | None], convert: Any, failed: Any = None) -> tuple[Any, list[Any], Any]:
+    """``convert`` applied once per distinct value of ``col``: (codes per row into the list of converted
+    values, that list, ok per row); a :class:`ParseFailure` makes its rows not ok (its value is ``failed``).
+    A missing field (None) is the last value."""
     import numpy as np
     import pandas as pd
 
@@ -1077,11 +1077,16 @@ def _per_distinct(col: list[str | None], convert: Any, split: bool = False) -> t
             values.append(convert(u))
             ok.append(True)
         except ParseFailure:
-            values.append((None, ()) if split else None)
+            values.append(failed)
             ok.append(False)
-    good = np.array(ok, dtype=bool)[codes]
-    if split:
-        return (_object_array([v[0] for v in values])[codes], _object_array([v[1] for v in values])[codes]), good
+    codes[codes < 0] = len(uniques)
+    return codes, values, np.array(ok, dtype=bool)[codes]
+
+
+def _per_distinct(col: list[str | None], convert: Any) -> tuple[Any, Any]:
+    """``convert`` applied once per distinct value of ``col``: (values per row, ok per row); a
+    :class:`ParseFailure` makes its rows not ok (None)."""
+    codes, values, good = _distinct(col, convert)
     return _object_array(values)[codes], good
 
 
@@ -1219,23 +1224,23 @@ def _polevt_unit(unit: _Unit, rejects: list[Reject] | None) -> dict[str, Any] | 
         ok &= np.array([not v or space(v) is None for v in ids.tolist()], dtype=bool)
     out: dict[str, Any] = {"time": micros, "offset": offsets, "internal_id": ids}
     for name, i in (("conditions", 7), ("actions", 10)):
-        def bits(v: str | None, i: int = i) -> Any:
-            return (None, ()) if not v else code(v.strip(), i)
-
-        codes, good = _per_distinct(field(i), lambda v, i=i: (None, ()) if not v else code(v.strip(), i), split=True)
+        codes, pairs, good = _distinct(field(i), lambda v, i=i: (None, ()) if not v else code(v.strip(), i), (None, ()))
         ok &= good
-        out[name + "_code"] = codes[0]
-        out[name] = _object_array(list(map(list, codes[1])))  # a new list per row
-    direction, good = _per_distinct(field(5), lambda v: None if not v else integer(v, "field 5 (direction)"))
+        out[name + "_code"] = _InTable(codes, [p[0] for p in pairs])  # a categorical made from the codes
+        names = [p[1] for p in pairs]
+        out[name] = _object_array(list(map(list, map(names.__getitem__, codes.tolist()))))  # a new list per row
+    codes, values, good = _distinct(field(5), lambda v: None if not v else integer(v, "field 5 (direction)"))
     ok &= good
-    out["direction"] = direction
+    out["direction"] = _InTable(codes, values)
     for name, i in (("size_kb", 9), ("spam_score", 11)):
         values, good = _decimals(field(i), i)
         ok &= good
         out[name] = values
     out["recipients"] = _object_array(_recipients(field(3)))
-    for name, i in (("sender", 2), ("subject", 4), ("rule", 6), ("attachment", 14), ("attachment_type", 15)):
+    for name, i in (("sender", 2), ("subject", 4), ("attachment", 14), ("attachment_type", 15)):
         out[name] = _opt_column(field(i))
+    codes, values, _ = _distinct(field(6), lambda v: v or None)  # polevt._opt
+    out["rule"] = _InTable(codes, values)
     mids = field(22)
     if _plain_message_ids(mids):
         out["message_id"] = _object_array(mids)
@@ -1256,15 +1261,55 @@ def _polevt_unit(unit: _Unit, rejects: list[Reject] | None) -> dict[str, Any] | 
         for k, v in fields.items():
             if k == "time":
                 out["time"][i], out["offset"][i] = (v - _EPOCH) // _US, v.utcoffset() // _SECOND
+            elif isinstance(out[k], _InTable):
+                out[k].set(i, v)
             else:
                 out[k][i] = list(v) if isinstance(v, tuple) else float("nan") if v is None and out[k].dtype.kind == "f" else v
     keep = np.flatnonzero(ok)
     if not len(keep):
         return None
-    cols = {k: v[keep] for k, v in out.items()}
-    cols["file"] = np.full(len(keep), unit.name, dtype=object)
+    cols = out if len(keep) == len(ok) else {k: v[keep] for k, v in out.items()}  # no copy when every row parsed
+    cols["file"] = _InTable(np.zeros(len(keep), dtype=np.intp), [unit.name])
     cols["line"] = keep + unit.first
     return cols
+
+
+class _InTable:
+    """A column of one unit as codes (``numpy`` ints, each a row) into a list of values."""
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, codes: Any, values: list[Any]) -> None:
+        self.codes, self.values = codes, values
+
+    def __getitem__(self, rows: Any) -> _InTable:
+        return _InTable(self.codes[rows], self.values)
+
+    def set(self, row: int, value: Any) -> None:
+        """Row ``row`` is ``value`` (a new value at the end of the list)."""
+        self.codes[row] = len(self.values)
+        self.values.append(value)
+
+    @staticmethod
+    def joined(parts: list[_InTable]) -> _Coded:
+        """The parts as one column: their codes as pieces into all their values (a value may repeat)."""
+        table: list[Any] = []
+        pieces = []
+        for p in parts:
+            pieces.append(p.codes + len(table))
+            table.extend(p.values)
+        return _Coded(pieces, table)
+
+
+def _strings(values: Any) -> pd.Series:
+    """An object array of str and None that nothing else holds, as the ``string`` column
+    :func:`~imsvalog.frames.column` makes of it: None becomes the missing value in place (no copy and
+    no check per row)."""
+    import pandas as pd
+
+    base = pd.array([], dtype=pd.StringDtype("python"))
+    values[pd.isna(values)] = base.dtype.na_value
+    return pd.Series(base._from_backing_data(values), copy=False)
 
 
 def polevt_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.DataFrame:
@@ -1288,9 +1333,14 @@ def polevt_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> p
         if name == "kind":
             columns[name] = _Coded(np.zeros(1, dtype="int64"), ["polevt"], slice(None), n).series(CATEGORY)
             continue
+        if isinstance(parts[0][name], _InTable):
+            columns[name] = _InTable.joined([p[name] for p in parts]).series(COLUMNS[name])
+            continue
         values = np.concatenate([p[name] for p in parts])
         if name == "time":
             columns.update(time_columns_of(name, values, np.concatenate([p["offset"] for p in parts])))
+        elif COLUMNS.get(name) == STRING:
+            columns[name] = _strings(values)
         else:
             columns.update(column(name, values, COLUMNS.get(name)))
     return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
