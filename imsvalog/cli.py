@@ -20,7 +20,7 @@ import typer
 
 from .errors import InputError
 from .outputs import Inputs, OutputError, check_key_file, check_output_folder, check_outputs, output_file, output_folder, silence_stdout
-from .readers import ReadReport, iter_found, plan
+from .readers import FileSummary, ReadReport, iter_found, plan
 from .records import Reject, to_row
 from .render import (
     cells,
@@ -516,6 +516,12 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
         raise InputError(f"no IMSVA log file among: {', '.join(paths)}")
     inputs = Inputs.of(paths, found.files)
     check_outputs([output, rejects], inputs)
+    two = fmt in (Format.jsonl, Format.csv)  # a big plain log.imss: its second half by a second process
+    if two:
+        from .workers import bad_workers_message, workers_of
+
+        if workers_of(os.environ.get("IMSVALOG_WORKERS"), os.cpu_count()) is None:
+            raise InputError(bad_workers_message())
 
     def on_file(f: LogFile) -> None:
         if progress:
@@ -525,8 +531,17 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
         out = Restoring(stack.enter_context(output_file(output, inputs)), restore)
         rout = Restoring(stack.enter_context(output_file(rejects, inputs)), restore) if rejects is not None else None
 
+        def read(f: LogFile, summary: FileSummary) -> Iterator[Any]:
+            from .parse_parts import parse_in_two, split_of
+            from .readers import iter_file
+
+            split = split_of(f, max_line_length)
+            if split is None:
+                return iter_file(f, summary, zone, max_line_length)
+            return parse_in_two(f, split, summary, zone, max_line_length, fmt.value, parse_columns(), out, rout)
+
         def rows() -> Iterator[dict[str, Any]]:
-            for item in iter_found(found, report, on_file, zone, max_line_length):
+            for item in iter_found(found, report, on_file, zone, max_line_length, read if two else None):
                 if isinstance(item, Reject) and rout is not None:
                     rout.write(json_line(to_row(item)) + "\n")
                     continue

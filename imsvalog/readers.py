@@ -139,18 +139,19 @@ def unreadable_rest(f: LogFile, exc: ReadError) -> Reject:
 
 
 def iter_file(
-    f: LogFile, summary: FileSummary | None = None, tz: tzinfo | None = None, max_line: int | None = None
+    f: LogFile, summary: FileSummary | None = None, tz: tzinfo | None = None, max_line: int | None = None,
+    start: int = 0, lineno: int = 0,
 ) -> Iterator[Item]:
     """Records and rejects of one file, in line order.
 
     A file that stops being readable (a truncated gzip) ends with one reject
     saying so; the reader then goes on with the next file.  A line longer than
     ``max_line`` bytes (default :data:`~imsvalog.sources.MAX_LINE_BYTES`) is a reject
-    holding its head and length.
+    holding its head and length.  ``start``, ``lineno``: see :func:`~imsvalog.sources.iter_lines`.
     """
     name = str(f.path)
     hint = maillog_hint(f, tz) if f.kind == "maillog" else None
-    lines = iter_lines(f, max_line, summary.notes.append if summary is not None else None)
+    lines = iter_lines(f, max_line, summary.notes.append if summary is not None else None, start, lineno)
     while True:
         try:
             lineno, text = next(lines)
@@ -203,16 +204,18 @@ def iter_found(
     on_file: Callable[[LogFile], None] | None = None,
     tz: tzinfo | None = None,
     max_line: int | None = None,
+    read: Callable[[LogFile, FileSummary], Iterator[Item]] | None = None,
 ) -> Iterator[Item]:
-    """Like :func:`iter_records` for files already found with :func:`plan` (resolve inputs, then read)."""
+    """Like :func:`iter_records` for files already found with :func:`plan` (resolve inputs, then read).
+    ``read``: what reads one file instead of :func:`iter_file` (None for it), counting into its summary."""
     if report is not None:
         report.skipped.extend(found.skipped)
-    return _records_of(found.files, report, on_file, tz, max_line)
+    return _records_of(found.files, report, on_file, tz, max_line, read)
 
 
 def _records_of(
     files: list[LogFile], report: ReadReport | None, on_file: Callable[[LogFile], None] | None, tz: tzinfo | None,
-    max_line: int | None = None,
+    max_line: int | None = None, read: Callable[[LogFile, FileSummary], Iterator[Item]] | None = None,
 ) -> Iterator[Item]:
     for f in files:
         if on_file is not None:
@@ -220,7 +223,7 @@ def _records_of(
         summary = FileSummary(str(f.path), f.kind)
         if report is not None:
             report.files.append(summary)
-        yield from iter_file(f, summary, tz, max_line)
+        yield from iter_file(f, summary, tz, max_line) if read is None else read(f, summary)
 
 
 def files_of(kind: str, paths: PathsLike) -> list[LogFile]:

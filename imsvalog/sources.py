@@ -689,7 +689,7 @@ class _CutLine(Exception):
 
 
 def iter_lines(
-    f: LogFile, max_line: int | None = None, on_note: Callable[[str], None] | None = None
+    f: LogFile, max_line: int | None = None, on_note: Callable[[str], None] | None = None, start: int = 0, lineno: int = 0
 ) -> Iterator[tuple[int, str]]:
     """``(line_number, text)`` for every line of the file, 1-based, streaming.
 
@@ -699,7 +699,8 @@ def iter_lines(
     ``max_line`` bytes (default :data:`MAX_LINE_BYTES`) comes as a :class:`LongLine`
     holding its head and length; memory stays bounded by the limit.  A compressed
     file that ends early raises :class:`~imsvalog.errors.ReadError` after the lines
-    that could be read.
+    that could be read.  ``start``, ``lineno``: a plain file from byte ``start`` (a line start
+    that is not the file's first), its lines numbered after ``lineno``.
     """
     limit = MAX_LINE_BYTES if max_line is None else max_line
     if limit < 1:
@@ -707,10 +708,11 @@ def iter_lines(
     if f.syslog is not None:
         yield from syslog.select(f.syslog, iter_lines(replace(f, syslog=None), max_line=max_line, on_note=on_note))
         return
-    lineno = 0
     try:
         fh, salvage = _open_salvaging(f)
         with fh:
+            if start:
+                fh.seek(start)
             for raw in _bounded_lines(fh, limit, on_note, salvage):
                 lineno += 1
                 yield lineno, raw if isinstance(raw, LongLine) else decode(raw)
