@@ -222,7 +222,7 @@ def test_a_part_scanned_by_the_worker_gives_what_one_pass_gives(
 
 def test_this_process_takes_less_of_a_file_the_more_evaluations_it_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The cut follows the Received header lines in samples of the file (this process builds the sessions of
-    both parts); between a quarter and a half; PARENT_SHARE, when set, decides."""
+    both parts); between _LEAST_SHARE and a half; PARENT_SHARE, when set, decides."""
     head = "2024/03/12 09:15:01 GMT+01:00 [4242:139871] "
     header = head + _BODIES[1] + "\n"
     other = head + "Engine: an unrelated line of some length to fill the file up\n"
@@ -233,7 +233,7 @@ def test_this_process_takes_less_of_a_file_the_more_evaluations_it_holds(tmp_pat
             for i in range(60_000):
                 fh.write(header if every and i % every == 0 else other)
         shares.append(scan._parent_share(LogFile(p, "imss"), p.stat().st_size))
-    assert shares[0] == 0.5 and shares[-1] == 0.25
+    assert shares[0] == 0.5 and shares[-1] == scan._LEAST_SHARE
     assert shares == sorted(shares, reverse=True) and shares[1] > shares[2]
     monkeypatch.setattr(scan, "PARENT_SHARE", 0.7)
     assert scan._parent_share(LogFile(p, "imss"), p.stat().st_size) == 0.7

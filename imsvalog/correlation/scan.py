@@ -994,9 +994,13 @@ assert _HEADER_NEEDLE == b"parse received header string"
 #: (while the worker scans on).  Both finish together when p (S + B) + (1 - p) B = (1 - p) S, i.e.
 #: p = 1/2 - B / 2S, with S the CPU seconds per GB of scanning (with cutting the runs' lines) and B of
 #: building the runs' sessions.  Measured at 1 GB 28 % marker lines (~12 header lines per MB), CPU of each
-#: process: at p = 0.32 the worker finished last (by ~0.5 s), at p = 0.35 this process (by ~0.4 s): p ~0.335,
-#: B / 2S ~0.014 per header line per MB (5 %: ~2.9 per MB, p ~0.46)
-_SHARE_PER_HEADER_MB = 0.014
+#: process in the scan, twice each: at p = 0.15 the worker spent 0.3-0.5 s more, at p = 0.30 this process
+#: 0.7-1.0 s more, at p = 0.22 the two were within 0.1 s: B / 2S ~0.0235 per header line per MB (5 %: ~2.9
+#: per MB, p ~0.43; measured: 0.40 the worker 0.15-0.2 s more, 0.46 this process 0.25 s more).  Since pass 1
+#: got cheaper (S smaller) this process scans less (it was 0.014, p ~0.335 at 28 %)
+_SHARE_PER_HEADER_MB = 0.0235
+#: the least share this process takes (a file of evaluations only: it mostly builds)
+_LEAST_SHARE = 0.1
 #: the samples of a file that :func:`_parent_share` counts header lines in: how many, of how many bytes
 _SAMPLES, _SAMPLE_BYTES = 4, 1 << 20
 
@@ -1019,7 +1023,7 @@ def _parent_share(f: LogFile, size: int) -> float:
             found += data.count(_HEADER_NEEDLE)
             read += len(data)
     per_mb = found / max(read, 1) * 1e6
-    return min(0.5, max(0.25, 0.5 - _SHARE_PER_HEADER_MB * per_mb))
+    return min(0.5, max(_LEAST_SHARE, 0.5 - _SHARE_PER_HEADER_MB * per_mb))
 
 
 #: None: IMSVALOG_WORKERS is not a number (an input error when log.imss is scanned, not at import)
