@@ -229,6 +229,28 @@ def test_every_clock_field_checked_in_the_numpy_rows_is_judged_as_the_general_re
     assert len(got) == 3 * len(fields) - 24 - 60 - 60  # the real times are sure, every other one is not
 
 
+@pytest.mark.parametrize("pid", ["1", "12", "123", "1234", "12345", "123456", "1234567", "12345678", "123456789"])
+def test_thread_numbers_after_a_prefix_ending_anywhere_in_a_word_are_judged_as_the_general_regex_judges_them(
+    pid: str,
+) -> None:
+    """The thread number is read from the row's 64-bit words, shifted together from three (or taken as two
+    when the prefix ends a word): every length of the pid puts its start at another byte of a word."""
+    tids = ["", "1", "12", "1234567", "12345678", "123456789", "1" * 15, "1" * 16, "1" * 17, "12x", "1]", "\u00e91"]
+    lines = [f"2024/03/12 09:15:01 GMT+01:00 [{pid}:777] x"]
+    lines += [f"2024/03/12 09:15:01 GMT+01:00 [{pid}:{t}] Info: y" for t in tids for _ in range(2)]
+    data = ("\n".join(lines) + "\n").encode()
+    nl = _scan.newlines(data, 0, len(data))
+    got = set(_scan._unsure_lines(data, 0, len(data), 1 << 20, nl))
+    assert got == _reference(data, 0, len(data), 1 << 20)
+    assert len(got) == 2 * 3  # no digit, a letter after digits, a first byte that is no digit (16 or 17 digits: sure)
+    # the rows' check itself: it passes every line of up to 15 digits and "]", and no other (16 or more: the regex)
+    starts = nl[:-1] + 1
+    like = _scan._sure_like(b"2024/03/12", b"+01:00", pid.encode()).match
+    unlike = set(_scan._unlike_first(data, starts, b"2024/03/12", b"+01:00", pid.encode()))
+    long_tid = re.compile(rb"\[[0-9]+:[0-9]{16,}\]")
+    assert unlike == {p for p in starts.tolist() if like(data, p) is None or long_tid.match(data, p + 30)}
+
+
 def test_newlines_over_many_pieces_are_those_of_bytes_find() -> None:
     import random
 

@@ -247,7 +247,9 @@ def _unlike_first(data: bytes, starts: NDArray[np.intp], date: bytes, offset: by
     prefix = date + b" 00:00:00 GMT" + offset + b" [" + pid + b":"
     assert len(date) + 1 == _CLOCK_AT == 11 and prefix[_CLOCK_AT - 1 : _CLOCK_AT + 12] == b" 00:00:00 GMT"
     head = -(-len(prefix) // 8) * 8  # the prefix in whole words
-    width = max(head, len(prefix) + 16)  # then up to 15 digits of the thread number and "]" in two words
+    q, r = divmod(len(prefix), 8)  # the word the thread number begins in, and its byte there
+    # then up to 15 digits of the thread number and "]": two words from the prefix's end, made of three
+    width = max(head, 8 * (q + (3 if r else 2)))  # a row is whole words: read as such where it was gathered
     a = np.frombuffer(data, np.uint8)
     top = len(a) - width  # the last start with a whole row
     whole = int(starts.searchsorted(top, side="right")) if top >= 0 else 0
@@ -260,8 +262,7 @@ def _unlike_first(data: bytes, starts: NDArray[np.intp], date: bytes, offset: by
     out: list[int] = []
     for at in range(0, whole, _ROWS):  # some thousands of rows at once: small arrays, made and freed in the cache
         body = starts[at : min(at + _ROWS, whole)]
-        rows = every[body]
-        words = np.ascontiguousarray(rows[:, :head]).view("<u8")
+        words = every[body].view("<u8")  # the only copy: each row's bytes, gathered
         ok = (words[:, 0] & mask[0]) == want[0]
         for k in range(1, len(mask)):
             ok &= (words[:, k] & mask[k]) == want[k]
@@ -269,14 +270,21 @@ def _unlike_first(data: bytes, starts: NDArray[np.intp], date: bytes, offset: by
         ok &= hours[(words[:, 1] >> np.uint64(24)) & np.uint64(0xFFFF)]  # bytes 11-12
         ok &= sixty[words[:, 1] >> np.uint64(48)]  # bytes 14-15
         ok &= sixty[(words[:, 2] >> np.uint64(8)) & np.uint64(0xFFFF)]  # bytes 17-18
-        tid = np.ascontiguousarray(rows[:, len(prefix) : len(prefix) + 16]).view("<u8")
-        x = tid ^ np.uint64(_ZEROS)
-        other = (((x & np.uint64(_LOW7)) + np.uint64(_TO_HIGH)) | x) & np.uint64(_HIGH)  # high bit: not a digit
-        later = other[:, 0] == 0  # eight digits or more: the first byte that is not one is in the second word
-        first = np.where(later, other[:, 1], other[:, 0])
+        if r:  # the two words after the prefix, shifted together from three
+            lo, hi = np.uint64(8 * r), np.uint64(64 - 8 * r)
+            t0 = (words[:, q] >> lo) | (words[:, q + 1] << hi)
+            t1 = (words[:, q + 1] >> lo) | (words[:, q + 2] << hi)
+        else:
+            t0, t1 = words[:, q], words[:, q + 1]
+        x0, x1 = t0 ^ np.uint64(_ZEROS), t1 ^ np.uint64(_ZEROS)
+        low7, to_high, high = np.uint64(_LOW7), np.uint64(_TO_HIGH), np.uint64(_HIGH)
+        o0 = (((x0 & low7) + to_high) | x0) & high  # high bit: not a digit
+        o1 = (((x1 & low7) + to_high) | x1) & high
+        later = o0 == 0  # eight digits or more: the first byte that is not one is in the second word
+        first = np.where(later, o1, o0)
         lowest = first & (~first + np.uint64(1))  # its high bit (none: sixteen digits, left to the regex)
         byte = (lowest >> np.uint64(7)) * np.uint64(0xFF)
-        ends = ((np.where(later, tid[:, 1], tid[:, 0]) ^ np.uint64(_CLOSE)) & byte) == 0  # it is "]"
+        ends = ((np.where(later, t1, t0) ^ np.uint64(_CLOSE)) & byte) == 0  # it is "]"
         ok &= ends & (lowest != 0) & (later | (lowest != 0x80))  # and not the first byte: one digit at least
         out += body[~ok].tolist()
     if whole < len(starts):
