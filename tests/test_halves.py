@@ -1,10 +1,13 @@
-"""A long output's second half made by a forked process (imsvalog.halves): the same texts in the same order as
-one process, the second process's part really made there, its failure made good here, and nothing left running."""
+"""A long output's texts made in two processes (imsvalog.halves): this one from the front, a forked one from the
+back until they meet; the same texts in the same order as one process, the second process's part really made
+there, its failure made good here, a second process that never gets to work not waited for, nothing left running."""
 
 from __future__ import annotations
 
 import io
 import os
+import time
+from pathlib import Path
 
 import pytest
 
@@ -15,29 +18,46 @@ from imsvalog.render import render_correlation
 from .conftest import FIXTURES
 
 
-def _made_by(item: int) -> str:
-    return f"{item}:{os.getpid()}\n\udc80é"  # a line break, an undecodable byte and a non-ASCII character come back whole
+def _pid_of(text: str) -> int:
+    return int(text.split(":")[1].split("\n")[0])
 
 
-def test_the_texts_are_those_of_one_process_in_order_and_the_second_half_is_made_by_another(monkeypatch) -> None:
+def test_the_texts_are_those_of_one_process_in_order_the_back_ones_made_by_the_second(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.delenv("IMSVALOG_WORKERS", raising=False)
     here = os.getpid()
+
+    def made_by(item: int) -> str:
+        if os.getpid() != here:
+            (tmp_path / str(item)).touch()
+        elif item == 0:  # this process waits on its first item until the second one has made one
+            deadline = time.monotonic() + 60
+            while not any(tmp_path.iterdir()) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        # a line break, an undecodable byte and a non-ASCII character come back whole
+        return f"{item}:{os.getpid()}\n\udc80é"
+
     for n in (2, 3, 10, 101):
-        got = list(halves.texts(list(range(n)), _made_by, least=2))
+        for f in tmp_path.iterdir():
+            f.unlink()
+        got = list(halves.texts(list(range(n)), made_by, least=2))
         assert [t.split(":")[0] for t in got] == [str(i) for i in range(n)]
         assert all(t.endswith("\n\udc80é") for t in got)
-        pids = [int(t.split(":")[1].split("\n")[0]) for t in got]
-        first = (n + 1) // 2
-        assert set(pids[:first]) == {here}
-        assert here not in pids[first:] and len(set(pids[first:])) == 1
+        pids = [_pid_of(t) for t in got]
+        mine = pids.index(next(p for p in pids if p != here))
+        assert 1 <= mine < n  # a front part made here, the back part there
+        assert set(pids[:mine]) == {here} and len(set(pids[mine:])) == 1
 
 
 def test_below_the_threshold_or_with_one_worker_one_process_makes_them_all(monkeypatch) -> None:
     here = os.getpid()
+
+    def made_by(item: int) -> str:
+        return f"{item}:{os.getpid()}"
+
     monkeypatch.delenv("IMSVALOG_WORKERS", raising=False)
-    assert {t.split(":")[1].split("\n")[0] for t in halves.texts(range(5), _made_by, least=6)} == {str(here)}
+    assert {_pid_of(t) for t in halves.texts(range(5), made_by, least=6)} == {here}
     monkeypatch.setenv("IMSVALOG_WORKERS", "1")
-    assert {t.split(":")[1].split("\n")[0] for t in halves.texts(list(range(50)), _made_by, least=2)} == {str(here)}
+    assert {_pid_of(t) for t in halves.texts(list(range(50)), made_by, least=2)} == {here}
 
 
 def test_a_second_process_that_fails_is_made_good_here(monkeypatch) -> None:
@@ -47,9 +67,18 @@ def test_a_second_process_that_fails_is_made_good_here(monkeypatch) -> None:
     def fails_there(item: int) -> str:
         if os.getpid() != here:
             raise MemoryError("the second process ran out of memory")
+        time.sleep(0.001)
         return f"<{item}>"
 
-    assert list(halves.texts(list(range(9)), fails_there, least=2)) == [f"<{i}>" for i in range(9)]
+    assert list(halves.texts(list(range(50)), fails_there, least=2)) == [f"<{i}>" for i in range(50)]
+
+
+def test_a_second_process_that_never_gets_to_work_is_not_waited_for(monkeypatch) -> None:
+    monkeypatch.delenv("IMSVALOG_WORKERS", raising=False)
+    monkeypatch.setattr(halves, "_back", lambda *args: time.sleep(3600))  # forked with it: takes no item, ever
+    start = time.monotonic()
+    assert list(halves.texts(list(range(20)), str, least=2)) == [str(i) for i in range(20)]
+    assert time.monotonic() - start < 60  # not an hour: stopped, not waited for
 
 
 def test_an_exception_of_make_is_raised_here_as_with_one_process(monkeypatch) -> None:

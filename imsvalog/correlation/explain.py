@@ -22,13 +22,15 @@ def _refs(places: Sequence[tuple[str, int]]) -> str:
     return ", ".join(f"{f}:{min(ls)}-{max(ls)}" if len(ls) > 1 else f"{f}:{ls[0]}" for f, ls in by_file.items())
 
 
-def explain_row(row: Row) -> str:
-    """A paragraph, then the header-by-header explanation, ready to paste into a ticket."""
+def explain_row(row: Row, scan_places: Sequence[tuple[str, int]] | None = None) -> str:
+    """A paragraph, then the header-by-header explanation, ready to paste into a ticket.  ``scan_places``: the
+    session's lines as (file, line) pairs (``row.session.sources``), when the caller has them already."""
     s, t, e, r = row.session, row.trace, row.event, row.recomputed
     lines: list[str] = []
     if s is not None and t is not None:
         lines.append(
-            f"Scan on thread {s.thread} at {t.time.isoformat(sep=' ')} ({_refs(s.sources)}), cut {s.boundaries}."
+            f"Scan on thread {s.thread} at {t.time.isoformat(sep=' ')} "
+            f"({_refs(s.sources if scan_places is None else scan_places)}), cut {s.boundaries}."
         )
     if e is not None:
         where = e.source.ref()

@@ -140,9 +140,10 @@ class Row:
             out.append(self.transaction.source)
         return out
 
-    def _places(self) -> list[tuple[str, int]]:
-        """:attr:`sources` as (file, line) pairs, without building a :class:`Source` for each scan line."""
-        out = list(self.session.sources) if self.session is not None else []
+    def _places(self, scan: list[tuple[str, int]] | None = None) -> list[tuple[str, int]]:
+        """:attr:`sources` as (file, line) pairs, without building a :class:`Source` for each scan line
+        (``scan``: the session's, when the caller has them already)."""
+        out = (list(self.session.sources) if self.session is not None else []) if scan is None else list(scan)
         out += [(x.source.file, x.source.line) for x in (self.event, self.transaction) if x is not None]
         return out
 
@@ -204,6 +205,8 @@ class Row:
         """The row as nested plain values (JSON's rows).  ``explanation=False``: without the explanation
         and the source lines (None; the tables show neither, and they are most of a row's size)."""
         e, t, r = self.event, self.trace, self.recomputed
+        # the session's lines, read once for the explanation and the sources
+        scan = self.session.sources if explanation and self.session is not None else None
         return {
             "time": self.time,
             "thread": self.session.thread if self.session else None,
@@ -237,8 +240,9 @@ class Row:
             "fired_on": self.fired_on,
             "findings": [f.to_dict() for f in self.findings],
             "notes": self.notes,
-            "explanation": self.explanation if explanation else None,
-            "source": [{"file": f, "line": n} for f, n in self._places()] if explanation else None,
+            "explanation": explain_row(self, scan) if explanation else None,
+            "source": [{"file": f, "line": n} for f, n in self._places(scan if scan is not None else [])]
+            if explanation else None,
             "appliance": self.appliance,
             "missing": self.missing,
             "linked_elsewhere": self.linked_elsewhere,
