@@ -14,6 +14,10 @@ the same with ``IMSVALOG_WORKERS=1``         the regex (one process, as the rege
 ``pandas.read_csv(sep="\\t")`` of a          the baseline of read_polevt
 polevt.imss
 ``imsvalog.read_polevt`` on the same         read_csv (goal: within 1.5x)
+``imsvalog parse --format jsonl`` of a       the baseline of parse
+slice (``--parse-mb``), IMSVALOG_WORKERS=1
+the same with two processes (slices of      parse in one process (outputs compared byte
+32 MB or more)                              for byte)
 ==========================================  =========================================
 
 Slices are cut (at a line end) from the log.imss in ``--data`` (generated there with
@@ -89,6 +93,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--log-mb", type=float, nargs="*", default=[20.0], help="sizes of the log.imss slices (20; none: skip)")
     ap.add_argument("--polevt-mb", type=float, nargs="*", default=[20.0], help="sizes of the polevt.imss files (20; none: skip)")
+    ap.add_argument("--parse-mb", type=float, nargs="*", default=[], help="sizes of the log.imss slices for `imsvalog parse` (none)")
     ap.add_argument("--marker-density", type=float, default=0.27, help="share of lines with session markers (0.27)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept (default 3)")
     ap.add_argument("--data", type=Path, help="folder with (or for) the log.imss to slice; a temporary one if not given")
@@ -101,8 +106,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="imsvalog-bench-readers-"))
     try:
         log = work / "log.imss.20240312.0001"
-        if not log.exists() and args.log_mb:
-            generate(work, max(args.log_mb), args.marker_density)
+        if not log.exists() and (args.log_mb or args.parse_mb):
+            generate(work, max(args.log_mb + args.parse_mb), args.marker_density)
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
         py = sys.executable
         rows: list[tuple[str, float, tuple[float, float, float, str], str, tuple[float, float, float, str] | None]] = []
@@ -128,6 +133,21 @@ def main() -> None:
                     rows += [(f"  read_log_imss, two processes, of {args.compare_with}", size, o, "regex", r),
                              ("  the same of this checkout, alternating", size, h, "other", o)]
             part.unlink()
+        for mb in args.parse_mb:  # jsonl written to a file; one process, then two, alternating
+            part = cut(log, tmp / f"parse-{mb:g}" / log.name, mb)
+            size = part.stat().st_size / 1e6
+            outs = [tmp / "parse-1.jsonl", tmp / "parse-2.jsonl"]
+            cmds = [[py, "-m", "imsvalog", "parse", str(part), "--format", "jsonl", "-o", str(o)] for o in outs]
+            env = {k: v for k, v in os.environ.items() if k != "IMSVALOG_WORKERS"}
+            runs = [(measure(cmds[0], {**env, "IMSVALOG_WORKERS": "1"}), measure(cmds[1], env)) for _ in range(args.repeat)]
+            if outs[0].read_bytes() != outs[1].read_bytes():
+                raise SystemExit("parse by two processes wrote other bytes than by one")
+            one, two = ((min(r[k][0] for r in runs), min(r[k][1] for r in runs), max(r[k][2] for r in runs), "") for k in (0, 1))
+            rows += [("imsvalog parse --format jsonl, IMSVALOG_WORKERS=1", size, one, "", None),
+                     ("imsvalog parse --format jsonl, two processes", size, two, "one process", one)]
+            for o in outs:
+                o.unlink()
+            part.unlink()
         for mb in args.polevt_mb:
             pol = generate_polevt(tmp / f"polevt-{mb:g}" / "polevt.imss.20240312.0001", mb)
             size = pol.stat().st_size / 1e6
@@ -144,7 +164,7 @@ def main() -> None:
         print("| what | input MB | wall s | CPU s | MB/s (wall / CPU) | peak RSS MB | ratio (wall / CPU) |")
         print("|---|---:|---:|---:|---:|---:|---|")
         for what, mb, m, base_name, base in rows:
-            d = 2 if base_name == "other" else 1  # before/after: small differences
+            d = 2 if base_name in ("other", "one process") else 1  # before/after: small differences
             ratio = f"{m[0] / base[0]:.{d}f}x / {m[1] / base[1]:.{d}f}x {base_name}" if base else "1 (baseline)"
             print(f"| {what} | {mb:,.0f} | {m[0]:.2f} | {m[1]:.2f} | {mb / m[0]:,.0f} / {mb / m[1]:,.0f} | {m[2]:,.0f} | {ratio} |")
     finally:

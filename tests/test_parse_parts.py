@@ -21,6 +21,7 @@ from imsvalog.cli import app
 from imsvalog.sources import LogFile
 
 from .conftest import FIXTURES, ROOT
+from .test_worker_lifecycle import _gone
 
 runner = CliRunner()
 
@@ -159,14 +160,6 @@ def _children(pid: int) -> list[int]:
             return [int(x) for x in fh.read().split()]
     except FileNotFoundError:
         return []
-
-
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            return any(line.split()[:2] == ["State:", "Z"] for line in fh)
-    except FileNotFoundError:
-        return True
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux) to see another process's children")
