@@ -29,6 +29,7 @@ import os
 import re
 import zlib
 from dataclasses import fields as dc_fields
+from itertools import repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -1032,24 +1033,40 @@ def _plain_message_ids(col: Any) -> bool:
     text = _joined(col, "<>")
     return n == 0 or (
         text.startswith("<") and text.endswith(">") and text.count("<") == n and text.count(">") == n
-        and text.count("\n<") == n - 1 and text.count(">\n") == n - 1 and len("".join(text.split())) == len(text) - (n - 1)
+        and text.count("\n<") == n - 1 and text.count(">\n") == n - 1 and _only_newlines(text, n - 1)
     )
 
 
+#: the ASCII characters that are white space to ``str.isspace``, and so to the grammar's ``\s``
+_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
 def _any_space(text: str) -> bool:
-    """Whether ``text`` holds white space as :data:`imsvalog.grammars.polevt._SPACE` (``\\s``) sees it: one
-    ``str.split`` in C (its white space is the regex's: both are ``str.isspace``; five times faster than the search)."""
+    """Whether ``text`` holds white space as :data:`imsvalog.grammars.polevt._SPACE` (``\\s``) sees it: for
+    ASCII text (known without a pass) a ``find`` per white-space character, else one ``str.split`` in C (its
+    white space is the regex's: both are ``str.isspace``; five times faster than the search)."""
+    if text.isascii():
+        return any(c in text for c in _ASCII_SPACE)
     pieces = text.split()
     return bool(text) and not (len(pieces) == 1 and len(pieces[0]) == len(text))
+
+
+def _only_newlines(text: str, n: int) -> bool:
+    """Whether the white space of ``text`` is ``n`` newlines and nothing else (C passes)."""
+    if text.isascii():
+        return text.count("\n") == n and not any(c in text for c in _ASCII_SPACE if c != "\n")
+    return len("".join(text.split())) == len(text) - n
 
 
 def _recipients(col: Any) -> list[list[str]]:
     """Field 3 of every row as the list :func:`~imsvalog.grammars.polevt.parse` makes (a new list per row)."""
     text = _joined(col)
     tidy = (  # no white space but the separating newlines, no empty item: nothing to strip (C passes)
-        len("".join(text.split())) == len(text) - (len(col) - 1)
+        _only_newlines(text, len(col) - 1)
         and ";;" not in text and "\n;" not in text and ";\n" not in text and not text.startswith(";") and not text.endswith(";")
     )
+    if tidy and None not in col and "" not in col:
+        return list(map(str.split, col, repeat(";")))  # in C
     if tidy:
         return [v.split(";") if v else [] for v in col]
     return [[r.strip() for r in (v or "").split(";") if r.strip()] for v in col]
