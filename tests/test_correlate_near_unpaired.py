@@ -300,3 +300,40 @@ def test_a_trace_no_event_is_near_keeps_its_words(tmp_path: Path) -> None:
     # 900:2 is the nearest trace of no event (27 min from event 3, 20 min from event 6): its words stay as they were
     assert _trace_note(tmp_path, "900:2") == "polevt.imss covers its time but holds no matching spoof event"
     assert "(3 s later)" in _trace_note(tmp_path, "900:1")
+
+
+def test_nearest_unpaired_is_every_fitting_scan_at_the_least_distance() -> None:
+    """The outward search agrees with looking at every scan: the fitting scans (filter not cleared, no other
+    message's ID) within reach at the least distance, ties both sides."""
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace as NS
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from imsvalog.correlation.unpaired import nearest_unpaired
+
+    t0 = datetime(2024, 3, 15, 10, tzinfo=timezone(timedelta(hours=-5)))
+    scan = st.tuples(st.integers(0, 2400), st.sampled_from([True, None, False]),
+                     st.sampled_from([None, "E1", "E9"]), st.sampled_from([None, "<x1@a>", "<y@b>"]))
+    event = st.tuples(st.integers(0, 2400), st.sampled_from(["E1", "E2"]), st.sampled_from([None, "<x1@a>"]))
+
+    @given(st.lists(scan, max_size=12), st.lists(event, max_size=5))
+    def check(scans, events) -> None:
+        ss = [(NS(internal_id=i, message_id=m), NS(time=t0 + timedelta(seconds=s), triggered=tr))
+              for s, tr, i, m in scans]
+        es = [NS(time=t0 + timedelta(seconds=s), internal_id=i, message_id=m) for s, i, m in events]
+        got = nearest_unpaired(es, ss, timedelta(seconds=900))  # type: ignore[arg-type]
+        for ei, (at, iid, mid) in enumerate(events):
+            fit = [(s - at, si) for si, (s, tr, i, m) in enumerate(scans)
+                   if tr is not False and abs(s - at) <= 900 and i in (None, iid) and (m is None or mid is None or m == mid)]
+            if not fit:
+                assert ei not in got.nearest
+                continue
+            least = min(abs(d) for d, _ in fit)
+            want = sorted((d, si) for d, si in fit if abs(d) == least)
+            near = got.nearest[ei]
+            assert sorted(zip(near.seconds, near.scans)) == [(float(d), si) for d, si in want]
+            assert all(ei in got.claims[si] for _, si in want)
+
+    check()

@@ -91,16 +91,27 @@ def nearest_unpaired(
     limit = reach.total_seconds()
     for ei, e in enumerate(events):
         at = e.time.timestamp()
+        # outwards from the event's time, nearest first, until past the first fitting scan's distance (a busy
+        # log has thousands of scans within reach of an event: they are not all looked at)
+        right = bisect_left(times, at)
+        left = right - 1
         found: list[tuple[float, int]] = []
-        for j in range(bisect_left(times, at - limit), len(kept)):
-            ts, si = kept[j]
-            if ts - at > limit:
+        while True:
+            d_left = at - times[left] if left >= 0 else math.inf
+            d_right = times[right] - at if right < len(kept) else math.inf
+            if d_left <= d_right:
+                j, d = left, d_left
+                left -= 1
+            else:
+                j, d = right, d_right
+                right += 1
+            if d > limit or (found and d > abs(found[0][0])):
                 break
+            si = kept[j][1]
             if _may_be(scans[si][0], e):
-                found.append((ts - at, si))
+                found.append((times[j] - at, si))
         if found:
-            least = min(abs(d) for d, _ in found)
-            best = sorted((d, si) for d, si in found if abs(d) == least)
+            best = sorted(found)
             nearest[ei] = Near(tuple(si for _, si in best), tuple(d for d, _ in best))
             for _, si in best:
                 claims[si].append(ei)
