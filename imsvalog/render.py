@@ -676,14 +676,6 @@ def render_correlation(
         _render_correlation(result, rows, fmt, out, explain, what_if, wide)
 
 
-def _jsonl_row(row: Any) -> str:
-    """One correlation row as one line of ``--format jsonl``."""
-    from .sentence import row_sentence
-
-    d = row.to_dict()
-    return json_line({"summary": row_sentence(d), **d}) + "\n"
-
-
 def _render_correlation(
     result: Any, rows: list[Any], fmt: str, out: IO[str], explain: bool, what_if: list[Any] | None, wide: bool,
 ) -> None:
@@ -696,10 +688,7 @@ def _render_correlation(
                   ["summary", *FLAT_COLUMNS])
         return
     if fmt == "jsonl":  # one row at a time: a big correlation's dicts are never all held at once
-        from .halves import texts
-
-        for text in texts(rows, _jsonl_row):  # many rows: the second half's made meanwhile by a second process
-            out.write(text)
+        write_jsonl(({"summary": row_sentence(d), **d} for d in (r.to_dict() for r in rows)), out)
         return
     if fmt == "json":  # row by row as well: only the document's head is built first
         extra: dict[str, Any] = {"summary": result.summary.to_dict()}
