@@ -99,7 +99,8 @@ def _open_temp() -> IO[str]:
 def _second_part(_emit: Any, f: LogFile, split: Split, tz: Any, limit: int, fmt: str, columns: list[str],
                  out: IO[str], rejects: IO[str] | None) -> _PartDone:
     """The second process: the part of ``f`` from ``split`` parsed, its records written to ``out`` in ``fmt``
-    and its rejects to ``rejects`` (JSON lines; None: not kept), a piece of records at a time."""
+    and its rejects to ``rejects`` (JSON lines; None: among the records, as REJECT rows in their places, as one
+    process writes them), a piece of records at a time."""
     from .errors import InputError
 
     summary = FileSummary(str(f.path), f.kind)
@@ -117,11 +118,10 @@ def _second_part(_emit: Any, f: LogFile, split: Split, tz: Any, limit: int, fmt:
 
     try:
         for item in iter_file(f, summary, tz, limit, split.at, split.lines):
-            if isinstance(item, Reject):
-                if rejects is not None:
-                    rejects.write(json_line(to_row(item)) + "\n")
+            if isinstance(item, Reject) and rejects is not None:
+                rejects.write(json_line(to_row(item)) + "\n")
                 continue
-            rows.append(to_row(item))
+            rows.append(to_row(item))  # without --rejects a reject is a REJECT row in its place, as in one process
             if len(rows) >= PIECE_RECORDS:
                 flush()
         flush()
@@ -149,7 +149,7 @@ def parse_in_two(
 ) -> Iterator[Any]:
     """The items of ``f``'s first part, parsed by this process, as :func:`~imsvalog.readers.iter_file` gives
     them (write each record before asking for the next: the second part's text follows the last one); then the
-    second process's records are written to ``out`` and its rejects to ``rout`` (None: not kept), as text."""
+    second process's records are written to ``out`` and its rejects to ``rout`` (None: they are among its records), as text."""
     from .errors import InputError
     from .workers import StreamedPart
 

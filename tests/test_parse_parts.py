@@ -79,6 +79,30 @@ def test_two_processes_write_the_bytes_of_one(tmp_path: Path, monkeypatch: pytes
     assert multiprocessing.active_children() == []
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+@pytest.mark.parametrize("share", [0.01, 0.5, 0.99])
+def test_without_rejects_file_the_second_parts_rejects_are_reject_rows_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, share: float
+) -> None:
+    """Without --rejects every reject is a REJECT row of the output, in its place: the second process's too
+    (attack s20 F1: they were dropped, while the summary still counted them)."""
+    log = _ugly_log(tmp_path)
+    monkeypatch.setattr(columns, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(parse_parts, "PARENT_SHARE", share)
+    monkeypatch.setattr(parse_parts, "PIECE_RECORDS", 7)
+    outs = []
+    for workers in ("1", "2"):
+        monkeypatch.setenv("IMSVALOG_WORKERS", workers)
+        out = tmp_path / f"o{workers}"
+        r = runner.invoke(app, ["parse", str(log), "--format", fmt, "--max-line-length", "300", "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        assert "as REJECT rows" in r.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    assert outs[1].count(b"not a log.imss line at all") == 3  # one per copy of the ugly tail: both parts
+    assert multiprocessing.active_children() == []
+
+
 def test_what_is_not_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = _ugly_log(tmp_path)
     monkeypatch.setattr(columns, "PARALLEL_FROM", 1)
