@@ -9,7 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from typer.testing import CliRunner
 
@@ -176,7 +180,7 @@ def test_an_unpaired_scan_within_the_window_with_another_final_action(tmp_path: 
     assert note == (
         f"log.imss covers its time but no line names its internal ID {_iid(3)} or its Message-ID <x3@laptop>; the "
         f"nearest trace without a policy event: thread 900:1 at 2024-03-15 10:02:43-05:00 {_where(tmp_path, 7, 12)}, "
-        "the same second (within correlate's time window (1 s), but its scan ended in DeliverAction, not the policy event's "
+        "the same second (within correlate's time window (1 s), but that trace's scan ended in DeliverAction, not the policy event's "
         "action (quarantine), so time alone does not pair them); the logs do not tell whether it is this event's trace")
 
 
@@ -184,7 +188,7 @@ def test_outside_the_window_with_another_final_action_no_window_is_offered(tmp_p
     _logs(tmp_path, [_scan("10:02:40", "900:1", 103, action="DeliverAction")], [_event("10:02:43", 3)])
     note = _note(tmp_path, 3)
     assert "--time-window" not in note
-    assert ("3 s earlier (outside the window; its scan ended in DeliverAction, not the policy event's action (quarantine), "
+    assert ("3 s earlier (outside the window; that trace's scan ended in DeliverAction, not the policy event's action (quarantine), "
             "so time alone does not pair them)") in note
     assert _row(tmp_path, 3, time_window=3).status == "event-without-trace"
 
@@ -337,3 +341,78 @@ def test_nearest_unpaired_is_every_fitting_scan_at_the_least_distance() -> None:
             assert all(ei in got.claims[si] for _, si in want)
 
     check()
+
+
+# --- fx6: the offered --time-window is correlate's own decision at that window; true words for what is in it ---
+
+def test_a_window_is_not_offered_when_correlate_would_link_the_trace_to_another_event_at_it(tmp_path: Path) -> None:
+    """Attack s20 F2: event 1 at 10:02:43, scan 900:1 100 s later, event 2 90 s after that scan (its own nearest
+    scan ended in DeliverAction). At --time-window 100 the scan fits both events by time; event 2 is nearer."""
+    _logs(tmp_path, [_scan("10:04:23", "900:1", 101), _scan("10:06:43", "900:2", 102, action="DeliverAction")],
+          [_event("10:02:43", 1), _event("10:05:53", 2)])
+    note = _note(tmp_path, 1)
+    assert "--time-window 100 time alone may pair them" not in note
+    assert (f"100 s later (outside the window; with --time-window 100 correlate would link that trace to policy "
+            f"event {_iid(2)} instead (90 s from it))") in note
+    rows = correlate(tmp_path, time_window=100).rows
+    (linked,) = [r for r in rows if r.status == "linked"]
+    assert linked.event.internal_id == _iid(2) and linked.session.thread == "900:1"
+    # the other event's nearest trace: "that trace's scan", not the event's own (unknown) scan
+    assert ("50 s later (outside the window; that trace's scan ended in DeliverAction, not the policy event's action "
+            "(quarantine), so time alone does not pair them)") in _note(tmp_path, 2)
+
+
+OFFER = re.compile(r"the nearest trace without a policy event: thread (\S+) at [^;]*?"
+                   r"\(outside the window: with --time-window (\d+) time alone may pair them")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scans=st.lists(st.tuples(st.integers(0, 100), st.booleans()), min_size=1, max_size=4),
+       events=st.lists(st.integers(0, 100), min_size=1, max_size=4))
+def test_every_offered_time_window_links_that_pair_when_tried(tmp_path: Path, scans, events) -> None:
+    """Small random layouts of scans (some ending in DeliverAction) and events: every --time-window a note offers,
+    when tried, links that event to that trace."""
+    def hms(s: int) -> str:
+        return f"10:{2 + s // 60:02d}:{s % 60:02d}"
+    for f in tmp_path.iterdir():
+        f.unlink()
+    _logs(tmp_path, [_scan(hms(s), f"900:{i + 1}", 101 + i, action="DeliverAction" if d else "QuarantineAction")
+                     for i, (s, d) in enumerate(scans)], [_event(hms(s), n + 1) for n, s in enumerate(events)])
+    for r in correlate(tmp_path).rows:
+        if r.status != "event-without-trace" or not r.notes or not (m := OFFER.search(r.notes[0])):
+            continue
+        thread, n = m.group(1), int(m.group(2))
+        (row,) = [x for x in correlate(tmp_path, time_window=n).rows
+                  if x.event is not None and x.event.internal_id == r.event.internal_id]
+        assert row.status == "linked" and row.session.thread == thread, (r.notes[0], row.status)
+
+
+def test_a_trace_in_the_window_that_did_not_fire_is_named_with_why_it_does_not_count(tmp_path: Path) -> None:
+    """Attack s20 F3: a scan in the same second as the event whose filter did not fire (no policy event): the note
+    must not say that no trace without a policy event is within the window; it names it and why."""
+    quiet = _scan("10:02:43", "900:5", 105, action="DeliverAction")
+    quiet[4] = quiet[4].replace("Not all sender IP in Trusted Internal IP List. Triggered.",
+                                "All sender IP in Trusted Internal IP List. Not triggered.")
+    _logs(tmp_path, [quiet, _scan("10:04:23", "900:1", 101)], [_event("10:02:43", 1)])
+    note = _note(tmp_path, 1)
+    assert "no AntiSpoofFilter trace without a policy event is within" not in note
+    assert (f"no AntiSpoofFilter trace within correlate's time window (1 s) of it may be its scan: thread 900:5 at "
+            f"2024-03-15 10:02:43-05:00 {_where(tmp_path, 7, 12)}, the same second: its filter did not fire "
+            "('Not triggered'); the nearest trace without a policy event: thread 900:1") in note
+    (quiet_row,) = [r for r in correlate(tmp_path).rows if r.session is not None and r.session.thread == "900:5"]
+    assert quiet_row.status == "trace-without-event"
+
+
+def test_a_trace_outside_polevts_span_still_names_the_events_it_is_nearest_to(tmp_path: Path) -> None:
+    """Attack s20 F4: event 2's nearest trace 900:2 is 50 s after the last policy event (outside polevt.imss's
+    span): its row says that, and also names event 2 (as its row names the trace)."""
+    _logs(tmp_path, [_scan("10:04:23", "900:1", 101), _scan("10:06:43", "900:2", 102)],
+          [_event("10:02:43", 1), _event("10:05:53", 2)])
+    assert "with --time-window 50 time alone may pair them" in _note(tmp_path, 2)
+    assert _trace_note(tmp_path, "900:2") == (
+        "the polevt.imss files read cover 2024-03-15 10:02:43-05:00 to 2024-03-15 10:05:53-05:00; this trace is "
+        "outside that span: add the polevt.imss file of that time; it is the nearest AntiSpoofFilter trace without a "
+        f"policy event of policy event {_iid(2)} (50 s earlier), which has no trace (see its row): the logs do not "
+        "tell whether it is that event's trace")
+    row = _row(tmp_path, 2, time_window=50)
+    assert row.status == "linked" and row.session.thread == "900:2"

@@ -240,6 +240,6 @@ def test_a_scan_within_the_window_that_correlate_did_not_pair_is_not_called_outs
     # correlate's evidence (fx5): that scan is named as within the window, with why time alone does not pair them
     assert ("the nearest trace without a policy event: thread 900:1 at 2024-03-15 10:02:40-05:00 "
             f"({tmp_path / 'log.imss.20240315.0001'}:13-18), the same second (within correlate's time window (1 s), "
-            "but its scan ended in DeliverAction, not the policy event's action (quarantine), so time alone does not "
+            "but that trace's scan ended in DeliverAction, not the policy event's action (quarantine), so time alone does not "
             "pair them)") in note
     assert "holds no scan of it at all" not in note and "not in the log.imss files given" not in note

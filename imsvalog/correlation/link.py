@@ -37,7 +37,7 @@ from ..records import MailLogEntry, PolicyEvent, Transaction
 from ..scan_sessions import ScanSession, SpoofTrace
 from .result import Basis, Link, Row
 from .scan import ScanIndex, ScanRef, normalize_message_id
-from .unpaired import near_words, nearest_unpaired, trace_words
+from .unpaired import _scan, _when, near_words, nearest_unpaired, trace_words
 
 #: link bases, strongest first, and the confidence (tier) each gives
 BASES: tuple[Basis, ...] = ("internal_id", "message_id", "queue_id", "time")
@@ -496,29 +496,141 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime,
     )
 
 
+#: at most this many traces and events are looked at to tell what a wider --time-window would link (else not said)
+AT_WINDOW_LIMIT = 400
+
+
+def _decided_at(
+    pairs: Sequence[tuple[ScanSession, SpoofTrace]], spoof_events: Sequence[PolicyEvent],
+    whys: dict[tuple[int, int], list[tuple[Basis, Why]]],
+) -> Callable[[int, int, float], LinkDecision[int, int] | None]:
+    """``at(ti, ei, n)``: decide_links over the traces and events connected to trace ``ti`` and event ``ei`` by
+    evidence at ``--time-window n`` (the same evidence as correlate's, time evidence made at ``n``): what correlate
+    run at that window decides for them (decide_links decides each connected group of evidence on its own). None
+    when the group holds more than :data:`AT_WINDOW_LIMIT` traces and events."""
+    ev = sorted((e.time.timestamp(), ei) for ei, e in enumerate(spoof_events))
+    ev_ts = [x for x, _ in ev]
+    tr = sorted((t.time.timestamp(), ti) for ti, (_, t) in enumerate(pairs))
+    tr_ts = [x for x, _ in tr]
+    by_trace: dict[int, list[int]] = defaultdict(list)  # evidence other than time, which the window does not change
+    by_event: dict[int, list[int]] = defaultdict(list)
+    for (ti, ei), found in whys.items():
+        if any(b != "time" for b, _ in found):
+            by_trace[ti].append(ei)
+            by_event[ei].append(ti)
+
+    def timed(ti: int, n: float) -> list[int]:  # as _candidates finds time evidence
+        s, t = pairs[ti]
+        ts = t.time.timestamp()
+        return [ei for _, ei in ev[bisect_left(ev_ts, ts - n): bisect_right(ev_ts, ts + n)]
+                if _action_compatible(s, spoof_events[ei])]
+
+    def at(ti: int, ei: int, n: float) -> LinkDecision[int, int] | None:
+        traces, events, todo = {ti}, {ei}, [(True, ti), (False, ei)]
+        while todo:
+            is_trace, x = todo.pop()
+            if is_trace:
+                for o in (*timed(x, n), *by_trace[x]):
+                    if o not in events:
+                        events.add(o)
+                        todo.append((False, o))
+            else:
+                ts = spoof_events[x].time.timestamp()
+                for o in (*(tj for _, tj in tr[bisect_left(tr_ts, ts - n): bisect_right(tr_ts, ts + n)]), *by_event[x]):
+                    if o not in traces:
+                        traces.add(o)
+                        todo.append((True, o))
+            if len(traces) + len(events) > AT_WINDOW_LIMIT:
+                return None
+
+        def evidence() -> Iterator[Evidence[int, int]]:
+            for tj in traces:
+                t = pairs[tj][1]
+                for ej in by_trace[tj]:
+                    for basis, _ in whys[tj, ej]:
+                        if basis != "time":
+                            yield Evidence(tj, ej, basis)
+                for ej in timed(tj, n):
+                    yield Evidence(tj, ej, "time", distance=abs((spoof_events[ej].time - t.time).total_seconds()))
+
+        return decide_links(evidence())
+
+    return at
+
+
 def _near_unpaired(
     events: list[PolicyEvent], sx: ScanIndex, pairs: Sequence[tuple[ScanSession, SpoofTrace]],
-    decision: LinkDecision[int, int], window: timedelta,
+    decision: LinkDecision[int, int], window: timedelta, spoof_events: Sequence[PolicyEvent] = (),
+    whys: dict[tuple[int, int], list[tuple[Basis, Why]]] | None = None,
 ) -> tuple[Callable[[PolicyEvent], str | None], Callable[[SpoofTrace], str | None]]:
     """For the events left without trace that no line of log.imss names, what is known of the scans without
     policy event nearest to each, decided over all of them at once (:func:`.unpaired.nearest_unpaired`); and for
-    each such scan, the events it is nearest to (:func:`.unpaired.trace_words`)."""
+    each such scan, the events it is nearest to (:func:`.unpaired.trace_words`). A wider ``--time-window`` is
+    offered only when decide_links over the same evidence at that window links the two (``spoof_events``, the
+    events ``decision`` numbers, and ``whys``, the evidence at ``window``: :func:`_decided_at`)."""
     span = sx.span
     mine = [e for e in events if span is not None and _named_scan(e, sx) is None and _near_span(e.time, span)]
-    unpaired = [p for ti, p in enumerate(pairs) if ti not in decision.links and ti not in decision.ambiguous] \
+    kept = [ti for ti in range(len(pairs)) if ti not in decision.links and ti not in decision.ambiguous] \
         if mine else []
+    unpaired = [pairs[ti] for ti in kept]
     found = nearest_unpaired(mine, unpaired)
     at = {id(e): i for i, e in enumerate(mine)}
-    times = sorted(t.time.timestamp() for _, t in pairs) if found.nearest else []
+    times = sorted((t.time.timestamp(), ti) for ti, (_, t) in enumerate(pairs)) if found.nearest else []
+    stamps = [x for x, _ in times]
     w = window.total_seconds()
+    event_no = {id(e): i for i, e in enumerate(spoof_events)}
+    decided = _decided_at(pairs, spoof_events, whys) if found.nearest and whys is not None else None
+
+    def none_within(e: PolicyEvent) -> str:
+        """No trace that may be the event's is within the window: which traces are, and why none counts."""
+        ts = e.time.timestamp()
+        inside = [ti for _, ti in times[bisect_left(stamps, ts - w): bisect_right(stamps, ts + w)]]
+        head = f"correlate's time window ({window.total_seconds():g} s) of it"
+        free = [ti for ti in inside if ti not in decision.links and ti not in decision.ambiguous]
+        if not inside or not free:
+            return f"no AntiSpoofFilter trace {'without a policy event ' if inside else ''}is within {head}"
+        said = []
+        for ti in free[:3]:
+            s, t = pairs[ti]
+            why = ("its filter did not fire ('Not triggered')" if t.triggered is False else
+                   "its scan names another message's internal ID" if s.internal_id and s.internal_id != e.internal_id
+                   else "its scan names another message's Message-ID")
+            said.append(f"{_scan(s, t)}, {_when((t.time - e.time).total_seconds())}: {why}")
+        more = len(free) - len(said)
+        return (f"no AntiSpoofFilter trace within {head} may be its scan: " + "; ".join(said)
+                + (f"; and {more} more" if more else "")
+                + ("; the others there have a policy event" if len(inside) > len(free) else ""))
+
+    def at_window(si: int, ei: int, n: int) -> str | None:
+        """None when correlate at --time-window n links scan si to event ei; else what it would do."""
+        e = mine[ei]
+        ti, ej = kept[si], event_no.get(id(e))
+        d = decided(ti, ej, float(n)) if decided is not None and ej is not None else None
+        if d is None:
+            return (f"with --time-window {n} time alone fits them, but too many other traces and policy events are "
+                    "near to tell here what correlate would then pair")
+        if d.links.get(ti, (None,))[0] == ej:
+            return None
+        if ti in d.links:
+            other = spoof_events[d.links[ti][0]]
+            apart = abs((other.time - pairs[ti][1].time).total_seconds())
+            return (f"with --time-window {n} correlate would link that trace to policy event {other.internal_id} "
+                    f"instead ({'the same second' if apart < 1 else f'{apart:.0f} s'} from it)")
+        if ti in d.ambiguous:
+            return (f"with --time-window {n} that trace would be ambiguous: it fits "
+                    f"{len(d.ambiguous[ti].events)} policy events, none uniquely")
+        mine_t = [tj for tj, (x, _) in d.links.items() if x == ej]
+        if mine_t:
+            s, t = pairs[mine_t[0]]
+            return f"with --time-window {n} correlate would link this event to thread {s.thread} at " \
+                f"{t.time.isoformat(sep=' ')} instead"
+        return f"with --time-window {n} correlate would still not pair them"
 
     def words(e: PolicyEvent) -> str | None:
         ei = at.get(id(e))
         if ei is None or ei not in found.nearest:
             return None
-        ts = e.time.timestamp()
-        within = bisect_right(times, ts + w) > bisect_left(times, ts - w)
-        return near_words(ei, found, window, within, _action_compatible)
+        return near_words(ei, found, window, none_within(e), _action_compatible, at_window)
 
     scan_at = {id(t): si for si, (_, t) in enumerate(unpaired)}
 
@@ -531,14 +643,14 @@ def _near_unpaired(
 
 def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None, near: str | None = None) -> str:
     """Why a trace whose filter fired has no policy event; ``near``: the events without trace it is the nearest
-    trace of (:func:`.unpaired.trace_words`), said when polevt.imss covers its time."""
+    trace of (:func:`.unpaired.trace_words`), said whether or not polevt.imss covers its time."""
     if coverage is None:
         return "no polevt.imss policy events were read at all: add the polevt.imss files"
     if not _near_span(t, coverage):
         return (
             f"the polevt.imss files read cover {coverage[0].isoformat(sep=' ')} to {coverage[1].isoformat(sep=' ')}; "
             "this trace is outside that span: add the polevt.imss file of that time"
-        )
+        ) + (f"; {near}" if near else "")
     return "polevt.imss covers its time but holds no matching spoof event" + (f"; {near}" if near else "")
 
 
@@ -757,7 +869,8 @@ def link_rows(
             find({e.internal_id for _, e in unexplained},
                  {m for _, e in unexplained if (m := normalize_message_id(e.message_id))})
         marks = _debug_marks(sessions)
-        near, events_near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window)
+        near, events_near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window, spoof_events,
+                                           whys)
         for row, e in unexplained:
             row.notes.append(_why_no_trace(e, sx, marks, near))
     coverage = _span([e.time for e in events])

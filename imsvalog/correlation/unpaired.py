@@ -130,18 +130,21 @@ def _scan(s: ScanSession, t: SpoofTrace) -> str:
     return f"thread {s.thread} at {t.time.isoformat(sep=' ')} ({_refs(s.sources)})"
 
 
-def _actions(s: ScanSession, e: PolicyEvent) -> str:
-    return f"its scan ended in {', '.join(s.final_actions)}, not the policy event's action ({', '.join(e.actions)})"
+def _actions(s: ScanSession, e: PolicyEvent, whose: str = "its") -> str:
+    return f"{whose} scan ended in {', '.join(s.final_actions)}, not the policy event's action ({', '.join(e.actions)})"
 
 
 def near_words(
-    ei: int, found: NearScans, window: timedelta, any_scan_within: bool,
+    ei: int, found: NearScans, window: timedelta, none_within: str,
     compatible: Callable[[ScanSession, PolicyEvent], bool],
+    at: Callable[[int, int, int], str | None] = lambda si, ei, n: None,
 ) -> str:
     """What is known of the scans without policy event nearest to event ``ei`` (in ``found.nearest``): which, how
     far, whether time alone could pair them at a wider ``--time-window`` (``compatible``: whether a scan's final
     actions allow a time link to an event), and the other events without trace whose nearest scan is the same.
-    ``any_scan_within``: whether any scan at all is within the window of the event."""
+    ``none_within``: the words for no scan that may be the event's being within the window (said when the nearest
+    is outside it). ``at(si, ei, n)``: None when correlate, run at ``--time-window n`` over the same traces and
+    events, links scan ``si`` to event ``ei``, else what it would do instead: a window is offered only when true."""
     events, scans, nearest = found.events, found.scans, found.nearest
     e, near = events[ei], nearest[ei]
     w = f"{window.total_seconds():g} s"
@@ -149,8 +152,7 @@ def near_words(
     within = secs <= window.total_seconds()
     parts: list[str] = []
     if not within:
-        parts.append(f"no AntiSpoofFilter trace {'without a policy event ' if any_scan_within else ''}is within "
-                     f"correlate's time window ({w}) of it")
+        parts.append(none_within)
     named = [f"{_scan(*scans[si])}, {_when(d)}" for si, d in zip(near.scans, near.seconds)]
     what = "the nearest trace without a policy event" if len(named) == 1 else \
         f"the {len(named)} nearest traces without a policy event, equally near"
@@ -163,7 +165,7 @@ def near_words(
         if not compatible(s, e):
             pairable = False
             notes.append(f"{one}: {_actions(s, e)}, so time alone does not pair them" if len(near.scans) > 1 else
-                         f"{_actions(s, e)}, so time alone does not pair them")
+                         _actions(s, e, "that trace's") + ", so time alone does not pair them")
             continue
         # the other events without trace whose nearest scan this is too (one decision over all of them)
         for other in sorted(found.claims[si], key=lambda o: (abs(nearest[o].seconds[nearest[o].scans.index(si)]), o)):
@@ -180,6 +182,9 @@ def near_words(
     if within:
         # within the window but not paired: correlate gave it no time evidence (its final action)
         head = f"{said} (within correlate's time window ({w})" + (", but " + "; ".join(notes) if notes else "") + ")"
+    elif pairable and len(named) == 1 and (instead := at(near.scans[0], ei, math.ceil(secs))) is not None:
+        # correlate itself, run at that window over the same traces and events, would not pair them: say what it does
+        head = said + f" (outside the window; {instead})" + ("; " + "; ".join(notes) if notes else "")
     elif pairable:
         n = math.ceil(secs)
         head = said + (f" (outside the window: with --time-window {n} time alone may pair them, low confidence)"
