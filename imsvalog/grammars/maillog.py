@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
-from functools import lru_cache
 from typing import Any
 
 import pyparsing as pp
@@ -60,7 +59,6 @@ SHORT_QUEUE_ID = re.compile(r"[0-9A-Fa-f]{5,12}")
 QUEUE_ID = re.compile(r"[0-9A-Za-z]{5,20}")
 
 
-@lru_cache(maxsize=1 << 14)  # linking asks again and again for the same few thousand IDs
 def queue_key(queue_id: str) -> str:
     """The form in which two queue IDs are compared: short hex ones upper-cased, long ones as they are.
 
