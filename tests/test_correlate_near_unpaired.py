@@ -416,3 +416,35 @@ def test_a_trace_outside_polevts_span_still_names_the_events_it_is_nearest_to(tm
         "tell whether it is that event's trace")
     row = _row(tmp_path, 2, time_window=50)
     assert row.status == "linked" and row.session.thread == "900:2"
+
+
+def test_a_busy_log_of_scans_in_another_action_keeps_the_offer(tmp_path: Path, monkeypatch) -> None:
+    """Attack s20b F1: scans near the event that ended in another action (most mail: delivered) cannot be linked
+    to it by time; they are no part of the decision at a wider window and must not push it past the limit (the
+    offer was withheld as 'too many', though correlate at that window links the pair)."""
+    from imsvalog.correlation import link
+
+    monkeypatch.setattr(link, "AT_WINDOW_LIMIT", 10)
+    busy = [_scan(f"10:02:{s:02d}", f"800:{s}", 10 + s, action="DeliverAction") for s in range(30, 59)]
+    for scan in busy:  # their filter did not fire (most mail)
+        scan[4] = scan[4].replace("Not all sender IP in Trusted Internal IP List. Triggered.",
+                                  "All sender IP in Trusted Internal IP List. Not triggered.")
+    _logs(tmp_path, [*busy, _scan("10:03:43", "900:1", 103)], [_event("10:02:43", 3)])
+    note = _note(tmp_path, 3)
+    assert "60 s later (outside the window: with --time-window 60 time alone may pair them" in note
+    assert "too many" not in note
+    row = _row(tmp_path, 3, time_window=60)
+    assert row.status == "linked" and row.trace is not None
+
+
+def test_the_limit_is_said_as_what_it_is(tmp_path: Path, monkeypatch) -> None:
+    """Past the limit no window is offered, and the words say why without claiming other events are near."""
+    from imsvalog.correlation import link
+
+    monkeypatch.setattr(link, "AT_WINDOW_LIMIT", 3)
+    busy = [_scan(f"10:02:{s:02d}", f"800:{s}", 10 + s) for s in range(50, 55)]
+    events = [_event(f"10:02:{s:02d}", 100 + s) for s in range(50, 55)]
+    _logs(tmp_path, [*busy, _scan("10:03:43", "900:1", 103)], [_event("10:02:43", 3), *events])
+    note = _note(tmp_path, 3)
+    assert "more than 3 traces and policy events would be weighed together at that window" in note
+    assert "other traces and policy events are near" not in note

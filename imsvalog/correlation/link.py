@@ -536,7 +536,10 @@ def _decided_at(
                         todo.append((False, o))
             else:
                 ts = spoof_events[x].time.timestamp()
-                for o in (*(tj for _, tj in tr[bisect_left(tr_ts, ts - n): bisect_right(tr_ts, ts + n)]), *by_event[x]):
+                near = tr[bisect_left(tr_ts, ts - n): bisect_right(tr_ts, ts + n)]
+                # only the traces time could link to it (as timed() from their side): a busy log's scans that
+                # ended in another action are no part of the decision and must not push it past the limit
+                for o in (*(tj for _, tj in near if _action_compatible(pairs[tj][0], spoof_events[x])), *by_event[x]):
                     if o not in traces:
                         traces.add(o)
                         todo.append((True, o))
@@ -607,8 +610,9 @@ def _near_unpaired(
         ti, ej = kept[si], event_no.get(id(e))
         d = decided(ti, ej, float(n)) if decided is not None and ej is not None else None
         if d is None:
-            return (f"with --time-window {n} time alone fits them, but too many other traces and policy events are "
-                    "near to tell here what correlate would then pair")
+            return (f"with --time-window {n} time alone fits them, but more than {AT_WINDOW_LIMIT} traces and policy "
+                    "events would be weighed together at that window: too many to tell here what correlate would then "
+                    "pair")
         if d.links.get(ti, (None,))[0] == ej:
             return None
         if ti in d.links:
