@@ -563,8 +563,8 @@ def _decided_at(
 
 def _near_unpaired(
     events: list[PolicyEvent], sx: ScanIndex, pairs: Sequence[tuple[ScanSession, SpoofTrace]],
-    decision: LinkDecision[int, int], window: timedelta, spoof_events: Sequence[PolicyEvent] = (),
-    whys: dict[tuple[int, int], list[tuple[Basis, Why]]] | None = None,
+    decision: LinkDecision[int, int], window: timedelta, spoof_events: Sequence[PolicyEvent],
+    whys: dict[tuple[int, int], list[tuple[Basis, Why]]],
 ) -> tuple[Callable[[PolicyEvent], str | None], Callable[[SpoofTrace], str | None]]:
     """For the events left without trace that no line of log.imss names, what is known of the scans without
     policy event nearest to each, decided over all of them at once (:func:`.unpaired.nearest_unpaired`); and for
@@ -582,7 +582,7 @@ def _near_unpaired(
     stamps = [x for x, _ in times]
     w = window.total_seconds()
     event_no = {id(e): i for i, e in enumerate(spoof_events)}
-    decided = _decided_at(pairs, spoof_events, whys) if found.nearest and whys is not None else None
+    decided = _decided_at(pairs, spoof_events, whys) if found.nearest else None
 
     def none_within(e: PolicyEvent) -> str:
         """No trace that may be the event's is within the window: which traces are, and why none counts."""

@@ -137,7 +137,7 @@ def _actions(s: ScanSession, e: PolicyEvent, whose: str = "its") -> str:
 def near_words(
     ei: int, found: NearScans, window: timedelta, none_within: str,
     compatible: Callable[[ScanSession, PolicyEvent], bool],
-    at: Callable[[int, int, int], str | None] = lambda si, ei, n: None,
+    at: Callable[[int, int, int], str | None],
 ) -> str:
     """What is known of the scans without policy event nearest to event ``ei`` (in ``found.nearest``): which, how
     far, whether time alone could pair them at a wider ``--time-window`` (``compatible``: whether a scan's final
