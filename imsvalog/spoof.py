@@ -834,20 +834,35 @@ def explain(r: SpoofResult) -> str:
         firing = "envelope sender" if both[0].match else "header From"
         lines.append(f"Only the {firing} shares a recipient's domain: the filter fires only if IMSVA compares that one.")
     if r.verdict == "fires":
-        lines.append(f"Verdict: fires. Not in the Trusted Internal IP List: {_addr_list(r.untrusted)}.")
+        lines.append(f"The model's verdict: fires. Not in the Trusted Internal IP List: {_addr_list(r.untrusted)}.")
     elif r.verdict == "does-not-fire":
-        lines.append("Verdict: does not fire (" + "; ".join(r.reasons) + ").")
+        lines.append("The model's verdict: does not fire (" + "; ".join(r.reasons) + ").")
     else:
-        tail = ""
-        if r.counted and not r.trusted_given:
-            tail = f" It fires if any of {_addr_list(r.counted)} is missing from the list (and the domains match)."
-        lines.append("Verdict: unknown (" + "; ".join(r.reasons) + ")." + tail)
+        tail = _unknown_tail(r) if r.counted and not r.trusted_given else ""
+        lines.append("The model's verdict: unknown (" + "; ".join(r.reasons) + ")." + tail)
     contradiction = observed_contradiction(r)
     if contradiction:
         lines.append(contradiction)
     for w in r.warnings:
         lines.append(f"Warning: {w}; if IMSVA skips it, the logged count will be lower than ours.")
     return "\n".join(lines)
+
+
+def _unknown_tail(r: SpoofResult) -> str:
+    """After an unknown verdict for want of the trusted list: what the list would have to be, read with what IMSVA
+    did when that is known (the model's condition must not read as a forecast against IMSVA's own outcome)."""
+    one = len(r.counted) == 1
+    them = r.counted[0] if one else f"at least one of {_addr_list(r.counted)}"
+    if r.observed is None:
+        return f" It fires if any of {_addr_list(r.counted)} is missing from the list (and the domains match)."
+    if r.observed:
+        return (f" IMSVA fired: if it counted as the model does, {them} is missing from its Trusted "
+                "Internal IP List.")
+    if r.domain_match is False:
+        return " IMSVA did not fire, as the documented domain criterion says: this scan does not tell its list."
+    every = r.counted[0] if one else f"each of {_addr_list(r.counted)}"
+    return (f" IMSVA did not fire: {every} is in its Trusted Internal IP List, or the domain criterion did not "
+            "hold.")
 
 
 def observed_contradiction(r: SpoofResult) -> str | None:

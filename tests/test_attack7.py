@@ -44,7 +44,7 @@ def test_item3_ipv6_zone_id_compared_without_the_zone(tmp_path) -> None:
 
 def test_item7_idn_domains_compared_in_idna_form() -> None:
     """Item 7. False output before: sender a@exämple.com, recipient b@xn--exmple-cua.com -> "different domain",
-    "Verdict: does not fire"."""
+    "The model's verdict: does not fire"."""
     from imsvalog.spoof import check_domains
 
     (rd,) = check_domains("envelope", "a@exämple.com", ["b@xn--exmple-cua.com"]).recipients

@@ -47,7 +47,7 @@ def test_text_output_explains_header_by_header() -> None:
     assert "skipped 172.20.1.10: in 172.16.0.0/12 (RFC 1918)" in out
     assert "5. by ws-carol.corp.example.com (Postfix, from userid 1000)" in out
     assert "no address taken: the header has no from clause" in out
-    assert "Verdict: unknown (no Trusted Internal IP List given)" in out
+    assert "The model's verdict: unknown (no Trusted Internal IP List given)" in out
 
 
 def test_overrides_and_profile() -> None:

@@ -57,7 +57,7 @@ def test_the_words_never_say_it_disagrees(tmp_path: Path) -> None:
     (row,) = correlate(_case(tmp_path)).rows
     assert "DISAGREEMENT" not in row.explanation and "missing a header line" not in row.explanation
     assert "(incomplete: IMSVA counted an address that none of the headers below holds" in row.explanation
-    assert "Verdict: unknown (a Received header line is missing from the log" in row.explanation
+    assert "The model's verdict: unknown (a Received header line is missing from the log" in row.explanation
     sentence = row_sentence(row.to_dict())
     assert "disagree" not in sentence
     assert f"IMSVA counted 1 address ({ADDR}) from Received headers of which the log lost a line" in sentence

@@ -98,7 +98,7 @@ def test_explain_says_why_the_model_cannot_be_checked(tmp_path: Path) -> None:
     out = _run("correlate", str(_case(tmp_path, same_domain=True)), "--explain", "--trusted", "10.0.0.0/8")
     assert "the message has no Received header" not in out
     assert "(not in the log: IMSVA counted addresses from them" in out
-    assert "Verdict: unknown (the Received headers are not in the log" in out
+    assert "The model's verdict: unknown (the Received headers are not in the log" in out
     # IMSVA's own verdict still answers why it fired, from its logged list
     assert "Why it fired, by IMSVA's logged list: 1111:2222:3333:444::5555 not in the given trusted list." in out
     assert "verdict differs" not in out and "CONTRADICTION" not in out
