@@ -1104,3 +1104,19 @@ def main() -> None:
     except BrokenPipeError:
         silence_stdout()
         sys.exit(ExitStatus.OK)
+    except OSError as exc:
+        if not _printing(exc):
+            raise
+        # --help or --version written to a full disk or a broken device (> /dev/full): one line, as commands say it
+        silence_stdout()
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"imsvalog: error: standard output: cannot write: {exc.strerror or exc}\n")
+        sys.exit(ExitStatus.ERROR)
+
+
+def _printing(exc: OSError) -> bool:
+    """Whether ``exc`` came from writing help or the version (click's ``echo``), outside any command's own
+    output handling."""
+    import traceback
+
+    return any(frame.name == "echo" for frame in traceback.extract_tb(exc.__traceback__)[-2:])

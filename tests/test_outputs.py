@@ -450,3 +450,14 @@ def test_before_first_line_does_not_depend_on_the_checkout_folder_name(clone: st
     assert not before_first_line(ran, **where)
     ran = _SITE_INIT.replace("CLONE", clone).replace('  File "/usr/lib', f'  File "{clone}/imsvalog/cli.py", line 3, in <module>\n  File "/usr/lib')
     assert not before_first_line(ran, **where)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["correlate", "--help"]])
+def test_help_and_version_into_a_full_disk_are_one_line_errors(args: list[str]) -> None:
+    """Stop 20: `imsvalog --help > /dev/full` was a traceback (click's echo failed outside any command)."""
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([str(SCRIPT), *args], stdout=full, stderr=subprocess.PIPE, cwd=ROOT)
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "Traceback" not in err, err
+    assert err == "imsvalog: error: standard output: cannot write: No space left on device\n", err
