@@ -142,6 +142,22 @@ def _tie(d: dict[str, Any]) -> str:
     return head
 
 
+def _no_event_why(d: dict[str, Any]) -> str:
+    """Why a scan that fired (or may have) has no policy event, from its note (link.py's words): polevt.imss
+    covers its time or not; the question only when the note does not say."""
+    from .correlation.link import NO_EVENT_COVERED, NO_EVENT_OUTSIDE
+
+    if d.get("missing"):
+        return f" ({d['missing']})."
+    note = next(iter(d.get("notes") or []), "")
+    if NO_EVENT_OUTSIDE in note:
+        return " (the polevt.imss files given do not cover its time: add the polevt.imss file of that time)."
+    if note.startswith(NO_EVENT_COVERED):
+        near = " Policy events without a trace are near it: see the notes." if "; it is the nearest" in note else ""
+        return " (polevt.imss covers its time but holds no spoof event that fits it)." + near
+    return " (is polevt.imss of that time among the files?)."
+
+
 def row_sentence(d: dict[str, Any]) -> str:
     """The one sentence for a correlate row (its ``to_dict()``)."""
     status = d.get("status")
@@ -180,7 +196,7 @@ def row_sentence(d: dict[str, Any]) -> str:
                     + f", and the policy event{'s' if n > 1 else ''} that fit{'' if n > 1 else 's'} this scan "
                     f"({_join(elsewhere)}) {'were linked to other scans' if n > 1 else 'was linked to another scan'} (see the notes).")
             return counted + tail
-        return counted + tail + (f" ({d['missing']})." if d.get("missing") else " (is polevt.imss of that time among the files?).")
+        return counted + tail + _no_event_why(d)
     if status == "ambiguous":
         return counted + f"; {_tie(d)}, so which message it was is not settled."
     if untrusted:

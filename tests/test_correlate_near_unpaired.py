@@ -448,3 +448,54 @@ def test_the_limit_is_said_as_what_it_is(tmp_path: Path, monkeypatch) -> None:
     note = _note(tmp_path, 3)
     assert "more than 3 traces and policy events would be weighed together at that window" in note
     assert "other traces and policy events are near" not in note
+
+
+def test_a_trace_that_did_not_fire_is_not_paired_by_time(tmp_path: Path) -> None:
+    """Attack s20b F3: a scan whose filter did not fire ('Not triggered': it makes no spoof policy event) ended in
+    quarantine (another filter's action) in the same second as a spoof event; the scan that fired is 60 s away.
+    Time alone must not pair the quiet trace with the event (it was linked, low confidence, while the fired trace
+    stayed unpaired); the event's note names the fired trace and the window that pairs them, and that window
+    does."""
+    quiet = _scan("10:02:43", "900:5", 105)
+    quiet[4] = quiet[4].replace("Not all sender IP in Trusted Internal IP List. Triggered.",
+                                "All sender IP in Trusted Internal IP List. Not triggered.")
+    _logs(tmp_path, [quiet, _scan("10:03:43", "900:1", 101)], [_event("10:02:43", 1)])
+    rows = correlate(tmp_path).rows
+    (quiet_row,) = [r for r in rows if r.session is not None and r.session.thread == "900:5"]
+    assert quiet_row.status == "trace-without-event" and quiet_row.event is None
+    note = _note(tmp_path, 1)
+    assert "thread 900:5" in note and "its filter did not fire ('Not triggered')" in note
+    assert "nearest trace without a policy event: thread 900:1" in note
+    assert "with --time-window 60 time alone may pair them" in note
+    row = _row(tmp_path, 1, time_window=60)
+    assert row.status == "linked" and row.session.thread == "900:1"
+
+
+def test_a_trace_that_did_not_fire_still_links_by_internal_id(tmp_path: Path) -> None:
+    """Only time is withheld from a 'Not triggered' trace: its internal ID still ties it to the event (IMSVA's own
+    lines say so; the row then shows the contradiction rather than hiding the pair)."""
+    quiet = _scan("10:02:43", "900:5", 105, finished=_iid(1))
+    quiet[4] = quiet[4].replace("Not all sender IP in Trusted Internal IP List. Triggered.",
+                                "All sender IP in Trusted Internal IP List. Not triggered.")
+    _logs(tmp_path, [quiet], [_event("10:02:43", 1)])
+    row = _row(tmp_path, 1)
+    assert row.status == "linked" and row.session.thread == "900:5" and row.link.basis == ["internal_id"]
+
+
+def _summary(folder: Path, thread: str) -> str:
+    (row,) = [r for r in correlate(folder).rows if r.status == "trace-without-event" and r.session.thread == thread]
+    return row_sentence(row.to_dict())
+
+
+def test_the_one_line_summary_of_a_trace_without_event_says_whether_polevt_covers_it(tmp_path: Path) -> None:
+    """Stop 20: the summary asked '(is polevt.imss of that time among the files?)' although the note knew the
+    answer. 900:2 is inside polevt.imss's span and near event 2 (outside the window); 900:3 is after the span."""
+    _logs(tmp_path, [_scan("10:02:43", "900:1", 101), _scan("10:04:00", "900:2", 102), _scan("10:30:00", "900:3", 103)],
+          [_event("10:02:43", 1), _event("10:03:30", 2), _event("10:05:00", 3, action="10000000000000000")])
+    inside, after = _summary(tmp_path, "900:2"), _summary(tmp_path, "900:3")
+    assert inside.endswith("IMSVA fired, but no policy event was found for this scan (polevt.imss covers its time "
+                           "but holds no spoof event that fits it). Policy events without a trace are near it: see the "
+                           "notes."), inside
+    assert after.endswith("IMSVA fired, but no policy event was found for this scan (the polevt.imss files given do "
+                          "not cover its time: add the polevt.imss file of that time)."), after
+    assert "among the files?" not in inside + after

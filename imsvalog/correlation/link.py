@@ -13,7 +13,8 @@ queue_id        a Postfix queue ID from a recovered Received header (``id Q``)  
                 ``A: ... queued as B``), or is the queue maillog gives the
                 event's Message-ID (``Q: message-id=<...>``)
 time            within ``time_window`` seconds, spoof rule ("Others" condition),  low
-                compatible final action; only when unambiguous both ways
+                compatible final action, a trace that did not say 'Not
+                triggered'; only when unambiguous both ways
 ==============  ===============================================================  ============
 
 The bases are settled one after the other in this order (the high tier is split: a unique
@@ -237,11 +238,15 @@ def decide_links(evidence: Iterable[Evidence[T, E]]) -> LinkDecision[T, E]:
             gone = {e for _, e in chosen}
             for es in open_t.values():
                 es -= gone
+        holders: dict[E, list[T]] = defaultdict(list)  # each open event's open traces (rivals at once, not pairwise)
+        for t, es in open_t.items():
+            for e in es:
+                holders[e].append(t)
         for t, es in open_t.items():
             if not es:  # every tied candidate went to another trace by weaker evidence
                 taken[t].update(cands[t])
                 continue
-            rivals = {r for r, rs in open_t.items() if r != t and rs & es}
+            rivals = {r for e in es for r in holders[e] if r != t}
             out.ambiguous[t] = Ambiguity(tier, tuple(sorted(es)), tuple(sorted(rivals)), stage)  # type: ignore[type-var]
         linked_events = {e for e, _ in out.links.values()}
         for e, ts in claims.items():
@@ -351,6 +356,13 @@ def _action_compatible(session: ScanSession, event: PolicyEvent) -> bool:
     return bool(mine & set(event.actions))
 
 
+def _time_may_link(session: ScanSession, trace: SpoofTrace, event: PolicyEvent) -> bool:
+    """Whether time alone may pair a trace with a spoof policy event: its filter fired, or the log does not say
+    (a 'Not triggered' evaluation makes no spoof event: an ID may still tie it to one, time never does), and its
+    scan's final actions fit the event's."""
+    return trace.triggered is not False and _action_compatible(session, event)
+
+
 #: what one piece of evidence holds beyond its basis, put into words only for the rows that show it
 #: (:func:`_why_text`): the Received header's number and the queue ID for ``queue_id``, else None (the trace
 #: and the event say the rest). A big correlation has tens of thousands of pieces; few are ever shown.
@@ -388,7 +400,7 @@ def _candidates(
     lo = bisect_left(idx.spoof_times, ts - w)
     hi = bisect_right(idx.spoof_times, ts + w)
     for e in idx.spoof_by_time[lo:hi]:
-        if _action_compatible(session, e):
+        if _time_may_link(session, trace, e):
             add(e, "time")
     return found
 
@@ -523,7 +535,7 @@ def _decided_at(
         s, t = pairs[ti]
         ts = t.time.timestamp()
         return [ei for _, ei in ev[bisect_left(ev_ts, ts - n): bisect_right(ev_ts, ts + n)]
-                if _action_compatible(s, spoof_events[ei])]
+                if _time_may_link(s, t, spoof_events[ei])]
 
     def at(ti: int, ei: int, n: float) -> LinkDecision[int, int] | None:
         traces, events, todo = {ti}, {ei}, [(True, ti), (False, ei)]
@@ -539,7 +551,7 @@ def _decided_at(
                 near = tr[bisect_left(tr_ts, ts - n): bisect_right(tr_ts, ts + n)]
                 # only the traces time could link to it (as timed() from their side): a busy log's scans that
                 # ended in another action are no part of the decision and must not push it past the limit
-                for o in (*(tj for _, tj in near if _action_compatible(pairs[tj][0], spoof_events[x])), *by_event[x]):
+                for o in (*(tj for _, tj in near if _time_may_link(*pairs[tj], spoof_events[x])), *by_event[x]):
                     if o not in traces:
                         traces.add(o)
                         todo.append((True, o))
@@ -645,6 +657,12 @@ def _near_unpaired(
     return words, events_near
 
 
+#: how a trace's note begins when polevt.imss covers its time, and what it says when it does not (the one-line
+#: summary, :func:`imsvalog.sentence.row_sentence`, says it from these)
+NO_EVENT_COVERED = "polevt.imss covers its time but holds no matching spoof event"
+NO_EVENT_OUTSIDE = "this trace is outside that span: add the polevt.imss file of that time"
+
+
 def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None, near: str | None = None) -> str:
     """Why a trace whose filter fired has no policy event; ``near``: the events without trace it is the nearest
     trace of (:func:`.unpaired.trace_words`), said whether or not polevt.imss covers its time."""
@@ -653,9 +671,9 @@ def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None, near:
     if not _near_span(t, coverage):
         return (
             f"the polevt.imss files read cover {coverage[0].isoformat(sep=' ')} to {coverage[1].isoformat(sep=' ')}; "
-            "this trace is outside that span: add the polevt.imss file of that time"
+            + NO_EVENT_OUTSIDE
         ) + (f"; {near}" if near else "")
-    return "polevt.imss covers its time but holds no matching spoof event" + (f"; {near}" if near else "")
+    return NO_EVENT_COVERED + (f"; {near}" if near else "")
 
 
 def link_rows(
