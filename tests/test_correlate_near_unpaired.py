@@ -499,3 +499,17 @@ def test_the_one_line_summary_of_a_trace_without_event_says_whether_polevt_cover
     assert after.endswith("IMSVA fired, but no policy event was found for this scan (the polevt.imss files given do "
                           "not cover its time: add the polevt.imss file of that time)."), after
     assert "among the files?" not in inside + after
+
+
+def test_equally_near_scans_that_other_events_share_are_said_once_per_event(tmp_path: Path) -> None:
+    """Three scans in one second, 20 s after three events without trace: each event's note names the other two
+    events once each with all three threads (it said each thread and event pair: 2 KB of repeats in a busy log)."""
+    _logs(tmp_path, [_scan("10:03:03", f"900:{k}", 100 + k) for k in (1, 2, 3)],
+          [_event("10:02:43", n) for n in (1, 2, 3)])
+    note = _note(tmp_path, 1)
+    for other in (2, 3):
+        said = (f"threads 900:1, 900:2 and 900:3 are also policy event {_iid(other)}'s nearest traces without a "
+                "policy event (20 s from it, as near as this one), and that event has no trace either: time alone "
+                "cannot choose between the two")
+        assert note.count(said) == 1, note
+    assert "thread 900:1 is also" not in note and "it is also" not in note

@@ -159,26 +159,31 @@ def near_words(
     said = f"{what}: {'; '.join(named)}"
     notes: list[str] = []
     pairable = True
+    many = len(near.scans) > 1
+    # the other events without trace whose nearest scan one of these is too (one decision over all of them), said
+    # once per event and distance with every such scan named (equally near scans share their rivals)
+    shared: dict[tuple[float, int], list[str]] = defaultdict(list)
     for si in near.scans:
         s = scans[si][0]
-        one = f"thread {s.thread}" if len(near.scans) > 1 else "it"
         if not compatible(s, e):
             pairable = False
-            notes.append(f"{one}: {_actions(s, e)}, so time alone does not pair them" if len(near.scans) > 1 else
+            notes.append(f"thread {s.thread}: {_actions(s, e)}, so time alone does not pair them" if many else
                          _actions(s, e, "that trace's") + ", so time alone does not pair them")
             continue
-        # the other events without trace whose nearest scan this is too (one decision over all of them)
-        for other in sorted(found.claims[si], key=lambda o: (abs(nearest[o].seconds[nearest[o].scans.index(si)]), o)):
-            if other == ei or not compatible(s, events[other]):
-                continue
-            theirs = abs(nearest[other].seconds[nearest[other].scans.index(si)])
-            rel = "nearer than" if theirs < secs else "as near as" if theirs == secs else "farther than"
-            then = ": time alone may pair it with that one first" if theirs < secs else \
-                ": time alone cannot choose between the two" if theirs == secs else ""
-            notes.append(f"{one} is also policy event {events[other].internal_id}'s nearest trace without a policy "
-                         f"event ({_apart(theirs)} from it, {rel} this one), and that event has no trace either{then}")
-            if theirs <= secs:
-                pairable = False
+        for other in found.claims[si]:
+            if other != ei and compatible(s, events[other]):
+                shared[abs(nearest[other].seconds[nearest[other].scans.index(si)]), other].append(s.thread)
+    for (theirs, other), threads in sorted(shared.items()):
+        rel = "nearer than" if theirs < secs else "as near as" if theirs == secs else "farther than"
+        then = ": time alone may pair it with that one first" if theirs < secs else \
+            ": time alone cannot choose between the two" if theirs == secs else ""
+        who = "it is" if not many else f"thread {threads[0]} is" if len(threads) == 1 else \
+            "threads " + ", ".join(threads[:-1]) + f" and {threads[-1]} are"
+        trace = "trace" if len(threads) == 1 else "traces"
+        notes.append(f"{who} also policy event {events[other].internal_id}'s nearest {trace} without a policy "
+                     f"event ({_apart(theirs)} from it, {rel} this one), and that event has no trace either{then}")
+        if theirs <= secs:
+            pairable = False
     if within:
         # within the window but not paired: correlate gave it no time evidence (its final action)
         head = f"{said} (within correlate's time window ({w})" + (", but " + "; ".join(notes) if notes else "") + ")"
