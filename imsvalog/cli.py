@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from enum import Enum, IntEnum
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
 
 import typer
 
@@ -134,16 +134,27 @@ def cli_errors(func: F) -> F:
             raise typer.Exit(interrupted()) from None
         except _PASS_THROUGH:
             raise
+        except OSError as exc:
+            if not _printing(exc):
+                _internal(exc)
+            # a command's own echo to standard output failed (> /dev/full): as its other writes say it
+            silence_stdout()
+            raise fail(f"standard output: cannot write: {exc.strerror or exc}") from None
         except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
-            if os.environ.get("IMSVALOG_DEBUG"):
-                raise
-            sys.stderr.write(
-                f"imsvalog: internal error: {type(exc).__name__}: {clean_terminal(str(exc))}\n"
-                "This is a bug in imsvalog. Run again with IMSVALOG_DEBUG=1 for the traceback, and report it.\n"
-            )
-            raise typer.Exit(ExitStatus.INTERNAL) from None
+            _internal(exc)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _internal(exc: Exception) -> NoReturn:
+    """A bug (called while ``exc`` is handled): say so in one line, keep the traceback for those who ask."""
+    if os.environ.get("IMSVALOG_DEBUG"):
+        raise  # noqa: PLE0704 - the exception being handled, with its own traceback
+    sys.stderr.write(
+        f"imsvalog: internal error: {type(exc).__name__}: {clean_terminal(str(exc))}\n"
+        "This is a bug in imsvalog. Run again with IMSVALOG_DEBUG=1 for the traceback, and report it.\n"
+    )
+    raise typer.Exit(ExitStatus.INTERNAL) from None
 
 
 def interrupted() -> int:

@@ -453,11 +453,15 @@ def test_before_first_line_does_not_depend_on_the_checkout_folder_name(clone: st
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-@pytest.mark.parametrize("args", [["--version"], ["--help"], ["correlate", "--help"]])
-def test_help_and_version_into_a_full_disk_are_one_line_errors(args: list[str]) -> None:
-    """Stop 20: `imsvalog --help > /dev/full` was a traceback (click's echo failed outside any command)."""
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["correlate", "--help"], ["redact", "--verify"]])
+def test_help_and_version_into_a_full_disk_are_one_line_errors(args: list[str], tmp_path: Path) -> None:
+    """Stop 20: `imsvalog --help > /dev/full` was a traceback (click's echo failed outside any command); attack s21a
+    F8: `redact --verify > /dev/full` was an 'internal error' (exit 3): the command's own echo failed."""
+    if args[0] == "redact":
+        args = ["redact", str(BUSY), "--to", str(tmp_path / "out"), "--verify"]
     with open("/dev/full", "wb") as full:
         r = subprocess.run([str(SCRIPT), *args], stdout=full, stderr=subprocess.PIPE, cwd=ROOT)
-    err = r.stderr.decode()
-    assert r.returncode == 2 and "Traceback" not in err, err
+    whole = r.stderr.decode()
+    assert r.returncode == 2 and "Traceback" not in whole and "internal error" not in whole, whole
+    err = whole.splitlines()[-1] + "\n" if args[0] == "redact" else whole  # redact says what it wrote first
     assert err == "imsvalog: error: standard output: cannot write: No space left on device\n", err
