@@ -143,18 +143,21 @@ def _tie(d: dict[str, Any]) -> str:
 
 
 def _no_event_why(d: dict[str, Any]) -> str:
-    """Why a scan that fired (or may have) has no policy event, from its note (link.py's words): polevt.imss
-    covers its time or not; the question only when the note does not say."""
-    from .correlation.link import NO_EVENT_COVERED, NO_EVENT_OUTSIDE
+    """Why a scan that fired (or may have) has no policy event, from its note (link.py's words): the policy events
+    read span its time or not, or none were read; the question only when the note does not say."""
+    from .correlation.link import NO_EVENT_COVERED, NO_EVENT_OUTSIDE, NO_EVENTS_READ
 
     if d.get("missing"):
         return f" ({d['missing']})."
     note = next(iter(d.get("notes") or []), "")
+    near = " Policy events without a trace are near it: see the notes." if "; it is the nearest" in note else ""
+    if note.startswith(NO_EVENTS_READ):
+        return " (no polevt.imss policy events were read at all: add the polevt.imss files)."
     if NO_EVENT_OUTSIDE in note:
-        return " (the polevt.imss files given do not cover its time: add the polevt.imss file of that time)."
+        return (" (it is outside the span of the policy events read: add the polevt.imss file of that time if there "
+                "is one)." + near)
     if note.startswith(NO_EVENT_COVERED):
-        near = " Policy events without a trace are near it: see the notes." if "; it is the nearest" in note else ""
-        return " (polevt.imss covers its time but holds no spoof event that fits it)." + near
+        return " (the policy events read span its time, but no spoof event among them fits it)." + near
     return " (is polevt.imss of that time among the files?)."
 
 

@@ -861,8 +861,8 @@ def _unknown_tail(r: SpoofResult) -> str:
     if r.domain_match is False:
         return " IMSVA did not fire, as the documented domain criterion says: this scan does not tell its list."
     every = r.counted[0] if one else f"each of {_addr_list(r.counted)}"
-    return (f" IMSVA did not fire: {every} is in its Trusted Internal IP List, or the domain criterion did not "
-            "hold.")
+    return (f" IMSVA did not fire: if it counted as the model does, {every} is in its Trusted Internal IP List"
+            + (", or the domain criterion did not hold." if r.domain_match is not True else "."))
 
 
 def observed_contradiction(r: SpoofResult) -> str | None:

@@ -289,7 +289,7 @@ def test_the_trace_row_names_the_events_it_is_nearest_to(tmp_path: Path) -> None
     their nearest, instead of only 'holds no matching spoof event'."""
     _logs(tmp_path, [_scan("10:02:40", "900:1", 103)], [_event("10:02:43", 3)])
     assert _trace_note(tmp_path, "900:1") == (
-        "polevt.imss covers its time but holds no matching spoof event; it is the nearest AntiSpoofFilter trace "
+        "the policy events read span its time, but no spoof event among them fits it; it is the nearest AntiSpoofFilter trace "
         f"without a policy event of policy event {_iid(3)} (3 s later), which has no trace (see its row): the logs do "
         "not tell whether it is that event's trace")
     _logs(tmp_path, [_scan("10:02:40", "900:1", 103)], [_event("10:02:43", 3), _event("10:02:37", 4)])
@@ -302,7 +302,7 @@ def test_a_trace_no_event_is_near_keeps_its_words(tmp_path: Path) -> None:
     _logs(tmp_path, [_scan("10:02:40", "900:1", 103), _scan("10:30:00", "900:2", 104)],
           [_event("10:02:43", 3), _event("10:50:00", 6)])
     # 900:2 is the nearest trace of no event (27 min from event 3, 20 min from event 6): its words stay as they were
-    assert _trace_note(tmp_path, "900:2") == "polevt.imss covers its time but holds no matching spoof event"
+    assert _trace_note(tmp_path, "900:2") == "the policy events read span its time, but no spoof event among them fits it"
     assert "(3 s later)" in _trace_note(tmp_path, "900:1")
 
 
@@ -396,7 +396,7 @@ def test_a_trace_in_the_window_that_did_not_fire_is_named_with_why_it_does_not_c
     _logs(tmp_path, [quiet, _scan("10:04:23", "900:1", 101)], [_event("10:02:43", 1)])
     note = _note(tmp_path, 1)
     assert "no AntiSpoofFilter trace without a policy event is within" not in note
-    assert (f"no AntiSpoofFilter trace within correlate's time window (1 s) of it may be its scan: thread 900:5 at "
+    assert (f"no AntiSpoofFilter trace within correlate's time window (1 s) of it fits it by time: thread 900:5 at "
             f"2024-03-15 10:02:43-05:00 {_where(tmp_path, 7, 12)}, the same second: its filter did not fire "
             "('Not triggered'); the nearest trace without a policy event: thread 900:1") in note
     (quiet_row,) = [r for r in correlate(tmp_path).rows if r.session is not None and r.session.thread == "900:5"]
@@ -410,8 +410,8 @@ def test_a_trace_outside_polevts_span_still_names_the_events_it_is_nearest_to(tm
           [_event("10:02:43", 1), _event("10:05:53", 2)])
     assert "with --time-window 50 time alone may pair them" in _note(tmp_path, 2)
     assert _trace_note(tmp_path, "900:2") == (
-        "the polevt.imss files read cover 2024-03-15 10:02:43-05:00 to 2024-03-15 10:05:53-05:00; this trace is "
-        "outside that span: add the polevt.imss file of that time; it is the nearest AntiSpoofFilter trace without a "
+        "the policy events read span 2024-03-15 10:02:43-05:00 to 2024-03-15 10:05:53-05:00; this trace is "
+        "outside that span: add the polevt.imss file of that time if there is one; it is the nearest AntiSpoofFilter trace without a "
         f"policy event of policy event {_iid(2)} (50 s earlier), which has no trace (see its row): the logs do not "
         "tell whether it is that event's trace")
     row = _row(tmp_path, 2, time_window=50)
@@ -493,11 +493,11 @@ def test_the_one_line_summary_of_a_trace_without_event_says_whether_polevt_cover
     _logs(tmp_path, [_scan("10:02:43", "900:1", 101), _scan("10:04:00", "900:2", 102), _scan("10:30:00", "900:3", 103)],
           [_event("10:02:43", 1), _event("10:03:30", 2), _event("10:05:00", 3, action="10000000000000000")])
     inside, after = _summary(tmp_path, "900:2"), _summary(tmp_path, "900:3")
-    assert inside.endswith("IMSVA fired, but no policy event was found for this scan (polevt.imss covers its time "
-                           "but holds no spoof event that fits it). Policy events without a trace are near it: see the "
-                           "notes."), inside
-    assert after.endswith("IMSVA fired, but no policy event was found for this scan (the polevt.imss files given do "
-                          "not cover its time: add the polevt.imss file of that time)."), after
+    assert inside.endswith("IMSVA fired, but no policy event was found for this scan (the policy events read span "
+                           "its time, but no spoof event among them fits it). Policy events without a trace are near "
+                           "it: see the notes."), inside
+    assert after.endswith("IMSVA fired, but no policy event was found for this scan (it is outside the span of the "
+                          "policy events read: add the polevt.imss file of that time if there is one)."), after
     assert "among the files?" not in inside + after
 
 
@@ -513,3 +513,73 @@ def test_equally_near_scans_that_other_events_share_are_said_once_per_event(tmp_
                 "cannot choose between the two")
         assert note.count(said) == 1, note
     assert "thread 900:1 is also" not in note and "it is also" not in note
+
+
+def _quiet(hms: str, thread: str, ip: int) -> list[str]:
+    scan = _scan(hms, thread, ip)
+    scan[4] = scan[4].replace("Not all sender IP in Trusted Internal IP List. Triggered.",
+                              "All sender IP in Trusted Internal IP List. Not triggered.")
+    return scan
+
+
+def test_a_lone_scan_that_did_not_fire_is_never_called_no_scan_of_it(tmp_path: Path) -> None:
+    """Attack s21a F1: a 'Not triggered' scan in the event's second and no scan that fired near: the note said
+    'holds no scan of it at all ... its scan is not in the log.imss files given' (line 8 is that scan's own line)."""
+    _logs(tmp_path, [_quiet("10:02:43", "900:5", 105)], [_event("10:02:43", 1)])
+    note = _note(tmp_path, 1)
+    assert note.endswith(
+        "no AntiSpoofFilter trace within correlate's time window (1 s) of it fits it by time: thread 900:5 at "
+        f"2024-03-15 10:02:43-05:00 {_where(tmp_path, 7, 12)}, the same second: its filter did not fire ('Not "
+        "triggered'); the logs do not tell whether it is this message's scan"), note
+
+
+def test_a_lone_scan_of_another_message_leaves_the_debug_level_words(tmp_path: Path) -> None:
+    """A quiet scan that names another message's internal ID is not this message's: the note keeps saying that
+    no scan of it is in the files (the scanner was at debug level)."""
+    _logs(tmp_path, [_quiet("10:02:43", "900:5", 105) + [_scan("10:02:43", "900:5", 105, finished=_iid(9))[-1]]],
+          [_event("10:02:43", 1)])
+    (row,) = [r for r in correlate(tmp_path).rows if r.event is not None and r.event.internal_id == _iid(1)]
+    assert "holds no scan of it at all" in row.notes[0] and "the logs do not tell" not in row.notes[0], row.notes
+
+
+def test_a_trace_without_verdict_linked_by_time_alone_does_not_make_imsva_fire(tmp_path: Path) -> None:
+    """Attack s21a F2: without a verdict line, a policy event linked by time alone does not tell what IMSVA did:
+    the model's words must not say 'IMSVA fired' as a fact."""
+    scan = _scan("10:02:43", "900:5", 105)
+    del scan[4]
+    _logs(tmp_path, [scan], [_event("10:02:43", 1)])
+    row = _row(tmp_path, 1)
+    assert row.status == "linked" and row.link.basis == ["time"]
+    last = row.explanation.splitlines()[-1]
+    assert "IMSVA fired" not in last and last.endswith(
+        "It fires if any of 203.0.113.105 is missing from the list (and the domains match)."), last
+
+
+def test_the_summary_names_near_events_when_the_trace_is_outside_their_span(tmp_path: Path) -> None:
+    """Attack s21a F4: a fired scan 13 s before the only event (outside the events' span) is that event's nearest
+    trace: the summary says so in both branches, and says the span as the events' (a file may begin before its first
+    event)."""
+    _logs(tmp_path, [_scan("10:02:30", "900:1", 101), _scan("10:30:00", "900:2", 102, action="DeliverAction")],
+          [_event("10:02:43", 1)])
+    s = _summary(tmp_path, "900:1")
+    assert s.endswith("(it is outside the span of the policy events read: add the polevt.imss file of that time if "
+                      "there is one). Policy events without a trace are near it: see the notes."), s
+
+
+def test_the_summary_with_an_empty_polevt_says_none_were_read(tmp_path: Path) -> None:
+    """Attack s21a F6: an empty polevt.imss: the note knows no event was read; the summary does not ask."""
+    _logs(tmp_path, [_scan("10:02:30", "900:1", 101)], [])
+    (tmp_path / POLEVT).write_text("")
+    s = _summary(tmp_path, "900:1")
+    assert s.endswith("(no polevt.imss policy events were read at all: add the polevt.imss files)."), s
+
+
+def test_a_reused_thread_is_told_apart_by_its_time(tmp_path: Path) -> None:
+    """Attack s21a F7: two scans on thread 900:1 (IMSVA reuses threads), 20 s either side of two events without
+    trace: the note said 'threads 900:1 and 900:1'."""
+    _logs(tmp_path, [_scan("10:02:23", "900:1", 101), _scan("10:03:03", "900:1", 102)],
+          [_event("10:02:43", 1), _event("10:02:43", 2)])
+    note = _note(tmp_path, 1)
+    assert "900:1 and 900:1" not in note
+    assert (f"the traces of thread 900:1 at 10:02:23 and thread 900:1 at 10:03:03 are also policy event {_iid(2)}'s "
+            "nearest traces without a policy event") in note, note

@@ -25,8 +25,10 @@ def _last(received: list[str], sender: str, observed: bool | None) -> str:
      "IMSVA fired: if it counted as the model does, 203.0.113.9 is missing from its Trusted Internal IP List."),
     (TWO, "a@example.com", True, "IMSVA fired: if it counted as the model does, at least one of 203.0.113.9, "
      "198.51.100.7 is missing from its Trusted Internal IP List."),
-    (TWO, "a@example.com", False, "IMSVA did not fire: each of 203.0.113.9, 198.51.100.7 is in its Trusted Internal "
-     "IP List, or the domain criterion did not hold."),
+    (TWO, "a@example.com", False, "IMSVA did not fire: if it counted as the model does, each of 203.0.113.9, "
+     "198.51.100.7 is in its Trusted Internal IP List."),
+    (TWO, None, False, "IMSVA did not fire: if it counted as the model does, each of 203.0.113.9, "
+     "198.51.100.7 is in its Trusted Internal IP List, or the domain criterion did not hold."),
     (ONE, "a@other.example", False,
      "IMSVA did not fire, as the documented domain criterion says: this scan does not tell its list."),
 ])

@@ -82,7 +82,10 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
     e = row.event
     sender = e.sender if e else (row.transaction.sender if row.transaction else None)
     recipients = tuple(e.recipients) if e else ()
-    observed = t.triggered if t.triggered is not None else (True if e is not None else None)
+    # what IMSVA did: the trace's own verdict line; without one, the linked spoof event says it fired, unless time
+    # alone linked them (a hypothesis: then it stays unknown, attack s21a F2)
+    by_id = e is not None and row.link is not None and row.link.confidence != "low"
+    observed = t.triggered if t.triggered is not None else (True if by_id else None)
     unlogged = headers_not_logged(t)
     missing = [] if unlogged else addresses_in_no_header(t)
     r = evaluate(list(t.header_texts), sender, recipients, trusted, profile, observed=observed,

@@ -38,7 +38,7 @@ from ..records import MailLogEntry, PolicyEvent, Transaction
 from ..scan_sessions import ScanSession, SpoofTrace
 from .result import Basis, Link, Row
 from .scan import ScanIndex, ScanRef, normalize_message_id
-from .unpaired import _scan, _when, near_words, nearest_unpaired, trace_words
+from .unpaired import _actions, _scan, _when, near_words, nearest_unpaired, trace_words
 
 #: link bases, strongest first, and the confidence (tier) each gives
 BASES: tuple[Basis, ...] = ("internal_id", "message_id", "queue_id", "time")
@@ -590,31 +590,44 @@ def _near_unpaired(
     unpaired = [pairs[ti] for ti in kept]
     found = nearest_unpaired(mine, unpaired)
     at = {id(e): i for i, e in enumerate(mine)}
-    times = sorted((t.time.timestamp(), ti) for ti, (_, t) in enumerate(pairs)) if found.nearest else []
+    times = sorted((t.time.timestamp(), ti) for ti, (_, t) in enumerate(pairs)) if mine else []
     stamps = [x for x, _ in times]
     w = window.total_seconds()
     event_no = {id(e): i for i, e in enumerate(spoof_events)}
     decided = _decided_at(pairs, spoof_events, whys) if found.nearest else None
 
-    def none_within(e: PolicyEvent) -> str:
-        """No trace that may be the event's is within the window: which traces are, and why none counts."""
+    def within(e: PolicyEvent) -> tuple[str, int]:
+        """The traces within the window that time did not pair with the event, and why each did not; and how
+        many of them name no other message (each may be this message's scan, the logs cannot tell)."""
         ts = e.time.timestamp()
         inside = [ti for _, ti in times[bisect_left(stamps, ts - w): bisect_right(stamps, ts + w)]]
         head = f"correlate's time window ({window.total_seconds():g} s) of it"
         free = [ti for ti in inside if ti not in decision.links and ti not in decision.ambiguous]
         if not inside or not free:
-            return f"no AntiSpoofFilter trace {'without a policy event ' if inside else ''}is within {head}"
-        said = []
-        for ti in free[:3]:
+            return f"no AntiSpoofFilter trace {'without a policy event ' if inside else ''}is within {head}", 0
+        said: list[str] = []
+        unnamed = 0
+        mid = normalize_message_id(e.message_id)
+        for ti in free:
             s, t = pairs[ti]
-            why = ("its filter did not fire ('Not triggered')" if t.triggered is False else
-                   "its scan names another message's internal ID" if s.internal_id and s.internal_id != e.internal_id
-                   else "its scan names another message's Message-ID")
-            said.append(f"{_scan(s, t)}, {_when((t.time - e.time).total_seconds())}: {why}")
+            theirs = normalize_message_id(s.message_id)
+            if s.internal_id and s.internal_id != e.internal_id:
+                why = "its scan names another message's internal ID"
+            elif theirs and mid and theirs != mid:
+                why = "its scan names another message's Message-ID"
+            else:
+                unnamed += 1
+                why = ("its filter did not fire ('Not triggered')" if t.triggered is False else
+                       _actions(s, e) if not _action_compatible(s, e) else "correlate did not pair them")
+            if len(said) < 3:
+                said.append(f"{_scan(s, t)}, {_when((t.time - e.time).total_seconds())}: {why}")
         more = len(free) - len(said)
-        return (f"no AntiSpoofFilter trace within {head} may be its scan: " + "; ".join(said)
+        return (f"no AntiSpoofFilter trace within {head} fits it by time: " + "; ".join(said)
                 + (f"; and {more} more" if more else "")
-                + ("; the others there have a policy event" if len(inside) > len(free) else ""))
+                + ("; the others there have a policy event" if len(inside) > len(free) else "")), unnamed
+
+    def none_within(e: PolicyEvent) -> str:
+        return within(e)[0]
 
     def at_window(si: int, ei: int, n: int) -> str | None:
         """None when correlate at --time-window n links scan si to event ei; else what it would do."""
@@ -644,8 +657,16 @@ def _near_unpaired(
 
     def words(e: PolicyEvent) -> str | None:
         ei = at.get(id(e))
-        if ei is None or ei not in found.nearest:
+        if ei is None:
             return None
+        if ei not in found.nearest:
+            # no scan that fired is near; one within the window that names no other message may still be this
+            # message's scan (its filter did not fire, or it ended in another action): never "no scan of it"
+            said, unnamed = within(e)
+            if not unnamed:
+                return None
+            return said + (f"; the logs do not tell whether {'it is' if unnamed == 1 else 'one of them is'} this "
+                           "message's scan")
         return near_words(ei, found, window, none_within(e), _action_compatible, at_window)
 
     scan_at = {id(t): si for si, (_, t) in enumerate(unpaired)}
@@ -657,20 +678,23 @@ def _near_unpaired(
     return words, events_near
 
 
-#: how a trace's note begins when polevt.imss covers its time, and what it says when it does not (the one-line
-#: summary, :func:`imsvalog.sentence.row_sentence`, says it from these)
-NO_EVENT_COVERED = "polevt.imss covers its time but holds no matching spoof event"
-NO_EVENT_OUTSIDE = "this trace is outside that span: add the polevt.imss file of that time"
+#: how a trace's note begins when the policy events read span its time, what it says when they do not, and when
+#: none were read (the one-line summary, :func:`imsvalog.sentence.row_sentence`, says it from these). The events'
+#: span is what is known of the files' time: a file may begin before its first event, a rotated file between two
+#: may be missing, so it is said as the events' span, not as the files' coverage
+NO_EVENT_COVERED = "the policy events read span its time, but no spoof event among them fits it"
+NO_EVENT_OUTSIDE = "this trace is outside that span: add the polevt.imss file of that time if there is one"
+NO_EVENTS_READ = "no polevt.imss policy events were read at all: add the polevt.imss files"
 
 
 def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None, near: str | None = None) -> str:
     """Why a trace whose filter fired has no policy event; ``near``: the events without trace it is the nearest
     trace of (:func:`.unpaired.trace_words`), said whether or not polevt.imss covers its time."""
     if coverage is None:
-        return "no polevt.imss policy events were read at all: add the polevt.imss files"
+        return NO_EVENTS_READ
     if not _near_span(t, coverage):
         return (
-            f"the polevt.imss files read cover {coverage[0].isoformat(sep=' ')} to {coverage[1].isoformat(sep=' ')}; "
+            f"the policy events read span {coverage[0].isoformat(sep=' ')} to {coverage[1].isoformat(sep=' ')}; "
             + NO_EVENT_OUTSIDE
         ) + (f"; {near}" if near else "")
     return NO_EVENT_COVERED + (f"; {near}" if near else "")

@@ -162,7 +162,7 @@ def near_words(
     many = len(near.scans) > 1
     # the other events without trace whose nearest scan one of these is too (one decision over all of them), said
     # once per event and distance with every such scan named (equally near scans share their rivals)
-    shared: dict[tuple[float, int], list[str]] = defaultdict(list)
+    shared: dict[tuple[float, int], list[int]] = defaultdict(list)
     for si in near.scans:
         s = scans[si][0]
         if not compatible(s, e):
@@ -172,13 +172,17 @@ def near_words(
             continue
         for other in found.claims[si]:
             if other != ei and compatible(s, events[other]):
-                shared[abs(nearest[other].seconds[nearest[other].scans.index(si)]), other].append(s.thread)
-    for (theirs, other), threads in sorted(shared.items()):
+                shared[abs(nearest[other].seconds[nearest[other].scans.index(si)]), other].append(si)
+    for (theirs, other), sis in sorted(shared.items()):
+        threads = [scans[si][0].thread for si in sis]
+        kind = "threads"
+        if len(set(threads)) < len(threads):  # IMSVA reuses a thread for the next message: its time tells them apart
+            threads, kind = [f"thread {scans[si][0].thread} at {scans[si][1].time:%H:%M:%S}" for si in sis], "the traces of"
         rel = "nearer than" if theirs < secs else "as near as" if theirs == secs else "farther than"
         then = ": time alone may pair it with that one first" if theirs < secs else \
             ": time alone cannot choose between the two" if theirs == secs else ""
         who = "it is" if not many else f"thread {threads[0]} is" if len(threads) == 1 else \
-            "threads " + ", ".join(threads[:-1]) + f" and {threads[-1]} are"
+            f"{kind} " + ", ".join(threads[:-1]) + f" and {threads[-1]} are"
         trace = "trace" if len(threads) == 1 else "traces"
         notes.append(f"{who} also policy event {events[other].internal_id}'s nearest {trace} without a policy "
                      f"event ({_apart(theirs)} from it, {rel} this one), and that event has no trace either{then}")
