@@ -583,3 +583,18 @@ def test_a_reused_thread_is_told_apart_by_its_time(tmp_path: Path) -> None:
     assert "900:1 and 900:1" not in note
     assert (f"the traces of thread 900:1 at 10:02:23 and thread 900:1 at 10:03:03 are also policy event {_iid(2)}'s "
             "nearest traces without a policy event") in note, note
+
+
+def test_a_trace_that_did_not_fire_linked_by_id_says_imsvas_lines_disagree(tmp_path: Path) -> None:
+    """Attack s21a gap: a 'Not triggered' trace tied by internal ID to a spoof quarantine event: the summary said only
+    'the filter did not fire' beside the event; it now says the two disagree, and the row's note why it may be."""
+    _logs(tmp_path, [_quiet("10:02:43", "900:5", 105) + [_scan("10:02:43", "900:5", 105, finished=_iid(1))[-1]]],
+          [_event("10:02:43", 1)])
+    row = _row(tmp_path, 1)
+    assert row.status == "linked" and row.link.basis == ["internal_id"]
+    s = row_sentence(row.to_dict())
+    assert s.endswith("so the filter did not fire (IMSVA's own verdict), yet the spoof policy event linked to it says "
+                      "IMSVA quarantined the mail as spoofed: another evaluation of the message may have fired (see "
+                      "the notes)."), s
+    assert any(n.startswith("IMSVA's own lines disagree: this trace says its filter did not fire ('Not triggered'), "
+                            f"yet spoof policy event {_iid(1)} (linked by internal ID)") for n in row.notes), row.notes

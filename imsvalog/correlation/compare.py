@@ -91,6 +91,15 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
     r = evaluate(list(t.header_texts), sender, recipients, trusted, profile, observed=observed,
                  headers_logged=not unlogged and not missing)
     row.recomputed = r
+    if t.triggered is False and by_id:
+        from .link import _WORDS
+
+        row.notes.append(
+            f"IMSVA's own lines disagree: this trace says its filter did not fire ('Not triggered'), yet spoof policy "
+            f"event {e.internal_id} (linked by {', '.join(_WORDS[b] for b in row.link.basis)}) says the mail was "  # type: ignore[union-attr]
+            "handled as spoofed; another AntiSpoofFilter evaluation of the message (another rule, or another pass of "
+            "it) may have fired, and its lines are not in this trace"
+        )
     findings: list[Finding] = []
     logged = t.logged_ips
     if logged is None:
