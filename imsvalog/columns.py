@@ -191,14 +191,16 @@ class _Unit:
     """Consecutive lines of one file as one text (``\\n``-separated), with lines to reject as they are.
 
     ``raw``: the same lines as bytes, each ending with ``\\n`` and none holding ``\\r``, when they came
-    so from the file (the byte-level cutter's input); ``text`` is then decoded when asked for."""
+    so from the file (the byte-level cutter's input); ``text`` is then decoded when asked for.  ``ends``:
+    the offsets of ``raw``'s newlines when the block reader found them (counted once, not again by the cutter)."""
 
-    __slots__ = ("name", "first", "_text", "lines", "special", "raw", "offset")
+    __slots__ = ("name", "first", "_text", "lines", "special", "raw", "offset", "ends")
 
     def __init__(self, name: str, first: int, text: str | None, lines: int, special: dict[int, Any], raw: bytes | None = None,
-                 offset: int = -1) -> None:
+                 offset: int = -1, ends: Any = None) -> None:
         self.name, self.first, self._text, self.lines, self.special, self.raw = name, first, text, lines, special, raw
         self.offset = offset  # where ``raw`` is in the file (from the part's start), when known
+        self.ends = ends
 
     @property
     def text(self) -> str:
@@ -224,7 +226,8 @@ def _units(f: LogFile, rejects: list[Reject] | None, start: int = 0, stop: int |
     if not ranged and _by_lines(f, limit):
         yield from _line_units(f, rejects)
         return
-    blocks = iter_blocks(f, limit, start=start, stop=stop) if ranged else iter_blocks(f, limit)
+    # the blocks' newlines found once (their count numbers the lines, their offsets end the cutter's lines)
+    blocks = iter_blocks(f, limit, start=start, stop=stop, with_newlines=True) if ranged else iter_blocks(f, limit, with_newlines=True)
     while True:
         try:
             b = next(blocks)
@@ -244,7 +247,8 @@ def _units(f: LogFile, rejects: list[Reject] | None, start: int = 0, stop: int |
         if b.end - b.start > limit + 1 and _may_hold_a_long_line(b.data, b.start, b.end, limit):
             special = _long_lines(b.data[b.start : b.end - 1], limit)
         if b.data.find(b"\r", b.start, b.end) == -1:
-            yield _Unit(name, b.line, None, b.lines, special, b.data[b.start : b.end], b.offset)
+            yield _Unit(name, b.line, None, b.lines, special, b.data[b.start : b.end], b.offset,
+                        None if b.nl is None else b.nl - b.start)
             continue
         raw = b.data[b.start : b.end - 1]  # the last line's newline off: one match per line
         text = raw.decode("utf-8", "surrogateescape")
@@ -483,7 +487,7 @@ class _ImssColumns:
 
         raw = unit.raw
         assert raw is not None
-        c = imss_cut.cut(raw, messages=not self.spans)
+        c = imss_cut.cut(raw, messages=not self.spans, ends=unit.ends)
         assert c.lines == unit.lines, "one row per line"
         new = [x for x in c.times if x not in self.head_times]
         if new:  # read as make_time does (its checks), with numpy, once per distinct string

@@ -317,11 +317,12 @@ def _views(a: np.ndarray, begin: np.ndarray, length: np.ndarray) -> np.ndarray:
     return views
 
 
-def cut(data: bytes, messages: bool = True) -> Cut:
+def cut(data: bytes, messages: bool = True, ends: np.ndarray | None = None) -> Cut:
     """Cut the lines of ``data`` (whole lines, each ending with ``\\n``, no ``\\r``); see the module docstring.
-    ``messages=False``: no message strings (``message`` None; :func:`messages_of` makes those wanted)."""
+    ``messages=False``: no message strings (``message`` None; :func:`messages_of` makes those wanted).
+    ``ends``: the offsets of ``data``'s newlines, in order, when the caller has them (else found here)."""
     a = np.frombuffer(data, np.uint8)
-    ends = np.flatnonzero(a == 10)
+    ends = np.flatnonzero(a == 10) if ends is None else ends
     n = len(ends)
     starts = np.empty(n, dtype=np.int64)
     starts[:1] = 0
