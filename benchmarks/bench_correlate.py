@@ -32,7 +32,7 @@ alternating, its output checked to be byte-identical); ``--correlate-only`` leav
 Machines here are noisy: quote the ratios (same run), not the seconds; CPU time is the
 steadier figure when other work shares the cores.
 
-The imsvalog commands run with their modules' bytecode cached, as after any install (pip compiles
+The imsvalog commands and readers run with their modules' bytecode cached, as after any install (pip compiles
 it; a first import writes it): ``PYTHONDONTWRITEBYTECODE``, set in some environments, would make
 every run compile the package's sources again (about 0.25 s of CPU a run).  So the measured runs
 keep their bytecode in a temporary folder (``PYTHONPYCACHEPREFIX``: nothing is written beside the
@@ -98,9 +98,9 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None =
         return wall, ru.ru_utime + ru.ru_stime, rss, out.read().decode(errors="replace")
 
 
-def best(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> tuple[float, float, float, str, float]:
+def best(cmd: list[str], repeat: int, env: dict[str, str] | None = None, cwd: str | None = None) -> tuple[float, float, float, str, float]:
     """Best wall, best CPU, highest peak RSS, the first run's output, worst wall."""
-    runs = [measure(cmd, env) for _ in range(repeat)]
+    runs = [measure(cmd, env, cwd) for _ in range(repeat)]
     return min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs), runs[0][3], max(r[0] for r in runs)
 
 
@@ -185,15 +185,15 @@ def main() -> None:
             _table(rows, {"log": size}, args.repeat)
             return
         r = best([py, "-c", REGEX_PASS, str(slice_path)], args.repeat)
-        rl = best([py, "-c", READ_LOG_IMSS, str(slice_path)], args.repeat)
+        rl = best([py, "-c", READ_LOG_IMSS, str(slice_path)], args.repeat, here, str(tmp))  # imsvalog's bytecode cached
         rows.append(("one compiled regex, every line", f"{ssize / 1e6:,.0f} MB slice", r, "", None))
         rows.append(("read_log_imss", f"{ssize / 1e6:,.0f} MB slice", rl, "regex", r))
         rc = best([py, "-c", READ_CSV, str(big_pol)], args.repeat)
-        rp = best([py, "-c", READ_POLEVT, str(big_pol)], args.repeat)
+        rp = best([py, "-c", READ_POLEVT, str(big_pol)], args.repeat, here, str(tmp))
         rows.append(("pandas.read_csv(sep='\\t')", f"{psize / 1e6:,.0f} MB polevt", rc, "", None))
         rows.append(("read_polevt", f"{psize / 1e6:,.0f} MB polevt", rp, "read_csv", rc))
         shutil.copy(pol, slice_path.parent / pol.name)
-        ex = best([py, "-m", "imsvalog", "export", str(slice_path.parent), "--to", str(tmp / "lake")], args.repeat)
+        ex = best([py, "-m", "imsvalog", "export", str(slice_path.parent), "--to", str(tmp / "lake")], args.repeat, here, str(tmp))
         rows.append(("imsvalog export (records + correlate)", f"{ssize / 1e6:,.0f} MB slice", ex, "", None))
 
         _table(rows, {"log": size, "slice": ssize, "polevt": psize}, args.repeat)
@@ -206,6 +206,8 @@ def main() -> None:
 #: the standard modules of the second process, which a small correlate does not start
 _WARM = ("import multiprocessing.connection, multiprocessing.popen_fork, multiprocessing.process, queue, threading, "
          "concurrent.futures.process")
+#: the modules of the DataFrame readers and of export, which correlate does not import
+_WARM_READERS = "import imsvalog.frames, imsvalog.columns, imsvalog.imss_cut, imsvalog.readers, imsvalog.export"
 
 
 def _with_bytecode(code: Path, cache: Path, small: Path) -> dict[str, str]:
@@ -214,7 +216,8 @@ def _with_bytecode(code: Path, cache: Path, small: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = str(code)
     env["PYTHONPYCACHEPREFIX"] = str(cache)
-    for warm in ([sys.executable, "-m", "imsvalog", "correlate", str(small), "--format", "jsonl"], [sys.executable, "-c", _WARM]):
+    for warm in ([sys.executable, "-m", "imsvalog", "correlate", str(small), "--format", "jsonl"], [sys.executable, "-c", _WARM],
+                 [sys.executable, "-c", _WARM_READERS]):
         done = subprocess.run(warm, env=env, cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if done.returncode:  # its warnings (the small folder has no polevt) are not the table's business; a failure is
             raise SystemExit(f"warming {code} failed ({done.returncode}): {done.stderr.strip()}")

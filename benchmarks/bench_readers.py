@@ -39,6 +39,12 @@ CPU time counts every process of a measurement (the reader's worker is waited fo
 the reader's); peak RSS is that of the largest process.  Two processes help the wall time only when
 the second core is free.
 
+imsvalog runs with its modules' bytecode cached, as after any install (see ``bench_correlate.py``):
+``PYTHONDONTWRITEBYTECODE``, set in some environments, would make every reader run compile the
+package's sources again (about 0.2 s of CPU, a tenth of ``read_log_imss`` at 100 MB), which the
+baselines (the standard library, pandas) do not pay.  Each checkout's readers run once on small inputs
+before the measurements, their bytecode kept in a temporary folder (``PYTHONPYCACHEPREFIX``).
+
 Machines here are noisy: quote the ratios (same run), not the seconds; CPU time is the
 steadier figure when other work shares the cores.
 """
@@ -48,6 +54,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,7 +64,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from bench_correlate import READ_CSV, READ_LOG_IMSS, READ_POLEVT, REGEX_PASS, best, measure  # noqa: E402
+from bench_correlate import _WARM, READ_CSV, READ_LOG_IMSS, READ_POLEVT, REGEX_PASS, best, measure  # noqa: E402
 from generate import generate, generate_polevt  # noqa: E402
 
 
@@ -76,15 +83,28 @@ def cut(src: Path, dst: Path, size_mb: float) -> Path:
     return dst
 
 
-def alternating(cmd: list[str], other: Path, repeat: int, env: dict[str, str], cwd: Path) -> tuple[tuple[float, float, float, str], tuple[float, float, float, str]]:
-    """``cmd`` with the package of ``other``, then with this checkout's, ``repeat`` times: the best of each
-    (wall, CPU, highest peak RSS, output).  Run in ``cwd`` (no package there: ``python -c`` puts the
-    working directory before ``PYTHONPATH``)."""
-    pairs = [(measure(cmd, {**env, "PYTHONPATH": str(other.resolve())}, str(cwd)),
-              measure(cmd, {**env, "PYTHONPATH": str(HERE.parent)}, str(cwd))) for _ in range(repeat)]
+def with_bytecode(code: Path, cache: Path, warm: list[list[str]], cwd: Path) -> dict[str, str]:
+    """The environment for the imsvalog of checkout ``code`` (``PYTHONPATH``), its bytecode written once into
+    ``cache`` by running the ``warm`` commands there (in ``cwd``, where no package is)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "IMSVALOG_WORKERS")}
+    env["PYTHONPATH"] = str(code.resolve())
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    for cmd in warm:
+        done = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode:
+            raise SystemExit(f"warming {code} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
+    return env
+
+
+def alternating(cmd: list[str], other: dict[str, str], here: dict[str, str], repeat: int, env: dict[str, str],
+                cwd: Path) -> tuple[tuple[float, float, float, str], tuple[float, float, float, str]]:
+    """``cmd`` with the environment ``other`` (another checkout's package), then with ``here`` (this checkout's),
+    each updated with ``env``, ``repeat`` times: the best of each (wall, CPU, highest peak RSS, output).  Run in
+    ``cwd`` (no package there: ``python -c`` puts the working directory before ``PYTHONPATH``)."""
+    pairs = [(measure(cmd, {**other, **env}, str(cwd)), measure(cmd, {**here, **env}, str(cwd))) for _ in range(repeat)]
     a, b = ([p[k] for p in pairs] for k in (0, 1))
     if a[0][3] != b[0][3]:
-        raise SystemExit(f"{other} gave {a[0][3].strip()} rows, this checkout {b[0][3].strip()}")
+        raise SystemExit(f"{other['PYTHONPATH']} gave {a[0][3].strip()} rows, this checkout {b[0][3].strip()}")
     return ((min(r[0] for r in a), min(r[1] for r in a), max(r[2] for r in a), a[0][3]),
             (min(r[0] for r in b), min(r[1] for r in b), max(r[2] for r in b), b[0][3]))
 
@@ -108,28 +128,35 @@ def main() -> None:
         log = work / "log.imss.20240312.0001"
         if not log.exists() and (args.log_mb or args.parse_mb):
             generate(work, max(args.log_mb + args.parse_mb), args.marker_density)
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
         py = sys.executable
+        small_log = cut(log, tmp / "warm" / log.name, 1) if log.exists() else None
+        small_pol = generate_polevt(tmp / "warm-polevt" / "polevt.imss.20240312.0001", 0.5)
+        warm = [[py, "-c", READ_POLEVT, str(small_pol)], [py, "-c", _WARM]]
+        if small_log is not None:
+            warm += [[py, "-c", READ_LOG_IMSS, str(small_log)],
+                     [py, "-m", "imsvalog", "parse", str(small_log), "--format", "jsonl", "-o", os.devnull]]
+        here = with_bytecode(HERE.parent, tmp / "pycache", warm, tmp)
+        other = with_bytecode(args.compare_with, tmp / "pycache", warm, tmp) if args.compare_with else here
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
         rows: list[tuple[str, float, tuple[float, float, float, str], str, tuple[float, float, float, str] | None]] = []
         for mb in args.log_mb:
             part = cut(log, tmp / f"log-{mb:g}" / log.name, mb)
             size = part.stat().st_size / 1e6
             r = best([py, "-c", REGEX_PASS, str(part)], args.repeat)
-            rl = best([py, "-c", READ_LOG_IMSS, str(part)], args.repeat)
-            r1 = best([py, "-c", READ_LOG_IMSS, str(part)], args.repeat, env={**os.environ, "IMSVALOG_WORKERS": "1"})
+            rl = best([py, "-c", READ_LOG_IMSS, str(part)], args.repeat, env=here, cwd=str(tmp))
+            r1 = best([py, "-c", READ_LOG_IMSS, str(part)], args.repeat, env={**here, "IMSVALOG_WORKERS": "1"}, cwd=str(tmp))
             for got in (rl, r1):
                 if r[3] != got[3]:  # the regex fits every line of the generated log: both count every line
                     raise SystemExit(f"read_log_imss gave {got[3].strip()} rows, the regex {r[3].strip()} lines")
             rows += [("one compiled regex, every line", size, r, "", None), ("read_log_imss", size, rl, "regex", r),
                      ("read_log_imss, IMSVALOG_WORKERS=1", size, r1, "regex", r)]
             if args.compare_with:
-                o, h = alternating([py, "-c", READ_LOG_IMSS, str(part)], args.compare_with, args.repeat,
-                                   {**os.environ, "IMSVALOG_WORKERS": "1"}, tmp)
+                o, h = alternating([py, "-c", READ_LOG_IMSS, str(part)], other, here, args.repeat,
+                                   {"IMSVALOG_WORKERS": "1"}, tmp)
                 rows += [(f"  read_log_imss, one process, of {args.compare_with}", size, o, "regex", r),
                          ("  the same of this checkout, alternating", size, h, "other", o)]
                 if part.stat().st_size >= 32 << 20:  # read by two processes (columns.PARALLEL_FROM)
-                    env = {k: v for k, v in os.environ.items() if k != "IMSVALOG_WORKERS"}
-                    o, h = alternating([py, "-c", READ_LOG_IMSS, str(part)], args.compare_with, args.repeat, env, tmp)
+                    o, h = alternating([py, "-c", READ_LOG_IMSS, str(part)], other, here, args.repeat, {}, tmp)
                     rows += [(f"  read_log_imss, two processes, of {args.compare_with}", size, o, "regex", r),
                              ("  the same of this checkout, alternating", size, h, "other", o)]
             part.unlink()
@@ -138,8 +165,8 @@ def main() -> None:
             size = part.stat().st_size / 1e6
             outs = [tmp / "parse-1.jsonl", tmp / "parse-2.jsonl"]
             cmds = [[py, "-m", "imsvalog", "parse", str(part), "--format", "jsonl", "-o", str(o)] for o in outs]
-            env = {k: v for k, v in os.environ.items() if k != "IMSVALOG_WORKERS"}
-            runs = [(measure(cmds[0], {**env, "IMSVALOG_WORKERS": "1"}), measure(cmds[1], env)) for _ in range(args.repeat)]
+            runs = [(measure(cmds[0], {**here, "IMSVALOG_WORKERS": "1"}, str(tmp)), measure(cmds[1], here, str(tmp)))
+                    for _ in range(args.repeat)]
             if outs[0].read_bytes() != outs[1].read_bytes():
                 raise SystemExit("parse by two processes wrote other bytes than by one")
             one, two = ((min(r[k][0] for r in runs), min(r[k][1] for r in runs), max(r[k][2] for r in runs), "") for k in (0, 1))
@@ -152,10 +179,10 @@ def main() -> None:
             pol = generate_polevt(tmp / f"polevt-{mb:g}" / "polevt.imss.20240312.0001", mb)
             size = pol.stat().st_size / 1e6
             rc = best([py, "-c", READ_CSV, str(pol)], args.repeat)
-            rp = best([py, "-c", READ_POLEVT, str(pol)], args.repeat)
+            rp = best([py, "-c", READ_POLEVT, str(pol)], args.repeat, env=here, cwd=str(tmp))
             rows += [("pandas.read_csv(sep='\\t')", size, rc, "", None), ("read_polevt", size, rp, "read_csv", rc)]
             if args.compare_with:
-                o, h = alternating([py, "-c", READ_POLEVT, str(pol)], args.compare_with, args.repeat, dict(os.environ), tmp)
+                o, h = alternating([py, "-c", READ_POLEVT, str(pol)], other, here, args.repeat, {}, tmp)
                 rows += [(f"  read_polevt of {args.compare_with}", size, o, "read_csv", rc),
                          ("  the same of this checkout, alternating", size, h, "other", o)]
             pol.unlink()
