@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from array import array
+from bisect import bisect_right
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, field, replace
@@ -663,16 +664,27 @@ class _Pass2:
         return all(self.plain[first : last + 1])
 
     def add(self, run: _Run) -> None:
-        """A marked run (its lines cut or not), in the order runs end."""
+        """A marked run (its lines cut or not), in the order runs end; the runs not cut are read by :meth:`flush`."""
         self.waiting.append(run)
-        while self.waiting:
-            run = self.waiting[0]
+        self._feed_cut()
+
+    def flush(self) -> None:
+        """Read the waiting runs whose lines were not cut, together (:func:`_read_runs`: one pass over the
+        bytes they span, however many overlap), up to the first that plain files do not hold (it and the runs
+        after it are read in :meth:`finish`, in one pass); feed them."""
+        runs = []
+        for run in self.waiting:
             if not run.cut:
                 if not self._by_offset(run):
-                    return  # read in finish(), in one pass
-                _read_runs(self.files, [run], self.plain)
-            self.waiting.popleft()
-            self._feed(run)
+                    break
+                runs.append(run)
+        if runs:
+            _read_runs(self.files, runs, self.plain)
+        self._feed_cut()
+
+    def _feed_cut(self) -> None:
+        while self.waiting and self.waiting[0].cut:
+            self._feed(self.waiting.popleft())
 
     def finish(self) -> tuple[list[ScanSession], list[Reject]]:
         _read_runs(self.files, [r for r in self.waiting if not r.cut], self.plain)
@@ -774,6 +786,8 @@ class _Marker:
         self.unparsed_runs = 0
         #: ``Scan finished`` lines in the input (each ends one scan), counted at C speed
         self.finished_lines = 0
+        #: the marked runs settled since the last :meth:`flush`, in order: their lines are cut there
+        self.settled: list[_Run] = []
 
     def block_lines(
         self, data: bytes, hits: tuple[list[int], list[int], list[int]], fi: int, offset: int, line: int, name: str,
@@ -810,6 +824,7 @@ class _Marker:
                         run.tag = tag
                     continue
             full(data[s:e], fi, offset + s, line + n, name)
+        self.flush()
 
     def line(self, raw: bytes, fi: int, offset: int, lineno: int, name: str) -> None:
         """One line that holds an Accept or an AntiSpoofFilter needle (``raw`` without its newline)."""
@@ -884,32 +899,48 @@ class _Marker:
             run.evaluated = True
 
     def _settle(self, run: _Run) -> None:
-        if self.worker:  # it cuts the runs of its part, the parent settles and builds them
-            if run.evaluated:
-                run.got = self._cut(run)
-                self.ends.append(run)
-            elif run.opened:
-                self.unparsed_runs += 1
-            return
+        """A run ends: one that holds an evaluation is cut at the next :meth:`flush`, with the others that end
+        in the same block (or at the input's end, or in the same piece of the worker's)."""
         if run.evaluated:
-            if run.got is not None:  # cut by the worker
-                got, run.got = run.got, None
-                run.lines, run.cut = self._lines(run, got, 0), True
+            if self.worker:  # it cuts the runs of its part, the parent settles and builds them
+                self.ends.append(run)
             else:
-                got = self._cut(run)
-                if got is not None:
-                    run.lines, run.cut = self._lines(run, got, 0), True
-            self.marked.append(run)
-            if self.pass2 is not None:
-                self.pass2.add(run)
+                self.marked.append(run)
+            self.settled.append(run)
         elif run.opened:
             self.unparsed_runs += 1  # a run opened by an Accept line is one scan (connection reuse: more)
+
+    def flush(self) -> None:
+        """The runs settled since the last call: their lines cut from the held blocks, then (in this process)
+        each handed to pass 2 in the order they ended.  Few runs that overlap little are each cut and handed on in
+        turn, as they always were (a run's lines live only until it is built); many that overlap (their spans add
+        up to more than :data:`_BATCH_FROM` times the bytes they cover together) are cut in one pass
+        (:func:`_take_many`), and pass 2 reads those the held blocks do not hold together too."""
+        runs, self.settled = self.settled, []
+        if not runs:
+            return
+        if self.worker:
+            for run, got in zip(runs, self._cut_many(runs, together=True)):
+                run.got = got
+            return
+        cut = self._cut_many([r for r in runs if r.got is None])
+        for run in runs:
+            if run.got is not None:  # cut by the worker
+                got, run.got = run.got, None
+            else:
+                got = next(cut)
+            if got is not None:
+                run.lines, run.cut = self._lines(run, got, 0), True
+            if self.pass2 is not None:
+                self.pass2.add(run)
+        if self.pass2 is not None:
+            self.pass2.flush()
 
     def take_part(self, part: _PartResult, shift: int) -> None:
         """The worker's part (its lines numbered from 1, ``shift`` less than here) after this one's:
         the runs open here end at their thread's first Accept line there, the worker's marked runs end
         in between, in the order of the input; its runs still open go on."""
-        self.take_ends(part.ends, shift)
+        self.take_ends(part.ends, shift)  # flushed there
         for thread, tag in part.evaluated:  # an evaluation, and no Accept line after it there
             run = self.current.get(thread)
             if run is None:
@@ -935,6 +966,7 @@ class _Marker:
                     self._settle(run)
             else:
                 self._settle(_shifted(end, shift))
+        self.flush()
 
     def _lines(self, run: _Run, got: tuple[array[int], bytes], shift: int) -> list[Source]:
         name = self.names[run.start.file]  # type: ignore[union-attr]
@@ -955,9 +987,10 @@ class _Marker:
         self.held = held
         self.held_to_end = False
 
-    def _cut(self, run: _Run) -> tuple[array[int], bytes] | None:
-        """A run's thread's marker lines from the held blocks, if they hold all of it (a run that
-        began long before, or spans two files, is read again later)."""
+    def _windows(self, run: _Run) -> list[tuple[int, _Take]] | None:
+        """A run's window in each held block it spans: the block's index and what :func:`_take_many` takes (its
+        lines go to one place for all blocks), if the held blocks hold all of it; else None (a run that began
+        long before, or spans two files, is read again later)."""
         if run.start is None or not self.held:
             return None
         fi, lo = run.start.file, run.start.offset
@@ -968,20 +1001,54 @@ class _Marker:
             return None
         numbers: array[int] = array("q")
         raws: list[bytes] = []
-        for _, base, b in self.held:
+        out = []
+        for j, (_, base, b) in enumerate(self.held):
             top = base + b.end - b.start
             if top <= lo or (hi is not None and base >= hi):
                 continue
             a = b.start + max(lo, base) - base
             z = b.start + (min(hi, top) if hi is not None else top) - base
-            _take_lines(b.data, a, z, run.start.line if lo >= base else b.line, run.tag, numbers, raws, b.nl)
-        return numbers, b"\n".join(raws)
+            out.append((j, (a, z, run.start.line if lo >= base else b.line, run.tag, numbers, raws)))
+        return out
+
+    def _cut_many(self, runs: Sequence[_Run], together: bool | None = None) -> Iterator[tuple[array[int], bytes] | None]:
+        """Each run's thread's marker lines from the held blocks, if they hold all of it (see :meth:`_windows`), in
+        the runs' order.  ``together``: the held blocks are each cut for all the runs at once (:func:`_take_many`
+        decides how), and the runs' lines are all cut before the first is given; else (False) each run is cut
+        when it is given (its lines live only until it is built); None: together when, in some held block,
+        many of the runs overlap (:func:`_batched`)."""
+        windows = [self._windows(run) for run in runs]
+        if together is None or together:
+            per_block: list[list[_Take]] = [[] for _ in self.held]
+            for ws in windows:
+                for j, t in ws or ():
+                    per_block[j].append(t)
+            if together is None:
+                together = any(_batched(items) for items in per_block)
+            if together:
+                for (_, _, b), items in zip(self.held, per_block):
+                    if items:
+                        _take_many(b.data, items, b.nl)
+        for ws in windows:
+            if ws is None:
+                yield None
+                continue
+            numbers: array[int] = array("q")
+            raws: list[bytes] = []
+            for j, (lo, hi, line, tag, numbers, raws) in ws:
+                if not together:
+                    b = self.held[j][2]
+                    _take_lines(b.data, lo, hi, line, tag, numbers, raws, b.nl)
+            joined = b"\n".join(raws)
+            raws.clear()  # the lines' bytes, each once: only joined from now on
+            yield numbers, joined
 
     def finish(self) -> list[_Run]:
         """Runs still open end with the input, in the order they began."""
         for run in sorted(self.current.values(), key=lambda r: (r.start.file, r.start.offset) if r.start else (-1, 0)):
             self._settle(run)
         self.current.clear()
+        self.flush()
         return self.marked
 
 
@@ -1149,9 +1216,10 @@ def _scan_part(
     marker.held_to_end = last
     evaluated = [(r.thread, r.tag) for r in marker.current.values() if r.start is None]
     still = sorted((r for r in marker.current.values() if r.start is not None), key=lambda r: r.start.offset)  # type: ignore[union-attr]
-    for run in still:
-        if last and run.evaluated:
-            run.got = marker._cut(run)  # noqa: SLF001
+    if last:
+        cut = [r for r in still if r.evaluated]
+        for run, got in zip(cut, marker._cut_many(cut, together=True)):  # noqa: SLF001
+            run.got = got
     return _PartResult(
         marker.ends, evaluated, still, marker.unparsed_runs, marker.finished_lines, rejects, counts[0], counts[1],
         (index.first, index.last),
@@ -1340,18 +1408,124 @@ def _take_lines(
         numbers.extend((nl.searchsorted(starts) + (line - int(nl.searchsorted(lo)))).tolist())
 
 
-def _take_run_lines(data: bytes, lo: int, hi: int, line: int, run: _Run, name: str) -> None:
-    """:func:`_take_lines` into ``run.lines``."""
-    numbers: array[int] = array("q")
-    raws: list[bytes] = []
-    _take_lines(data, lo, hi, line, run.tag, numbers, raws)
-    run.lines += _sources(name, numbers, b"\n".join(raws))
+#: every occurrence of a thread's tag ``[X]`` (X holds no bracket or newline: as pass 1 takes it from a head) is
+#: one of this regex's matches: none of them can cover another's ``[``
+_BRACKETED = re.compile(rb"\[[^\[\]\n]*\]")
+#: the runs of a piece of data are cut together (:func:`_take_batch`) when their spans add up to more than this
+#: many times the bytes from the first one's start to the last one's end; else each on its own (:func:`_take_lines`,
+#: a ``bytes.find`` of its tag, cheaper while few runs overlap)
+_BATCH_FROM = 16
+
+#: what :func:`_take_many` takes of one run in one piece of data: its window ``lo``, ``hi``, the number of the line at
+#: ``lo``, its tag, and where its lines' numbers and bytes go
+_Take = tuple[int, int, int, bytes, "array[int]", list[bytes]]
 
 
-def _read_segments_by_offset(f: LogFile, name: str, segs: list[tuple[int, int | None, int, _Run]]) -> None:
+def _batched(items: Sequence[_Take]) -> bool:
+    """Are these runs' windows worth cutting in one pass (:data:`_BATCH_FROM`)?"""
+    if len(items) < 2:
+        return False
+    lo, hi = min(t[0] for t in items), max(t[1] for t in items)
+    return sum(t[1] - t[0] for t in items) > _BATCH_FROM * (hi - lo)
+
+
+def _take_many(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None = None) -> None:
+    """:func:`_take_lines` for several runs in the same data (``nl`` as there): one run at a time, or, when many
+    overlap (:func:`_batched`), all in one pass over their lines (:func:`_take_batch`): the same lines."""
+    if _batched(items) and all(_BRACKETED.fullmatch(t[3]) for t in items):
+        _take_batch(data, items, nl)
+        return
+    for lo, hi, line, tag, numbers, raws in items:
+        _take_lines(data, lo, hi, line, tag, numbers, raws, nl)
+
+
+def _take_batch(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None = None) -> None:
+    """:func:`_take_lines` for many runs at once, linear in the bytes they span together, not in the sum of their
+    spans: the marker lines of that window are found once (a line that :func:`_take_lines` takes holds a
+    marker); on each, every bracketed word (:data:`_BRACKETED`: every occurrence of every tag is one) that is a
+    run's tag is checked as there (a marker after its first occurrence: a marker after a later one is after the
+    first too), and the line goes to the runs of that tag whose window holds it.  Each run's lines are numbered
+    from the window's newlines, from its own first line's number (as :func:`_take_lines` numbers them)."""
+    import numpy as np
+
+    lo_all, hi_all = min(t[0] for t in items), max(t[1] for t in items)
+    if nl is None:
+        nl = newlines(data, lo_all, hi_all)
+    by_tag: dict[bytes, list[int]] = defaultdict(list)
+    for k in sorted(range(len(items)), key=lambda k: items[k][0]):
+        by_tag[items[k][3]].append(k)
+    # a tag's runs one after another (a thread's runs are): the one that may hold a line is found by bisection
+    apart = {tag: all(items[a][1] <= items[b][0] for a, b in zip(ks, ks[1:])) for tag, ks in by_tag.items()}
+    los = {tag: [items[k][0] for k in ks] for tag, ks in by_tag.items()}
+    starts, ends, _ = _hit_lines(data, MARKER_NEEDLES, lo_all, hi_all, nl)
+    taken: list[list[int]] = [[] for _ in items]  # each run's lines: start, end, start, end...
+    tags, search, get = _BRACKETED.finditer, _ANY_MARKER.search, by_tag.get
+    for s, e in zip(starts, ends):
+        if e == -1 or e > hi_all:
+            e = hi_all
+        done: list[bytes] = []
+        for m in tags(data, s, e):
+            tag = m[0]
+            ks = get(tag)
+            if ks is None or tag in done:
+                continue
+            done.append(tag)
+            if search(data, m.end(), e) is None:
+                continue
+            if apart[tag]:
+                j = bisect_right(los[tag], s) - 1
+                if j >= 0 and s < items[ks[j]][1]:
+                    taken[ks[j]] += (s, e)
+            else:
+                for k in ks:
+                    if items[k][0] <= s < items[k][1]:
+                        taken[k] += (s, e)
+    for (lo, _, line, _, numbers, raws), got in zip(items, taken):
+        if got:
+            raws += [data[s:e] for s, e in zip(got[::2], got[1::2])]
+            numbers.extend((nl.searchsorted(np.array(got[::2], np.intp)) + (line - int(nl.searchsorted(lo)))).tolist())
+
+
+def _take_run_lines(
+    data: bytes, pieces: Sequence[tuple[int, int, int, _Run]], name: str, nl: NDArray[np.intp] | None = None
+) -> None:
+    """:func:`_take_many` into each run's ``lines``: ``pieces`` are ``(lo, hi, line at lo, run)``."""
+    items = [(lo, hi, line, run.tag, array("q"), []) for lo, hi, line, run in pieces]
+    _take_many(data, items, nl)
+    for (_, _, _, run), (_, _, _, _, numbers, raws) in zip(pieces, items):
+        if numbers:
+            run.lines += _sources(name, numbers, b"\n".join(raws))
+
+
+#: a segment of a run in one file: its start offset, its end offset (None: the file's end), the number of the line
+#: at its start, the run
+_Segment = tuple[int, "int | None", int, _Run]
+
+
+def _overlapping(segs: list[_Segment]) -> list[tuple[int, int | None, list[_Segment]]]:
+    """The segments in groups that each span a stretch of the file no other group reaches into, by their start."""
+    groups: list[tuple[int, int | None, list[_Segment]]] = []
+    for seg in sorted(segs, key=lambda g: g[0]):
+        lo, hi = seg[0], seg[1]
+        if groups and (groups[-1][1] is None or lo < groups[-1][1]):
+            glo, ghi, members = groups[-1]
+            members.append(seg)
+            groups[-1] = (glo, None if ghi is None or hi is None else max(ghi, hi), members)
+        else:
+            groups.append((lo, hi, [seg]))
+    return groups
+
+
+def _read_segments_by_offset(f: LogFile, name: str, segs: list[_Segment]) -> None:
+    """The runs' lines in a plain file, read by offset: each stretch that overlapping segments span is read once, a
+    block at a time, and each block is cut for all its segments at once (:func:`_take_run_lines`), so runs that
+    overlap do not each read and search what they share.  A segment's lines are numbered from its own first
+    line's number and the newlines since its start."""
     with open(f.path, "rb") as fh:
-        for lo, hi, line, run in segs:
-            pos = lo
+        for lo, hi, group in _overlapping(segs):
+            pos, counted = lo, 0  # counted: the newlines from lo to pos
+            nxt, active = 0, []
+            since: list[int] = []  # each active segment's newlines from lo to its start
             while hi is None or pos < hi:
                 want = BLOCK_SIZE if hi is None else min(BLOCK_SIZE, hi - pos)
                 fh.seek(pos)
@@ -1361,34 +1535,63 @@ def _read_segments_by_offset(f: LogFile, name: str, segs: list[tuple[int, int | 
                 if len(data) == want and (hi is None or pos + want < hi):  # more follows: whole lines only
                     cut = data.rfind(b"\n") + 1
                     if cut == 0:  # a line longer than a block (pass 1 reported it): skip past it
+                        while nxt < len(group) and group[nxt][0] <= pos:  # a segment that starts with it
+                            active.append(group[nxt])
+                            since.append(counted)
+                            nxt += 1
                         while data and b"\n" not in data:
                             pos += len(data)
                             data = fh.read(BLOCK_SIZE)
                         pos += data.find(b"\n") + 1
-                        line += 1
+                        counted += 1
                         continue
                     data = data[:cut]
-                pos += len(data)
                 if not data.endswith(b"\n"):
                     data += b"\n"
-                _take_run_lines(data, 0, len(data), line, run, name)
-                line += data.count(b"\n")
+                top = pos + len(data)
+                first = len(active)
+                while nxt < len(group) and group[nxt][0] < top:
+                    active.append(group[nxt])
+                    nxt += 1
+                nl = newlines(data, 0, len(data)) if len(active) > 1 else None
+                for g in active[first:]:  # they start in this block
+                    a = g[0] - pos
+                    since.append(counted + (int(nl.searchsorted(a)) if nl is not None else data.count(b"\n", 0, a)))
+                pieces = []
+                for g, n in zip(active, since):
+                    a = max(g[0], pos) - pos
+                    z = (top if g[1] is None else min(g[1], top)) - pos
+                    if z > a:
+                        pieces.append((a, z, g[2] + counted - n if a == 0 else g[2], g[3]))
+                _take_run_lines(data, pieces, name, nl)
+                counted += len(nl) if nl is not None else data.count(b"\n")
+                pos = top
+                keep = [k for k, g in enumerate(active) if g[1] is None or g[1] > pos]
+                active, since = [active[k] for k in keep], [since[k] for k in keep]
 
 
-def _read_segments_streaming(f: LogFile, name: str, segs: list[tuple[int, int | None, int, _Run]]) -> None:
+def _read_segments_streaming(f: LogFile, name: str, segs: list[_Segment]) -> None:
+    """The runs' lines in one more pass over a file (gzip, a bundle's member): each block cut for all the segments
+    in it at once (:func:`_take_run_lines`)."""
     try:
         for b in iter_blocks(f):
             if b.long:
                 continue
             bstart, bend = b.offset, b.offset + b.end - b.start
-            for lo, hi, line, run in segs:
-                if lo >= bend or (hi is not None and hi <= bstart):
-                    continue
+            here = [g for g in segs if g[0] < bend and (g[1] is None or g[1] > bstart)]
+            if not here:
+                continue
+            nl = newlines(b.data, b.start, b.end) if len(here) > 1 else None
+            pieces = []
+            for lo, hi, line, run in here:
                 a = max(lo, bstart) - bstart + b.start
                 z = (min(hi, bend) if hi is not None else bend) - bstart + b.start
                 # from the file's start, the block knows its line (a syslog view's first line need not be 1)
-                first = line if lo >= bstart and lo > 0 else b.line + b.data.count(b"\n", b.start, a)
-                _take_run_lines(b.data, a, z, first, run, name)
+                if not (lo >= bstart and lo > 0):
+                    line = b.line + (b.data.count(b"\n", b.start, a) if nl is None
+                                     else int(nl.searchsorted(a) - nl.searchsorted(b.start)))
+                pieces.append((a, z, line, run))
+            _take_run_lines(b.data, pieces, name, nl)
     except ReadError:
         pass  # pass 1 reported it
 
