@@ -669,18 +669,25 @@ class _Pass2:
         self._feed_cut()
 
     def flush(self) -> None:
-        """Read the waiting runs whose lines were not cut, together (:func:`_read_runs`: one pass over the
-        bytes they span, however many overlap), up to the first that plain files do not hold (it and the runs
-        after it are read in :meth:`finish`, in one pass); feed them."""
+        """Read the waiting runs whose lines were not cut, up to the first that plain files do not hold (it and the
+        runs after it are read in :meth:`finish`, in one pass), and feed them: one at a time, each built before the
+        next is read, or, when many overlap (:func:`_overlap_much`), all together (:func:`_read_runs`: one pass over
+        the bytes they span)."""
         runs = []
         for run in self.waiting:
             if not run.cut:
                 if not self._by_offset(run):
                     break
                 runs.append(run)
-        if runs:
+        if _overlap_much(self.files, runs):
             _read_runs(self.files, runs, self.plain)
-        self._feed_cut()
+        while self.waiting:
+            run = self.waiting[0]
+            if not run.cut:
+                if not self._by_offset(run):
+                    return  # read in finish(), in one pass
+                _read_runs(self.files, [run], self.plain)
+            self._feed(self.waiting.popleft())
 
     def _feed_cut(self) -> None:
         while self.waiting and self.waiting[0].cut:
@@ -1350,6 +1357,22 @@ def _segments(files: Sequence[LogFile], runs: Sequence[_Run]) -> dict[int, list[
             if hi is None or hi > lo:
                 out[fi].append((lo, hi, line, run))
     return out
+
+
+def _overlap_much(files: Sequence[LogFile], runs: Sequence[_Run]) -> bool:
+    """Do the runs overlap so much in some file (their spans there add up to more than :data:`_BATCH_FROM` times
+    the bytes from the first one's start to the last one's end) that reading them together is worth holding
+    all their lines at once?"""
+    if len(runs) < 2:
+        return False
+    for fi, segs in _segments(files, runs).items():
+        size = file_size(files[fi])
+        spans = [(lo, size if hi is None else hi) for lo, hi, _, _ in segs]
+        if len(spans) > 1:
+            lo, hi = min(a for a, _ in spans), max(z for _, z in spans)
+            if sum(z - a for a, z in spans) > _BATCH_FROM * (hi - lo):
+                return True
+    return False
 
 
 def _read_runs(files: Sequence[LogFile], runs: Sequence[_Run], plain: Sequence[bool] | None = None) -> None:
