@@ -126,13 +126,15 @@ line_text = st.lists(st.sampled_from([
 
 @settings(max_examples=300, deadline=None)
 @given(lines=st.lists(line_text, min_size=1, max_size=40), cuts=st.lists(st.tuples(
-    st.sampled_from(TAGS), st.integers(0, 40), st.integers(0, 40)), min_size=1, max_size=12), with_nl=st.booleans())
+    st.sampled_from(TAGS), st.integers(0, 40), st.integers(0, 40)), min_size=1, max_size=12), with_nl=st.booleans(),
+    stretch=st.sampled_from([1, 10, 1 << 20]))
 def test_the_runs_cut_together_take_the_lines_each_takes_alone(
-    lines: list[str], cuts: list[tuple[bytes, int, int]], with_nl: bool
+    lines: list[str], cuts: list[tuple[bytes, int, int]], with_nl: bool, stretch: int
 ) -> None:
     """``_take_batch`` (all runs in one pass: bracketed words, then a marker after the first) takes for every run
     exactly the lines and numbers ``_take_lines`` takes for it alone: tags in other threads' text, a line with two
-    tags, a tag inside brackets, windows that overlap or not, runs of the same tag."""
+    tags, a tag inside brackets, windows that overlap or not, runs of the same tag; marker lines found a stretch
+    of any size at a time."""
     data = ("\n".join(lines) + "\n").encode()
     starts = [0] + [i + 1 for i, c in enumerate(data) if c == 10]
     items, alone = [], []
@@ -145,5 +147,9 @@ def test_the_runs_cut_together_take_the_lines_each_takes_alone(
         alone.append((list(numbers), raws))
         items.append((lo, hi, line, tag, array("q"), []))
     nl = scan.newlines(data, 0, len(data)) if with_nl else None
-    scan._take_batch(data, items, nl)
+    kept, scan._BATCH_STRETCH = scan._BATCH_STRETCH, stretch
+    try:
+        scan._take_batch(data, items, nl)
+    finally:
+        scan._BATCH_STRETCH = kept
     assert [(list(t[4]), t[5]) for t in items] == alone

@@ -498,6 +498,9 @@ class _Run:
     #: the run's thread's marker lines as a second process cut them (see :func:`_scan_part`): their
     #: numbers and their bytes joined by newlines (two objects, quick to send), made ``lines`` here
     got: tuple[array[int], bytes] | None = None
+    #: the run's lines as pass 2 read them again (file name, numbers, bytes joined by newlines: compact while
+    #: other runs read with it wait), made ``lines`` when it is built
+    read: list[tuple[str, array[int], bytes]] | None = None
 
     @property
     def end_kind(self) -> str:
@@ -701,6 +704,10 @@ class _Pass2:
 
     def _feed(self, run: _Run) -> None:
         lines, run.lines = run.lines, []
+        if run.read is not None:
+            for name, numbers, joined in run.read:
+                lines += _sources(name, numbers, joined)
+            run.read = None
         for s in _build_run(run, lines, self.builder, self.parse, self.limit, self.rejects):
             self.sessions.append(_closed(s, self.index))
             if self.headers_ahead > 0:
@@ -1376,7 +1383,7 @@ def _overlap_much(files: Sequence[LogFile], runs: Sequence[_Run]) -> bool:
 
 
 def _read_runs(files: Sequence[LogFile], runs: Sequence[_Run], plain: Sequence[bool] | None = None) -> None:
-    """Pass 2: each marked run's own marker lines, into ``run.lines`` (plain files by offset, gzip in one pass)."""
+    """Pass 2: each marked run's own marker lines, into ``run.read`` (made its ``lines`` when it is built) (plain files by offset, gzip in one pass)."""
     for fi, segs in sorted(_segments(files, runs).items()):
         f = files[fi]
         name = str(f.path)
@@ -1438,6 +1445,8 @@ _BRACKETED = re.compile(rb"\[[^\[\]\n]*\]")
 #: many times the bytes from the first one's start to the last one's end; else each on its own (:func:`_take_lines`,
 #: a ``bytes.find`` of its tag, cheaper while few runs overlap)
 _BATCH_FROM = 16
+#: the bytes of whole lines whose marker lines :func:`_take_batch` finds at once
+_BATCH_STRETCH = 1 << 20
 
 #: what :func:`_take_many` takes of one run in one piece of data: its window ``lo``, ``hi``, the number of the line at
 #: ``lo``, its tag, and where its lines' numbers and bytes go
@@ -1480,44 +1489,50 @@ def _take_batch(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None
     # a tag's runs one after another (a thread's runs are): the one that may hold a line is found by bisection
     apart = {tag: all(items[a][1] <= items[b][0] for a, b in zip(ks, ks[1:])) for tag, ks in by_tag.items()}
     los = {tag: [items[k][0] for k in ks] for tag, ks in by_tag.items()}
-    starts, ends, _ = _hit_lines(data, MARKER_NEEDLES, lo_all, hi_all, nl)
-    taken: list[list[int]] = [[] for _ in items]  # each run's lines: start, end, start, end...
+    taken = [array("q") for _ in items]  # each run's lines: start, end, start, end...
     tags, search, get = _BRACKETED.finditer, _ANY_MARKER.search, by_tag.get
-    for s, e in zip(starts, ends):
-        if e == -1 or e > hi_all:
-            e = hi_all
-        done: list[bytes] = []
-        for m in tags(data, s, e):
-            tag = m[0]
-            ks = get(tag)
-            if ks is None or tag in done:
-                continue
-            done.append(tag)
-            if search(data, m.end(), e) is None:
-                continue
-            if apart[tag]:
-                j = bisect_right(los[tag], s) - 1
-                if j >= 0 and s < items[ks[j]][1]:
-                    taken[ks[j]] += (s, e)
-            else:
-                for k in ks:
-                    if items[k][0] <= s < items[k][1]:
-                        taken[k] += (s, e)
+    w = lo_all
+    while w < hi_all:  # a stretch of whole lines at a time: its marker lines' places, not all the window's, at once
+        k = int(nl.searchsorted(min(w + _BATCH_STRETCH, hi_all) - 1))
+        wz = int(nl[k]) + 1 if k < len(nl) else hi_all
+        starts, ends, _ = _hit_lines(data, MARKER_NEEDLES, w, wz, nl)
+        w = wz
+        for s, e in zip(starts, ends):
+            done: list[bytes] = []
+            for m in tags(data, s, e):
+                tag = m[0]
+                ks = get(tag)
+                if ks is None or tag in done:
+                    continue
+                done.append(tag)
+                if search(data, m.end(), e) is None:
+                    continue
+                if apart[tag]:
+                    j = bisect_right(los[tag], s) - 1
+                    if j >= 0 and s < items[ks[j]][1]:
+                        taken[ks[j]].extend((s, e))
+                else:
+                    for j in ks:
+                        if items[j][0] <= s < items[j][1]:
+                            taken[j].extend((s, e))
     for (lo, _, line, _, numbers, raws), got in zip(items, taken):
         if got:
             raws += [data[s:e] for s, e in zip(got[::2], got[1::2])]
-            numbers.extend((nl.searchsorted(np.array(got[::2], np.intp)) + (line - int(nl.searchsorted(lo)))).tolist())
+            numbers.extend((nl.searchsorted(np.frombuffer(got, np.int64)[::2]) + (line - int(nl.searchsorted(lo)))).tolist())
 
 
 def _take_run_lines(
     data: bytes, pieces: Sequence[tuple[int, int, int, _Run]], name: str, nl: NDArray[np.intp] | None = None
 ) -> None:
-    """:func:`_take_many` into each run's ``lines``: ``pieces`` are ``(lo, hi, line at lo, run)``."""
-    items = [(lo, hi, line, run.tag, array("q"), []) for lo, hi, line, run in pieces]
+    """:func:`_take_many` into each run's ``read``: ``pieces`` are ``(lo, hi, line at lo, run)``."""
+    items: list[_Take] = [(lo, hi, line, run.tag, array("q"), []) for lo, hi, line, run in pieces]
     _take_many(data, items, nl)
     for (_, _, _, run), (_, _, _, _, numbers, raws) in zip(pieces, items):
         if numbers:
-            run.lines += _sources(name, numbers, b"\n".join(raws))
+            if run.read is None:
+                run.read = []
+            run.read.append((name, numbers, b"\n".join(raws)))
+            raws.clear()
 
 
 #: a segment of a run in one file: its start offset, its end offset (None: the file's end), the number of the line
