@@ -106,6 +106,23 @@ def _cpu(cmd: list[str], cwd: str | None = None, env: dict[str, str] | None = No
     return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, out
 
 
+def _measure(paths: list[Path], a: argparse.Namespace, env: dict[str, str]) -> tuple[float, float, float | None]:
+    """grep's, this checkout's and the other's correlate CPU seconds on ``paths``, best of ``--repeat``
+    (the two correlates alternating, their outputs checked to be the same)."""
+    cmd = [sys.executable, "-m", "imsvalog", "correlate", *map(str, paths), "--format", "jsonl"]
+    grep = min(_cpu(["grep", "-c", "-F", MARKER, *map(str, paths)], env=dict(env, LC_ALL="C"))[0] for _ in range(a.repeat))
+    this, other = [], []
+    for _ in range(a.repeat):
+        t, out = _cpu(cmd, cwd=str(HERE.parent), env=env)
+        this.append(t)
+        if a.compare_with:
+            t, out2 = _cpu(cmd, cwd=a.compare_with, env=env)
+            other.append(t)
+            if out != out2:
+                raise SystemExit(f"{paths[0].parent}: the outputs of the two checkouts differ")
+    return grep, min(this), min(other) if other else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, nargs="+", default=[500, 1000, 2000, 4000])
@@ -116,31 +133,26 @@ def main() -> None:
     ap.add_argument("--compare-with", help="another checkout of imsvalog: its correlate, alternating")
     a = ap.parse_args()
     env = dict(os.environ, PYTHONPYCACHEPREFIX=tempfile.mkdtemp(prefix="imsvalog-pyc-"))
-    here = str(HERE.parent)
-    print(f"mode {a.mode}; CPU seconds, best of {a.repeat}; ratios against grep -c -F {MARKER} on the same files")
-    head = f"{'threads':>8} {'MB':>7} {'grep':>7} {'correlate':>10} {'x grep':>8}"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # else every run compiles every module again
+    print(f"mode {a.mode}; CPU seconds, best of {a.repeat}; 'ms/thread': (CPU - CPU of the same shape with 2 threads)"
+          " / (threads - 2), constant if the cost is linear in the threads")
+    head = f"{'threads':>8} {'MB':>7} {'grep s':>7} {'this s':>8} {'x grep':>7} {'ms/thread':>10}"
     if a.compare_with:
-        head += f" {'other':>8} {'x grep':>8} {'this/other':>11}"
+        head += f" {'other s':>8} {'x grep':>7} {'ms/thread':>10} {'this/other':>11}"
     print(head)
     with tempfile.TemporaryDirectory(prefix="threads-many-") as tmp:
+        two = write_logs(2, a.mode, Path(tmp) / "2", a.fill_mb, a.files)
+        _measure(two, argparse.Namespace(**{**vars(a), "repeat": 1}), env)  # each checkout's bytecode written
+        _, base_this, base_other = _measure(two, a, env)
         for n in a.threads:
             paths = write_logs(n, a.mode, Path(tmp) / str(n), a.fill_mb, a.files)
             mb = sum(p.stat().st_size for p in paths) / 1e6
-            cmd = [sys.executable, "-m", "imsvalog", "correlate", *map(str, paths), "--format", "jsonl"]
-            grep = [min(_cpu(["grep", "-c", "-F", MARKER, *map(str, paths)], env=dict(env, LC_ALL="C"))[0]
-                        for _ in range(a.repeat))][0]
-            this, other = [], []
-            for _ in range(a.repeat):
-                t, out = _cpu(cmd, cwd=here, env=env)
-                this.append(t)
-                if a.compare_with:
-                    t, out2 = _cpu(cmd, cwd=a.compare_with, env=env)
-                    other.append(t)
-                    assert out == out2, f"{n} threads: the outputs differ"
+            grep, this, other = _measure(paths, a, env)
             g = max(grep, 1e-3)
-            row = f"{n:>8} {mb:>7.1f} {grep:>7.3f} {min(this):>10.2f} {min(this) / g:>8.1f}"
-            if other:
-                row += f" {min(other):>8.2f} {min(other) / g:>8.1f} {min(this) / min(other):>11.2f}"
+            row = f"{n:>8} {mb:>7.1f} {grep:>7.3f} {this:>8.2f} {this / g:>7.0f} {(this - base_this) / (n - 2) * 1e3:>10.2f}"
+            if other is not None and base_other is not None:
+                row += (f" {other:>8.2f} {other / g:>7.0f} {(other - base_other) / (n - 2) * 1e3:>10.2f}"
+                        f" {this / other:>11.2f}")
             print(row, flush=True)
 
 
