@@ -93,9 +93,9 @@ def test_many_overlapping_runs_give_the_full_readers_rows(
     batches = []
     batch = scan._take_batch
 
-    def counting(data: bytes, items: list[scan._Take], nl: object = None) -> None:
+    def counting(data: bytes, items: list[scan._Take], nl: object = None) -> object:
         batches.append(len(items))
-        batch(data, items, nl)  # type: ignore[arg-type]
+        return batch(data, items, nl)  # type: ignore[arg-type]
 
     monkeypatch.setattr(scan, "_take_batch", counting)
     lazy_rows, full_rows, lazy, full_sessions = rows_both_ways(tmp_path / "log")
@@ -149,7 +149,9 @@ def test_the_runs_cut_together_take_the_lines_each_takes_alone(
     nl = scan.newlines(data, 0, len(data)) if with_nl else None
     kept, scan._BATCH_STRETCH = scan._BATCH_STRETCH, stretch
     try:
-        scan._take_batch(data, items, nl)
+        taken, got_nl = scan._take_batch(data, items, nl)
+        for item, got in zip(items, taken):
+            scan._fill_take(data, item, got, got_nl)
     finally:
         scan._BATCH_STRETCH = kept
     assert [(list(t[4]), t[5]) for t in items] == alone

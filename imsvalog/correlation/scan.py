@@ -675,7 +675,8 @@ class _Pass2:
         """Read the waiting runs whose lines were not cut, up to the first that plain files do not hold (it and the
         runs after it are read in :meth:`finish`, in one pass), and feed them: one at a time, each built before the
         next is read, or, when many overlap (:func:`_overlap_much`), all together (:func:`_read_runs`: one pass over
-        the bytes they span)."""
+        the bytes they span) as long as the lines they hold stay under :data:`_READ_BUDGET` bytes, else one at a
+        time)."""
         runs = []
         for run in self.waiting:
             if not run.cut:
@@ -683,7 +684,11 @@ class _Pass2:
                     break
                 runs.append(run)
         if _overlap_much(self.files, runs):
-            _read_runs(self.files, runs, self.plain)
+            try:
+                _read_runs(self.files, runs, self.plain, [_READ_BUDGET])
+            except _OverBudget:  # hostile lines (one naming many runs' tags): one run at a time, as always
+                for run in runs:
+                    run.read, run.cut = None, False
         while self.waiting:
             run = self.waiting[0]
             if not run.cut:
@@ -1027,32 +1032,37 @@ class _Marker:
 
     def _cut_many(self, runs: Sequence[_Run], together: bool | None = None) -> Iterator[tuple[array[int], bytes] | None]:
         """Each run's thread's marker lines from the held blocks, if they hold all of it (see :meth:`_windows`), in
-        the runs' order.  ``together``: the held blocks are each cut for all the runs at once (:func:`_take_many`
-        decides how), and the runs' lines are all cut before the first is given; else (False) each run is cut
-        when it is given (its lines live only until it is built); None: together when, in some held block,
-        many of the runs overlap (:func:`_batched`)."""
+        the runs' order.  ``together``: a held block that many of the runs overlap (:func:`_batched`) is cut for
+        all of them in one pass (:func:`_take_batch`: the lines' places only), the others each run on its own
+        (:func:`_take_lines`); None: together when some held block is batched, else (False) each run on its own.
+        Either way a run's lines are copied only when it is given (the places of a batched block kept until then,
+        the held blocks alive till the flush ends): one run's lines live at a time (until it is built), however
+        many runs' tags a line names."""
         windows = [self._windows(run) for run in runs]
+        found: dict[int, tuple[dict[int, array[int]], NDArray[np.intp]]] = {}  # block: each item's places, newlines
         if together is None or together:
             per_block: list[list[_Take]] = [[] for _ in self.held]
             for ws in windows:
                 for j, t in ws or ():
                     per_block[j].append(t)
-            if together is None:
-                together = any(_batched(items) for items in per_block)
-            if together:
-                for (_, _, b), items in zip(self.held, per_block):
-                    if items:
-                        _take_many(b.data, items, b.nl)
+            for j, ((_, _, b), items) in enumerate(zip(self.held, per_block)):
+                if _batched(items) and all(_BRACKETED.fullmatch(t[3]) for t in items):
+                    taken, nl = _take_batch(b.data, items, b.nl)
+                    found[j] = ({id(t): got for t, got in zip(items, taken)}, nl)
         for ws in windows:
             if ws is None:
                 yield None
                 continue
             numbers: array[int] = array("q")
             raws: list[bytes] = []
-            for j, (lo, hi, line, tag, numbers, raws) in ws:
-                if not together:
-                    b = self.held[j][2]
-                    _take_lines(b.data, lo, hi, line, tag, numbers, raws, b.nl)
+            for j, t in ws:  # all of a run's windows share its numbers and raws
+                b = self.held[j][2]
+                if j in found:
+                    places, nl = found[j]
+                    _fill_take(b.data, t, places.pop(id(t)), nl)
+                else:
+                    _take_lines(b.data, *t, b.nl)
+                numbers, raws = t[4], t[5]
             joined = b"\n".join(raws)
             raws.clear()  # the lines' bytes, each once: only joined from now on
             yield numbers, joined
@@ -1382,15 +1392,19 @@ def _overlap_much(files: Sequence[LogFile], runs: Sequence[_Run]) -> bool:
     return False
 
 
-def _read_runs(files: Sequence[LogFile], runs: Sequence[_Run], plain: Sequence[bool] | None = None) -> None:
-    """Pass 2: each marked run's own marker lines, into ``run.read`` (made its ``lines`` when it is built) (plain files by offset, gzip in one pass)."""
+def _read_runs(
+    files: Sequence[LogFile], runs: Sequence[_Run], plain: Sequence[bool] | None = None, budget: list[int] | None = None
+) -> None:
+    """Pass 2: each marked run's own marker lines, into ``run.read`` (made its ``lines`` when it is built) (plain
+    files by offset, gzip in one pass).  ``budget``: the bytes of lines the runs may hold between them (one number
+    in a list, spent as they are read); :class:`_OverBudget` is raised when they would hold more."""
     for fi, segs in sorted(_segments(files, runs).items()):
         f = files[fi]
         name = str(f.path)
         if plain[fi] if plain is not None else seekable(f):
-            _read_segments_by_offset(f, name, segs)
+            _read_segments_by_offset(f, name, segs, budget)
         else:
-            _read_segments_streaming(f, name, segs)
+            _read_segments_streaming(f, name, segs, budget)
     for run in runs:
         run.cut = True
 
@@ -1464,22 +1478,39 @@ def _batched(items: Sequence[_Take]) -> bool:
 def _take_many(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None = None) -> None:
     """:func:`_take_lines` for several runs in the same data (``nl`` as there): one run at a time, or, when many
     overlap (:func:`_batched`), all in one pass over their lines (:func:`_take_batch`): the same lines."""
+    for _ in _take_many_lazily(data, items, nl):
+        pass
+
+
+def _take_many_lazily(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None = None) -> Iterator[_Take]:
+    """:func:`_take_many`, each item given as soon as its lines are in it: the lines' places of all are found
+    first (:func:`_take_batch`, when batched) but each one's bytes are copied only when it is given, so a
+    caller that lets each go before the next holds one item's lines at a time."""
     if _batched(items) and all(_BRACKETED.fullmatch(t[3]) for t in items):
-        _take_batch(data, items, nl)
+        taken, nl = _take_batch(data, items, nl)
+        for item, got in zip(items, taken):
+            _fill_take(data, item, got, nl)
+            yield item
         return
-    for lo, hi, line, tag, numbers, raws in items:
+    for item in items:
+        lo, hi, line, tag, numbers, raws = item
         _take_lines(data, lo, hi, line, tag, numbers, raws, nl)
+        yield item
 
 
-def _take_batch(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None = None) -> None:
+def _take_batch(
+    data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None = None
+) -> tuple[list[array[int]], NDArray[np.intp]]:
     """:func:`_take_lines` for many runs at once, linear in the bytes they span together, not in the sum of their
     spans: the marker lines of that window are found once (a line that :func:`_take_lines` takes holds a
     marker); on each, every bracketed word (:data:`_BRACKETED`: every occurrence of every tag is one) that is a
     run's tag is checked as there (a marker after its first occurrence: a marker after a later one is after the
     first too), and the line goes to the runs of that tag whose window holds it.  Each run's lines are numbered
-    from the window's newlines, from its own first line's number (as :func:`_take_lines` numbers them)."""
-    import numpy as np
+    from the window's newlines, from its own first line's number (as :func:`_take_lines` numbers them).
 
+    Only the lines' places are found here: each run's ``(start, end)`` pairs, and the window's newlines; its
+    numbers and bytes are filled in by :func:`_fill_take`, one run at a time (a line that names many runs' tags
+    is copied once per run: never for all of them at once)."""
     lo_all, hi_all = min(t[0] for t in items), max(t[1] for t in items)
     if nl is None:
         nl = newlines(data, lo_all, hi_all)
@@ -1490,7 +1521,8 @@ def _take_batch(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None
     apart = {tag: all(items[a][1] <= items[b][0] for a, b in zip(ks, ks[1:])) for tag, ks in by_tag.items()}
     los = {tag: [items[k][0] for k in ks] for tag, ks in by_tag.items()}
     taken = [array("q") for _ in items]  # each run's lines: start, end, start, end...
-    tags, search, get = _BRACKETED.finditer, _ANY_MARKER.search, by_tag.get
+    tags, search, find, count = _BRACKETED.finditer, _ANY_MARKER.search, data.find, data.count
+    known = list(by_tag)
     w = lo_all
     while w < hi_all:  # a stretch of whole lines at a time: its marker lines' places, not all the window's, at once
         k = int(nl.searchsorted(min(w + _BATCH_STRETCH, hi_all) - 1))
@@ -1498,14 +1530,19 @@ def _take_batch(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None
         starts, ends, _ = _hit_lines(data, MARKER_NEEDLES, w, wz, nl)
         w = wz
         for s, e in zip(starts, ends):
-            done: list[bytes] = []
-            for m in tags(data, s, e):
-                tag = m[0]
-                ks = get(tag)
-                if ks is None or tag in done:
-                    continue
-                done.append(tag)
-                if search(data, m.end(), e) is None:
+            if count(b"[", s, e) > len(known):  # more bracketed words than tags: each tag's first place
+                found = [(i, tag) for tag in known if (i := find(tag, s, e)) != -1]
+            else:
+                done: list[bytes] = []
+                found = []
+                for m in tags(data, s, e):
+                    tag = m[0]
+                    if tag in by_tag and tag not in done:
+                        done.append(tag)
+                        found.append((m.start(), tag))
+            for i, tag in found:
+                ks = by_tag[tag]
+                if search(data, i + len(tag), e) is None:
                     continue
                 if apart[tag]:
                     j = bisect_right(los[tag], s) - 1
@@ -1515,24 +1552,48 @@ def _take_batch(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None
                     for j in ks:
                         if items[j][0] <= s < items[j][1]:
                             taken[j].extend((s, e))
-    for (lo, _, line, _, numbers, raws), got in zip(items, taken):
-        if got:
-            raws += [data[s:e] for s, e in zip(got[::2], got[1::2])]
-            numbers.extend((nl.searchsorted(np.frombuffer(got, np.int64)[::2]) + (line - int(nl.searchsorted(lo)))).tolist())
+    return taken, nl
+
+
+def _fill_take(data: bytes, item: _Take, got: array[int], nl: NDArray[np.intp]) -> None:
+    """One run's lines that :func:`_take_batch` found (``got``: their start and end offsets; ``nl``: the newlines
+    it used): their numbers and bytes, into ``item``."""
+    if got:
+        import numpy as np
+
+        lo, _, line, _, numbers, raws = item
+        raws += [data[s:e] for s, e in zip(got[::2], got[1::2])]
+        numbers.extend((nl.searchsorted(np.frombuffer(got, np.int64)[::2]) + (line - int(nl.searchsorted(lo)))).tolist())
 
 
 def _take_run_lines(
-    data: bytes, pieces: Sequence[tuple[int, int, int, _Run]], name: str, nl: NDArray[np.intp] | None = None
+    data: bytes, pieces: Sequence[tuple[int, int, int, _Run]], name: str, nl: NDArray[np.intp] | None = None,
+    budget: list[int] | None = None,
 ) -> None:
-    """:func:`_take_many` into each run's ``read``: ``pieces`` are ``(lo, hi, line at lo, run)``."""
+    """:func:`_take_many` into each run's ``read``: ``pieces`` are ``(lo, hi, line at lo, run)``.  Each run's
+    lines are copied and joined in turn (a line that names many runs' tags is never copied for all of them
+    at once); ``budget`` as :func:`_read_runs` spends it."""
     items: list[_Take] = [(lo, hi, line, run.tag, array("q"), []) for lo, hi, line, run in pieces]
-    _take_many(data, items, nl)
-    for (_, _, _, run), (_, _, _, _, numbers, raws) in zip(pieces, items):
+    for (_, _, _, run), (_, _, _, _, numbers, raws) in zip(pieces, _take_many_lazily(data, items, nl)):
         if numbers:
+            joined = b"\n".join(raws)
+            raws.clear()
+            if budget is not None:
+                budget[0] -= len(joined) + 8 * len(numbers)
+                if budget[0] < 0:
+                    raise _OverBudget
             if run.read is None:
                 run.read = []
-            run.read.append((name, numbers, b"\n".join(raws)))
-            raws.clear()
+            run.read.append((name, numbers, joined))
+
+
+class _OverBudget(Exception):
+    """Runs read together would hold more than their budget of lines (see :func:`_read_runs`)."""
+
+
+#: the bytes of lines (and their numbers) that runs read together in pass 2 may hold before the first is built;
+#: more (hostile lines that name many runs' tags: each run holds its own copy) and they are read one at a time
+_READ_BUDGET = 16 << 20
 
 
 #: a segment of a run in one file: its start offset, its end offset (None: the file's end), the number of the line
@@ -1554,7 +1615,7 @@ def _overlapping(segs: list[_Segment]) -> list[tuple[int, int | None, list[_Segm
     return groups
 
 
-def _read_segments_by_offset(f: LogFile, name: str, segs: list[_Segment]) -> None:
+def _read_segments_by_offset(f: LogFile, name: str, segs: list[_Segment], budget: list[int] | None = None) -> None:
     """The runs' lines in a plain file, read by offset: each stretch that overlapping segments span is read once, a
     block at a time, and each block is cut for all its segments at once (:func:`_take_run_lines`), so runs that
     overlap do not each read and search what they share.  A segment's lines are numbered from its own first
@@ -1601,14 +1662,14 @@ def _read_segments_by_offset(f: LogFile, name: str, segs: list[_Segment]) -> Non
                     z = (top if g[1] is None else min(g[1], top)) - pos
                     if z > a:
                         pieces.append((a, z, g[2] + counted - n if a == 0 else g[2], g[3]))
-                _take_run_lines(data, pieces, name, nl)
+                _take_run_lines(data, pieces, name, nl, budget)
                 counted += len(nl) if nl is not None else data.count(b"\n")
                 pos = top
                 keep = [k for k, g in enumerate(active) if g[1] is None or g[1] > pos]
                 active, since = [active[k] for k in keep], [since[k] for k in keep]
 
 
-def _read_segments_streaming(f: LogFile, name: str, segs: list[_Segment]) -> None:
+def _read_segments_streaming(f: LogFile, name: str, segs: list[_Segment], budget: list[int] | None = None) -> None:
     """The runs' lines in one more pass over a file (gzip, a bundle's member): each block cut for all the segments
     in it at once (:func:`_take_run_lines`)."""
     try:
@@ -1629,7 +1690,7 @@ def _read_segments_streaming(f: LogFile, name: str, segs: list[_Segment]) -> Non
                     line = b.line + (b.data.count(b"\n", b.start, a) if nl is None
                                      else int(nl.searchsorted(a) - nl.searchsorted(b.start)))
                 pieces.append((a, z, line, run))
-            _take_run_lines(b.data, pieces, name, nl)
+            _take_run_lines(b.data, pieces, name, nl, budget)
     except ReadError:
         pass  # pass 1 reported it
 
