@@ -155,3 +155,58 @@ def test_the_runs_cut_together_take_the_lines_each_takes_alone(
     finally:
         scan._BATCH_STRETCH = kept
     assert [(list(t[4]), t[5]) for t in items] == alone
+
+
+def _naming_log(n: int, lines: int) -> list[str]:
+    """``n`` threads whose runs span the log, and ``lines`` lines of another thread whose text names every
+    run's tag with a marker after them (a hostile subject): each is a marker line of every run."""
+    tags = " ".join(f"[1000:{7000 + i}]" for i in range(n))
+    out = [f"[1000:{7000 + i}] Info: Accept connection from client [10.0.0.1]" for i in range(n)]
+    out += [f"[1000:{7000 + i}] [DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered."
+            for i in range(n)]
+    out += [f"[3000:1] Info: subject {tags} Final action"] * lines
+    out += [f"[1000:{7000 + i}] Final action 0: QuarantineAction" for i in range(n)]
+    return [HEAD.format(j * 60 // len(out)) + ln for j, ln in enumerate(out)]
+
+
+def _peak(path: Path) -> tuple[int, list[dict[str, object]]]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = imsvalog.correlate(path)
+        return tracemalloc.get_traced_memory()[1], [s.to_row() for s in result.sessions]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("small", [False, True])  # the runs in the held blocks; read again by offset
+def test_lines_that_name_many_runs_are_not_held_for_all_of_them_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small: bool
+) -> None:
+    """Attack s21b F1: 150 runs cut together, 100 lines (0.21 MB) each naming all 150 tags.  Each run's lines are
+    copied for it alone (31 MB if all were copied before the first run is built, as they were: traced peak 29.7
+    MB against 8.7 one run at a time in held blocks, 28.9 against 0.8 by offset); cutting them together now holds
+    about what cutting one run at a time holds, plus at most pass 2's budget of lines read together (1 MiB here:
+    past it the runs are read one at a time), with the same sessions."""
+    _write(tmp_path / "log", _naming_log(150, 100), 1)
+    if small:
+        monkeypatch.setattr(blocks, "BLOCK_SIZE", 1 << 14)
+        monkeypatch.setattr(scan, "BLOCK_SIZE", 1 << 14)
+        monkeypatch.setattr(scan, "_HOLD", 1 << 12)
+        monkeypatch.setattr(scan, "_READ_BUDGET", 1 << 20, raising=False)
+    batches = []
+    batch = scan._take_batch
+
+    def counting(data: bytes, items: list[scan._Take], nl: object = None) -> object:
+        batches.append(len(items))
+        return batch(data, items, nl)  # type: ignore[arg-type]
+
+    imsvalog.correlate(tmp_path / "log")  # imports and caches filled once, before either is measured
+    monkeypatch.setattr(scan, "_take_batch", counting)
+    together, rows = _peak(tmp_path / "log")
+    assert batches and max(batches) == 150 and len(rows) == 150
+    monkeypatch.setattr(scan, "_BATCH_FROM", 1 << 40)
+    alone, rows_alone = _peak(tmp_path / "log")
+    assert rows == rows_alone
+    assert together < 1.2 * alone + (1 << 20), (together, alone)  # (the budget, by offset)
