@@ -1500,7 +1500,7 @@ def _take_many_lazily(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] 
 
 def _take_batch(
     data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None = None
-) -> tuple[list[array[int]], NDArray[np.intp]]:
+) -> tuple[list[array[int]], NDArray[np.intp] | None]:
     """:func:`_take_lines` for many runs at once, linear in the bytes they span together, not in the sum of their
     spans: the marker lines of that window are found once (a line that :func:`_take_lines` takes holds a
     marker); on each, every bracketed word (:data:`_BRACKETED`: every occurrence of every tag is one) that is a
@@ -1512,7 +1512,7 @@ def _take_batch(
     numbers and bytes are filled in by :func:`_fill_take`, one run at a time (a line that names many runs' tags
     is copied once per run: never for all of them at once)."""
     lo_all, hi_all = min(t[0] for t in items), max(t[1] for t in items)
-    if nl is None:
+    if nl is None and hi_all - lo_all > _BATCH_STRETCH:  # else one stretch, numbered by counting (no numpy)
         nl = newlines(data, lo_all, hi_all)
     by_tag: dict[bytes, list[int]] = defaultdict(list)
     for k in sorted(range(len(items)), key=lambda k: items[k][0]):
@@ -1525,8 +1525,11 @@ def _take_batch(
     known = list(by_tag)
     w = lo_all
     while w < hi_all:  # a stretch of whole lines at a time: its marker lines' places, not all the window's, at once
-        k = int(nl.searchsorted(min(w + _BATCH_STRETCH, hi_all) - 1))
-        wz = int(nl[k]) + 1 if k < len(nl) else hi_all
+        if nl is None:
+            wz = hi_all
+        else:
+            k = int(nl.searchsorted(min(w + _BATCH_STRETCH, hi_all) - 1))
+            wz = int(nl[k]) + 1 if k < len(nl) else hi_all
         starts, ends, _ = _hit_lines(data, MARKER_NEEDLES, w, wz, nl)
         w = wz
         for s, e in zip(starts, ends):
@@ -1555,14 +1558,22 @@ def _take_batch(
     return taken, nl
 
 
-def _fill_take(data: bytes, item: _Take, got: array[int], nl: NDArray[np.intp]) -> None:
+def _fill_take(data: bytes, item: _Take, got: array[int], nl: NDArray[np.intp] | None) -> None:
     """One run's lines that :func:`_take_batch` found (``got``: their start and end offsets; ``nl``: the newlines
-    it used): their numbers and bytes, into ``item``."""
-    if got:
+    it used, None when it counted them): their numbers and bytes, into ``item``."""
+    if not got:
+        return
+    lo, _, line, _, numbers, raws = item
+    raws += [data[s:e] for s, e in zip(got[::2], got[1::2])]
+    if nl is None:
+        count, counted = data.count, lo
+        for s in got[::2]:
+            line += count(b"\n", counted, s)
+            counted = s
+            numbers.append(line)
+    else:
         import numpy as np
 
-        lo, _, line, _, numbers, raws = item
-        raws += [data[s:e] for s, e in zip(got[::2], got[1::2])]
         numbers.extend((nl.searchsorted(np.frombuffer(got, np.int64)[::2]) + (line - int(nl.searchsorted(lo)))).tolist())
 
 
