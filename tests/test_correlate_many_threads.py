@@ -83,6 +83,7 @@ def test_many_overlapping_runs_give_the_full_readers_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: int, gz: bool, small: bool, workers: int
 ) -> None:
     _write(tmp_path / "log", _threads_log(60), files, gz)
+    monkeypatch.setattr(scan, "_BATCH_FROM", 16)  # 60 threads: batched at this threshold (the path under test)
     if small:
         monkeypatch.setattr(blocks, "BLOCK_SIZE", 1 << 12)
         monkeypatch.setattr(scan, "BLOCK_SIZE", 1 << 12)

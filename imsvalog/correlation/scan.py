@@ -667,7 +667,11 @@ class _Pass2:
         return all(self.plain[first : last + 1])
 
     def add(self, run: _Run) -> None:
-        """A marked run (its lines cut or not), in the order runs end; the runs not cut are read by :meth:`flush`."""
+        """A marked run (its lines cut or not), in the order runs end; the runs not cut are read by :meth:`flush`.
+        A cut run never waits with its lines behind runs that plain files hold: those are read first (attack s21c:
+        one long run read by offset ahead of hundreds of cut runs kept all their lines queued at once)."""
+        if run.cut and self.waiting and not self.waiting[0].cut and self._by_offset(self.waiting[0]):
+            self.flush()
         self.waiting.append(run)
         self._feed_cut()
 
@@ -1458,7 +1462,7 @@ _BRACKETED = re.compile(rb"\[[^\[\]\n]*\]")
 #: the runs of a piece of data are cut together (:func:`_take_batch`) when their spans add up to more than this
 #: many times the bytes from the first one's start to the last one's end; else each on its own (:func:`_take_lines`,
 #: a ``bytes.find`` of its tag, cheaper while few runs overlap)
-_BATCH_FROM = 16
+_BATCH_FROM = 64
 #: the bytes of whole lines whose marker lines :func:`_take_batch` finds at once
 _BATCH_STRETCH = 1 << 20
 
