@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from imsvalog.cli import app
 from imsvalog.correlation import correlate
 from imsvalog.sentence import row_sentence
+from imsvalog.trusted import TrustedList
 
 from .conftest import FIXTURES
 
@@ -86,3 +87,12 @@ def test_when_imsva_and_the_model_count_differently_the_sentence_does_not_claim_
 def test_a_single_counted_address_reads_as_the_only_one() -> None:
     s = by_id(FIXTURES / "kb000239719")["87BDADC9-87B8-3D05-A958-0267A8088406"]
     assert s.startswith("IMSVA counted the only address in the Received headers (1111:2222:3333:444::5555); it quarantined")
+
+
+def test_with_a_trusted_list_the_summary_names_the_untrusted_addresses() -> None:
+    """Attack s21d F1: with --trusted the summary still said 'not all of them are in the list (IMSVA does not log
+    which...)': the row's dict never carried the untrusted addresses the sentence reads."""
+    rows = {r.to_dict()["internal_id"]: r for r in correlate(BUSY, trusted=TrustedList.parse(["198.51.100.25"])).rows}
+    s = row_sentence(rows["5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C"].to_dict())
+    assert s.endswith("because 203.0.113.45 is not in the Trusted Internal IP List given."), s
+    assert "IMSVA does not log which" not in s

@@ -231,6 +231,8 @@ class Row:
                     "domain_match": r.domain_match,
                     "triggered": r.triggered,
                     "verdict": r.verdict,
+                    # the counted addresses the given Trusted Internal IP List lacks (None: no list given)
+                    "untrusted": list(r.untrusted) if r.trusted_given else None,
                     "profile": r.profile,
                 }
                 if r is not None
