@@ -582,6 +582,7 @@ def summary_text(s: Any) -> str:
         f"{count(s.traces_without_event, 'trace')} without policy event, "
         f"{count(s.events_without_trace, 'policy event')} without trace; "
         f"{count(s.disagreements, 'disagreement')} with the model"
+        + (" or within IMSVA's own lines" if s.findings.get("trace-vs-event") else "")
         + (" (findings by kind: " + ", ".join(f"{kind} {n}" for kind, n in s.findings.items()) + ")" if s.findings else "")
         + f"; {count(s.rejects, 'rejected line')}."
         + "".join(f" Note: {m}." for m in getattr(s, "missing", []))

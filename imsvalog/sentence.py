@@ -190,7 +190,7 @@ def row_sentence(d: dict[str, Any]) -> str:
         said = counted + "; every counted address is in the Trusted Internal IP List, so the filter did not fire (IMSVA's own verdict)"
         if status == "linked":  # an ID ties it to a spoof event (time never does): IMSVA's own lines disagree
             return (said + f", yet the spoof policy event linked to it says IMSVA {_did(d)} the mail as spoofed: "
-                    "another evaluation of the message may have fired (see the notes).")
+                    "another evaluation of the message may have fired (see the findings).")
         return said + "."
     if status == "trace-without-event":
         if d.get("missing"):  # a whole kind of file is absent: not a finding about this message
@@ -213,7 +213,7 @@ def row_sentence(d: dict[str, Any]) -> str:
                    "it fired on the only address it counted)")
     elif fired:
         because = ("not all of them are in the Trusted Internal IP List (IMSVA does not log which; "
-                   "the explanation below names them when the list is given with --trusted)")
+                   "give the list with --trusted to have them named)")
     else:
         because = "its filter fired (assumed from the policy event; the trace does not say)"
     return f"{counted}; it {_did(d)} the mail because {because}."

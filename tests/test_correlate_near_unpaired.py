@@ -147,16 +147,18 @@ def test_no_scan_near_keeps_the_old_words(tmp_path: Path) -> None:
 
 
 def test_a_scan_within_the_window_linked_to_another_event_by_its_id(tmp_path: Path) -> None:
-    """900:2, in the event's second, is policy event 5's scan (its 'Scan finished' line names it) and also fits
-    event 3 by time: the note says so (unchanged) and does not say that no scan is within the window."""
+    """900:2, in the event's second, is policy event 5's scan (its 'Scan finished' line names it): another message's
+    scan, so time does not offer it to event 3 (stop 21: the note said it 'fits it by time, but is linked to policy
+    event 5'); the note names 900:1, 3 s earlier, as the nearest trace without event."""
     _logs(tmp_path, [_scan("10:02:40", "900:1", 103), _scan("10:02:43", "900:2", 105, finished=_iid(5))],
           [_event("10:02:43", 3), _event("10:02:43", 5)])
     row = _row(tmp_path, 3)
-    assert row.status == "event-without-trace"
+    assert row.status == "event-without-trace" and row.linked_elsewhere == []
     (note,) = row.notes
-    assert note.startswith("thread 900:2 at 2024-03-15 10:02:43-05:00 fits it by time, but is linked to policy event "
-                           f"{_iid(5)} by stronger evidence")
-    assert "is within" not in note and not any(c in note for c in FALSE_CLAIMS)
+    assert "900:2" not in note, note
+    assert ("no AntiSpoofFilter trace without a policy event is within correlate's time window (1 s) of it; the nearest "
+            "trace without a policy event: thread 900:1 at 2024-03-15 10:02:40-05:00") in note, note
+    assert not any(c in note for c in FALSE_CLAIMS)
 
 
 def test_a_scan_within_the_window_linked_to_another_event_and_not_fitting_this_one(tmp_path: Path) -> None:
@@ -595,6 +597,29 @@ def test_a_trace_that_did_not_fire_linked_by_id_says_imsvas_lines_disagree(tmp_p
     s = row_sentence(row.to_dict())
     assert s.endswith("so the filter did not fire (IMSVA's own verdict), yet the spoof policy event linked to it says "
                       "IMSVA quarantined the mail as spoofed: another evaluation of the message may have fired (see "
-                      "the notes)."), s
-    assert any(n.startswith("IMSVA's own lines disagree: this trace says its filter did not fire ('Not triggered'), "
-                            f"yet spoof policy event {_iid(1)} (linked by internal ID)") for n in row.notes), row.notes
+                      "the findings)."), s
+    # a disagreement (within IMSVA's own lines): never 'agrees yes', and --only disagreements shows it (stop 21)
+    assert [f.kind for f in row.findings] == ["trace-vs-event"] and row.agrees is False
+    assert row.findings[0].text.startswith(
+        "IMSVA's own lines disagree: this trace says its filter did not fire ('Not triggered'), "
+        f"yet spoof policy event {_iid(1)} (linked by internal ID)"), row.findings
+    assert "DISAGREEMENT within IMSVA's own lines: IMSVA's own lines disagree" in row.explanation
+    assert "DISAGREEMENT with the model" not in row.explanation
+
+
+def test_time_never_pairs_a_scan_that_names_another_message(tmp_path: Path) -> None:
+    """Stop 21 (busy-day at --time-window 60): a scan whose 'Scan finished' names another internal ID fit event 1 by
+    time; the event's summary said its scan 'was linked to another policy event'. Such a scan is another message's:
+    time offers it to no event."""
+    _logs(tmp_path, [_scan("10:02:43", "900:1", 101, finished=_iid(7))], [_event("10:02:43", 1)])
+    rows = correlate(tmp_path).rows
+    assert not [r for r in rows if r.status == "linked"], [(r.status, r.link) for r in rows]
+    row = _row(tmp_path, 1)
+    assert row.status == "event-without-trace" and row.linked_elsewhere == []
+    s = row_sentence(row.to_dict())
+    assert "linked to another" not in s and "fits it by time" not in s, s
+    # the only scan near it is another message's: log.imss holds no scan that may be this one's
+    assert "holds no scan of it at all" in s, s
+    # the same scan naming the event's own ID links by it
+    _logs(tmp_path, [_scan("10:02:43", "900:1", 101, finished=_iid(1))], [_event("10:02:43", 1)])
+    assert _row(tmp_path, 1).link.basis[0] == "internal_id"

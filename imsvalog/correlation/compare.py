@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 FindingKind = Literal[
-    "inconsistent-log", "count", "logged-not-counted", "counted-not-logged", "duplicates", "order", "verdict", "domain",
+    "trace-vs-event", "inconsistent-log", "count", "logged-not-counted", "counted-not-logged", "duplicates", "order", "verdict", "domain",
     "trusted-list",
 ]
 #: every kind of finding, in the order they are reported
@@ -30,7 +30,8 @@ LIST_KINDS = frozenset({"inconsistent-log", "count", "logged-not-counted", "coun
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One way the model and IMSVA disagree on a scan, in words, with its kind (for counting)."""
+    """One way the model and IMSVA disagree on a scan, or IMSVA's own lines on it (``trace-vs-event``), in words,
+    with its kind (for counting)."""
 
     kind: FindingKind
     text: str
@@ -91,16 +92,17 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
     r = evaluate(list(t.header_texts), sender, recipients, trusted, profile, observed=observed,
                  headers_logged=not unlogged and not missing)
     row.recomputed = r
-    if t.triggered is False and by_id:
+    findings: list[Finding] = []
+    if t.triggered is False and by_id:  # the model cannot reproduce both: a disagreement, though not the model's
         from .link import _WORDS
 
-        row.notes.append(
+        findings.append(Finding(
+            "trace-vs-event",
             f"IMSVA's own lines disagree: this trace says its filter did not fire ('Not triggered'), yet spoof policy "
             f"event {e.internal_id} (linked by {', '.join(_WORDS[b] for b in row.link.basis)}) says the mail was "  # type: ignore[union-attr]
             "handled as spoofed; another AntiSpoofFilter evaluation of the message (another rule, or another pass of "
-            "it) may have fired, and its lines are not in this trace"
-        )
-    findings: list[Finding] = []
+            "it) may have fired, and its lines are not in this trace",
+        ))
     logged = t.logged_ips
     if logged is None:
         row.notes.append("the trace has no 'Get N IP address' line to compare with (cut off or other log level)")

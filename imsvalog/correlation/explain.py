@@ -82,8 +82,11 @@ def explain_row(row: Row, scan_places: Sequence[tuple[str, int]] | None = None) 
                 + (f"{', '.join(row.fired_on)} not in the given trusted list." if row.fired_on
                    else "every address is in the given trusted list, so the appliance's list must have differed.")
             )
-        if row.findings:
-            lines.append("DISAGREEMENT with the model: " + " ".join(f.text + "." for f in row.findings))
+        own = [f for f in row.findings if f.kind == "trace-vs-event"]
+        if own:
+            lines.append("DISAGREEMENT within IMSVA's own lines: " + " ".join(f.text + "." for f in own))
+        if len(own) < len(row.findings):
+            lines.append("DISAGREEMENT with the model: " + " ".join(f.text + "." for f in row.findings if f not in own))
         lines.append("")
         lines.append(r.explanation)
     for n in row.notes:

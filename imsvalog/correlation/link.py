@@ -38,7 +38,7 @@ from ..records import MailLogEntry, PolicyEvent, Transaction
 from ..scan_sessions import ScanSession, SpoofTrace
 from .result import Basis, Link, Row
 from .scan import ScanIndex, ScanRef, normalize_message_id
-from .unpaired import _actions, _scan, _when, near_words, nearest_unpaired, trace_words
+from .unpaired import _actions, _scan, _when, may_be, near_words, nearest_unpaired, trace_words
 
 #: link bases, strongest first, and the confidence (tier) each gives
 BASES: tuple[Basis, ...] = ("internal_id", "message_id", "queue_id", "time")
@@ -359,8 +359,9 @@ def _action_compatible(session: ScanSession, event: PolicyEvent) -> bool:
 def _time_may_link(session: ScanSession, trace: SpoofTrace, event: PolicyEvent) -> bool:
     """Whether time alone may pair a trace with a spoof policy event: its filter fired, or the log does not say
     (a 'Not triggered' evaluation makes no spoof event: an ID may still tie it to one, time never does), and its
-    scan's final actions fit the event's."""
-    return trace.triggered is not False and _action_compatible(session, event)
+    scan's final actions fit the event's, and its scan names no other message (:func:`.unpaired.may_be`: a
+    'Scan finished for' internal ID or a Message-ID other than the event's)."""
+    return trace.triggered is not False and _action_compatible(session, event) and may_be(session, event)
 
 
 #: what one piece of evidence holds beyond its basis, put into words only for the rows that show it
@@ -607,14 +608,11 @@ def _near_unpaired(
             return f"no AntiSpoofFilter trace {'without a policy event ' if inside else ''}is within {head}", 0
         said: list[str] = []
         unnamed = 0
-        mid = normalize_message_id(e.message_id)
         for ti in free:
             s, t = pairs[ti]
-            theirs = normalize_message_id(s.message_id)
-            if s.internal_id and s.internal_id != e.internal_id:
-                why = "its scan names another message's internal ID"
-            elif theirs and mid and theirs != mid:
-                why = "its scan names another message's Message-ID"
+            if not may_be(s, e):
+                why = ("its scan names another message's internal ID" if s.internal_id and s.internal_id != e.internal_id
+                       else "its scan names another message's Message-ID")
             else:
                 unnamed += 1
                 why = ("its filter did not fire ('Not triggered')" if t.triggered is False else

@@ -36,7 +36,7 @@ class Near:
     seconds: tuple[float, ...]
 
 
-def _may_be(s: ScanSession, e: PolicyEvent) -> bool:
+def may_be(s: ScanSession, e: PolicyEvent) -> bool:
     """Whether the scan's own IDs leave open that it is the event's scan: a scan whose ``Scan finished`` line
     names another internal ID, or whose Message-ID is not the event's, is another message's."""
     if s.internal_id and s.internal_id != e.internal_id:
@@ -108,7 +108,7 @@ def nearest_unpaired(
             if d > limit or (found and d > abs(found[0][0])):
                 break
             si = kept[j][1]
-            if _may_be(scans[si][0], e):
+            if may_be(scans[si][0], e):
                 found.append((times[j] - at, si))
         if found:
             best = sorted(found)
