@@ -736,10 +736,13 @@ def _render_correlation(
     else:
         from rich.text import Text
 
-        fit = None if wide else table_width(out)
+        page = table_width(out)
+        # --wide: the table as wide as it needs (up to 320 cells, as when piped), also on a terminal, where a
+        # narrow console would fold every cell into a column of two letters; the prose under it is still folded
+        fit = max(page or 0, 320) if wide else page
         con = console(out, width=fit)
         # paragraphs are folded to a terminal's width; piped, they stay one line each (grep-able)
-        wrap = not (fit is not None and hasattr(out, "isatty") and out.isatty())
+        wrap = not (page is not None and hasattr(out, "isatty") and out.isatty())
         if wide and dicts:
             table = rich_table((_table_cells(d) for d in dicts), columns, no_wrap=("time", "agrees"))
             con.print(table)
@@ -750,7 +753,7 @@ def _render_correlation(
                 con.print(Text(line), soft_wrap=True)  # already fitted: never folded
         else:
             con.print(Text("no rows match"), soft_wrap=True)
-        folded = None if wrap else fit  # a terminal's width: prose folded line by line, never cut
+        folded = None if wrap else page  # a terminal's width: prose folded line by line, never cut
         con.print(Text(wrap_prose(clean_terminal(summary_text(result.summary)), folded)), soft_wrap=True)
         for line in notes:
             con.print(Text(wrap_prose(clean_terminal(line), folded)), soft_wrap=True)

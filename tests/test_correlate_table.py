@@ -135,3 +135,17 @@ def test_narrow_widths_give_up_columns_instead_of_overflowing() -> None:
             assert "agrees" in head and "link" in head
     out = runner.invoke(app, ["correlate", str(BUSY)], env={"COLUMNS": "60"}).stdout
     assert "ID+2" in out and "alice@ex…ple.com" in out and "…m → " not in out
+
+
+def test_wide_on_an_80_column_terminal_keeps_cells_whole_and_folds_the_prose() -> None:
+    """Stop 21: `correlate -w` on an 80-column terminal squeezed the full table into 80 cells (each ID folded into a
+    column of two letters, one row 18 lines tall) and left the prose under it unfolded (one summary line 351 cells).
+    Now the table is as wide as it needs (the terminal wraps its lines; `less -S` shows them) and the prose is
+    folded to the terminal."""
+    out = run_in_pty(["correlate", str(BUSY), "-w"], 80)
+    lines = out.splitlines()
+    row = next(ln for ln in lines if "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C" in ln)  # the full ID, whole, on one line
+    assert "4242:139871" in row and "alice@example.com → bob@example.com" in row, row
+    prose = lines[lines.index(next(ln for ln in lines if ln.startswith("└"))) + 1:]
+    assert prose and prose[0].startswith("10 scans in 132 log.imss lines"), prose[:2]
+    assert all(len(ln) <= 80 for ln in prose), max(prose, key=len)
