@@ -1110,8 +1110,20 @@ def main() -> None:
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
         app()
+    from .outputs import GuardedStderr
+
+    guard = None
+    if not isinstance(sys.stderr, GuardedStderr):
+        guard = GuardedStderr(sys.stderr)
+        sys.stderr = guard  # type: ignore[assignment]
     except KeyboardInterrupt:  # outside a command (argument parsing, shutdown)
         sys.exit(interrupted())
+    except SystemExit as done:
+        # notes owed on stderr were lost (2>/dev/full): an output error, as with standard output, whatever the
+        # command would have said (success, or 1: rejects under --strict, trace found nothing)
+        if guard is not None and guard.lost and done.code in (None, 0, 1):
+            sys.exit(ExitStatus.ERROR)
+        raise
     except BrokenPipeError:
         silence_stdout()
         sys.exit(ExitStatus.OK)

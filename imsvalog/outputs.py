@@ -339,6 +339,49 @@ def silence_stdout() -> None:
         os.close(devnull)
 
 
+class GuardedStderr:
+    """``sys.stderr`` that never raises. When a note cannot be written (``2>/dev/full``), or standard error was
+    closed from the start (``2>&-``), :attr:`lost` says that notes were lost: the command then ends with status 2,
+    an output error, instead of a traceback and status 1 (the rejects and warnings it owed reached no one). A
+    reader that went away (``2>&1 | head``) is no error, as on standard output. Either way the stream is then
+    pointed at /dev/null, so no later note, progress bar or exit flush fails again."""
+
+    def __init__(self, stream: Any) -> None:
+        self._closed = stream is None
+        self._stream = open(os.devnull, "w") if stream is None else stream  # noqa: SIM115 - lives as long as we do
+        #: written to /dev/null from now on (closed from the start, broken, or its reader gone)
+        self._gone = self._closed
+        self.lost = False
+
+    def _broken(self, exc: BaseException) -> None:
+        self.lost = self.lost or not isinstance(exc, BrokenPipeError)
+        self._gone = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def write(self, text: str) -> int:
+        if self._gone:
+            self.lost = self.lost or (self._closed and bool(text))
+            return len(text)
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError) as exc:
+            self._broken(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError) as exc:
+                self._broken(exc)
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, reconfigure, ...: the stream's own
+        return getattr(self._stream, name)
+
+
 @contextlib.contextmanager
 def output_file(
     path: PathLike | None, inputs: Inputs, *, binary: bool = False, encoding: str = "utf-8"

@@ -465,3 +465,64 @@ def test_help_and_version_into_a_full_disk_are_one_line_errors(args: list[str], 
     assert r.returncode == 2 and "Traceback" not in whole and "internal error" not in whole, whole
     err = whole.splitlines()[-1] + "\n" if args[0] == "redact" else whole  # redact says what it wrote first
     assert err == "imsvalog: error: standard output: cannot write: No space left on device\n", err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(("args", "stderr", "status"), [
+    (["correlate", "/nonexistent-imsvalog-input"], "full", 2),  # the input error's line is lost: still 2
+    (["--bogus-option"], "full", 2),  # a usage error: 2, as click says
+    (["correlate", str(BUSY), "--format", "jsonl"], "full", 2),  # its reject report owed on stderr is lost
+    (["correlate", str(BUSY), "--format", "jsonl"], "closed", 2),  # 2>&-: the same
+    (["correlate", str(KB)], "full", 0),  # nothing to say on stderr: nothing lost
+])
+def test_notes_that_cannot_reach_stderr_are_an_output_error(args: list[str], stderr: str, status: int) -> None:
+    """Stop 21 (attack s21a F8): with standard error on a full disk, a usage error or a command whose notes (rejects,
+    warnings) could not be written ended with status 1 and a traceback into the void; now status 2 (an output error,
+    as for standard output), unless nothing was to be said, or its reader went away (as `| head` on stdout)."""
+    if stderr == "full":
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([str(SCRIPT), *args], stdout=subprocess.DEVNULL, stderr=full, cwd=ROOT)
+    elif stderr == "closed":
+        r = subprocess.run(["sh", "-c", '"$0" "$@" 2>&-', str(SCRIPT), *args], stdout=subprocess.DEVNULL, cwd=ROOT)
+    else:
+        r = subprocess.run(["sh", "-c", '"$0" "$@" 2>&-', str(SCRIPT), *args], stdout=subprocess.DEVNULL, cwd=ROOT)
+    assert r.returncode == status
+
+
+@pytest.mark.parametrize(("error", "lost"), [(OSError(28, "No space left on device"), True),
+                                             (BrokenPipeError(32, "Broken pipe"), False)])
+def test_guarded_stderr_never_raises_and_says_what_was_lost(error: OSError, lost: bool, tmp_path: Path) -> None:
+    """The guard behind the test above: a write that fails is swallowed; a full disk loses the notes, a reader that
+    went away (`2>&1 | head`) does not count as an error (as on stdout); the descriptor then points at /dev/null."""
+    from imsvalog.outputs import GuardedStderr
+
+    class Failing:
+        def __init__(self) -> None:
+            self.file = open(tmp_path / "fd", "w")  # noqa: SIM115 - closed below
+            self.writes = 0
+
+        def write(self, text: str) -> int:
+            self.writes += 1
+            raise error
+
+        def flush(self) -> None:
+            raise error
+
+        def fileno(self) -> int:
+            return self.file.fileno()
+
+        def isatty(self) -> bool:
+            return False
+
+    stream = Failing()
+    g = GuardedStderr(stream)
+    assert g.write("1 line could not be parsed\n") == len("1 line could not be parsed\n")
+    g.flush()
+    assert g.write("more\n") == 5 and stream.writes == 1  # gone: never tried again
+    assert g.lost is lost and g.isatty() is False
+    os.write(stream.fileno(), b"x")  # the descriptor is /dev/null now: the file stays empty
+    stream.file.close()
+    assert (tmp_path / "fd").read_bytes() == b""
+    closed = GuardedStderr(None)  # 2>&-
+    assert not closed.lost and closed.write("") == 0 and not closed.lost
+    assert closed.write("note\n") == 5 and closed.lost
