@@ -801,6 +801,8 @@ def _correlate_notes(result: Any, restore: Callable[[str], str], verbose: bool, 
     """What correlate says on stderr after its rows: absent kinds of input, rejects, skipped files, assumed times."""
     for m in result.summary.missing:  # once, not per row: a whole kind of file is absent
         say(f"imsvalog: warning: {m}; rows that depend on it say so\n")
+    for m in result.summary.gaps:  # a rotated file left out between two given: its time has holes
+        say(restore(f"imsvalog: warning: {clean_terminal(m)}\n"))
     n = result.summary.rejects
     if n:
         say(f"{count(n, 'line')} could not be parsed or read:\n")
@@ -1108,22 +1110,22 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
-    try:
-        app()
     from .outputs import GuardedStderr
 
     guard = None
     if not isinstance(sys.stderr, GuardedStderr):
         guard = GuardedStderr(sys.stderr)
         sys.stderr = guard  # type: ignore[assignment]
-    except KeyboardInterrupt:  # outside a command (argument parsing, shutdown)
-        sys.exit(interrupted())
+    try:
+        app()
     except SystemExit as done:
         # notes owed on stderr were lost (2>/dev/full): an output error, as with standard output, whatever the
         # command would have said (success, or 1: rejects under --strict, trace found nothing)
         if guard is not None and guard.lost and done.code in (None, 0, 1):
             sys.exit(ExitStatus.ERROR)
         raise
+    except KeyboardInterrupt:  # outside a command (argument parsing, shutdown)
+        sys.exit(interrupted())
     except BrokenPipeError:
         silence_stdout()
         sys.exit(ExitStatus.OK)

@@ -585,7 +585,7 @@ def summary_text(s: Any) -> str:
         + (" or within IMSVA's own lines" if s.findings.get("trace-vs-event") else "")
         + (" (findings by kind: " + ", ".join(f"{kind} {n}" for kind, n in s.findings.items()) + ")" if s.findings else "")
         + f"; {count(s.rejects, 'rejected line')}."
-        + "".join(f" Note: {m}." for m in getattr(s, "missing", []))
+        + "".join(f" Note: {m}." for m in (*getattr(s, "missing", []), *getattr(s, "gaps", [])))
     )
 
 

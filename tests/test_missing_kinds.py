@@ -84,3 +84,26 @@ def test_missing_is_one_column_alike_in_csv_json_and_jsonl() -> None:
 def test_missing_is_a_dataframe_column() -> None:
     frame = correlate(POLEVT).frame
     assert set(frame["missing"].dropna()) == {"no log.imss was given"}
+
+
+def test_a_rotated_file_missing_between_two_given_is_said(tmp_path) -> None:
+    """Stop 21 (attack s21a F5): polevt .0001 and .0003 given, .0002 not: nothing said it, and a trace of .0002's
+    time read 'the policy events read span its time, but no spoof event among them fits it'. Now the summary says
+    which rotated files are missing between given ones (once per gap; not those before the first or after the last
+    one given), in the library, JSON and on stderr."""
+    shutil.copy(IMSS, tmp_path / IMSS.name)
+    shutil.copy(BUSY / "log.imss.20240312.0002.gz", tmp_path / "log.imss.20240312.0005.gz")
+    shutil.copy(POLEVT, tmp_path / POLEVT.name)
+    c = correlate(tmp_path)
+    assert c.summary.gaps == [
+        f"log.imss.20240312.0002 to .0004 (3 files) are not among the files given (between {tmp_path / IMSS.name} and "
+        f"{tmp_path / 'log.imss.20240312.0005.gz'}): what they held is not read"]
+    assert c.summary.missing == []
+    r = CliRunner().invoke(app, ["correlate", str(tmp_path), "--format", "json"])
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["summary"]["gaps"] == c.summary.gaps
+    assert "imsvalog: warning: log.imss.20240312.0002 to .0004 (3 files) are not among the files given" in r.stderr
+    # the files as IMSVA wrote them (no gap), or only later ones of the day: nothing to say
+    assert correlate(BUSY).summary.gaps == []
+    (tmp_path / IMSS.name).unlink()
+    assert correlate(tmp_path).summary.gaps == []

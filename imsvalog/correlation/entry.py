@@ -14,7 +14,7 @@ from ..gc_pause import gc_paused
 from ..readers import PathsLike, as_path_list, files_of, records_of
 from ..records import Reject
 from ..scan_sessions import ScanSession
-from ..sources import LogFile, ScanStats, discover, file_size, what_was_found
+from ..sources import LogFile, ScanStats, discover, file_size, rotation_gaps, what_was_found
 from ..spoof import DOCUMENTED, Profile, get_profile
 from ..time_window import MAX_TIME_WINDOW, time_window_of  # noqa: F401 (their home was here)
 from ..trusted import TrustedList
@@ -118,6 +118,7 @@ def _correlate(
         rejects=len(rejects),
     )
     summary.missing = missing_kinds(summary, rows)
+    summary.gaps = rotation_gaps(found.files)
     give_back_free_memory()  # what linking and the re-run freed, before the rows are written
     return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name, calibration)
 
