@@ -623,3 +623,22 @@ def test_time_never_pairs_a_scan_that_names_another_message(tmp_path: Path) -> N
     # the same scan naming the event's own ID links by it
     _logs(tmp_path, [_scan("10:02:43", "900:1", 101, finished=_iid(1))], [_event("10:02:43", 1)])
     assert _row(tmp_path, 1).link.basis[0] == "internal_id"
+
+
+def test_an_internal_id_in_another_case_is_the_same_id(tmp_path: Path) -> None:
+    """Attack s22a F1: 'Scan finished for' the event's internal ID in small letters: time no longer paired them
+    (39c36a2), the ID did not (compared exactly), and the notes said 'no line names its internal ID' although
+    `trace` finds that line. IDs are compared as `trace` compares them, in any case."""
+    iid = "AAAAAAAA-0000-4000-8000-00000000000B"
+    event = _event("10:02:43", 1).replace(_iid(1), iid)
+    _logs(tmp_path, [_scan("10:02:43", "900:1", 101, finished=iid.lower())], [event])
+    (row,) = [r for r in correlate(tmp_path).rows if r.event is not None]
+    assert row.status == "linked" and row.link.basis == ["internal_id", "time"], (row.status, row.notes)
+    # the byte-level search for the IDs of events without trace finds it too: a scan without AntiSpoofFilter lines
+    p = "2024/03/15 10:02:43 GMT-05:00 [900:1]"
+    _logs(tmp_path, [[f"{p} Running ruleId:12; version:2, numFilters:1, numActions:1",
+                      f"{p} Scan finished for {iid.lower()}, scanned 1 times"]], [event])
+    (row,) = [r for r in correlate(tmp_path).rows if r.event is not None]
+    assert row.status == "event-without-trace"
+    (note,) = row.notes
+    assert "no line names its internal ID" not in note and "900:1" in note, note

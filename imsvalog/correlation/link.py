@@ -37,8 +37,8 @@ from ..grammars.received import parse_received
 from ..records import MailLogEntry, PolicyEvent, Transaction
 from ..scan_sessions import ScanSession, SpoofTrace
 from .result import Basis, Link, Row
-from .scan import ScanIndex, ScanRef, normalize_message_id
-from .unpaired import _actions, _scan, _when, may_be, near_words, nearest_unpaired, trace_words
+from .scan import ScanIndex, ScanRef, internal_key, normalize_message_id
+from .unpaired import _actions, _scan, _when, may_be, near_words, nearest_unpaired, same_internal, trace_words
 
 #: link bases, strongest first, and the confidence (tier) each gives
 BASES: tuple[Basis, ...] = ("internal_id", "message_id", "queue_id", "time")
@@ -312,15 +312,15 @@ class _Index:
         idx.spoof_times = [e.time.timestamp() for e in idx.spoof_by_time]
         for t in transactions:
             if t.internal_id:
-                idx.tx_by_internal.setdefault(t.internal_id, t)
+                idx.tx_by_internal.setdefault(internal_key(t.internal_id), t)
         for e in events:
-            idx.by_internal[e.internal_id].append(e)
+            idx.by_internal[internal_key(e.internal_id)].append(e)
             mid = normalize_message_id(e.message_id)
             if mid:
                 idx.by_message[mid].append(e)
             for tok in set(_TOKEN.findall(e.message_id or "")):
                 idx.by_token[queue_key(tok)].append(e)
-            tx = idx.tx_by_internal.get(e.internal_id)
+            tx = idx.tx_by_internal.get(internal_key(e.internal_id))
             if tx is not None and tx.queue_id:
                 idx.by_token[queue_key(tx.queue_id)].append(e)
                 hop = first_pass.get(queue_key(tx.queue_id))
@@ -387,7 +387,7 @@ def _candidates(
             evidence.append(_PLAIN[basis] if why is None else (basis, why))
 
     if session.internal_id:
-        for e in idx.by_internal.get(session.internal_id, []):
+        for e in idx.by_internal.get(internal_key(session.internal_id), []):
             add(e, "internal_id")
     mid = normalize_message_id(session.message_id)
     if mid:
@@ -423,7 +423,7 @@ def _why_text(basis: Basis, why: Why, session: ScanSession, trace: SpoofTrace, e
 def _queue_where(q: str, e: PolicyEvent, idx: _Index) -> str:
     """Where the queue ID ``q`` ties to policy event ``e``: its Message-ID, msgtra, or maillog."""
     k = queue_key(q)
-    tx = idx.tx_by_internal.get(e.internal_id)
+    tx = idx.tx_by_internal.get(internal_key(e.internal_id))
     mail = idx.mail_evidence.get((id(e), k))
     if k in {queue_key(tok) for tok in _TOKEN.findall(e.message_id or "")}:
         return "in the policy event's Message-ID"
@@ -467,7 +467,7 @@ def _nearest_debug(t: datetime, marks: Sequence[tuple[datetime, str]]) -> tuple[
 def _named_scan(e: PolicyEvent, sx: ScanIndex) -> ScanRef | None:
     """The line of log.imss that names the event's internal ID or Message-ID, if any."""
     mid = normalize_message_id(e.message_id)
-    return sx.by_internal.get(e.internal_id) or (sx.by_message.get(mid) if mid else None)
+    return sx.by_internal.get(internal_key(e.internal_id)) or (sx.by_message.get(mid) if mid else None)
 
 
 def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime, str]] = (),
@@ -611,7 +611,7 @@ def _near_unpaired(
         for ti in free:
             s, t = pairs[ti]
             if not may_be(s, e):
-                why = ("its scan names another message's internal ID" if s.internal_id and s.internal_id != e.internal_id
+                why = ("its scan names another message's internal ID" if not same_internal(s, e)
                        else "its scan names another message's Message-ID")
             else:
                 unnamed += 1
@@ -815,7 +815,7 @@ def link_rows(
                     if broken != "distance" else "the closest in time, and this scan is the closest to it"
                 )
             link = Link([b for b, _ in evidence_of_pair], tier, detail)
-            row = Row(s, t, e, link, "linked", transaction=idx.tx_by_internal.get(e.internal_id))
+            row = Row(s, t, e, link, "linked", transaction=idx.tx_by_internal.get(internal_key(e.internal_id)))
             # a scan that fits this event by stronger evidence than the link's own, but went to another event: say so
             for tj in sorted(fits_event[ei]):
                 if tj == ti or tj not in decision.links or BASES.index(bases_of(tj, ei)[0]) >= BASES.index(decision.stage[ti]):
@@ -874,7 +874,7 @@ def link_rows(
     events_near: Callable[[SpoofTrace], str | None] = lambda t: None  # noqa: E731
 
     for ei, e in enumerate(spoof_events):
-        tx = idx.tx_by_internal.get(e.internal_id)
+        tx = idx.tx_by_internal.get(internal_key(e.internal_id))
         if ei in decision.contested:
             rivals = decision.contested[ei]
             tied = {decision.ambiguous[r].basis for r in rivals if r in decision.ambiguous}
@@ -910,7 +910,7 @@ def link_rows(
             rows.append(row)
     if unexplained:
         if find is not None:
-            find({e.internal_id for _, e in unexplained},
+            find({k for _, e in unexplained if (k := internal_key(e.internal_id))},
                  {m for _, e in unexplained if (m := normalize_message_id(e.message_id))})
         marks = _debug_marks(sessions)
         near, events_near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window, spoof_events,

@@ -19,7 +19,7 @@ from dataclasses import MISSING, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from functools import lru_cache
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from ..blocks import (
     BLOCK_SIZE, LONG_HEAD, Block, default_max_line, give_back_free_memory, iter_blocks, newlines, seekable, split_point,
@@ -45,6 +45,19 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[int, int, str], None]
 #: what :class:`ScanIndex` takes of a session (:meth:`ScanIndex.marks_of`)
 _Marks = tuple[list[tuple["str | None", "str | None", str, int]], datetime, datetime]
+
+
+@overload
+def internal_key(iid: str) -> str: ...
+@overload
+def internal_key(iid: str | None) -> str | None: ...
+def internal_key(iid: str | None) -> str | None:
+    """An internal ID as IDs are compared (IMSVA writes them in capitals; ``trace`` finds them in any case).
+
+    >>> internal_key(" 87bdadc9-87b8-3d05-a958-0267a8088406 ")
+    '87BDADC9-87B8-3D05-A958-0267A8088406'
+    """
+    return iid.strip().upper() if iid is not None else None
 
 
 def normalize_message_id(mid: str | None) -> str | None:
@@ -1742,14 +1755,14 @@ def find_scans(files: Sequence[LogFile], index: ScanIndex, internal_ids: set[str
         for rx, ids, is_mid in wanted:
             for m in rx.finditer(data, b.start, b.end):
                 key = decode(m[1])
-                if (key.lower() if is_mid else key) in ids:
+                if (key.lower() if is_mid else internal_key(key)) in ids:
                     starts.add(data.rfind(b"\n", b.start, m.start()) + 1 or b.start)
         line, counted = b.line, b.start
         for s in sorted(starts):
             line += data.count(b"\n", counted, s)
             counted = s
             item = parse_line("imss", Source(name, line, _text(data[s : data.find(b"\n", s)])))
-            if isinstance(item, ScanFinished) and item.internal_id in internal_ids:
+            if isinstance(item, ScanFinished) and internal_key(item.internal_id) in internal_ids:
                 index.add(ScanRef(item.thread, name, line), internal_id=item.internal_id)
             elif isinstance(item, MessageIdLine) and normalize_message_id(item.message_id) in message_ids:
                 index.add(ScanRef(item.thread, name, line), message_id=item.message_id)
@@ -1786,7 +1799,7 @@ class ScanIndex:
 
     def add(self, ref: ScanRef, internal_id: str | None = None, message_id: str | None = None) -> None:
         """Index the line that names a scan's internal ID or Message-ID (the earliest line wins)."""
-        for table, key in ((self.by_internal, internal_id), (self.by_message, normalize_message_id(message_id))):
+        for table, key in ((self.by_internal, internal_key(internal_id)), (self.by_message, normalize_message_id(message_id))):
             if key:
                 old = table.get(key)
                 if old is None or (ref.file, ref.line) < (old.file, old.line):

@@ -20,7 +20,7 @@ from datetime import timedelta
 from ..records import PolicyEvent
 from ..scan_sessions import ScanSession, SpoofTrace
 from .explain import _refs
-from .scan import normalize_message_id
+from .scan import internal_key, normalize_message_id
 
 #: how far from a policy event a scan without policy event is still named as its nearest (as trace does)
 NEAR_SCANS = timedelta(minutes=15)
@@ -36,10 +36,15 @@ class Near:
     seconds: tuple[float, ...]
 
 
+def same_internal(s: ScanSession, e: PolicyEvent) -> bool:
+    """Whether the scan's ``Scan finished`` internal ID leaves open that it is the event's (unknown: yes)."""
+    return not s.internal_id or internal_key(s.internal_id) == internal_key(e.internal_id)
+
+
 def may_be(s: ScanSession, e: PolicyEvent) -> bool:
     """Whether the scan's own IDs leave open that it is the event's scan: a scan whose ``Scan finished`` line
     names another internal ID, or whose Message-ID is not the event's, is another message's."""
-    if s.internal_id and s.internal_id != e.internal_id:
+    if not same_internal(s, e):
         return False
     mine, theirs = normalize_message_id(s.message_id), normalize_message_id(e.message_id)
     return not (mine and theirs and mine != theirs)
@@ -79,11 +84,11 @@ def nearest_unpaired(
     events and scans at once: those at the least distance (all of them when several are equally near), among the
     scans whose filter did not clear the mail (``triggered`` is not False) and whose IDs do not make them another
     message's. Events with no such scan within ``reach`` are left out."""
-    ids = {e.internal_id for e in events}
+    ids = {internal_key(e.internal_id) for e in events}
     # a scan whose 'Scan finished' names an internal ID no event here has is another message's (most scans)
     kept = sorted(
         (t.time.timestamp(), i) for i, (s, t) in enumerate(scans)
-        if t.triggered is not False and (not s.internal_id or s.internal_id in ids)
+        if t.triggered is not False and (not s.internal_id or internal_key(s.internal_id) in ids)
     )
     times = [k[0] for k in kept]
     nearest: dict[int, Near] = {}
