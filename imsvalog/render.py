@@ -572,6 +572,8 @@ def count(n: int, one: str, many: str | None = None) -> str:
 
 
 def summary_text(s: Any) -> str:
+    from .correlation.compare import OWN_KINDS
+
     files = ", ".join(count(n, KIND_NAMES.get(k, k) + " file") for k, n in s.files.items())
     return (
         f"{count(s.scans, 'scan')} in {count(s.lines, 'log.imss line')} (read from {files}); "
@@ -582,7 +584,7 @@ def summary_text(s: Any) -> str:
         f"{count(s.traces_without_event, 'trace')} without policy event, "
         f"{count(s.events_without_trace, 'policy event')} without trace; "
         f"{count(s.disagreements, 'disagreement')} with the model"
-        + (" or within IMSVA's own lines" if s.findings.get("trace-vs-event") else "")
+        + (" or within IMSVA's own lines" if any(s.findings.get(k) for k in OWN_KINDS) else "")
         + (" (findings by kind: " + ", ".join(f"{kind} {n}" for kind, n in s.findings.items()) + ")" if s.findings else "")
         + f"; {count(s.rejects, 'rejected line')}."
         + "".join(f" Note: {m}." for m in (*getattr(s, "missing", []), *getattr(s, "gaps", [])))

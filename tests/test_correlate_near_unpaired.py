@@ -603,7 +603,7 @@ def test_a_trace_that_did_not_fire_linked_by_id_says_imsvas_lines_disagree(tmp_p
     assert row.findings[0].text.startswith(
         "IMSVA's own lines disagree: this trace says its filter did not fire ('Not triggered'), "
         f"yet spoof policy event {_iid(1)} (linked by internal ID)"), row.findings
-    assert "DISAGREEMENT within IMSVA's own lines: IMSVA's own lines disagree" in row.explanation
+    assert "DISAGREEMENT: IMSVA's own lines disagree: this trace says" in row.explanation
     assert "DISAGREEMENT with the model" not in row.explanation
 
 
@@ -642,3 +642,19 @@ def test_an_internal_id_in_another_case_is_the_same_id(tmp_path: Path) -> None:
     assert row.status == "event-without-trace"
     (note,) = row.notes
     assert "no line names its internal ID" not in note and "900:1" in note, note
+
+
+def test_findings_within_imsvas_own_lines_are_not_filed_under_the_model(tmp_path: Path) -> None:
+    """Attack s22a F5: a 'Get 2 IP address' line listing one address was 'DISAGREEMENT with the model: IMSVA's own
+    line is inconsistent' and '1 disagreement with the model'; it is IMSVA's line that disagrees with itself."""
+    from imsvalog.render import summary_text
+
+    scan = [ln.replace("Get 1 IP address", "Get 2 IP address") for ln in _scan("10:02:43", "900:1", 101, finished=_iid(1))]
+    _logs(tmp_path, [scan], [_event("10:02:43", 1)])
+    c = correlate(tmp_path)
+    (row,) = [r for r in c.rows if r.event is not None]
+    assert "inconsistent-log" in [f.kind for f in row.findings] and row.agrees is False
+    assert "DISAGREEMENT: IMSVA's own line is inconsistent: it says 2 but lists 1 address." in row.explanation
+    assert "DISAGREEMENT with the model: IMSVA's own" not in row.explanation
+    assert "1 disagreement with the model or within IMSVA's own lines (findings by kind: inconsistent-log 1" in \
+        summary_text(c.summary)

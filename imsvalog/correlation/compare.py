@@ -24,6 +24,8 @@ FindingKind = Literal[
 ]
 #: every kind of finding, in the order they are reported
 FINDING_KINDS: tuple[FindingKind, ...] = get_args(FindingKind)
+#: the kinds that say IMSVA's own lines disagree (with each other, or a line with itself), not the model with IMSVA
+OWN_KINDS = frozenset({"trace-vs-event", "inconsistent-log"})
 #: the kinds that say the model's address list is not IMSVA's
 LIST_KINDS = frozenset({"inconsistent-log", "count", "logged-not-counted", "counted-not-logged", "duplicates", "order"})
 

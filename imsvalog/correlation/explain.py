@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .compare import LIST_KINDS
+from .compare import LIST_KINDS, OWN_KINDS
 
 if TYPE_CHECKING:
     from .result import Row
@@ -82,9 +82,9 @@ def explain_row(row: Row, scan_places: Sequence[tuple[str, int]] | None = None) 
                 + (f"{', '.join(row.fired_on)} not in the given trusted list." if row.fired_on
                    else "every address is in the given trusted list, so the appliance's list must have differed.")
             )
-        own = [f for f in row.findings if f.kind == "trace-vs-event"]
+        own = [f for f in row.findings if f.kind in OWN_KINDS]  # their texts say "IMSVA's own line(s) ..."
         if own:
-            lines.append("DISAGREEMENT within IMSVA's own lines: " + " ".join(f.text + "." for f in own))
+            lines.append("DISAGREEMENT: " + " ".join(f.text + "." for f in own))
         if len(own) < len(row.findings):
             lines.append("DISAGREEMENT with the model: " + " ".join(f.text + "." for f in row.findings if f not in own))
         lines.append("")
