@@ -801,7 +801,7 @@ def _correlate_notes(result: Any, restore: Callable[[str], str], verbose: bool, 
     """What correlate says on stderr after its rows: absent kinds of input, rejects, skipped files, assumed times."""
     for m in result.summary.missing:  # once, not per row: a whole kind of file is absent
         say(f"imsvalog: warning: {m}; rows that depend on it say so\n")
-    for m in result.summary.gaps:  # a rotated file left out between two given: its time has holes
+    for m in result.summary.rotation:  # a rotated file left out between two given, or given twice
         say(restore(f"imsvalog: warning: {clean_terminal(m)}\n"))
     n = result.summary.rejects
     if n:

@@ -587,7 +587,7 @@ def summary_text(s: Any) -> str:
         + (" or within IMSVA's own lines" if any(s.findings.get(k) for k in OWN_KINDS) else "")
         + (" (findings by kind: " + ", ".join(f"{kind} {n}" for kind, n in s.findings.items()) + ")" if s.findings else "")
         + f"; {count(s.rejects, 'rejected line')}."
-        + "".join(f" Note: {m}." for m in (*getattr(s, "missing", []), *getattr(s, "gaps", [])))
+        + "".join(f" Note: {m}." for m in (*getattr(s, "missing", []), *getattr(s, "rotation", [])))
     )
 
 

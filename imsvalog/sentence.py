@@ -145,12 +145,15 @@ def _tie(d: dict[str, Any]) -> str:
 def _no_event_why(d: dict[str, Any]) -> str:
     """Why a scan that fired (or may have) has no policy event, from its note (link.py's words): the policy events
     read span its time or not, or none were read; the question only when the note does not say."""
-    from .correlation.link import NO_EVENT_COVERED, NO_EVENT_OUTSIDE, NO_EVENTS_READ
+    from .correlation.link import NO_EVENT_COVERED, NO_EVENT_IN_GAP, NO_EVENT_OUTSIDE, NO_EVENTS_READ
 
     if d.get("missing"):
         return f" ({d['missing']})."
     note = next(iter(d.get("notes") or []), "")
     near = " Policy events without a trace are near it: see the notes." if "; it is the nearest" in note else ""
+    if note.startswith(NO_EVENT_IN_GAP):  # "...: its time falls in polevt.imss....0002 (not among the files ..."
+        gap = note[len(NO_EVENT_IN_GAP) + 2:].split(" (not among ", 1)[0]
+        return f" ({gap}, which is not among the files given: its policy event may be there)." + near
     if note.startswith(NO_EVENTS_READ):
         return " (no polevt.imss policy events were read at all: add the polevt.imss files)."
     if NO_EVENT_OUTSIDE in note:

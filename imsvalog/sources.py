@@ -192,38 +192,6 @@ def sort_files(files: Iterable[LogFile]) -> list[LogFile]:
     return sorted(files, key=sort_key)
 
 
-def rotation_gaps(files: Iterable[LogFile]) -> list[str]:
-    """The rotated files missing between two given ones of the same kind, appliance and day (``polevt.imss.20240312
-    .0001`` and ``.0003`` given, ``.0002`` not): what they held is not read, so a trace or an event of their time
-    has no partner in the files given. Only gaps between given files are said: the files before the first or after
-    the last one given may be left out on purpose (the hour of the ticket).
-
-    >>> rotation_gaps([LogFile(Path(n), "polevt", "20240312", s) for n, s in
-    ...               [("polevt.imss.20240312.0001", 1), ("polevt.imss.20240312.0004.gz", 4)]])
-    ['polevt.imss.20240312.0002 and .0003 are not among the files given (between polevt.imss.20240312.0001 and polevt.imss.20240312.0004.gz): what they held is not read']
-    """
-    groups: dict[tuple[str, str, str | None], dict[int, LogFile]] = {}
-    for f in files:
-        if f.seq is not None and f.syslog is None and f.kind in _KIND_OF_NAME.values():
-            groups.setdefault((f.kind, f.appliance or "", f.date), {}).setdefault(abs(f.seq), f)
-    out = []
-    for by_seq in groups.values():
-        seqs = sorted(by_seq)
-        for a, b in zip(seqs, seqs[1:]):
-            if b - a < 2:
-                continue
-            m = _NAME_RE.search(by_seq[a].name)
-            assert m is not None and m["seq"]  # a seq comes from the name
-            width, stem = len(m["seq"]), by_seq[a].name[: m.start("seq")]
-            gone = [f"{n:0{width}d}" for n in range(a + 1, b)]
-            named = f"{stem}{gone[0]}" + (f" and .{gone[1]}" if len(gone) == 2 else
-                                           f" to .{gone[-1]} ({len(gone)} files)" if len(gone) > 2 else "")
-            out.append(f"{named} {'is' if len(gone) == 1 else 'are'} not among the files given (between "
-                       f"{by_seq[a].path} and {by_seq[b].path}): what {'it' if len(gone) == 1 else 'they'} held is "
-                       "not read")
-    return out
-
-
 def _log_file(path: Path, forced_kind: str | None, explicit: bool | None) -> LogFile | str:
     """A LogFile, or the reason the path is passed over."""
     named = kind_from_name(path.name)

@@ -87,23 +87,89 @@ def test_missing_is_a_dataframe_column() -> None:
 
 
 def test_a_rotated_file_missing_between_two_given_is_said(tmp_path) -> None:
-    """Stop 21 (attack s21a F5): polevt .0001 and .0003 given, .0002 not: nothing said it, and a trace of .0002's
-    time read 'the policy events read span its time, but no spoof event among them fits it'. Now the summary says
-    which rotated files are missing between given ones (once per gap; not those before the first or after the last
-    one given), in the library, JSON and on stderr."""
+    """Stop 21 (attack s21a F5): polevt .0001 and .0003 given, .0002 not: nothing said it. Now the summary says which
+    rotated files are missing between given ones (once per gap; not those before the first or after the last one
+    given), in the library, JSON and on stderr."""
     shutil.copy(IMSS, tmp_path / IMSS.name)
     shutil.copy(BUSY / "log.imss.20240312.0002.gz", tmp_path / "log.imss.20240312.0005.gz")
     shutil.copy(POLEVT, tmp_path / POLEVT.name)
     c = correlate(tmp_path)
-    assert c.summary.gaps == [
+    assert c.summary.rotation == [
         f"log.imss.20240312.0002 to .0004 (3 files) are not among the files given (between {tmp_path / IMSS.name} and "
         f"{tmp_path / 'log.imss.20240312.0005.gz'}): what they held is not read"]
     assert c.summary.missing == []
     r = CliRunner().invoke(app, ["correlate", str(tmp_path), "--format", "json"])
     assert r.exit_code == 0
-    assert json.loads(r.stdout)["summary"]["gaps"] == c.summary.gaps
+    assert json.loads(r.stdout)["summary"]["rotation"] == c.summary.rotation
     assert "imsvalog: warning: log.imss.20240312.0002 to .0004 (3 files) are not among the files given" in r.stderr
     # the files as IMSVA wrote them (no gap), or only later ones of the day: nothing to say
-    assert correlate(BUSY).summary.gaps == []
+    assert correlate(BUSY).summary.rotation == []
     (tmp_path / IMSS.name).unlink()
-    assert correlate(tmp_path).summary.gaps == []
+    assert correlate(tmp_path).summary.rotation == []
+
+
+def test_rows_of_a_missing_rotated_files_time_say_it(tmp_path) -> None:
+    """Attack s22a F2: busy-day's polevt cut into .0001 (to 09:15:50) and .0003 (from 09:20:00): the traces of
+    09:16:10 said 'the policy events read span its time, but no spoof event among them fits it'; they fall in the
+    missing .0002. Likewise log.imss cut into .0001 and .0003: the events of the cut-out time say their scan may be
+    in the file left out, not that log.imss covers their time."""
+    lines = POLEVT.read_text().splitlines(keepends=True)
+    (tmp_path / "polevt.imss.20240312.0001").write_text("".join(lines[:4]))
+    (tmp_path / "polevt.imss.20240312.0003").write_text("".join(lines[6:]))
+    shutil.copy(IMSS, tmp_path / IMSS.name)
+    shutil.copy(BUSY / "log.imss.20240312.0002.gz", tmp_path)
+    rows = [r for r in correlate(tmp_path).rows if r.status == "trace-without-event" and r.trace.triggered]
+    gone = [r for r in rows if "09:16:10" in str(r.time)]
+    assert len(gone) == 2
+    for r in gone:
+        (note,) = r.notes
+        assert note.startswith("its policy event may be in a rotated polevt.imss file left out: its time falls in "
+                               "polevt.imss.20240312.0002 (not among the files given; between the last line of "), note
+        s = row_sentence(r.to_dict())
+        assert s.endswith("(its time falls in polevt.imss.20240312.0002, which is not among the files given: its "
+                          "policy event may be there)."), s
+        assert "span its time" not in s
+    log = IMSS.read_text().splitlines(keepends=True)
+    folder = tmp_path / "cut"
+    folder.mkdir()
+    (folder / "log.imss.20240312.0001").write_text("".join(log[:60]))
+    (folder / "log.imss.20240312.0003").write_text("".join(log[99:]))
+    shutil.copy(POLEVT, folder)
+    events = [r for r in correlate(folder).rows if r.status == "event-without-trace" and "09:16:10" in str(r.time)]
+    assert len(events) == 2
+    for r in events:
+        (note,) = r.notes
+        assert "its time falls in log.imss.20240312.0002 (not among the files given;" in note, note
+        assert note.endswith(": its scan may be in it") and "covers its time" not in note, note
+
+
+def test_one_rotation_given_twice_is_said(tmp_path) -> None:
+    """Attack s22a F3: log.imss.20240312.0001 and a gzip of it given together: every trace read twice turned
+    ambiguous, and nothing said why."""
+    import gzip
+
+    shutil.copy(IMSS, tmp_path / IMSS.name)
+    (tmp_path / (IMSS.name + ".gz")).write_bytes(gzip.compress(IMSS.read_bytes()))
+    shutil.copy(POLEVT, tmp_path / POLEVT.name)
+    assert correlate(tmp_path).summary.rotation == [
+        f"{tmp_path / IMSS.name} and {tmp_path / (IMSS.name + '.gz')} are the same rotated log.imss file: both are "
+        "read, so if one is a copy of the other each of its lines counts twice (give one of them)"]
+
+
+def test_maillog_numbers_count_from_the_current_file(tmp_path) -> None:
+    """Attack s22a F4: maillog and maillog.2 given: maillog.1 between them was not said missing (the current file
+    has no number); and a file named .1 beside .0003 is said in IMSVA's four digits."""
+    from imsvalog.rotation import gaps
+    from imsvalog.sources import discover
+
+    maillog = BUSY / "maillog-20240313"
+    for name in ("maillog", "maillog.2"):
+        shutil.copy(maillog, tmp_path / name)
+    assert [g.named() for g in gaps(discover([tmp_path]).files)] == ["maillog.1"]
+    (tmp_path / "maillog").unlink()
+    assert gaps(discover([tmp_path]).files) == []  # maillog.2 alone: nothing between
+    other = tmp_path / "imss"
+    other.mkdir()
+    shutil.copy(IMSS, other / "log.imss.20240312.1")
+    shutil.copy(IMSS, other / "log.imss.20240312.0003")
+    assert [g.named() for g in gaps(discover([other]).files)] == ["log.imss.20240312.0002"]

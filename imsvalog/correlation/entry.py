@@ -14,7 +14,8 @@ from ..gc_pause import gc_paused
 from ..readers import PathsLike, as_path_list, files_of, records_of
 from ..records import Reject
 from ..scan_sessions import ScanSession
-from ..sources import LogFile, ScanStats, discover, file_size, rotation_gaps, what_was_found
+from .. import rotation
+from ..sources import LogFile, ScanStats, discover, file_size, what_was_found
 from ..spoof import DOCUMENTED, Profile, get_profile
 from ..time_window import MAX_TIME_WINDOW, time_window_of  # noqa: F401 (their home was here)
 from ..trusted import TrustedList
@@ -87,7 +88,7 @@ def _correlate(
         # "why has this event no trace": only the IDs of the spoof events left without one are looked up
         # in log.imss (one byte-level pass, and none when every event has its trace)
         g_rows = link_rows(g_sessions, g_events, transactions, window, mail, g_scans,
-                           find=partial(find_scans, group.get("imss", []), g_scans))
+                           find=partial(find_scans, group.get("imss", []), g_scans), holes=rotation.holes(files))
         for row in g_rows:
             row.appliance = appliance
         rows += g_rows
@@ -118,7 +119,7 @@ def _correlate(
         rejects=len(rejects),
     )
     summary.missing = missing_kinds(summary, rows)
-    summary.gaps = rotation_gaps(found.files)
+    summary.rotation = rotation.notes(found.files)
     give_back_free_memory()  # what linking and the re-run freed, before the rows are written
     return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name, calibration)
 

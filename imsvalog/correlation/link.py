@@ -471,7 +471,7 @@ def _named_scan(e: PolicyEvent, sx: ScanIndex) -> ScanRef | None:
 
 
 def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime, str]] = (),
-                  near: Callable[[PolicyEvent], str | None] | None = None) -> str:
+                  near: Callable[[PolicyEvent], str | None] | None = None, hole: str | None = None) -> str:
     """The evidence for why a spoof policy event has no AntiSpoofFilter trace. ``near(e)``: what is known of the
     scans without policy event nearest to it (:mod:`.unpaired`), None when there are none: then no scan it may be
     is near, and the log level says the rest."""
@@ -492,6 +492,9 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime,
         )
     names = f"its internal ID {e.internal_id}" + (f" or its Message-ID {e.message_id}" if mid else "")
     scans = near(e) if near is not None else None
+    if hole is not None:  # a rotated log.imss file of its time was left out: its scan may be there
+        return (f"no line of the log.imss files given names {names}, and {hole}: its scan may be in it"
+                + (f"; {scans}" if scans is not None else ""))
     if scans is not None:  # a scan without policy event is near: it may be its scan (the logs cannot tell)
         return f"log.imss covers its time but no line names {names}; {scans}"
     debug = _nearest_debug(e.time, marks)
@@ -683,11 +686,16 @@ def _near_unpaired(
 NO_EVENT_COVERED = "the policy events read span its time, but no spoof event among them fits it"
 NO_EVENT_OUTSIDE = "this trace is outside that span: add the polevt.imss file of that time if there is one"
 NO_EVENTS_READ = "no polevt.imss policy events were read at all: add the polevt.imss files"
+#: how a trace's note begins when its time falls in a rotated polevt.imss file left out (:mod:`imsvalog.rotation`)
+NO_EVENT_IN_GAP = "its policy event may be in a rotated polevt.imss file left out"
 
 
-def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None, near: str | None = None) -> str:
+def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None, near: str | None = None,
+                  hole: str | None = None) -> str:
     """Why a trace whose filter fired has no policy event; ``near``: the events without trace it is the nearest
     trace of (:func:`.unpaired.trace_words`), said whether or not polevt.imss covers its time."""
+    if hole is not None:  # a rotated polevt.imss file of its time was left out
+        return f"{NO_EVENT_IN_GAP}: {hole}" + (f"; {near}" if near else "")
     if coverage is None:
         return NO_EVENTS_READ
     if not _near_span(t, coverage):
@@ -706,6 +714,7 @@ def link_rows(
     mail: Sequence[MailLogEntry] = (),
     scans: ScanIndex | None = None,
     find: Callable[[set[str], set[str]], None] | None = None,
+    holes: Callable[[str, datetime], str | None] | None = None,
 ) -> list[Row]:
     """Rows from sessions and events, linked by :func:`decide_links` over all of them at once.
 
@@ -714,7 +723,9 @@ def link_rows(
     (normalised Message-IDs) of the policy events left without a trace, before they are
     explained: an index built from some of the scans (those parsed in full) may lack the
     earliest line that names such an event (e.g. a message scanned twice), which is the one
-    the explanation cites.
+    the explanation cites. ``holes(kind, t)``, when given, says when time ``t`` falls in a rotated file of that
+    kind left out between two given ones (:func:`imsvalog.rotation.holes`): a row without partner of that time
+    says so rather than that the files read span it.
     """
     idx = _Index.build(events, transactions, mail)
     spoof_events = [e for e in events if is_spoof_event(e)]
@@ -916,7 +927,7 @@ def link_rows(
         near, events_near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window, spoof_events,
                                            whys)
         for row, e in unexplained:
-            row.notes.append(_why_no_trace(e, sx, marks, near))
+            row.notes.append(_why_no_trace(e, sx, marks, near, holes("imss", e.time) if holes else None))
     coverage = _span([e.time for e in events])
     for row in rows:
         if (
@@ -925,6 +936,7 @@ def link_rows(
             and row.trace.triggered is not False
             and id(row) not in fitted
         ):
-            row.notes.append(_why_no_event(row.trace.time, coverage, events_near(row.trace)))
+            row.notes.append(_why_no_event(row.trace.time, coverage, events_near(row.trace),
+                                           holes("polevt", row.trace.time) if holes else None))
     rows.sort(key=lambda r: (r.time, r.session.thread if r.session else "", r.internal_id or ""))
     return rows

@@ -272,8 +272,9 @@ class Summary:
     rejects: int = 0
     #: kinds of file the rows depend on that the input lacks, said in words (e.g. "no polevt.imss was given")
     missing: list[str] = field(default_factory=list)
-    #: rotated files missing between two given ones (:func:`imsvalog.sources.rotation_gaps`), in words
-    gaps: list[str] = field(default_factory=list)
+    #: what the rotated files given lack (missing between two given ones) or repeat, in words
+    #: (:func:`imsvalog.rotation.notes`)
+    rotation: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
