@@ -958,6 +958,7 @@ def imss_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.
         raise InputError(bad_workers_message())
     cols = _ImssColumns(rejects)
     worker = None
+    memfd = None
     try:
         with _gc_paused():
             for f in files:
@@ -968,7 +969,8 @@ def imss_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.
                 if 0 < split < size:
                     import pandas  # noqa: F401 - imported once, before the fork, not in both processes
 
-                    worker = StreamedPart.start(str(f.path), _imss_part, f, split, rejects is not None)
+                    memfd = _memory_file()
+                    worker = StreamedPart.start(str(f.path), _imss_part, f, split, rejects is not None, memfd)
                 if worker is None:
                     for unit in _units(f, rejects):
                         cols.add(unit)
@@ -980,6 +982,10 @@ def imss_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.
                 (part,) = worker  # its one piece: the state of its columns (the part's arrays are freed as they are joined)
                 worker.close()
                 worker = None
+                if memfd is not None:
+                    _columns_from_memory(part["columns"], memfd)
+                    os.close(memfd)
+                    memfd = None
                 if not failed and not cols.join(part, lines, f, split):  # the file changed under the worker
                     failed.append(ReadError(str(f.path), lines, "the file changed while it was read"))
                     if rejects is not None:
@@ -988,13 +994,16 @@ def imss_frame(files: list[LogFile], rejects: list[Reject] | None = None) -> pd.
     finally:
         if worker is not None:  # an error or an interrupt here: the second process is stopped at once
             worker.close()
+        if memfd is not None:
+            os.close(memfd)
     return cols.frame()
 
 
-def _imss_part(_emit: Any, f: LogFile, start: int, keep_rejects: bool) -> dict[str, Any]:
+def _imss_part(_emit: Any, f: LogFile, start: int, keep_rejects: bool, memfd: int | None = None) -> dict[str, Any]:
     """The worker's part of :func:`imss_frame` (a :class:`~imsvalog.workers.StreamedPart` that sends no
     pieces: ``_emit`` unused): the file from ``start`` (a line start) to its end, as
-    :meth:`_ImssColumns.state` (lines numbered from 1 at ``start``)."""
+    :meth:`_ImssColumns.state` (lines numbered from 1 at ``start``); its numeric columns written into
+    ``memfd`` when given (:func:`_columns_to_memory`)."""
     from .imss_cut import views_work
 
     rejects: list[Reject] | None = [] if keep_rejects else None
@@ -1002,7 +1011,68 @@ def _imss_part(_emit: Any, f: LogFile, start: int, keep_rejects: bool) -> dict[s
     with _gc_paused():
         for unit in _units(f, rejects, start):
             cols.add(unit)
-        return cols.state()
+        state = cols.state()
+    if memfd is not None:
+        _columns_to_memory(state["columns"], memfd)
+    return state
+
+
+class _InMemoryFile:
+    """Where the worker wrote a numeric column in the memory file: byte offset, dtype, length."""
+
+    __slots__ = ("at", "dtype", "n")
+
+    def __init__(self, at: int, dtype: str, n: int) -> None:
+        self.at, self.dtype, self.n = at, dtype, n
+
+
+def _memory_file() -> int | None:
+    """A file in memory (Linux ``memfd_create``) for the worker's numeric columns, or None where there is none
+    (they are then pickled with the rest).  Pickled, they were copied four times (the pickle, the pipe, the
+    buffer the pipe is read into and its copy, the arrays unpickled); written there, once, and this process
+    maps the very pages the worker wrote."""
+    create = getattr(os, "memfd_create", None)
+    if create is None:
+        return None
+    try:
+        return int(create("imsvalog-part"))
+    except OSError:
+        return None
+
+
+def _columns_to_memory(columns: dict[str, Any], fd: int) -> None:
+    """The worker's numeric columns written one after the other into the memory file ``fd`` (each at a multiple
+    of 64 bytes), replaced in ``columns`` by where they are (:class:`_InMemoryFile`).  A write that fails
+    leaves the rest to be pickled."""
+    at = 0
+    for name, col in list(columns.items()):
+        if col.dtype.kind not in "iub" or not len(col):
+            continue
+        data = memoryview(col).cast("B") if col.flags.c_contiguous else memoryview(col.copy()).cast("B")
+        try:
+            done = 0
+            while done < len(data):
+                done += os.pwrite(fd, data[done:], at + done)
+        except OSError:
+            return
+        columns[name] = _InMemoryFile(at, col.dtype.str, len(col))
+        at += -(-len(data) // 64) * 64
+
+
+def _columns_from_memory(columns: dict[str, Any], fd: int) -> None:
+    """The columns the worker wrote into the memory file ``fd``, as numpy arrays over its pages (mapped
+    copy-on-write: writable, the file unchanged); the mapping lives as long as the arrays."""
+    import mmap
+
+    import numpy as np
+
+    placed = {name: c for name, c in columns.items() if isinstance(c, _InMemoryFile)}
+    if not placed:
+        return
+    size = os.fstat(fd).st_size
+    mapped = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    for name, c in placed.items():
+        columns[name] = np.frombuffer(mapped, dtype=np.dtype(c.dtype), count=c.n, offset=c.at)
 
 
 #: a column of plain decimals (no sign, exponent or blanks; at most 300 digits, so always finite), one a line:
