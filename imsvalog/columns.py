@@ -328,14 +328,43 @@ class _Rows:
     whether the line is a simple generic record (its body the message), the message after the lead,
     and the line's text by index (for rejects)."""
 
-    __slots__ = ("time", "pid", "tid", "thread", "lead", "simple", "message", "line", "span", "begin", "end")
+    __slots__ = ("time", "pid", "tid", "thread", "lead", "simple", "message", "line", "span", "begin", "end", "fast")
 
     def __init__(self, time: Any, pid: Any, tid: Any, thread: Any, lead: Any, simple: Any, message: Any, line: Any,
-                 span: Any = None, begin: Any = None, end: Any = None) -> None:
+                 span: Any = None, begin: Any = None, end: Any = None, fast: Any = None) -> None:
         self.time, self.pid, self.tid, self.thread, self.lead = time, pid, tid, thread, lead
         self.simple, self.message, self.line = simple, message, line
         # spans (a worker's cut): lines whose body is their message's bytes ``begin:end`` of the unit, left None in ``message``
         self.span, self.begin, self.end = span, begin, end
+        #: the lines cut at byte level: a message is the unit's bytes ``begin:end`` (decoded)
+        self.fast = fast
+
+
+def _message_codes(unit: _Unit, r: _Rows, rows: Any) -> tuple[Any, int]:
+    """The messages of ``rows`` (indices) numbered (equal message, equal number) and how many numbers there are.
+    Lines cut at byte level are numbered by their bytes in the unit (pyarrow hashes them: ~0.6x the CPU of
+    hashing their Python strings with pandas), the others after them by their strings (a message in both has
+    two numbers: worked out twice, the same way)."""
+    import numpy as np
+    import pandas as pd
+
+    from . import imss_cut
+
+    got = None
+    if r.fast is not None and unit.raw is not None:
+        fast = r.fast[rows]
+        by_bytes = rows[fast]
+        got = imss_cut.byte_codes(unit.raw, r.begin[by_bytes], r.end[by_bytes])
+    if got is None:
+        c, u = pd.factorize(r.message[rows])
+        return c, len(u)
+    codes = np.empty(len(rows), dtype=np.int64)
+    codes[fast], m = got
+    if not fast.all():
+        c, u = pd.factorize(r.message[rows[~fast]])
+        codes[~fast] = c + m
+        m += len(u)
+    return codes, m
 
 
 class _ImssColumns:
@@ -541,7 +570,8 @@ class _ImssColumns:
             for mine, theirs in ((t_of, other.time), (pid, other.pid), (tid, other.tid), (thread, other.thread),
                                  (lead, other.lead), (simple_, other.simple), (message, other.message)):
                 mine[slow] = theirs
-        return _Rows(t_of, pid, tid, thread, lead, simple_, message, lambda i: imss_cut.line_text(raw, c, i), span, c.begin, c.ends)
+        return _Rows(t_of, pid, tid, thread, lead, simple_, message, lambda i: imss_cut.line_text(raw, c, i), span, c.begin, c.ends,
+                     c.fast)
 
     def _add_rows(self, unit: _Unit, r: _Rows) -> None:
         import numpy as np
@@ -564,8 +594,8 @@ class _ImssColumns:
         hard = np.flatnonzero(keep & ~simple)
         if len(hard):
             # one key per distinct (lead, message), numbered in order of first appearance
-            c, u = pd.factorize(body[hard])
-            key, _ = pd.factorize(lead[hard] * len(u) + c)
+            c, m = _message_codes(unit, r, hard)
+            key, _ = pd.factorize(lead[hard] * m + c)
             firsts = hard[_firsts(key)].tolist()
             protos = [self._complex(all_leads[lead[i]], body[i]) for i in firsts]
             good = np.array([p is not None for p in protos], dtype=bool)[key]

@@ -377,6 +377,21 @@ def messages_of(data: bytes, c: Cut, rows: np.ndarray) -> np.ndarray:
     return _messages(data, a, c.starts, c.begin, c.ends, c.fast & rows)
 
 
+def byte_codes(data: bytes, begin: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """``data[begin:end]`` per row numbered by its bytes (equal bytes, equal number; in order of first appearance)
+    and how many numbers there are: pyarrow's hash table over views of ``data`` (each ``begin`` at least 4), no
+    Python object per row.  None where pyarrow cannot (no view types)."""
+    try:
+        import pyarrow as pa
+
+        views = _views(np.frombuffer(data, np.uint8), begin, (end - begin).astype(np.int32))
+        arr = pa.Array.from_buffers(pa.binary_view(), len(begin), [None, pa.py_buffer(views), pa.py_buffer(data)])
+        enc = arr.dictionary_encode()
+        return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(enc.dictionary)
+    except (ImportError, NotImplementedError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def ascii_lines(data: bytes, c: Cut) -> np.ndarray:
     """Per line of the block, whether it holds only ASCII bytes."""
     if data.isascii():
