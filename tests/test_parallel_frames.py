@@ -185,3 +185,33 @@ def test_a_workers_variable_that_is_no_number_is_an_input_error(monkeypatch: pyt
         imsvalog.read_log_imss(FIXTURES / "kb000239719")
     monkeypatch.setenv("IMSVALOG_WORKERS", "1")
     assert len(imsvalog.read_log_imss(FIXTURES / "kb000239719")) == 10
+
+
+@pytest.mark.parametrize("memory_file", [True, False])
+def test_the_workers_columns_in_a_memory_file_or_pickled_give_the_record_paths_frame(
+    split_every_file: pytest.MonkeyPatch, memory_file: bool
+) -> None:
+    # stop 22: the worker's numeric columns come through a memfd mapped here; where there is none, pickled as before
+    placed: list[list[str]] = []
+    if memory_file:
+        fd = columns._memory_file()
+        if fd is None:
+            pytest.skip("no memfd_create on this system")
+        import os
+
+        os.close(fd)
+        real = columns._columns_from_memory
+
+        def spy(cols, fd):  # type: ignore[no-untyped-def]
+            placed.append(sorted(n for n, c in cols.items() if isinstance(c, columns._InMemoryFile)))
+            real(cols, fd)
+
+        split_every_file.setattr(columns, "_columns_from_memory", spy)
+    else:
+        split_every_file.setattr(columns, "_memory_file", lambda: None)
+    paths = [f.path for f in files_of("imss", [FIXTURES]) if f.member is None]
+    for p in paths:
+        _both("imss", [p])
+    if memory_file:
+        assert any(placed) and all({"time", "line", "pid", "lead"} <= set(names) for names in placed if names)
+        assert not any("body" in names for names in placed)  # strings are pickled
