@@ -1177,7 +1177,9 @@ def _hit_lines(
     import numpy as np
 
     places = [m.start() for m in _either(tuple(needles)).finditer(data, start, end)]
-    k = np.unique(nl.searchsorted(np.array(places, np.intp)))  # each place's line: the first newline at or after it
+    k = nl.searchsorted(np.array(places, np.intp))  # each place's line: the first newline at or after it
+    if len(k) > 1:  # in order (the places are): a line with two places once, without np.unique's sort
+        k = k[np.concatenate(([True], k[1:] != k[:-1]))]
     return np.where(k > 0, nl[k - 1] + 1, start).tolist(), nl[k].tolist(), k.tolist()
 
 
