@@ -588,6 +588,26 @@ def _maker(cls: type[ImssRecord]) -> Callable[..., ImssRecord]:
     return env["make"]  # type: ignore[return-value]
 
 
+#: the fields of an imss record that a line's head gives (:class:`_MarkerParser`): the others come from its rest
+_HEAD_FIELDS = ("source", "time", "pid", "tid")
+
+
+@lru_cache(maxsize=64)
+def _rest_maker(cls: type[ImssRecord]) -> tuple[Callable[..., ImssRecord], tuple[str, ...]]:
+    """:func:`_maker` of ``cls`` that takes the head's fields (:data:`_HEAD_FIELDS`), then one tuple of the other
+    fields' values in the order of the names it gives with it: a record made from its rest's cached values
+    without a keyword dictionary built for each line (13 fields: 2.9 -> 1.8 us a record)."""
+    names = [f.name for f in dataclass_fields(cls)]
+    assert all(n in names for n in _HEAD_FIELDS)
+    _maker(cls)  # its checks: setting the slots directly makes the same object only for such a class
+    others = tuple(n for n in names if n not in _HEAD_FIELDS)
+    env: dict[str, object] = {"new": object.__new__, "cls": cls}
+    env.update({f"set_{n}": getattr(cls, n).__set__ for n in names})
+    body = "".join(f"    set_{n}(o, {n if n in _HEAD_FIELDS else f'v[{others.index(n)}]'})\n" for n in names)
+    exec(f"def make({', '.join(_HEAD_FIELDS)}, v):\n    o = new(cls)\n{body}    return o\n", env)  # noqa: S102 - built from field names
+    return env["make"], others  # type: ignore[return-value]
+
+
 class _MarkerParser:
     """``parse_line("imss", source)`` for the marker lines of pass 2, the same records, cheaper: a line's
     head (date, time, offset, ``[pid:tid]``) and its rest are each converted once per distinct text.
@@ -605,8 +625,8 @@ class _MarkerParser:
 
     def __init__(self) -> None:
         self._heads: dict[str, tuple[datetime, int, int]] = {}
-        #: a rest's record maker (:func:`_maker` of its class) and fields
-        self._rests: dict[str, tuple[Callable[..., ImssRecord], dict[str, object]]] = {}
+        #: a rest's record maker (:func:`_rest_maker` of its class) and the values of its other fields
+        self._rests: dict[str, tuple[Callable[..., ImssRecord], tuple[object, ...]]] = {}
 
     def _head(self, head: str) -> tuple[datetime, int, int] | None:
         m = _PREFIX_RE.fullmatch(head)
@@ -625,16 +645,17 @@ class _MarkerParser:
         self._heads[head] = got
         return got
 
-    def _rest(self, rest: str) -> tuple[Callable[..., ImssRecord], dict[str, object]] | None:
+    def _rest(self, rest: str) -> tuple[Callable[..., ImssRecord], tuple[object, ...]] | None:
         try:
             cls, fields = imss.parse(_CANON_HEAD + rest)
         except ParseFailure:
             return None
-        for name in ("time", "pid", "tid"):
-            del fields[name]
+        make, others = _rest_maker(cls)
+        if fields.keys() != {*others, *_HEAD_FIELDS[1:]}:  # never: a parse gives every field but the source
+            raise AssertionError(f"{cls.__name__}: {sorted(fields)}")
         if len(self._rests) >= self._MAX:
             self._rests.clear()
-        got = self._rests[rest] = (_maker(cls), fields)
+        got = self._rests[rest] = (make, tuple(fields[n] for n in others))
         return got
 
     def __call__(self, src: Source) -> ImssRecord | Reject:
@@ -648,8 +669,8 @@ class _MarkerParser:
         r = self._rests.get(rest) or self._rest(rest) if h is not None else None
         if r is None:
             return parse_line("imss", src)  # type: ignore[return-value]
-        make, fields = r
-        return make(source=src, time=h[0], pid=h[1], tid=h[2], **fields)
+        make, values = r
+        return make(src, h[0], h[1], h[2], values)
 
 
 class _Pass2:
