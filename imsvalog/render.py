@@ -733,7 +733,7 @@ def _render_correlation(
         if explain:
             for i, d in enumerate(explained(), 1):
                 out.write(f"\n### {i}. {markdown_cell(d['internal_id'] or d['thread'] or '')}\n\n")
-                for line in (d["summary"] + "\n" + d["explanation"]).split("\n"):
+                for line in [d["summary"].replace("\n", "\\x0a"), *d["explanation"].split("\n")]:
                     out.write(markdown_cell(line) + "  \n")
     else:
         from rich.text import Text
@@ -769,7 +769,7 @@ def _render_correlation(
                 con.print(Text(f"\n── {i}. {head} ──", style="bold"), soft_wrap=True)
                 # on a terminal folded to its width line by line, never cut, each continuation under its line's
                 # text; piped, one line each (grep-able)
-                text = clean_text_block(d["summary"] + "\n" + d["explanation"])
+                text = clean_terminal(d["summary"]) + "\n" + clean_text_block(d["explanation"])
                 con.print(Text(wrap_prose(text, folded)), soft_wrap=True)
 
 

@@ -12,25 +12,24 @@ missing: the hour of the ticket may be all that was sent.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
+from datetime import datetime, timedelta
 
 from .errors import InputError
 from .grammars.common import BadTime, make_time
-from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, open_log
+from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging
 
 #: the kinds whose rotated files are numbered (syslog views and files named by their content are not)
 NUMBERED = ("imss", "polevt", "msgtra", "maillog")
 #: how much of a file's start and end is searched for a line's time
 _EDGE = 1 << 16
-#: a log.imss, polevt.imss or msgtra.imss line's time at a line start
-_TIME = re.compile(rb"(?m)^(\d{4}/\d{2}/\d{2})[ \t]+(\d{2}:\d{2}:\d{2})[ \t]+GMT([+-]\d{1,2}:?\d{2})")
+#: a log.imss, polevt.imss or msgtra.imss line's time at a line start (``_TIME_AT.match(buf, pos)``: at ``pos``)
+_TIME_AT = re.compile(rb"(\d{4}/\d{2}/\d{2})[ \t]+(\d{2}:\d{2}:\d{2})[ \t]+GMT([+-]\d{1,2}:?\d{2})(?=[ \t\r\n])")
+_TIME = re.compile(rb"(?m)^" + _TIME_AT.pattern)
 
 
 @dataclass(frozen=True)
@@ -127,62 +126,127 @@ def notes(files: Iterable[LogFile]) -> list[str]:
     return [g.words() for g in gaps(files)] + repeats(files)
 
 
-def _time_in(data: bytes, last: bool) -> datetime | None:
-    found = list(_TIME.finditer(data))
-    for m in reversed(found) if last else found:
-        with contextlib.suppress(BadTime, UnicodeDecodeError):
-            return make_time(m[1].decode(), m[2].decode(), m[3].decode())
+def _at(m: re.Match[bytes] | None) -> datetime | None:
+    if m is None:
+        return None
+    try:
+        return make_time(m[1].decode(), m[2].decode(), m[3].decode())
+    except (BadTime, UnicodeDecodeError):
+        return None
+
+
+def _last_in(buf: bytes) -> datetime | None:
+    """The time of the last line of ``buf`` (which starts at a line start) that begins with one, walking back
+    line by line (usually the last line: one step)."""
+    pos = len(buf)
+    while pos > 0:
+        start = buf.rfind(b"\n", 0, pos - 1) + 1
+        t = _at(_TIME_AT.match(buf, start))
+        if t is not None:
+            return t
+        pos = start
     return None
 
 
-@lru_cache(maxsize=64)
-def edge_times(f: LogFile) -> tuple[datetime | None, datetime | None]:
-    """The time of a file's first and last timed line (None where none is in its first or last 64 KiB, or the file
-    cannot be read). A plain file's end is read by seeking; a gzip or bundle member is read through."""
-    first = last = None
+#: errors that end reading a file early: what was read until then is kept
+_READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile, ValueError, InputError)
+
+
+def _plain(f: LogFile) -> bool:
+    """A file on disk that is not gzip (its end can be read by seeking)."""
+    if f.member is not None:
+        return False
     try:
-        plain = False
-        if f.member is None:
-            with open(f.path, "rb") as raw:
-                plain = raw.read(2) != _GZIP_MAGIC
-        with open(f.path, "rb") if plain else open_log(f) as fh:
-            head = fh.read(_EDGE)
-            first = _time_in(head, last=False)
-            tail = head
-            if plain:
+        with open(f.path, "rb") as raw:
+            return raw.read(2) != _GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def first_time(f: LogFile, limit: int = 1 << 23) -> datetime | None:
+    """The time of the file's first line that begins with one (None when none is in its first ``limit`` bytes, or
+    it cannot be read)."""
+    buf = b""
+    try:
+        with _open_salvaging(f)[0] as fh:  # a gzip cut short: its readable bytes, then the end
+            while len(buf) < limit and (chunk := fh.read(1 << 20)):
+                buf += chunk
+                t = _at(_TIME.search(buf))
+                if t is not None:
+                    return t
+    except _READ_ERRORS:
+        return _at(_TIME.search(buf))
+    return None
+
+
+def last_time(f: LogFile) -> datetime | None:
+    """The time of the file's last line that begins with one (None when none does, or it cannot be read at all).
+    A plain file is read backwards from its end, in windows growing until one holds a timed line start (a last line
+    longer than a window is no problem); a gzip or bundle member is read through, and when its end cannot be read
+    (cut short), the last time read before is kept."""
+    if _plain(f):
+        try:
+            with open(f.path, "rb") as fh:
                 end = fh.seek(0, 2)
-                if end > _EDGE:
-                    fh.seek(max(end - _EDGE, _EDGE))
-                    tail = fh.read()
-            else:
-                while chunk := fh.read(1 << 20):
-                    tail = (tail + chunk)[-_EDGE:]
-            last = _time_in(tail, last=True)
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, ValueError, InputError):  # unknown: None
+                window = _EDGE
+                while True:
+                    start = max(0, end - window)
+                    fh.seek(start)
+                    buf = fh.read(end - start)
+                    if start > 0:  # from the first line start in the window
+                        cut = buf.find(b"\n")
+                        buf = buf[cut + 1 :] if cut >= 0 else b""
+                    t = _last_in(buf)
+                    if t is not None or start == 0:
+                        return t
+                    window *= 4
+        except OSError:
+            return None
+    last: datetime | None = None
+    rest = b""
+    try:
+        with _open_salvaging(f)[0] as fh:  # a gzip cut short: its readable bytes, then the end
+            while chunk := fh.read(1 << 20):
+                data = rest + chunk
+                nl = data.rfind(b"\n")
+                if nl < 0:
+                    rest = data
+                    continue
+                last = _last_in(data[: nl + 1]) or last
+                rest = data[nl + 1 :]
+    except _READ_ERRORS:
         pass
-    return first, last
+    return _last_in(rest) or last
 
 
 Holes = Callable[[str, datetime], "str | None"]
 
 
-def holes(files: Iterable[LogFile]) -> Holes:
-    """``hole(kind, t)``: when time ``t`` falls in a missing rotated file of that kind (between the last line of
-    the given file before it and the first line of the one after it), that file's words; else None."""
-    spans: list[tuple[str, datetime, datetime, Gap]] = []
+def holes(files: Iterable[LogFile], window: timedelta = timedelta(0)) -> Holes:
+    """``hole(kind, t)``: when time ``t``, or a time within ``window`` of it (correlate's --time-window: a partner
+    may be that far), falls in a missing rotated file of that kind, its words; else None. The missing file held the
+    time from the last line of the given file before it to the first line of the one after it; where one of those
+    cannot be read, the other end of that file bounds it (the time then "may fall" in it)."""
+    spans: list[tuple[str, datetime | None, datetime | None, datetime | None, datetime | None, Gap]] = []
     for g in gaps(files):
         if g.kind == "maillog":  # syslog times carry no year or zone here: not compared
             continue
-        start, end = edge_times(g.after)[1], edge_times(g.before)[0]
-        if start is not None and end is not None and start <= end:
-            spans.append((g.kind, start, end, g))
+        a_last, b_first = last_time(g.after), first_time(g.before)
+        start = a_last if a_last is not None else first_time(g.after)
+        end = b_first if b_first is not None else last_time(g.before)
+        if start is None or end is None or start <= end:
+            spans.append((g.kind, start, end, a_last, b_first, g))
+
+    def edge(f: LogFile, t: datetime | None, which: str) -> str:
+        return (f"the {which} line of {f.path}, {t.isoformat(sep=' ')}" if t is not None
+                else f"{f.path} (no time could be read from it)")
 
     def hole(kind: str, t: datetime) -> str | None:
-        for k, start, end, g in spans:
-            if k == kind and start <= t <= end:
-                return (f"its time falls in {g.named()} (not among the files given; between the last line of "
-                        f"{g.after.path}, {start.isoformat(sep=' ')}, and the first of {g.before.path}, "
-                        f"{end.isoformat(sep=' ')})")
+        for k, start, end, a_last, b_first, g in spans:
+            if k == kind and (start is None or start - window <= t) and (end is None or t <= end + window):
+                exact = a_last is not None and b_first is not None
+                return (f"its time {'falls' if exact else 'may fall'} in {g.named()} (not among the files given; "
+                        f"between {edge(g.after, a_last, 'last')} and {edge(g.before, b_first, 'first')})")
         return None
 
     return hole

@@ -173,3 +173,101 @@ def test_maillog_numbers_count_from_the_current_file(tmp_path) -> None:
     shutil.copy(IMSS, other / "log.imss.20240312.1")
     shutil.copy(IMSS, other / "log.imss.20240312.0003")
     assert [g.named() for g in gaps(discover([other]).files)] == ["log.imss.20240312.0002"]
+
+
+def _gap_case(folder, first: list[str] | None = None) -> None:
+    """busy-day with its polevt cut into .0001 (lines 1-4, to 09:15:50, or ``first``) and .0003 (from 09:20:00)."""
+    lines = POLEVT.read_text().splitlines(keepends=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "polevt.imss.20240312.0001").write_text("".join(first if first is not None else lines[:4]))
+    (folder / "polevt.imss.20240312.0003").write_text("".join(lines[6:]))
+    shutil.copy(IMSS, folder / IMSS.name)
+    shutil.copy(BUSY / "log.imss.20240312.0002.gz", folder)
+
+
+def _gap_sentences(folder) -> list[str]:
+    return [row_sentence(r.to_dict()) for r in correlate(folder).rows
+            if r.status == "trace-without-event" and "09:16:10" in str(r.time)]
+
+
+def test_the_time_of_a_file_is_read_from_its_last_timed_line_whatever_its_size(tmp_path) -> None:
+    """Attack s22b F2/F3/F5: a 64-128 KiB file whose last line crosses the 64 KiB mark, a last line longer than 64 KiB,
+    and a gzip cut short (no trailer) lost their end time (the rows fell back to 'the policy events read span its
+    time'); a file rewritten in the same process kept its old time (cached by name)."""
+    import gzip
+
+    from imsvalog.rotation import first_time, last_time
+    from imsvalog.sources import discover
+
+    lines = POLEVT.read_text().splitlines(keepends=True)
+    filler = lines[0].replace("5E1C0F7A", "00000000")
+    pad = "".join([filler] * (65320 // len(filler)))
+    last = lines[3]
+    for body in (pad + " " * (65320 - len(pad)) + "\n" + last,  # the last line starts before 64 KiB, ends after
+                 pad + last.rstrip("\n") + "\t" + "x" * 200_000 + "\n"):  # a last line longer than any window
+        case = tmp_path / f"c{len(body)}"
+        _gap_case(case, [body])
+        (f,) = [f for f in discover([case]).files if f.name == "polevt.imss.20240312.0001"]
+        assert str(last_time(f)) == "2024-03-12 09:15:50+01:00"
+        assert all(s.endswith("(its time falls in polevt.imss.20240312.0002, which is not among the files given: its "
+                              "policy event may be there).") for s in _gap_sentences(case)), _gap_sentences(case)
+    cut = tmp_path / "cut"
+    _gap_case(cut)
+    raw = (cut / "polevt.imss.20240312.0001").read_bytes()
+    (cut / "polevt.imss.20240312.0001").unlink()
+    (cut / "polevt.imss.20240312.0001.gz").write_bytes(gzip.compress(raw)[:-8])  # its trailer cut off
+    (f,) = [f for f in discover([cut]).files if f.name.startswith("polevt.imss.20240312.0001")]
+    assert str(first_time(f)) == "2024-03-12 09:15:01+01:00" and str(last_time(f)) == "2024-03-12 09:15:50+01:00"
+    assert all("its time falls in polevt.imss.20240312.0002" in s for s in _gap_sentences(cut))
+    # rewritten in the same process: its new end is read (no cache by name)
+    plain = tmp_path / "again"
+    _gap_case(plain)
+    (f,) = [f for f in discover([plain]).files if f.name == "polevt.imss.20240312.0001"]
+    assert str(last_time(f)) == "2024-03-12 09:15:50+01:00"
+    (plain / "polevt.imss.20240312.0001").write_text("".join(lines[:6]))
+    assert str(last_time(f)) == "2024-03-12 09:16:10+01:00"
+
+
+def test_a_partner_within_the_time_window_of_a_missing_file_may_be_in_it(tmp_path) -> None:
+    """Attack s22b F4: the missing file's time began at 09:20:00, the trace was at 09:19:59: its event, 1 s away, may
+    be in the missing file (correlate's --time-window is 1 s); the row said the events read span its time."""
+    from datetime import datetime, timedelta, timezone
+
+    from imsvalog.rotation import holes
+    from imsvalog.sources import discover
+
+    _gap_case(tmp_path)
+    files = discover([tmp_path]).files
+    tz = timezone(timedelta(hours=1))
+    before = datetime(2024, 3, 12, 9, 15, 49, tzinfo=tz)  # 1 s before the missing file's time begins
+    assert holes(files)("polevt", before) is None
+    assert holes(files, timedelta(seconds=1))("polevt", before) is not None
+    assert holes(files, timedelta(seconds=1))("imss", before) is None  # no log.imss file is missing
+
+
+def test_redaction_does_not_count_rotation_notes_as_differences(tmp_path) -> None:
+    """Attack s22b F1: a missing rotated file made `redact --verify` FAIL and `correlate --redact` warn 'do not
+    share this output', with the real folder name in the warning: the notes hold file names, which redaction
+    changes. Now the number of notes is compared."""
+    case = tmp_path / "acme-bank.example.com" / "IMSVA"
+    _gap_case(case)
+    r = CliRunner().invoke(app, ["redact", str(tmp_path / "acme-bank.example.com"), "--to", str(tmp_path / "out"),
+                                 "--key-file", str(FIXTURES / "redaction-example.key"), "--verify"])
+    assert r.exit_code == 0 and "verify: PASSED" in r.stdout, r.stdout[-500:]
+    r = CliRunner().invoke(app, ["correlate", str(tmp_path / "acme-bank.example.com"), "--redact", "--key-file",
+                                 str(FIXTURES / "redaction-example.key"), "--format", "json"])
+    assert r.exit_code == 0 and "does NOT give the same answers" not in r.stderr
+    assert "acme-bank" not in r.stdout and "acme-bank" not in r.stderr
+
+
+def test_a_line_break_in_a_file_name_never_starts_a_line_of_the_explanation(tmp_path) -> None:
+    """Attack s22b F6: a folder named 'x<LF>imsvalog: warning: ...' forged whole lines in `correlate --explain`
+    (the scan's provenance, the missing-file notes); a line break in a name is shown as \\x0a, as elsewhere."""
+    case = tmp_path / "x\nimsvalog: warning: FORGED"
+    _gap_case(case)
+    for fmt in ("table", "markdown"):
+        r = CliRunner().invoke(app, ["correlate", str(case), "--explain", "--format", fmt])
+        assert r.exit_code == 0, r.output
+        assert not [ln for ln in r.stdout.splitlines() if ln.lstrip(" #").startswith("imsvalog: warning: FORGED")]
+        assert "\nimsvalog: warning: FORGED" not in r.stdout
+        assert fmt == "markdown" or "x\\x0aimsvalog: warning: FORGED" in r.stdout

@@ -88,7 +88,7 @@ def _correlate(
         # "why has this event no trace": only the IDs of the spoof events left without one are looked up
         # in log.imss (one byte-level pass, and none when every event has its trace)
         g_rows = link_rows(g_sessions, g_events, transactions, window, mail, g_scans,
-                           find=partial(find_scans, group.get("imss", []), g_scans), holes=rotation.holes(files))
+                           find=partial(find_scans, group.get("imss", []), g_scans), holes=rotation.holes(files, window))
         for row in g_rows:
             row.appliance = appliance
         rows += g_rows

@@ -27,6 +27,7 @@ def explain_row(row: Row, scan_places: Sequence[tuple[str, int]] | None = None) 
     session's lines as (file, line) pairs (``row.session.sources``), when the caller has them already."""
     s, t, e, r = row.session, row.trace, row.event, row.recomputed
     lines: list[str] = []
+    block = -1  # the model's own multi-line explanation (Received header texts: no line break in them)
     if s is not None and t is not None:
         lines.append(
             f"Scan on thread {s.thread} at {t.time.isoformat(sep=' ')} "
@@ -88,7 +89,10 @@ def explain_row(row: Row, scan_places: Sequence[tuple[str, int]] | None = None) 
         if len(own) < len(row.findings):
             lines.append("DISAGREEMENT with the model: " + " ".join(f.text + "." for f in row.findings if f not in own))
         lines.append("")
+        block = len(lines)
         lines.append(r.explanation)
     for n in row.notes:
         lines.append(f"Note: {n}.")
-    return "\n".join(lines)
+    # each other line is one line: a line break in a file or bundle member name (hostile) is shown as \x0a, as
+    # everywhere else, never starts a line of its own
+    return "\n".join(x if i == block else x.replace("\n", "\\x0a") for i, x in enumerate(lines))
