@@ -688,18 +688,30 @@ class _ImssColumns:
         })
         self.n += int(keep.sum())
 
-    def state(self) -> dict[str, Any]:
+    def state(self, memfd: int | None = None) -> dict[str, Any]:
         """What :meth:`join` needs of these columns (sent from the worker: numpy arrays, lists of
-        distinct values, rejects)."""
+        distinct values, rejects).  ``memfd``: a memory file the numeric columns are written into, piece by
+        piece (no column of all the rows is made here), each replaced by where it is (:class:`_InMemoryFile`)."""
         import numpy as np
 
         parts, self.parts = self.parts, []
-        cat = {}
+        cat: dict[str, Any] = {}
+        at = 0
         for name in list(parts[0]) if parts else []:
-            col = np.concatenate([p.pop(name) for p in parts])
-            if col.dtype == np.int64 and name not in ("pid", "tid") and len(col) and -1 <= col.min() and col.max() < 1 << 31:
-                col = col.astype(np.int32)  # codes and line numbers: half the bytes to send
-            cat[name] = col
+            pieces = [p.pop(name) for p in parts]
+            dtype = pieces[0].dtype
+            if dtype == np.int64 and name not in ("pid", "tid"):
+                full = [c for c in pieces if len(c)]
+                if full and -1 <= min(int(c.min()) for c in full) and max(int(c.max()) for c in full) < 1 << 31:
+                    dtype = np.dtype(np.int32)  # codes and line numbers: half the bytes to send
+            if memfd is not None and dtype.kind in "iub":
+                written = _pieces_to_memory(pieces, dtype, memfd, at)
+                if written is not None:
+                    cat[name], at = written
+                    continue
+                memfd = None  # a write failed: this column and the rest are pickled
+            col = np.concatenate(pieces)
+            cat[name] = col if col.dtype == dtype else col.astype(dtype)
         return {
             "n": self.n, "columns": cat, "shapes": list(self.shapes.items()),
             "times": np.array(self.distinct_times, dtype="int64").reshape(-1, 2), "threads": list(self.threads),
@@ -1044,7 +1056,7 @@ def _imss_part(_emit: Any, f: LogFile, start: int, keep_rejects: bool, memfd: in
     """The worker's part of :func:`imss_frame` (a :class:`~imsvalog.workers.StreamedPart` that sends no
     pieces: ``_emit`` unused): the file from ``start`` (a line start) to its end, as
     :meth:`_ImssColumns.state` (lines numbered from 1 at ``start``); its numeric columns written into
-    ``memfd`` when given (:func:`_columns_to_memory`)."""
+    ``memfd`` when given."""
     from .imss_cut import views_work
 
     rejects: list[Reject] | None = [] if keep_rejects else None
@@ -1052,10 +1064,7 @@ def _imss_part(_emit: Any, f: LogFile, start: int, keep_rejects: bool, memfd: in
     with _gc_paused():
         for unit in _units(f, rejects, start):
             cols.add(unit)
-        state = cols.state()
-    if memfd is not None:
-        _columns_to_memory(state["columns"], memfd)
-    return state
+        return cols.state(memfd)
 
 
 class _InMemoryFile:
@@ -1081,23 +1090,24 @@ def _memory_file() -> int | None:
         return None
 
 
-def _columns_to_memory(columns: dict[str, Any], fd: int) -> None:
-    """The worker's numeric columns written one after the other into the memory file ``fd`` (each at a multiple
-    of 64 bytes), replaced in ``columns`` by where they are (:class:`_InMemoryFile`).  A write that fails
-    leaves the rest to be pickled."""
-    at = 0
-    for name, col in list(columns.items()):
-        if col.dtype.kind not in "iub" or not len(col):
-            continue
-        data = memoryview(col).cast("B") if col.flags.c_contiguous else memoryview(col.copy()).cast("B")
-        try:
+def _pieces_to_memory(pieces: list[Any], dtype: Any, fd: int, at: int) -> tuple[_InMemoryFile, int] | None:
+    """One column given as pieces (numpy arrays) written as ``dtype`` one after the other into the memory file
+    ``fd`` from byte ``at``: where it is, and where the next column goes (a multiple of 64 bytes).  None
+    when a write fails."""
+    import numpy as np
+
+    start, n = at, 0
+    try:
+        for piece in pieces:
+            data = memoryview(np.ascontiguousarray(piece, dtype=dtype)).cast("B")
             done = 0
             while done < len(data):
                 done += os.pwrite(fd, data[done:], at + done)
-        except OSError:
-            return
-        columns[name] = _InMemoryFile(at, col.dtype.str, len(col))
-        at += -(-len(data) // 64) * 64
+            at += len(data)
+            n += len(piece)
+    except OSError:
+        return None
+    return _InMemoryFile(start, np.dtype(dtype).str, n), start + -(-(at - start) // 64) * 64
 
 
 def _columns_from_memory(columns: dict[str, Any], fd: int) -> None:
@@ -1108,12 +1118,11 @@ def _columns_from_memory(columns: dict[str, Any], fd: int) -> None:
     import numpy as np
 
     placed = {name: c for name, c in columns.items() if isinstance(c, _InMemoryFile)}
-    if not placed:
-        return
     size = os.fstat(fd).st_size
-    mapped = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
-    for name, c in placed.items():
-        columns[name] = np.frombuffer(mapped, dtype=np.dtype(c.dtype), count=c.n, offset=c.at)
+    mapped = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE) if size else None
+    for name, c in placed.items():  # a part whose every line was a reject: empty columns, an empty file
+        got = np.zeros(0, dtype=np.dtype(c.dtype)) if not c.n else np.frombuffer(mapped, dtype=np.dtype(c.dtype), count=c.n, offset=c.at)  # type: ignore[arg-type]
+        columns[name] = got
 
 
 #: a column of plain decimals (no sign, exponent or blanks; at most 300 digits, so always finite), one a line:

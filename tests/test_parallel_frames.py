@@ -215,3 +215,14 @@ def test_the_workers_columns_in_a_memory_file_or_pickled_give_the_record_paths_f
     if memory_file:
         assert any(placed) and all({"time", "line", "pid", "lead"} <= set(names) for names in placed if names)
         assert not any("body" in names for names in placed)  # strings are pickled
+
+
+def test_a_second_part_of_only_rejects_gives_the_record_paths_frame(tmp_path: Path, split_every_file: pytest.MonkeyPatch) -> None:
+    # stop 22: the worker's columns then have no rows: an empty memory file, nothing to map
+    lines = [b"2024/03/12 09:15:%02d GMT+09:00 [1:2] [INFO] Scanner: message %d" % (i % 60, i) for i in range(100)]
+    p = tmp_path / "log.imss.20240312.0001"
+    p.write_bytes(b"\n".join(lines + [b"not a log.imss line %d" % i for i in range(100)]) + b"\n")
+    split_every_file.setattr(columns, "PARENT_SHARE", 0.9)  # the cut falls among the rejects
+    seen = _parts_read(split_every_file)
+    _both("imss", [p])
+    assert seen and seen[0] > 100, seen  # this process read every good line and some rejects
