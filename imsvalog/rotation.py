@@ -179,57 +179,78 @@ def first_time(f: LogFile, limit: int = 1 << 23) -> datetime | None:
     return None
 
 
+#: a plain file is read back at most this far from its end for its last time
+BACK_LIMIT = 1 << 26
+
+
+def _last_in_block(data: bytes, after: bytes, at_start: bool) -> datetime | None:
+    """The last time at a line start inside ``data`` (``after``: the bytes that follow it in the file, enough to
+    finish a time that crosses the block's end); the block's own first byte counts as a line start only at the
+    file's start."""
+    buf = data + after
+    pos = len(data)
+    while True:
+        nl = data.rfind(b"\n", 0, pos)
+        if nl < 0:
+            return _at(_TIME_AT.match(buf, 0)) if at_start else None
+        t = _at(_TIME_AT.match(buf, nl + 1)) if nl + 1 < len(data) or after else None
+        if t is not None:
+            return t
+        pos = nl
+
+
 def last_time(f: LogFile) -> datetime | None:
     """The time of the file's last line that begins with one (None when none does, or it cannot be read at all).
-    A plain file is read backwards from its end, in windows growing until one holds a timed line start (a last line
-    longer than a window is no problem); a gzip or bundle member is read through, and when its end cannot be read
-    (cut short), the last time read before is kept."""
+    A plain file is read back from its end 1 MiB at a time, at most :data:`BACK_LIMIT` bytes; a gzip or bundle
+    member is read through (holding only the head of the line not yet ended), and when its end cannot be read (cut
+    short), the last time read before is kept. Memory stays bounded either way."""
+    step = 1 << 20
     if _plain(f):
         try:
             with open(f.path, "rb") as fh:
-                end = fh.seek(0, 2)
-                window = _EDGE
-                while True:
-                    start = max(0, end - window)
+                size = end = fh.seek(0, 2)
+                after = b""
+                while end > 0 and size - end < BACK_LIMIT:
+                    start = max(0, end - step)
                     fh.seek(start)
-                    buf = fh.read(end - start)
-                    if start > 0:  # from the first line start in the window
-                        cut = buf.find(b"\n")
-                        buf = buf[cut + 1 :] if cut >= 0 else b""
-                    t = _last_in(buf)
-                    if t is not None or start == 0:
+                    data = fh.read(end - start)
+                    t = _last_in_block(data, after, start == 0)
+                    if t is not None:
                         return t
-                    window *= 4
+                    after, end = data[:64], start
         except OSError:
             return None
+        return None
     last: datetime | None = None
-    rest = b""
+    head = b""  # the first bytes of the line not yet ended (enough for its time)
     try:
         with _open_salvaging(f)[0] as fh:  # a gzip cut short: its readable bytes, then the end
-            while chunk := fh.read(1 << 20):
-                data = rest + chunk
-                nl = data.rfind(b"\n")
+            while chunk := fh.read(step):
+                nl = chunk.rfind(b"\n")
                 if nl < 0:
-                    rest = data
+                    head = (head + chunk[:64])[:64]
                     continue
-                last = _last_in(data[: nl + 1]) or last
-                rest = data[nl + 1 :]
+                first = chunk.find(b"\n")
+                t = _last_in_block(chunk[first + 1 : nl + 1], b"", False) if first < nl else None
+                last = t or _at(_TIME_AT.match((head + chunk[:first])[:64] + b"\n")) or last
+                head = chunk[nl + 1 : nl + 65]
     except _READ_ERRORS:
         pass
-    return _last_in(rest) or last
+    return _at(_TIME_AT.match(head + b"\n")) or last
 
 
 Holes = Callable[[str, datetime], "str | None"]
 
 
 def holes(files: Iterable[LogFile], window: timedelta = timedelta(0)) -> Holes:
-    """``hole(kind, t)``: when time ``t``, or a time within ``window`` of it (correlate's --time-window: a partner
-    may be that far), falls in a missing rotated file of that kind, its words; else None. The missing file held the
-    time from the last line of the given file before it to the first line of the one after it; where one of those
-    cannot be read, the other end of that file bounds it (the time then "may fall" in it)."""
+    """``hole(kind, t)``: words when time ``t`` falls in a missing rotated log.imss or polevt.imss file (the kinds
+    rows are partnered across), or is within ``window`` of its time (correlate's --time-window: a partner may be that
+    far); else None. The missing file held the time from the last timed line of the given file before it to the
+    first of the one after it; where one of those is not found, the other end of that file bounds it (the time then
+    "may fall" in it)."""
     spans: list[tuple[str, datetime | None, datetime | None, datetime | None, datetime | None, Gap]] = []
     for g in gaps(files):
-        if g.kind == "maillog":  # syslog times carry no year or zone here: not compared
+        if g.kind not in ("imss", "polevt"):  # msgtra and maillog times are never asked about (maillog: no year)
             continue
         a_last, b_first = last_time(g.after), first_time(g.before)
         start = a_last if a_last is not None else first_time(g.after)
@@ -239,14 +260,20 @@ def holes(files: Iterable[LogFile], window: timedelta = timedelta(0)) -> Holes:
 
     def edge(f: LogFile, t: datetime | None, which: str) -> str:
         return (f"the {which} line of {f.path}, {t.isoformat(sep=' ')}" if t is not None
-                else f"{f.path} (no time could be read from it)")
+                else f"{f.path}, whose {which} time was not found")
 
     def hole(kind: str, t: datetime) -> str | None:
         for k, start, end, a_last, b_first, g in spans:
-            if k == kind and (start is None or start - window <= t) and (end is None or t <= end + window):
-                exact = a_last is not None and b_first is not None
-                return (f"its time {'falls' if exact else 'may fall'} in {g.named()} (not among the files given; "
-                        f"between {edge(g.after, a_last, 'last')} and {edge(g.before, b_first, 'first')})")
+            if k != kind or (start is not None and t < start - window) or (end is not None and t > end + window):
+                continue
+            where = (f"{g.named()} (not among the files given; between {edge(g.after, a_last, 'last')} and "
+                     f"{edge(g.before, b_first, 'first')})")
+            if start is not None and t < start:
+                return f"its time is {(start - t).total_seconds():g} s before that of {where}"
+            if end is not None and t > end:
+                return f"its time is {(t - end).total_seconds():g} s after that of {where}"
+            exact = a_last is not None and b_first is not None
+            return f"its time {'falls' if exact else 'may fall'} in {where}"
         return None
 
     return hole

@@ -271,3 +271,77 @@ def test_a_line_break_in_a_file_name_never_starts_a_line_of_the_explanation(tmp_
         assert not [ln for ln in r.stdout.splitlines() if ln.lstrip(" #").startswith("imsvalog: warning: FORGED")]
         assert "\nimsvalog: warning: FORGED" not in r.stdout
         assert fmt == "markdown" or "x\\x0aimsvalog: warning: FORGED" in r.stdout
+
+
+def test_a_neighbours_end_is_read_in_bounded_memory(tmp_path) -> None:
+    """Attack s22c N1/N2: a gzip neighbour ending in one long line without a newline was held whole and copied again
+    and again (1.1 MB of gzip: 77 s, 581 MB); a plain neighbour with a NUL-filled tail was read back in windows
+    growing to the whole file (1 GB: 1 GB of memory). Now a stream keeps only the head of the line not yet ended and
+    a plain file is read back 1 MiB at a time, at most rotation.BACK_LIMIT bytes."""
+    import gzip
+    import tracemalloc
+
+    from imsvalog.rotation import BACK_LIMIT, last_time
+    from imsvalog.sources import LogFile
+
+    body = POLEVT.read_bytes()[: POLEVT.read_bytes().index(b"\n2024/03/12 09:16:10") + 1]  # to 09:15:50
+    gz = tmp_path / "polevt.imss.20240312.0001.gz"
+    with gzip.open(gz, "wb", compresslevel=1) as fh:
+        fh.write(body)
+        for _ in range(32):
+            fh.write(b"\0" * (1 << 20))  # 32 MiB more, no newline
+    plain = tmp_path / "polevt.imss.20240312.0002"
+    plain.write_bytes(body)
+    with open(plain, "r+b") as fh:
+        fh.truncate(len(body) + (8 << 20))  # 8 MiB of NULs after the last line
+    far = tmp_path / "polevt.imss.20240312.0003"
+    far.write_bytes(body)
+    with open(far, "r+b") as fh:
+        fh.truncate(len(body) + BACK_LIMIT + (1 << 20))  # its last line further back than the limit
+    for path, want in ((gz, "2024-03-12 09:15:50+01:00"), (plain, "2024-03-12 09:15:50+01:00"), (far, "None")):
+        tracemalloc.start()
+        got = last_time(LogFile(path, "polevt", "20240312", 1))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert str(got) == want, path
+        assert peak < 6 << 20, (path, peak)
+
+
+def test_a_time_near_a_missing_file_is_not_said_to_fall_in_it(tmp_path) -> None:
+    """Attack s22c N3/N4/N5: a trace 1 s before a missing file's time was said to 'fall in' it; a first timed line
+    past 8 MiB was 'no time could be read from it' (the run had read it); msgtra neighbours were read for a time
+    nothing asks about."""
+    from datetime import datetime, timedelta, timezone
+
+    from imsvalog import rotation
+    from imsvalog.sources import discover
+
+    _gap_case(tmp_path)
+    tz = timezone(timedelta(hours=1))
+    hole = rotation.holes(discover([tmp_path]).files, timedelta(seconds=1))
+    words = hole("polevt", datetime(2024, 3, 12, 9, 15, 49, tzinfo=tz))
+    assert words is not None and words.startswith("its time is 1 s before that of polevt.imss.20240312.0002 (not among"), \
+        words
+    assert hole("polevt", datetime(2024, 3, 12, 9, 18, tzinfo=tz)).startswith("its time falls in polevt.imss.")
+    assert hole("polevt", datetime(2024, 3, 12, 9, 20, 1, tzinfo=tz)).startswith("its time is 1 s after that of")
+    assert hole("polevt", datetime(2024, 3, 12, 9, 20, 2, tzinfo=tz)) is None
+    late = tmp_path / "late"
+    _gap_case(late)
+    third = late / "polevt.imss.20240312.0003"
+    third.write_bytes((b"x" * 999_999 + b"\n") * 9 + third.read_bytes())  # its first time past 8 MiB
+    words = rotation.holes(discover([late]).files)("polevt", datetime(2024, 3, 12, 9, 18, tzinfo=tz))
+    assert words is not None and words.startswith("its time may fall in") and "whose first time was not found" in words
+    assert "could be read" not in words
+    asked = []
+    m = tmp_path / "m"
+    _gap_case(m)
+    for f in ("msgtra.imss.20240312.0001", "msgtra.imss.20240312.0003"):
+        shutil.copy(BUSY / "msgtra.imss.20240312.0001", m / f)
+    real = rotation.last_time
+    try:
+        rotation.last_time = lambda f: asked.append(f.kind) or real(f)  # type: ignore[assignment]
+        assert [g.kind for g in rotation.gaps(discover([m]).files)] == ["polevt", "msgtra"]
+        rotation.holes(discover([m]).files)
+    finally:
+        rotation.last_time = real  # type: ignore[assignment]
+    assert asked == ["polevt"]

@@ -694,10 +694,10 @@ def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None, near:
                   hole: str | None = None) -> str:
     """Why a trace whose filter fired has no policy event; ``near``: the events without trace it is the nearest
     trace of (:func:`.unpaired.trace_words`), said whether or not polevt.imss covers its time."""
-    if hole is not None:  # a rotated polevt.imss file of its time was left out
-        return f"{NO_EVENT_IN_GAP}: {hole}" + (f"; {near}" if near else "")
     if coverage is None:
         return NO_EVENTS_READ
+    if hole is not None and _near_span(t, coverage):  # a rotated polevt.imss file of its time was left out
+        return f"{NO_EVENT_IN_GAP}: {hole}" + (f"; {near}" if near else "")
     if not _near_span(t, coverage):
         return (
             f"the policy events read span {coverage[0].isoformat(sep=' ')} to {coverage[1].isoformat(sep=' ')}; "
