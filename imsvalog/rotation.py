@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .errors import InputError
-from .grammars.common import BadTime, make_time
+from .grammars.common import OFFSET_PATTERN, BadTime, make_time
 from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging
 
 #: the kinds whose rotated files are numbered (syslog views and files named by their content are not)
 NUMBERED = ("imss", "polevt", "msgtra", "maillog")
-#: how much of a file's start and end is searched for a line's time
-_EDGE = 1 << 16
 #: a log.imss, polevt.imss or msgtra.imss line's time at a line start (``_TIME_AT.match(buf, pos)``: at ``pos``)
-_TIME_AT = re.compile(rb"(\d{4}/\d{2}/\d{2})[ \t]+(\d{2}:\d{2}:\d{2})[ \t]+GMT([+-]\d{1,2}:?\d{2})(?=[ \t\r\n])")
+#: (the offset as the grammars take it: ``GMT+9`` too)
+_TIME_AT = re.compile(rb"(\d{4}/\d{2}/\d{2})[ \t]+(\d{2}:\d{2}:\d{2})[ \t]+GMT(" + OFFSET_PATTERN.encode()
+                      + rb")(?=[ \t\r\n])")
 _TIME = re.compile(rb"(?m)^" + _TIME_AT.pattern)
 
 
@@ -135,19 +135,6 @@ def _at(m: re.Match[bytes] | None) -> datetime | None:
         return None
 
 
-def _last_in(buf: bytes) -> datetime | None:
-    """The time of the last line of ``buf`` (which starts at a line start) that begins with one, walking back
-    line by line (usually the last line: one step)."""
-    pos = len(buf)
-    while pos > 0:
-        start = buf.rfind(b"\n", 0, pos - 1) + 1
-        t = _at(_TIME_AT.match(buf, start))
-        if t is not None:
-            return t
-        pos = start
-    return None
-
-
 #: errors that end reading a file early: what was read until then is kept
 _READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile, ValueError, InputError)
 
@@ -171,12 +158,17 @@ def first_time(f: LogFile, limit: int = 1 << 23) -> datetime | None:
         with _open_salvaging(f)[0] as fh:  # a gzip cut short: its readable bytes, then the end
             while len(buf) < limit and (chunk := fh.read(1 << 20)):
                 buf += chunk
-                t = _at(_TIME.search(buf))
+                t = _first_in(buf)
                 if t is not None:
                     return t
     except _READ_ERRORS:
-        return _at(_TIME.search(buf))
+        return _first_in(buf)
     return None
+
+
+def _first_in(buf: bytes) -> datetime | None:
+    """The first time at a line start of ``buf`` that is a real time (``2024/13/45 ...`` is not)."""
+    return next((t for m in _TIME.finditer(buf) if (t := _at(m)) is not None), None)
 
 
 #: a plain file is read back at most this far from its end for its last time
@@ -231,12 +223,12 @@ def last_time(f: LogFile) -> datetime | None:
                     head = (head + chunk[:64])[:64]
                     continue
                 first = chunk.find(b"\n")
-                t = _last_in_block(chunk[first + 1 : nl + 1], b"", False) if first < nl else None
+                t = _last_in_block(chunk[first + 1 : nl + 1], b"", True) if first < nl else None  # at a line start
                 last = t or _at(_TIME_AT.match((head + chunk[:first])[:64] + b"\n")) or last
                 head = chunk[nl + 1 : nl + 65]
     except _READ_ERRORS:
         pass
-    return _at(_TIME_AT.match(head + b"\n")) or last
+    return _at(_TIME_AT.match(head)) or last  # a last line without newline: as a plain file's
 
 
 Holes = Callable[[str, datetime], "str | None"]

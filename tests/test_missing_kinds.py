@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from typer.testing import CliRunner
 
 from imsvalog.cli import app
@@ -345,3 +347,29 @@ def test_a_time_near_a_missing_file_is_not_said_to_fall_in_it(tmp_path) -> None:
     finally:
         rotation.last_time = real  # type: ignore[assignment]
     assert asked == ["polevt"]
+
+
+@pytest.mark.parametrize("case", ["two timed lines", "timed then untimed", "zone GMT+1", "a time alone at the end"])
+def test_a_gzip_and_a_plain_file_give_the_same_last_time(tmp_path, case: str) -> None:
+    """Attack s22d F1-F3: a gzip neighbour skipped the first whole line of each 1 MiB chunk (a 2-line gzip gave its
+    first line's time); `GMT+1` (which the grammar reads) was no time to rotation; a last line that is only a time
+    and no newline (a reject for the parser) counted in a gzip, not in a plain file."""
+    import gzip
+
+    from imsvalog.rotation import first_time, last_time
+    from imsvalog.sources import LogFile
+
+    a, b = "2024/03/12 10:00:00 GMT+08:00 [1:2] a\n", "2024/03/12 11:00:00 GMT+08:00 [1:2] b\n"
+    data, want = {
+        "two timed lines": (a + b, "2024-03-12 11:00:00+08:00"),
+        "timed then untimed": (a + b + "  continued\n", "2024-03-12 11:00:00+08:00"),
+        "zone GMT+1": (a.replace("+08:00", "+1") + b.replace("+08:00", "+1"), "2024-03-12 11:00:00+01:00"),
+        "a time alone at the end": (a + "2024/03/12 11:00:00 GMT+08:00", "2024-03-12 10:00:00+08:00"),
+    }[case]
+    plain, gz = tmp_path / "polevt.imss.20240312.0001", tmp_path / "polevt.imss.20240312.0002.gz"
+    plain.write_text(data)
+    gz.write_bytes(gzip.compress(data.encode()))
+    for path in (plain, gz):
+        f = LogFile(path, "polevt", "20240312", 1)
+        assert str(last_time(f)) == want, path
+        assert str(first_time(f)).startswith("2024-03-12 10:00:00"), path
