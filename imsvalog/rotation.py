@@ -173,11 +173,14 @@ def _first_in(buf: bytes) -> datetime | None:
 
 #: a plain file is read back at most this far from its end for its last time
 BACK_LIMIT = 1 << 26
+#: how much of a line's start is held to read its time (the grammar allows any run of blanks between date, clock and
+#: offset; a time not within it is not taken, never taken cut short)
+_HEAD = 1 << 12
 
 
 def _last_in_block(data: bytes, after: bytes, at_start: bool) -> datetime | None:
-    """The last time at a line start inside ``data`` (``after``: the bytes that follow it in the file, enough to
-    finish a time that crosses the block's end); the block's own first byte counts as a line start only at the
+    """The last time at a line start inside ``data`` (``after``: the first :data:`_HEAD` bytes that follow it in
+    the file, to finish a time that crosses the block's end); the block's own first byte counts as a line start only at the
     file's start."""
     buf = data + after
     pos = len(data)
@@ -209,7 +212,7 @@ def last_time(f: LogFile) -> datetime | None:
                     t = _last_in_block(data, after, start == 0)
                     if t is not None:
                         return t
-                    after, end = data[:64], start
+                    after, end = data[:_HEAD], start
         except OSError:
             return None
         return None
@@ -220,12 +223,16 @@ def last_time(f: LogFile) -> datetime | None:
             while chunk := fh.read(step):
                 nl = chunk.rfind(b"\n")
                 if nl < 0:
-                    head = (head + chunk[:64])[:64]
+                    head = (head + chunk[:_HEAD])[:_HEAD]
                     continue
                 first = chunk.find(b"\n")
                 t = _last_in_block(chunk[first + 1 : nl + 1], b"", True) if first < nl else None  # at a line start
-                last = t or _at(_TIME_AT.match((head + chunk[:first])[:64] + b"\n")) or last
-                head = chunk[nl + 1 : nl + 65]
+                line = head + chunk[: min(first, _HEAD)]
+                # the line that began before this chunk; its end known only when it was held whole (a line cut
+                # at _HEAD bytes never yields a time cut short: 'GMT+100' of 'GMT+1000')
+                ended = line[:_HEAD] + b"\n" if len(line) <= _HEAD else line[:_HEAD]
+                last = t or _at(_TIME_AT.match(ended)) or last
+                head = chunk[nl + 1 : nl + 1 + _HEAD]
     except _READ_ERRORS:
         pass
     return _at(_TIME_AT.match(head)) or last  # a last line without newline: as a plain file's

@@ -349,7 +349,8 @@ def test_a_time_near_a_missing_file_is_not_said_to_fall_in_it(tmp_path) -> None:
     assert asked == ["polevt"]
 
 
-@pytest.mark.parametrize("case", ["two timed lines", "timed then untimed", "zone GMT+1", "a time alone at the end"])
+@pytest.mark.parametrize("case", ["two timed lines", "timed then untimed", "zone GMT+1", "a time alone at the end",
+                                  "wide blanks", "wide blanks across a block"])
 def test_a_gzip_and_a_plain_file_give_the_same_last_time(tmp_path, case: str) -> None:
     """Attack s22d F1-F3: a gzip neighbour skipped the first whole line of each 1 MiB chunk (a 2-line gzip gave its
     first line's time); `GMT+1` (which the grammar reads) was no time to rotation; a last line that is only a time
@@ -360,11 +361,18 @@ def test_a_gzip_and_a_plain_file_give_the_same_last_time(tmp_path, case: str) ->
     from imsvalog.sources import LogFile
 
     a, b = "2024/03/12 10:00:00 GMT+08:00 [1:2] a\n", "2024/03/12 11:00:00 GMT+08:00 [1:2] b\n"
+    wide = "2024/03/12" + " " * 60 + "11:00:00 GMT+08:00 b\n"
     data, want = {
         "two timed lines": (a + b, "2024-03-12 11:00:00+08:00"),
         "timed then untimed": (a + b + "  continued\n", "2024-03-12 11:00:00+08:00"),
         "zone GMT+1": (a.replace("+08:00", "+1") + b.replace("+08:00", "+1"), "2024-03-12 11:00:00+01:00"),
         "a time alone at the end": (a + "2024/03/12 11:00:00 GMT+08:00", "2024-03-12 10:00:00+08:00"),
+        # attack s22e: blanks the grammar allows pushed the offset past the 64 bytes held: 'GMT+1000' read '+100'
+        # (a one-line file: the line a gzip chunk begins with)
+        "wide blanks": ("2024/03/12" + " " * 38 + "10:00:00 GMT+1000\t[1:2] b\n", "2024-03-12 10:00:00+10:00"),
+        # the wide line 11 bytes before the 1 MiB block boundary counted back from the end, an untimed line after it
+        "wide blanks across a block": (a + wide + "y" * ((1 << 20) + 11 - len(wide) - 1) + "\n",
+                                       "2024-03-12 11:00:00+08:00"),
     }[case]
     plain, gz = tmp_path / "polevt.imss.20240312.0001", tmp_path / "polevt.imss.20240312.0002.gz"
     plain.write_text(data)
