@@ -1084,7 +1084,7 @@ class _Marker:
                 for j, t in ws or ():
                     per_block[j].append(t)
             for j, ((_, _, b), items) in enumerate(zip(self.held, per_block)):
-                if _batched(items) and all(_BRACKETED.fullmatch(t[3]) for t in items):
+                if _batched(items):
                     taken, nl = _take_batch(b.data, items, b.nl)
                     found[j] = ({id(t): got for t, got in zip(items, taken)}, nl)
         for ws in windows:
@@ -1418,8 +1418,8 @@ def _segments(files: Sequence[LogFile], runs: Sequence[_Run]) -> dict[int, list[
 
 def _overlap_much(files: Sequence[LogFile], runs: Sequence[_Run]) -> bool:
     """Do the runs overlap so much in some file (their spans there add up to more than :data:`_BATCH_FROM` times
-    the bytes from the first one's start to the last one's end) that reading them together is worth holding
-    all their lines at once?"""
+    the bytes from the first one's start to the last one's end) that reading them in one pass is worth it (their
+    lines then held together within :data:`_READ_BUDGET`)?"""
     if len(runs) < 2:
         return False
     for fi, segs in _segments(files, runs).items():
@@ -1508,25 +1508,20 @@ _Take = tuple[int, int, int, bytes, "array[int]", list[bytes]]
 
 
 def _batched(items: Sequence[_Take]) -> bool:
-    """Are these runs' windows worth cutting in one pass (:data:`_BATCH_FROM`)?"""
+    """Are these runs' windows worth cutting in one pass (:data:`_BATCH_FROM`), and can they be (every tag a
+    bracketed word, as :func:`_take_batch` finds them)?"""
     if len(items) < 2:
         return False
     lo, hi = min(t[0] for t in items), max(t[1] for t in items)
-    return sum(t[1] - t[0] for t in items) > _BATCH_FROM * (hi - lo)
+    return sum(t[1] - t[0] for t in items) > _BATCH_FROM * (hi - lo) and all(_BRACKETED.fullmatch(t[3]) for t in items)
 
 
-def _take_many(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None = None) -> None:
-    """:func:`_take_lines` for several runs in the same data (``nl`` as there): one run at a time, or, when many
-    overlap (:func:`_batched`), all in one pass over their lines (:func:`_take_batch`): the same lines."""
-    for _ in _take_many_lazily(data, items, nl):
-        pass
-
-
-def _take_many_lazily(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None = None) -> Iterator[_Take]:
-    """:func:`_take_many`, each item given as soon as its lines are in it: the lines' places of all are found
-    first (:func:`_take_batch`, when batched) but each one's bytes are copied only when it is given, so a
-    caller that lets each go before the next holds one item's lines at a time."""
-    if _batched(items) and all(_BRACKETED.fullmatch(t[3]) for t in items):
+def _take_many(data: bytes, items: Sequence[_Take], nl: NDArray[np.intp] | None = None) -> Iterator[_Take]:
+    """:func:`_take_lines` for several runs in the same data (``nl`` as there), each item given as soon as its
+    lines are in it: one run at a time, or, when many overlap (:func:`_batched`), the lines' places of all found in
+    one pass (:func:`_take_batch`: the same lines) and each one's bytes copied only when it is given, so a caller
+    that lets each go before the next holds one item's lines at a time."""
+    if _batched(items):
         taken, nl = _take_batch(data, items, nl)
         for item, got in zip(items, taken):
             _fill_take(data, item, got, nl)
@@ -1625,7 +1620,7 @@ def _take_run_lines(
     lines are copied and joined in turn (a line that names many runs' tags is never copied for all of them
     at once); ``budget`` as :func:`_read_runs` spends it."""
     items: list[_Take] = [(lo, hi, line, run.tag, array("q"), []) for lo, hi, line, run in pieces]
-    for (_, _, _, run), (_, _, _, _, numbers, raws) in zip(pieces, _take_many_lazily(data, items, nl)):
+    for (_, _, _, run), (_, _, _, _, numbers, raws) in zip(pieces, _take_many(data, items, nl)):
         if numbers:
             joined = b"\n".join(raws)
             raws.clear()
