@@ -21,7 +21,11 @@ scan_finished       joins and closes the session, giving its internal ID
 
 Each session says which boundaries it saw (``start``: the marker that opened it;
 ``end``: ``scan_finished``, ``next_scan`` or ``end_of_input``).  Files are read in
-rotation order, so a session that crosses ``.0001`` -> ``.0002`` is one session.
+rotation order, so a session that crosses ``.0001`` -> ``.0002`` is one session; but
+never across a rotated file missing between two given ones (:func:`gap_after`): a
+session open at the end of the file before the gap ends there, as at the end of the
+input (``end_of_input``, :attr:`ScanSession.next_missing` naming the missing file),
+and the thread's lines after the gap start a new one.
 Generic lines do not move boundaries and are not kept.
 """
 
@@ -51,6 +55,7 @@ from .records import (
     Source,
     SpoofVerdict,
 )
+from .sources import LogFile
 
 SPOOF_FILTER = "AntiSpoofFilter"
 
@@ -526,6 +531,9 @@ class ScanSession:
     final_actions: list[str] = field(default_factory=list)
     traces: list[SpoofTrace] = field(default_factory=list)
     finished: bool = False
+    #: the rotated file(s) missing right after the session's last file, when the session was cut there
+    #: (``end`` is then ``end_of_input``): what the thread logged next is in a file not given
+    next_missing: str | None = None
 
     @property
     def first_time(self) -> datetime:
@@ -578,6 +586,9 @@ class ScanSession:
     def boundaries(self) -> str:
         """How the session was cut, in words: ``from its Accept connection line to its Scan finished line``."""
         start = _START_WORDS.get(self.start, f"its first {self.start.replace('_', ' ')} line")
+        if self.end == "end_of_input" and self.next_missing is not None:
+            return (f"from {start} to the end of its file (no Scan finished line; the next file, "
+                    f"{self.next_missing}, is not among the files given)")
         return f"from {start} to {_END_WORDS[self.end]}"
 
     def to_row(self) -> dict[str, Any]:
@@ -744,13 +755,30 @@ class SessionBuilder:
                 trace.filter_result = rec
             trace.fed.append(rec)
 
-    def flush(self) -> list[ScanSession]:
-        """Close what is still open at the end of the input."""
+    def flush(self, next_missing: str | None = None) -> list[ScanSession]:
+        """Close what is still open at the end of the input, or (``next_missing``: the rotated file(s) missing after
+        the file just fed) at the end of a file that a gap follows: no session is joined across it."""
         out = [s for s in self.open.values()]
         for s in out:
             s.end = "end_of_input"
+            s.next_missing = next_missing
         self.open.clear()
         return sorted(out, key=lambda s: (s.records[0].source.file, s.records[0].source.line))
+
+
+def gap_after(files: Sequence[LogFile]) -> dict[int, str]:
+    """``{i: names}``: after ``files[i]`` (in reading order) comes a rotated file that is not given (``names``: the
+    missing file or files, :meth:`~imsvalog.rotation.Gap.named`), so no scan session is joined across it.  Files
+    that follow each other without a gap (``.0001`` and ``.0002``) join as before."""
+    from .rotation import gaps
+
+    where = {id(f): i for i, f in enumerate(files)}
+    out: dict[int, str] = {}
+    for g in gaps(files):
+        i = where.get(id(g.after))
+        if i is not None and g.kind == "imss":
+            out[i] = g.named()
+    return out
 
 
 def build_sessions(records: Iterable[ImssRecord]) -> Iterator[ScanSession]:

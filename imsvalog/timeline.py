@@ -564,6 +564,9 @@ class _Session:
     via_mid_queue: bool = False
     #: the link text of its lines when correlate paired it with the message without an ID (time alone)
     link: str | None = None
+    #: cut at the start, or the end, of a file because the rotated file before, or after, it is missing
+    gap_start: bool = False
+    gap_end: bool = False
 
 
 def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
@@ -578,6 +581,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
 
     # backwards: to the Accept line (kept) or the thread's previous Scan finished (not kept)
     start_note = ""
+    gap_start = gap_end = False
     back: list[tuple[int, int, bytes]] = []
     if _ACCEPT in raw:
         start_note = f"starts at its Accept connection line ({name(hit.fi)}:{hit.lineno})"
@@ -596,6 +600,12 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 prev = _same_appliance(files, fi, -1)
                 if prev is None:
                     start_note = "starts before the first log.imss given (no Accept connection line of its thread before it)"
+                    break
+                missing = _missing_between(files, prev)
+                if missing is not None:
+                    start_note = (f"starts at the start of {name(fi)} (no Accept connection line of its thread before "
+                                  f"it; the file before, {missing}, is not among the files given)")
+                    gap_start = True
                     break
                 fi = prev
                 pos = len(files[fi].data)
@@ -634,6 +644,12 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 if nxt_file is None:
                     end_note = "ends with the last log.imss given (no Scan finished line of its thread after it)"
                     break
+                missing = _missing_between(files, fi)
+                if missing is not None:
+                    end_note = (f"ends at the end of {name(fi)} (no Scan finished line of its thread after it; the "
+                                f"next file, {missing}, is not among the files given)")
+                    gap_end = True
+                    break
                 fi, pos, ln = nxt_file, 0, 1
                 continue
             ln += _count_newlines(d, pos, s)
@@ -647,7 +663,15 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 end_note = f"ends at its Scan finished line ({name(fi)}:{ln - 1})"
             elif len(fwd) >= MAX_SESSION_LINES:
                 end_note = f"end not found within {MAX_SESSION_LINES} lines of its thread; cut there"
-    return _Session(back + lines + fwd, tag, start_note, end_note)
+    return _Session(back + lines + fwd, tag, start_note, end_note, gap_start=gap_start, gap_end=gap_end)
+
+
+def _missing_between(files: list[_ImssFile], fi: int) -> str | None:
+    """The rotated log.imss file(s) missing right after ``files[fi]``, if any: a scan is never followed across them
+    (correlate cuts its sessions there too, :func:`~imsvalog.scan_sessions.gap_after`)."""
+    from .scan_sessions import gap_after
+
+    return gap_after([f.file for f in files]).get(fi)
 
 
 def _same_appliance(files: list[_ImssFile], fi: int, step: int) -> int | None:
@@ -707,7 +731,8 @@ def _as_correlate_cuts(files: list[_ImssFile], s: _Session, at: tuple[int, int])
     if hi < len(s.lines) - 1:
         end_note = (f"ends at {name(hi)}, where correlate ends its scan (the thread's lines after it are its next "
                     f"scan, from {name(hi + 1)})")
-    return _Session(s.lines[lo:hi + 1], s.tag, start_note, end_note, s.via_mid_queue)
+    return _Session(s.lines[lo:hi + 1], s.tag, start_note, end_note, s.via_mid_queue,
+                    gap_start=s.gap_start and lo == 0, gap_end=s.gap_end and hi == len(s.lines) - 1)
 
 
 # ---------------------------------------------------------------------------
@@ -965,7 +990,9 @@ def _older_header(s: _Session, hit: _Hit, raw: bytes) -> bool:
 def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, int], None] | None,
                    finds: _QueueFinds | None = None) -> list[_Session]:
     """Find the message's scans: by internal ID (Scan finished) first, else Message-ID, else queue ID, else a
-    queue ID that a Received header names and the Message-ID holds (correlate's queue-ID evidence)."""
+    queue ID that a Received header names and the Message-ID holds (correlate's queue-ID evidence).  A scan found by
+    its internal ID and cut at the start of a file because the file before it is missing may have its first lines
+    (its Message-ID) in the file before the gap: the Message-ID is then looked for too."""
     finds = _QueueFinds() if finds is None else finds
     tiers: list[dict[bytes, tuple[str, str]]] = [
         {_FINISHED + k.encode(): ("iid", k) for k in keys.iids},  # IMSVA writes them upper case: one pass
@@ -974,7 +1001,11 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
         {f"id {q}".encode(): ("qid", q) for q in keys.qids} | {f"id\t{q}".encode(): ("qid", q) for q in keys.qids},
         _mid_queue_needles(keys),
     ]
-    for needles in tiers:
+    found: list[_Session] = []
+    seen: set[tuple[int, int]] = set()
+    for ti, needles in enumerate(tiers):
+        if found and (ti > 2 or not any(s.gap_start for s in found)):
+            break
         if not needles:
             continue
         try:
@@ -985,7 +1016,7 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
         if not hits:
             continue
         sessions: list[_Session] = []
-        covered: set[tuple[int, int]] = set()
+        covered = set(seen)
         for h in hits:
             if (h.fi, h.lineno) in covered:
                 continue
@@ -1002,8 +1033,9 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
             s.via_mid_queue = h.kind == "qid-in-mid"
             covered.update((fi, ln) for fi, ln, _ in s.lines)
             sessions.append(s)
-        return sessions
-    return []
+        found += sessions
+        seen = covered
+    return found
 
 
 def _scan_of(imss: list[_ImssFile], s: _Session) -> list[ScanSession]:

@@ -32,7 +32,7 @@ from ..grammars.common import (
 )
 from ..readers import parse_line, unreadable_rest
 from ..records import AcceptConnection, ImssRecord, MessageIdLine, Reject, ScanFinished, Source
-from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, ScanSession, SessionBuilder
+from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, ScanSession, SessionBuilder, gap_after
 from ..sources import LogFile, LongLine, ScanStats, decode, file_size
 from ..workers import bad_workers_message, workers_of
 from ..workers import StreamedPart
@@ -425,10 +425,10 @@ def _marker_lines(
     stats: ScanStats,
     progress: ProgressFn | None,
     total: int,
-) -> Iterator[Source]:
-    """The lines that carry session markers, file after file (see :func:`_blocks`)."""
+) -> Iterator[tuple[int, Source]]:
+    """The lines that carry session markers, file after file (see :func:`_blocks`), each with its file's index."""
     limit = default_max_line()
-    for _, name, b in _blocks(files, rejects, stats, progress, total):
+    for fi, name, b in _blocks(files, rejects, stats, progress, total):
         data, line, counted = b.data, b.line, b.start
         _account(data, b.start, b.end, b.line, name, rejects, limit)
         for s in _marker_starts(data, MARKER_NEEDLES, b.start, b.end):
@@ -438,7 +438,7 @@ def _marker_lines(
             if len(raw) > limit:
                 rejects.append(_long_reject(name, line, raw, len(raw)))
             else:
-                yield Source(name, line, _text(raw))
+                yield fi, Source(name, line, _text(raw))
 
 
 def read_sessions(
@@ -455,7 +455,13 @@ def read_sessions(
     since = len(rejects)
     builder = SessionBuilder()
     sessions: list[ScanSession] = []
-    for src in _marker_lines(files, rejects, stats, progress, total):
+    gaps = gap_after(files)
+    at = 0  # the file of the lines fed so far: the sessions open at a gap after it end there
+    for fi, src in _marker_lines(files, rejects, stats, progress, total):
+        for i in range(at, fi) if gaps else ():
+            if i in gaps:
+                sessions.extend(builder.flush(gaps[i]))
+        at = fi
         item = parse_line("imss", src)
         if isinstance(item, Reject):
             rejects.append(item)
@@ -506,6 +512,8 @@ class _Run:
     opened: bool  # began with an Accept connection line
     evaluated: bool = False
     end: _Pos | None = None  # None: the end of the input
+    #: the rotated file(s) missing after the run's last file: it ends with that file (``end``: the next file's start)
+    missing: str | None = None
     lines: list[Source] = field(default_factory=list)
     cut: bool = False  # ``lines`` hold the run's lines
     #: the run's thread's marker lines as a second process cut them (see :func:`_scan_part`): their
@@ -517,7 +525,13 @@ class _Run:
 
     @property
     def end_kind(self) -> str:
-        return "end_of_input" if self.end is None else "next_scan"
+        return "end_of_input" if self.end is None or self.missing is not None else "next_scan"
+
+    def last_file(self, files: int) -> int:
+        """The index of the last file the run has lines in (``files``: how many are read)."""
+        if self.end is None:
+            return files - 1
+        return self.end.file - 1 if self.missing is not None else self.end.file
 
 
 def _is_accept(text: str, m: re.Match[str]) -> bool:
@@ -697,8 +711,7 @@ class _Pass2:
 
     def _by_offset(self, run: _Run) -> bool:
         first = run.start.file if run.start else 0
-        last = run.end.file if run.end else len(self.files) - 1
-        return all(self.plain[first : last + 1])
+        return all(self.plain[first : run.last_file(len(self.files)) + 1])
 
     def add(self, run: _Run) -> None:
         """A marked run (its lines cut or not), in the order runs end; the runs not cut are read by :meth:`flush`.
@@ -780,6 +793,7 @@ def _build_run(
         yield from builder.feed(item)  # type: ignore[arg-type]
     s = builder.close(run.thread, run.end_kind)
     if s is not None:
+        s.next_missing = run.missing
         yield s
 
 
@@ -845,6 +859,9 @@ class _Marker:
         self.finished_lines = 0
         #: the marked runs settled since the last :meth:`flush`, in order: their lines are cut there
         self.settled: list[_Run] = []
+        #: where a thread's run without an Accept line before it begins: the input's start (None), or the start
+        #: of the file after a rotated file that is missing (:meth:`end_file`)
+        self.origin: _Pos | None = None
 
     def block_lines(
         self, data: bytes, hits: tuple[list[int], list[int], list[int]], fi: int, offset: int, line: int, name: str,
@@ -952,8 +969,26 @@ class _Marker:
             run = self.current[thread] = _Run(thread, tag, _Pos(fi, offset, lineno), True)
         if is_eval:
             if run is None:
-                run = self.current[thread] = _Run(thread, tag, None, False)
+                run = self.current[thread] = _Run(thread, tag, self._origin(), False)
             run.evaluated = True
+
+    def _origin(self) -> _Pos | None:
+        o = self.origin
+        return None if o is None else _Pos(o.file, o.offset, o.line)
+
+    def end_file(self, fi: int, missing: str) -> None:
+        """File ``fi`` is read to its end and the rotated file(s) ``missing`` come after it: every run still open
+        ends here (as at the input's end: its session is cut short), in the order they began, and a thread's lines
+        in the next file begin a new one: no scan is joined across a gap."""
+        held_to_end, self.held_to_end = self.held_to_end, True  # the held blocks run to the end of the file
+        after = _Pos(fi + 1, 0, 1)
+        for run in sorted(self.current.values(), key=lambda r: (r.start.file, r.start.offset) if r.start else (-1, 0)):
+            run.end, run.missing = _Pos(after.file, after.offset, after.line), missing
+            self._settle(run)
+        self.current.clear()
+        self.flush()
+        self.held_to_end = held_to_end
+        self.origin = after
 
     def _settle(self, run: _Run) -> None:
         """A run ends: one that holds an evaluation is cut at the next :meth:`flush`, with the others that end
@@ -1001,7 +1036,7 @@ class _Marker:
         for thread, tag in part.evaluated:  # an evaluation, and no Accept line after it there
             run = self.current.get(thread)
             if run is None:
-                run = self.current[thread] = _Run(thread, tag, None, False)
+                run = self.current[thread] = _Run(thread, tag, self._origin(), False)
             run.evaluated = True
         for run in part.open:  # cut only when the part ends the input (else it goes on in the next file)
             self.current[run.thread] = _shifted(run, shift)
@@ -1016,7 +1051,7 @@ class _Marker:
                 thread, tag, evaluated, pos = end
                 run = self.current.pop(thread, None)
                 if run is None and evaluated:
-                    run = _Run(thread, tag, None, False)
+                    run = _Run(thread, tag, self._origin(), False)
                 if run is not None:
                     run.evaluated |= evaluated
                     run.end = _Pos(pos.file, pos.offset, pos.line + shift)
@@ -1051,10 +1086,11 @@ class _Marker:
         if run.start is None or not self.held:
             return None
         fi, lo = run.start.file, run.start.offset
-        hi = run.end.offset if run.end is not None else None
+        to_end = run.end is None or run.missing is not None  # to the input's end, or to its file's
+        hi = None if to_end else run.end.offset  # type: ignore[union-attr]
         if fi != self.held[0][0] or lo < self.held[0][1]:
             return None
-        if run.end is None and not self.held_to_end or run.end is not None and run.end.file != fi:
+        if to_end and (not self.held_to_end or run.last_file(fi + 1) != fi) or not to_end and run.end.file != fi:  # type: ignore[union-attr]
             return None
         numbers: array[int] = array("q")
         raws: list[bytes] = []
@@ -1313,6 +1349,7 @@ def _mark_runs(
     """
     if WORKERS is None and files:
         raise InputError(bad_workers_message())
+    gaps = gap_after(files)
     marker = _Marker(index, rejects, pass2=pass2)
     worker: StreamedPart | None = None
     done = 0
@@ -1324,7 +1361,9 @@ def _mark_runs(
             split = 0
             if WORKERS > 1 and size >= PARALLEL_FROM and seekable(f):
                 split = split_point(f, int(size * _parent_share(f, size)))
-            worker = StreamedPart.start(name, _scan_part, f, fi, split, size, last_file) if 0 < split < size else None
+            # the runs open at the end of the worker's part are cut there when they end with it (the input's end, a gap)
+            worker = (StreamedPart.start(name, _scan_part, f, fi, split, size, last_file or fi in gaps)
+                      if 0 < split < size else None)
             if worker is not None:
                 before = stats.lines
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done, stop=split), 0, index)
@@ -1358,6 +1397,8 @@ def _mark_runs(
             else:
                 _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done), 0, index)
                 marker.held_to_end = last_file
+            if fi in gaps:
+                marker.end_file(fi, gaps[fi])
             done += size
         marker.finish()
     finally:
@@ -1407,8 +1448,7 @@ def _segments(files: Sequence[LogFile], runs: Sequence[_Run]) -> dict[int, list[
     out: dict[int, list[tuple[int, int | None, int, _Run]]] = defaultdict(list)
     for run in runs:
         first = run.start.file if run.start else 0
-        last = run.end.file if run.end else len(files) - 1
-        for fi in range(first, last + 1):
+        for fi in range(first, run.last_file(len(files)) + 1):
             lo, line = (run.start.offset, run.start.line) if run.start and fi == run.start.file else (0, 1)
             hi = run.end.offset if run.end and fi == run.end.file else None
             if hi is None or hi > lo:
