@@ -316,6 +316,36 @@ def test_scans_are_counted_in_a_log_without_accept_lines(tmp_path) -> None:
     assert c.summary.rejects == 0
 
 
+def test_scan_finished_in_free_text_is_no_scan(tmp_path) -> None:
+    """Regression: every line holding ``] Scan finished for `` counted one scan, also a Subject or header logged at
+    debug level; only the lines the grammar reads as Scan finished count, as many as the full reader's sessions
+    (a ``[LEVEL]`` tag or no blank before the shape is still one)."""
+    from imsvalog.correlation.scan import read_sessions
+    from imsvalog.sources import ScanStats, discover
+
+    p = "2024/03/12 09:00:05 GMT+01:00 "
+    log = [
+        p + "[900:3] Running ruleId:3; version:1, numFilters:1, numActions:1",
+        p + "[900:3] [DEBUG]TmIsScan::scanMessage: Subject=Re: [ops] Scan finished for all hosts, see log",
+        p + "[900:3] Final action 0: DeliverAction",
+        p + "[900:3] Scan finished for 1A2B3C4D-0000-4000-8000-000000000003, scanned 1 times",
+        p + "[900:4] [DEBUG]TmIsScan::dumpHeader: X-Report: [q] Scan finished for 1A2B3C4D-0000-4000-8000-000000000009, "
+            "scanned 1 times",
+        p + "[900:4] Running ruleId:3; version:1, numFilters:1, numActions:1",
+        p + "[900:4] Final action 0: DeliverAction",
+        p + "[900:4] [DEBUG] Scan finished for 1A2B3C4D-0000-4000-8000-000000000004, scanned 1 times",
+        p + "[900:5] Running ruleId:3; version:1, numFilters:1, numActions:1",
+        p + "[900:5] Final action 0: DeliverAction",
+        p + "[900:5]Scan finished for 1A2B3C4D-0000-4000-8000-000000000005, scanned 1 times",
+    ]
+    c = _write_case(tmp_path, log, [_pe("09:00:05", "1A2B3C4D-0000-4000-8000-000000000003")])
+    files = [f for f in discover([tmp_path]).files if f.kind == "imss"]
+    full = read_sessions(files, [], ScanStats())
+    assert sorted(s.internal_id for s in full) == [f"1A2B3C4D-0000-4000-8000-00000000000{i}" for i in (3, 4, 5)]
+    assert c.summary.scans == len(full) == 3
+    assert c.summary.rejects == 0
+
+
 def test_link_through_the_first_postfix_pass(tmp_path) -> None:
     """msgtra names queue B (after the scanner); the Received header names A; maillog's 'queued as' joins them."""
     p = "2024/03/12 09:00:05 GMT+01:00 [1:2] "

@@ -1249,10 +1249,10 @@ def _scan_blocks(marker: _Marker, fi: int, name: str, blocks: Iterator[Block], b
         if b.nl is None and b.end - b.start >= _NUMPY_FROM:
             b.nl = newlines(data, b.start, b.end)  # kept with the block: its runs' lines are numbered from it
         nl = b.nl
-        unsure = _account(data, b.start, b.end, b.line, name, marker.rejects, marker.limit, nl)
-        marker.finished_lines += data.count(_SCAN_FINISHED_LINE, b.start, b.end)
+        unsure = set(_account(data, b.start, b.end, b.line, name, marker.rejects, marker.limit, nl))
+        marker.finished_lines += _finished_lines(data, b.start, b.end, unsure, marker.limit)
         marker.block_lines(data, _hit_lines(data, needles, b.start, b.end, nl), fi, base + b.offset - b.start, b.line,
-                           name, set(unsure))
+                           name, unsure)
 
 
 def _shifted(run: _Run, shift: int) -> _Run:
@@ -1781,9 +1781,32 @@ def _read_segments_streaming(f: LogFile, name: str, segs: list[_Segment], budget
         pass  # pass 1 reported it
 
 
-#: a line that ends a scan as IMSVA writes it (the thread tag's end, the shape's literal): counted with
-#: ``bytes.count``, never parsed (a regex that allows a [LEVEL] between them costs 5x more)
-_SCAN_FINISHED_LINE = b"] " + required_literal(imss.SCAN_FINISHED.grammar.re.pattern).encode() + b" "  # type: ignore[attr-defined]
+#: the literal every line that ends a scan holds (the shape's)
+_SCAN_FINISHED_NEEDLE = required_literal(imss.SCAN_FINISHED.grammar.re.pattern).encode()  # type: ignore[attr-defined]
+#: a line that ends a scan as IMSVA writes it, from its thread tag's end: the internal ID (no bracket, so no location
+#: tag begins before the comma) and a comma (the shape's detail takes any rest)
+_SCAN_FINISHED_PLAIN = re.compile(rb"\] " + re.escape(_SCAN_FINISHED_NEEDLE) + rb" [^\s,<>\[\]]+, ")
+
+
+def _finished_lines(data: bytes, start: int, end: int, unsure: set[int], limit: int) -> int:
+    """How many lines of ``data[start:end]`` end a scan as the grammar reads them (a Scan finished record).  A line
+    with a sure head (not among ``unsure``, see :func:`_account`) whose thread tag is followed by the shape as IMSVA
+    writes it (:data:`_SCAN_FINISHED_PLAIN`) is one without parsing; any other line that holds the shape's literal
+    (``Scan finished for`` in a Subject logged at debug level, after a [LEVEL] tag...) is parsed."""
+    n = 0
+    find, rfind, plain = data.find, data.rfind, _SCAN_FINISHED_PLAIN.match
+    i = find(_SCAN_FINISHED_NEEDLE, start, end)
+    while i != -1:
+        s = rfind(b"\n", start, i) + 1 or start
+        e = find(b"\n", i, end)
+        e = end if e == -1 else e
+        if e - s <= limit:  # a longer line is a reject
+            if s not in unsure and find(b"]", s + _TAG_AT, i) == i - 2 and plain(data, i - 2, e) is not None:
+                n += 1
+            elif isinstance(parse_line("imss", Source("", 0, _text(data[s:e]))), ScanFinished):
+                n += 1
+        i = find(_SCAN_FINISHED_NEEDLE, e, end)
+    return n
 #: where a scan names itself, with the ID as the first group: prefilters derived from the two shapes
 _SCAN_FINISHED_ID = re.compile(
     required_literal(imss.SCAN_FINISHED.grammar.re.pattern).encode() + rb"[ \t]+<?([^\s,<>]+)"  # type: ignore[attr-defined]
