@@ -298,7 +298,7 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
 def _origin(f: LogFile) -> str | None:
     """Where a file's appliance stream comes from: the bundle on disk (resolved), or the unpacked folder."""
     if f.member is not None:
-        return str(f.member.bundle.resolve())
+        return _folder_of_bundle(f.member) or str(f.member.bundle.resolve())
     if f.appliance is not None and f.syslog is None:
         folder = bundles.appliance_folder(f.path.resolve().as_posix())
         return folder or None
@@ -533,8 +533,19 @@ def _add_bundle(
             result.skipped.append((label, NOT_A_LOG_NAME))
             continue
         k, date, seq = named
-        found[label] = LogFile(Path(label), kind or k, date, seq, member=m, appliance=m.appliance)
+        folder = _folder_of_bundle(m)
+        found[label] = LogFile(Path(label), kind or k, date, seq, member=m, appliance=Path(folder).name if folder else m.appliance)
     return seen
+
+
+def _folder_of_bundle(m: bundles.Member) -> str:
+    """The unpacked bundle a bundle on disk lies in (``NAME/IMSVA/LogFile/Event3/rotated.tar.gz``), when its member
+    belongs to it: the member's appliance is the bundle's own (nothing inside names another: no CDT bundle, no
+    ``IMSVA/LogFile`` folder) and the bundle is not a CDT bundle itself. Its logs are then that folder's appliance's,
+    as when the CDT zip is read whole (``rotated.tar.gz`` of older rotations is no appliance named "rotated")."""
+    if m.appliance != bundles.bundle_stem(m.bundle.name) or bundles.cdt_date(m.bundle.name) is not None:
+        return ""
+    return bundles.appliance_folder(m.bundle.resolve().as_posix())
 
 
 def _inode(path: Path) -> tuple[int, int] | None:
