@@ -7,7 +7,9 @@ newest). A number missing between two given files of the same kind, appliance an
 or a policy event of its time has no partner in the files given, and correlate says so instead of "the policy
 events read span its time". The time it held is known from its neighbours: from the last line of the file before
 it to the first line of the file after it. Files before the first or after the last one given are not counted as
-missing: the hour of the ticket may be all that was sent.
+missing: the hour of the ticket may be all that was sent. A file given that holds nothing of its rotation (empty, a
+gzip of nothing, a log.imss or polevt.imss file without a line that begins with a time: :func:`hollows`) counts as
+missing, and is said.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ _TIME = re.compile(rb"(?m)^" + _TIME_AT.pattern)
 
 @dataclass(frozen=True)
 class Gap:
-    """Rotated files of one kind, appliance and day missing between two given ones."""
+    """Rotated files of one kind, appliance and day missing between two given ones (a file given empty or holding no
+    line with a time counts as missing: what that rotation held is not here)."""
 
     kind: str
     appliance: str | None
@@ -42,21 +45,59 @@ class Gap:
     before: LogFile
     #: the missing files' names
     names: tuple[str, ...]
+    #: those given but holding nothing of their rotation: name -> why (:func:`hollow`), in words
+    given: tuple[tuple[str, str], ...] = ()
 
     def named(self) -> str:
         """``polevt.imss.20240312.0002``, ``... .0002 and .0003``, ``... .0002 to .0009 (8 files)``."""
         first = self.names[0]
         if len(self.names) == 1:
             return first
-        tail = lambda n: n[n.rindex(".") :]  # noqa: E731
         if len(self.names) == 2:
-            return f"{first} and {tail(self.names[1])}"
-        return f"{first} to {tail(self.names[-1])} ({len(self.names)} files)"
+            return f"{first} and {_tail(self.names[1])}"
+        return f"{first} to {_tail(self.names[-1])} ({len(self.names)} files)"
 
-    def words(self) -> str:
-        one = len(self.names) == 1
-        return (f"{self.named()} {'is' if one else 'are'} not among the files given (between {self.after.path} and "
+    @property
+    def absent(self) -> tuple[str, ...]:
+        """The names not given at all."""
+        given = dict(self.given)
+        return tuple(n for n in self.names if n not in given)
+
+    def status(self) -> str:
+        """Why what the files held is not read: ``not among the files given``, ``given, but empty``, or per file."""
+        if not self.given:
+            return "not among the files given"
+        given = dict(self.given)
+        if len(self.names) == 1:
+            return f"given, but it {given[self.names[0]]}"
+        absent = self.absent
+        said = [f"{_tail(n)} {why}" for n, why in self.given]
+        if absent:
+            said.append(f"{_count_names(absent)} not among the files given")
+        return "; ".join(said)
+
+    def words(self) -> str | None:
+        """The note on the names not given at all (those given hollow have their own: :func:`notes`)."""
+        absent = self.absent
+        if not absent:
+            return None
+        one = len(absent) == 1
+        named = self.named() if absent == self.names else ", ".join([absent[0], *map(_tail, absent[1:])])
+        return (f"{named} {'is' if one else 'are'} not among the files given (between {self.after.path} and "
                 f"{self.before.path}): what {'it' if one else 'they'} held is not read")
+
+
+def _tail(name: str) -> str:
+    return name[name.rindex(".") :]
+
+
+def _count_names(names: tuple[str, ...]) -> str:
+    return f"{_tail(names[0])} is" if len(names) == 1 else f"{', '.join(map(_tail, names))} are"
+
+
+#: why a given rotated file holds nothing of its rotation (:func:`hollow`)
+EMPTY = "is empty"
+TIMELESS = "holds no line that begins with a time (its lines, if any, are rejects)"
 
 
 def _seq(f: LogFile) -> int | None:
@@ -68,12 +109,20 @@ def _seq(f: LogFile) -> int | None:
     return None
 
 
+def _numbered(f: LogFile) -> bool:
+    """A rotated file numbered by its name (one of a kind, appliance and day's sequence)."""
+    return _seq(f) is not None and f.syslog is None and f.kind in NUMBERED
+
+
+def _key(f: LogFile) -> tuple[str, str, str | None]:
+    return f.kind, f.appliance or "", f.date
+
+
 def _groups(files: Iterable[LogFile]) -> list[dict[int, list[LogFile]]]:
     groups: dict[tuple[str, str, str | None], dict[int, list[LogFile]]] = {}
     for f in files:
-        n = _seq(f)
-        if n is not None and f.syslog is None and f.kind in NUMBERED:
-            groups.setdefault((f.kind, f.appliance or "", f.date), {}).setdefault(n, []).append(f)
+        if _numbered(f):
+            groups.setdefault(_key(f), {}).setdefault(_seq(f), []).append(f)  # type: ignore[arg-type]
     return list(groups.values())
 
 
@@ -85,33 +134,90 @@ def _name(f: LogFile, n: int, width: int) -> str:
     return f"{f.name[: m.start('seq')]}{n:0{width}d}"
 
 
-def gaps(files: Iterable[LogFile]) -> list[Gap]:
-    """The rotated files missing between two given ones of the same kind, appliance and day.
+def gaps(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> list[Gap]:
+    """The rotated files missing between two given ones of the same kind, appliance and day; a file given hollow
+    (``why``, default :func:`hollows`: empty, no line with a time) counts as missing.
 
     >>> from pathlib import Path
     >>> [g.words() for g in gaps([LogFile(Path(n), "polevt", "20240312", s) for n, s in
-    ...                           [("polevt.imss.20240312.0001", 1), ("polevt.imss.20240312.0004.gz", 4)]])]
+    ...                           [("polevt.imss.20240312.0001", 1), ("polevt.imss.20240312.0004.gz", 4)]], {})]
     ['polevt.imss.20240312.0002 and .0003 are not among the files given (between polevt.imss.20240312.0001 and polevt.imss.20240312.0004.gz): what they held is not read']
     """
+    files = list(files)
+    why = hollows(files) if why is None else why
     out = []
     for by_seq in _groups(files):
-        seqs = sorted(by_seq)
+        real = {n: [f for f in fs if f not in why] for n, fs in by_seq.items()}
+        seqs = sorted(n for n, fs in real.items() if fs)
         for a, b in zip(seqs, seqs[1:]):
             if b - a < 2:
                 continue
-            fa, fb = by_seq[a][-1], by_seq[b][0]
+            fa, fb = real[a][-1], real[b][0]
             widths = [len(m["seq"]) for f in (fa, fb) if (m := _NAME_RE.search(f.name)) and m["seq"]]
             width = max(widths, default=1)  # IMSVA's four digits, also when one file was named .1
-            names = tuple(_name(fa if fa.seq is not None else fb, n, width) for n in range(a + 1, b))
-            out.append(Gap(fa.kind, fa.appliance, fa, fb, names))
+            model = fa if fa.seq is not None else fb
+            names = tuple(_name(model, n, width) for n in range(a + 1, b))
+            given = tuple((_name(model, n, width), why[by_seq[n][0]]) for n in range(a + 1, b) if n in by_seq)
+            out.append(Gap(fa.kind, fa.appliance, fa, fb, names, given))
     return out
 
 
-def repeats(files: Iterable[LogFile]) -> list[str]:
+def hollow(f: LogFile) -> str | None:
+    """Why a given file holds nothing of what its rotation held, in words (:data:`EMPTY`: no byte, also a gzip of
+    nothing; :data:`TIMELESS`: a log.imss or polevt.imss file no line of which begins with a time, read through); None
+    when it holds something, or that cannot be told (a plain file too big to be searched whole, 72 MiB)."""
+    timed = f.kind in ("imss", "polevt")
+    if timed and first_time(f) is not None:
+        return None
+    if _empty(f):
+        return EMPTY
+    if timed and _searched_whole(f) and last_time(f) is None:
+        return TIMELESS
+    return None
+
+
+def _empty(f: LogFile) -> bool:
+    """No byte can be read from it (a gzip cut short before its first byte is not empty: reading it says so)."""
+    try:
+        if f.member is None and f.path.stat().st_size == 0:
+            return True
+        fh, salvage = _open_salvaging(f)
+        with fh:
+            return fh.read(1) == b"" and (salvage is None or salvage.error is None)
+    except _READ_ERRORS:
+        return False
+
+
+def _searched_whole(f: LogFile) -> bool:
+    """first_time and last_time together read every byte of it (a gzip or member is read through by last_time)."""
+    if not _plain(f):
+        return True
+    try:
+        return f.path.stat().st_size <= _FIRST_LIMIT + BACK_LIMIT
+    except OSError:
+        return False
+
+
+def hollows(files: Iterable[LogFile]) -> dict[LogFile, str]:
+    """The numbered rotated files given that hold nothing of their rotation, and why (:func:`hollow`)."""
+    out: dict[LogFile, str] = {}
+    for f in files:
+        if not _numbered(f):
+            continue
+        w = hollow(f)
+        if w is not None:
+            out[f] = w
+    return out
+
+
+def repeats(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> list[str]:
     """One rotation given twice (``log.imss.20240312.0001`` and ``log.imss.20240312.0001.gz``): both are read, so
-    if one is a copy of the other, each of its lines counts twice; said, in words, once per rotation."""
+    if one is a copy of the other, each of its lines counts twice; said, in words, once per rotation (a hollow one
+    is said on its own)."""
+    files = list(files)
+    why = why or {}
     out = []
-    for by_seq in _groups(files):
+    for by_seq in _groups(f for f in files if f not in why):
         for _, same in sorted(by_seq.items()):
             if len(same) > 1:
                 names = ", ".join(str(f.path) for f in same[:-1]) + f" and {same[-1].path}"
@@ -121,9 +227,12 @@ def repeats(files: Iterable[LogFile]) -> list[str]:
 
 
 def notes(files: Iterable[LogFile]) -> list[str]:
-    """What the rotated files given lack or repeat, in words (correlate's ``summary.rotation``)."""
+    """What the rotated files given lack or repeat, in words (correlate's ``summary.rotation``): files missing
+    between two given, files given that hold nothing of their rotation, one rotation given twice."""
     files = list(files)
-    return [g.words() for g in gaps(files)] + repeats(files)
+    why = hollows(files)
+    lost = [f"{f.path} {w}: what that rotation held is not here" for f, w in why.items()]
+    return [w for g in gaps(files, why) if (w := g.words())] + lost + repeats(files, why)
 
 
 def _at(m: re.Match[bytes] | None) -> datetime | None:
@@ -150,7 +259,11 @@ def _plain(f: LogFile) -> bool:
         return False
 
 
-def first_time(f: LogFile, limit: int = 1 << 23) -> datetime | None:
+#: how far into a file its first time is looked for
+_FIRST_LIMIT = 1 << 23
+
+
+def first_time(f: LogFile, limit: int = _FIRST_LIMIT) -> datetime | None:
     """The time of the file's first line that begins with one (None when none is in its first ``limit`` bytes, or
     it cannot be read)."""
     buf = b""
@@ -265,7 +378,7 @@ def holes(files: Iterable[LogFile], window: timedelta = timedelta(0)) -> Holes:
         for k, start, end, a_last, b_first, g in spans:
             if k != kind or (start is not None and t < start - window) or (end is not None and t > end + window):
                 continue
-            where = (f"{g.named()} (not among the files given; between {edge(g.after, a_last, 'last')} and "
+            where = (f"{g.named()} ({g.status()}; between {edge(g.after, a_last, 'last')} and "
                      f"{edge(g.before, b_first, 'first')})")
             if start is not None and t < start:
                 return f"its time is {(start - t).total_seconds():g} s before that of {where}"

@@ -152,7 +152,13 @@ def _no_event_why(d: dict[str, Any]) -> str:
     note = next(iter(d.get("notes") or []), "")
     near = " Policy events without a trace are near it: see the notes." if "; it is the nearest" in note else ""
     if note.startswith(NO_EVENT_IN_GAP):  # "...: its time falls in polevt.imss....0002 (not among the files ..."
-        gap = note[len(NO_EVENT_IN_GAP) + 2:].split(" (not among ", 1)[0]  # "its time (may) fall(s) in X"
+        gap, _, rest = note[len(NO_EVENT_IN_GAP) + 2:].partition(" (")  # "its time (may) fall(s) in X"
+        status = rest.split("; between ", 1)[0]  # rotation.Gap.status()
+        if status.startswith("given, but it "):  # given empty, without a timed line, or a copy of another file
+            return (f" ({gap}, which was given but {status[len('given, but it '):]}: its policy event may be in what "
+                    "that rotation held)." + near)
+        if status != "not among the files given":
+            return f" ({gap}: {status}: its policy event may be in what they held)." + near
         return f" ({gap}, which is not among the files given: its policy event may be there)." + near
     if note.startswith(NO_EVENTS_READ):
         return " (no polevt.imss policy events were read at all: add the polevt.imss files)."
