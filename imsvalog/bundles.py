@@ -258,6 +258,19 @@ def appliance_folder(member: str) -> str:
     return member[: m.start()].strip("/") if m else ""
 
 
+def unpacked_folder(path: str) -> str | None:
+    """The folder of an unpacked bundle a path on disk lies in, as the path writes it (``.`` when the path starts
+    at its ``IMSVA/LogFile``); None when the path is in none.
+
+    >>> unpacked_folder("case/unz/IMSVA/Logfile/Event5/maillog"), unpacked_folder("IMSVA/LogFile/x"), unpacked_folder("a/b")
+    ('case/unz', '.', None)
+    """
+    m = _APPLIANCE_DIR.search(path)
+    if m is None:
+        return None
+    return path[: m.start()].rstrip("/") or ("/" if path.startswith("/") and m.start() == 0 else ".")
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
     """One file inside a bundle: the archive on disk and the names leading to it."""

@@ -153,7 +153,7 @@ def plan(
         if path.is_file() and not _log_name(path) and _looks_like_message(path):
             logs.append((path, "message", None))
             continue
-        d = discover([p])
+        d = discover([p], read_once=False)
         found_files += d.files
         logs += [(f.path, "syslog" if f.syslog is not None else f.kind, f) for f in d.files]
         skipped += d.skipped
@@ -387,7 +387,7 @@ def redacted_inputs(
                 planned.append(Planned(src, mirrored(text), "message", _is_gzip(src)))
                 given.append(str(mirrored(text)))
                 continue
-            files = discover([text]).files
+            files = discover([text], read_once=False).files
             if src.is_dir():
                 given.append(str(mirrored(text, is_file=False)))
             for f in files:

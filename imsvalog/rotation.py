@@ -8,8 +8,8 @@ or a policy event of its time has no partner in the files given, and correlate s
 events read span its time". The time it held is known from its neighbours: from the last line of the file before
 it to the first line of the file after it. Files before the first or after the last one given are not counted as
 missing: the hour of the ticket may be all that was sent. A file given that holds nothing of its rotation (empty, a
-gzip of nothing, a log.imss or polevt.imss file without a line that begins with a time: :func:`hollows`) counts as
-missing, and is said.
+gzip of nothing, a log.imss or polevt.imss file without a line that begins with a time, a copy of another file read
+once under another number: :func:`hollows`) counts as missing, and is said.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from .errors import InputError
 from .grammars.common import OFFSET_PATTERN, BadTime, make_time
-from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging
+from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging, where
 
 #: the kinds whose rotated files are numbered (syslog views and files named by their content are not)
 NUMBERED = ("imss", "polevt", "msgtra", "maillog")
@@ -36,8 +36,8 @@ _TIME = re.compile(rb"(?m)^" + _TIME_AT.pattern)
 
 @dataclass(frozen=True)
 class Gap:
-    """Rotated files of one kind, appliance and day missing between two given ones (a file given empty or holding no
-    line with a time counts as missing: what that rotation held is not here)."""
+    """Rotated files of one kind, appliance and day missing between two given ones (a file given empty, holding no
+    line with a time, or holding the same bytes as another counts as missing: what that rotation held is not here)."""
 
     kind: str
     appliance: str | None
@@ -136,7 +136,7 @@ def _name(f: LogFile, n: int, width: int) -> str:
 
 def gaps(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> list[Gap]:
     """The rotated files missing between two given ones of the same kind, appliance and day; a file given hollow
-    (``why``, default :func:`hollows`: empty, no line with a time) counts as missing.
+    (``why``, default :func:`hollows`: empty, no line with a time, a copy of another) counts as missing.
 
     >>> from pathlib import Path
     >>> [g.words() for g in gaps([LogFile(Path(n), "polevt", "20240312", s) for n, s in
@@ -146,7 +146,7 @@ def gaps(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> lis
     files = list(files)
     why = hollows(files) if why is None else why
     out = []
-    for by_seq in _groups(files):
+    for by_seq in _groups([*files, *(c for f in files for c in f.copies if c in why)]):
         real = {n: [f for f in fs if f not in why] for n, fs in by_seq.items()}
         seqs = sorted(n for n, fs in real.items() if fs)
         for a, b in zip(seqs, seqs[1:]):
@@ -199,7 +199,9 @@ def _searched_whole(f: LogFile) -> bool:
 
 
 def hollows(files: Iterable[LogFile]) -> dict[LogFile, str]:
-    """The numbered rotated files given that hold nothing of their rotation, and why (:func:`hollow`)."""
+    """The numbered rotated files given that hold nothing of their rotation, and why (:func:`hollow`); with the
+    copies read once as another file of the same kind, appliance and day under another number (what their own
+    rotation held is not here either)."""
     out: dict[LogFile, str] = {}
     for f in files:
         if not _numbered(f):
@@ -207,13 +209,16 @@ def hollows(files: Iterable[LogFile]) -> dict[LogFile, str]:
         w = hollow(f)
         if w is not None:
             out[f] = w
+        for c in f.copies:
+            if _numbered(c) and _key(c) == _key(f) and _seq(c) != _seq(f):
+                out[c] = f"holds the same bytes as {f.path}"
     return out
 
 
 def repeats(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> list[str]:
     """One rotation given twice (``log.imss.20240312.0001`` and ``log.imss.20240312.0001.gz``): both are read, so
-    if one is a copy of the other, each of its lines counts twice; said, in words, once per rotation (a hollow one
-    is said on its own)."""
+    if one is a copy of the other, each of its lines counts twice; said, in words, once per rotation. (Files of the
+    same bytes are read once: :attr:`~imsvalog.sources.LogFile.copies`; a hollow one is said on its own.)"""
     files = list(files)
     why = why or {}
     out = []
@@ -226,13 +231,36 @@ def repeats(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> 
     return out
 
 
+def copies(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> list[str]:
+    """Files given whose bytes are those of another (a copy under another rotation number, a bundle given with the
+    folder it was unpacked to): each read once, under the first name given (:func:`imsvalog.sources.discover`).
+    Several copies from one place of files of another (a bundle and its unpacked folder) are said once."""
+    why = why or {}
+    pairs: dict[tuple[str, str], list[tuple[LogFile, LogFile]]] = {}
+    for f in files:
+        for c in f.copies:
+            pairs.setdefault((where(c), where(f)), []).append((c, f))
+    out = []
+    for (w_copy, w_read), these in pairs.items():
+        if w_copy != w_read and len(these) > 1:
+            names = ", ".join(c.name for c, _ in these[:3]) + (f" and {len(these) - 3} more" if len(these) > 3 else "")
+            out.append(f"the {len(these)} logs given in {w_copy} hold the same bytes as logs in {w_read} "
+                       f"({names}): each is read once, from there (the same logs given twice: give one of them)")
+            continue
+        for c, f in these:
+            lost = "; what the rotation of that name held is not here" if c in why else ""
+            out.append(f"{c.path} holds the same bytes as {f.path}: read once, under that name{lost}")
+    return out
+
+
 def notes(files: Iterable[LogFile]) -> list[str]:
     """What the rotated files given lack or repeat, in words (correlate's ``summary.rotation``): files missing
-    between two given, files given that hold nothing of their rotation, one rotation given twice."""
+    between two given, files given that hold nothing of their rotation, one rotation given twice, files of the
+    same bytes read once."""
     files = list(files)
     why = hollows(files)
-    lost = [f"{f.path} {w}: what that rotation held is not here" for f, w in why.items()]
-    return [w for g in gaps(files, why) if (w := g.words())] + lost + repeats(files, why)
+    lost = [f"{f.path} {w}: what that rotation held is not here" for f, w in why.items() if f in files]
+    return [w for g in gaps(files, why) if (w := g.words())] + lost + repeats(files, why) + copies(files, why)
 
 
 def _at(m: re.Match[bytes] | None) -> datetime | None:

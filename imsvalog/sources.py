@@ -23,6 +23,7 @@ import contextlib
 import errno
 import glob
 import gzip
+import hashlib
 import io
 import itertools
 import os
@@ -116,6 +117,8 @@ class LogFile:
     syslog: syslog.View | None = None
     #: maillog: a log.imss line of the same appliance (its time gives year and zone), and where it is
     reference: tuple[datetime, str] | None = None
+    #: files given whose bytes are this one's: not read (:func:`discover` reads one of them, the first given)
+    copies: tuple[LogFile, ...] = ()
 
     @property
     def name(self) -> str:
@@ -224,8 +227,12 @@ def _log_file(path: Path, forced_kind: str | None, explicit: bool | None) -> Log
     return LogFile(path, kind, date, seq)
 
 
-def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -> Discovery:
+def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None, read_once: bool = True) -> Discovery:
     """Expand paths, globs and directories into ordered :class:`LogFile` entries.
+
+    Logs of the same kind and the same bytes (a rotated file copied under another number, a bundle given with the
+    folder it was unpacked to) are read once, the first given (``read_once``; redaction copies every one of them):
+    the others are passed over, said with the name read, and kept in its :attr:`LogFile.copies`.
 
     Raises :class:`InputError` for a path that does not exist, a glob that matches
     nothing, an unreadable file, or a named file whose kind cannot be told.
@@ -289,10 +296,110 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None) -
                 result.skipped.append((str(cand), f"not a regular file: {not_regular(cand)}"))
             else:
                 raise InputError(f"{cand}: not a regular file: {not_regular(cand)}")
-    result.files = sort_files(found.values())
-    bundles.verify_password([f.member for f in result.files if f.member is not None])
-    result.files = _with_references(sort_files(_named_by_host(_distinct_appliances(result.files))))
+    bundles.verify_password([f.member for f in sort_files(found.values()) if f.member is not None])
+    files, merged = _read_once(list(found.values()), result) if read_once else (list(found.values()), set())
+    result.files = _with_references(sort_files(_named_by_host(_distinct_appliances(sort_files(files), merged))))
     return result
+
+
+#: bytes hashed first of files of the same kind and size; the whole file only when those are the same too
+_HEAD_BYTES = 1 << 16
+
+
+def _stored_size(f: LogFile) -> int | None:
+    """The bytes a file holds as stored (a gzip's compressed bytes; a member's as its archive gives them)."""
+    if f.syslog is not None:
+        return None  # one of several streams of one file
+    if f.member is not None:
+        return f.member.size
+    try:
+        return f.path.stat().st_size
+    except OSError:
+        return None
+
+
+def _digest(f: LogFile, limit: int | None = None) -> bytes | None:
+    """A hash of the file's stored bytes (the first ``limit`` of them); None when it cannot be read through."""
+    h = hashlib.blake2b(digest_size=20)
+    left = limit
+    try:
+        with (f.member.open() if f.member is not None else open(f.path, "rb")) as fh:
+            while left is None or left > 0:
+                chunk = fh.read(1 << 20 if left is None else min(1 << 20, left))
+                if not chunk:
+                    break
+                h.update(chunk)
+                if left is not None:
+                    left -= len(chunk)
+    except (OSError, EOFError, InputError, ValueError):
+        return None
+    return h.digest()
+
+
+def _read_once(files: list[LogFile], result: Discovery) -> tuple[list[LogFile], set[str | None]]:
+    """Files of the same kind whose stored bytes are the same (a rotated file copied under another number, a bundle
+    given with the folder it was unpacked to): the first given is read, the others are passed over (said with the
+    name read) and kept in its :attr:`LogFile.copies`. Only files of the same size are hashed (their first 64 KiB,
+    then the whole only when those match): files that differ cost a ``stat``. Empty files are never copies.
+
+    The same logs are the same appliance's: the other files of an appliance (a folder, a bundle) some of whose logs
+    are copies of another's (a folder holding the unpacked bundle and one rotation more) are read as that other
+    appliance's (the names it was given are returned), so its streams are not cut in two."""
+    by_size: dict[tuple[str, int], list[LogFile]] = {}
+    for f in files:
+        size = _stored_size(f)
+        if size:
+            by_size.setdefault((f.kind, size), []).append(f)
+    kept: dict[LogFile, LogFile] = {}  # a copy -> the file read instead
+    for (_, size), same in by_size.items():
+        if len(same) < 2:
+            continue
+        heads: dict[bytes, list[LogFile]] = {}
+        for f in same:
+            if (d := _digest(f, _HEAD_BYTES)) is not None:
+                heads.setdefault(d, []).append(f)
+        for head, alike in heads.items():
+            whole: dict[bytes, LogFile] = {}
+            for f in alike if len(alike) > 1 else ():
+                d = head if size <= _HEAD_BYTES else _digest(f)  # the head was all of it
+                if d is None:
+                    continue
+                if d in whole:
+                    kept[f] = whole[d]
+                else:
+                    whole[d] = f
+    if not kept:
+        return files, set()
+    of: dict[LogFile, list[LogFile]] = {}
+    pairs = Counter((where(c), where(f)) for c, f in kept.items())
+    for c, f in kept.items():
+        of.setdefault(f, []).append(c)
+        w = (where(c), where(f))
+        result.skipped.append((str(c.path), f"the same bytes as {f.path}: read once, under that name"
+                               if w[0] == w[1] or pairs[w] < 2 else f"the same bytes as a log in {w[1]}: read once, from there"))
+    into: dict[str | None, set[str | None]] = {}
+    for c, f in kept.items():
+        if c.appliance != f.appliance:
+            into.setdefault(c.appliance, set()).add(f.appliance)
+    rename = {a: next(iter(b)) for a, b in into.items() if len(b) == 1 and not (b & into.keys())}
+    out = []
+    for f in files:
+        if f in kept:
+            continue
+        if f in of:
+            f = replace(f, copies=tuple(of[f]))
+        out.append(replace(f, appliance=rename[f.appliance]) if f.appliance in rename else f)
+    return out, set(rename.values())
+
+
+def where(f: LogFile) -> str:
+    """Where a file was given, in words: the unpacked bundle's folder it lies in (also a bundle of older logs
+    there), else its bundle on disk, else its folder."""
+    path = f.member.bundle if f.member is not None else f.path
+    folder = bundles.unpacked_folder(path.as_posix())
+    if folder is not None and (f.member is None or _folder_of_bundle(f.member)):
+        return folder
+    return str(f.member.bundle) if f.member is not None else str(f.path.parent)
 
 
 def _origin(f: LogFile) -> str | None:
@@ -305,13 +412,15 @@ def _origin(f: LogFile) -> str | None:
     return None
 
 
-def _distinct_appliances(files: list[LogFile]) -> list[LogFile]:
+def _distinct_appliances(files: list[LogFile], merged: Iterable[str | None] = ()) -> list[LogFile]:
     """Bundles (or unpacked bundles) of the same name in different folders are different appliances:
-    their names get the parent folder in front (``x/CDT-20190430-000000``), else the full folder."""
+    their names get the parent folder in front (``x/CDT-20190430-000000``), else the full folder (not those
+    ``merged``: one appliance's logs given in two places, some the same, :func:`_read_once`)."""
+    merged = set(merged)
     origins: dict[str, set[str]] = {}
     for f in files:
         o = _origin(f)
-        if f.appliance is not None and o is not None:
+        if f.appliance is not None and o is not None and f.appliance not in merged:
             origins.setdefault(f.appliance, set()).add(o)
     clashing = {a for a, o in origins.items() if len(o) > 1}
     if not clashing:

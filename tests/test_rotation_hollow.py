@@ -1,5 +1,5 @@
-"""Attack s22f: a rotated file given empty (or holding no timed line), and an unpacked CDT bundle whose
-rotated.tar.gz was taken as an appliance named "rotated"."""
+"""Attack s22f: a rotated file given empty (or holding no timed line), one given twice under two numbers, and an
+unpacked CDT bundle whose rotated.tar.gz was taken as an appliance named "rotated"."""
 
 from __future__ import annotations
 
@@ -91,6 +91,29 @@ def test_an_empty_rotated_polevt_is_a_missing_file_for_the_traces_of_its_time(tm
                                  "policy event may be in what that rotation held)."), sentence
 
 
+def test_a_rotated_file_given_under_two_numbers_is_read_once_and_said(tmp_path: Path) -> None:
+    """polevt .0001 copied to .0002: every link turned ambiguous (each event twice), with no note. Now the copy is
+    read once, said in the summary (what the real .0002 held is not here) and as a file passed over."""
+    for f in (IMSS, POLEVT, BUSY / "log.imss.20240312.0002.gz"):
+        shutil.copy(f, tmp_path)
+    alone = correlate(tmp_path)
+    shutil.copy(POLEVT, tmp_path / "polevt.imss.20240312.0002")
+    twice = correlate(tmp_path)
+    assert twice.summary.ambiguous == alone.summary.ambiguous == 0
+    assert twice.summary.linked == alone.summary.linked > 0
+    assert twice.summary.policy_events == alone.summary.policy_events
+    assert twice.summary.rotation == [
+        f"{tmp_path / 'polevt.imss.20240312.0002'} holds the same bytes as {tmp_path / POLEVT.name}: read once, under "
+        "that name; what the rotation of that name held is not here"]
+    assert (str(tmp_path / "polevt.imss.20240312.0002"),
+            f"the same bytes as {tmp_path / POLEVT.name}: read once, under that name") in discover([tmp_path]).skipped
+    # a file differing in one byte is no copy
+    (tmp_path / "polevt.imss.20240312.0002").write_bytes(POLEVT.read_bytes().replace(b"09:15:01", b"09:15:02", 1))
+    assert len(discover([tmp_path]).files) == 4
+    # redaction copies every file given
+    assert len(discover([tmp_path], read_once=False).files) == 4
+
+
 def _unpack(zip_path: Path, to: Path) -> Path:
     with zipfile.ZipFile(zip_path) as z:
         z.extractall(to, pwd=bundles.CDT_DEFAULT_PASSWORD.encode())
@@ -106,6 +129,38 @@ def test_an_unpacked_cdt_bundle_is_read_as_the_zip_is(tmp_path: Path) -> None:
     assert {r.appliance for r in unpacked.rows} == {"imsva"}
     assert [(r.status, r.internal_id) for r in unpacked.rows] == [(r.status, r.internal_id) for r in zipped.rows]
     assert not any("were read at all" in n or "add the log.imss file" in n for r in unpacked.rows for n in r.notes)
+
+
+def test_a_bundle_and_its_unpacked_folder_given_together_are_read_once(tmp_path: Path) -> None:
+    """Given together, every log was read twice (every link ambiguous) and nothing said why."""
+    folder = _unpack(CDT, tmp_path / "unz")
+    zipped = correlate(CDT)
+    both = correlate([CDT, folder])
+    assert [(r.status, r.internal_id) for r in both.rows] == [(r.status, r.internal_id) for r in zipped.rows]
+    assert both.summary.rotation == [
+        f"the 5 logs given in {folder} hold the same bytes as logs in {CDT} (log.imss.20240312.0001, "
+        "rotated.tar.gz!log.imss.20240312.0002.gz, polevt.imss.20240312.0001 and 2 more): each is read once, from "
+        "there (the same logs given twice: give one of them)"]
+    r = CliRunner().invoke(app, ["parse", str(CDT), str(folder), "--format", "jsonl"])
+    assert "skipped 5 files (" in r.stderr and f"the same bytes as a log in {CDT}: read once, from there" in r.stderr
+    alone = CliRunner().invoke(app, ["parse", str(CDT), "--format", "jsonl"])
+    assert r.stdout.count("\n") == alone.stdout.count("\n")
+
+
+def test_a_folder_holding_the_unpacked_bundle_and_one_rotation_more_is_one_appliance(tmp_path: Path) -> None:
+    """Its copies are read once from the zip; its one file more is the same appliance's (not a stream of its own,
+    whose traces would lack the events of the zip's polevt.imss)."""
+    folder = _unpack(CDT, tmp_path / "unz")
+    later = IMSS.read_text().replace("2024/03/12 09:", "2024/03/12 11:")  # a later rotation: the same scans 2 h on
+    (folder / "IMSVA" / "LogFile" / "Event3" / "log.imss.20240312.0003").write_text(later)
+    both = correlate([CDT, folder])
+    assert {r.appliance for r in both.rows} == {"imsva"}
+    assert both.summary.files["imss"] == 3
+    (note,) = both.summary.rotation
+    assert note.startswith(f"the 5 logs given in {folder} hold the same bytes as logs in {CDT} ")
+    late = [r for r in both.rows if r.trace is not None and r.trace.time.hour == 11 and r.trace.triggered]
+    assert late and all(r.status == "trace-without-event" for r in late)
+    assert not any("were read at all" in n for r in late for n in r.notes)
 
 
 def test_an_empty_file_beside_a_missing_one_each_said_as_what_it_is(tmp_path: Path) -> None:
