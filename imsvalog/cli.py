@@ -582,7 +582,7 @@ def _parse(paths: list[str], kind: Kind | None, fmt: Format, output: Path | None
         )
         for note in s.notes:
             say(restore(f"{clean_terminal(s.file)}: {clean_terminal(note)}\n"))
-    report_skipped([(restore(p), why) for p, why in report.skipped], verbose)
+    report_skipped([(restore(p), restore(why)) for p, why in report.skipped], verbose)
     report_maillog_times(found.files, zone, restore)
     if report.rejects:
         where = f"in {rejects}" if rejects is not None else "as REJECT rows"
@@ -810,7 +810,7 @@ def _correlate_notes(result: Any, restore: Callable[[str], str], verbose: bool, 
             say(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
         if n > 5:
             say("  ... all of them: imsvalog parse PATH... --rejects rejects.jsonl\n")
-    report_skipped([(restore(p), why) for p, why in result.skipped], verbose)
+    report_skipped([(restore(p), restore(why)) for p, why in result.skipped], verbose)
     report_maillog_times(files, None, restore)
 
 
@@ -908,7 +908,7 @@ def trace(
                 say(f"{count(len(result.rejects), 'matching line')} could not be parsed:\n")
                 for r in result.rejects[:5]:
                     say(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
-            report_skipped([(restore(p), why) for p, why in result.skipped], verbose)
+            report_skipped([(restore(p), restore(why)) for p, why in result.skipped], verbose)
     if not result.lines:  # like grep: 1 for "nothing found", 2 for errors
         raise typer.Exit(ExitStatus.NOT_FOUND)
 
