@@ -646,21 +646,44 @@ def calibration_lines(result: Any) -> list[str]:
     return out
 
 
+#: at most this many scans are named as the evidence of one address in the trusted-list section
+EVIDENCE_SHOWN = 3
+
+
+def _evidence(ev: Sequence[str], said: str) -> str:
+    """``2 scans not fired: A; B``; past :data:`EVIDENCE_SHOWN`, ``5 scans not fired, the first 3: A; B; C``
+    (the count and the scans named always agree)."""
+    head = f"{count(len(ev), 'scan')} {said}"
+    if len(ev) <= EVIDENCE_SHOWN:
+        return f"{head}: {'; '.join(ev)}"
+    return f"{head}, the first {EVIDENCE_SHOWN}: {'; '.join(ev[:EVIDENCE_SHOWN])}"
+
+
 def inferred_lines(result: Any) -> list[str]:
     inferred = result.inferred_trusted()
-    if not inferred:
+    doubted = result.doubted_verdicts()
+    if not inferred and not doubted:
         return []
     out = ["What IMSVA's own verdicts say about its Trusted Internal IP List:"]
     for i in inferred:
         if i.status == "trusted":
-            out.append(f"  {i.address}: in the list ({count(len(i.trusted_evidence), 'scan')} not fired: {i.trusted_evidence[0]})")
+            out.append(f"  {i.address}: in the list ({_evidence(i.trusted_evidence, 'not fired')})")
         elif i.status == "untrusted":
-            out.append(f"  {i.address}: NOT in the list ({count(len(i.untrusted_evidence), 'scan')} fired on it: {i.untrusted_evidence[0]})")
+            out.append(f"  {i.address}: NOT in the list ({_evidence(i.untrusted_evidence, 'fired on it')})")
         else:
             out.append(
-                f"  {i.address}: CONFLICT: trusted in {i.trusted_evidence[0]}, untrusted in {i.untrusted_evidence[0]} "
-                "(the list changed, or IMSVA's check is not what is documented)"
+                f"  {i.address}: CONFLICT: trusted in {_evidence(i.trusted_evidence, 'not fired')}; untrusted in "
+                f"{_evidence(i.untrusted_evidence, 'fired on it')} (the list changed, or IMSVA's check is not what is "
+                "documented)"
             )
+    if doubted:
+        one = len(doubted) == 1
+        out.append(
+            f"  left out: {count(len(doubted), 'scan')} whose 'Not triggered' verdict the spoof policy event linked to "
+            f"{'it' if one else 'each'} contradicts (IMSVA's own lines disagree: see the findings), so {'its' if one else 'their'} "
+            "counted addresses are not taken as in the list: "
+            + "; ".join(f"{d.scan}, counted {', '.join(d.addresses) or 'none'}" for d in doubted)
+        )
     return out
 
 
@@ -699,6 +722,7 @@ def _render_correlation(
             extra["untrusted_addresses"] = [m.__dict__ for m in result.missing_trusted()]
             extra["trusted_list_check"] = [c.to_dict() for c in result.check_trusted()]
         extra["inferred_trusted_list"] = [i.to_dict() for i in result.inferred_trusted()]
+        extra["inferred_trusted_left_out"] = [d.to_dict() for d in result.doubted_verdicts()]
         if getattr(result, "calibration", None) is not None:
             extra["calibration"] = result.calibration.to_dict()
         if what_if is not None:

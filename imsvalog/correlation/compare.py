@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -326,11 +326,48 @@ class InferredAddress:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class DoubtedVerdict:
+    """A scan's 'Not triggered' verdict that the spoof policy event linked to the same scan contradicts (a
+    ``trace-vs-event`` finding: IMSVA's own lines disagree): no evidence of the Trusted Internal IP List, so
+    :func:`infer_trusted` leaves it out."""
+
+    scan: str
+    addresses: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scan": self.scan, "addresses": list(self.addresses), "why": "trace-vs-event"}
+
+
+def _verdicts(rows: Sequence[Row]) -> Iterator[tuple[Row, list[str], str, str]]:
+    """The rows whose trace logged both a list and a verdict: (row, its addresses, where, the verdict lowercased)."""
+    for r in rows:
+        t = r.trace
+        if t is None or t.logged_ips is None or t.verdict_text is None:
+            continue
+        name = r.internal_id or (r.session.thread if r.session else "?")
+        yield (r, [normalize_ip(x) for x in t.logged_ips], f"{name} at {t.time.isoformat(sep=' ')} ({t.verdict_ref})",
+               t.verdict_text.lower())
+
+
+def _in_doubt(r: Row) -> bool:
+    return any(f.kind == "trace-vs-event" for f in r.findings)
+
+
+def doubted_verdicts(rows: Sequence[Row]) -> list[DoubtedVerdict]:
+    """The 'Not triggered' verdicts :func:`infer_trusted` leaves out: the spoof policy event linked to the same
+    scan says the mail was handled as spoofed (IMSVA's own lines disagree), so the verdict is in doubt."""
+    return [DoubtedVerdict(where, tuple(ips)) for r, ips, where, text in _verdicts(rows)
+            if r.trace is not None and r.trace.triggered is False and _says_all_trusted(text) and _in_doubt(r)]
+
+
 def infer_trusted(rows: Sequence[Row]) -> list[InferredAddress]:
     """Read IMSVA's Trusted Internal IP List off its own verdicts, without the administrator's list.
 
     * ``All sender IP in Trusted Internal IP List`` with a logged list: every listed
-      address is trusted.
+      address is trusted, unless a spoof policy event linked to the same scan says the mail was handled
+      as spoofed (a ``trace-vs-event`` finding): such a verdict is in doubt and left out
+      (:func:`doubted_verdicts`).
     * ``Not all sender IP in Trusted Internal IP List`` with one logged address: that
       address is not trusted (with several, the one not shown trusted elsewhere).
     * An address with both kinds of evidence is a ``conflict``: the list changed
@@ -339,15 +376,10 @@ def infer_trusted(rows: Sequence[Row]) -> list[InferredAddress]:
     trusted: dict[str, list[str]] = defaultdict(list)
     untrusted: dict[str, list[str]] = defaultdict(list)
     firing: list[tuple[list[str], str]] = []
-    for r in rows:
+    for r, ips, where, text in _verdicts(rows):
         t = r.trace
-        if t is None or t.logged_ips is None or t.verdict_text is None:
-            continue
-        ips = [normalize_ip(x) for x in t.logged_ips]
-        name = r.internal_id or (r.session.thread if r.session else "?")
-        where = f"{name} at {t.time.isoformat(sep=' ')} ({t.verdict_ref})"
-        text = t.verdict_text.lower()
-        if t.triggered is False and _says_all_trusted(text):
+        assert t is not None
+        if t.triggered is False and _says_all_trusted(text) and not _in_doubt(r):
             for a in ips:
                 trusted[a].append(where)
         elif t.triggered is True and text.startswith("not all sender ip") and ips:

@@ -13,10 +13,12 @@ from ..scan_sessions import ScanSession, SpoofTrace, record_sources
 from ..spoof import MessageInput, MissingTrusted, Profile, SpoofResult, VerdictChange
 from ..trusted import TrustedList
 from .compare import (
+    DoubtedVerdict,
     Finding,
     InferredAddress,
     ListCheck,
     check_trusted,
+    doubted_verdicts,
     infer_trusted,
     missing_trusted_of,
     what_if_of,
@@ -344,6 +346,11 @@ class Correlation:
     def inferred_trusted(self) -> list[InferredAddress]:
         """What IMSVA's own verdicts reveal about its Trusted Internal IP List.  See :func:`infer_trusted`."""
         return infer_trusted(self.rows)
+
+    def doubted_verdicts(self) -> list[DoubtedVerdict]:
+        """The 'Not triggered' verdicts :meth:`inferred_trusted` leaves out: a spoof policy event linked to the same
+        scan contradicts them (IMSVA's own lines disagree).  See :func:`~.compare.doubted_verdicts`."""
+        return doubted_verdicts(self.rows)
 
     @property
     def frame(self) -> pd.DataFrame:
