@@ -14,7 +14,9 @@ queue_id        a Postfix queue ID from a recovered Received header (``id Q``)  
                 event's Message-ID (``Q: message-id=<...>``)
 time            within ``time_window`` seconds, spoof rule ("Others" condition),  low
                 compatible final action, a trace that did not say 'Not
-                triggered'; only when unambiguous both ways
+                triggered', a scan that names no other message (its
+                internal ID, Message-ID, or msgtra's internal ID for its
+                queue ID); only when unambiguous both ways
 ==============  ===============================================================  ============
 
 The bases are settled one after the other in this order (the high tier is split: a unique
@@ -30,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Generic, Literal, TypeVar
 
 from ..grammars.maillog import queue_key
@@ -38,7 +41,17 @@ from ..records import MailLogEntry, PolicyEvent, Transaction
 from ..scan_sessions import ScanSession, SpoofTrace
 from .result import Basis, Link, Row
 from .scan import ScanIndex, ScanRef, internal_key, normalize_message_id
-from .unpaired import _actions, _scan, _when, may_be, near_words, nearest_unpaired, same_internal, trace_words
+from .unpaired import (
+    _actions,
+    _scan,
+    _when,
+    may_be,
+    near_words,
+    nearest_unpaired,
+    same_internal,
+    same_msgtra,
+    trace_words,
+)
 
 #: link bases, strongest first, and the confidence (tier) each gives
 BASES: tuple[Basis, ...] = ("internal_id", "message_id", "queue_id", "time")
@@ -292,6 +305,9 @@ class _Index:
     tx_by_internal: dict[str, Transaction] = field(default_factory=dict)
     spoof_by_time: list[PolicyEvent] = field(default_factory=list)
     spoof_times: list[float] = field(default_factory=list)
+    #: queue ID (queue_key) -> the internal IDs (internal_key) msgtra gives it, directly or through its first Postfix
+    #: pass (maillog's ``A: ... queued as B``, B msgtra's): the message a trace with that queue ID is
+    internal_by_queue: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: (event id, queue ID) -> the maillog line that ties them (message-id= of that queue ID)
     mail_evidence: dict[tuple[int, str], MailLogEntry] = field(default_factory=dict)
 
@@ -313,6 +329,11 @@ class _Index:
         for t in transactions:
             if t.internal_id:
                 idx.tx_by_internal.setdefault(internal_key(t.internal_id), t)
+                if t.queue_id:
+                    idx.internal_by_queue[queue_key(t.queue_id)].add(internal_key(t.internal_id))
+        for b, first in first_pass.items():
+            if b in idx.internal_by_queue and first.queue_id:
+                idx.internal_by_queue[queue_key(first.queue_id)] |= idx.internal_by_queue[b]
         for e in events:
             idx.by_internal[internal_key(e.internal_id)].append(e)
             mid = normalize_message_id(e.message_id)
@@ -333,6 +354,16 @@ class _Index:
                 idx.by_token[q].append(e)
                 idx.mail_evidence.setdefault((id(e), q), m)
         return idx
+
+    def named_by_msgtra(self, trace: SpoofTrace, queues: Sequence[tuple[int, str]] | None = None) -> frozenset[str]:
+        """The internal IDs (internal_key) msgtra gives the queue IDs of the trace's Received headers (``queues``:
+        :func:`_queue_ids` of it, when at hand): the message it is, when msgtra has its queue (empty: not known)."""
+        if not self.internal_by_queue:  # no msgtra.imss given
+            return frozenset()
+        out: set[str] = set()
+        for _, q in (_queue_ids(trace) if queues is None else queues):
+            out |= self.internal_by_queue.get(queue_key(q), set())
+        return frozenset(out)
 
     def drop_lookups(self) -> None:
         """Let go of the lookups only :func:`_candidates` reads (a big correlation's are megabytes; the
@@ -356,12 +387,14 @@ def _action_compatible(session: ScanSession, event: PolicyEvent) -> bool:
     return bool(mine & set(event.actions))
 
 
-def _time_may_link(session: ScanSession, trace: SpoofTrace, event: PolicyEvent) -> bool:
+def _time_may_link(session: ScanSession, trace: SpoofTrace, event: PolicyEvent, msgtra: frozenset[str] = frozenset()
+                   ) -> bool:
     """Whether time alone may pair a trace with a spoof policy event: its filter fired, or the log does not say
     (a 'Not triggered' evaluation makes no spoof event: an ID may still tie it to one, time never does), and its
     scan's final actions fit the event's, and its scan names no other message (:func:`.unpaired.may_be`: a
-    'Scan finished for' internal ID or a Message-ID other than the event's)."""
-    return trace.triggered is not False and _action_compatible(session, event) and may_be(session, event)
+    'Scan finished for' internal ID or a Message-ID other than the event's, or a queue ID msgtra gives another
+    internal ID: ``msgtra``, :meth:`_Index.named_by_msgtra`)."""
+    return trace.triggered is not False and _action_compatible(session, event) and may_be(session, event, msgtra)
 
 
 #: what one piece of evidence holds beyond its basis, put into words only for the rows that show it
@@ -393,16 +426,19 @@ def _candidates(
     if mid:
         for e in idx.by_message.get(mid, []):
             add(e, "message_id")
-    for hi, q in _queue_ids(trace):
+    queues = _queue_ids(trace)
+    for hi, q in queues:
         for e in idx.by_token.get(queue_key(q), []):
             add(e, "queue_id", (hi, q))
     t = trace.time
     ts, w = t.timestamp(), window.total_seconds()  # in seconds: t - window could leave datetime's range
     lo = bisect_left(idx.spoof_times, ts - w)
     hi = bisect_right(idx.spoof_times, ts + w)
-    for e in idx.spoof_by_time[lo:hi]:
-        if _time_may_link(session, trace, e):
-            add(e, "time")
+    if lo < hi:
+        msgtra = idx.named_by_msgtra(trace, queues)
+        for e in idx.spoof_by_time[lo:hi]:
+            if _time_may_link(session, trace, e, msgtra):
+                add(e, "time")
     return found
 
 
@@ -519,11 +555,13 @@ AT_WINDOW_LIMIT = 400
 def _decided_at(
     pairs: Sequence[tuple[ScanSession, SpoofTrace]], spoof_events: Sequence[PolicyEvent],
     whys: dict[tuple[int, int], list[tuple[Basis, Why]]],
+    msgtra: Callable[[int], frozenset[str]] = lambda ti: frozenset(),
 ) -> Callable[[int, int, float], LinkDecision[int, int] | None]:
     """``at(ti, ei, n)``: decide_links over the traces and events connected to trace ``ti`` and event ``ei`` by
     evidence at ``--time-window n`` (the same evidence as correlate's, time evidence made at ``n``): what correlate
     run at that window decides for them (decide_links decides each connected group of evidence on its own). None
-    when the group holds more than :data:`AT_WINDOW_LIMIT` traces and events."""
+    when the group holds more than :data:`AT_WINDOW_LIMIT` traces and events. ``msgtra(ti)``: the internal IDs msgtra
+    gives trace ``ti``'s queue IDs (:meth:`_Index.named_by_msgtra`)."""
     ev = sorted((e.time.timestamp(), ei) for ei, e in enumerate(spoof_events))
     ev_ts = [x for x, _ in ev]
     tr = sorted((t.time.timestamp(), ti) for ti, (_, t) in enumerate(pairs))
@@ -539,7 +577,7 @@ def _decided_at(
         s, t = pairs[ti]
         ts = t.time.timestamp()
         return [ei for _, ei in ev[bisect_left(ev_ts, ts - n): bisect_right(ev_ts, ts + n)]
-                if _time_may_link(s, t, spoof_events[ei])]
+                if _time_may_link(s, t, spoof_events[ei], msgtra(ti))]
 
     def at(ti: int, ei: int, n: float) -> LinkDecision[int, int] | None:
         traces, events, todo = {ti}, {ei}, [(True, ti), (False, ei)]
@@ -555,7 +593,8 @@ def _decided_at(
                 near = tr[bisect_left(tr_ts, ts - n): bisect_right(tr_ts, ts + n)]
                 # only the traces time could link to it (as timed() from their side): a busy log's scans that
                 # ended in another action are no part of the decision and must not push it past the limit
-                for o in (*(tj for _, tj in near if _time_may_link(*pairs[tj], spoof_events[x])), *by_event[x]):
+                for o in (*(tj for _, tj in near if _time_may_link(*pairs[tj], spoof_events[x], msgtra(tj))),
+                          *by_event[x]):
                     if o not in traces:
                         traces.add(o)
                         todo.append((True, o))
@@ -581,24 +620,30 @@ def _near_unpaired(
     events: list[PolicyEvent], sx: ScanIndex, pairs: Sequence[tuple[ScanSession, SpoofTrace]],
     decision: LinkDecision[int, int], window: timedelta, spoof_events: Sequence[PolicyEvent],
     whys: dict[tuple[int, int], list[tuple[Basis, Why]]],
+    msgtra: Callable[[int], frozenset[str]] = lambda ti: frozenset(),
+    holes: Callable[[str, datetime], str | None] | None = None,
 ) -> tuple[Callable[[PolicyEvent], str | None], Callable[[SpoofTrace], str | None]]:
     """For the events left without trace that no line of log.imss names, what is known of the scans without
     policy event nearest to each, decided over all of them at once (:func:`.unpaired.nearest_unpaired`); and for
     each such scan, the events it is nearest to (:func:`.unpaired.trace_words`). A wider ``--time-window`` is
     offered only when decide_links over the same evidence at that window links the two (``spoof_events``, the
-    events ``decision`` numbers, and ``whys``, the evidence at ``window``: :func:`_decided_at`)."""
+    events ``decision`` numbers, and ``whys``, the evidence at ``window``: :func:`_decided_at`). ``msgtra(ti)``: the
+    internal IDs msgtra gives trace ``ti``'s queue IDs (a trace msgtra gives another message is not this event's).
+    ``holes``: as :func:`link_rows` has it; no wider window is offered when the event's time falls in a log.imss
+    file left out (its own scan may be there) or the trace's in a polevt.imss file left out (its own policy event
+    may be there): time alone would then pair what may be two messages (attack s22f)."""
     span = sx.span
     mine = [e for e in events if span is not None and _named_scan(e, sx) is None and _near_span(e.time, span)]
     kept = [ti for ti in range(len(pairs)) if ti not in decision.links and ti not in decision.ambiguous] \
         if mine else []
     unpaired = [pairs[ti] for ti in kept]
-    found = nearest_unpaired(mine, unpaired)
+    found = nearest_unpaired(mine, unpaired, msgtra=lambda si: msgtra(kept[si]))
     at = {id(e): i for i, e in enumerate(mine)}
     times = sorted((t.time.timestamp(), ti) for ti, (_, t) in enumerate(pairs)) if mine else []
     stamps = [x for x, _ in times]
     w = window.total_seconds()
     event_no = {id(e): i for i, e in enumerate(spoof_events)}
-    decided = _decided_at(pairs, spoof_events, whys) if found.nearest else None
+    decided = _decided_at(pairs, spoof_events, whys, msgtra) if found.nearest else None
 
     def within(e: PolicyEvent) -> tuple[str, int]:
         """The traces within the window that time did not pair with the event, and why each did not; and how
@@ -613,8 +658,9 @@ def _near_unpaired(
         unnamed = 0
         for ti in free:
             s, t = pairs[ti]
-            if not may_be(s, e):
+            if not may_be(s, e, msgtra(ti)):
                 why = ("its scan names another message's internal ID" if not same_internal(s, e)
+                       else "msgtra gives its queue ID another message's internal ID" if not same_msgtra(msgtra(ti), e)
                        else "its scan names another message's Message-ID")
             else:
                 unnamed += 1
@@ -668,7 +714,22 @@ def _near_unpaired(
                 return None
             return said + (f"; the logs do not tell whether {'it is' if unnamed == 1 else 'one of them is'} this "
                            "message's scan")
-        return near_words(ei, found, window, none_within(e), _action_compatible, at_window)
+        return near_words(ei, found, window, none_within(e), _action_compatible, at_window, no_window(e, ei))
+
+    def no_window(e: PolicyEvent, ei: int) -> str | None:
+        """Why no wider --time-window is offered for event ``e`` and its nearest scans: a file left out may hold
+        the event's own scan, or the scan's own policy event (then time alone could pair two messages)."""
+        if holes is None:
+            return None
+        if holes("imss", e.time) is not None:
+            return "this event's own scan may be in the log.imss file left out, whose time it falls in"
+        for si in found.nearest[ei].scans:
+            hole = holes("polevt", unpaired[si][1].time)
+            if hole is not None:
+                gap = hole.split(" (not among ", 1)[0].removeprefix("its time")
+                return (f"that trace's time{gap}, which is not among the files given: its own policy event may be "
+                        "there")
+        return None
 
     scan_at = {id(t): si for si, (_, t) in enumerate(unpaired)}
 
@@ -736,6 +797,11 @@ def link_rows(
         for e, found in _candidates(s, t, idx, window).values():
             whys[ti, event_no[id(e)]] = found  # each event once per trace
     idx.drop_lookups()
+
+    @cache
+    def msgtra_of(ti: int) -> frozenset[str]:
+        """The internal IDs msgtra gives trace ``ti``'s queue IDs (asked for the traces near events left unpaired)."""
+        return idx.named_by_msgtra(pairs[ti][1])
 
     def evidence() -> Iterator[Evidence[int, int]]:
         """Each piece of evidence as decide_links reads it (made one at a time: it keeps only the pairs)."""
@@ -925,7 +991,7 @@ def link_rows(
                  {m for _, e in unexplained if (m := normalize_message_id(e.message_id))})
         marks = _debug_marks(sessions)
         near, events_near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window, spoof_events,
-                                           whys)
+                                           whys, msgtra_of, holes)
         for row, e in unexplained:
             row.notes.append(_why_no_trace(e, sx, marks, near, holes("imss", e.time) if holes else None))
     coverage = _span([e.time for e in events])

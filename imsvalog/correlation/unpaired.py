@@ -41,10 +41,17 @@ def same_internal(s: ScanSession, e: PolicyEvent) -> bool:
     return not s.internal_id or internal_key(s.internal_id) == internal_key(e.internal_id)
 
 
-def may_be(s: ScanSession, e: PolicyEvent) -> bool:
+def same_msgtra(msgtra: frozenset[str], e: PolicyEvent) -> bool:
+    """Whether the internal IDs msgtra gives a scan's queue IDs (``msgtra``; empty: none known) leave open that it
+    is the event's scan."""
+    return not msgtra or internal_key(e.internal_id) in msgtra
+
+
+def may_be(s: ScanSession, e: PolicyEvent, msgtra: frozenset[str] = frozenset()) -> bool:
     """Whether the scan's own IDs leave open that it is the event's scan: a scan whose ``Scan finished`` line
-    names another internal ID, or whose Message-ID is not the event's, is another message's."""
-    if not same_internal(s, e):
+    names another internal ID, or whose Message-ID is not the event's, or one of whose Received headers' queue IDs
+    msgtra gives other internal IDs only (``msgtra``: those internal IDs, internal_key), is another message's."""
+    if not same_internal(s, e) or not same_msgtra(msgtra, e):
         return False
     mine, theirs = normalize_message_id(s.message_id), normalize_message_id(e.message_id)
     return not (mine and theirs and mine != theirs)
@@ -78,12 +85,14 @@ def trace_words(si: int, found: NearScans) -> str | None:
 
 
 def nearest_unpaired(
-    events: Sequence[PolicyEvent], scans: Sequence[tuple[ScanSession, SpoofTrace]], reach: timedelta = NEAR_SCANS
+    events: Sequence[PolicyEvent], scans: Sequence[tuple[ScanSession, SpoofTrace]], reach: timedelta = NEAR_SCANS,
+    msgtra: Callable[[int], frozenset[str]] = lambda si: frozenset(),
 ) -> NearScans:
     """For each event (by index), the scans without policy event nearest to it within ``reach``, decided over all
     events and scans at once: those at the least distance (all of them when several are equally near), among the
     scans whose filter did not clear the mail (``triggered`` is not False) and whose IDs do not make them another
-    message's. Events with no such scan within ``reach`` are left out."""
+    message's (``msgtra(si)``: the internal IDs msgtra gives scan ``si``'s queue IDs, :func:`may_be`). Events with
+    no such scan within ``reach`` are left out."""
     ids = {internal_key(e.internal_id) for e in events}
     # a scan whose 'Scan finished' names an internal ID no event here has is another message's (most scans)
     kept = sorted(
@@ -113,7 +122,7 @@ def nearest_unpaired(
             if d > limit or (found and d > abs(found[0][0])):
                 break
             si = kept[j][1]
-            if may_be(scans[si][0], e):
+            if may_be(scans[si][0], e, msgtra(si)):
                 found.append((times[j] - at, si))
         if found:
             best = sorted(found)
@@ -143,13 +152,16 @@ def near_words(
     ei: int, found: NearScans, window: timedelta, none_within: str,
     compatible: Callable[[ScanSession, PolicyEvent], bool],
     at: Callable[[int, int, int], str | None],
+    no_window: str | None = None,
 ) -> str:
     """What is known of the scans without policy event nearest to event ``ei`` (in ``found.nearest``): which, how
     far, whether time alone could pair them at a wider ``--time-window`` (``compatible``: whether a scan's final
     actions allow a time link to an event), and the other events without trace whose nearest scan is the same.
     ``none_within``: the words for no scan that may be the event's being within the window (said when the nearest
     is outside it). ``at(si, ei, n)``: None when correlate, run at ``--time-window n`` over the same traces and
-    events, links scan ``si`` to event ``ei``, else what it would do instead: a window is offered only when true."""
+    events, links scan ``si`` to event ``ei``, else what it would do instead: a window is offered only when true.
+    ``no_window``: why no wider window is offered at all (the event's own scan, or the nearest scan's own policy
+    event, may be in a rotated file left out: pairing them by time could be a wrong link), said instead."""
     events, scans, nearest = found.events, found.scans, found.nearest
     e, near = events[ei], nearest[ei]
     w = f"{window.total_seconds():g} s"
@@ -196,6 +208,9 @@ def near_words(
     if within:
         # within the window but not paired: correlate gave it no time evidence (its final action)
         head = f"{said} (within correlate's time window ({w})" + (", but " + "; ".join(notes) if notes else "") + ")"
+    elif no_window is not None:
+        head = said + f" (outside the window; no wider --time-window is offered: {no_window})" + (
+            "; " + "; ".join(notes) if notes else "")
     elif pairable and len(named) == 1 and (instead := at(near.scans[0], ei, math.ceil(secs))) is not None:
         # correlate itself, run at that window over the same traces and events, would not pair them: say what it does
         head = said + f" (outside the window; {instead})" + ("; " + "; ".join(notes) if notes else "")

@@ -1,0 +1,113 @@
+"""Attack s22f: the wider --time-window that a policy event without trace is offered to pair it with the nearest
+trace without policy event must not lead to a wrong link. It was offered when that trace's own policy event was
+probably in a polevt.imss file left out (its row said so), and when msgtra gave the trace's queue ID another
+message's internal ID: following it linked the CRM mail (3D4E5F60, its event in the missing polevt.imss .0002) to
+the CEO's policy event 8A8A8A8A. The other direction too: an event whose own scan may be in a log.imss file left
+out is not offered a trace by time."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from imsvalog.correlation import correlate
+from imsvalog.render import render_correlation
+from imsvalog.sentence import row_sentence
+
+from .conftest import FIXTURES
+from .test_correlate_near_unpaired import LOG, _event, _iid, _logs, _scan
+
+BUSY = FIXTURES / "busy-day"
+CEO = "8A8A8A8A-8B8B-48C8-88D8-E8F8A8B8C8D8"
+CRM_AT = "2024-03-12 09:15:50+01:00"
+NOT_OFFERED = ("no wider --time-window is offered: that trace's time falls in polevt.imss.20240312.0002, which is not "
+               "among the files given: its own policy event may be there")
+
+
+def _split_polevt(d: Path) -> None:
+    """busy-day's polevt.imss cut in two around the CRM mail's event (09:15:50), which was in the .0002 left out."""
+    lines = (BUSY / "polevt.imss.20240312.0001").read_text().splitlines(keepends=True)
+    (crm,) = [i for i, x in enumerate(lines) if "\t3D4E5F60-" in x]
+    (d / "polevt.imss.20240312.0001").write_text("".join(lines[:crm - 1]))  # .0001 ends at 09:15:02
+    (d / "polevt.imss.20240312.0003").write_text("".join(lines[crm + 1:]))  # .0003 begins at 09:16:10
+
+
+@pytest.fixture
+def gap(tmp_path) -> Path:
+    for f in BUSY.iterdir():
+        if not f.name.startswith("polevt"):
+            shutil.copy(f, tmp_path / f.name)
+    _split_polevt(tmp_path)
+    return tmp_path
+
+
+def _rows(c):
+    ceo = next(r for r in c.rows if r.event is not None and r.event.internal_id == CEO)
+    crm = next(r for r in c.rows if r.trace is not None and r.trace.time.isoformat(sep=" ") == CRM_AT)
+    return ceo, crm
+
+
+def test_msgtra_names_the_trace_another_message_so_it_is_not_offered(gap) -> None:
+    """msgtra gives the trace's queue ID 8F7E6D5C4B internal ID 3D4E5F60: it is not the CEO mail's scan."""
+    ceo, crm = _rows(correlate(gap))
+    assert ceo.status == "event-without-trace" and crm.status == "trace-without-event"
+    (note,) = ceo.notes
+    assert "--time-window 280" not in note and "4242:139871 at " + CRM_AT not in note
+    assert "holds no scan of it at all" in note  # the busy-day words: its scan is not in the log.imss files given
+    assert CEO not in " ".join(crm.notes)
+    # and time alone never pairs them, whatever the window (it linked the CRM mail to the CEO event)
+    ceo, crm = _rows(correlate(gap, time_window=280))
+    assert ceo.status == "event-without-trace" and crm.status == "trace-without-event"
+
+
+def test_without_msgtra_the_missing_polevt_file_keeps_the_hint_back(gap) -> None:
+    for f in gap.glob("msgtra*"):
+        f.unlink()
+    c = correlate(gap)
+    ceo, crm = _rows(c)
+    (note,) = ceo.notes
+    assert (f"the nearest trace without a policy event: thread 4242:139871 at {CRM_AT} ({gap}/{'log.imss.20240312.0001'}"
+            f":54-66), 280 s earlier (outside the window; {NOT_OFFERED}); the logs do not tell whether it is this "
+            "event's trace") in note
+    assert "--time-window 280" not in note
+    assert "polevt.imss.20240312.0002, which is not among the files given" in row_sentence(crm.to_dict())
+    for fmt in ("table", "json", "jsonl", "csv", "markdown"):
+        out = io.StringIO()
+        render_correlation(c, c.rows, fmt, out, explain=fmt in ("table", "markdown"))
+        text = out.getvalue()
+        assert "--time-window 280" not in text, fmt
+        if fmt == "json":
+            doc = json.loads(text)
+            assert any(NOT_OFFERED in n for r in doc["rows"] for n in r["notes"])
+        elif fmt == "csv":
+            assert any(NOT_OFFERED in v for r in csv.DictReader(io.StringIO(text)) for v in r.values() if v)
+        else:
+            assert NOT_OFFERED in " ".join(text.replace("\\", "").split()), fmt
+
+
+def test_an_event_whose_own_scan_may_be_in_a_missing_log_imss_file_is_offered_no_trace(tmp_path) -> None:
+    """log.imss .0001 ends at 10:00:10, .0003 begins at 10:10:00; the event at 10:05:00 falls in the .0002 left out,
+    and the nearest trace without policy event (10:00:10, in .0001) is 290 s from it."""
+    _logs(tmp_path, [_scan("10:00:10", "900:1", 103)], [_event("10:05:00", 3), _event("10:10:00", 4)])
+    (tmp_path / LOG.replace("0001", "0003")).write_text(
+        "\n".join(_scan("10:10:00", "900:2", 104, finished=_iid(4))) + "\n")
+    c = correlate(tmp_path)
+    (row,) = [r for r in c.rows if r.event is not None and r.event.internal_id == _iid(3)]
+    (note,) = row.notes
+    assert "log.imss.20240315.0002 (not among the files given" in note and "its scan may be in it" in note
+    assert ("thread 900:1 at 2024-03-15 10:00:10-05:00" in note and "(outside the window; no wider --time-window is "
+            "offered: this event's own scan may be in the log.imss file left out, whose time it falls in)") in note
+    assert "--time-window 290" not in note and "--time-window 290" not in row_sentence(row.to_dict())
+
+
+def test_with_no_file_left_out_the_hint_is_still_offered(tmp_path) -> None:
+    """The same logs with the scan of 10:10:00 in .0001: nothing is left out, the event's scan may be the one."""
+    _logs(tmp_path, [_scan("10:00:10", "900:1", 103), _scan("10:10:00", "900:2", 104, finished=_iid(4))],
+          [_event("10:05:00", 3), _event("10:10:00", 4)])
+    (row,) = [r for r in correlate(tmp_path).rows if r.event is not None and r.event.internal_id == _iid(3)]
+    assert "with --time-window 290 time alone may pair them, low confidence" in row.notes[0]
