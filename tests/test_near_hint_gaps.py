@@ -111,3 +111,41 @@ def test_with_no_file_left_out_the_hint_is_still_offered(tmp_path) -> None:
           [_event("10:05:00", 3), _event("10:10:00", 4)])
     (row,) = [r for r in correlate(tmp_path).rows if r.event is not None and r.event.internal_id == _iid(3)]
     assert "with --time-window 290 time alone may pair them, low confidence" in row.notes[0]
+
+
+def _first_pass_case(folder: Path, maillog: bool):
+    """A trace whose Received header names queue 4A4A4A4A4A; msgtra gives 4B4B4B4B4B (the second Postfix pass, joined
+    to 4A4A4A4A4A by maillog's 'queued as') internal ID ID-8, whose policy event is not given; a spoof policy event
+    ID-9 is the same second."""
+    p = "2024/03/12 09:00:05 GMT+01:00 [1:2] "
+    log = [
+        p + "[DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:"
+            "from mx1.example.com (mx1.example.com [198.51.100.25]) by imsva.example.com (Postfix) with ESMTP id 4A4A4A4A4A",
+        p + "[DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.25,",
+        p + "[DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.",
+        p + "Final action 0: QuarantineAction",
+    ]
+    if maillog:
+        (folder / "maillog-20240313").write_text(
+            "Mar 12 09:00:06 imsva postfix/smtp[9]: 4A4A4A4A4A: to=<b@example.com>, relay=localhost[127.0.0.1]:10025, "
+            "delay=1, delays=0.1/0/0.1/0.8, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4B4B4B4B4B)\n")
+    (folder / "msgtra.imss.20240312.0001").write_text("\t".join([
+        "QuarantineTransac", "2024 Mar 12 09:00:05 +01:00", "#null#", "#null#", "opaque-2@app.example.com", "ID-8",
+        "4B4B4B4B4B" if maillog else "4A4A4A4A4A", "2", "a@example.com", "b@example.com", "s", "#null#", "#null#",
+        "#null#", "#null#", "01000000000000000"]) + "\n")
+    (folder / "log.imss.20240312.0001").write_text("".join(x + "\n" for x in log))
+    pe = "\t".join(["2024/03/12 09:00:05 GMT+01:00", "ID-9", "c@example.com", "d@example.com", "s", "1",
+                    "Spoofing message", "0000010000000000", "", "1.0", "01000000000000000", "0", "0", "0", "", "", "",
+                    "", "1", "15", "0", "0", "<other@example.com>"])
+    (folder / "polevt.imss.20240312.0001").write_text(pe + "\n")
+    return correlate(folder)
+
+
+@pytest.mark.parametrize("maillog", [False, True], ids=["msgtra", "through-maillog-first-pass"])
+def test_time_never_links_a_trace_msgtra_gives_another_message(tmp_path, maillog) -> None:
+    c = _first_pass_case(tmp_path, maillog)
+    statuses = sorted(r.status for r in c.rows)
+    assert statuses == ["event-without-trace", "trace-without-event"]
+    (ev,) = [r for r in c.rows if r.status == "event-without-trace"]
+    # the one trace near it is ID-8's (msgtra): not offered as its scan, as a scan whose 'Scan finished' names ID-8
+    assert "holds no scan of it at all" in ev.notes[0] and "time-window" not in ev.notes[0]
