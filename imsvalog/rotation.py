@@ -3,13 +3,15 @@ a missing file held.
 
 IMSVA rotates ``log.imss``, ``polevt.imss`` and ``msgtra.imss`` by size into ``KIND.YYYYMMDD.NNNN`` files numbered
 from 0001 each day; syslog rotates ``maillog`` into ``maillog.1``, ``maillog.2``, ... (``maillog`` itself being the
-newest). A number missing between two given files of the same kind, appliance and day is a file left out: a trace
+newest). A number missing between two given files of the same kind, appliance and day is a file left out (and so
+are a later day's first numbers when a higher one of that day is given after an earlier day): a trace
 or a policy event of its time has no partner in the files given, and correlate says so instead of "the policy
 events read span its time". The time it held is known from its neighbours: from the last line of the file before
 it to the first line of the file after it. Files before the first or after the last one given are not counted as
 missing: the hour of the ticket may be all that was sent. A file given that holds nothing of its rotation (empty, a
 gzip of nothing, a log.imss or polevt.imss file without a line that begins with a time, a copy of another file read
-once under another number: :func:`hollows`) counts as missing, and is said.
+once under another number: :func:`hollows`) counts as missing, and is said. A scan read across files is cut where
+the next file does not continue the one before (:func:`breaks`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .errors import InputError
 from .grammars.common import OFFSET_PATTERN, BadTime, make_time
-from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging, where
+from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging, sort_key, where
 
 #: the kinds whose rotated files are numbered (syslog views and files named by their content are not)
 NUMBERED = ("imss", "polevt", "msgtra", "maillog")
@@ -146,20 +148,127 @@ def gaps(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> lis
     files = list(files)
     why = hollows(files) if why is None else why
     out = []
+    days: dict[tuple[str, str], list[tuple[str, dict[int, list[LogFile]], dict[int, list[LogFile]]]]] = {}
     for by_seq in _groups([*files, *(c for f in files for c in f.copies if c in why)]):
         real = {n: [f for f in fs if f not in why] for n, fs in by_seq.items()}
         seqs = sorted(n for n, fs in real.items() if fs)
         for a, b in zip(seqs, seqs[1:]):
-            if b - a < 2:
-                continue
-            fa, fb = real[a][-1], real[b][0]
-            widths = [len(m["seq"]) for f in (fa, fb) if (m := _NAME_RE.search(f.name)) and m["seq"]]
-            width = max(widths, default=1)  # IMSVA's four digits, also when one file was named .1
-            model = fa if fa.seq is not None else fb
-            names = tuple(_name(model, n, width) for n in range(a + 1, b))
-            given = tuple((_name(model, n, width), why[by_seq[n][0]]) for n in range(a + 1, b) if n in by_seq)
-            out.append(Gap(fa.kind, fa.appliance, fa, fb, names, given))
-    return out
+            if b - a >= 2:
+                out.append(_gap(real[a][-1], real[b][0], a, b, by_seq, why))
+        one = next(f for fs in by_seq.values() for f in fs)
+        if seqs and one.date is not None:
+            days.setdefault((one.kind, one.appliance or ""), []).append((one.date, by_seq, real))
+    # a later day whose first files are not given while a higher number of it is (that number proves they were
+    # written): they are missing too, after the last file of the day given before it (within the days given only)
+    for group in days.values():
+        group.sort(key=lambda d: d[0])
+        for (_, _, before), (_, by_seq, real) in zip(group, group[1:]):
+            first = min(n for n, fs in real.items() if fs)
+            if first > 1:
+                last = max(n for n, fs in before.items() if fs)
+                out.append(_gap(before[last][-1], real[first][0], 0, first, by_seq, why))
+    return sorted(out, key=lambda g: (sort_key(g.after), sort_key(g.before)))
+
+
+def _gap(fa: LogFile, fb: LogFile, a: int, b: int, by_seq: dict[int, list[LogFile]], why: dict[LogFile, str]) -> Gap:
+    """The gap between ``fa`` (number ``a``; 0: the day before ``fb``'s) and ``fb`` (number ``b`` of ``by_seq``)."""
+    widths = [len(m["seq"]) for f in (fa, fb) if (m := _NAME_RE.search(f.name)) and m["seq"]]
+    width = max(widths, default=1)  # IMSVA's four digits, also when one file was named .1
+    model = fb if a == 0 or fa.seq is None else fa  # the missing files are of fb's day when they begin it
+    names = tuple(_name(model, n, width) for n in range(a + 1, b))
+    given = tuple((_name(model, n, width), why[by_seq[n][0]]) for n in range(a + 1, b) if n in by_seq)
+    return Gap(fa.kind, fa.appliance, fa, fb, names, given)
+
+
+@dataclass(frozen=True)
+class Break:
+    """Where a scan read across rotated files is cut: ``before``, the file read next, does not continue ``after``
+    (:func:`breaks`)."""
+
+    after: LogFile
+    before: LogFile
+    #: ``missing``: files between them are missing (:attr:`gap`: not given, or given hollow); ``repeat``: ``before``
+    #: is the same rotation as ``after`` again; ``jump``: ``before`` is not the next (a day or more later, another
+    #: appliance's)
+    why: str
+    gap: Gap | None = None
+
+    def _gap_is(self) -> str:
+        g = self.gap
+        assert g is not None
+        status = g.status()
+        if status == "not among the files given":
+            return f"is {status}"
+        if status.startswith("given, but it "):
+            return f"was given but {status[len('given, but it '):]}"
+        return f"is missing ({status})"
+
+    def next_words(self) -> str:
+        """Seen from the end of ``after``: ``the next file, log.imss.20240312.0002, is not among the files given``."""
+        if self.gap is not None:
+            return f"the next file, {self.gap.named()}, {self._gap_is()}"
+        if self.why == "repeat":
+            return f"the next file given, {self.before.name}, is the same rotation again"
+        return f"the next file given, {self.before.name}, does not follow it ({_not_next(self.after, self.before)})"
+
+    def previous_words(self) -> str:
+        """Seen from the start of ``before``: ``the file before, log.imss.20240312.0002, is not among the files given``."""
+        if self.gap is not None:
+            return f"the file before, {self.gap.named()}, {self._gap_is()}"
+        if self.why == "repeat":
+            return f"it is the same rotation as the file before it, {self.after.name}, again"
+        return f"the file given before it, {self.after.name}, is not the one before it ({_not_next(self.after, self.before)})"
+
+
+def _not_next(a: LogFile, b: LogFile) -> str:
+    if (a.appliance or "") != (b.appliance or ""):
+        return "another appliance's"
+    return "neither the next number of its day nor the first file of the next day"
+
+
+def _next_day(day: str) -> str | None:
+    try:
+        return (datetime.strptime(day, "%Y%m%d") + timedelta(days=1)).strftime("%Y%m%d")
+    except ValueError:
+        return None
+
+
+def breaks(files: Sequence[LogFile], why: dict[LogFile, str] | None = None) -> dict[int, Break]:
+    """``{i: Break}``: a scan session open at the end of ``files[i]`` (files of one kind, in reading order) is not
+    continued in ``files[i + 1]``, which does not continue that file: it is cut there.  ``files[i + 1]`` continues
+    ``files[i]`` when both are numbered rotated files of the same kind and appliance and it is the same day's next
+    number, or the next day's ``.0001``; otherwise there is a gap (files missing between them, or given hollow: see
+    :func:`gaps`), a repeat (the same day and number again: ``.0002`` and ``.0002.gz``, or one name in two folders) or
+    a jump (a day or more later).  Files not numbered by their name (syslog views, files named by their content)
+    join as before: their order cannot be told.
+
+    >>> from pathlib import Path
+    >>> fs = [LogFile(Path(n), "imss", d, s) for n, d, s in [("log.imss.20240312.0001", "20240312", 1),
+    ...       ("log.imss.20240312.0002", "20240312", 2), ("log.imss.20240312.0002.gz", "20240312", 2),
+    ...       ("log.imss.20240313.0001", "20240313", 1), ("log.imss.20240315.0001", "20240315", 1)]]
+    >>> {i: b.why for i, b in breaks(fs, {}).items()}
+    {1: 'repeat', 3: 'jump'}
+    """
+    files = list(files)
+    why = hollows(files) if why is None else why
+    where = {id(f): i for i, f in enumerate(files)}
+    out: dict[int, Break] = {}
+    for g in gaps(files, why):
+        i, j = where.get(id(g.after)), where.get(id(g.before))
+        if i is not None and j is not None:
+            for k in range(i, j):
+                out[k] = Break(files[k], files[k + 1], "missing", g)
+    for i, (a, b) in enumerate(zip(files, files[1:])):
+        if i in out or not (_numbered(a) and _numbered(b)) or a.kind != b.kind or a.date is None or b.date is None:
+            continue
+        if (a.appliance or "") != (b.appliance or ""):
+            out[i] = Break(a, b, "jump")
+        elif a.date == b.date and _seq(a) == _seq(b):
+            out[i] = Break(a, b, "repeat")
+        elif not (a.date == b.date and _seq(b) == _seq(a) + 1  # type: ignore[operator]
+                  or a.date is not None and b.date == _next_day(a.date) and _seq(b) == 1):
+            out[i] = Break(a, b, "jump")
+    return dict(sorted(out.items()))
 
 
 def hollow(f: LogFile) -> str | None:
@@ -412,7 +521,8 @@ def holes(files: Iterable[LogFile], window: timedelta = timedelta(0)) -> Holes:
                 return f"its time is {(start - t).total_seconds():g} s before that of {where}"
             if end is not None and t > end:
                 return f"its time is {(t - end).total_seconds():g} s after that of {where}"
-            exact = a_last is not None and b_first is not None
+            # a later day's first file: the earlier day may have had files after the one given too
+            exact = a_last is not None and b_first is not None and g.after.date == g.before.date
             return f"its time {'falls' if exact else 'may fall'} in {where}"
         return None
 

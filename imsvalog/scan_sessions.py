@@ -21,11 +21,13 @@ scan_finished       joins and closes the session, giving its internal ID
 
 Each session says which boundaries it saw (``start``: the marker that opened it;
 ``end``: ``scan_finished``, ``next_scan`` or ``end_of_input``).  Files are read in
-rotation order, so a session that crosses ``.0001`` -> ``.0002`` is one session; but
-never across a rotated file missing between two given ones (:func:`gap_after`): a
-session open at the end of the file before the gap ends there, as at the end of the
-input (``end_of_input``, :attr:`ScanSession.next_missing` naming the missing file),
-and the thread's lines after the gap start a new one.
+rotation order, so a session that crosses ``.0001`` -> ``.0002`` (or a day's last file
+-> the next day's ``.0001``) is one session; but never into a file that does not
+continue the one before (:func:`gap_after`: a rotated file missing or given empty
+between them, the same rotation given twice, a day jumped): a session open at the
+end of the file before ends there, as at the end of the input (``end_of_input``,
+:attr:`ScanSession.next_file` saying why), and the thread's lines after it start a
+new one.
 Generic lines do not move boundaries and are not kept.
 """
 
@@ -531,9 +533,10 @@ class ScanSession:
     final_actions: list[str] = field(default_factory=list)
     traces: list[SpoofTrace] = field(default_factory=list)
     finished: bool = False
-    #: the rotated file(s) missing right after the session's last file, when the session was cut there
-    #: (``end`` is then ``end_of_input``): what the thread logged next is in a file not given
-    next_missing: str | None = None
+    #: why the session was cut at the end of its last file (``end`` is then ``end_of_input``): the next file given
+    #: does not continue it (``the next file, log.imss.20240312.0002, is not among the files given``; a rotation given
+    #: again, a day jumped: :func:`gap_after`), so what the thread logged next is not here
+    next_file: str | None = None
 
     @property
     def first_time(self) -> datetime:
@@ -586,9 +589,8 @@ class ScanSession:
     def boundaries(self) -> str:
         """How the session was cut, in words: ``from its Accept connection line to its Scan finished line``."""
         start = _START_WORDS.get(self.start, f"its first {self.start.replace('_', ' ')} line")
-        if self.end == "end_of_input" and self.next_missing is not None:
-            return (f"from {start} to the end of its file (no Scan finished line; the next file, "
-                    f"{self.next_missing}, is not among the files given)")
+        if self.end == "end_of_input" and self.next_file is not None:
+            return f"from {start} to the end of its file (no Scan finished line; {self.next_file})"
         return f"from {start} to {_END_WORDS[self.end]}"
 
     def to_row(self) -> dict[str, Any]:
@@ -755,30 +757,26 @@ class SessionBuilder:
                 trace.filter_result = rec
             trace.fed.append(rec)
 
-    def flush(self, next_missing: str | None = None) -> list[ScanSession]:
-        """Close what is still open at the end of the input, or (``next_missing``: the rotated file(s) missing after
-        the file just fed) at the end of a file that a gap follows: no session is joined across it."""
+    def flush(self, next_file: str | None = None) -> list[ScanSession]:
+        """Close what is still open at the end of the input, or (``next_file``: why, :func:`gap_after`) at the end
+        of a file that the next file given does not continue: no session is joined across it."""
         out = [s for s in self.open.values()]
         for s in out:
             s.end = "end_of_input"
-            s.next_missing = next_missing
+            s.next_file = next_file
         self.open.clear()
         return sorted(out, key=lambda s: (s.records[0].source.file, s.records[0].source.line))
 
 
 def gap_after(files: Sequence[LogFile]) -> dict[int, str]:
-    """``{i: names}``: after ``files[i]`` (in reading order) comes a rotated file that is not given (``names``: the
-    missing file or files, :meth:`~imsvalog.rotation.Gap.named`), so no scan session is joined across it.  Files
-    that follow each other without a gap (``.0001`` and ``.0002``) join as before."""
-    from .rotation import gaps
+    """``{i: words}``: ``files[i + 1]`` (in reading order) does not continue ``files[i]`` (:func:`imsvalog.rotation.breaks`:
+    a rotated file missing or given hollow between them, the same rotation given again, a day jumped), so no scan
+    session is joined across it; ``words`` say why, seen from the end of ``files[i]`` (``the next file,
+    log.imss.20240312.0002, is not among the files given``).  Files that follow each other (``.0001`` and ``.0002``,
+    a day's last file and the next day's ``.0001``) join as before."""
+    from .rotation import breaks
 
-    where = {id(f): i for i, f in enumerate(files)}
-    out: dict[int, str] = {}
-    for g in gaps(files):
-        i = where.get(id(g.after))
-        if i is not None and g.kind == "imss":
-            out[i] = g.named()
-    return out
+    return {i: b.next_words() for i, b in breaks(files).items()}
 
 
 def build_sessions(records: Iterable[ImssRecord]) -> Iterator[ScanSession]:

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .correlation.result import Row
+    from .rotation import Break
     from .scan_sessions import ScanSession
 
 #: stages in the order a message passes through them
@@ -371,6 +372,8 @@ class _ImssFile:
         self._data: Any = None
         self._lines: int | None = None
         self.plain = False
+        #: where a scan is cut between this list's files (:func:`_break_after`), shared by the list, once worked out
+        self.breaks: dict[int, Break] | None = None
         if f.member is None and getattr(f, "syslog", None) is None:
             try:
                 with open(f.path, "rb") as fh:
@@ -601,10 +604,10 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 if prev is None:
                     start_note = "starts before the first log.imss given (no Accept connection line of its thread before it)"
                     break
-                missing = _missing_between(files, prev)
-                if missing is not None:
+                cut = _break_after(files, prev, fi)
+                if cut is not None:
                     start_note = (f"starts at the start of {name(fi)} (no Accept connection line of its thread before "
-                                  f"it; the file before, {missing}, is not among the files given)")
+                                  f"it; {cut.previous_words()})")
                     gap_start = True
                     break
                 fi = prev
@@ -644,10 +647,10 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 if nxt_file is None:
                     end_note = "ends with the last log.imss given (no Scan finished line of its thread after it)"
                     break
-                missing = _missing_between(files, fi)
-                if missing is not None:
-                    end_note = (f"ends at the end of {name(fi)} (no Scan finished line of its thread after it; the "
-                                f"next file, {missing}, is not among the files given)")
+                cut = _break_after(files, fi, nxt_file)
+                if cut is not None:
+                    end_note = (f"ends at the end of {name(fi)} (no Scan finished line of its thread after it; "
+                                f"{cut.next_words()})")
                     gap_end = True
                     break
                 fi, pos, ln = nxt_file, 0, 1
@@ -666,12 +669,18 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
     return _Session(back + lines + fwd, tag, start_note, end_note, gap_start=gap_start, gap_end=gap_end)
 
 
-def _missing_between(files: list[_ImssFile], fi: int) -> str | None:
-    """The rotated log.imss file(s) missing right after ``files[fi]``, if any: a scan is never followed across them
-    (correlate cuts its sessions there too, :func:`~imsvalog.scan_sessions.gap_after`)."""
-    from .scan_sessions import gap_after
+def _break_after(files: list[_ImssFile], fi: int, nxt: int) -> Break | None:
+    """Why ``files[nxt]`` (the next log.imss of the same appliance) does not continue ``files[fi]``, if so: a scan is
+    never followed across it (correlate cuts its sessions there too, :func:`~imsvalog.scan_sessions.gap_after`).
+    Worked out once for the whole list (:func:`imsvalog.rotation.breaks`)."""
+    from .rotation import breaks
 
-    return gap_after([f.file for f in files]).get(fi)
+    if files[0].breaks is None:
+        found = breaks([f.file for f in files])
+        for f in files:
+            f.breaks = found
+    b = files[0].breaks.get(fi) if files[0].breaks is not None else None
+    return b if b is not None and b.before is files[nxt].file else None
 
 
 def _same_appliance(files: list[_ImssFile], fi: int, step: int) -> int | None:

@@ -33,8 +33,12 @@ _spec.loader.exec_module(make_bundles)  # type: ignore[union-attr]
 def test_the_two_appliance_fixture_collides_when_read_as_one_stream() -> None:
     """The premise: the same [pid:tid] at the same second in both, imsva01's scan cut off before its final action."""
     imss = [f for f in discover([TWO]).files if f.kind == "imss"]
-    merged = read_sessions([replace(f, appliance=None) for f in imss], [], ScanStats())
-    assert len(merged) == 1 and len(merged[0].spoof_traces) == 2  # one session swallowed both scans
+    assert [(f.date, f.seq) for f in imss] == [("20190430", 1), ("20190430", 1)]
+    # read as one appliance's two rotations in a row (.0001 then .0002), one session swallows both scans
+    merged = read_sessions([replace(f, appliance=None, seq=i + 1) for i, f in enumerate(imss)], [], ScanStats())
+    assert len(merged) == 1 and len(merged[0].spoof_traces) == 2
+    # as they are named (one rotation given twice) a session is never joined across them (rotation.breaks)
+    assert len(read_sessions([replace(f, appliance=None) for f in imss], [], ScanStats())) == 2
 
 
 def _rows(paths: list[Path]) -> list[dict]:

@@ -20,6 +20,8 @@ BUSY = FIXTURES / "busy-day"
 #: the scan that crosses .0001 -> .0002 in busy-day: its Accept and trace in .0001, its Scan finished in .0002
 CROSSING = "7F7F7F7F-7A7A-47B7-87C7-D7E7F7A7B7C7"
 JUDY_MID = "rot.1710231598@ws-judy.corp.example.com"
+#: why a session open at the end of .0001 ends there when .0002 is left out
+GONE = "the next file, log.imss.20240312.0002, is not among the files given"
 
 
 def _gap_case(tmp_path: Path, plain: bool = False, other_id: str | None = None) -> Path:
@@ -55,7 +57,7 @@ def test_files_that_follow_each_other_still_join_a_scan() -> None:
     slow = [s for s in imsvalog.sessions(BUSY) if s.internal_id == CROSSING]
     for s in fast + slow:
         assert [Path(f).name for f in s.files] == ["log.imss.20240312.0001", "log.imss.20240312.0002.gz"]
-        assert (s.start, s.end, s.next_missing) == ("accept_connection", "scan_finished", None)
+        assert (s.start, s.end, s.next_file) == ("accept_connection", "scan_finished", None)
     assert len(fast) == len(slow) == 1
 
 
@@ -68,15 +70,15 @@ def test_a_scan_open_before_a_missing_file_ends_there(tmp_path: Path, plain: boo
     assert len(cut) == 1
     s = cut[0]
     assert [Path(f).name for f in s.files] == ["log.imss.20240312.0001"]
-    assert (s.end, s.internal_id, s.next_missing) == ("end_of_input", None, "log.imss.20240312.0002")
+    assert (s.end, s.internal_id, s.next_file) == ("end_of_input", None, GONE)
     assert s.boundaries.endswith("to the end of its file (no Scan finished line; the next file, "
                                  "log.imss.20240312.0002, is not among the files given)")
     row = next(r for r in c.rows if r.session is s)
     assert "internal_id" not in row.link.basis and "message_id" in row.link.basis
     # the library's sessions: the same cut, and the thread's first lines after the gap are a scan of their own
     slow = _crossing_sessions(imsvalog.sessions(case))
-    assert [(x.start, x.end, x.internal_id, x.next_missing, [Path(f).name for f in x.files]) for x in slow] == [
-        ("accept_connection", "end_of_input", None, "log.imss.20240312.0002", ["log.imss.20240312.0001"]),
+    assert [(x.start, x.end, x.internal_id, x.next_file, [Path(f).name for f in x.files]) for x in slow] == [
+        ("accept_connection", "end_of_input", None, GONE, ["log.imss.20240312.0001"]),
         ("final_action", "scan_finished", CROSSING, None, [case.glob("log.imss.20240312.0003*").__next__().name]),
     ]
 
@@ -95,9 +97,9 @@ def test_the_scan_cut_at_a_gap_is_not_linked_to_the_id_after_it(tmp_path: Path) 
 def test_fast_and_full_readers_cut_at_the_gap_alike(tmp_path: Path, plain: bool) -> None:
     lazy, full, c, full_sessions = rows_both_ways(_gap_case(tmp_path, plain))
     assert lazy == full
-    built = {(s.thread, s.sources[0]): (s.end, s.next_missing, s.boundaries) for s in full_sessions}
-    assert all(built[(s.thread, s.sources[0])] == (s.end, s.next_missing, s.boundaries) for s in c.sessions)
-    assert any(s.next_missing for s in c.sessions)
+    built = {(s.thread, s.sources[0]): (s.end, s.next_file, s.boundaries) for s in full_sessions}
+    assert all(built[(s.thread, s.sources[0])] == (s.end, s.next_file, s.boundaries) for s in c.sessions)
+    assert any(s.next_file for s in c.sessions)
 
 
 @pytest.mark.parametrize("share", [0.2, 0.5, 0.8])
@@ -112,7 +114,7 @@ def test_two_processes_cut_at_the_gap_as_one(tmp_path: Path, monkeypatch: pytest
     assert [r.to_dict() for r in two.rows] == [r.to_dict() for r in one.rows]
     assert two.summary.to_dict() == one.summary.to_dict()
     assert [(s.to_row(), s.boundaries) for s in two.sessions] == [(s.to_row(), s.boundaries) for s in one.sessions]
-    assert any(s.next_missing for s in one.sessions)
+    assert any(s.next_file for s in one.sessions)
 
 
 def test_read_spoof_sessions_cuts_runs_at_the_gap_from_the_blocks_held(tmp_path: Path) -> None:
@@ -129,7 +131,7 @@ def test_read_spoof_sessions_cuts_runs_at_the_gap_from_the_blocks_held(tmp_path:
 
     with unittest.mock.patch.object(scan, "_read_runs", counting):
         sessions, _ = scan.read_spoof_sessions(files, [], ScanStats())
-    assert any(s.next_missing for s in sessions) and not read
+    assert any(s.next_file for s in sessions) and not read
 
 
 def test_trace_does_not_follow_a_scan_across_a_missing_file(tmp_path: Path) -> None:

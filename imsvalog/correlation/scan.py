@@ -512,7 +512,8 @@ class _Run:
     opened: bool  # began with an Accept connection line
     evaluated: bool = False
     end: _Pos | None = None  # None: the end of the input
-    #: the rotated file(s) missing after the run's last file: it ends with that file (``end``: the next file's start)
+    #: why the next file does not continue the run's last file (:func:`gap_after`): it ends with that file (``end``: the
+    #: next file's start)
     missing: str | None = None
     lines: list[Source] = field(default_factory=list)
     cut: bool = False  # ``lines`` hold the run's lines
@@ -793,7 +794,7 @@ def _build_run(
         yield from builder.feed(item)  # type: ignore[arg-type]
     s = builder.close(run.thread, run.end_kind)
     if s is not None:
-        s.next_missing = run.missing
+        s.next_file = run.missing
         yield s
 
 
@@ -860,7 +861,7 @@ class _Marker:
         #: the marked runs settled since the last :meth:`flush`, in order: their lines are cut there
         self.settled: list[_Run] = []
         #: where a thread's run without an Accept line before it begins: the input's start (None), or the start
-        #: of the file after a rotated file that is missing (:meth:`end_file`)
+        #: of the file after one it does not continue (a rotated file missing between them: :meth:`end_file`)
         self.origin: _Pos | None = None
 
     def block_lines(
@@ -977,7 +978,7 @@ class _Marker:
         return None if o is None else _Pos(o.file, o.offset, o.line)
 
     def end_file(self, fi: int, missing: str) -> None:
-        """File ``fi`` is read to its end and the rotated file(s) ``missing`` come after it: every run still open
+        """File ``fi`` is read to its end and the next file does not continue it (``missing``: why): every run still open
         ends here (as at the input's end: its session is cut short), in the order they began, and a thread's lines
         in the next file begin a new one: no scan is joined across a gap."""
         held_to_end, self.held_to_end = self.held_to_end, True  # the held blocks run to the end of the file
