@@ -47,7 +47,7 @@ from .errors import InputError, ReadError
 from .grammars.maillog import QUEUE_ID, queue_key
 from .grammars.received import id_word
 from .readers import PathsLike, as_path_list, maillog_hint, parse_line
-from .records import MailLogEntry, PolicyEvent, Reject, Source, Transaction
+from .records import MailLogEntry, PolicyEvent, Reject, ScanFinished, Source, Transaction
 from .sources import KIND_NAMES, LogFile, decode, discover, file_size, sort_files
 
 if TYPE_CHECKING:
@@ -567,7 +567,8 @@ class _Session:
     via_mid_queue: bool = False
     #: the link text of its lines when correlate paired it with the message without an ID (time alone)
     link: str | None = None
-    #: cut at the start, or the end, of a file because the rotated file before, or after, it is missing
+    #: cut at the start, or the end, of a file because a rotated file before, or after, it is missing (not given, or
+    #: given hollow): the scan's other piece may be on the other side (a rotation given again, a day jumped: not)
     gap_start: bool = False
     gap_end: bool = False
 
@@ -580,7 +581,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
     if tag is None:
         return _Session([(hit.fi, hit.lineno, raw)], b"", "the line carries no [pid:tid] thread tag", "")
     lines: list[tuple[int, int, bytes]] = [(hit.fi, hit.lineno, raw)]
-    name = lambda fi: files[fi].file.name  # noqa: E731
+    name = lambda fi: _file_name(files, fi)  # noqa: E731
 
     # backwards: to the Accept line (kept) or the thread's previous Scan finished (not kept)
     start_note = ""
@@ -608,7 +609,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 if cut is not None:
                     start_note = (f"starts at the start of {name(fi)} (no Accept connection line of its thread before "
                                   f"it; {cut.previous_words()})")
-                    gap_start = True
+                    gap_start = cut.why == "missing"  # the piece before may be in the file before
                     break
                 fi = prev
                 pos = len(files[fi].data)
@@ -616,7 +617,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 continue
             ln -= _count_newlines(d, s, pos)
             pos = s
-            if _FINISHED in r:
+            if _finished_id(r) is not None:
                 start_note = f"starts after its thread's previous scan ended ({name(fi)}:{ln}; no Accept connection line between)"
                 break
             back.append((fi, ln, r))
@@ -629,7 +630,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
     # forwards: to the thread's Scan finished (kept) or its next Accept line (not kept)
     end_note = ""
     fwd: list[tuple[int, int, bytes]] = []
-    if _FINISHED in raw:
+    if _finished_id(raw) is not None:
         end_note = f"ends at its Scan finished line ({name(hit.fi)}:{hit.lineno})"
     else:
         fi, pos, ln = hit.fi, after, hit.lineno + 1
@@ -651,7 +652,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 if cut is not None:
                     end_note = (f"ends at the end of {name(fi)} (no Scan finished line of its thread after it; "
                                 f"{cut.next_words()})")
-                    gap_end = True
+                    gap_end = cut.why == "missing"
                     break
                 fi, pos, ln = nxt_file, 0, 1
                 continue
@@ -662,11 +663,29 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 break
             fwd.append((fi, ln, r))
             ln += 1
-            if _FINISHED in r:
+            if _finished_id(r) is not None:
                 end_note = f"ends at its Scan finished line ({name(fi)}:{ln - 1})"
             elif len(fwd) >= MAX_SESSION_LINES:
                 end_note = f"end not found within {MAX_SESSION_LINES} lines of its thread; cut there"
     return _Session(back + lines + fwd, tag, start_note, end_note, gap_start=gap_start, gap_end=gap_end)
+
+
+def _finished_id(raw: bytes) -> str | None:
+    """The internal ID of a line the grammar reads as ``Scan finished for <id>`` (None for any other line: a
+    Subject or header logged at debug level that holds those words is not the scan's end; as correlate counts)."""
+    if _FINISHED not in raw:
+        return None
+    item = parse_line("imss", Source("", 0, decode(raw)))
+    return item.internal_id if isinstance(item, ScanFinished) else None
+
+
+def _file_name(files: list[_ImssFile], fi: int) -> str:
+    """The file's name, with its appliance's when the log.imss files given are of more than one (two appliances
+    write files of the same names)."""
+    f = files[fi].file
+    if f.appliance is not None and len({g.file.appliance for g in files}) > 1:
+        return f"{f.appliance}'s {f.name}"
+    return f.name
 
 
 def _break_after(files: list[_ImssFile], fi: int, nxt: int) -> Break | None:
@@ -728,7 +747,7 @@ def _as_correlate_cuts(files: list[_ImssFile], s: _Session, at: tuple[int, int])
     if len(keep) == len(s.lines):
         return s
     lo, hi = keep[0], keep[-1]
-    name = lambda i: f"{files[s.lines[i][0]].file.name}:{s.lines[i][1]}"  # noqa: E731
+    name = lambda i: f"{_file_name(files, s.lines[i][0])}:{s.lines[i][1]}"  # noqa: E731
 
     def span(i: int, j: int) -> str:
         return name(i) + ("" if i == j else f"-{s.lines[j][1]}" if s.lines[i][0] == s.lines[j][0] else f" to {name(j)}")
@@ -998,10 +1017,13 @@ def _older_header(s: _Session, hit: _Hit, raw: bytes) -> bool:
 
 def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, int], None] | None,
                    finds: _QueueFinds | None = None) -> list[_Session]:
-    """Find the message's scans: by internal ID (Scan finished) first, else Message-ID, else queue ID, else a
-    queue ID that a Received header names and the Message-ID holds (correlate's queue-ID evidence).  A scan found by
-    its internal ID and cut at the start of a file because the file before it is missing may have its first lines
-    (its Message-ID) in the file before the gap: the Message-ID is then looked for too."""
+    """Find the message's scans: by internal ID (a line the grammar reads as its Scan finished) first, else
+    Message-ID, else queue ID, else a queue ID that a Received header names and the Message-ID holds (correlate's
+    queue-ID evidence).  A scan found by its internal ID and cut at the start of a file because the file before it
+    does not lead to it (a file missing between them) may have its first lines (its Message-ID) in the file before:
+    the Message-ID is then looked for too, and a scan found by it is taken only when it is that piece: on the same
+    thread, cut at the end of that file, without a Scan finished line of its own (another scan of the same Message-ID,
+    a message sent again, is another message's)."""
     finds = _QueueFinds() if finds is None else finds
     tiers: list[dict[bytes, tuple[str, str]]] = [
         {_FINISHED + k.encode(): ("iid", k) for k in keys.iids},  # IMSVA writes them upper case: one pass
@@ -1022,6 +1044,7 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
         except ReadError:
             hits = []
         hits = [h for h in hits if h.kind != "qid-in-mid" or _names_queue_in_header(imss, h)]
+        hits = [h for h in hits if h.kind != "iid" or (_finished_id(_line_at(imss[h.fi].data, h.start)[0]) or "").upper() == h.key]
         if not hits:
             continue
         sessions: list[_Session] = []
@@ -1038,6 +1061,8 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
                 name += f" of host {host} (in an older Received header: a hop before this appliance)"
             elif h.kind == "qid":
                 finds.own.add(h.key)
+            if found and not _piece_before(imss, s, found):
+                continue  # looked for only for the piece before a gap: not it
             s.start_note = f"{name}: " + s.start_note
             s.via_mid_queue = h.kind == "qid-in-mid"
             covered.update((fi, ln) for fi, ln, _ in s.lines)
@@ -1045,6 +1070,16 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
         found += sessions
         seen = covered
     return found
+
+
+def _piece_before(imss: list[_ImssFile], s: _Session, found: list[_Session]) -> bool:
+    """Whether ``s`` is the first piece of a scan in ``found`` that starts after a gap: on the same thread, cut at the
+    end of the file just before that scan's first file, and with no Scan finished line of its own."""
+    if not s.gap_end or not s.lines or any(_finished_id(raw) is not None for _, _, raw in s.lines):
+        return False
+    last = s.lines[-1][0]
+    return any(f.gap_start and f.tag == s.tag and f.lines and _same_appliance(imss, f.lines[0][0], -1) == last
+               for f in found)
 
 
 def _scan_of(imss: list[_ImssFile], s: _Session) -> list[ScanSession]:
@@ -1178,7 +1213,7 @@ def _as_correlate_links(
             holder = next((s for s in kept if held in map(queue_key, _queues_in_headers(s))), None)
             named = "" if holder is None else (
                 f", not to the scan holding queue ID {held} (thread {holder.tag.decode()[1:-1]}, "
-                f"{_places([(imss[fi].file.name, ln) for fi, ln, _ in holder.lines])})")
+                f"{_places([(_file_name(imss, fi), ln) for fi, ln, _ in holder.lines])})")
             notes.append(head + f"correlate links it to another scan by {_basis_words(r.link.basis)} "
                          f"({r.link.confidence} confidence): {_scan_words(r)}{named}; the policy event is not shown "
                          f"here (trace {e.internal_id} shows it with that scan)")
@@ -1271,7 +1306,7 @@ def _line_start(data: Any, lineno: int) -> int:
 
 
 def _first_line(imss: list[_ImssFile], s: _Session) -> str:
-    return f"{imss[s.lines[0][0]].file.name}:{s.lines[0][1]}"
+    return f"{_file_name(imss, s.lines[0][0])}:{s.lines[0][1]}"
 
 
 def _keys_from_session(s: _Session, imss: list[_ImssFile], keys: _Keys) -> None:
@@ -1279,11 +1314,11 @@ def _keys_from_session(s: _Session, imss: list[_ImssFile], keys: _Keys) -> None:
 
     first_header = True
     for fi, ln, raw in s.lines:
-        where = f"{imss[fi].file.name}:{ln}"
+        where = f"{_file_name(imss, fi)}:{ln}"
         if _FINISHED in raw:
-            m = INTERNAL_ID.search(decode(raw))
-            if m:
-                keys.add("iid", m.group(), f"log.imss {where}")
+            iid = _finished_id(raw)
+            if iid is not None and INTERNAL_ID.fullmatch(iid):
+                keys.add("iid", iid, f"log.imss {where}")
         elif b">>> Message-ID" in raw:
             m = re.search(r"<([^>]*)>", decode(raw))
             if m:
@@ -1300,6 +1335,7 @@ def _assemble(result: Trace, keys: _Keys, small: _Small, imss: list[_ImssFile], 
               tz: tzinfo | None, paired: bool = False) -> None:
     lines: list[TraceLine] = []
     zone = tz
+    sessions = sorted(sessions, key=lambda s: _session_order(imss, s))  # scan 1 is the earliest
     for si, s in enumerate(sessions):
         link = s.link or f"scan on thread {s.tag.decode()[1:-1]}" + (f" (scan {si + 1})" if len(sessions) > 1 else "")
         for fi, ln, raw in s.lines:
@@ -1351,6 +1387,18 @@ def _assemble(result: Trace, keys: _Keys, small: _Small, imss: list[_ImssFile], 
                             "correlate may still pair a scan with it by time alone (low confidence)")
     if not lines:
         result.notes.append(f"nothing in the logs given mentions {result.query}")
+
+
+def _session_order(imss: list[_ImssFile], s: _Session) -> tuple[bool, datetime, int, int]:
+    """A scan's place in time: its first line's time that the grammar reads (UTC), then where it is."""
+    t = None
+    for fi, ln, raw in s.lines:
+        item = parse_line("imss", Source(str(imss[fi].file.path), ln, decode(raw)))
+        if not isinstance(item, Reject):
+            t = item.time
+            break
+    fi, ln = s.lines[0][:2] if s.lines else (0, 0)
+    return t is None, _utc(t), fi, ln
 
 
 STAGES_KIND = ("maillog", "imss", "polevt", "msgtra")

@@ -1,0 +1,80 @@
+"""trace around a rotation gap (attack s23a on 72574a0): the Message-ID looked for because the scan found by its
+internal ID starts after a gap took another message's scan of the same Message-ID (F4); a debug line whose Subject
+holds 'Scan finished for <ID>' was taken for that message's Scan finished (F5); the earlier piece was numbered
+'scan 2'; with two appliances a note named a file without its appliance."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+from imsvalog.sources import discover
+from imsvalog.timeline import trace
+
+from .test_rotation_continuity import BUSY, JUDY, JUDY_MID, _second
+
+
+def test_trace_takes_by_message_id_only_the_piece_cut_at_the_gap(tmp_path: Path) -> None:
+    """F4: .0002 left out; after the gap another message with judy's Message-ID is scanned (its Scan finished names
+    5A5A...): it is not judy's. Her two pieces are numbered in time order."""
+    case = tmp_path / "resent"
+    shutil.copytree(BUSY, case)
+    gz = case / "log.imss.20240312.0002.gz"
+    p = "2024/03/12 09:25:00 GMT+01:00 [4242:139875]"
+    again = (f"{p} Info: Accept connection from client [127.0.0.1]\n{p} >>> Message-ID : <{JUDY_MID}>\n"
+             f"{p} Final action 0: DeliverAction\n{p} Scan finished for 5A5A5A5A-0000-4000-8000-00000000AAAA, "
+             "scanned 1 times\n").encode()
+    (case / "log.imss.20240312.0003.gz").write_bytes(gzip.compress(gzip.decompress(gz.read_bytes()) + again))
+    gz.unlink()
+    t = trace(JUDY, case)
+    assert "5A5A5A5A-0000-4000-8000-00000000AAAA" not in t.internal_ids
+    assert not [ln for ln in t.lines if "4242:139875" in ln.text]
+    notes = [n for n in t.notes if n.startswith("scan ")]
+    assert len(notes) == 2
+    assert notes[0].startswith(f"scan 1: Message-ID {JUDY_MID}: starts at its Accept connection line (log.imss.20240312.0001:93)")
+    assert notes[1].startswith(f"scan 2: internal ID {JUDY}: starts at the start of log.imss.20240312.0003.gz")
+    scans = [ln.link for ln in t.lines if ln.stage == "scan"]
+    assert scans[0].endswith("(scan 1)") and scans[-1].endswith("(scan 2)")
+
+
+def test_trace_ends_a_scan_only_at_a_line_the_grammar_reads_as_scan_finished(tmp_path: Path) -> None:
+    """F5: a debug line whose Subject holds 'Scan finished for <ID>, ...' is neither the scan of that ID nor the end
+    of its own thread's scan."""
+    iid = "1A2B3C4D-0000-4000-8000-000000000009"
+    p = "2024/03/12 09:00:05 GMT+01:00"
+    (tmp_path / "log.imss.20240312.0001").write_text(
+        f"{p} [900:3] Info: Accept connection from client [127.0.0.1]\n"
+        f"{p} [900:3] >>> Message-ID : <m3@x.example>\n"
+        f"{p} [900:3] [DEBUG]TmIsScan::scanMessage: Subject=Re: [ops] Scan finished for {iid}, scanned 1 times\n"
+        f"{p} [900:3] Final action 0: DeliverAction\n"
+        f"{p} [900:3] Scan finished for 1A2B3C4D-0000-4000-8000-000000000003, scanned 1 times\n"
+        f"{p} [900:4] Info: Accept connection from client [127.0.0.1]\n"
+        f"{p} [900:4] >>> Message-ID : <m9@x.example>\n"
+        f"{p} [900:4] Scan finished for {iid}, scanned 1 times\n")
+    t = trace(iid, tmp_path)
+    assert [(ln.line, ln.text.split("] ", 1)[0][-5:]) for ln in t.lines if ln.stage == "scan"] == [
+        (6, "900:4"), (7, "900:4"), (8, "900:4")]
+    assert t.message_ids == ["m9@x.example"]
+    other = trace("1A2B3C4D-0000-4000-8000-000000000003", tmp_path)
+    assert [ln.line for ln in other.lines if ln.stage == "scan"] == [1, 2, 3, 4, 5]
+    assert iid not in other.internal_ids
+
+
+def test_trace_names_the_appliance_of_a_file_when_two_appliances_are_given(tmp_path: Path) -> None:
+    """Two appliances write files of the same names: a trace note says whose file it means."""
+    case, data = _second(tmp_path, "imsva01")
+    (case / "log.imss.20240312.0003.gz").write_bytes(gzip.compress(data))
+    ev = case / "IMSVA" / "LogFile" / "Event3"
+    ev.mkdir(parents=True)
+    for f in case.glob("*imss*"):
+        shutil.move(str(f), ev)
+    other = tmp_path / "imsva02" / "IMSVA" / "LogFile" / "Event3"
+    other.mkdir(parents=True)
+    (other / "log.imss.20240312.0001").write_bytes(b"2024/03/12 09:00:00 GMT+01:00 [1:1] Info: nothing\n")
+    files = [f for f in discover([tmp_path / "imsva01", tmp_path / "imsva02"]).files if f.kind == "imss"]
+    assert len({f.appliance for f in files}) == 2
+    notes = [n for n in trace(JUDY, [tmp_path / "imsva01", tmp_path / "imsva02"]).notes if n.startswith("scan ")]
+    assert len(notes) == 1
+    assert "starts at its Accept connection line (imsva01's log.imss.20240312.0001:93)" in notes[0]
+    assert "ends at the end of imsva01's log.imss.20240312.0001 (no Scan finished line" in notes[0]
