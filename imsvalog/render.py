@@ -85,8 +85,14 @@ def clean_bytes(text: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
 
 
-def csv_cell(value: Any) -> Any:
-    """A value made inert for a spreadsheet cell."""
+#: the columns whose text is a block of lines (kept as line breaks inside the quoted CSV cell); a line break
+#: anywhere else (a file or member name, a subject) is written as ``\\x0a`` like any other control character,
+#: so ``grep`` or ``less`` never show a forged line
+BLOCK_COLUMNS = frozenset({"explanation"})
+
+
+def csv_cell(value: Any, block: bool = False) -> Any:
+    """A value made inert for a spreadsheet cell; ``block``: its line breaks are kept (a multi-line text)."""
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
@@ -95,7 +101,7 @@ def csv_cell(value: Any) -> Any:
         return value.isoformat()
     elif isinstance(value, bool) or isinstance(value, (int, float)):
         return value
-    text = clean_text_block(str(value))  # line breaks are fine inside a quoted CSV cell
+    text = clean_text_block(str(value)) if block else clean_terminal(str(value))
     if text.lstrip().startswith(_FORMULA_START):
         text = "'" + text
     return text
@@ -244,7 +250,7 @@ def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Sequence[st
     w.writerow(columns)
     n = 0
     for row in rows:
-        w.writerow([csv_cell(_flatten(row.get(c))) for c in columns])
+        w.writerow([csv_cell(_flatten(row.get(c)), c in BLOCK_COLUMNS) for c in columns])
         n += 1
     return n
 

@@ -276,6 +276,23 @@ def test_a_line_break_in_a_file_name_never_starts_a_line_of_the_explanation(tmp_
         assert fmt == "markdown" or "x\\x0aimsvalog: warning: FORGED" in r.stdout
 
 
+def test_a_line_break_in_a_file_name_is_no_line_break_in_a_csv_cell(tmp_path) -> None:
+    """Attack s22c (minor): CSV kept a file name's line break raw inside the quoted `source` cell (a CSV reader got
+    the right value, `grep` and `less` showed a forged line); only the explanation is a block of lines."""
+    import csv
+    import io
+
+    case = tmp_path / "x\nimsvalog: warning: FORGED"
+    _gap_case(case)
+    r = CliRunner().invoke(app, ["correlate", str(case), "--explain", "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    assert not [ln for ln in r.stdout.splitlines() if ln.startswith("imsvalog: warning: FORGED")]
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert rows and all("x\\x0aimsvalog: warning: FORGED" in row["source"] for row in rows if row["source"])
+    assert any(row["source"] for row in rows)
+    assert any("\n" in row["explanation"] for row in rows)  # the explanation keeps its lines
+
+
 def test_a_neighbours_end_is_read_in_bounded_memory(tmp_path) -> None:
     """Attack s22c N1/N2: a gzip neighbour ending in one long line without a newline was held whole and copied again
     and again (1.1 MB of gzip: 77 s, 581 MB); a plain neighbour with a NUL-filled tail was read back in windows
