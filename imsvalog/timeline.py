@@ -47,7 +47,8 @@ from .errors import InputError, ReadError
 from .grammars.maillog import QUEUE_ID, queue_key
 from .grammars.received import id_word
 from .readers import PathsLike, as_path_list, maillog_hint, parse_line
-from .records import MailLogEntry, PolicyEvent, Reject, ScanFinished, Source, Transaction
+from .records import (AcceptConnection, MailLogEntry, MessageIdLine, PolicyEvent, ReceivedHeaderLine, Reject,
+                      ScanFinished, Source, Transaction)
 from .sources import KIND_NAMES, LogFile, decode, discover, file_size, sort_files
 
 if TYPE_CHECKING:
@@ -587,7 +588,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
     start_note = ""
     gap_start = gap_end = False
     back: list[tuple[int, int, bytes]] = []
-    if _ACCEPT in raw:
+    if _is_accept(raw):
         start_note = f"starts at its Accept connection line ({name(hit.fi)}:{hit.lineno})"
     else:
         fi, pos, ln = hit.fi, hit.start, hit.lineno
@@ -621,7 +622,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 start_note = f"starts after its thread's previous scan ended ({name(fi)}:{ln}; no Accept connection line between)"
                 break
             back.append((fi, ln, r))
-            if _ACCEPT in r:
+            if _is_accept(r):
                 start_note = f"starts at its Accept connection line ({name(fi)}:{ln})"
             elif len(back) >= MAX_SESSION_LINES:
                 start_note = f"start not found within {MAX_SESSION_LINES} lines of its thread; cut there"
@@ -658,7 +659,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 continue
             ln += _count_newlines(d, pos, s)
             pos = nxt
-            if _ACCEPT in r:
+            if _is_accept(r):
                 end_note = f"ends before its thread's next Accept connection line ({name(fi)}:{ln}; no Scan finished line)"
                 break
             fwd.append((fi, ln, r))
@@ -668,6 +669,32 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
             elif len(fwd) >= MAX_SESSION_LINES:
                 end_note = f"end not found within {MAX_SESSION_LINES} lines of its thread; cut there"
     return _Session(back + lines + fwd, tag, start_note, end_note, gap_start=gap_start, gap_end=gap_end)
+
+
+def _is_accept(raw: bytes) -> bool:
+    """Whether the grammar reads the line as an ``Accept connection from client`` line (a Subject or header logged at
+    debug level that holds those words neither starts nor ends a scan; as correlate cuts)."""
+    return _ACCEPT in raw and isinstance(parse_line("imss", Source("", 0, decode(raw))), AcceptConnection)
+
+
+def _message_id_of(raw: bytes) -> str | None:
+    """The Message-ID (without ``<>``) of a line the grammar reads as ``>>> Message-ID : <m>`` (None for any other
+    line: a Subject or header logged at debug level that holds those words is not the scan's Message-ID)."""
+    if b">>> Message-ID" not in raw:
+        return None
+    item = parse_line("imss", Source("", 0, decode(raw)))
+    if not isinstance(item, MessageIdLine):
+        return None
+    m = re.search(r"<([^>]*)>", item.message_id)
+    return m.group(1) if m else None
+
+
+def _received_header_of(raw: bytes) -> str | None:
+    """The header of a line the grammar reads as AntiSpoofFilter's ``parse received header string:`` line."""
+    if b"parse received header string:" not in raw:
+        return None
+    item = parse_line("imss", Source("", 0, decode(raw)))
+    return item.header if isinstance(item, ReceivedHeaderLine) else None
 
 
 def _finished_id(raw: bytes) -> str | None:
@@ -1045,6 +1072,9 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
             hits = []
         hits = [h for h in hits if h.kind != "qid-in-mid" or _names_queue_in_header(imss, h)]
         hits = [h for h in hits if h.kind != "iid" or (_finished_id(_line_at(imss[h.fi].data, h.start)[0]) or "").upper() == h.key]
+        # a Message-ID or queue ID found only in a Subject or another header logged at debug level names no scan
+        hits = [h for h in hits if h.kind != "mid" or _message_id_of(_line_at(imss[h.fi].data, h.start)[0]) == h.key]
+        hits = [h for h in hits if h.kind != "qid" or _received_header_of(_line_at(imss[h.fi].data, h.start)[0]) is not None]
         if not hits:
             continue
         sessions: list[_Session] = []
@@ -1319,13 +1349,10 @@ def _keys_from_session(s: _Session, imss: list[_ImssFile], keys: _Keys) -> None:
             iid = _finished_id(raw)
             if iid is not None and INTERNAL_ID.fullmatch(iid):
                 keys.add("iid", iid, f"log.imss {where}")
-        elif b">>> Message-ID" in raw:
-            m = re.search(r"<([^>]*)>", decode(raw))
-            if m:
-                keys.add("mid", m.group(1), f"log.imss {where}")
-        elif first_header and b"parse received header string:" in raw:
+        elif (mid := _message_id_of(raw)) is not None:
+            keys.add("mid", mid, f"log.imss {where}")
+        elif first_header and (header := _received_header_of(raw)) is not None:
             first_header = False  # only the newest header names IMSVA's own Postfix queue (A)
-            header = decode(raw).split("parse received header string:", 1)[1]
             for q in parse_received(header).queue_ids:
                 if QUEUE_ID.fullmatch(q):
                     keys.add("qid", q, f"Received header in log.imss {where}")

@@ -78,3 +78,44 @@ def test_trace_names_the_appliance_of_a_file_when_two_appliances_are_given(tmp_p
     assert len(notes) == 1
     assert "starts at its Accept connection line (imsva01's log.imss.20240312.0001:93)" in notes[0]
     assert "ends at the end of imsva01's log.imss.20240312.0001 (no Scan finished line" in notes[0]
+
+
+def _debug_text_log(tmp_path: Path) -> str:
+    """Two messages on two threads; the second's debug lines quote the first's Message-ID, an Accept line and a
+    Received header naming queue 4A4A4A4A4A, as a Subject or a header logged at debug level can."""
+    p = "2024/03/12 09:00:05 GMT+01:00"
+    first, second = "1A2B3C4D-0000-4000-8000-000000000001", "1A2B3C4D-0000-4000-8000-000000000002"
+    (tmp_path / "log.imss.20240312.0001").write_text(
+        f"{p} [900:3] Info: Accept connection from client [127.0.0.1]\n"
+        f"{p} [900:3] >>> Message-ID : <m1@x.example>\n"
+        f"{p} [900:3] [DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:from a.example "
+        "(a.example [192.0.2.1])\tby imsva.example.com (Postfix) with ESMTP id 1B1B1B1B1B\tfor <x@example.com>; "
+        "Tue, 12 Mar 2024 09:00:04 +0100 (CET)\n"
+        f"{p} [900:3] [DEBUG]TmIsScan::scanMessage: Subject=Fwd: Info: Accept connection from client [127.0.0.1]\n"
+        f"{p} [900:3] Scan finished for {first}, scanned 1 times\n"
+        f"{p} [900:4] Info: Accept connection from client [127.0.0.1]\n"
+        f"{p} [900:4] >>> Message-ID : <m2@x.example>\n"
+        f"{p} [900:4] [DEBUG]TmIsScan::scanMessage: Subject=Re: >>> Message-ID : <m1@x.example>\n"
+        f"{p} [900:4] [DEBUG]TmIsScan::scanMessage: X-Note=parse received header string:by h with ESMTP id 4A4A4A4A4A\n"
+        f"{p} [900:4] Scan finished for {second}, scanned 1 times\n")
+    return first
+
+
+def test_trace_takes_a_message_id_or_a_received_header_only_from_lines_the_grammar_reads_as_such(tmp_path: Path) -> None:
+    """A Subject logged at debug level that quotes '>>> Message-ID : <m1>' is not a scan of m1, and one that quotes
+    'parse received header string: ... id Q' names no queue of its scan."""
+    first = _debug_text_log(tmp_path)
+    t = trace("m1@x.example", tmp_path)
+    assert {ln.text.split("] ", 1)[0][-5:] for ln in t.lines if ln.stage == "scan"} == {"900:3"}
+    assert t.internal_ids == [first]
+    t = trace("4A4A4A4A4A", tmp_path)
+    assert not [ln for ln in t.lines if ln.stage == "scan"]
+
+
+def test_trace_starts_a_scan_only_at_a_line_the_grammar_reads_as_accept_connection(tmp_path: Path) -> None:
+    """A Subject holding 'Info: Accept connection from client' inside a scan neither starts nor ends it: the scan of
+    the first message keeps its Message-ID line and its Received header."""
+    first = _debug_text_log(tmp_path)
+    t = trace(first, tmp_path)
+    assert [ln.line for ln in t.lines if ln.stage == "scan"] == [1, 2, 3, 4, 5]
+    assert t.message_ids == ["m1@x.example"]
