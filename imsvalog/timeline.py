@@ -373,6 +373,8 @@ class _ImssFile:
         self._data: Any = None
         self._lines: int | None = None
         self.plain = False
+        #: why the file could not be read to its end (its lines before are read)
+        self.read_error: ReadError | None = None
         #: where a scan is cut between this list's files (:func:`_break_after`), shared by the list, once worked out
         self.breaks: dict[int, Break] | None = None
         if f.member is None and getattr(f, "syslog", None) is None:
@@ -397,7 +399,13 @@ class _ImssFile:
             if self._data is None:
                 from .sources import iter_lines
 
-                self._data = b"".join(text.encode("utf-8", "surrogateescape") + b"\n" for _, text in iter_lines(f))
+                parts: list[bytes] = []
+                try:
+                    for _, text in iter_lines(f):
+                        parts.append(text.encode("utf-8", "surrogateescape") + b"\n")
+                except ReadError as exc:  # a gzip cut short: its lines before the break are read, as parse and correlate do
+                    self.read_error = exc
+                self._data = b"".join(parts)
         return self._data
 
     @property
@@ -820,8 +828,11 @@ def complete_internal_id(prefix: str, paths: PathsLike) -> list[str]:
     found: set[str] = set()
     for f in sort_files(disc.files):
         if f.kind in ("polevt", "msgtra", "imss"):
-            for _, text in _needle_lines(f, needles):
-                found |= {m.upper() for m in INTERNAL_ID.findall(text) if m.upper().startswith(prefix.upper())}
+            try:
+                for _, text in _needle_lines(f, needles):
+                    found |= {m.upper() for m in INTERNAL_ID.findall(text) if m.upper().startswith(prefix.upper())}
+            except ReadError:
+                continue  # a file cut short: what it holds before the break is searched (trace reports the break)
     return sorted(found)
 
 
@@ -1108,8 +1119,17 @@ def _piece_before(imss: list[_ImssFile], s: _Session, found: list[_Session]) -> 
     if not s.gap_end or not s.lines or any(_finished_id(raw) is not None for _, _, raw in s.lines):
         return False
     last = s.lines[-1][0]
-    return any(f.gap_start and f.tag == s.tag and f.lines and _same_appliance(imss, f.lines[0][0], -1) == last
+    return any(f.gap_start and f.tag == s.tag and f.lines and _previous_with_lines(imss, f.lines[0][0]) == last
                for f in found)
+
+
+def _previous_with_lines(files: list[_ImssFile], fi: int) -> int | None:
+    """The previous log.imss of the same appliance as ``files[fi]`` that holds a line (an empty file given between
+    them holds none: the piece before a gap is in the file before it)."""
+    j = _same_appliance(files, fi, -1)
+    while j is not None and not files[j].lines:
+        j = _same_appliance(files, j, -1)
+    return j
 
 
 def _scan_of(imss: list[_ImssFile], s: _Session) -> list[ScanSession]:
@@ -1362,6 +1382,10 @@ def _assemble(result: Trace, keys: _Keys, small: _Small, imss: list[_ImssFile], 
               tz: tzinfo | None, paired: bool = False) -> None:
     lines: list[TraceLine] = []
     zone = tz
+    for f in imss:  # a log.imss cut short (a gzip that ends early): its lines before the break were searched
+        if f.read_error is not None:
+            result.rejects.append(Reject(Source(str(f.file.path), f.read_error.lines + 1, ""), "imss",
+                                         f"cannot read further: {f.read_error.reason}"))
     sessions = sorted(sessions, key=lambda s: _session_order(imss, s))  # scan 1 is the earliest
     for si, s in enumerate(sessions):
         link = s.link or f"scan on thread {s.tag.decode()[1:-1]}" + (f" (scan {si + 1})" if len(sessions) > 1 else "")

@@ -119,3 +119,33 @@ def test_trace_starts_a_scan_only_at_a_line_the_grammar_reads_as_accept_connecti
     t = trace(first, tmp_path)
     assert [ln.line for ln in t.lines if ln.stage == "scan"] == [1, 2, 3, 4, 5]
     assert t.message_ids == ["m1@x.example"]
+
+
+def test_trace_finds_the_piece_before_an_empty_file_given(tmp_path: Path) -> None:
+    """Attack s23d (3): with .0002 given empty between .0001 and .0003.gz the piece of judy's scan in .0001 (her Accept
+    line, Message-ID and AntiSpoofFilter lines) was not shown; with .0002 left out it was."""
+    for name, empty in (("empty", True), ("missing", False)):
+        case = tmp_path / name
+        case.mkdir()
+        for f in ("log.imss.20240312.0001", "polevt.imss.20240312.0001", "msgtra.imss.20240312.0001"):
+            shutil.copy(BUSY / f, case / f)
+        shutil.copy(BUSY / "log.imss.20240312.0002.gz", case / "log.imss.20240312.0003.gz")
+        if empty:
+            (case / "log.imss.20240312.0002").write_bytes(b"")
+        t = trace(JUDY, case)
+        notes = [n for n in t.notes if n.startswith("scan ")]
+        assert len(notes) == 2, (name, notes)
+        assert notes[0].startswith(f"scan 1: Message-ID {JUDY_MID}: starts at its Accept connection line"), name
+        assert [ln.line for ln in t.lines if ln.stage == "scan" and ln.file.endswith(".0001")][0] == 93
+
+
+def test_trace_reads_a_log_imss_gzip_cut_short_as_far_as_it_goes(tmp_path: Path) -> None:
+    """Attack s23d (4): a log.imss.gz cut short ended trace with 'imsvalog: error: ... cannot read past line 0' (exit 2)
+    while correlate reports one reject and reads on; trace now does the same."""
+    case = tmp_path / "cut"
+    shutil.copytree(BUSY, case)
+    gz = case / "log.imss.20240312.0002.gz"
+    gz.write_bytes(gz.read_bytes()[:12])
+    t = trace(JUDY[:8], case)
+    assert [ln for ln in t.lines if ln.stage == "scan"]
+    assert [r for r in t.rejects if r.source.file == str(gz) and "cannot read further" in r.reason]
