@@ -297,7 +297,8 @@ def discover(paths: Iterable[str | os.PathLike[str]], kind: str | None = None, r
             else:
                 raise InputError(f"{cand}: not a regular file: {not_regular(cand)}")
     bundles.verify_password([f.member for f in sort_files(found.values()) if f.member is not None])
-    files, merged = _read_once(list(found.values()), result) if read_once else (list(found.values()), set())
+    given = _beside_logs(list(found.values()))
+    files, merged = _read_once(given, result) if read_once else (given, set())
     result.files = _with_references(sort_files(_named_by_host(_distinct_appliances(sort_files(files), merged))))
     return result
 
@@ -378,9 +379,8 @@ def _read_once(files: list[LogFile], result: Discovery) -> tuple[list[LogFile], 
         result.skipped.append((str(c.path), f"the same bytes as {f.path}: read once, under that name"
                                if w[0] == w[1] or pairs[w] < 2 else f"the same bytes as a log in {w[1]}: read once, from there"))
     into: dict[str | None, set[str | None]] = {}
-    for c, f in kept.items():
-        if c.appliance != f.appliance:
-            into.setdefault(c.appliance, set()).add(f.appliance)
+    for a, b in _one_appliance(files, kept):
+        into.setdefault(a, set()).add(b)
     rename = {a: next(iter(b)) for a, b in into.items() if len(b) == 1 and not (b & into.keys())}
     out = []
     for f in files:
@@ -390,6 +390,30 @@ def _read_once(files: list[LogFile], result: Discovery) -> tuple[list[LogFile], 
             f = replace(f, copies=tuple(of[f]))
         out.append(replace(f, appliance=rename[f.appliance]) if f.appliance in rename else f)
     return out, set(rename.values())
+
+
+def _one_appliance(files: list[LogFile], kept: dict[LogFile, LogFile]) -> set[tuple[str | None, str | None]]:
+    """The pairs ``(a, b)`` of appliances that are certainly one (a bundle and the folder it was unpacked to): every
+    file name both hold is a file of ``a`` holding the same bytes as ``b``'s file of that name, and one of those
+    holds a line that begins with a time (a file of NUL bytes or one line both machines wrote proves nothing).
+    Two appliances that merely share a file (a copy, or the same bytes by chance) stay two: only that file is read
+    once."""
+    from .rotation import first_time  # rotation reads files this module finds
+
+    names: dict[str | None, dict[str, list[LogFile]]] = {}
+    for f in files:
+        names.setdefault(f.appliance, {}).setdefault(f.name, []).append(f)
+    out = set()
+    tried = {(c.appliance, f.appliance) for c, f in kept.items() if c.appliance != f.appliance}
+    for a, b in tried:
+        common = names.get(a, {}).keys() & names.get(b, {}).keys()
+        same = [(c, kept[c]) for n in common for c in names[a][n] if kept.get(c) is not None
+                and kept[c].appliance == b and kept[c].name == n]
+        if (common and len(same) == sum(len(names[a][n]) for n in common)
+                and all(len(names[b][n]) == 1 for n in common)
+                and any(first_time(f) is not None for _, f in same)):
+            out.add((a, b))
+    return out
 
 
 def where(f: LogFile) -> str:
@@ -645,6 +669,30 @@ def _add_bundle(
         folder = _folder_of_bundle(m)
         found[label] = LogFile(Path(label), kind or k, date, seq, member=m, appliance=Path(folder).name if folder else m.appliance)
     return seen
+
+
+def _beside_logs(files: list[LogFile]) -> list[LogFile]:
+    """A bundle of older rotations (no CDT bundle, nothing inside naming an appliance: ``rotated.tar.gz``) that lies
+    beside logs given as files of one appliance (an Event3 folder given alone, a flat folder of a ticket) holds that
+    appliance's older logs: its members are read as theirs, not as an appliance named after the bundle."""
+    beside: dict[Path, set[str | None]] = {}
+    for f in files:
+        if f.member is None and f.syslog is None:
+            with contextlib.suppress(OSError):
+                beside.setdefault(f.path.parent.resolve(), set()).add(f.appliance)
+    if not beside:
+        return files
+    out = []
+    for f in files:
+        m = f.member
+        if (m is not None and f.appliance == m.appliance == bundles.bundle_stem(m.bundle.name)
+                and bundles.cdt_date(m.bundle.name) is None):
+            with contextlib.suppress(OSError):
+                near = beside.get(m.bundle.parent.resolve())
+                if near is not None and len(near) == 1:
+                    f = replace(f, appliance=next(iter(near)))
+        out.append(f)
+    return out
 
 
 def _folder_of_bundle(m: bundles.Member) -> str:

@@ -1,0 +1,100 @@
+"""Attack s23b: two appliances sharing one file of the same bytes were joined into one; an Event3 folder given alone
+read its rotated.tar.gz as an appliance named "rotated"."""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
+from imsvalog import bundles
+from imsvalog.correlation import correlate
+from imsvalog.sources import discover
+
+from .conftest import FIXTURES
+
+TWO = FIXTURES / "two-appliances"
+CDT = FIXTURES / "bundles" / "CDT-20240312-101500.zip"
+BUSY = FIXTURES / "busy-day"
+MSGTRA = "IMSVA/{}/Event3/msgtra.imss.20190430.0001"
+
+
+def _two(tmp_path: Path, data: bytes) -> Path:
+    case = shutil.copytree(TWO, tmp_path / "ta2")
+    (case / MSGTRA.format("LogFile").replace("IMSVA", "imsva01/IMSVA")).write_bytes(data)
+    (case / MSGTRA.format("Logfile").replace("IMSVA", "imsva02/IMSVA")).write_bytes(data)
+    return case
+
+
+def test_two_appliances_sharing_one_file_of_the_same_bytes_stay_two(tmp_path: Path) -> None:
+    """4096 NUL bytes as both appliances' msgtra: the two were read as one (one scan from two machines' logs, no
+    appliance column, 'the same rotated log.imss file' warned for their two different log.imss). Now only that one
+    file is read once; each appliance keeps its own logs."""
+    case = _two(tmp_path, b"\0" * 4096)
+    apart = correlate([case / "imsva01", case / "imsva02"])
+    assert sorted(r.appliance or "" for r in apart.rows) == ["imsva01", "imsva02"]
+    assert not any("same rotated" in n for n in apart.summary.rotation)
+    assert [n for n in apart.summary.rotation if "same bytes" in n] == [
+        f"{case / MSGTRA.format('Logfile').replace('IMSVA', 'imsva02/IMSVA')} holds the same bytes as "
+        f"{case / MSGTRA.format('LogFile').replace('IMSVA', 'imsva01/IMSVA')}: read once, under that name"]
+    files = discover([case / "imsva01", case / "imsva02"]).files
+    assert sorted({f.appliance or "" for f in files}) == ["imsva01", "imsva02"] and len(files) == 5
+
+
+def test_an_appliance_whose_every_file_in_common_with_another_is_the_same_but_proves_nothing_stays_apart(
+        tmp_path: Path) -> None:
+    """imsva02 given only the NUL file both hold (its other logs not given): nothing in common holds a time, so it is
+    not certain that they are one appliance."""
+    case = _two(tmp_path, b"\0" * 4096)
+    for f in (case / "imsva02").rglob("*.imss.*"):
+        if "msgtra" not in f.name:
+            f.rename(f.with_name(f.name.replace("20190430", "20190501")))
+    files = discover([case / "imsva01", case / "imsva02"]).files
+    assert sorted({f.appliance or "" for f in files}) == ["imsva01", "imsva02"]
+
+
+def _unpack(to: Path) -> Path:
+    with zipfile.ZipFile(CDT) as z:
+        z.extractall(to, pwd=bundles.CDT_DEFAULT_PASSWORD.encode())
+    return to
+
+
+def test_a_bundle_and_its_unpacked_folder_still_read_as_one_appliance(tmp_path: Path) -> None:
+    """Every file both name holds the same bytes, timed lines among them: one appliance (the other way round)."""
+    folder = _unpack(tmp_path / "unz")
+    files = discover([CDT, folder]).files
+    assert {f.appliance for f in files} == {"imsva"}
+    # one file of the folder differing from the zip's: two appliances, each read whole
+    log = next(folder.rglob("log.imss.20240312.0001"))
+    log.write_bytes(log.read_bytes().replace(b"09:15:01", b"09:15:02", 1))
+    assert len({f.appliance for f in discover([CDT, folder]).files}) == 2
+
+
+def test_an_event3_folder_given_alone_reads_its_rotated_bundle_as_its_own(tmp_path: Path) -> None:
+    """rotated.tar.gz beside the logs was an appliance "rotated": 9E9E9E9E twice (its trace and its event apart),
+    'no polevt.imss policy events were read at all' (false)."""
+    event3 = next(_unpack(tmp_path / "unz").rglob("Event3"))
+    alone = shutil.copytree(event3, tmp_path / "ev" / "Event3")
+    zipped, got = correlate(CDT), correlate(tmp_path / "ev")
+    assert {r.appliance for r in got.rows} == {None}
+    assert [(r.status, r.internal_id) for r in got.rows] == [(r.status, r.internal_id) for r in zipped.rows]
+    assert not any("were read at all" in n for r in got.rows for n in r.notes)
+    assert {f.appliance for f in discover([alone]).files} == {None}
+
+
+def test_a_flat_folder_with_a_bundle_of_older_rotations_is_one_appliance(tmp_path: Path) -> None:
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    shutil.copy(BUSY / "log.imss.20240312.0001", flat)
+    shutil.copy(BUSY / "polevt.imss.20240312.0001", flat)
+    with tarfile.open(flat / "rotated.tar.gz", "w:gz") as tar:
+        tar.add(BUSY / "log.imss.20240312.0002.gz", "log.imss.20240312.0002.gz")
+    c = correlate(flat)
+    assert {r.appliance for r in c.rows} == {None}
+    assert not any("were read at all" in n for r in c.rows for n in r.notes)
+    # a bundle alone in its folder keeps its name as appliance
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(flat / "rotated.tar.gz", alone)
+    assert {f.appliance for f in discover([alone, flat / "log.imss.20240312.0001"]).files} == {"rotated", None}
