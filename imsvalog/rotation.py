@@ -17,14 +17,17 @@ the next file does not continue the one before (:func:`breaks`).
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .errors import InputError
 from .grammars.common import OFFSET_PATTERN, BadTime, make_time
+from .bundles import is_gzipped
 from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging, sort_key, where
 
 #: the kinds whose rotated files are numbered (syslog views and files named by their content are not)
@@ -271,11 +274,44 @@ def breaks(files: Sequence[LogFile], why: dict[LogFile, str] | None = None) -> d
     return dict(sorted(out.items()))
 
 
+#: what :func:`hollow` found, by file and the state of the file on disk holding it (a file rewritten is asked again)
+_HOLLOW: OrderedDict[tuple[object, ...], str | None] = OrderedDict()
+_HOLLOW_KEPT = 4096
+
+
+def _on_disk(f: LogFile) -> tuple[object, ...] | None:
+    """The file on disk holding ``f`` (its bundle for a member), as it is now: device, inode, size, times."""
+    try:
+        st = os.stat(f.member.bundle if f.member is not None else f.path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 def hollow(f: LogFile) -> str | None:
     """Why a given file holds nothing of what its rotation held, in words (:data:`EMPTY`: no byte, also a gzip of
     nothing; :data:`TIMELESS`: a log.imss or polevt.imss file no line of which begins with a time, read through); None
-    when it holds something, or that cannot be told (a plain file too big to be searched whole, 72 MiB)."""
+    when it holds something, or that cannot be told (a plain file too big to be searched whole, 72 MiB).
+
+    Worked out once per file as it is on disk (correlate asks for the gaps, the time words and the notes: a bundle's
+    members were each opened three times, a tar.gz re-read from its start for each)."""
+    disk = _on_disk(f)
+    key = (f.path, f.kind, f.member, disk)
+    if disk is not None and key in _HOLLOW:
+        _HOLLOW.move_to_end(key)
+        return _HOLLOW[key]
+    why = _hollow(f)
+    if disk is not None:
+        _HOLLOW[key] = why
+        if len(_HOLLOW) > _HOLLOW_KEPT:
+            _HOLLOW.popitem(last=False)
+    return why
+
+
+def _hollow(f: LogFile) -> str | None:
     timed = f.kind in ("imss", "polevt")
+    if not timed and _sized(f):
+        return None
     if timed and first_time(f) is not None:
         return None
     if _empty(f):
@@ -285,11 +321,30 @@ def hollow(f: LogFile) -> str | None:
     return None
 
 
+def _sized(f: LogFile) -> bool:
+    """It holds a byte, known without reading it: a plain file's or a plain member's size (the archive's header), a
+    gzip file's trailer (ISIZE, the size mod 2**32: not 0)."""
+    try:
+        if f.member is not None:
+            return bool(f.member.size) and is_gzipped(f.member) is False
+        with open(f.path, "rb") as fh:
+            if fh.read(2) != _GZIP_MAGIC:
+                return fh.seek(0, 2) > 0
+            if fh.seek(0, 2) < 18:
+                return False
+            fh.seek(-4, 2)
+            return int.from_bytes(fh.read(4), "little") != 0
+    except _READ_ERRORS:
+        return False
+
+
 def _empty(f: LogFile) -> bool:
     """No byte can be read from it (a gzip cut short before its first byte is not empty: reading it says so)."""
     try:
         if f.member is None and f.path.stat().st_size == 0:
             return True
+        if _sized(f):
+            return False
         fh, salvage = _open_salvaging(f)
         with fh:
             return fh.read(1) == b"" and (salvage is None or salvage.error is None)
