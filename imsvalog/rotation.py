@@ -466,6 +466,9 @@ def first_time(f: LogFile, limit: int = _FIRST_LIMIT) -> datetime | None:
                 t = _first_in(buf)
                 if t is not None:
                     return t
+            if len(buf) >= limit:  # a line begun before the limit: its time, up to _HEAD bytes (as last_time holds)
+                buf += fh.read(_HEAD)
+                return _first_in(buf)
     except _READ_ERRORS:
         return _first_in(buf)
     return None
@@ -512,9 +515,12 @@ def last_time(f: LogFile) -> datetime | None:
                 after = b""
                 while end > 0 and size - end < BACK_LIMIT:
                     start = max(0, end - step)
-                    fh.seek(start)
+                    fh.seek(max(0, start - 1))
+                    # the block's first byte starts a line at the file's start or after a line break (the last
+                    # block read back: a line beginning there was missed, and the file said to hold no time)
+                    lead = fh.read(1) if start else b"\n"
                     data = fh.read(end - start)
-                    t = _last_in_block(data, after, start == 0)
+                    t = _last_in_block(data, after, lead == b"\n")
                     if t is not None:
                         return t
                     after, end = data[:_HEAD], start

@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 
 from imsvalog import bundles, rotation
-from imsvalog.sources import discover
+from imsvalog.sources import LogFile, discover
 
 from .conftest import FIXTURES
 
@@ -16,6 +16,28 @@ BUSY = FIXTURES / "busy-day"
 POLEVT = BUSY / "polevt.imss.20240312.0001"
 IMSS = BUSY / "log.imss.20240312.0001"
 CDT = FIXTURES / "bundles" / "CDT-20240312-101500.zip"
+
+
+def test_a_line_at_the_edge_of_what_is_searched_counts(tmp_path: Path) -> None:
+    """72 MiB of rejects with one timed line at byte 8 MiB (line 8193): 'holds no line that begins with a time'
+    though parse reads it; first_time stopped before it, last_time did not take its block's start as a line start."""
+    line = IMSS.read_bytes().split(b"\n")[0] + b"\n"
+    reject = b"x" * 1023 + b"\n"
+    big = tmp_path / "log.imss.20240312.0002"
+    with big.open("wb") as fh:
+        fh.write(reject * 8192)
+        fh.write(line)
+        fh.write(b"y" * (1024 - len(line) - 1) + b"\n")
+        fh.write(reject * (64 * 1024 - 1))
+    assert big.stat().st_size == 72 << 20
+    f = LogFile(big, "imss", "20240312", 2)
+    assert rotation.hollow(f) is None
+    assert rotation.last_time(f) == rotation.first_time(IMSS_FILE := LogFile(IMSS, "imss")) and IMSS_FILE
+    # a line begun just before 8 MiB: its time is read whole by first_time
+    with big.open("r+b") as fh:
+        fh.seek((8 << 20) - 10)
+        fh.write(b"\n" + line[:-1])
+    assert rotation.first_time(f) == rotation.first_time(LogFile(IMSS, "imss"))
 
 
 def test_the_emptiness_of_a_member_is_worked_out_once(tmp_path: Path, monkeypatch) -> None:
