@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from .errors import InputError
 from .grammars.common import OFFSET_PATTERN, BadTime, make_time
 from .bundles import is_gzipped
-from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging, sort_key, where
+from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging, same_as, sort_key, where
 
 #: the kinds whose rotated files are numbered (syslog views and files named by their content are not)
 NUMBERED = ("imss", "polevt", "msgtra", "maillog")
@@ -132,11 +132,14 @@ def _groups(files: Iterable[LogFile]) -> list[dict[int, list[LogFile]]]:
 
 
 def _name(f: LogFile, n: int, width: int) -> str:
-    m = _NAME_RE.search(f.name)
+    """The name of rotation ``n`` of ``f``'s sequence: a file name to ask for (a member's, without the bundle
+    around it: ``log.imss.20240312.0003``, not ``rotated.tar.gz!log.imss.20240312.0003``)."""
+    name = f.name.rsplit("!", 1)[-1]
+    m = _NAME_RE.search(name)
     assert m is not None  # a rotation number comes from the name
     if m["seq"] is None:  # maillog
-        return f"{f.name[: m.end('kind')]}.{n}"
-    return f"{f.name[: m.start('seq')]}{n:0{width}d}"
+        return f"{name[: m.end('kind')]}.{n}"
+    return f"{name[: m.start('seq')]}{n:0{width}d}"
 
 
 def gaps(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> list[Gap]:
@@ -412,9 +415,20 @@ def copies(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> l
                        f"({names}): each is read once, from there (the same logs given twice: give one of them)")
             continue
         for c, f in these:
-            lost = "; what the rotation of that name held is not here" if c in why else ""
-            out.append(f"{c.path} holds the same bytes as {f.path}: read once, under that name{lost}")
+            lost = f"; what the rotation {_asked(c)} held is not here" if c in why else ""
+            out.append(f"{c.path} holds {same_as(c, f)}, which is read instead{lost}")
     return out
+
+
+def _asked(f: LogFile) -> str:
+    """A file's name as one would ask for it (a member's without the bundle around it)."""
+    return f.name.rsplit("!", 1)[-1]
+
+
+def _newest(f: LogFile, files: Sequence[LogFile]) -> bool:
+    """``f`` is the newest file given of its kind and appliance (the live ``maillog``, the day's last number)."""
+    return all(sort_key(g) <= sort_key(f) for g in files if g.kind == f.kind and (g.appliance or "") == (f.appliance or "")
+               and g.syslog is None)
 
 
 def notes(files: Iterable[LogFile]) -> list[str]:
@@ -423,7 +437,9 @@ def notes(files: Iterable[LogFile]) -> list[str]:
     same bytes read once."""
     files = list(files)
     why = hollows(files)
-    lost = [f"{f.path} {w}: what that rotation held is not here" for f, w in why.items() if f in files]
+    # the newest file empty is what a rotation leaves behind until the next line is written: nothing is lost
+    lost = [f"{f.path} {w}: what that rotation held is not here" for f, w in why.items()
+            if f in files and not (w == EMPTY and _newest(f, files))]
     return [w for g in gaps(files, why) if (w := g.words())] + lost + repeats(files, why) + copies(files, why)
 
 

@@ -319,12 +319,13 @@ def _stored_size(f: LogFile) -> int | None:
         return None
 
 
-def _digest(f: LogFile, limit: int | None = None) -> bytes | None:
-    """A hash of the file's stored bytes (the first ``limit`` of them); None when it cannot be read through."""
+def _digest(f: LogFile, limit: int | None = None, unpacked: bool = False) -> bytes | None:
+    """A hash of the file's stored bytes (the first ``limit`` of them; ``unpacked``: of its bytes once decompressed,
+    streamed); None when it cannot be read through."""
     h = hashlib.blake2b(digest_size=20)
     left = limit
     try:
-        with (f.member.open() if f.member is not None else open(f.path, "rb")) as fh:
+        with (open_log(f) if unpacked else f.member.open() if f.member is not None else open(f.path, "rb")) as fh:
             while left is None or left > 0:
                 chunk = fh.read(1 << 20 if left is None else min(1 << 20, left))
                 if not chunk:
@@ -369,6 +370,7 @@ def _read_once(files: list[LogFile], result: Discovery) -> tuple[list[LogFile], 
                     kept[f] = whole[d]
                 else:
                     whole[d] = f
+    _gzipped_copies(files, kept)
     if not kept:
         return files, set()
     of: dict[LogFile, list[LogFile]] = {}
@@ -376,7 +378,7 @@ def _read_once(files: list[LogFile], result: Discovery) -> tuple[list[LogFile], 
     for c, f in kept.items():
         of.setdefault(f, []).append(c)
         w = (where(c), where(f))
-        result.skipped.append((str(c.path), f"the same bytes as {f.path}: read once, under that name"
+        result.skipped.append((str(c.path), f"{same_as(c, f)}, which is read instead"
                                if w[0] == w[1] or pairs[w] < 2 else f"the same bytes as a log in {w[1]}: read once, from there"))
     into: dict[str | None, set[str | None]] = {}
     for a, b in _one_appliance(files, kept):
@@ -390,6 +392,62 @@ def _read_once(files: list[LogFile], result: Discovery) -> tuple[list[LogFile], 
             f = replace(f, copies=tuple(of[f]))
         out.append(replace(f, appliance=rename[f.appliance]) if f.appliance in rename else f)
     return out, set(rename.values())
+
+
+def same_as(copy: LogFile, read: LogFile) -> str:
+    """``the same bytes as X`` (``the same lines as X, once decompressed`` for a gzip and a plain file)."""
+    if gzipped(copy) != gzipped(read):
+        return f"the same lines, once decompressed, as {read.path}"
+    return f"the same bytes as {read.path}"
+
+
+def gzipped(f: LogFile) -> bool:
+    """Whether a file on disk (not a bundle member) is a gzip, by its magic bytes."""
+    if f.member is not None or f.syslog is not None:
+        return False
+    try:
+        with open(f.path, "rb") as fh:
+            return fh.read(2) == _GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def _gzipped_copies(files: list[LogFile], kept: dict[LogFile, LogFile]) -> None:
+    """A gzip file on disk whose lines are a plain file's of the same kind under another number (``.0001`` and a
+    ``.0002.gz`` made of it):
+    the first given is read, the other is a copy (added to ``kept``). Only where the gzip's trailer gives the plain
+    file's size (ISIZE, mod 2**32) are the two compared: the first 64 KiB, then the whole, decompressed as it streams
+    (memory stays bounded, and the time is that of reading it once)."""
+    plain: dict[tuple[str, int], list[LogFile]] = {}
+    packed: list[tuple[LogFile, int]] = []
+    for f in files:
+        if f in kept or f.member is not None or f.syslog is not None:
+            continue
+        try:
+            with open(f.path, "rb") as fh:
+                if fh.read(2) != _GZIP_MAGIC:
+                    if (size := fh.seek(0, 2)) > 0:
+                        plain.setdefault((f.kind, size % (1 << 32)), []).append(f)
+                elif fh.seek(0, 2) >= 18:
+                    fh.seek(-4, 2)
+                    if (isize := int.from_bytes(fh.read(4), "little")) > 0:
+                        packed.append((f, isize))
+        except OSError:
+            continue
+    order = {id(f): i for i, f in enumerate(files)}
+    for g, isize in packed:
+        # under its own number: said as one rotation given twice (rotation.repeats), both read as before
+        alike = [p for p in plain.get((g.kind, isize), ()) if p not in kept and (p.date, p.seq) != (g.date, g.seq)]
+        if not alike:
+            continue
+        head = _digest(g, _HEAD_BYTES, unpacked=True)
+        alike = [p for p in alike if head is not None and _digest(p, _HEAD_BYTES) == head]
+        whole = _digest(g, unpacked=True) if alike else None
+        for p in alike:
+            if whole is not None and _digest(p) == whole:
+                first, other = (p, g) if order[id(p)] < order[id(g)] else (g, p)
+                kept[other] = first
+                break
 
 
 def _one_appliance(files: list[LogFile], kept: dict[LogFile, LogFile]) -> set[tuple[str | None, str | None]]:

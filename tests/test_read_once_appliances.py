@@ -37,7 +37,7 @@ def test_two_appliances_sharing_one_file_of_the_same_bytes_stay_two(tmp_path: Pa
     assert not any("same rotated" in n for n in apart.summary.rotation)
     assert [n for n in apart.summary.rotation if "same bytes" in n] == [
         f"{case / MSGTRA.format('Logfile').replace('IMSVA', 'imsva02/IMSVA')} holds the same bytes as "
-        f"{case / MSGTRA.format('LogFile').replace('IMSVA', 'imsva01/IMSVA')}: read once, under that name"]
+        f"{case / MSGTRA.format('LogFile').replace('IMSVA', 'imsva01/IMSVA')}, which is read instead"]
     files = discover([case / "imsva01", case / "imsva02"]).files
     assert sorted({f.appliance or "" for f in files}) == ["imsva01", "imsva02"] and len(files) == 5
 

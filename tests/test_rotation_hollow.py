@@ -103,10 +103,10 @@ def test_a_rotated_file_given_under_two_numbers_is_read_once_and_said(tmp_path: 
     assert twice.summary.linked == alone.summary.linked > 0
     assert twice.summary.policy_events == alone.summary.policy_events
     assert twice.summary.rotation == [
-        f"{tmp_path / 'polevt.imss.20240312.0002'} holds the same bytes as {tmp_path / POLEVT.name}: read once, under "
-        "that name; what the rotation of that name held is not here"]
+        f"{tmp_path / 'polevt.imss.20240312.0002'} holds the same bytes as {tmp_path / POLEVT.name}, which is read "
+        "instead; what the rotation polevt.imss.20240312.0002 held is not here"]
     assert (str(tmp_path / "polevt.imss.20240312.0002"),
-            f"the same bytes as {tmp_path / POLEVT.name}: read once, under that name") in discover([tmp_path]).skipped
+            f"the same bytes as {tmp_path / POLEVT.name}, which is read instead") in discover([tmp_path]).skipped
     # a file differing in one byte is no copy
     (tmp_path / "polevt.imss.20240312.0002").write_bytes(POLEVT.read_bytes().replace(b"09:15:01", b"09:15:02", 1))
     assert len(discover([tmp_path]).files) == 4

@@ -4,10 +4,14 @@ the emptiness of every bundle member worked out three times per run, each openin
 
 from __future__ import annotations
 
+import gzip
+import shutil
 import tarfile
+import zipfile
 from pathlib import Path
 
 from imsvalog import bundles, rotation
+from imsvalog.correlation import correlate
 from imsvalog.sources import LogFile, discover
 
 from .conftest import FIXTURES
@@ -16,6 +20,21 @@ BUSY = FIXTURES / "busy-day"
 POLEVT = BUSY / "polevt.imss.20240312.0001"
 IMSS = BUSY / "log.imss.20240312.0001"
 CDT = FIXTURES / "bundles" / "CDT-20240312-101500.zip"
+
+
+def test_a_gzipped_copy_under_another_number_is_read_once(tmp_path: Path) -> None:
+    """busy-day with polevt .0002.gz made of .0001: 24 rows, nearly all ambiguous, no note. Now read once, said."""
+    case = shutil.copytree(BUSY, tmp_path / "c2")
+    alone = correlate(case)
+    (case / "polevt.imss.20240312.0002.gz").write_bytes(gzip.compress(POLEVT.read_bytes()))
+    c = correlate(case)
+    assert [(r.status, r.internal_id) for r in c.rows] == [(r.status, r.internal_id) for r in alone.rows]
+    assert c.summary.rotation == [
+        f"{case / 'polevt.imss.20240312.0002.gz'} holds the same lines, once decompressed, as {case / POLEVT.name}, "
+        "which is read instead; what the rotation polevt.imss.20240312.0002.gz held is not here"]
+    # one line differing: both read
+    (case / "polevt.imss.20240312.0002.gz").write_bytes(gzip.compress(POLEVT.read_bytes().replace(b"09:15", b"09:25", 1)))
+    assert len([f for f in discover([case]).files if f.kind == "polevt"]) == 2
 
 
 def test_a_line_at_the_edge_of_what_is_searched_counts(tmp_path: Path) -> None:
@@ -38,6 +57,32 @@ def test_a_line_at_the_edge_of_what_is_searched_counts(tmp_path: Path) -> None:
         fh.seek((8 << 20) - 10)
         fh.write(b"\n" + line[:-1])
     assert rotation.first_time(f) == rotation.first_time(LogFile(IMSS, "imss"))
+
+
+def test_an_empty_newest_file_is_not_warned(tmp_path: Path) -> None:
+    """An empty last log.imss (or live maillog) is how a file looks right after a rotation: no 'is empty: what that
+    rotation held is not here'. An empty one between two given still is said."""
+    for f in (IMSS, POLEVT):
+        shutil.copy(f, tmp_path)
+    (tmp_path / "log.imss.20240312.0002").write_bytes(b"")
+    (tmp_path / "maillog").write_bytes(b"")
+    shutil.copy(BUSY / "maillog-20240313", tmp_path / "maillog.1")
+    assert correlate(tmp_path).summary.rotation == []
+    (tmp_path / "log.imss.20240312.0003").write_bytes(IMSS.read_bytes().replace(b"09:1", b"10:1"))
+    assert correlate(tmp_path).summary.rotation == [
+        f"{tmp_path / 'log.imss.20240312.0002'} is empty: what that rotation held is not here"]
+
+
+def test_a_missing_member_is_named_as_the_file_to_ask_for(tmp_path: Path) -> None:
+    """The zip and a folder with one rotation more (.0004): '.0003' was named
+    'rotated.tar.gz!log.imss.20240312.0003', where it would never be."""
+    with zipfile.ZipFile(CDT) as z:
+        z.extractall(tmp_path / "unz", pwd=bundles.CDT_DEFAULT_PASSWORD.encode())
+    event3 = next((tmp_path / "unz").rglob("Event3"))
+    (event3 / "log.imss.20240312.0004").write_text(IMSS.read_text().replace("2024/03/12 09:", "2024/03/12 11:"))
+    notes = correlate([CDT, tmp_path / "unz"]).summary.rotation
+    assert any(n.startswith("log.imss.20240312.0003 is not among the files given (between ") for n in notes), notes
+    assert not any("!log.imss.20240312.0003" in n for n in notes), notes
 
 
 def test_the_emptiness_of_a_member_is_worked_out_once(tmp_path: Path, monkeypatch) -> None:
@@ -66,3 +111,4 @@ def test_the_emptiness_of_a_member_is_worked_out_once(tmp_path: Path, monkeypatc
         tar.add(src / "log.imss.20240312.0003", "log.imss.20240312.0003")
     files = discover([tmp_path / "rotated.tar.gz"]).files
     assert list(rotation.hollows(files).values()) == ["is empty"]
+
