@@ -427,8 +427,14 @@ def redacted_inputs(
             if mtime is not None:
                 os.utime(p.target, ns=(mtime, mtime))
         replacements = sorted(set(back), key=lambda x: -len(x[0])) + [(f"{tmp}/r/", ""), (f"{tmp}/a/", "/")]
+        # a bundle's copy named as a folder (where its logs were given: 'the same bytes as logs in FOLDER'): the
+        # bundle, as a member's path names it (FOLDER/x is BUNDLE!x); not a longer name that begins the same
+        whole = [(re.compile(re.escape(old[:-1]) + r"(?=$|[\s:;,()'\"])"), new[:-1])
+                 for old, new in sorted(set(back), key=lambda x: -len(x[0]))]
 
         def restore(text: str) -> str:
+            for pattern, bundle in whole:
+                text = pattern.sub(lambda _: bundle, text)
             for old, new in replacements:
                 text = text.replace(old, new)
             return text

@@ -44,8 +44,11 @@ def test_the_maillog_notes_name_the_redacted_copies(tmp_path: Path, command: str
     # the bundle, and the line that says so names the redacted copies too
     assert any("-CDT-20240315-101500.zip!IMSVA/Logfile/Event5/maillog-20240316: maillog year 2024" in ln
                for ln in notes), notes
-    assert any("the same bytes as a log in /" in ln and "-CDT-20240315-101500: read once, from there" in ln
+    # the bundle named as the bundle (attack s23b, 5: its copy's folder was named, without .zip)
+    assert any("the same bytes as a log in /" in ln and "-CDT-20240315-101500.zip: read once, from there" in ln
                for ln in err.splitlines()), err
+    assert command == "parse" or any(" hold the same bytes as logs in /" in ln and "-CDT-20240315-101500.zip ("
+                                     in ln for ln in err.splitlines()), err
 
 
 def test_the_reading_lines_name_the_redacted_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
