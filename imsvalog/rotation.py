@@ -59,14 +59,18 @@ class Gap:
         if len(self.names) == 1:
             return first
         if len(self.names) == 2:
-            return f"{first} and {_tail(self.names[1])}"
-        return f"{first} to {_tail(self.names[-1])} ({len(self.names)} files)"
+            return f"{first} and {_short(first, self.names[1])}"
+        return f"{first} to {_short(first, self.names[-1])} ({len(self.names)} files)"
 
     @property
     def absent(self) -> tuple[str, ...]:
         """The names not given at all."""
         given = dict(self.given)
         return tuple(n for n in self.names if n not in given)
+
+    def _short(self, name: str) -> str:
+        """The number alone (``.0003``) when the names are of one day, else the whole name."""
+        return _tail(name) if all(_short(self.names[0], n) != n for n in self.names[1:]) else name
 
     def status(self) -> str:
         """Why what the files held is not read: ``not among the files given``, ``given, but empty``, or per file."""
@@ -76,9 +80,10 @@ class Gap:
         if len(self.names) == 1:
             return f"given, but it {given[self.names[0]]}"
         absent = self.absent
-        said = [f"{_tail(n)} {why}" for n, why in self.given]
+        short = self._short
+        said = [f"{short(n)} {why}" for n, why in self.given]
         if absent:
-            said.append(f"{_count_names(absent)} not among the files given")
+            said.append(f"{', '.join(map(short, absent))} {'is' if len(absent) == 1 else 'are'} not among the files given")
         return "; ".join(said)
 
     def words(self) -> str | None:
@@ -87,7 +92,7 @@ class Gap:
         if not absent:
             return None
         one = len(absent) == 1
-        named = self.named() if absent == self.names else ", ".join([absent[0], *map(_tail, absent[1:])])
+        named = self.named() if absent == self.names else ", ".join([absent[0], *map(self._short, absent[1:])])
         return (f"{named} {'is' if one else 'are'} not among the files given (between {self.after.path} and "
                 f"{self.before.path}): what {'it' if one else 'they'} held is not read")
 
@@ -96,8 +101,9 @@ def _tail(name: str) -> str:
     return name[name.rindex(".") :]
 
 
-def _count_names(names: tuple[str, ...]) -> str:
-    return f"{_tail(names[0])} is" if len(names) == 1 else f"{', '.join(map(_tail, names))} are"
+def _short(first: str, name: str) -> str:
+    """``name`` after ``first`` in a list: its number alone when it is of the same day (``.0003``)."""
+    return _tail(name) if name[: name.rindex(".")] == first[: first.rindex(".")] else name
 
 
 #: why a given rotated file holds nothing of its rotation (:func:`hollow`)
@@ -162,18 +168,38 @@ def gaps(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> lis
             if b - a >= 2:
                 out.append(_gap(real[a][-1], real[b][0], a, b, by_seq, why))
         one = next(f for fs in by_seq.values() for f in fs)
-        if seqs and one.date is not None:
+        if one.date is not None:
             days.setdefault((one.kind, one.appliance or ""), []).append((one.date, by_seq, real))
-    # a later day whose first files are not given while a higher number of it is (that number proves they were
-    # written): they are missing too, after the last file of the day given before it (within the days given only)
+    # across days (within the days given only): a later day's first files not given while a higher number of it is
+    # (that number proves they were written), an earlier day's last files given hollow, and a day given only hollow
+    # are missing between the last file of the day given before and the first of the day given after
     for group in days.values():
         group.sort(key=lambda d: d[0])
-        for (_, _, before), (_, by_seq, real) in zip(group, group[1:]):
-            first = min(n for n, fs in real.items() if fs)
-            if first > 1:
-                last = max(n for n, fs in before.items() if fs)
-                out.append(_gap(before[last][-1], real[first][0], 0, first, by_seq, why))
+        width = max(_width(f) for _, by_seq, _ in group for fs in by_seq.values() for f in fs)
+        last: LogFile | None = None
+        names: list[str] = []
+        given: list[tuple[str, str]] = []
+        for _, by_seq, real in group:
+            seqs = sorted(n for n, fs in real.items() if fs)
+            model = next(f for fs in by_seq.values() for f in fs)
+            top = max(by_seq)
+            if last is not None:  # this day's numbers before its first file that holds something
+                names += [_name(model, n, width) for n in range(1, seqs[0] if seqs else top + 1)]
+                given += [(_name(model, n, width), why[by_seq[n][0]])
+                          for n in range(1, seqs[0] if seqs else top + 1) if n in by_seq]
+                if seqs and names:
+                    out.append(Gap(model.kind, model.appliance, last, real[seqs[0]][0], tuple(names), tuple(given)))
+            if seqs:  # the numbers after its last file that holds something, up to the last one given (hollow)
+                last = real[seqs[-1]][-1]
+                names = [_name(model, n, width) for n in range(seqs[-1] + 1, top + 1)]
+                given = [(_name(model, n, width), why[by_seq[n][0]]) for n in range(seqs[-1] + 1, top + 1)
+                         if n in by_seq]
     return sorted(out, key=lambda g: (sort_key(g.after), sort_key(g.before)))
+
+
+def _width(f: LogFile) -> int:
+    m = _NAME_RE.search(f.name)
+    return len(m["seq"]) if m and m["seq"] else 1
 
 
 def _gap(fa: LogFile, fb: LogFile, a: int, b: int, by_seq: dict[int, list[LogFile]], why: dict[LogFile, str]) -> Gap:
@@ -186,6 +212,13 @@ def _gap(fa: LogFile, fb: LogFile, a: int, b: int, by_seq: dict[int, list[LogFil
     return Gap(fa.kind, fa.appliance, fa, fb, names, given)
 
 
+#: across a day boundary, the next day's ``.0001`` continues the day's last file only when the earlier file's last
+#: timed line and the later file's first are this close (IMSVA starts the day's file at midnight: a busy appliance's
+#: last line is seconds before it and the next day's first seconds after; a scan open across a longer silence, or
+#: across later files of the day left out, is not followed)
+MIDNIGHT = timedelta(minutes=5)
+
+
 @dataclass(frozen=True)
 class Break:
     """Where a scan read across rotated files is cut: ``before``, the file read next, does not continue ``after``
@@ -195,35 +228,100 @@ class Break:
     before: LogFile
     #: ``missing``: files between them are missing (:attr:`gap`: not given, or given hollow); ``repeat``: ``before``
     #: is the same rotation as ``after`` again; ``jump``: ``before`` is not the next (a day or more later, another
-    #: appliance's)
+    #: appliance's); ``apart``: ``before`` is the next day's first file, but ``after`` does not end near midnight or
+    #: ``before`` does not begin near it (:data:`MIDNIGHT`; :attr:`ends`, :attr:`begins`: their times)
     why: str
     gap: Gap | None = None
+    #: the days between them of which no file of that kind and appliance was given (``2024-03-13``)
+    days: tuple[str, ...] = ()
+    ends: datetime | None = None
+    begins: datetime | None = None
 
     def _gap_is(self) -> str:
         g = self.gap
         assert g is not None
+        one = len(g.names) == 1
         status = g.status()
         if status == "not among the files given":
-            return f"is {status}"
+            return f"{'is' if one else 'are'} {status}"
         if status.startswith("given, but it "):
             return f"was given but {status[len('given, but it '):]}"
-        return f"is missing ({status})"
+        return f"{'is' if one else 'are'} missing ({status})"
+
+    def _no_days(self) -> str:
+        """``no log.imss of 2024-03-13 was given``."""
+        d = [f"{x[:4]}-{x[4:6]}-{x[6:]}" for x in self.days]
+        days = (d[0] if len(d) == 1 else f"{d[0]} or {d[1]}" if len(d) == 2
+                else f"{d[0]} to {d[-1]} ({len(d)} days)")
+        return f"no {KIND_NAMES.get(self.after.kind, self.after.kind)} of {days} was given"
+
+    def _apart(self, seen_from_after: bool) -> str:
+        a, b = self.after, self.before
+        ends = _at_time(self.ends, a.date, "last")
+        begins = _at_time(self.begins, b.date, "first")
+        later = not _near_midnight(self.ends, b.date)
+        day = a.date if later else b.date
+        assert day is not None
+        said = (f"later files of {_day(day)} may not be given" if later
+                else f"the first lines of {_day(day)} may not be given")
+        before = f"the file given before it, {a.name}, {ends}"
+        if seen_from_after:
+            mine, theirs = f"{a.name} {ends}", f"the next file given, {b.name}, {begins}"
+        else:
+            mine, theirs = before, f"it {begins}"
+        return f"{said}: {mine} and {theirs}" if later else f"{said}: {theirs} and {mine}"
 
     def next_words(self) -> str:
         """Seen from the end of ``after``: ``the next file, log.imss.20240312.0002, is not among the files given``."""
         if self.gap is not None:
-            return f"the next file, {self.gap.named()}, {self._gap_is()}"
+            many = len(self.gap.names) > 1
+            said = f"the next file{'s' if many else ''}, {self.gap.named()}, {self._gap_is()}"
+            return f"{said}; {self._no_days()}" if self.days else said
         if self.why == "repeat":
             return f"the next file given, {self.before.name}, is the same rotation again"
+        if self.why == "apart":
+            return self._apart(True)
+        if self.days:
+            return f"{self._no_days()} (the next file given is {self.before.name})"
         return f"the next file given, {self.before.name}, does not follow it ({_not_next(self.after, self.before)})"
 
     def previous_words(self) -> str:
         """Seen from the start of ``before``: ``the file before, log.imss.20240312.0002, is not among the files given``."""
         if self.gap is not None:
-            return f"the file before, {self.gap.named()}, {self._gap_is()}"
+            many = len(self.gap.names) > 1
+            said = f"the file{'s' if many else ''} before, {self.gap.named()}, {self._gap_is()}"
+            return f"{said}; {self._no_days()}" if self.days else said
         if self.why == "repeat":
             return f"it is the same rotation as the file before it, {self.after.name}, again"
+        if self.why == "apart":
+            return self._apart(False)
+        if self.days:
+            return f"{self._no_days()} (the file given before it is {self.after.name})"
         return f"the file given before it, {self.after.name}, is not the one before it ({_not_next(self.after, self.before)})"
+
+
+def _day(day: str) -> str:
+    return f"{day[:4]}-{day[4:6]}-{day[6:]}"
+
+
+def _near_midnight(t: datetime | None, day: str | None) -> bool:
+    """``t`` (as its line prints it) is within :data:`MIDNIGHT` of the start of ``day`` (``YYYYMMDD``)."""
+    if t is None or day is None:
+        return False
+    try:
+        midnight = datetime.strptime(day, "%Y%m%d")
+    except ValueError:
+        return False
+    return abs(t.replace(tzinfo=None) - midnight) <= MIDNIGHT
+
+
+def _at_time(t: datetime | None, day: str | None, which: str) -> str:
+    """``ends at 23:19:59`` / ``begins at 00:00:01`` (the date too when it is not the file's day)."""
+    verb = "ends" if which == "last" else "begins"
+    if t is None:
+        return f"has no {which} time found"
+    same = day is not None and t.strftime("%Y%m%d") == day
+    return f"{verb} at {t.strftime('%H:%M:%S' if same else '%Y-%m-%d %H:%M:%S')}"
 
 
 def _not_next(a: LogFile, b: LogFile) -> str:
@@ -239,31 +337,50 @@ def _next_day(day: str) -> str | None:
         return None
 
 
+def _days_between(a: LogFile, b: LogFile, given: set[tuple[str, str, str | None]]) -> tuple[str, ...]:
+    """The days after ``a``'s and before ``b``'s of which no file of their kind and appliance is given."""
+    out: list[str] = []
+    day = a.date
+    while day is not None and b.date is not None and len(out) < 4000:
+        day = _next_day(day)
+        if day is None or day >= b.date:
+            break
+        if (a.kind, a.appliance or "", day) not in given:
+            out.append(day)
+    return tuple(out)
+
+
 def breaks(files: Sequence[LogFile], why: dict[LogFile, str] | None = None) -> dict[int, Break]:
     """``{i: Break}``: a scan session open at the end of ``files[i]`` (files of one kind, in reading order) is not
     continued in ``files[i + 1]``, which does not continue that file: it is cut there.  ``files[i + 1]`` continues
     ``files[i]`` when both are numbered rotated files of the same kind and appliance and it is the same day's next
-    number, or the next day's ``.0001``; otherwise there is a gap (files missing between them, or given hollow: see
-    :func:`gaps`), a repeat (the same day and number again: ``.0002`` and ``.0002.gz``, or one name in two folders) or
-    a jump (a day or more later).  Files not numbered by their name (syslog views, files named by their content)
-    join as before: their order cannot be told.
+    number, or the next day's ``.0001`` with the earlier file's last timed line and its first within
+    :data:`MIDNIGHT` of each other (a rotation at midnight; else the day may have had later files, or the next day's
+    start is not given: ``apart``); otherwise there is a gap (files missing between them, or given hollow: see
+    :func:`gaps`, wherever the hollow file falls), a repeat (the same day and number again: ``.0002`` and
+    ``.0002.gz``, or one name in two folders) or a jump (a day or more later).  Files not numbered by their name
+    (syslog views, files named by their content) join as before: their order cannot be told.
 
     >>> from pathlib import Path
     >>> fs = [LogFile(Path(n), "imss", d, s) for n, d, s in [("log.imss.20240312.0001", "20240312", 1),
     ...       ("log.imss.20240312.0002", "20240312", 2), ("log.imss.20240312.0002.gz", "20240312", 2),
     ...       ("log.imss.20240313.0001", "20240313", 1), ("log.imss.20240315.0001", "20240315", 1)]]
     >>> {i: b.why for i, b in breaks(fs, {}).items()}
-    {1: 'repeat', 3: 'jump'}
+    {1: 'repeat', 2: 'apart', 3: 'jump'}
+    >>> breaks(fs, {})[3].next_words()
+    'no log.imss of 2024-03-14 was given (the next file given is log.imss.20240315.0001)'
     """
     files = list(files)
     why = hollows(files) if why is None else why
     where = {id(f): i for i, f in enumerate(files)}
+    given = {_key(f) for f in files if _numbered(f)}
     out: dict[int, Break] = {}
     for g in gaps(files, why):
         i, j = where.get(id(g.after)), where.get(id(g.before))
         if i is not None and j is not None:
+            days = _days_between(g.after, g.before, given)
             for k in range(i, j):
-                out[k] = Break(files[k], files[k + 1], "missing", g)
+                out[k] = Break(files[k], files[k + 1], "missing", g, days)
     for i, (a, b) in enumerate(zip(files, files[1:])):
         if i in out or not (_numbered(a) and _numbered(b)) or a.kind != b.kind or a.date is None or b.date is None:
             continue
@@ -271,9 +388,16 @@ def breaks(files: Sequence[LogFile], why: dict[LogFile, str] | None = None) -> d
             out[i] = Break(a, b, "jump")
         elif a.date == b.date and _seq(a) == _seq(b):
             out[i] = Break(a, b, "repeat")
-        elif not (a.date == b.date and _seq(b) == _seq(a) + 1  # type: ignore[operator]
-                  or a.date is not None and b.date == _next_day(a.date) and _seq(b) == 1):
-            out[i] = Break(a, b, "jump")
+        elif a.date == b.date and _seq(b) == _seq(a) + 1:  # type: ignore[operator]
+            continue
+        elif b.date == _next_day(a.date) and _seq(b) == 1:
+            if a in why or b in why:  # holds nothing: no scan is open across it
+                continue
+            ends, begins = last_time(a), first_time(b)
+            if ends is None or begins is None or abs(begins - ends) > MIDNIGHT:
+                out[i] = Break(a, b, "apart", ends=ends, begins=begins)
+        else:
+            out[i] = Break(a, b, "jump", days=_days_between(a, b, given))
     return dict(sorted(out.items()))
 
 

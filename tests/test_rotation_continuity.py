@@ -137,23 +137,24 @@ def test_one_rotation_in_two_folders_is_not_joined_to_its_copy(tmp_path: Path) -
     assert erin and all(s.internal_id is None for s in erin)
 
 
-def _days(tmp_path: Path, second: str) -> Path:
-    """Day 12's .0001 at 23:xx, then ``second`` (a name of day 13 or later) holding busy-day's second log.imss
-    (judy's scan's end, named as mallory's) at 10:xx of that day."""
+def _days(tmp_path: Path, second: str, midnight: bool = False) -> Path:
+    """Day 12's .0001 at 23:1x, then ``second`` (a name of day 13 or later) holding busy-day's second log.imss
+    (judy's scan's end, named as mallory's) at 10:2x of that day; ``midnight``: at 23:5x, then 00:0x (a rotation at
+    midnight: the first file's last line 23:59:59, the next one's first 00:00:00)."""
     base, data = _second(tmp_path, "src")
     case = tmp_path / "days"
     case.mkdir()
     for f in base.glob("msgtra*"):
         shutil.copy(f, case)
     day = second.split(".")[2]
-    stamp = f"{day[:4]}/{day[4:6]}/{day[6:]} 10:".encode()
+    late, early = (b"23:5", b"00:0") if midnight else (b"23:1", b"10:2")
+    stamp = f"{day[:4]}/{day[4:6]}/{day[6:]} ".encode() + early
     (case / "log.imss.20240312.0001").write_bytes(
-        (base / "log.imss.20240312.0001").read_bytes().replace(b"2024/03/12 09:", b"2024/03/12 23:"))
-    (case / second).write_bytes(gzip.compress(data.replace(b"2024/03/12 09:", stamp)))
-    pol = (base / "polevt.imss.20240312.0001").read_text().splitlines(keepends=True)
-    (case / "polevt.imss.20240312.0001").write_text("".join(
-        (x.replace("2024/03/12 09:", stamp.decode()) if OTHER in x else x.replace("2024/03/12 09:", "2024/03/12 23:"))
-        for x in pol))
+        (base / "log.imss.20240312.0001").read_bytes().replace(b"2024/03/12 09:1", b"2024/03/12 " + late))
+    (case / second).write_bytes(gzip.compress(data.replace(b"2024/03/12 09:2", stamp)))
+    pol = (base / "polevt.imss.20240312.0001").read_text()
+    (case / "polevt.imss.20240312.0001").write_text(
+        pol.replace("2024/03/12 09:1", "2024/03/12 " + late.decode()).replace("2024/03/12 09:2", stamp.decode()))
     return case
 
 
@@ -176,19 +177,102 @@ def test_a_later_days_first_file_left_out_is_missing_and_cuts(tmp_path: Path) ->
 
 
 def test_the_next_days_first_file_continues_and_a_day_jumped_cuts(tmp_path: Path) -> None:
-    """20240313.0001 continues 20240312's last file (one scan, as IMSVA writes across midnight); 20240315.0001 after
-    20240312 does not (a day jump: cut, but no file is named missing: whether days 13 and 14 had files is unknown)."""
-    joined = _days(tmp_path / "a", "log.imss.20240313.0001.gz")
+    """20240313.0001 continues 20240312's last file when it ends at 23:59:59 and the next begins at 00:00:00 (one
+    scan, as IMSVA writes across midnight); 20240315.0001 after 20240312 does not (a day jump: cut, but no file is
+    named missing: whether days 13 and 14 had files is unknown; said as the days of which nothing was given)."""
+    joined = _days(tmp_path / "a", "log.imss.20240313.0001.gz", midnight=True)
     c = imsvalog.correlate(joined)
     assert c.summary.rotation == []
     assert [s.internal_id for s in c.sessions if s.message_id == f"<{JUDY_MID}>"] == [OTHER]
-    jumped = _days(tmp_path / "b", "log.imss.20240315.0001.gz")
+    jumped = _days(tmp_path / "b", "log.imss.20240315.0001.gz", midnight=True)
     c = imsvalog.correlate(jumped)
     assert c.summary.rotation == []
     s = next(s for s in c.sessions if s.message_id == f"<{JUDY_MID}>")
     assert (s.internal_id, s.end) == (None, "end_of_input")
-    assert s.next_file == ("the next file given, log.imss.20240315.0001.gz, does not follow it (neither the next number "
-                           "of its day nor the first file of the next day)")
+    assert s.next_file == ("no log.imss of 2024-03-13 or 2024-03-14 was given (the next file given is "
+                           "log.imss.20240315.0001.gz)")
+    t = trace(OTHER, jumped)
+    assert ("starts at the start of log.imss.20240315.0001.gz (no Accept connection line of its thread before it; "
+            "no log.imss of 2024-03-13 or 2024-03-14 was given (the file given before it is log.imss.20240312.0001))"
+            in " ".join(t.notes))
+
+
+def test_the_next_days_first_file_after_a_day_ending_early_cuts(tmp_path: Path) -> None:
+    """Attack s23d (D): 20240312.0001 ends at 23:19:59, 20240313.0001.gz begins at 10:20:00: day 12 may have had later
+    files (or day 13's start is not here), so judy's scan is not joined across 11 hours to mallory's Scan finished."""
+    case = _days(tmp_path, "log.imss.20240313.0001.gz")
+    _judy_not_joined(case)
+    s = next(s for s in imsvalog.correlate(case).sessions if s.message_id == f"<{JUDY_MID}>")
+    assert s.next_file == ("later files of 2024-03-12 may not be given: log.imss.20240312.0001 ends at 23:19:59 and the "
+                           "next file given, log.imss.20240313.0001.gz, begins at 10:20:00")
+    t = trace(OTHER, case)
+    assert ("(no Accept connection line of its thread before it; later files of 2024-03-12 may not be given: the file "
+            "given before it, log.imss.20240312.0001, ends at 23:19:59 and it begins at 10:20:00)") in " ".join(t.notes)
+
+
+def test_a_day_boundary_is_joined_only_near_midnight() -> None:
+    """The rule, on the times alone: within 5 minutes of each other across midnight (a day's file that ends early, or
+    a next day's .0001 that begins late, is cut, and the side far from midnight is said)."""
+    from imsvalog.rotation import Break
+
+    a = LogFile(Path("log.imss.20240312.0001"), "imss", "20240312", 1)
+    b = LogFile(Path("log.imss.20240313.0001.gz"), "imss", "20240313", 1)
+    zone = timezone(timedelta(hours=9))
+    late = Break(a, b, "apart", ends=datetime(2024, 3, 12, 23, 59, 58, tzinfo=zone),
+                 begins=datetime(2024, 3, 13, 10, 20, tzinfo=zone))
+    assert late.next_words() == ("the first lines of 2024-03-13 may not be given: the next file given, "
+                                 "log.imss.20240313.0001.gz, begins at 10:20:00 and log.imss.20240312.0001 ends at 23:59:58")
+    assert late.previous_words() == ("the first lines of 2024-03-13 may not be given: it begins at 10:20:00 and the file "
+                                     "given before it, log.imss.20240312.0001, ends at 23:59:58")
+    unknown = Break(a, b, "apart", ends=None, begins=datetime(2024, 3, 13, 0, 0, 1, tzinfo=zone))
+    assert unknown.next_words().startswith("later files of 2024-03-12 may not be given: log.imss.20240312.0001 has no "
+                                           "last time found")
+
+
+def _hollow_at_days_end(tmp_path: Path, hollow: str) -> Path:
+    """Attack s23d (A): busy-day moved to midnight; 20240312.0001, its day's .0002 given hollow, 20240313.0001.gz."""
+    case = _days(tmp_path, "log.imss.20240313.0001.gz", midnight=True)
+    if hollow == "empty":
+        (case / "log.imss.20240312.0002").write_bytes(b"")
+    elif hollow == "empty-gzip":
+        (case / "log.imss.20240312.0002.gz").write_bytes(gzip.compress(b""))
+    else:
+        (case / "log.imss.20240312.0002.gz").write_bytes(gzip.compress(b"x\n")[:12])
+    return case
+
+
+@pytest.mark.parametrize("hollow", ["empty", "empty-gzip", "cut-gzip"])
+def test_an_empty_or_unreadable_file_at_a_days_end_cuts(tmp_path: Path, hollow: str) -> None:
+    """Attack s23d (A): the day's last file given hollow, then the next day's .0001: cut as within a day (it was
+    joined: judy's closing lines gave her scan mallory's ID); the time it held lies between the two given."""
+    case = _hollow_at_days_end(tmp_path, hollow)
+    _judy_not_joined(case)
+    s = next(s for s in imsvalog.correlate(case).sessions if s.message_id == f"<{JUDY_MID}>")
+    assert s.next_file is not None and s.next_file.startswith("the next file, log.imss.20240312.0002, was given but ")
+    [g] = gaps(discover([case]).files)
+    assert (g.after.name, g.before.name, g.names) == (
+        "log.imss.20240312.0001", "log.imss.20240313.0001.gz", ("log.imss.20240312.0002",))
+
+
+def test_a_whole_day_given_as_one_empty_file_cuts(tmp_path: Path) -> None:
+    """Attack s23d (C): 20240312.0001, an empty 20240313.0001, 20240314.0001.gz: no scan spans the day between."""
+    case = _days(tmp_path, "log.imss.20240314.0001.gz", midnight=True)
+    (case / "log.imss.20240313.0001").write_bytes(b"")
+    _judy_not_joined(case)
+    s = next(s for s in imsvalog.correlate(case).sessions if s.message_id == f"<{JUDY_MID}>")
+    assert s.next_file == "the next file, log.imss.20240313.0001, was given but is empty"
+
+
+def test_a_day_left_out_before_a_later_days_missing_files_is_said(tmp_path: Path) -> None:
+    """Attack s23d (S): 20240312.0001 then 20240314.0003.gz: two files named ('are'), and day 13 of which nothing
+    was given."""
+    case = _days(tmp_path, "log.imss.20240314.0003.gz", midnight=True)
+    s = next(s for s in imsvalog.correlate(case).sessions if s.message_id == f"<{JUDY_MID}>")
+    assert s.next_file == ("the next files, log.imss.20240314.0001 and .0002, are not among the files given; no "
+                           "log.imss of 2024-03-13 was given")
+    t = trace(OTHER, case)
+    assert ("the files before, log.imss.20240314.0001 and .0002, are not among the files given; no log.imss of "
+            "2024-03-13 was given") in " ".join(t.notes)
 
 
 def test_gaps_name_a_later_days_first_files_only_within_the_days_given() -> None:
@@ -200,6 +284,14 @@ def test_gaps_name_a_later_days_first_files_only_within_the_days_given() -> None
         ("log.imss.20240313.0001", "log.imss.20240313.0002")]
     assert gaps([f("log.imss.20240313.0003"), f("log.imss.20240313.0004")], {}) == []  # before the first given
     assert gaps([f("log.imss.20240312.0001"), f("log.imss.20240313.0001")], {}) == []
+    # hollow ones at a day's end and a day given only hollow count as missing, with the later day's first files
+    fs = [f("log.imss.20240312.0001"), f("log.imss.20240312.0003"), f("log.imss.20240313.0002"),
+          f("log.imss.20240314.0002")]
+    [g] = gaps(fs, {fs[1]: "is empty", fs[2]: "is empty"})
+    assert (g.after, g.before) == (fs[0], fs[3])
+    assert g.named() == "log.imss.20240312.0002 to log.imss.20240314.0001 (5 files)"
+    assert g.status() == ("log.imss.20240312.0003 is empty; log.imss.20240313.0002 is empty; log.imss.20240312.0002, "
+                          "log.imss.20240313.0001, log.imss.20240314.0001 are not among the files given")
 
 
 @pytest.mark.parametrize("share", [0.3, 0.7])
@@ -207,7 +299,8 @@ def test_two_processes_cut_at_a_repeat_and_a_day_gap_as_one(tmp_path: Path, monk
                                                             share: float) -> None:
     twice = _thirds(tmp_path, "twice")
     (twice / "log.imss.20240312.0002.gz").write_bytes(gzip.compress((twice / "log.imss.20240312.0002").read_bytes()))
-    for case in (twice, _days(tmp_path, "log.imss.20240313.0002.gz")):
+    for case in (twice, _days(tmp_path, "log.imss.20240313.0002.gz"),
+                 _days(tmp_path / "apart", "log.imss.20240313.0001.gz"), _hollow_at_days_end(tmp_path / "hollow", "empty")):
         monkeypatch.setattr(scan, "WORKERS", 1)
         one = imsvalog.correlate(case)
         monkeypatch.setattr(scan, "WORKERS", 2)
