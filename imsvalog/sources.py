@@ -1050,7 +1050,8 @@ def iter_matching_lines(
     carry = b""
     lineno = 1  # number of the first line in the current block
     try:
-        with open_log(f) as fh:
+        fh, salvage = _open_salvaging(f)  # a gzip cut short gives the lines before the break, then the error
+        with fh:
             while True:
                 block = fh.read(chunk_size)
                 if not block:
@@ -1066,9 +1067,11 @@ def iter_matching_lines(
                 n = buf.count(b"\n", 0, cut)
                 lineno += n
                 stats.lines += n
-            if carry:
+            if carry and (salvage is None or salvage.error is None):  # a last line cut by the break is no line
                 stats.lines += 1
                 yield from _scan_block(carry + b"\n", len(carry) + 1, lineno, needles)
+        if salvage is not None and salvage.error is not None:
+            raise _read_error(f, stats.lines, salvage.error)
     except (OSError, EOFError, zlib.error) as exc:
         raise _read_error(f, stats.lines, exc) from None
 

@@ -302,8 +302,11 @@ class _Small:
                             self.rejects.append(item)
                         continue
                     yield item
-            except ReadError as exc:
-                self.rejects.append(Reject(Source(str(f.path), exc.lines + 1, ""), kind, f"cannot read further: {exc.reason}"))
+            except ReadError as exc:  # once per file, however often the file is searched
+                if (str(f.path), -1) not in self._seen:
+                    self._seen.add((str(f.path), -1))
+                    self.rejects.append(Reject(Source(str(f.path), exc.lines + 1, ""), kind,
+                                               f"cannot read further: {exc.reason}"))
 
     def grow(self, keys: _Keys) -> bool:
         """Search the small files for the keys; add what the matches tell. True if keys grew."""

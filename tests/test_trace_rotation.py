@@ -149,3 +149,33 @@ def test_trace_reads_a_log_imss_gzip_cut_short_as_far_as_it_goes(tmp_path: Path)
     t = trace(JUDY[:8], case)
     assert [ln for ln in t.lines if ln.stage == "scan"]
     assert [r for r in t.rejects if r.source.file == str(gz) and "cannot read further" in r.reason]
+
+
+def test_trace_reads_small_gzips_cut_short_as_far_as_they_go(tmp_path: Path) -> None:
+    """Attack s23e (3): a polevt, msgtra or maillog gzip cut short gave trace none of its lines (the block read with
+    the break was lost) and its reject twice, at line 1; correlate reads them as far as they go."""
+    from imsvalog.sources import LogFile, iter_matching_lines
+
+    two_days = Path(__file__).resolve().parents[1] / "fixtures" / "two-days"
+    case = tmp_path / "td"
+    shutil.copytree(two_days, case)
+    iid = "45BA1845-F5F8-4E68-AA9E-5925484A64BD"
+    whole = trace(iid, case)
+    for name in ("polevt.imss.20240603.0001.gz", "msgtra.imss.20240603.0001.gz", "maillog-20240604.gz"):
+        f = case / name
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    cut = trace(iid, case)
+    stages = lambda t: sorted((ln.stage, ln.file.rsplit("/", 1)[-1], ln.line) for ln in t.lines)  # noqa: E731
+    assert stages(cut) == [s for s in stages(whole) if s[1] != "polevt.imss.20240603.0001.gz" or s[2] < 19]
+    assert {ln.stage for ln in cut.lines} == {"postfix-in", "postfix-out", "scan", "tracking"}
+    reads = sorted((r.source.file.rsplit("/", 1)[-1], r.source.line) for r in cut.rejects if "cannot read further" in r.reason)
+    assert reads == [("maillog-20240604.gz", 625), ("msgtra.imss.20240603.0001.gz", 71), ("polevt.imss.20240603.0001.gz", 19)]
+    # the byte-level search: every matching line before the break, then the error
+    f = LogFile(case / "msgtra.imss.20240603.0001.gz", "msgtra", "20240603", 1)
+    got: list[int] = []
+    try:
+        for lineno, _ in iter_matching_lines(f, [b"\t"]):
+            got.append(lineno)
+    except Exception as exc:  # noqa: BLE001 - the ReadError is the point
+        assert "cannot read past line 70" in str(exc)
+    assert got == list(range(1, 71))
