@@ -428,6 +428,9 @@ class SpoofResult:
     #: False when IMSVA read Received headers that its log does not show (it counted addresses, no header line
     #: was logged): the model then cannot count, and ``counted`` is empty for want of headers, not of addresses
     headers_logged: bool = True
+    #: why IMSVA's own lines put ``observed`` in doubt (a 'Not triggered' verdict that the spoof policy event linked
+    #: to the scan contradicts), in words; None when they do not. The explanation then draws nothing from it
+    observed_doubt: str | None = None
 
     @property
     def count(self) -> int:
@@ -622,11 +625,13 @@ def evaluate(
     header_from: str | None = None,
     observed: bool | None = None,
     headers_logged: bool = True,
+    observed_doubt: str | None = None,
 ) -> SpoofResult:
     """Re-run the filter on Received headers (top, newest, first).  Never raises on header text.
 
     ``observed`` is what IMSVA did, when known (True: it fired); the explanation
-    then says where the documented behaviour disagrees with it. ``headers_logged=False``: the message's
+    then says where the documented behaviour disagrees with it, unless IMSVA's own lines put it in doubt
+    (``observed_doubt``: why, in words; then it says so and draws nothing from it). ``headers_logged=False``: the message's
     headers are not known (IMSVA read some, its log shows none), so what the model counts is unknown and
     only the domain criterion can decide the verdict.
     """
@@ -727,7 +732,7 @@ def evaluate(
         reasons.append("every counted address is in the trusted list")
     return SpoofResult(
         tuple(headers), counted, skipped, tuple(domains), prof.name, trusted is not None, untrusted, verdict, reasons,
-        warnings, observed, prof.order, headers_logged,
+        warnings, observed, prof.order, headers_logged, observed_doubt,
     )
 
 
@@ -843,6 +848,8 @@ def explain(r: SpoofResult) -> str:
     contradiction = observed_contradiction(r)
     if contradiction:
         lines.append(contradiction)
+    elif r.observed_doubt is not None and r.verdict in ("fires", "does-not-fire"):
+        lines.append(_doubt(r))
     for w in r.warnings:
         lines.append(f"Warning: {w}; if IMSVA skips it, the logged count will be lower than ours.")
     return "\n".join(lines)
@@ -855,6 +862,8 @@ def _unknown_tail(r: SpoofResult) -> str:
     them = r.counted[0] if one else f"at least one of {_addr_list(r.counted)}"
     if r.observed is None:
         return f" It fires if any of {_addr_list(r.counted)} is missing from the list (and the domains match)."
+    if r.observed_doubt is not None:
+        return f" IMSVA's verdict is in doubt: {r.observed_doubt}, so this scan does not tell its list."
     if r.observed:
         return (f" IMSVA fired: if it counted as the model does, {them} is missing from its Trusted "
                 "Internal IP List.")
@@ -865,9 +874,19 @@ def _unknown_tail(r: SpoofResult) -> str:
             + (", or the domain criterion did not hold." if r.domain_match is not True else "."))
 
 
+def _doubt(r: SpoofResult) -> str:
+    """The sentence for a verdict computed with a trusted list when what IMSVA did is in doubt (``observed_doubt``)."""
+    says = "fires" if r.verdict == "fires" else "does not fire"
+    return (f"IN DOUBT: {r.observed_doubt[0].upper()}{r.observed_doubt[1:]}; the model with the given trusted list "  # type: ignore[index]
+            f"{says}, so it is not compared with IMSVA's verdict, and this scan does not tell what the appliance's "
+            "list held.")
+
+
 def observed_contradiction(r: SpoofResult) -> str | None:
-    """The sentence that says the observation contradicts a verdict computed with a trusted list, or None."""
-    if r.observed is None or r.verdict not in ("fires", "does-not-fire") or (r.verdict == "fires") == r.observed:
+    """The sentence that says the observation contradicts a verdict computed with a trusted list, or None (also when
+    the observation is in doubt: :attr:`SpoofResult.observed_doubt`)."""
+    if (r.observed is None or r.observed_doubt is not None or r.verdict not in ("fires", "does-not-fire")
+            or (r.verdict == "fires") == r.observed):
         return None
     did = "fired" if r.observed else "did not fire"
     says = "fires" if r.verdict == "fires" else "does not fire"

@@ -75,7 +75,7 @@ def test_conflict_names_the_count_of_each_side(tmp_path) -> None:
 
 
 @pytest.fixture(scope="module")
-def contradicted(tmp_path_factory):
+def contradicted_dir(tmp_path_factory):
     """busy-day with the 09:15:01 trace saying 'Not triggered' while its policy event (linked by internal ID and
     queue ID) says the mail was quarantined as spoofed: IMSVA's own lines disagree."""
     d = tmp_path_factory.mktemp("tv")
@@ -86,7 +86,12 @@ def contradicted(tmp_path_factory):
     line = "2024/03/12 09:15:01 GMT+01:00 [4242:139871] [DIAGNOSTIC]AntiSpoofFilter: " + FIRED
     assert line in text
     log.write_text(text.replace(line, line.replace(FIRED, NOT_FIRED)))
-    return correlate(d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def contradicted(contradicted_dir):
+    return correlate(contradicted_dir)
 
 
 def test_a_verdict_its_own_policy_event_contradicts_is_no_evidence_of_the_list(contradicted) -> None:
@@ -126,3 +131,35 @@ def test_a_linked_verdict_not_contradicted_still_counts() -> None:
     c = correlate(BUSY)
     assert c.doubted_verdicts() == []
     assert {i.address: i.status for i in c.inferred_trusted()}["198.51.100.25"] == "trusted"
+
+
+
+def test_a_doubted_verdict_is_not_compared_with_the_model_nor_read_as_the_list(contradicted_dir) -> None:
+    """Attack s23c, 4: with a trusted list lacking 203.0.113.45 the section left the doubted 'Not triggered' verdict
+    out, yet its findings said 'verdict differs: IMSVA did not fire, the model ... fires' and 'IMSVA found every
+    address it logged in its list, but your trusted list lacks 203.0.113.45' (a disagreement with the model drawn
+    from a verdict IMSVA's own lines contradict), and the explanation 'the appliance's list evidently held' it."""
+    from imsvalog.trusted import TrustedList
+
+    c = correlate(contradicted_dir, trusted=TrustedList.parse(["198.51.100.25"]))
+    (row,) = [r for r in c.rows if r.internal_id and r.internal_id.startswith("5E1C0F7A")]
+    assert row.recomputed.verdict == "fires"
+    assert [f.kind for f in row.findings] == ["trace-vs-event"]
+    assert "so its verdict is in doubt: it is not compared with the model's (with the given trusted list the model " \
+        "fires, as the policy event says)" in row.findings[0].text
+    said = row.explanation
+    assert "evidently held" not in said and "CONTRADICTION" not in said
+    assert "IN DOUBT: This trace says its filter did not fire, yet the spoof policy event linked to it says" in said
+    assert row.recomputed.to_dict()["observed_contradiction"] is None
+    assert not [k for k in c.check_trusted() if k.address == "203.0.113.45"]
+
+
+def test_without_a_list_the_explanation_does_not_read_the_doubted_verdict_as_the_list(contradicted) -> None:
+    """Attack s23c, 4 (h23c): the row's explanation said 'IMSVA did not fire: if it counted as the model does, each
+    of 198.51.100.25, 203.0.113.45 is in its Trusted Internal IP List' for the doubted verdict."""
+    (row,) = [r for r in contradicted.rows if r.internal_id and r.internal_id.startswith("5E1C0F7A")]
+    said = row.explanation
+    assert "is in its Trusted Internal IP List" not in said
+    assert ("IMSVA's verdict is in doubt: this trace says its filter did not fire, yet the spoof policy event linked "
+            "to it says the mail was handled as spoofed (IMSVA's own lines disagree), so this scan does not tell its "
+            "list.") in " ".join(said.split())

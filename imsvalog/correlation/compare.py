@@ -91,20 +91,30 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
     observed = t.triggered if t.triggered is not None else (True if by_id else None)
     unlogged = headers_not_logged(t)
     missing = [] if unlogged else addresses_in_no_header(t)
+    # a 'Not triggered' verdict that the spoof policy event linked to the same scan contradicts: IMSVA's own lines
+    # disagree, so the verdict is in doubt and nothing is drawn from it (neither the model's verdict against it, nor
+    # the appliance's list: as infer_trusted leaves it out)
+    doubted = t.triggered is False and by_id
     r = evaluate(list(t.header_texts), sender, recipients, trusted, profile, observed=observed,
-                 headers_logged=not unlogged and not missing)
+                 headers_logged=not unlogged and not missing, observed_doubt=DOUBTED_VERDICT if doubted else None)
     row.recomputed = r
     findings: list[Finding] = []
-    if t.triggered is False and by_id:  # the model cannot reproduce both: a disagreement, though not the model's
+    if doubted:  # the model cannot reproduce both: a disagreement, though not the model's
         from .link import _WORDS
 
-        findings.append(Finding(
-            "trace-vs-event",
+        text = (
             f"IMSVA's own lines disagree: this trace says its filter did not fire ('Not triggered'), yet spoof policy "
             f"event {e.internal_id} (linked by {', '.join(_WORDS[b] for b in row.link.basis)}) says the mail was "  # type: ignore[union-attr]
             "handled as spoofed; another AntiSpoofFilter evaluation of the message (another rule, or another pass of "
-            "it) may have fired, and its lines are not in this trace",
-        ))
+            "it) may have fired, and its lines are not in this trace"
+        )
+        if trusted is not None and r.triggered is not None:
+            text += (
+                "; so its verdict is in doubt: it is not compared with the model's (with the given trusted list the "
+                f"model {'fires, as the policy event says' if r.triggered else 'does not fire, as the trace says'}), "
+                "nor taken as evidence of what the appliance's list held"
+            )
+        findings.append(Finding("trace-vs-event", text))
     logged = t.logged_ips
     if logged is None:
         row.notes.append("the trace has no 'Get N IP address' line to compare with (cut off or other log level)")
@@ -125,20 +135,27 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
             "IMSVA fired although no sender domain the model knows matches a recipient's domain: "
             "the documented domain criterion does not hold here",
         ))
-    if trusted is not None and r.triggered is not None and t.triggered is not None and r.triggered != t.triggered:
+    if (trusted is not None and r.triggered is not None and t.triggered is not None and r.triggered != t.triggered
+            and not doubted):
         findings.append(Finding(
             "verdict",
             f"verdict differs: IMSVA {'fired' if t.triggered else 'did not fire'}, the model with the given trusted list "
             f"{'fires' if r.triggered else 'does not fire'}",
         ))
     if trusted is not None and logged is not None:
-        findings += _given_list_findings(t.triggered, t.verdict_text or "", logged, trusted)
+        findings += _given_list_findings(None if doubted else t.triggered, t.verdict_text or "", logged, trusted)
     row.findings = findings
     # three-valued: a finding is a disagreement; without one, a list that cannot be compared leaves it unknown
     row.agrees = False if findings else None if logged is None or unlogged or missing else True
     sl = scan_list(row)
     if trusted is not None and sl is not None and sl.fired:
         row.fired_on = sl.untrusted(trusted)
+
+
+#: why a 'Not triggered' verdict is in doubt (:attr:`~imsvalog.spoof.SpoofResult.observed_doubt`): the spoof policy
+#: event linked to the same scan by an ID contradicts it (a ``trace-vs-event`` finding)
+DOUBTED_VERDICT = ("this trace says its filter did not fire, yet the spoof policy event linked to it says the mail was "
+                   "handled as spoofed (IMSVA's own lines disagree)")
 
 
 #: the note on a trace whose Received headers IMSVA read but did not log
@@ -210,7 +227,8 @@ def headers_not_logged(t: SpoofTrace) -> bool:
 
 
 def _given_list_findings(fired: bool | None, said: str, logged: Sequence[str], trusted: TrustedList) -> list[Finding]:
-    """What IMSVA's verdict on its own logged list says about the given trusted list."""
+    """What IMSVA's verdict on its own logged list says about the given trusted list (``fired``: None when the logs
+    do not say, or the verdict is in doubt: then only an entry that is no address is said)."""
     ips = list(dict.fromkeys(normalize_ip(a) for a in logged))
     unparsable = [a for a in ips if not is_address(a)]
     outside = [a for a in ips if is_address(a) and trusted.match(a) is None]
