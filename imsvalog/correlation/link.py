@@ -15,8 +15,9 @@ queue_id        a Postfix queue ID from a recovered Received header (``id Q``)  
 time            within ``time_window`` seconds, spoof rule ("Others" condition),  low
                 compatible final action, a trace that did not say 'Not
                 triggered', a scan that names no other message (its
-                internal ID, Message-ID, or msgtra's internal ID for its
-                queue ID); only when unambiguous both ways
+                internal ID, Message-ID, msgtra's internal ID or maillog's
+                (or msgtra's) Message-ID for its queue ID); only when
+                unambiguous both ways
 ==============  ===============================================================  ============
 
 The bases are settled one after the other in this order (the high tier is split: a unique
@@ -42,6 +43,8 @@ from ..scan_sessions import ScanSession, SpoofTrace
 from .result import Basis, Link, Row
 from .scan import ScanIndex, ScanRef, internal_key, normalize_message_id
 from .unpaired import (
+    UNNAMED,
+    Named,
     _actions,
     _scan,
     _when,
@@ -49,6 +52,7 @@ from .unpaired import (
     near_words,
     nearest_unpaired,
     same_internal,
+    same_maillog,
     same_msgtra,
     trace_words,
 )
@@ -308,6 +312,10 @@ class _Index:
     #: queue ID (queue_key) -> the internal IDs (internal_key) msgtra gives it, directly or through its first Postfix
     #: pass (maillog's ``A: ... queued as B``, B msgtra's): the message a trace with that queue ID is
     internal_by_queue: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: queue ID (queue_key) -> the Message-IDs (normalised) maillog gives it (``Q: message-id=<...>``, the lines that
+    #: link an event by its Message-ID's queue), or msgtra (directly or through the first Postfix pass, as above):
+    #: the message a trace with that queue ID is
+    message_by_queue: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: (event id, queue ID) -> the maillog line that ties them (message-id= of that queue ID)
     mail_evidence: dict[tuple[int, str], MailLogEntry] = field(default_factory=dict)
 
@@ -322,6 +330,7 @@ class _Index:
             mid = normalize_message_id(m.message_id)
             if mid and m.queue_id:
                 queues_of_message[mid].append(m)
+                idx.message_by_queue[queue_key(m.queue_id)].add(mid)
             if m.queued_as and m.queue_id:
                 first_pass.setdefault(queue_key(m.queued_as), m)
         idx.spoof_by_time = sorted((e for e in events if is_spoof_event(e)), key=lambda e: e.time)
@@ -331,9 +340,13 @@ class _Index:
                 idx.tx_by_internal.setdefault(internal_key(t.internal_id), t)
                 if t.queue_id:
                     idx.internal_by_queue[queue_key(t.queue_id)].add(internal_key(t.internal_id))
+            if t.queue_id and (mid := normalize_message_id(t.message_id)):
+                idx.message_by_queue[queue_key(t.queue_id)].add(mid)
         for b, first in first_pass.items():
-            if b in idx.internal_by_queue and first.queue_id:
-                idx.internal_by_queue[queue_key(first.queue_id)] |= idx.internal_by_queue[b]
+            if first.queue_id:
+                for by_queue in (idx.internal_by_queue, idx.message_by_queue):
+                    if b in by_queue:
+                        by_queue[queue_key(first.queue_id)] |= by_queue[b]
         for e in events:
             idx.by_internal[internal_key(e.internal_id)].append(e)
             mid = normalize_message_id(e.message_id)
@@ -355,15 +368,19 @@ class _Index:
                 idx.mail_evidence.setdefault((id(e), q), m)
         return idx
 
-    def named_by_msgtra(self, trace: SpoofTrace, queues: Sequence[tuple[int, str]] | None = None) -> frozenset[str]:
-        """The internal IDs (internal_key) msgtra gives the queue IDs of the trace's Received headers (``queues``:
-        :func:`_queue_ids` of it, when at hand): the message it is, when msgtra has its queue (empty: not known)."""
-        if not self.internal_by_queue:  # no msgtra.imss given
-            return frozenset()
-        out: set[str] = set()
+    def named(self, trace: SpoofTrace, queues: Sequence[tuple[int, str]] | None = None) -> Named:
+        """What msgtra and maillog say the trace's message is, from the queue IDs of its Received headers
+        (``queues``: :func:`_queue_ids` of it, when at hand): the internal IDs msgtra gives them (internal_key), the
+        Message-IDs maillog gives them (normalised); empty: not known."""
+        if not self.internal_by_queue and not self.message_by_queue:  # neither msgtra.imss nor maillog given
+            return UNNAMED
+        internal: set[str] = set()
+        message: set[str] = set()
         for _, q in (_queue_ids(trace) if queues is None else queues):
-            out |= self.internal_by_queue.get(queue_key(q), set())
-        return frozenset(out)
+            k = queue_key(q)
+            internal |= self.internal_by_queue.get(k, set())
+            message |= self.message_by_queue.get(k, set())
+        return Named(frozenset(internal), frozenset(message)) if internal or message else UNNAMED
 
     def drop_lookups(self) -> None:
         """Let go of the lookups only :func:`_candidates` reads (a big correlation's are megabytes; the
@@ -387,14 +404,13 @@ def _action_compatible(session: ScanSession, event: PolicyEvent) -> bool:
     return bool(mine & set(event.actions))
 
 
-def _time_may_link(session: ScanSession, trace: SpoofTrace, event: PolicyEvent, msgtra: frozenset[str] = frozenset()
-                   ) -> bool:
+def _time_may_link(session: ScanSession, trace: SpoofTrace, event: PolicyEvent, named: Named = UNNAMED) -> bool:
     """Whether time alone may pair a trace with a spoof policy event: its filter fired, or the log does not say
     (a 'Not triggered' evaluation makes no spoof event: an ID may still tie it to one, time never does), and its
     scan's final actions fit the event's, and its scan names no other message (:func:`.unpaired.may_be`: a
     'Scan finished for' internal ID or a Message-ID other than the event's, or a queue ID msgtra gives another
-    internal ID: ``msgtra``, :meth:`_Index.named_by_msgtra`)."""
-    return trace.triggered is not False and _action_compatible(session, event) and may_be(session, event, msgtra)
+    internal ID or maillog another Message-ID: ``named``, :meth:`_Index.named`)."""
+    return trace.triggered is not False and _action_compatible(session, event) and may_be(session, event, named)
 
 
 #: what one piece of evidence holds beyond its basis, put into words only for the rows that show it
@@ -435,9 +451,9 @@ def _candidates(
     lo = bisect_left(idx.spoof_times, ts - w)
     hi = bisect_right(idx.spoof_times, ts + w)
     if lo < hi:
-        msgtra = idx.named_by_msgtra(trace, queues)
+        named = idx.named(trace, queues)
         for e in idx.spoof_by_time[lo:hi]:
-            if _time_may_link(session, trace, e, msgtra):
+            if _time_may_link(session, trace, e, named):
                 add(e, "time")
     return found
 
@@ -555,13 +571,13 @@ AT_WINDOW_LIMIT = 400
 def _decided_at(
     pairs: Sequence[tuple[ScanSession, SpoofTrace]], spoof_events: Sequence[PolicyEvent],
     whys: dict[tuple[int, int], list[tuple[Basis, Why]]],
-    msgtra: Callable[[int], frozenset[str]] = lambda ti: frozenset(),
+    named: Callable[[int], Named] = lambda ti: UNNAMED,
 ) -> Callable[[int, int, float], LinkDecision[int, int] | None]:
     """``at(ti, ei, n)``: decide_links over the traces and events connected to trace ``ti`` and event ``ei`` by
     evidence at ``--time-window n`` (the same evidence as correlate's, time evidence made at ``n``): what correlate
     run at that window decides for them (decide_links decides each connected group of evidence on its own). None
-    when the group holds more than :data:`AT_WINDOW_LIMIT` traces and events. ``msgtra(ti)``: the internal IDs msgtra
-    gives trace ``ti``'s queue IDs (:meth:`_Index.named_by_msgtra`)."""
+    when the group holds more than :data:`AT_WINDOW_LIMIT` traces and events. ``named(ti)``: what msgtra and maillog
+    say trace ``ti``'s message is (:meth:`_Index.named`)."""
     ev = sorted((e.time.timestamp(), ei) for ei, e in enumerate(spoof_events))
     ev_ts = [x for x, _ in ev]
     tr = sorted((t.time.timestamp(), ti) for ti, (_, t) in enumerate(pairs))
@@ -577,7 +593,7 @@ def _decided_at(
         s, t = pairs[ti]
         ts = t.time.timestamp()
         return [ei for _, ei in ev[bisect_left(ev_ts, ts - n): bisect_right(ev_ts, ts + n)]
-                if _time_may_link(s, t, spoof_events[ei], msgtra(ti))]
+                if _time_may_link(s, t, spoof_events[ei], named(ti))]
 
     def at(ti: int, ei: int, n: float) -> LinkDecision[int, int] | None:
         traces, events, todo = {ti}, {ei}, [(True, ti), (False, ei)]
@@ -593,7 +609,7 @@ def _decided_at(
                 near = tr[bisect_left(tr_ts, ts - n): bisect_right(tr_ts, ts + n)]
                 # only the traces time could link to it (as timed() from their side): a busy log's scans that
                 # ended in another action are no part of the decision and must not push it past the limit
-                for o in (*(tj for _, tj in near if _time_may_link(*pairs[tj], spoof_events[x], msgtra(tj))),
+                for o in (*(tj for _, tj in near if _time_may_link(*pairs[tj], spoof_events[x], named(tj))),
                           *by_event[x]):
                     if o not in traces:
                         traces.add(o)
@@ -620,15 +636,15 @@ def _near_unpaired(
     events: list[PolicyEvent], sx: ScanIndex, pairs: Sequence[tuple[ScanSession, SpoofTrace]],
     decision: LinkDecision[int, int], window: timedelta, spoof_events: Sequence[PolicyEvent],
     whys: dict[tuple[int, int], list[tuple[Basis, Why]]],
-    msgtra: Callable[[int], frozenset[str]] = lambda ti: frozenset(),
+    named: Callable[[int], Named] = lambda ti: UNNAMED,
     holes: Callable[[str, datetime], str | None] | None = None,
 ) -> tuple[Callable[[PolicyEvent], str | None], Callable[[SpoofTrace], str | None]]:
     """For the events left without trace that no line of log.imss names, what is known of the scans without
     policy event nearest to each, decided over all of them at once (:func:`.unpaired.nearest_unpaired`); and for
     each such scan, the events it is nearest to (:func:`.unpaired.trace_words`). A wider ``--time-window`` is
     offered only when decide_links over the same evidence at that window links the two (``spoof_events``, the
-    events ``decision`` numbers, and ``whys``, the evidence at ``window``: :func:`_decided_at`). ``msgtra(ti)``: the
-    internal IDs msgtra gives trace ``ti``'s queue IDs (a trace msgtra gives another message is not this event's).
+    events ``decision`` numbers, and ``whys``, the evidence at ``window``: :func:`_decided_at`). ``named(ti)``: what
+    msgtra and maillog say trace ``ti``'s message is (a trace they give another message is not this event's).
     ``holes``: as :func:`link_rows` has it; no wider window is offered when the event's time falls in a log.imss
     file left out (its own scan may be there) or the trace's in a polevt.imss file left out (its own policy event
     may be there): time alone would then pair what may be two messages (attack s22f)."""
@@ -637,13 +653,13 @@ def _near_unpaired(
     kept = [ti for ti in range(len(pairs)) if ti not in decision.links and ti not in decision.ambiguous] \
         if mine else []
     unpaired = [pairs[ti] for ti in kept]
-    found = nearest_unpaired(mine, unpaired, msgtra=lambda si: msgtra(kept[si]))
+    found = nearest_unpaired(mine, unpaired, named=lambda si: named(kept[si]))
     at = {id(e): i for i, e in enumerate(mine)}
     times = sorted((t.time.timestamp(), ti) for ti, (_, t) in enumerate(pairs)) if mine else []
     stamps = [x for x, _ in times]
     w = window.total_seconds()
     event_no = {id(e): i for i, e in enumerate(spoof_events)}
-    decided = _decided_at(pairs, spoof_events, whys, msgtra) if found.nearest else None
+    decided = _decided_at(pairs, spoof_events, whys, named) if found.nearest else None
 
     def within(e: PolicyEvent) -> tuple[str, int]:
         """The traces within the window that time did not pair with the event, and why each did not; and how
@@ -658,9 +674,11 @@ def _near_unpaired(
         unnamed = 0
         for ti in free:
             s, t = pairs[ti]
-            if not may_be(s, e, msgtra(ti)):
+            if not may_be(s, e, named(ti)):
                 why = ("its scan names another message's internal ID" if not same_internal(s, e)
-                       else "msgtra gives its queue ID another message's internal ID" if not same_msgtra(msgtra(ti), e)
+                       else "msgtra gives its queue ID another message's internal ID" if not same_msgtra(named(ti), e)
+                       else "maillog or msgtra gives its queue ID another message's Message-ID"
+                       if not same_maillog(named(ti), e)
                        else "its scan names another message's Message-ID")
             else:
                 unnamed += 1
@@ -799,9 +817,9 @@ def link_rows(
     idx.drop_lookups()
 
     @cache
-    def msgtra_of(ti: int) -> frozenset[str]:
-        """The internal IDs msgtra gives trace ``ti``'s queue IDs (asked for the traces near events left unpaired)."""
-        return idx.named_by_msgtra(pairs[ti][1])
+    def named_of(ti: int) -> Named:
+        """What msgtra and maillog say trace ``ti``'s message is (asked for the traces near events left unpaired)."""
+        return idx.named(pairs[ti][1])
 
     def evidence() -> Iterator[Evidence[int, int]]:
         """Each piece of evidence as decide_links reads it (made one at a time: it keeps only the pairs)."""
@@ -991,7 +1009,7 @@ def link_rows(
                  {m for _, e in unexplained if (m := normalize_message_id(e.message_id))})
         marks = _debug_marks(sessions)
         near, events_near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window, spoof_events,
-                                           whys, msgtra_of, holes)
+                                           whys, named_of, holes)
         for row, e in unexplained:
             row.notes.append(_why_no_trace(e, sx, marks, near, holes("imss", e.time) if holes else None))
     coverage = _span([e.time for e in events])

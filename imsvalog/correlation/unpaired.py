@@ -41,17 +41,39 @@ def same_internal(s: ScanSession, e: PolicyEvent) -> bool:
     return not s.internal_id or internal_key(s.internal_id) == internal_key(e.internal_id)
 
 
-def same_msgtra(msgtra: frozenset[str], e: PolicyEvent) -> bool:
-    """Whether the internal IDs msgtra gives a scan's queue IDs (``msgtra``; empty: none known) leave open that it
-    is the event's scan."""
-    return not msgtra or internal_key(e.internal_id) in msgtra
+@dataclass(frozen=True)
+class Named:
+    """What the other logs say a scan is, from the Postfix queue IDs of its Received headers (empty: not known)."""
+
+    #: the internal IDs (internal_key) msgtra gives them, directly or through their first Postfix pass
+    internal: frozenset[str] = frozenset()
+    #: the Message-IDs (normalised) maillog gives them (``Q: message-id=<...>``, the line correlate links by), or msgtra
+    message: frozenset[str] = frozenset()
 
 
-def may_be(s: ScanSession, e: PolicyEvent, msgtra: frozenset[str] = frozenset()) -> bool:
+#: nothing known of a scan from msgtra or maillog
+UNNAMED = Named()
+
+
+def same_msgtra(named: Named, e: PolicyEvent) -> bool:
+    """Whether the internal IDs msgtra gives a scan's queue IDs (``named.internal``; empty: none known) leave open
+    that it is the event's scan."""
+    return not named.internal or internal_key(e.internal_id) in named.internal
+
+
+def same_maillog(named: Named, e: PolicyEvent) -> bool:
+    """Whether the Message-IDs maillog (or msgtra) gives a scan's queue IDs (``named.message``; empty: none known) leave open
+    that it is the event's scan (an event without Message-ID: yes)."""
+    mid = normalize_message_id(e.message_id)
+    return not named.message or not mid or mid in named.message
+
+
+def may_be(s: ScanSession, e: PolicyEvent, named: Named = UNNAMED) -> bool:
     """Whether the scan's own IDs leave open that it is the event's scan: a scan whose ``Scan finished`` line
     names another internal ID, or whose Message-ID is not the event's, or one of whose Received headers' queue IDs
-    msgtra gives other internal IDs only (``msgtra``: those internal IDs, internal_key), is another message's."""
-    if not same_internal(s, e) or not same_msgtra(msgtra, e):
+    msgtra gives other internal IDs only, or maillog (or msgtra) other Message-IDs only (``named``), is another
+    message's."""
+    if not same_internal(s, e) or not same_msgtra(named, e) or not same_maillog(named, e):
         return False
     mine, theirs = normalize_message_id(s.message_id), normalize_message_id(e.message_id)
     return not (mine and theirs and mine != theirs)
@@ -86,12 +108,12 @@ def trace_words(si: int, found: NearScans) -> str | None:
 
 def nearest_unpaired(
     events: Sequence[PolicyEvent], scans: Sequence[tuple[ScanSession, SpoofTrace]], reach: timedelta = NEAR_SCANS,
-    msgtra: Callable[[int], frozenset[str]] = lambda si: frozenset(),
+    named: Callable[[int], Named] = lambda si: UNNAMED,
 ) -> NearScans:
     """For each event (by index), the scans without policy event nearest to it within ``reach``, decided over all
     events and scans at once: those at the least distance (all of them when several are equally near), among the
     scans whose filter did not clear the mail (``triggered`` is not False) and whose IDs do not make them another
-    message's (``msgtra(si)``: the internal IDs msgtra gives scan ``si``'s queue IDs, :func:`may_be`). Events with
+    message's (``named(si)``: what msgtra and maillog say scan ``si`` is, :func:`may_be`). Events with
     no such scan within ``reach`` are left out."""
     ids = {internal_key(e.internal_id) for e in events}
     # a scan whose 'Scan finished' names an internal ID no event here has is another message's (most scans)
@@ -122,7 +144,7 @@ def nearest_unpaired(
             if d > limit or (found and d > abs(found[0][0])):
                 break
             si = kept[j][1]
-            if may_be(scans[si][0], e, msgtra(si)):
+            if may_be(scans[si][0], e, named(si)):
                 found.append((times[j] - at, si))
         if found:
             best = sorted(found)
@@ -229,4 +251,4 @@ def near_words(
     return "; ".join(parts)
 
 
-__all__ = ["NEAR_SCANS", "Near", "NearScans", "near_words", "nearest_unpaired", "trace_words"]
+__all__ = ["NEAR_SCANS", "UNNAMED", "Named", "Near", "NearScans", "near_words", "nearest_unpaired", "trace_words"]
