@@ -86,6 +86,17 @@ class Gap:
             said.append(f"{', '.join(map(short, absent))} {'is' if len(absent) == 1 else 'are'} not among the files given")
         return "; ".join(said)
 
+    def state(self) -> str:
+        """What became of the missing files, as the rest of a sentence whose subject is :meth:`named`: ``is (are)
+        not among the files given``, ``was given but is empty``, or for several given hollow or a mix, ``are not read
+        (.0002 is empty; .0003 is not among the files given)``."""
+        one = len(self.names) == 1
+        if not self.given:
+            return f"{'is' if one else 'are'} not among the files given"
+        if one:
+            return f"was given but {self.given[0][1]}"
+        return f"are not read ({self.status()})"
+
     def words(self) -> str | None:
         """The note on the names not given at all (those given hollow have their own: :func:`notes`)."""
         absent = self.absent
@@ -689,15 +700,48 @@ def last_time(f: LogFile) -> datetime | None:
     return _at(_TIME_AT.match(head)) or last  # a last line without newline: as a plain file's
 
 
-Holes = Callable[[str, datetime], "str | None"]
+@dataclass(frozen=True)
+class Hole:
+    """Where a time stands against the time a missing rotated file held (:func:`holes`): in it, or near it."""
+
+    gap: Gap
+    #: ``falls``: in the missing file's time; ``may fall``: in it as far as known (an end of it was not found, or it
+    #: begins a later day, whose earlier day may have had files after the one given); ``before``, ``after``: outside
+    #: it, within the window
+    how: str
+    #: how far outside it (``before``, ``after``), in seconds; 0 in it
+    seconds: float
+    #: where its time is known from: ``between the last line of X, T and the first line of Y, T``
+    between: str
+
+    @property
+    def inside(self) -> bool:
+        """The time falls (or may fall) in the missing file's time, not only near it."""
+        return self.how in ("falls", "may fall")
+
+    def where(self) -> str:
+        """``polevt.imss.20240312.0002 (not among the files given; between ...)``."""
+        return f"{self.gap.named()} ({self.gap.status()}; {self.between})"
+
+    def words(self) -> str:
+        """``its time falls in X (...)``, ``its time is 1 s before that of X (...)``."""
+        if self.inside:
+            return f"its time {self.how} in {self.where()}"
+        return f"its time is {self.seconds:g} s {self.how} that of {self.where()}"
+
+    def __str__(self) -> str:
+        return self.words()
+
+
+Holes = Callable[[str, datetime], "Hole | None"]
 
 
 def holes(files: Iterable[LogFile], window: timedelta = timedelta(0)) -> Holes:
-    """``hole(kind, t)``: words when time ``t`` falls in a missing rotated log.imss or polevt.imss file (the kinds
-    rows are partnered across), or is within ``window`` of its time (correlate's --time-window: a partner may be that
-    far); else None. The missing file held the time from the last timed line of the given file before it to the
-    first of the one after it; where one of those is not found, the other end of that file bounds it (the time then
-    "may fall" in it)."""
+    """``hole(kind, t)``: the :class:`Hole` when time ``t`` falls in a missing rotated log.imss or polevt.imss file
+    (the kinds rows are partnered across), or is within ``window`` of its time (correlate's --time-window: a partner
+    may be that far); else None. The missing file held the time from the last timed line of the given file before
+    it to the first of the one after it; where one of those is not found, the other end of that file bounds it (the
+    time then "may fall" in it)."""
     spans: list[tuple[str, datetime | None, datetime | None, datetime | None, datetime | None, Gap]] = []
     for g in gaps(files):
         if g.kind not in ("imss", "polevt"):  # msgtra and maillog times are never asked about (maillog: no year)
@@ -712,19 +756,18 @@ def holes(files: Iterable[LogFile], window: timedelta = timedelta(0)) -> Holes:
         return (f"the {which} line of {f.path}, {t.isoformat(sep=' ')}" if t is not None
                 else f"{f.path}, whose {which} time was not found")
 
-    def hole(kind: str, t: datetime) -> str | None:
+    def hole(kind: str, t: datetime) -> Hole | None:
         for k, start, end, a_last, b_first, g in spans:
             if k != kind or (start is not None and t < start - window) or (end is not None and t > end + window):
                 continue
-            where = (f"{g.named()} ({g.status()}; between {edge(g.after, a_last, 'last')} and "
-                     f"{edge(g.before, b_first, 'first')})")
+            between = f"between {edge(g.after, a_last, 'last')} and {edge(g.before, b_first, 'first')}"
             if start is not None and t < start:
-                return f"its time is {(start - t).total_seconds():g} s before that of {where}"
+                return Hole(g, "before", (start - t).total_seconds(), between)
             if end is not None and t > end:
-                return f"its time is {(t - end).total_seconds():g} s after that of {where}"
+                return Hole(g, "after", (t - end).total_seconds(), between)
             # a later day's first file: the earlier day may have had files after the one given too
             exact = a_last is not None and b_first is not None and g.after.date == g.before.date
-            return f"its time {'falls' if exact else 'may fall'} in {where}"
+            return Hole(g, "falls" if exact else "may fall", 0.0, between)
         return None
 
     return hole

@@ -13,6 +13,8 @@ event, a policy event without trace, and a scan that did not fire.
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 #: policy-event action names -> past tense
@@ -142,6 +144,10 @@ def _tie(d: dict[str, Any]) -> str:
     return head
 
 
+#: the end of :meth:`imsvalog.rotation.Gap.named` for two or more files: ``X and .0003``, ``X to .0009 (8 files)``
+_SEVERAL = re.compile(r" (?:and \.\d+|to \.\d+ \(\d+ files\))$")
+
+
 def _no_event_why(d: dict[str, Any]) -> str:
     """Why a scan that fired (or may have) has no policy event, from its note (link.py's words): the policy events
     read span its time or not, or none were read; the question only when the note does not say."""
@@ -159,7 +165,9 @@ def _no_event_why(d: dict[str, Any]) -> str:
                     "that rotation held)." + near)
         if status != "not among the files given":
             return f" ({gap}: {status}: its policy event may be in what they held)." + near
-        return f" ({gap}, which is not among the files given: its policy event may be there)." + near
+        several = _SEVERAL.search(gap) is not None  # rotation.Gap.named() of two or more files
+        return (f" ({gap}, which {'are' if several else 'is'} not among the files given: its policy event may be "
+                "there)." + near)
     if note.startswith(NO_EVENTS_READ):
         return " (no polevt.imss policy events were read at all: add the polevt.imss files)."
     if NO_EVENT_OUTSIDE in note:

@@ -67,6 +67,14 @@ def _logs(folder: Path, scans: list[list[str]], events: list[str]) -> Path:
     return folder
 
 
+def _spanned(folder: Path, scans: list[list[str]], events: list[str]) -> Path:
+    """:func:`_logs`, with the policy events read spanning every trace: an event at 09:00:00 (the first scan's, the
+    same second) and a scan and its event at 11:00:00. A trace outside their span may have its policy event in a
+    polevt.imss file not given, and is offered to no event (attack s23c)."""
+    return _logs(folder, [*scans, _scan("11:00:00", "900:98", 198)], [_event("09:00:00", 99), *events,
+                                                                      _event("11:00:00", 98)])
+
+
 def _row(folder: Path, n: int, **kw):
     (row,) = [r for r in correlate(folder, **kw).rows if r.event is not None and r.event.internal_id == _iid(n)]
     return row
@@ -350,14 +358,15 @@ def test_nearest_unpaired_is_every_fitting_scan_at_the_least_distance() -> None:
 def test_a_window_is_not_offered_when_correlate_would_link_the_trace_to_another_event_at_it(tmp_path: Path) -> None:
     """Attack s20 F2: event 1 at 10:02:43, scan 900:1 100 s later, event 2 90 s after that scan (its own nearest
     scan ended in DeliverAction). At --time-window 100 the scan fits both events by time; event 2 is nearer."""
-    _logs(tmp_path, [_scan("10:04:23", "900:1", 101), _scan("10:06:43", "900:2", 102, action="DeliverAction")],
-          [_event("10:02:43", 1), _event("10:05:53", 2)])
+    _spanned(tmp_path, [_scan("10:04:23", "900:1", 101), _scan("10:06:43", "900:2", 102, action="DeliverAction")],
+             [_event("10:02:43", 1), _event("10:05:53", 2)])
     note = _note(tmp_path, 1)
     assert "--time-window 100 time alone may pair them" not in note
     assert (f"100 s later (outside the window; with --time-window 100 correlate would link that trace to policy "
             f"event {_iid(2)} instead (90 s from it))") in note
     rows = correlate(tmp_path, time_window=100).rows
-    (linked,) = [r for r in rows if r.status == "linked"]
+    (linked,) = [r for r in rows if r.status == "linked" and r.session.thread.startswith("900:") and
+                 r.session.thread not in ("900:98", "900:99")]
     assert linked.event.internal_id == _iid(2) and linked.session.thread == "900:1"
     # the other event's nearest trace: "that trace's scan", not the event's own (unknown) scan
     assert ("50 s later (outside the window; that trace's scan ended in DeliverAction, not the policy event's action "
@@ -407,10 +416,17 @@ def test_a_trace_in_the_window_that_did_not_fire_is_named_with_why_it_does_not_c
 
 def test_a_trace_outside_polevts_span_still_names_the_events_it_is_nearest_to(tmp_path: Path) -> None:
     """Attack s20 F4: event 2's nearest trace 900:2 is 50 s after the last policy event (outside polevt.imss's
-    span): its row says that, and also names event 2 (as its row names the trace)."""
+    span): its row says that, and also names event 2 (as its row names the trace). Attack s23c: its own policy
+    event may be in a polevt.imss file of its time not given, so no wider window is offered to event 2 (following
+    such an offer linked another message's trace)."""
     _logs(tmp_path, [_scan("10:04:23", "900:1", 101), _scan("10:06:43", "900:2", 102)],
           [_event("10:02:43", 1), _event("10:05:53", 2)])
-    assert "with --time-window 50 time alone may pair them" in _note(tmp_path, 2)
+    note = _note(tmp_path, 2)
+    assert "--time-window 50" not in note
+    assert ("thread 900:2 at 2024-03-15 10:06:43-05:00" in note and "50 s later (outside the window; no wider "
+            "--time-window is offered: that trace is outside the span of the policy events read (2024-03-15 "
+            "10:02:43-05:00 to 2024-03-15 10:05:53-05:00): its own policy event may be in a polevt.imss file of its "
+            "time not given)") in note
     assert _trace_note(tmp_path, "900:2") == (
         "the policy events read span 2024-03-15 10:02:43-05:00 to 2024-03-15 10:05:53-05:00; this trace is "
         "outside that span: add the polevt.imss file of that time if there is one; it is the nearest AntiSpoofFilter trace without a "
@@ -431,7 +447,7 @@ def test_a_busy_log_of_scans_in_another_action_keeps_the_offer(tmp_path: Path, m
     for scan in busy:  # their filter did not fire (most mail)
         scan[4] = scan[4].replace("Not all sender IP in Trusted Internal IP List. Triggered.",
                                   "All sender IP in Trusted Internal IP List. Not triggered.")
-    _logs(tmp_path, [*busy, _scan("10:03:43", "900:1", 103)], [_event("10:02:43", 3)])
+    _spanned(tmp_path, [*busy, _scan("10:03:43", "900:1", 103)], [_event("10:02:43", 3)])
     note = _note(tmp_path, 3)
     assert "60 s later (outside the window: with --time-window 60 time alone may pair them" in note
     assert "too many" not in note
@@ -446,7 +462,7 @@ def test_the_limit_is_said_as_what_it_is(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(link, "AT_WINDOW_LIMIT", 3)
     busy = [_scan(f"10:02:{s:02d}", f"800:{s}", 10 + s) for s in range(50, 55)]
     events = [_event(f"10:02:{s:02d}", 100 + s) for s in range(50, 55)]
-    _logs(tmp_path, [*busy, _scan("10:03:43", "900:1", 103)], [_event("10:02:43", 3), *events])
+    _spanned(tmp_path, [*busy, _scan("10:03:43", "900:1", 103)], [_event("10:02:43", 3), *events])
     note = _note(tmp_path, 3)
     assert "more than 3 traces and policy events would be weighed together at that window" in note
     assert "other traces and policy events are near" not in note
@@ -461,7 +477,7 @@ def test_a_trace_that_did_not_fire_is_not_paired_by_time(tmp_path: Path) -> None
     quiet = _scan("10:02:43", "900:5", 105)
     quiet[4] = quiet[4].replace("Not all sender IP in Trusted Internal IP List. Triggered.",
                                 "All sender IP in Trusted Internal IP List. Not triggered.")
-    _logs(tmp_path, [quiet, _scan("10:03:43", "900:1", 101)], [_event("10:02:43", 1)])
+    _spanned(tmp_path, [quiet, _scan("10:03:43", "900:1", 101)], [_event("10:02:43", 1)])
     rows = correlate(tmp_path).rows
     (quiet_row,) = [r for r in rows if r.session is not None and r.session.thread == "900:5"]
     assert quiet_row.status == "trace-without-event" and quiet_row.event is None

@@ -101,14 +101,15 @@ def test_an_event_whose_own_scan_may_be_in_a_missing_log_imss_file_is_offered_no
     (note,) = row.notes
     assert "log.imss.20240315.0002 (not among the files given" in note and "its scan may be in it" in note
     assert ("thread 900:1 at 2024-03-15 10:00:10-05:00" in note and "(outside the window; no wider --time-window is "
-            "offered: this event's own scan may be in the log.imss file left out, whose time it falls in)") in note
+            "offered: this event's time falls in log.imss.20240315.0002, which is not among the files given: its own "
+            "scan may be there)") in note
     assert "--time-window 290" not in note and "--time-window 290" not in row_sentence(row.to_dict())
 
 
 def test_with_no_file_left_out_the_hint_is_still_offered(tmp_path) -> None:
     """The same logs with the scan of 10:10:00 in .0001: nothing is left out, the event's scan may be the one."""
     _logs(tmp_path, [_scan("10:00:10", "900:1", 103), _scan("10:10:00", "900:2", 104, finished=_iid(4))],
-          [_event("10:05:00", 3), _event("10:10:00", 4)])
+          [_event("09:00:00", 99), _event("10:05:00", 3), _event("10:10:00", 4)])  # 09:00:00: the first scan's
     (row,) = [r for r in correlate(tmp_path).rows if r.event is not None and r.event.internal_id == _iid(3)]
     assert "with --time-window 290 time alone may pair them, low confidence" in row.notes[0]
 

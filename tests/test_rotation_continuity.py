@@ -172,7 +172,7 @@ def test_a_later_days_first_file_left_out_is_missing_and_cuts(tmp_path: Path) ->
     # its time: from the end of day 12's file to the start of day 13's; day 12 may have had later files too
     hole = holes(discover([case]).files)
     at = datetime(2024, 3, 13, 5, 0, tzinfo=timezone(timedelta(hours=1)))
-    assert (hole("imss", at) or "").startswith(
+    assert str(hole("imss", at) or "").startswith(
         "its time may fall in log.imss.20240313.0001 (not among the files given; between the last line of ")
 
 

@@ -59,7 +59,8 @@ def test_a_hollow_rotated_log_imss_is_said_and_its_time_is_that_of_a_missing_fil
     for r in events:
         (note,) = r.notes
         assert f"its time falls in log.imss.20240312.0002 (given, but it {why}" in note, note
-        assert note.endswith(": its scan may be in it") and "covers its time" not in note, note
+        # attack s23c (ei): 'may be in it' of a file given empty; it is in what that rotation held
+        assert note.endswith(": its scan may be in what that rotation held") and "covers its time" not in note, note
     r = CliRunner().invoke(app, ["correlate", str(tmp_path / "case"), "--format", "json"])
     assert r.exit_code in (0, 1), r.output
     assert f"imsvalog: warning: {middle} {why}" in r.stderr
@@ -178,7 +179,9 @@ def test_an_empty_file_beside_a_missing_one_each_said_as_what_it_is(tmp_path: Pa
         f"polevt.imss.20240312.0003 is not among the files given (between {tmp_path / 'polevt.imss.20240312.0001'} and "
         f"{tmp_path / 'polevt.imss.20240312.0004'}): what it held is not read",
         f"{tmp_path / 'polevt.imss.20240312.0002'} is empty: what that rotation held is not here"]
-    words = rotation.holes(files)("polevt", datetime(2024, 3, 12, 9, 18, tzinfo=timezone(timedelta(hours=1))))
-    assert words is not None and words.startswith(
+    hole = rotation.holes(files)("polevt", datetime(2024, 3, 12, 9, 18, tzinfo=timezone(timedelta(hours=1))))
+    assert hole is not None
+    words = hole.words()
+    assert words.startswith(
         "its time falls in polevt.imss.20240312.0002 and .0003 (.0002 is empty; .0003 is not among the files given; "
         "between the last line of "), words

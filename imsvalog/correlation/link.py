@@ -39,6 +39,7 @@ from typing import Generic, Literal, TypeVar
 from ..grammars.maillog import queue_key
 from ..grammars.received import parse_received
 from ..records import MailLogEntry, PolicyEvent, Transaction
+from ..rotation import Hole, Holes
 from ..scan_sessions import ScanSession, SpoofTrace
 from .result import Basis, Link, Row
 from .scan import ScanIndex, ScanRef, internal_key, normalize_message_id
@@ -491,7 +492,12 @@ def _queue_where(q: str, e: PolicyEvent, idx: _Index) -> str:
     return "tied to the policy event"  # pragma: no cover - by_token is only filled from the three sources above
 
 
-def _near_span(t: datetime, span: tuple[datetime, datetime], slack: timedelta = timedelta(seconds=5)) -> bool:
+#: how far outside the span of the files read a time still counts as in it (their first and last lines are not
+#: their whole time)
+SPAN_SLACK = timedelta(seconds=5)
+
+
+def _near_span(t: datetime, span: tuple[datetime, datetime], slack: timedelta = SPAN_SLACK) -> bool:
     """``t`` within ``span`` give or take ``slack`` (differences only: safe at year 1 and 9999)."""
     return span[0] - t <= slack and t - span[1] <= slack
 
@@ -523,7 +529,7 @@ def _named_scan(e: PolicyEvent, sx: ScanIndex) -> ScanRef | None:
 
 
 def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime, str]] = (),
-                  near: Callable[[PolicyEvent], str | None] | None = None, hole: str | None = None) -> str:
+                  near: Callable[[PolicyEvent], str | None] | None = None, hole: Hole | None = None) -> str:
     """The evidence for why a spoof policy event has no AntiSpoofFilter trace. ``near(e)``: what is known of the
     scans without policy event nearest to it (:mod:`.unpaired`), None when there are none: then no scan it may be
     is near, and the log level says the rest."""
@@ -545,7 +551,8 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime,
     names = f"its internal ID {e.internal_id}" + (f" or its Message-ID {e.message_id}" if mid else "")
     scans = near(e) if near is not None else None
     if hole is not None:  # a rotated log.imss file of its time was left out: its scan may be there
-        return (f"no line of the log.imss files given names {names}, and {hole}: its scan may be in it"
+        return (f"no line of the log.imss files given names {names}, and {hole.words()}: its scan may be "
+                f"{_in_it(hole) if not hole.gap.given else _in_what(hole)}"
                 + (f"; {scans}" if scans is not None else ""))
     if scans is not None:  # a scan without policy event is near: it may be its scan (the logs cannot tell)
         return f"log.imss covers its time but no line names {names}; {scans}"
@@ -632,12 +639,86 @@ def _decided_at(
     return at
 
 
+#: the subjects of :func:`_hole_clause`
+THIS_EVENTS, THAT_TRACES = "this event's", "that trace's"
+
+
+def _before(d: timedelta) -> str:
+    return "at the time of" if abs(d.total_seconds()) < 1 else f"{d.total_seconds():g} s before"
+
+
+def _after(d: timedelta) -> str:
+    return "at the time of" if abs(d.total_seconds()) < 1 else f"{d.total_seconds():g} s after"
+
+
+def _in_it(h: Hole) -> str:
+    return "in it" if len(h.gap.names) == 1 else "in one of them"
+
+
+def _in_what(h: Hole) -> str:
+    """Where a partner of a time in (or near) a missing rotated file may be: ``there`` (files not given), ``in what
+    that rotation held`` (a file given that holds nothing of it)."""
+    if not h.gap.given:
+        return "there"
+    return "in what that rotation held" if len(h.gap.names) == 1 else "in what those rotations held"
+
+
+def _hole_clause(h: Hole, whose: str) -> str:
+    """``that trace's time falls in X, which is not among the files given`` (:meth:`.rotation.Gap.state`)."""
+    at = f"{h.how} in" if h.inside else f"is {h.seconds:g} s {h.how} that of"
+    return f"{whose} time {at} {h.gap.named()}, which {h.gap.state()}"
+
+
+def _not_offered(
+    e: PolicyEvent, traces: Sequence[SpoofTrace], holes: Holes | None,
+    coverage: tuple[datetime, datetime] | None, span: tuple[datetime, datetime] | None,
+    late: SpoofTrace | None, early: PolicyEvent | None,
+) -> str | None:
+    """Why no wider --time-window is offered to pair event ``e`` with its nearest traces without policy event
+    (``traces``), or None. A file not given may hold the event's own scan or a trace's own policy
+    event, and time alone could then pair two messages:
+
+    * the event's time falls in (or within the window of) a log.imss file missing between two given (its row says
+      its scan may be there), or a trace's in a polevt.imss file missing so (:func:`imsvalog.rotation.holes`);
+    * a trace is outside the span of the policy events read (its row says 'add the polevt.imss file of that time');
+    * a trace at the end of the policy events read (within :data:`SPAN_SLACK` of the last) while IMSVA fired after
+      it (``late``: a trace without policy event past that span, so a later polevt.imss file was written): its own
+      policy event, logged a few seconds after it, may be past that end, in a file not given. The same for an
+      event at the start of the log.imss lines read while policy events were logged before them (``early``): its
+      own scan may be in an earlier log.imss file not given."""
+    hole = holes("imss", e.time) if holes is not None else None
+    if hole is not None:
+        return f"{_hole_clause(hole, THIS_EVENTS)}: its own scan may be {_in_what(hole)}"
+    if span is not None and early is not None and e.time - span[0] <= SPAN_SLACK:
+        return (f"this event is {_after(e.time - span[0])} the first log.imss line read ({span[0].isoformat(sep=' ')}), "
+                f"and policy events were logged before that (policy event {early.internal_id} at "
+                f"{early.time.isoformat(sep=' ')}): its own scan may be in an earlier log.imss file not given")
+    for t in traces:
+        hole = holes("polevt", t.time) if holes is not None and coverage is not None and _near_span(t.time, coverage) \
+            else None
+        if hole is not None:
+            return f"{_hole_clause(hole, THAT_TRACES)}: its own policy event may be {_in_what(hole)}"
+        if coverage is None:
+            continue
+        if not _near_span(t.time, coverage):
+            return (f"that trace is outside the span of the policy events read ({coverage[0].isoformat(sep=' ')} to "
+                    f"{coverage[1].isoformat(sep=' ')}): its own policy event may be in a polevt.imss file of its time "
+                    "not given")
+        if late is not None and coverage[1] - t.time <= SPAN_SLACK:
+            return (f"that trace is {_before(coverage[1] - t.time)} the last policy event read "
+                    f"({coverage[1].isoformat(sep=' ')}), and IMSVA fired after that with no policy event read (the "
+                    f"trace at {late.time.isoformat(sep=' ')}): its own policy event may have been logged after it, "
+                    "in a later polevt.imss file not given")
+    return None
+
+
 def _near_unpaired(
     events: list[PolicyEvent], sx: ScanIndex, pairs: Sequence[tuple[ScanSession, SpoofTrace]],
     decision: LinkDecision[int, int], window: timedelta, spoof_events: Sequence[PolicyEvent],
     whys: dict[tuple[int, int], list[tuple[Basis, Why]]],
     named: Callable[[int], Named] = lambda ti: UNNAMED,
-    holes: Callable[[str, datetime], str | None] | None = None,
+    holes: Holes | None = None,
+    coverage: tuple[datetime, datetime] | None = None,
 ) -> tuple[Callable[[PolicyEvent], str | None], Callable[[SpoofTrace], str | None]]:
     """For the events left without trace that no line of log.imss names, what is known of the scans without
     policy event nearest to each, decided over all of them at once (:func:`.unpaired.nearest_unpaired`); and for
@@ -645,9 +726,9 @@ def _near_unpaired(
     offered only when decide_links over the same evidence at that window links the two (``spoof_events``, the
     events ``decision`` numbers, and ``whys``, the evidence at ``window``: :func:`_decided_at`). ``named(ti)``: what
     msgtra and maillog say trace ``ti``'s message is (a trace they give another message is not this event's).
-    ``holes``: as :func:`link_rows` has it; no wider window is offered when the event's time falls in a log.imss
-    file left out (its own scan may be there) or the trace's in a polevt.imss file left out (its own policy event
-    may be there): time alone would then pair what may be two messages (attack s22f)."""
+    ``holes``: as :func:`link_rows` has it; ``coverage``: the span of the policy events read. No wider window is
+    offered when a file not given may hold the event's own scan or the trace's own policy event (time alone would
+    then pair what may be two messages, attacks s22f, s23c): :func:`_not_offered`."""
     span = sx.span
     mine = [e for e in events if span is not None and _named_scan(e, sx) is None and _near_span(e.time, span)]
     kept = [ti for ti in range(len(pairs)) if ti not in decision.links and ti not in decision.ambiguous] \
@@ -734,20 +815,16 @@ def _near_unpaired(
                            "message's scan")
         return near_words(ei, found, window, none_within(e), _action_compatible, at_window, no_window(e, ei))
 
+    # IMSVA fired after the last policy event read (a trace without policy event past its end), or policy events
+    # were logged before the first log.imss line read: a later polevt.imss file, or an earlier log.imss file, was
+    # written and is not given
+    late = min((t for _, t in unpaired if t.triggered is True and coverage is not None
+                and t.time > coverage[1] and not _near_span(t.time, coverage)), key=lambda t: t.time, default=None)
+    early = max((x for x in spoof_events if span is not None and x.time < span[0] and not _near_span(x.time, span)),
+                key=lambda x: x.time, default=None)
+
     def no_window(e: PolicyEvent, ei: int) -> str | None:
-        """Why no wider --time-window is offered for event ``e`` and its nearest scans: a file left out may hold
-        the event's own scan, or the scan's own policy event (then time alone could pair two messages)."""
-        if holes is None:
-            return None
-        if holes("imss", e.time) is not None:
-            return "this event's own scan may be in the log.imss file left out, whose time it falls in"
-        for si in found.nearest[ei].scans:
-            hole = holes("polevt", unpaired[si][1].time)
-            if hole is not None:
-                gap = hole.split(" (not among ", 1)[0].removeprefix("its time")
-                return (f"that trace's time{gap}, which is not among the files given: its own policy event may be "
-                        "there")
-        return None
+        return _not_offered(e, [unpaired[si][1] for si in found.nearest[ei].scans], holes, coverage, span, late, early)
 
     scan_at = {id(t): si for si, (_, t) in enumerate(unpaired)}
 
@@ -770,13 +847,13 @@ NO_EVENT_IN_GAP = "its policy event may be in a rotated polevt.imss file left ou
 
 
 def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None, near: str | None = None,
-                  hole: str | None = None) -> str:
+                  hole: Hole | None = None) -> str:
     """Why a trace whose filter fired has no policy event; ``near``: the events without trace it is the nearest
     trace of (:func:`.unpaired.trace_words`), said whether or not polevt.imss covers its time."""
     if coverage is None:
         return NO_EVENTS_READ
     if hole is not None and _near_span(t, coverage):  # a rotated polevt.imss file of its time was left out
-        return f"{NO_EVENT_IN_GAP}: {hole}" + (f"; {near}" if near else "")
+        return f"{NO_EVENT_IN_GAP}: {hole.words()}" + (f"; {near}" if near else "")
     if not _near_span(t, coverage):
         return (
             f"the policy events read span {coverage[0].isoformat(sep=' ')} to {coverage[1].isoformat(sep=' ')}; "
@@ -793,7 +870,7 @@ def link_rows(
     mail: Sequence[MailLogEntry] = (),
     scans: ScanIndex | None = None,
     find: Callable[[set[str], set[str]], None] | None = None,
-    holes: Callable[[str, datetime], str | None] | None = None,
+    holes: Holes | None = None,
 ) -> list[Row]:
     """Rows from sessions and events, linked by :func:`decide_links` over all of them at once.
 
@@ -803,8 +880,8 @@ def link_rows(
     explained: an index built from some of the scans (those parsed in full) may lack the
     earliest line that names such an event (e.g. a message scanned twice), which is the one
     the explanation cites. ``holes(kind, t)``, when given, says when time ``t`` falls in a rotated file of that
-    kind left out between two given ones (:func:`imsvalog.rotation.holes`): a row without partner of that time
-    says so rather than that the files read span it.
+    kind left out between two given ones (:func:`imsvalog.rotation.holes`, a :class:`~imsvalog.rotation.Hole`): a
+    row without partner of that time says so rather than that the files read span it.
     """
     idx = _Index.build(events, transactions, mail)
     spoof_events = [e for e in events if is_spoof_event(e)]
@@ -1009,7 +1086,7 @@ def link_rows(
                  {m for _, e in unexplained if (m := normalize_message_id(e.message_id))})
         marks = _debug_marks(sessions)
         near, events_near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window, spoof_events,
-                                           whys, named_of, holes)
+                                           whys, named_of, holes, _span([e.time for e in events]))
         for row, e in unexplained:
             row.notes.append(_why_no_trace(e, sx, marks, near, holes("imss", e.time) if holes else None))
     coverage = _span([e.time for e in events])
