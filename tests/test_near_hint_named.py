@@ -204,3 +204,27 @@ def test_the_words_for_a_log_imss_file_left_out_say_where_the_time_is(tmp_path, 
                 "given but is empty: its own scan may be in what that rotation held)") in note
         assert "(given, but it is empty; between" in note and ": its scan may be in what that rotation held;" in note
         assert "left out" not in note
+
+
+@pytest.mark.parametrize("earlier", [True, False])
+def test_an_event_at_the_start_of_log_imss_is_not_offered_when_events_were_logged_before_it(tmp_path, earlier) -> None:
+    """The log.imss side of the rule above: an event 3 s after the first log.imss line read, while a policy event
+    was logged half an hour before that (log.imss of its time is not given): the event's own scan may be in the
+    earlier log.imss file, so the trace 57 s after it is named but not offered. Without the earlier event the offer
+    stands."""
+    from .test_correlate_near_unpaired import LOG, POLEVT, _event, _iid, _scan
+
+    (tmp_path / LOG).write_text("\n".join(_scan("10:00:00", "900:1", 101, finished=_iid(1))
+                                          + _scan("10:01:00", "900:2", 102)) + "\n")
+    events = [_event("10:00:00", 1), _event("10:00:03", 3), _event("10:30:00", 8)]  # 10:30: the trace in their span
+    (tmp_path / POLEVT).write_text("\n".join(([_event("09:30:00", 9)] if earlier else []) + events) + "\n")
+    (row,) = [r for r in correlate(tmp_path).rows if r.event is not None and r.event.internal_id == _iid(3)]
+    (note,) = row.notes
+    if earlier:
+        assert "--time-window 57" not in note
+        assert ("57 s later (outside the window; no wider --time-window is offered: this event is 3 s after the first "
+                "log.imss line read (2024-03-15 10:00:00-05:00), and policy events were logged before that (policy "
+                f"event {_iid(9)} at 2024-03-15 09:30:00-05:00): its own scan may be in an earlier log.imss file not "
+                "given)") in note
+    else:
+        assert "with --time-window 57 time alone may pair them, low confidence" in note
