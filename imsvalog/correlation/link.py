@@ -316,7 +316,10 @@ class _Index:
     #: queue ID (queue_key) -> the Message-IDs (normalised) maillog gives it (``Q: message-id=<...>``, the lines that
     #: link an event by its Message-ID's queue), or msgtra (directly or through the first Postfix pass, as above):
     #: the message a trace with that queue ID is
-    message_by_queue: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: (one Message-ID per queue ID, the common case, in ``message_of_queue``; any other in ``more_messages``: a set
+    #: per queue ID took 235 MiB for a million of them, a string 29 MiB)
+    message_of_queue: dict[str, str] = field(default_factory=dict)
+    more_messages: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: (event id, queue ID) -> the maillog line that ties them (message-id= of that queue ID)
     mail_evidence: dict[tuple[int, str], MailLogEntry] = field(default_factory=dict)
 
@@ -331,7 +334,7 @@ class _Index:
             mid = normalize_message_id(m.message_id)
             if mid and m.queue_id:
                 queues_of_message[mid].append(m)
-                idx.message_by_queue[queue_key(m.queue_id)].add(mid)
+                idx._add_message(queue_key(m.queue_id), mid)
             if m.queued_as and m.queue_id:
                 first_pass.setdefault(queue_key(m.queued_as), m)
         idx.spoof_by_time = sorted((e for e in events if is_spoof_event(e)), key=lambda e: e.time)
@@ -342,12 +345,14 @@ class _Index:
                 if t.queue_id:
                     idx.internal_by_queue[queue_key(t.queue_id)].add(internal_key(t.internal_id))
             if t.queue_id and (mid := normalize_message_id(t.message_id)):
-                idx.message_by_queue[queue_key(t.queue_id)].add(mid)
+                idx._add_message(queue_key(t.queue_id), mid)
         for b, first in first_pass.items():
             if first.queue_id:
-                for by_queue in (idx.internal_by_queue, idx.message_by_queue):
-                    if b in by_queue:
-                        by_queue[queue_key(first.queue_id)] |= by_queue[b]
+                a = queue_key(first.queue_id)
+                if b in idx.internal_by_queue:
+                    idx.internal_by_queue[a] |= idx.internal_by_queue[b]
+                for mid in idx._messages(b):
+                    idx._add_message(a, mid)
         for e in events:
             idx.by_internal[internal_key(e.internal_id)].append(e)
             mid = normalize_message_id(e.message_id)
@@ -373,15 +378,24 @@ class _Index:
         """What msgtra and maillog say the trace's message is, from the queue IDs of its Received headers
         (``queues``: :func:`_queue_ids` of it, when at hand): the internal IDs msgtra gives them (internal_key), the
         Message-IDs maillog gives them (normalised); empty: not known."""
-        if not self.internal_by_queue and not self.message_by_queue:  # neither msgtra.imss nor maillog given
+        if not self.internal_by_queue and not self.message_of_queue:  # neither msgtra.imss nor maillog given
             return UNNAMED
         internal: set[str] = set()
         message: set[str] = set()
         for _, q in (_queue_ids(trace) if queues is None else queues):
             k = queue_key(q)
             internal |= self.internal_by_queue.get(k, set())
-            message |= self.message_by_queue.get(k, set())
+            message.update(self._messages(k))
         return Named(frozenset(internal), frozenset(message)) if internal or message else UNNAMED
+
+    def _add_message(self, queue: str, mid: str) -> None:
+        if self.message_of_queue.setdefault(queue, mid) != mid:
+            self.more_messages[queue].add(mid)
+
+    def _messages(self, queue: str) -> list[str]:
+        """The Message-IDs maillog or msgtra gives ``queue`` (queue_key)."""
+        first = self.message_of_queue.get(queue)
+        return [] if first is None else [first, *self.more_messages.get(queue, ())]
 
     def drop_lookups(self) -> None:
         """Let go of the lookups only :func:`_candidates` reads (a big correlation's are megabytes; the
