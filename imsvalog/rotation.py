@@ -542,12 +542,23 @@ def copies(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> l
     for f in files:
         for c in f.copies:
             pairs.setdefault((where(c), where(f)), []).append((c, f))
+    files = list(files)
     out = []
     for (w_copy, w_read), these in pairs.items():
         if w_copy != w_read and len(these) > 1:
             names = ", ".join(c.name for c, _ in these[:3]) + (f" and {len(these) - 3} more" if len(these) > 3 else "")
+            # the copies' appliance kept apart (a file both name differs: a live file that grew between the two
+            # collections, or two machines): its other logs are read as another appliance's
+            apart = {c.appliance for c, f in these if c.appliance != f.appliance}
+            rest = [g.name for g in files if g.appliance in apart and where(g) == w_copy]
+            more = ""
+            if rest:
+                shown = ", ".join(rest[:3]) + (f" and {len(rest) - 3} more" if len(rest) > 3 else "")
+                more = (f"; its other logs ({shown}) differ from those in {w_read}, so they are read as another "
+                        "appliance's: if they are the same appliance's logs taken at another time (a live file grows), "
+                        "their lines count twice")
             out.append(f"the {len(these)} logs given in {w_copy} hold the same bytes as logs in {w_read} "
-                       f"({names}): each is read once, from there (the same logs given twice: give one of them)")
+                       f"({names}): each is read once, from there (the same logs given twice: give one of them){more}")
             continue
         for c, f in these:
             lost = f"; what the rotation {_asked(c)} held is not here" if c in why else ""
@@ -572,9 +583,12 @@ def notes(files: Iterable[LogFile]) -> list[str]:
     same bytes read once."""
     files = list(files)
     why = hollows(files)
-    # the newest file empty is what a rotation leaves behind until the next line is written: nothing is lost
-    lost = [f"{f.path} {w}: what that rotation held is not here" for f, w in why.items()
-            if f in files and not (w == EMPTY and _newest(f, files))]
+    # the newest file empty is what a rotation leaves behind until the next line is written: said as such, since
+    # what was logged after the file before it ends (the policy events may show it) is not here either way
+    lost = [f"{f.path} {w}: " + ("the newest of its kind given, as a file is right after a rotation; what was logged "
+                                 "after the file before it ends is not here" if w == EMPTY and _newest(f, files)
+                                 else "what that rotation held is not here")
+            for f, w in why.items() if f in files]
     return [w for g in gaps(files, why) if (w := g.words())] + lost + repeats(files, why) + copies(files, why)
 
 
