@@ -585,8 +585,8 @@ def notes(files: Iterable[LogFile]) -> list[str]:
     why = hollows(files)
     # the newest file empty is what a rotation leaves behind until the next line is written: said as such, since
     # what was logged after the file before it ends (the policy events may show it) is not here either way
-    lost = [f"{f.path} {w}: " + ("the newest of its kind given, as a file is right after a rotation; what was logged "
-                                 "after the file before it ends is not here" if w == EMPTY and _newest(f, files)
+    lost = [f"{f.path} {w}: " + ("the newest of its kind given, as a file is right after a rotation; if lines were "
+                                 "logged after the file before it ends, they are not here" if w == EMPTY and _newest(f, files)
                                  else "what that rotation held is not here")
             for f, w in why.items() if f in files]
     return [w for g in gaps(files, why) if (w := g.words())] + lost + repeats(files, why) + copies(files, why)

@@ -204,11 +204,12 @@ def row_sentence(d: dict[str, Any]) -> str:
     fired = logged.get("triggered")
     untrusted = (d.get("recomputed") or {}).get("untrusted")
     if fired is False:
-        said = counted + "; every counted address is in the Trusted Internal IP List, so the filter did not fire (IMSVA's own verdict)"
         if status == "linked":  # an ID ties it to a spoof event (time never does): IMSVA's own lines disagree
-            return (said + f", yet the spoof policy event linked to it says IMSVA {_did(d)} the mail as spoofed: "
-                    "another evaluation of the message may have fired (see the findings).")
-        return said + "."
+            return (counted + "; IMSVA's verdict line says every counted address is in the Trusted Internal IP List and "
+                    f"the filter did not fire, yet the spoof policy event linked to it says IMSVA {_did(d)} the mail as "
+                    "spoofed: that verdict is in doubt, and another evaluation of the message may have fired (see the "
+                    "findings).")
+        return counted + "; every counted address is in the Trusted Internal IP List, so the filter did not fire (IMSVA's own verdict)."
     if status == "trace-without-event":
         if d.get("missing"):  # a whole kind of file is absent: not a finding about this message
             did = "IMSVA fired" if fired else "whether IMSVA fired is not logged"

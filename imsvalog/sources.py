@@ -734,26 +734,17 @@ def _beside_logs(files: list[LogFile]) -> list[LogFile]:
     beside logs given as files of one appliance (an Event3 folder given alone, a flat folder of a ticket) holds that
     appliance's older logs: its members are read as theirs, not as an appliance named after the bundle."""
     beside: dict[Path, set[str | None]] = {}
-    loose: dict[Path, set[str]] = {}
     for f in files:
         if f.member is None and f.syslog is None:
             with contextlib.suppress(OSError):
                 beside.setdefault(f.path.parent.resolve(), set()).add(f.appliance)
-                loose.setdefault(f.path.parent.resolve(), set()).add(f.name)
     if not beside:
         return files
-    # a bundle naming a file as the loose logs do holds no older rotations of theirs (another appliance's logs)
-    clash: set[Path] = set()
-    for f in files:
-        if f.member is not None:
-            with contextlib.suppress(OSError):
-                if f.name.rsplit("!", 1)[-1].rsplit("/", 1)[-1] in loose.get(f.member.bundle.parent.resolve(), ()):
-                    clash.add(f.member.bundle)
     out = []
     for f in files:
         m = f.member
         if (m is not None and f.appliance == m.appliance == bundles.bundle_stem(m.bundle.name)
-                and bundles.cdt_date(m.bundle.name) is None and m.bundle not in clash):
+                and bundles.cdt_date(m.bundle.name) is None):
             with contextlib.suppress(OSError):
                 near = beside.get(m.bundle.parent.resolve())
                 if near is not None and len(near) == 1:

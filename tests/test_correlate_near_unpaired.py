@@ -611,9 +611,11 @@ def test_a_trace_that_did_not_fire_linked_by_id_says_imsvas_lines_disagree(tmp_p
     row = _row(tmp_path, 1)
     assert row.status == "linked" and row.link.basis == ["internal_id"]
     s = row_sentence(row.to_dict())
-    assert s.endswith("so the filter did not fire (IMSVA's own verdict), yet the spoof policy event linked to it says "
-                      "IMSVA quarantined the mail as spoofed: another evaluation of the message may have fired (see "
-                      "the findings)."), s
+    assert s.endswith("IMSVA's verdict line says every counted address is in the Trusted Internal IP List and the "
+                      "filter did not fire, yet the spoof policy event linked to it says IMSVA quarantined the mail as "
+                      "spoofed: that verdict is in doubt, and another evaluation of the message may have fired (see the "
+                      "findings)."), s
+    assert "(IMSVA's own verdict)" not in s  # attack s23g: a verdict in doubt is not stated as fact
     # a disagreement (within IMSVA's own lines): never 'agrees yes', and --only disagreements shows it (stop 21)
     assert [f.kind for f in row.findings] == ["trace-vs-event"] and row.agrees is False
     assert row.findings[0].text.startswith(

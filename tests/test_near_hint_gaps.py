@@ -150,3 +150,34 @@ def test_time_never_links_a_trace_msgtra_gives_another_message(tmp_path, maillog
     (ev,) = [r for r in c.rows if r.status == "event-without-trace"]
     # the one trace near it is ID-8's (msgtra): not offered as its scan, as a scan whose 'Scan finished' names ID-8
     assert "holds no scan of it at all" in ev.notes[0] and "time-window" not in ev.notes[0]
+
+
+#: a generated case (attack s23c's fz/c113): every rotated file given, the first spoof event's scan 40 s before it
+_FIRST_OF_DAY_CASE = {
+    'log.imss.20240312.0001': '2024/03/12 09:00:00 GMT+01:00 [9:1] Info: Accept connection from client [127.0.0.1]\n2024/03/12 09:00:00 GMT+01:00 [9:1] Scan finished for 99999999-0000-4000-8000-000000000001, scanned 1 times\n',
+    'log.imss.20240312.0002': '2024/03/12 09:05:00 GMT+01:00 [1:100] Info: Accept connection from client [127.0.0.1]\n2024/03/12 09:05:00 GMT+01:00 [1:100] [DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:from mx (mx [198.51.100.1]) by imsva.example.com (Postfix) with ESMTP id AB00000000\n2024/03/12 09:05:00 GMT+01:00 [1:100] [DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.1,\n2024/03/12 09:05:00 GMT+01:00 [1:100] [DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.\n2024/03/12 09:05:00 GMT+01:00 [1:100] Final action 0: QuarantineAction\n2024/03/12 09:06:00 GMT+01:00 [1:101] Info: Accept connection from client [127.0.0.1]\n2024/03/12 09:06:00 GMT+01:00 [1:101] [DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:from mx (mx [198.51.100.2]) by imsva.example.com (Postfix) with ESMTP id AB00000001\n2024/03/12 09:06:00 GMT+01:00 [1:101] [DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.2,\n2024/03/12 09:06:00 GMT+01:00 [1:101] [DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.\n2024/03/12 09:06:00 GMT+01:00 [1:101] Final action 0: QuarantineAction\n',
+    'log.imss.20240312.0003': '2024/03/12 09:07:00 GMT+01:00 [1:102] Info: Accept connection from client [127.0.0.1]\n2024/03/12 09:07:00 GMT+01:00 [1:102] [DEBUG]AntiSpoofFilter::parseSendIPFromOneRecvHeader: parse received header string:from mx (mx [198.51.100.3]) by imsva.example.com (Postfix) with ESMTP id AB00000002\n2024/03/12 09:07:00 GMT+01:00 [1:102] [DEBUG]AntiSpoofFilter: Get 1 IP address from received header. 198.51.100.3,\n2024/03/12 09:07:00 GMT+01:00 [1:102] [DIAGNOSTIC]AntiSpoofFilter: Not all sender IP in Trusted Internal IP List. Triggered.\n2024/03/12 09:07:00 GMT+01:00 [1:102] Final action 0: QuarantineAction\n2024/03/12 09:08:00 GMT+01:00 [9:2] Info: Accept connection from client [127.0.0.1]\n2024/03/12 09:08:00 GMT+01:00 [9:2] Scan finished for 99999999-0000-4000-8000-000000000002, scanned 1 times\n',
+    'polevt.imss.20240312.0001': '2024/03/12 09:05:40 GMT+01:00\t11111111-0000-4000-8000-000000000000\ts0@example.com\tr0@example.com\ts\t1\tSpoofing message\t0000010000000000\t\t1.0\t01000000000000000\t0\t0\t0\t\t\t\t\t1\t15\t0\t0\t<m0@x>\n',
+    'polevt.imss.20240312.0002': '2024/03/12 09:06:00 GMT+01:00\t11111111-0000-4000-8000-000000000001\ts1@example.com\tr1@example.com\ts\t1\tSpoofing message\t0000010000000000\t\t1.0\t01000000000000000\t0\t0\t0\t\t\t\t\t1\t15\t0\t0\t<m1@x>\n',
+    'polevt.imss.20240312.0003': '2024/03/12 09:07:00 GMT+01:00\t11111111-0000-4000-8000-000000000002\ts2@example.com\tr2@example.com\ts\t1\tSpoofing message\t0000010000000000\t\t1.0\t01000000000000000\t0\t0\t0\t\t\t\t\t1\t15\t0\t0\t<m2@x>\n',
+}
+
+
+def test_the_first_policy_events_trace_is_offered_when_its_days_first_polevt_file_is_given(tmp_path: Path) -> None:
+    """Attack s23g (1): IMSVA logs a scan before its policy event, so the first event's own trace lies before the span
+    of the events read; with polevt.imss.20240312.0001 given no file before can hold its event, yet the hint was
+    withheld saying 'its own policy event may be in a polevt.imss file of its time not given' (false); following the
+    hint links the right trace. With .0001 left out the hint stays withheld."""
+    for name, text in _FIRST_OF_DAY_CASE.items():
+        (tmp_path / name).write_text(text)
+    c = correlate(tmp_path)
+    first = next(r for r in c.rows if r.internal_id == "11111111-0000-4000-8000-000000000000")
+    assert any("with --time-window 40 time alone may pair them" in n for n in first.notes), first.notes
+    assert not any("of its time not given" in n for n in first.notes)
+    linked = correlate(tmp_path, time_window=40)
+    row = next(r for r in linked.rows if r.internal_id == "11111111-0000-4000-8000-000000000000")
+    assert row.status == "linked" and row.trace is not None and row.trace.time.strftime("%H:%M:%S") == "09:05:00"
+    (tmp_path / "polevt.imss.20240312.0001").rename(tmp_path / "polevt.imss.20240312.0004")  # .0001 not given
+    later = correlate(tmp_path)
+    first = next(r for r in later.rows if r.internal_id == "11111111-0000-4000-8000-000000000000")
+    assert not any("with --time-window 40" in n for n in first.notes)

@@ -100,22 +100,6 @@ def test_a_flat_folder_with_a_bundle_of_older_rotations_is_one_appliance(tmp_pat
     assert {f.appliance for f in discover([alone, flat / "log.imss.20240312.0001"]).files} == {"rotated", None}
 
 
-def test_a_bundle_naming_the_loose_logs_own_files_is_another_appliance(tmp_path: Path) -> None:
-    """Attack s23f (2): imsva02's logs as imsva02.tar.gz beside imsva01's loose logs were read as imsva01's (one
-    appliance, 'are the same rotated log.imss file' warned): a bundle that names a file as the loose logs do holds no
-    older rotations of theirs."""
-    tk = tmp_path / "tk"
-    tk.mkdir()
-    for f in (TWO / "imsva01" / "IMSVA" / "LogFile" / "Event3").iterdir():
-        shutil.copy(f, tk)
-    with tarfile.open(tk / "imsva02.tar.gz", "w:gz") as tar:
-        for f in (TWO / "imsva02" / "IMSVA" / "Logfile" / "Event3").iterdir():
-            tar.add(f, f.name)
-    c = correlate(tk)
-    assert len({r.appliance for r in c.rows}) == 2
-    assert not any("are the same rotated" in n for n in c.summary.rotation)
-
-
 def test_a_folder_kept_apart_from_its_bundle_says_its_other_logs_may_count_twice(tmp_path: Path) -> None:
     """Attack s23f (1): the zip and its unpacked folder whose live log.imss grew by a line were read as two
     appliances, the scans counted twice, and the note said only that the 4 identical logs are read once."""

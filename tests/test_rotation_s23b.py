@@ -68,8 +68,8 @@ def test_an_empty_newest_file_is_said_as_such(tmp_path: Path) -> None:
     (tmp_path / "log.imss.20240312.0002").write_bytes(b"")
     (tmp_path / "maillog").write_bytes(b"")
     shutil.copy(BUSY / "maillog-20240313", tmp_path / "maillog.1")
-    newest = ("is empty: the newest of its kind given, as a file is right after a rotation; what was logged after the "
-              "file before it ends is not here")
+    newest = ("is empty: the newest of its kind given, as a file is right after a rotation; if lines were logged after "
+              "the file before it ends, they are not here")
     assert sorted(correlate(tmp_path).summary.rotation) == [f"{tmp_path / n} {newest}" for n in ("log.imss.20240312.0002", "maillog")]
     (tmp_path / "log.imss.20240312.0003").write_bytes(IMSS.read_bytes().replace(b"09:1", b"10:1"))
     assert correlate(tmp_path).summary.rotation == [

@@ -686,7 +686,7 @@ def _hole_clause(h: Hole, whose: str) -> str:
 def _not_offered(
     e: PolicyEvent, traces: Sequence[SpoofTrace], holes: Holes | None,
     coverage: tuple[datetime, datetime] | None, span: tuple[datetime, datetime] | None,
-    late: SpoofTrace | None, early: PolicyEvent | None,
+    late: SpoofTrace | None, early: PolicyEvent | None, opening: str | None = None,
 ) -> str | None:
     """Why no wider --time-window is offered to pair event ``e`` with its nearest traces without policy event
     (``traces``), or None. A file not given may hold the event's own scan or a trace's own policy
@@ -694,7 +694,9 @@ def _not_offered(
 
     * the event's time falls in (or within the window of) a log.imss file missing between two given (its row says
       its scan may be there), or a trace's in a polevt.imss file missing so (:func:`imsvalog.rotation.holes`);
-    * a trace is outside the span of the policy events read (its row says 'add the polevt.imss file of that time');
+    * a trace is outside the span of the policy events read (its row says 'add the polevt.imss file of that time'),
+      but not one before the first policy event read when that event's file is its day's first (``opening``, its
+      date: ``.0001``; the first event's own scan comes before it, and no file before can hold that event);
     * a trace at the end of the policy events read (within :data:`SPAN_SLACK` of the last) while IMSVA fired after
       it (``late``: a trace without policy event past that span, so a later polevt.imss file was written): its own
       policy event, logged a few seconds after it, may be past that end, in a file not given. The same for an
@@ -714,7 +716,10 @@ def _not_offered(
             return f"{_hole_clause(hole, THAT_TRACES)}: its own policy event may be {_in_what(hole)}"
         if coverage is None:
             continue
-        if not _near_span(t.time, coverage):
+        if not _near_span(t.time, coverage) and not (t.time < coverage[0] and opening is not None
+                                                     and t.time.astimezone(coverage[0].tzinfo).strftime("%Y%m%d") == opening):
+            # (a trace before the first policy event of a day whose first polevt.imss file is given: no file before
+            # it can hold its event, attack s23g)
             return (f"that trace is outside the span of the policy events read ({coverage[0].isoformat(sep=' ')} to "
                     f"{coverage[1].isoformat(sep=' ')}): its own policy event may be in a polevt.imss file of its time "
                     "not given")
@@ -726,6 +731,19 @@ def _not_offered(
     return None
 
 
+_FIRST_OF_DAY = re.compile(r"polevt\.imss\.(\d{8})\.0*1(?:\.gz)?")
+
+
+def _opening(events: Sequence[PolicyEvent]) -> str | None:
+    """The date (``YYYYMMDD``) of the first policy event read when its file is its day's first rotation (``.0001``:
+    no polevt.imss file of that day comes before it), else None."""
+    if not events:
+        return None
+    first = min(events, key=lambda e: e.time)
+    m = _FIRST_OF_DAY.fullmatch(re.split(r"[/\\!]", first.source.file)[-1])
+    return m[1] if m else None
+
+
 def _near_unpaired(
     events: list[PolicyEvent], sx: ScanIndex, pairs: Sequence[tuple[ScanSession, SpoofTrace]],
     decision: LinkDecision[int, int], window: timedelta, spoof_events: Sequence[PolicyEvent],
@@ -733,6 +751,7 @@ def _near_unpaired(
     named: Callable[[int], Named] = lambda ti: UNNAMED,
     holes: Holes | None = None,
     coverage: tuple[datetime, datetime] | None = None,
+    opening: str | None = None,
 ) -> tuple[Callable[[PolicyEvent], str | None], Callable[[SpoofTrace], str | None]]:
     """For the events left without trace that no line of log.imss names, what is known of the scans without
     policy event nearest to each, decided over all of them at once (:func:`.unpaired.nearest_unpaired`); and for
@@ -838,7 +857,8 @@ def _near_unpaired(
                 key=lambda x: x.time, default=None)
 
     def no_window(e: PolicyEvent, ei: int) -> str | None:
-        return _not_offered(e, [unpaired[si][1] for si in found.nearest[ei].scans], holes, coverage, span, late, early)
+        return _not_offered(e, [unpaired[si][1] for si in found.nearest[ei].scans], holes, coverage, span, late, early,
+                            opening)
 
     scan_at = {id(t): si for si, (_, t) in enumerate(unpaired)}
 
@@ -1100,7 +1120,7 @@ def link_rows(
                  {m for _, e in unexplained if (m := normalize_message_id(e.message_id))})
         marks = _debug_marks(sessions)
         near, events_near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window, spoof_events,
-                                           whys, named_of, holes, _span([e.time for e in events]))
+                                           whys, named_of, holes, _span([e.time for e in events]), _opening(events))
         for row, e in unexplained:
             row.notes.append(_why_no_trace(e, sx, marks, near, holes("imss", e.time) if holes else None))
     coverage = _span([e.time for e in events])
