@@ -682,39 +682,37 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
     return _Session(back + lines + fwd, tag, start_note, end_note, gap_start=gap_start, gap_end=gap_end)
 
 
+def _read_as(raw: bytes, needle: bytes, kind: type[Any]) -> Any:
+    """The line's record when it holds ``needle`` and the grammar reads it as a ``kind`` record, else None (a Subject
+    or header logged at debug level that quotes those words is not such a line; as correlate reads them)."""
+    if needle not in raw:
+        return None
+    item = parse_line("imss", Source("", 0, decode(raw)))
+    return item if isinstance(item, kind) else None
+
+
 def _is_accept(raw: bytes) -> bool:
-    """Whether the grammar reads the line as an ``Accept connection from client`` line (a Subject or header logged at
-    debug level that holds those words neither starts nor ends a scan; as correlate cuts)."""
-    return _ACCEPT in raw and isinstance(parse_line("imss", Source("", 0, decode(raw))), AcceptConnection)
+    """Whether the line is an ``Accept connection from client`` line (it starts and ends scans)."""
+    return _read_as(raw, _ACCEPT, AcceptConnection) is not None
 
 
 def _message_id_of(raw: bytes) -> str | None:
-    """The Message-ID (without ``<>``) of a line the grammar reads as ``>>> Message-ID : <m>`` (None for any other
-    line: a Subject or header logged at debug level that holds those words is not the scan's Message-ID)."""
-    if b">>> Message-ID" not in raw:
-        return None
-    item = parse_line("imss", Source("", 0, decode(raw)))
-    if not isinstance(item, MessageIdLine):
-        return None
-    m = re.search(r"<([^>]*)>", item.message_id)
+    """The Message-ID (without ``<>``) of a ``>>> Message-ID : <m>`` line."""
+    item = _read_as(raw, b">>> Message-ID", MessageIdLine)
+    m = re.search(r"<([^>]*)>", item.message_id) if item is not None else None
     return m.group(1) if m else None
 
 
 def _received_header_of(raw: bytes) -> str | None:
-    """The header of a line the grammar reads as AntiSpoofFilter's ``parse received header string:`` line."""
-    if b"parse received header string:" not in raw:
-        return None
-    item = parse_line("imss", Source("", 0, decode(raw)))
-    return item.header if isinstance(item, ReceivedHeaderLine) else None
+    """The header of AntiSpoofFilter's ``parse received header string:`` line."""
+    item = _read_as(raw, b"parse received header string:", ReceivedHeaderLine)
+    return item.header if item is not None else None
 
 
 def _finished_id(raw: bytes) -> str | None:
-    """The internal ID of a line the grammar reads as ``Scan finished for <id>`` (None for any other line: a
-    Subject or header logged at debug level that holds those words is not the scan's end; as correlate counts)."""
-    if _FINISHED not in raw:
-        return None
-    item = parse_line("imss", Source("", 0, decode(raw)))
-    return item.internal_id if isinstance(item, ScanFinished) else None
+    """The internal ID of a ``Scan finished for <id>`` line (the scan's end)."""
+    item = _read_as(raw, _FINISHED, ScanFinished)
+    return item.internal_id if item is not None else None
 
 
 def _file_name(files: list[_ImssFile], fi: int) -> str:
