@@ -571,6 +571,12 @@ def _asked(f: LogFile) -> str:
     return f.name.rsplit("!", 1)[-1]
 
 
+def _live(f: LogFile, files: Sequence[LogFile]) -> bool:
+    """``f`` may be the file IMSVA or syslog still writes: the newest given of its kind and appliance, and not a gzip
+    (a rotated file is compressed after it is closed: an empty ``.gz`` is a broken copy, never a fresh file)."""
+    return not f.name.endswith(".gz") and _newest(f, files)
+
+
 def _newest(f: LogFile, files: Sequence[LogFile]) -> bool:
     """``f`` is the newest file given of its kind and appliance (the live ``maillog``, the day's last number)."""
     return all(sort_key(g) <= sort_key(f) for g in files if g.kind == f.kind and (g.appliance or "") == (f.appliance or "")
@@ -586,7 +592,7 @@ def notes(files: Iterable[LogFile]) -> list[str]:
     # the newest file empty is what a rotation leaves behind until the next line is written: said as such, since
     # what was logged after the file before it ends (the policy events may show it) is not here either way
     lost = [f"{f.path} {w}: " + ("the newest of its kind given, as a file is right after a rotation; if lines were "
-                                 "logged after the file before it ends, they are not here" if w == EMPTY and _newest(f, files)
+                                 "logged after the file before it ends, they are not here" if w == EMPTY and _live(f, files)
                                  else "what that rotation held is not here")
             for f, w in why.items() if f in files]
     return [w for g in gaps(files, why) if (w := g.words())] + lost + repeats(files, why) + copies(files, why)

@@ -115,3 +115,13 @@ def test_the_emptiness_of_a_member_is_worked_out_once(tmp_path: Path, monkeypatc
     files = discover([tmp_path / "rotated.tar.gz"]).files
     assert list(rotation.hollows(files).values()) == ["is empty"]
 
+
+
+def test_an_empty_newest_gzip_is_said_as_lost(tmp_path: Path) -> None:
+    """Final attack: a 0-byte log.imss.20240312.0002.gz (the newest given) was said to be 'as a file is right after a
+    rotation': a gzip is a rotated file compressed after it was closed, so an empty one is a broken copy."""
+    for f in (IMSS, POLEVT):
+        shutil.copy(f, tmp_path)
+    (tmp_path / "log.imss.20240312.0002.gz").write_bytes(b"")
+    assert correlate(tmp_path).summary.rotation == [
+        f"{tmp_path / 'log.imss.20240312.0002.gz'} is empty: what that rotation held is not here"]
