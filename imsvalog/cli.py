@@ -904,13 +904,27 @@ def trace(
                      "so every line about that message is shown")
             for note in result.notes:
                 say(restore(f"trace: {clean_terminal(note)}\n"))
-            if result.rejects:
-                say(f"{count(len(result.rejects), 'matching line')} could not be parsed:\n")
-                for r in result.rejects[:5]:
-                    say(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
+            _trace_rejects(result.rejects, restore)
             report_skipped([(restore(p), restore(why)) for p, why in result.skipped], verbose)
     if not result.lines:  # like grep: 1 for "nothing found", 2 for errors
         raise typer.Exit(ExitStatus.NOT_FOUND)
+
+
+READ_ERROR = "cannot read further"  # the start of timeline's reason for a file's unreadable rest
+
+
+def _trace_rejects(rejects: list[Any], restore: Callable[[str], str]) -> None:
+    """trace's rejects on stderr, in two kinds: a matching line that did not parse, and a file whose rest could not
+    be read (a gzip cut short: the lines after the break were not searched, so the trace may lack some)."""
+    unread = [r for r in rejects if r.reason.startswith(READ_ERROR)]
+    bad = [r for r in rejects if not r.reason.startswith(READ_ERROR)]
+    for group, head in ((bad, f"{count(len(bad), 'matching line')} could not be parsed:"),
+                        (unread, f"{count(len(unread), 'file')} could not be read to the end (what follows the "
+                                 "line named was not searched; lines about the message may be there):")):
+        if group:
+            say(head + "\n")
+            for r in group[:5]:
+                say(restore(f"  {clean_terminal(r.source.ref())}: {clean_terminal(r.reason)}\n"))
 
 
 # ---------------------------------------------------------------------------

@@ -858,13 +858,21 @@ def _trace_body(text: str) -> str:
 
 
 def render_trace(trace: Any, fmt: str, out: IO[str]) -> None:
-    """The timeline of :func:`imsvalog.timeline.trace` as table, jsonl, json or markdown."""
+    """The timeline of :func:`imsvalog.timeline.trace` as table, jsonl, json or markdown.
+
+    json and jsonl carry the rejects too (``parse --rejects``'s rows: ``kind`` ``reject``, ``file``, ``line``,
+    ``log_kind``, ``reason``, ``raw``): a reader can tell a trace of a partly unreadable log from a whole one.
+    """
+    from .records import to_row
+
     if fmt == "json":
-        out.write(json_document(trace.to_dict()))
+        out.write(json_document({**trace.to_dict(), "rejects": [to_row(r) for r in trace.rejects]}))
         return
-    if fmt == "jsonl":
+    if fmt == "jsonl":  # the lines, then the rejects (rows with ``kind`` ``reject``; a line's row has none)
         for ln in trace.lines:
             out.write(json_line(ln.to_dict()) + "\n")
+        for r in trace.rejects:
+            out.write(json_line(to_row(r)) + "\n")
         return
     if fmt == "markdown":
         _trace_markdown(trace, out)
