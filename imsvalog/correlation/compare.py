@@ -6,7 +6,7 @@ import ipaddress
 from functools import lru_cache
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ..spoof import MessageInput, MissingTrusted, Profile, SpoofResult, VerdictChange, evaluate, get_profile, public_warning, show_ip
@@ -495,24 +495,39 @@ def what_if_of(
     When only the list changes, a scan with IMSVA's logged list starts from what IMSVA did and is
     judged on IMSVA's list (basis ``logged``); otherwise, and where IMSVA logged no list, the model
     re-runs (basis ``recomputed``). ``messages`` are the rows' traces as model inputs, in row order.
+
+    A 'Not triggered' verdict that the spoof policy event linked to the same scan contradicts (a ``trace-vs-event``
+    finding) is in doubt, not "did not fire": such a scan starts from ``in-doubt`` (so it is always listed, with
+    what the new list gives), and a recomputed change of it says the doubt.
     """
     changes: list[VerdictChange] = []
     traced = [r for r in rows if r.trace is not None]
     same_profile = get_profile(before[1]).name == get_profile(after[1]).name
     for row, msg in zip(traced, messages, strict=True):
         sl = scan_list(row)
+        doubt = row.recomputed is not None and row.recomputed.observed_doubt is not None
         if same_profile and sl is not None and sl.basis == "logged":
-            b = {True: "fires", False: "does-not-fire", None: sl.verdict(before[0])}[sl.fired]
+            if doubt:
+                b, said = IN_DOUBT, f"IMSVA's verdict is in doubt ({DOUBT_WORDS}), with"
+            else:
+                b = {True: "fires", False: "does-not-fire", None: sl.verdict(before[0])}[sl.fired]
+                said = "IMSVA " + {True: "fired", False: "did not fire", None: "logged"}[sl.fired] + " with"
             a = sl.verdict(after[0])
             if a == b:
                 continue
             u_after = sl.untrusted(after[0]) if after[0] is not None else []
-            said = "IMSVA " + ({True: "fired", False: "did not fire"}.get(sl.fired, "logged") if sl.fired is not None else "logged")
-            why = f"{said} with {_addrs(sl.addresses)} counted; untrusted with the new list: {_addrs(u_after)}"
+            why = f"{said} {_addrs(sl.addresses)} counted; untrusted with the new list: {_addrs(u_after)}"
             changes.append(VerdictChange(msg.name, b, a, why, "logged"))
         else:
-            changes.extend(spoof_what_if([msg], before, after))
+            changes.extend(replace(c, why=f"{c.why}; the model's verdicts: IMSVA's own is in doubt ({DOUBT_WORDS})")
+                           if doubt else c for c in spoof_what_if([msg], before, after))
     return changes
+
+
+#: a what-if's verdict before the change where IMSVA's own verdict is in doubt (a ``trace-vs-event`` finding)
+IN_DOUBT = "in-doubt"
+#: why, in a what-if's words
+DOUBT_WORDS = "its trace says 'Not triggered', the spoof policy event linked to it says the mail was handled as spoofed"
 
 
 def _addrs(items: Sequence[str]) -> str:
