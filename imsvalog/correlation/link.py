@@ -731,6 +731,24 @@ def _not_offered(
     return None
 
 
+def _doubt_time_only(rows: Sequence[Row], spoof_events: Sequence[PolicyEvent], span: tuple[datetime, datetime] | None,
+                     coverage: tuple[datetime, datetime] | None, holes: Holes | None, opening: str | None) -> None:
+    """A link by time alone where :func:`_not_offered` would withhold the --time-window hint (the trace's own policy
+    event, or the event's own scan, may be in a file not given): the link stands, as the window asked, and its
+    detail says the doubt."""
+    late = min((r.trace for r in rows if r.status == "trace-without-event" and r.trace is not None
+                and r.trace.triggered is True and coverage is not None and r.trace.time > coverage[1]
+                and not _near_span(r.trace.time, coverage)), key=lambda t: t.time, default=None)
+    early = max((x for x in spoof_events if span is not None and x.time < span[0] and not _near_span(x.time, span)),
+                key=lambda x: x.time, default=None)
+    for row in rows:
+        if row.status == "linked" and row.link is not None and row.link.basis == ["time"] and row.trace is not None \
+                and row.event is not None:
+            why = _not_offered(row.event, [row.trace], holes, coverage, span, late, early, opening)
+            if why is not None:
+                row.link.detail += f"; linked by time only, though {why} (the two may be two messages)"
+
+
 _FIRST_OF_DAY = re.compile(r"polevt\.imss\.(\d{8})\.0*1(?:\.gz)?")
 
 
@@ -1124,6 +1142,7 @@ def link_rows(
         for row, e in unexplained:
             row.notes.append(_why_no_trace(e, sx, marks, near, holes("imss", e.time) if holes else None))
     coverage = _span([e.time for e in events])
+    _doubt_time_only(rows, spoof_events, sx.span, coverage, holes, _opening(events))
     for row in rows:
         if (
             row.status == "trace-without-event"
