@@ -24,8 +24,10 @@ Each session says which boundaries it saw (``start``: the marker that opened it;
 rotation order, so a session that crosses ``.0001`` -> ``.0002`` (or a day's last file
 -> the next day's ``.0001``) is one session; but never into a file that does not
 continue the one before (:func:`gap_after`: a rotated file missing or given empty
-between them, the same rotation given twice, a day jumped): a session open at the
-end of the file before ends there, as at the end of the input (``end_of_input``,
+between them, the same rotation given twice, a day jumped) nor past a read error (a
+gzip cut short or corrupt: the lines lost after it may hold one scan's end and the
+next one's start, :func:`cut_words`): a session open at the end of what was read of
+the file before ends there, as at the end of the input (``end_of_input``,
 :attr:`ScanSession.next_file` saying why), and the thread's lines after it start a
 new one.
 Generic lines do not move boundaries and are not kept.
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .errors import ReadError
 from .grammars import imss
 from .grammars.common import required_literal
 from .records import (
@@ -590,7 +593,8 @@ class ScanSession:
         """How the session was cut, in words: ``from its Accept connection line to its Scan finished line``."""
         start = _START_WORDS.get(self.start, f"its first {self.start.replace('_', ' ')} line")
         if self.end == "end_of_input" and self.next_file is not None:
-            return f"from {start} to the end of its file (no Scan finished line; {self.next_file})"
+            end = "what could be read" if self.next_file.startswith(UNREAD) else "its file"
+            return f"from {start} to the end of {end} (no Scan finished line; {self.next_file})"
         return f"from {start} to {_END_WORDS[self.end]}"
 
     def to_row(self) -> dict[str, Any]:
@@ -777,6 +781,25 @@ def gap_after(files: Sequence[LogFile]) -> dict[int, str]:
     from .rotation import breaks
 
     return {i: b.next_words() for i, b in breaks(files).items()}
+
+
+#: how :attr:`ScanSession.next_file` begins when the session ends where reading its file stopped (:func:`unread_words`)
+UNREAD = "the rest of "
+
+
+def unread_words(f: LogFile, exc: ReadError) -> str:
+    """Why a session open where reading ``f`` stopped (a gzip cut short or corrupt, an I/O error) ends there: the
+    lines lost after the error may hold its end and the next scan's start, so the thread's lines in the next file
+    are not joined to it (``the rest of log.imss.20240312.0002.gz could not be read (after line 14: ...)``)."""
+    return f"{UNREAD}{f.name} could not be read (after line {exc.lines}: {exc.reason})"
+
+
+def cut_words(files: Sequence[LogFile], i: int, gaps: dict[int, str], unread: dict[int, ReadError]) -> str | None:
+    """Why the sessions open at the end of what was read of ``files[i]`` end there (None: the next file continues
+    them): the rest of the file could not be read (``unread``: the error that stopped reading it, found only while
+    reading), or the next file does not continue it (``gaps``: :func:`gap_after`); both said when both are so."""
+    said = [w for w in (unread_words(files[i], unread[i]) if i in unread else None, gaps.get(i)) if w is not None]
+    return "; ".join(said) if said else None
 
 
 def build_sessions(records: Iterable[ImssRecord]) -> Iterator[ScanSession]:

@@ -17,7 +17,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
-from functools import lru_cache
+from functools import lru_cache, partial
 from datetime import datetime
 from typing import TYPE_CHECKING, overload
 
@@ -32,7 +32,7 @@ from ..grammars.common import (
 )
 from ..readers import parse_line, unreadable_rest
 from ..records import AcceptConnection, ImssRecord, MessageIdLine, Reject, ScanFinished, Source
-from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, ScanSession, SessionBuilder, gap_after
+from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, ScanSession, SessionBuilder, cut_words, gap_after
 from ..sources import LogFile, LongLine, ScanStats, decode, file_size
 from ..workers import bad_workers_message, workers_of
 from ..workers import StreamedPart
@@ -407,14 +407,17 @@ def _long_reject(name: str, line: int, head: bytes, length: int) -> Reject:
 
 
 def _blocks(
-    files: Sequence[LogFile], rejects: list[Reject], stats: ScanStats, progress: ProgressFn | None, total: int
+    files: Sequence[LogFile], rejects: list[Reject], stats: ScanStats, progress: ProgressFn | None, total: int,
+    unread: dict[int, ReadError] | None = None,
 ) -> Iterator[tuple[int, str, Block]]:
     """``(file index, file name, block)`` over all files in order; over-long lines become rejects,
-    a file that stops being readable ends with one; ``stats`` counts every line and byte."""
+    a file that stops being readable ends with one (and its error in ``unread``, by file index, before the next
+    file's blocks); ``stats`` counts every line and byte."""
     done = 0
     for fi, f in enumerate(files):
         name = str(f.path)
-        for b in _file_blocks(f, rejects, stats, progress, total, done):
+        on_error = None if unread is None else partial(unread.__setitem__, fi)
+        for b in _file_blocks(f, rejects, stats, progress, total, done, unread=on_error):
             yield fi, name, b
         done += file_size(f)
 
@@ -425,10 +428,11 @@ def _marker_lines(
     stats: ScanStats,
     progress: ProgressFn | None,
     total: int,
+    unread: dict[int, ReadError] | None = None,
 ) -> Iterator[tuple[int, Source]]:
     """The lines that carry session markers, file after file (see :func:`_blocks`), each with its file's index."""
     limit = default_max_line()
-    for fi, name, b in _blocks(files, rejects, stats, progress, total):
+    for fi, name, b in _blocks(files, rejects, stats, progress, total, unread):
         data, line, counted = b.data, b.line, b.start
         _account(data, b.start, b.end, b.line, name, rejects, limit)
         for s in _marker_starts(data, MARKER_NEEDLES, b.start, b.end):
@@ -456,17 +460,21 @@ def read_sessions(
     builder = SessionBuilder()
     sessions: list[ScanSession] = []
     gaps = gap_after(files)
-    at = 0  # the file of the lines fed so far: the sessions open at a gap after it end there
-    for fi, src in _marker_lines(files, rejects, stats, progress, total):
-        for i in range(at, fi) if gaps else ():
-            if i in gaps:
-                sessions.extend(builder.flush(gaps[i]))
+    unread: dict[int, ReadError] = {}  # a file's read error, known once its blocks are read
+    at = 0  # the file of the lines fed so far: the sessions open at a gap or read error after it end there
+    for fi, src in _marker_lines(files, rejects, stats, progress, total, unread):
+        for i in range(at, fi) if gaps or unread else ():
+            if (words := cut_words(files, i, gaps, unread)) is not None:
+                sessions.extend(builder.flush(words))
         at = fi
         item = parse_line("imss", src)
         if isinstance(item, Reject):
             rejects.append(item)
             continue
         sessions.extend(builder.feed(item))  # type: ignore[arg-type]
+    for i in range(at, len(files)):  # as pass 1 ends them (:meth:`_Marker.end_file`), past the last marker line too
+        if (words := cut_words(files, i, gaps, unread)) is not None:
+            sessions.extend(builder.flush(words))
     sessions.extend(builder.flush())
     _unique_rejects(rejects, since, files)
     return _in_file_order(sessions, files)
@@ -1351,6 +1359,7 @@ def _mark_runs(
     if WORKERS is None and files:
         raise InputError(bad_workers_message())
     gaps = gap_after(files)
+    unread: dict[int, ReadError] = {}  # a file's read error (a gzip cut short), found while reading it
     marker = _Marker(index, rejects, pass2=pass2)
     worker: StreamedPart | None = None
     done = 0
@@ -1367,7 +1376,8 @@ def _mark_runs(
                       if 0 < split < size else None)
             if worker is not None:
                 before = stats.lines
-                _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done, stop=split), 0, index)
+                _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done, stop=split,
+                                                            unread=partial(unread.__setitem__, fi)), 0, index)
                 marker.held.clear()  # the worker's part comes next: the blocks held are not at its end
                 give_back_free_memory()  # before the worker's pieces come in
                 shift = stats.lines - before
@@ -1396,10 +1406,11 @@ def _mark_runs(
                 if progress is not None:
                     progress(done + size, total, name)
             else:
-                _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done), 0, index)
+                _scan_blocks(marker, fi, name, _file_blocks(f, rejects, stats, progress, total, done,
+                                                            unread=partial(unread.__setitem__, fi)), 0, index)
                 marker.held_to_end = last_file
-            if fi in gaps:
-                marker.end_file(fi, gaps[fi])
+            if (words := cut_words(files, fi, gaps, unread)) is not None:  # a gap, or reading stopped early
+                marker.end_file(fi, words)
             done += size
         marker.finish()
     finally:
@@ -1410,9 +1421,10 @@ def _mark_runs(
 
 def _file_blocks(
     f: LogFile, rejects: list[Reject], stats: ScanStats, progress: ProgressFn | None, total: int,
-    done: int = 0, stop: int | None = None,
+    done: int = 0, stop: int | None = None, unread: Callable[[ReadError], None] | None = None,
 ) -> Iterator[Block]:
-    """One file's blocks (up to ``stop``), counted into ``stats``; ``done``: bytes of the files before."""
+    """One file's blocks (up to ``stop``), counted into ``stats``; ``done``: bytes of the files before; a read error
+    ends them with one reject and is handed to ``unread`` (the scans open there end there: :func:`cut_words`)."""
     name = str(f.path)
     try:
         for b in iter_blocks(f, stop=stop, with_newlines=True) if stop is not None else iter_blocks(f, with_newlines=True):
@@ -1426,6 +1438,8 @@ def _file_blocks(
                 progress(done + b.offset + b.end - b.start, total, name)
     except ReadError as exc:
         rejects.append(unreadable_rest(f, exc))
+        if unread is not None:
+            unread(exc)
 
 
 def _see_span(data: bytes, start: int, end: int, index: ScanIndex) -> None:
