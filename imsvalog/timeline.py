@@ -49,6 +49,7 @@ from .grammars.received import id_word
 from .readers import PathsLike, as_path_list, maillog_hint, parse_line
 from .records import (AcceptConnection, MailLogEntry, MessageIdLine, PolicyEvent, ReceivedHeaderLine, Reject,
                       ScanFinished, Source, Transaction)
+from .scan_sessions import unread_words
 from .sources import KIND_NAMES, LogFile, decode, discover, file_size, sort_files
 
 if TYPE_CHECKING:
@@ -580,7 +581,8 @@ class _Session:
     #: the link text of its lines when correlate paired it with the message without an ID (time alone)
     link: str | None = None
     #: cut at the start, or the end, of a file because a rotated file before, or after, it is missing (not given, or
-    #: given hollow): the scan's other piece may be on the other side (a rotation given again, a day jumped: not)
+    #: given hollow), or the file before (or this one) could not be read to its end: the scan's other piece may be on
+    #: the other side (a rotation given again, a day jumped: not)
     gap_start: bool = False
     gap_end: bool = False
 
@@ -618,10 +620,15 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                     start_note = "starts before the first log.imss given (no Accept connection line of its thread before it)"
                     break
                 cut = _break_after(files, prev, fi)
-                if cut is not None:
+                lost = _unread(files, prev) if cut is None else None  # (a file not next is not read for it)
+                said = (cut.previous_words() if cut is not None else None if lost is None else
+                        f"the file before it, {name(prev)}, could not be read to its end (after line {lost.lines}: "
+                        f"{lost.reason})")
+                if said is not None:
                     start_note = (f"starts at the start of {name(fi)} (no Accept connection line of its thread before "
-                                  f"it; {cut.previous_words()})")
-                    gap_start = cut.why == "missing"  # the piece before may be in the file before
+                                  f"it; {said})")
+                    # the piece before may be in the file before (or in the part of it that could not be read)
+                    gap_start = cut.why in _PIECE_BEFORE if cut is not None else True
                     break
                 fi = prev
                 pos = len(files[fi].data)
@@ -657,14 +664,21 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 j = d.find(tag, nxt)
             if j == -1:
                 nxt_file = _same_appliance(files, fi, 1)
+                lost = _unread(files, fi)
+                cut = _break_after(files, fi, nxt_file) if nxt_file is not None else None
+                if lost is not None:  # the lines lost after the error may hold its end and the next scan's start
+                    said = "; ".join([unread_words(files[fi].file, lost), *([cut.next_words()] if cut is not None else [])])
+                    end_note = (f"ends at the end of what could be read of {name(fi)} (no Scan finished line of its "
+                                f"thread after it; {said})")
+                    gap_end = True
+                    break
                 if nxt_file is None:
                     end_note = "ends with the last log.imss given (no Scan finished line of its thread after it)"
                     break
-                cut = _break_after(files, fi, nxt_file)
                 if cut is not None:
                     end_note = (f"ends at the end of {name(fi)} (no Scan finished line of its thread after it; "
                                 f"{cut.next_words()})")
-                    gap_end = cut.why == "missing"
+                    gap_end = cut.why in _PIECE_BEFORE
                     break
                 fi, pos, ln = nxt_file, 0, 1
                 continue
@@ -722,6 +736,19 @@ def _file_name(files: list[_ImssFile], fi: int) -> str:
     if f.appliance is not None and len({g.file.appliance for g in files}) > 1:
         return f"{f.appliance}'s {f.name}"
     return f.name
+
+
+#: the cuts across which the scan's other piece may be on the other side (files missing between them): its
+#: Message-ID is then looked for in the piece before (:func:`_scan_sessions`); not across a rotation given again or a
+#: day jumped
+_PIECE_BEFORE = ("missing",)
+
+
+def _unread(files: list[_ImssFile], fi: int) -> ReadError | None:
+    """The error that stopped reading ``files[fi]`` (a gzip cut short or corrupt), if any: a scan open where it stopped
+    ends there, as correlate ends it (:func:`~imsvalog.scan_sessions.cut_words`)."""
+    files[fi].data  # noqa: B018 - read (once): the error is found while reading
+    return files[fi].read_error
 
 
 def _break_after(files: list[_ImssFile], fi: int, nxt: int) -> Break | None:
@@ -1059,8 +1086,8 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
     """Find the message's scans: by internal ID (a line the grammar reads as its Scan finished) first, else
     Message-ID, else queue ID, else a queue ID that a Received header names and the Message-ID holds (correlate's
     queue-ID evidence).  A scan found by its internal ID and cut at the start of a file because the file before it
-    does not lead to it (a file missing between them) may have its first lines (its Message-ID) in the file before:
-    the Message-ID is then looked for too, and a scan found by it is taken only when it is that piece: on the same
+    does not lead to it (a file missing between them, the file before not read to its end) may have its first lines
+    (its Message-ID) in the file before: the Message-ID is then looked for too, and a scan found by it is taken only when it is that piece: on the same
     thread, cut at the end of that file, without a Scan finished line of its own (another scan of the same Message-ID,
     a message sent again, is another message's)."""
     finds = _QueueFinds() if finds is None else finds

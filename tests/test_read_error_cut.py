@@ -15,6 +15,7 @@ import pytest
 
 import imsvalog
 import imsvalog.correlation.scan as scan
+from imsvalog.timeline import trace
 
 from .conftest import FIXTURES, rows_both_ways
 
@@ -104,3 +105,36 @@ def test_two_processes_cut_at_the_read_error_as_one(tmp_path: Path, monkeypatch:
     assert [(s.to_row(), s.boundaries) for s in two.sessions] == [(s.to_row(), s.boundaries) for s in one.sessions]
     assert [s.next_file for s in one.sessions if s.message_id == f"<{JUDY_MID}>"] == [LOST]
 
+
+def test_trace_ends_a_scan_where_reading_stopped(tmp_path: Path) -> None:
+    """trace followed judy's thread past the cut into .0003 (one scan of two messages, mallory's ID and Scan
+    finished under judy's Message-ID); each piece now ends, or starts, at the cut and says so."""
+    case = _cut_case(tmp_path)
+    t = trace(JUDY, case)
+    assert OTHER not in t.internal_ids
+    assert {Path(ln.file).name for ln in t.lines if ln.stage == "scan"} == {"log.imss.20240312.0002.gz"}
+    [note] = [n for n in t.notes if n.startswith("scan ")]
+    assert note.endswith("ends at the end of what could be read of log.imss.20240312.0002.gz (no Scan finished line of "
+                         f"its thread after it; {LOST})")
+    t = trace(OTHER, case)
+    assert JUDY_MID not in t.message_ids
+    assert {Path(ln.file).name for ln in t.lines if ln.stage == "scan"} == {"log.imss.20240312.0003"}
+    [note] = [n for n in t.notes if n.startswith("scan ")]
+    assert ("starts at the start of log.imss.20240312.0003 (no Accept connection line of its thread before it; the file "
+            "before it, log.imss.20240312.0002.gz, could not be read to its end (after line 14: Compressed file ended "
+            "before the end-of-stream marker was reached))") in note
+
+
+def test_trace_takes_the_piece_before_the_cut_by_its_message_id(tmp_path: Path) -> None:
+    """The end of judy's own scan after the cut (its Scan finished names her ID): the piece before the cut, on the
+    same thread with her Message-ID and no Scan finished line, is found by the Message-ID, as across a missing file;
+    the two pieces stay two scans."""
+    case = _cut_case(tmp_path)
+    third = case / "log.imss.20240312.0003"
+    third.write_bytes(third.read_bytes().replace(OTHER.encode(), JUDY.encode()))
+    t = trace(JUDY, case)
+    notes = [n for n in t.notes if n.startswith("scan ")]
+    assert len(notes) == 2
+    assert notes[0].startswith(f"scan 1: Message-ID {JUDY_MID}: starts at its Accept connection line "
+                               "(log.imss.20240312.0002.gz:1); ends at the end of what could be read")
+    assert notes[1].startswith(f"scan 2: internal ID {JUDY}: starts at the start of log.imss.20240312.0003")
