@@ -581,8 +581,8 @@ class _Session:
     #: the link text of its lines when correlate paired it with the message without an ID (time alone)
     link: str | None = None
     #: cut at the start, or the end, of a file because a rotated file before, or after, it is missing (not given, or
-    #: given hollow), or the file before (or this one) could not be read to its end: the scan's other piece may be on
-    #: the other side (a rotation given again, a day jumped: not)
+    #: given hollow), a day boundary is not proven (:data:`_PIECE_BEFORE`), or the file before (or this one) could not
+    #: be read to its end: the scan's other piece may be on the other side (a rotation given again, a day jumped: not)
     gap_start: bool = False
     gap_end: bool = False
 
@@ -738,10 +738,13 @@ def _file_name(files: list[_ImssFile], fi: int) -> str:
     return f.name
 
 
-#: the cuts across which the scan's other piece may be on the other side (files missing between them): its
-#: Message-ID is then looked for in the piece before (:func:`_scan_sessions`); not across a rotation given again or a
-#: day jumped
-_PIECE_BEFORE = ("missing",)
+#: the cuts across which the scan's other piece may be on the other side: files missing between them, or a day's
+#: last file and the next day's .0001 whose edge times are not near midnight (``apart``: later files of the day, or
+#: the next day's first lines, may not be given; the boundary is not proven, so a piece on each side on the same
+#: thread, the one before with the message's Message-ID and no Scan finished line, may be one scan). The Message-ID is
+#: then looked for in the piece before (:func:`_scan_sessions`). Not across a rotation given again (its lines are the
+#: same rotation's) or a day jumped (no scan spans a whole day)
+_PIECE_BEFORE = ("missing", "apart")
 
 
 def _unread(files: list[_ImssFile], fi: int) -> ReadError | None:
@@ -1086,10 +1089,10 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
     """Find the message's scans: by internal ID (a line the grammar reads as its Scan finished) first, else
     Message-ID, else queue ID, else a queue ID that a Received header names and the Message-ID holds (correlate's
     queue-ID evidence).  A scan found by its internal ID and cut at the start of a file because the file before it
-    does not lead to it (a file missing between them, the file before not read to its end) may have its first lines
-    (its Message-ID) in the file before: the Message-ID is then looked for too, and a scan found by it is taken only when it is that piece: on the same
-    thread, cut at the end of that file, without a Scan finished line of its own (another scan of the same Message-ID,
-    a message sent again, is another message's)."""
+    does not lead to it (a file missing between them, a day boundary not proven, the file before not read to its
+    end) may have its first lines (its Message-ID) in the file before: the Message-ID is then looked for too, and a
+    scan found by it is taken only when it is that piece: on the same thread, cut at the end of that file, without a
+    Scan finished line of its own (another scan of the same Message-ID, a message sent again, is another message's)."""
     finds = _QueueFinds() if finds is None else finds
     tiers: list[dict[bytes, tuple[str, str]]] = [
         {_FINISHED + k.encode(): ("iid", k) for k in keys.iids},  # IMSVA writes them upper case: one pass

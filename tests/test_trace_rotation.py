@@ -179,3 +179,24 @@ def test_trace_reads_small_gzips_cut_short_as_far_as_they_go(tmp_path: Path) -> 
     except Exception as exc:  # noqa: BLE001 - the ReadError is the point
         assert "cannot read past line 70" in str(exc)
     assert got == list(range(1, 71))
+
+
+def test_trace_takes_the_piece_before_an_unproven_midnight_boundary_by_its_message_id(tmp_path: Path) -> None:
+    """20240312.0001 ends at 23:19:59 and 20240313.0001.gz begins at 10:20:00 ('apart': later files of day 12 may
+    not be given), and judy's Scan finished is the next day's file's second line: the piece before the boundary, on
+    her thread with her Message-ID and no Scan finished line, is found by the Message-ID as across a missing file
+    (it was not looked for); the two pieces stay two scans, each cut at the boundary."""
+    from .test_rotation_continuity import OTHER, _days
+
+    case = _days(tmp_path, "log.imss.20240313.0001.gz")
+    gz = case / "log.imss.20240313.0001.gz"
+    gz.write_bytes(gzip.compress(gzip.decompress(gz.read_bytes()).replace(OTHER.encode(), JUDY.encode())))
+    t = trace(JUDY, case)
+    notes = [n for n in t.notes if n.startswith("scan ")]
+    assert len(notes) == 2, notes
+    assert notes[0].startswith(f"scan 1: Message-ID {JUDY_MID}: starts at its Accept connection line "
+                               "(log.imss.20240312.0001:93); ends at the end of log.imss.20240312.0001 (no Scan finished "
+                               "line of its thread after it; later files of 2024-03-12 may not be given")
+    assert notes[1].startswith(f"scan 2: internal ID {JUDY}: starts at the start of log.imss.20240313.0001.gz")
+    assert {ln.file.rsplit("/", 1)[-1] for ln in t.lines if ln.stage == "scan"} == {
+        "log.imss.20240312.0001", "log.imss.20240313.0001.gz"}
