@@ -353,23 +353,28 @@ def _read_once(files: list[LogFile], result: Discovery) -> tuple[list[LogFile], 
         if size:
             by_size.setdefault((f.kind, size), []).append(f)
     kept: dict[LogFile, LogFile] = {}  # a copy -> the file read instead
+    # each pass reads its files in the order given (a bundle's members in the archive's order: read on from the one
+    # before, not from the archive's start, see bundles._Cursor); the copies are then found group by group, as before
+    heads = {f: _digest(f, _HEAD_BYTES) for f in files if len(by_size.get((f.kind, _stored_size(f) or 0), ())) > 1}
+    groups = []
     for (_, size), same in by_size.items():
-        if len(same) < 2:
-            continue
-        heads: dict[bytes, list[LogFile]] = {}
+        alike: dict[bytes, list[LogFile]] = {}
+        for f in same if len(same) > 1 else ():
+            if (head := heads[f]) is not None:
+                alike.setdefault(head, []).append(f)
+        groups += [(size, head, fs) for head, fs in alike.items() if len(fs) > 1]
+    again = {f for size, _, fs in groups if size > _HEAD_BYTES for f in fs}  # else the head was all of it
+    wholes = {f: _digest(f) for f in files if f in again}
+    for size, head, same in groups:
+        whole: dict[bytes, LogFile] = {}
         for f in same:
-            if (d := _digest(f, _HEAD_BYTES)) is not None:
-                heads.setdefault(d, []).append(f)
-        for head, alike in heads.items():
-            whole: dict[bytes, LogFile] = {}
-            for f in alike if len(alike) > 1 else ():
-                d = head if size <= _HEAD_BYTES else _digest(f)  # the head was all of it
-                if d is None:
-                    continue
-                if d in whole:
-                    kept[f] = whole[d]
-                else:
-                    whole[d] = f
+            d = wholes[f] if size > _HEAD_BYTES else head
+            if d is None:
+                continue
+            if d in whole:
+                kept[f] = whole[d]
+            else:
+                whole[d] = f
     _gzipped_copies(files, kept)
     if not kept:
         return files, set()

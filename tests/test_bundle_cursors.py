@@ -1,0 +1,168 @@
+"""Members of one archive read one after another go on from where the read before stopped (bundles._Cursor): a
+.tar.gz, or an archive inside a CDT zip, is decompressed once for all its members, not from its start for each,
+and every read still gives exactly the member's bytes, whatever the order, however much of each is read."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import importlib.util
+import os
+import random
+import tarfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imsvalog import bundles
+from imsvalog.correlation import correlate
+from imsvalog.sources import discover
+
+from .conftest import FIXTURES
+
+_spec = importlib.util.spec_from_file_location("make_bundles", FIXTURES / "make_bundles.py")
+make_bundles = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(make_bundles)  # type: ignore[union-attr]
+
+
+def _contents(n: int, seed: int = 0) -> dict[str, bytes]:
+    rnd = random.Random(seed)
+    out = {}
+    for k in range(1, n + 1):
+        size = rnd.choice([0, 10, 3000, (1 << 20) - 7, (1 << 20) + 5, 2 * (1 << 20) + 99])  # around the 1 MiB block
+        out[f"log.imss.20240312.{k:04d}"] = bytes(rnd.getrandbits(8) for _ in range(64)) * (size // 64) + b"x" * (size % 64)
+    return out
+
+
+@pytest.fixture(scope="module")
+def nested(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    """A zip holding a rotated.tar.gz of 12 members (two of one name: the second is read as #2)."""
+    contents = _contents(12)
+    entries = list(contents.items())
+    entries.insert(6, ("log.imss.20240312.0002", b"the second entry of this name\n" * 5000))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    tar = buf.getvalue()
+    contents["log.imss.20240312.0002#2"] = entries[6][1]
+    folder = tmp_path_factory.mktemp("cursor")
+    zpath = make_bundles.write_cdt_zip(folder / "CDT-20240312-120000.zip",
+                                       {"IMSVA/LogFile/Event3/rotated.tar.gz": tar}, None)
+    return zpath, contents
+
+
+def _members(path: Path) -> list[bundles.Member]:
+    listing = bundles.list_bundle(path)
+    return sorted(listing.members, key=lambda m: (m.chain, m.occurrence))
+
+
+def _name(m: bundles.Member) -> str:
+    return m.chain[-1] + (f"#{m.occurrence + 1}" if m.occurrence else "")
+
+
+def _read(m: bundles.Member, limit: int | None) -> bytes:
+    with m.open() as fh:
+        return fh.read() if limit is None else fh.read(limit)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_every_read_of_a_member_is_its_bytes_in_any_order(nested: tuple[Path, dict[str, bytes]], data: st.DataObject) -> None:
+    path, contents = nested
+    with bundles.options():
+        members = _members(path)
+        assert [_name(m) for m in members] == sorted(contents)
+        steps = data.draw(st.lists(st.tuples(st.integers(0, len(members) - 1),
+                                             st.sampled_from([None, 0, 1, 100, 1 << 20, (1 << 20) + 1])), max_size=25))
+        for i, limit in steps:
+            want = contents[_name(members[i])]
+            assert _read(members[i], limit) == (want if limit is None else want[:limit])
+    assert bundles._CURSORS == {}  # closed at the end of the run
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    opened: list[str] = []
+    real = bundles._open_cursor
+
+    def counted(member: bundles.Member, password: object, key: object) -> bundles._Cursor:
+        opened.append(member.chain[-1])
+        return real(member, password, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bundles, "_open_cursor", counted)
+    return opened
+
+
+def test_members_read_in_order_open_the_archive_once(nested: tuple[Path, dict[str, bytes]],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path, contents = nested
+    opened = _counting(monkeypatch)
+    with bundles.options():
+        members = _members(path)
+        opened.clear()  # listing read the archive once
+        in_order = [m for m in members if m.occurrence == 0]  # the archive's order but for the second 0002
+        for m in in_order:
+            assert _read(m, 2) == contents[_name(m)][:2]  # a look at its head (gzip?) ...
+            assert _read(m, None) == contents[_name(m)]  # ... then the whole: from the block kept
+        assert opened == [in_order[0].chain[-1]]
+        assert _read(in_order[3], None) == contents[_name(in_order[3])]  # behind: opened again, from the start
+        assert opened == [in_order[0].chain[-1], in_order[3].chain[-1]]
+
+
+def test_a_bundle_replaced_between_reads_is_read_anew(tmp_path: Path) -> None:
+    path = tmp_path / "rotated.tar.gz"
+    path.write_bytes(make_bundles.tar_gz({"log.imss.20240312.0001": b"old\n", "log.imss.20240312.0002": b"old 2\n"}))
+    with bundles.options():
+        first = _members(path)
+        assert _read(first[0], None) == b"old\n"
+        path.write_bytes(make_bundles.tar_gz({"log.imss.20240312.0001": b"new\n", "log.imss.20240312.0002": b"new 2\n"}))
+        os.utime(path, ns=(1, 1))
+        assert _read(_members(path)[1], None) == b"new 2\n"
+
+
+def test_a_member_missing_from_the_archive_is_said_and_the_next_read_works(tmp_path: Path) -> None:
+    path = tmp_path / "rotated.tar.gz"
+    path.write_bytes(make_bundles.tar_gz({"log.imss.20240312.0001": b"a\n", "log.imss.20240312.0002": b"b\n"}))
+    with bundles.options():
+        members = _members(path)
+        ghost = bundles.Member(path, ("log.imss.20240312.0009",))
+        with pytest.raises(bundles.ArchiveReadError, match="no longer in the archive"):
+            _read(ghost, None)
+        assert [_read(m, None) for m in members] == [b"a\n", b"b\n"]
+
+
+def test_correlate_of_a_cdt_zip_with_rotated_logs_is_that_of_the_logs_unpacked(tmp_path: Path) -> None:
+    """busy-day's log.imss cut in 9 rotated files, gzipped in a rotated.tar.gz inside a CDT zip (as IMSVA's Case
+    Diagnostic Tool packs older rotations), the current file and polevt beside it."""
+    busy = FIXTURES / "busy-day"
+    lines = (busy / "log.imss.20240312.0001").read_bytes().splitlines(keepends=True)
+    cut = [lines[k * len(lines) // 10:(k + 1) * len(lines) // 10] for k in range(10)]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    rotated = {}
+    for k, part in enumerate(cut, 1):
+        name = f"log.imss.20240312.{k:04d}"
+        if k < 10:
+            rotated[name + ".gz"] = gzip.compress(b"".join(part), mtime=0)
+        (plain / name).write_bytes(b"".join(part))
+    for other in busy.iterdir():
+        if not other.name.startswith("log.imss"):
+            (plain / other.name).write_bytes(other.read_bytes())
+    event3 = "IMSVA/LogFile/Event3/"
+    members = {event3 + "rotated.tar.gz": make_bundles.tar_gz(rotated),
+               event3 + "log.imss.20240312.0010": (plain / "log.imss.20240312.0010").read_bytes()}
+    members.update({event3 + p.name: p.read_bytes() for p in plain.iterdir() if not p.name.startswith("log.imss")})
+    zpath = make_bundles.write_cdt_zip(tmp_path / "CDT-20240312-120000.zip", members, "trend")
+    with bundles.options():
+        assert len([f for f in discover([zpath]).files if f.kind == "imss"]) == 10
+        got = correlate(zpath)
+    want = correlate(plain)
+    assert [r.to_dict(explanation=False)["internal_id"] for r in got.rows] == [
+        r.to_dict(explanation=False)["internal_id"] for r in want.rows]
+    assert [(r.status, r.link.basis if r.link else None) for r in got.rows] == [
+        (r.status, r.link.basis if r.link else None) for r in want.rows]
+    assert got.summary.lines == want.summary.lines and got.summary.scans == want.summary.scans
