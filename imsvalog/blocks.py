@@ -152,7 +152,12 @@ def _gzip_pieces(fh, first: bytes) -> Iterator[bytes]:  # type: ignore[no-untype
                 raise _Truncated("Compressed file ended before the end-of-stream marker was reached")
             return
         while comp:
-            out = d.decompress(comp, _GZ_OUT)
+            before = d.copy()
+            try:
+                out = d.decompress(comp, _GZ_OUT)
+            except zlib.error:  # bad data (a CRC, a corrupt block): what comes out before it is given, then the error
+                yield from _before_the_error(before, comp)
+                raise
             if out:
                 yield out
             comp = d.unconsumed_tail
@@ -164,6 +169,26 @@ def _gzip_pieces(fh, first: bytes) -> Iterator[bytes]:  # type: ignore[no-untype
                 else:
                     comp = b""
         comp = b""
+
+
+def _before_the_error(d: Any, comp: bytes) -> Iterator[bytes]:
+    """What the decompressor ``d`` gives of ``comp`` (on which it raises an error) before the error: fed a KiB at a
+    time, the KiB that fails then a byte at a time.  One call on the whole chunk gives nothing when it fails (up to
+    :data:`_GZ_OUT` bytes of good lines lost, where ``imsvalog parse``'s stream keeps them)."""
+    step, at = 1024, 0
+    while at < len(comp) and not d.eof:
+        piece = comp[at : at + step]
+        keep = d.copy()
+        try:
+            out = d.decompress(piece)  # a KiB inflates to at most ~1 MiB
+        except zlib.error:
+            if step == 1:
+                return
+            d, step = keep, 1
+            continue
+        if out:
+            yield out
+        at += len(piece)
 
 
 def seekable(f: LogFile) -> bool:
