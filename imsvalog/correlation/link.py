@@ -543,12 +543,21 @@ def _named_scan(e: PolicyEvent, sx: ScanIndex) -> ScanRef | None:
 
 
 def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime, str]] = (),
-                  near: Callable[[PolicyEvent], str | None] | None = None, hole: Hole | None = None) -> str:
+                  near: Callable[[PolicyEvent], str | None] | None = None, hole: Hole | None = None,
+                  unread: dict[ScanRef, str] | None = None) -> str:
     """The evidence for why a spoof policy event has no AntiSpoofFilter trace. ``near(e)``: what is known of the
     scans without policy event nearest to it (:mod:`.unpaired`), None when there are none: then no scan it may be
-    is near, and the log level says the rest."""
+    is near, and the log level says the rest.  ``unread``: the lines naming a scan begun before the lines read, with
+    why (:func:`~imsvalog.correlation.scan.start_unread`)."""
     mid = normalize_message_id(e.message_id)
     ref = _named_scan(e, sx)
+    began = None if ref is None or unread is None else unread.get(ref)
+    if ref is not None and began is not None:  # its header lines come before: they may be in what was not read
+        return (
+            f"its scan is in log.imss (thread {ref.thread}, {ref.file}:{ref.line} names it), but the scan began before "
+            f"the lines read ({began}): its AntiSpoofFilter header lines, logged before that line, may be there; "
+            "whether log.imss was at debug level then is not known"
+        )
     if ref is not None:
         return (
             f"its scan is in log.imss (thread {ref.thread}, {ref.file}:{ref.line} names it) but has "
@@ -923,6 +932,7 @@ def link_rows(
     scans: ScanIndex | None = None,
     find: Callable[[set[str], set[str]], None] | None = None,
     holes: Holes | None = None,
+    starts: Callable[[list[ScanRef]], dict[ScanRef, str]] | None = None,
 ) -> list[Row]:
     """Rows from sessions and events, linked by :func:`decide_links` over all of them at once.
 
@@ -933,7 +943,9 @@ def link_rows(
     earliest line that names such an event (e.g. a message scanned twice), which is the one
     the explanation cites. ``holes(kind, t)``, when given, says when time ``t`` falls in a rotated file of that
     kind left out between two given ones (:func:`imsvalog.rotation.holes`, a :class:`~imsvalog.rotation.Hole`): a
-    row without partner of that time says so rather than that the files read span it.
+    row without partner of that time says so rather than that the files read span it.  ``starts(refs)``, when given,
+    tells which of the lines that name such an event's scan name one begun before the lines read
+    (:func:`~imsvalog.correlation.scan.start_unread`): its lack of header lines then says nothing of the log level.
     """
     idx = _Index.build(events, transactions, mail)
     spoof_events = [e for e in events if is_spoof_event(e)]
@@ -1139,8 +1151,10 @@ def link_rows(
         marks = _debug_marks(sessions)
         near, events_near = _near_unpaired([e for _, e in unexplained], sx, pairs, decision, window, spoof_events,
                                            whys, named_of, holes, _span([e.time for e in events]), _opening(events))
+        refs = [ref for _, e in unexplained if (ref := _named_scan(e, sx)) is not None]
+        unread = starts(refs) if starts is not None and refs else None
         for row, e in unexplained:
-            row.notes.append(_why_no_trace(e, sx, marks, near, holes("imss", e.time) if holes else None))
+            row.notes.append(_why_no_trace(e, sx, marks, near, holes("imss", e.time) if holes else None, unread))
     coverage = _span([e.time for e in events])
     _doubt_time_only(rows, spoof_events, sx.span, coverage, holes, _opening(events))
     for row in rows:

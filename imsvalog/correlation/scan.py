@@ -1864,6 +1864,81 @@ def find_scans(files: Sequence[LogFile], index: ScanIndex, internal_ids: set[str
                 index.add(ScanRef(item.thread, name, line), message_id=item.message_id)
 
 
+def start_unread(files: Sequence[LogFile], refs: Sequence[ScanRef]) -> dict[ScanRef, str]:
+    """Of the lines that name a scan (``refs``, in ``files``), those whose scan began before the lines read, with why: its
+    thread has no Accept or Scan finished line before it in its file (so the scan began before the file), and no file
+    read whole continues into it (it is the first file given; the one before was left out or given empty, or could not
+    be read to its end).  Such a scan's AntiSpoofFilter header lines come before that line: they may be in what was not
+    read, so its lack of them says nothing of the log level.  One read of each file from its start (until each thread
+    asked for shows its first such line), and of the file before it to its end only where that decides."""
+    from ..rotation import breaks
+
+    index = {str(f.path): i for i, f in enumerate(files)}
+    by_file: dict[int, list[ScanRef]] = defaultdict(list)
+    for r in refs:
+        if r.file in index:
+            by_file[index[r.file]].append(r)
+    gaps = breaks(files) if by_file else {}
+    out: dict[ScanRef, str] = {}
+    lost_in: dict[int, ReadError | None] = {}  # each file before read through once at most
+    for fi, asked in sorted(by_file.items()):
+        first = _first_bounds(files[fi], {(r.thread, r.line) for r in asked})
+        for r in asked:
+            if first.get(r.thread, r.line) < r.line:
+                continue  # its scan began in its file, after that line
+            if fi == 0:
+                out[r] = f"it is in {files[0].name}, the first log.imss file given"
+            elif fi - 1 in gaps:
+                out[r] = gaps[fi - 1].previous_words()
+            elif (lost := lost_in[fi - 1] if fi - 1 in lost_in else lost_in.setdefault(fi - 1, _read_error(files[fi - 1]))):
+                out[r] = (f"the file before it, {files[fi - 1].name}, could not be read to its end (after line "
+                          f"{lost.lines}: {lost.reason})")
+    return out
+
+
+def _read_error(f: LogFile) -> ReadError | None:
+    """The error that stops reading ``f`` before its end (a gzip cut short or corrupt), if any: the file read through."""
+    try:
+        for _ in iter_blocks(f):
+            pass
+    except ReadError as exc:
+        return exc
+    return None
+
+
+def _first_bounds(f: LogFile, asked: set[tuple[str, int]]) -> dict[str, int]:
+    """The number of the first line in ``f`` that begins or ends a scan of each thread of ``asked`` (thread, line
+    number): its Accept connection or Scan finished line, as the grammar reads them (a log.imss without Accept lines is
+    cut at its Scan finished lines).  A line of that thread after such a line is of a scan begun in ``f``.  Read from
+    the file's start until each is found or its line passed (a thread's first such line comes within its first scan)."""
+    want = {t: max(n for u, n in asked if u == t) for t, _ in asked}
+    out: dict[str, int] = {}
+    bound = _either((_ACCEPT_NEEDLE, _SCAN_FINISHED_NEEDLE)).search
+    try:
+        for b in iter_blocks(f):
+            if not want or b.line >= max(want.values()):
+                break
+            if b.long:
+                continue
+            data, line, counted = b.data, b.line, b.start
+            m = bound(data, b.start, b.end)
+            while m is not None and want:
+                s = data.rfind(b"\n", b.start, m.start()) + 1 or b.start
+                e = data.find(b"\n", m.start(), b.end)
+                e = b.end if e == -1 else e
+                line += data.count(b"\n", counted, s)
+                counted = s
+                item = parse_line("imss", Source("", 0, _text(data[s:e])))
+                if isinstance(item, (AcceptConnection, ScanFinished)) and item.thread in want:
+                    out[item.thread] = line
+                    del want[item.thread]
+                want = {t: n for t, n in want.items() if n > line}  # passed: none before it
+                m = bound(data, e, b.end)
+    except ReadError:
+        pass
+    return out
+
+
 @dataclass(frozen=True)
 class ScanRef:
     """A log.imss line that names a scan (its Scan finished or Message-ID line), and the scan's thread."""
