@@ -1306,12 +1306,16 @@ def _as_correlate_links(
 def _local_rows(imss: list[_ImssFile], sessions: list[_Session], small: _Small,
                 candidates: dict[tuple[str, int], tuple[PolicyEvent, str]], window: float) -> list[Row]:
     """correlate's linking over the scans and events trace found only (when correlate cannot run over the logs)."""
+    from functools import partial
+
     from .time_window import time_window_of
     from .correlation.link import link_rows
+    from .correlation.scan import start_unread
 
     scans = [x for s in sessions for x in _scan_of(imss, s)]
     pool = list(small.events.values()) + [e for e, _ in candidates.values()]
-    return link_rows(scans, pool, list(small.tx.values()), time_window_of(window), list(small.mail.values()))
+    return link_rows(scans, pool, list(small.tx.values()), time_window_of(window), list(small.mail.values()),
+                     starts=partial(start_unread, [x.file for x in imss]))
 
 
 def _why_not_paired(r: Row) -> str:
