@@ -248,6 +248,11 @@ def before_first_line(err: str, script: Path = SCRIPT, package: Path = PACKAGE_D
     # own initialisation, no file of imsvalog among the frames
     if re.search(r"^Fatal Python error: init_\w+: ", err, re.M):
         return not any(ours(f) for f, _ in frames)
+    # "Error processing line 1 of .../__editable__....pth" (seen under load): site.py runs a .pth of the editable
+    # install before any program, reports the interrupt itself, and goes on ("Remainder of file ignored")
+    if re.match(r"Error processing line \d+ of \S+\.pth:", err) and "Remainder of file ignored" in err:
+        head = err[: err.index("Remainder of file ignored")]
+        return not any(ours(f) for f, _ in _FRAME.findall(head))
     return (
         bool(frames)
         and Path(frames[0][0]).resolve() == script.resolve()  # pip's wrapper script itself
@@ -426,6 +431,26 @@ Traceback (most recent call last):
   File "/usr/lib/python3.11/pathlib.py", line 14, in <module>
 KeyboardInterrupt
 '''
+# the same moment seen once more under load (stop 24): site reports the interrupt in the .pth and goes on
+_SITE_PTH = '''Error processing line 1 of CLONE/.venv/lib/python3.11/site-packages/__editable__.imsvalog-0.1.0.pth:
+
+  Traceback (most recent call last):
+    File "/root/.pyenv/versions/3.11.7/lib/python3.11/functools.py", line 972, in __set_name__
+      def __set_name__(self, owner, name):
+
+  KeyboardInterrupt
+
+  The above exception was the direct cause of the following exception:
+
+  Traceback (most recent call last):
+    File "<frozen site>", line 186, in addpackage
+    File "<string>", line 1, in <module>
+    File "CLONE/.venv/lib/python3.11/site-packages/__editable___imsvalog_0_1_0_finder.py", line 7, in <module>
+      from pathlib import Path
+  RuntimeError: Error calling __set_name__ on 'cached_property' instance 'hostmask' in 'IPv4Interface'
+
+Remainder of file ignored
+'''
 _WRAPPER = '''Traceback (most recent call last):
   File "CLONE/.venv/bin/imsvalog", line 5, in <module>
     from imsvalog_launcher import main
@@ -443,6 +468,9 @@ def test_before_first_line_does_not_depend_on_the_checkout_folder_name(clone: st
     where = {"script": root / ".venv/bin/imsvalog", "package": root / "imsvalog", "launcher": root / "imsvalog_launcher.py"}
     assert before_first_line(_SITE_INIT.replace("CLONE", clone), **where)
     assert before_first_line(_WRAPPER.replace("CLONE", clone), **where)
+    assert before_first_line(_SITE_PTH.replace("CLONE", clone), **where)
+    assert not before_first_line(_SITE_PTH.replace("CLONE", clone).replace(
+        "    File \"<string>\"", f"    File \"{clone}/imsvalog/cli.py\", line 3, in <module>\n    File \"<string>\""), **where)
     # once a line of imsvalog has run, it is imsvalog's business (and must not show a traceback)
     ran = _WRAPPER.replace("CLONE", clone).replace(
         '  File "<frozen', f'  File "{clone}/imsvalog_launcher.py", line 40, in <module>\n  File "<frozen'
