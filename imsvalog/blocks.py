@@ -133,18 +133,21 @@ def newlines(data: bytes, start: int, end: int) -> Any:
     return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, np.intp)
 
 
-class _Truncated(Exception):
+class _Truncated(EOFError):
     pass
 
 
-def _gzip_pieces(fh, first: bytes) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
-    """Decompressed bytes of a gzip file (several members allowed), bounded per piece.
+def gzip_pieces(fh, first: bytes = b"", piece: int | None = None) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+    """Decompressed bytes of a gzip file (several members allowed), bounded per piece; ``first``: its bytes already
+    read from ``fh``; ``piece``: the most bytes in one (:data:`_GZ_OUT`).  Every reader of gzip logs decompresses with it (correlate's blocks, and the line reader of
+    parse, trace and the rotation checks, :func:`imsvalog.sources._open_salvaging`), so all read the same lines.
 
     A stream that ends early gives everything that could be decompressed, then raises
     :class:`_Truncated`.
     """
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
     comp = first
+    piece = _GZ_OUT if piece is None else piece
     while True:
         comp = comp or fh.read(_GZ_IN)
         if not comp:
@@ -154,7 +157,7 @@ def _gzip_pieces(fh, first: bytes) -> Iterator[bytes]:  # type: ignore[no-untype
         while comp:
             before = d.copy()
             try:
-                out = d.decompress(comp, _GZ_OUT)
+                out = d.decompress(comp, piece)
             except zlib.error:  # bad data (a CRC, a corrupt block): what comes out before it is given, then the error
                 yield from _before_the_error(before, comp)
                 raise
@@ -278,7 +281,7 @@ def _pieces(f: LogFile) -> Iterator[bytes]:
     with _open(f) as fh:
         first = fh.read(BLOCK_SIZE)
         if first[:2] == _GZIP_MAGIC:  # held to --max-member-size/--max-total-size (bundles.limited)
-            yield from bundles.limited(_gzip_pieces(fh, first), str(f.path))
+            yield from bundles.limited(gzip_pieces(fh, first), str(f.path))
             return
         piece = first
         while piece:

@@ -864,33 +864,42 @@ class _Salvage(io.RawIOBase):
     """A gzip stream that, when the compressed data ends early or goes bad, gives every
     byte that could be decompressed and then ends, keeping the error in ``error``.
 
-    (Read through :class:`gzip.GzipFile` directly, the error would take the bytes of the
-    cut last line with it: a buffered ``readline`` drops what it had gathered.)
+    Its bytes come from :func:`imsvalog.blocks.gzip_pieces`, as correlate's blocks do: every reader reads the
+    same lines of a damaged gzip, each up to the byte where the data went bad.  (Read through a stream that
+    raises, the error would take the bytes of the cut last line with it: a buffered ``readline`` drops what
+    it had gathered.)
     """
 
-    def __init__(self, gz: gzip.GzipFile, under: BinaryIO) -> None:
+    def __init__(self, pieces: Iterator[bytes], under: BinaryIO) -> None:
         super().__init__()
-        self._gz, self._under = gz, under
+        self._pieces, self._under = pieces, under
+        self._buf = memoryview(b"")
         self.error: Exception | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: Any) -> int:  # type: ignore[override]
-        if self.error is not None:
-            return 0
-        try:
-            data = self._gz.read1(len(b))  # one decompression step: what it has, before any error
-        except (OSError, EOFError, zlib.error) as exc:
-            self.error = exc
-            return 0
-        n = len(data)
-        b[:n] = data
+        while not self._buf:
+            if self.error is not None:
+                return 0
+            try:
+                self._buf = memoryview(next(self._pieces))
+            except StopIteration:
+                return 0
+            except (OSError, EOFError, zlib.error) as exc:
+                self.error = exc
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
         return n
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            self._gz.close()
+            close = getattr(self._pieces, "close", None)
+            if close is not None:
+                close()
             self._under.close()
         super().close()
 
@@ -904,7 +913,9 @@ def _open_salvaging(f: LogFile) -> tuple[BinaryIO, _Salvage | None]:
     except BaseException:
         fh.close()
         raise
-    salvage = _Salvage(gzip.GzipFile(fileobj=fh, mode="rb"), fh)
+    from .blocks import gzip_pieces
+
+    salvage = _Salvage(gzip_pieces(fh, piece=1 << 17), fh)  # pieces of a line reader's buffer: memory stays small
     stream: BinaryIO = io.BufferedReader(salvage, 1 << 17)  # type: ignore[assignment]
     # a gzip bomb, in a bundle or not, stops at --max-member-size/--max-total-size
     stream = bundles.bounded(stream, str(f.path), 1 << 17)
