@@ -150,12 +150,10 @@ def test_a_gzip_gone_bad_is_read_alike_by_parse_correlate_and_the_rotation_check
     case = _cut_case(tmp_path)
     lines = ((BUSY / "log.imss.20240312.0001").read_bytes()
              + gzip.decompress((BUSY / "log.imss.20240312.0002.gz").read_bytes())).splitlines(keepends=True)
-    co = zlib.compressobj(6, zlib.DEFLATED, 31)
-    head = co.compress(b"".join(lines[92:104])) + co.flush(zlib.Z_FULL_FLUSH)
-    rest = bytearray(co.compress(b"".join(lines[104:111])) + co.flush())
-    rest[len(rest) // 3 : len(rest) // 3 + 8] = b"\xff" * 8  # a corrupt block, not a cut
+    co = zlib.compressobj(6, zlib.DEFLATED, -15)  # raw deflate after a gzip header, flushed, then a bad block
     gz = case / "log.imss.20240312.0002.gz"
-    gz.write_bytes(head + bytes(rest))
+    gz.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + co.compress(b"".join(lines[92:104]))
+                   + co.flush(zlib.Z_SYNC_FLUSH) + b"\xff\xff\xff\xff\x00\x12garbage" * 4)
     parsed = [i for i in iter_records([gz]) if not isinstance(i, Reject)]
     assert len(parsed) >= 12
     c = imsvalog.correlate(case)
