@@ -31,19 +31,22 @@ go on with the others.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
+import functools
 import getpass
 import io
 import os
 import re
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from .errors import InputError
 
@@ -166,10 +169,10 @@ def options(
     secret = Secret(password) if isinstance(password, str) else password
     token = _OPTIONS.set(Options(secret, max_member_bytes, max_total_bytes, prompt, notice))
     try:
-        yield _OPTIONS.get()  # type: ignore[misc]
+        with reading():  # the run's archives kept open till it ends (the bundles may change before the next run)
+            yield _OPTIONS.get()  # type: ignore[misc]
     finally:
         _OPTIONS.reset(token)
-        close_cursors()  # the run's archives kept open (the bundles may change before the next run)
 
 
 def parse_size(text: str) -> int:
@@ -861,8 +864,9 @@ _CURSORS_KEPT = 4
 
 
 def _cursor_key(member: Member, password: Secret | None) -> tuple[Any, ...]:
-    st = os.stat(member.bundle)
-    return (str(member.bundle), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, member.chain[:-1], password)
+    st = os.stat(member.bundle)  # ctime too: a file rewritten in place with its size and mtime put back has a new one
+    return (str(member.bundle), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, member.chain[:-1],
+            password)
 
 
 def _open_cursor(member: Member, password: Secret | None, key: tuple[Any, ...]) -> _Cursor:
@@ -891,7 +895,8 @@ def _cursor_blocks(member: Member, password: Secret | None) -> Iterator[bytes]:
     """A member's blocks read through its archive's :class:`_Cursor` (one kept that can give it, else a new one), kept
     again when the member is read or its reader stops, closed on an error."""
     key = _cursor_key(member, password)
-    cursor = _CURSORS.pop(key, None)
+    with _LOCK:
+        cursor = _CURSORS.pop(key, None)
     if cursor is not None and not cursor.serves(member.chain[-1], member.occurrence):
         if cursor.pid == os.getpid():
             cursor.close()
@@ -910,23 +915,71 @@ def _cursor_blocks(member: Member, password: Secret | None) -> Iterator[bytes]:
 
 
 def _keep(cursor: _Cursor) -> None:
-    old = _CURSORS.pop(cursor.key, None)
-    if old is not None and old.pid == os.getpid():
-        old.close()  # two readers of one archive at once: the one that ended last is kept
-    _CURSORS[cursor.key] = cursor
-    while len(_CURSORS) > _CURSORS_KEPT:
-        oldest = _CURSORS.pop(next(iter(_CURSORS)))
-        if oldest.pid == os.getpid():
-            oldest.close()
+    """Keep an archive read up to a member for the next read, while a run is in progress (:func:`reading`); else (a
+    member read outside any run) close it, as each read did before."""
+    drop = []
+    with _LOCK:
+        if not _RUNS[0] or cursor.pid != os.getpid():
+            drop.append(cursor)
+        else:
+            old = _CURSORS.pop(cursor.key, None)
+            if old is not None:
+                drop.append(old)  # two readers of one archive at once: the one that ended last is kept
+            _CURSORS[cursor.key] = cursor
+            while len(_CURSORS) > _CURSORS_KEPT:
+                drop.append(_CURSORS.pop(next(iter(_CURSORS))))
+    for c in drop:
+        if c.pid == os.getpid():
+            c.close()
 
 
 def close_cursors() -> None:
-    """Close every archive kept open for the next member (:class:`_Cursor`): at the end of a run (:func:`options`)."""
-    while _CURSORS:
-        _, cursor = _CURSORS.popitem()
+    """Close every archive kept open for the next member (:class:`_Cursor`): when the last run in progress ends
+    (:func:`reading`), and at exit."""
+    with _LOCK:
+        cursors = list(_CURSORS.values())
+        _CURSORS.clear()
+    for cursor in cursors:
         if cursor.pid == os.getpid():
             with contextlib.suppress(Exception):
                 cursor.close()
+
+
+#: guards :data:`_CURSORS` and :data:`_RUNS` (a notebook may read bundles from several threads)
+_LOCK = threading.Lock()
+#: runs in progress in this process (:func:`reading`): archives are kept open only while there is one
+_RUNS = [0]
+atexit.register(close_cursors)  # a run cut short (an interrupt in a notebook) leaves none to the interpreter's teardown
+
+
+@contextlib.contextmanager
+def reading() -> Iterator[None]:
+    """One run of reading (a command, one call of the library's readers): a bundle's archives read up to a member
+    stay open for the next member till the last run in progress ends, then they are closed (their files let go)."""
+    with _LOCK:
+        _RUNS[0] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _RUNS[0] -= 1
+            last = not _RUNS[0]
+        if last:
+            close_cursors()
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def one_run(fn: _F) -> _F:
+    """``fn`` (a reader of the library) as one run (:func:`reading`)."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with reading():
+            return fn(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 def _descend(arc: Any, member: Member, depth: int, password: Secret | None, limit: int | None) -> Iterator[bytes]:

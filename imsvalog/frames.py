@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pandas is imported when a frame is built: the CLI starts faster without it
     import pandas as pd
 
+from .bundles import one_run
 from .readers import PathsLike, files_of, iter_maillog, iter_msgtra
 from .records import Record, Reject, to_row
 
@@ -290,6 +291,7 @@ def records_frame(items: Iterable[Record | Reject]) -> pd.DataFrame:
     return frame(to_row(i) for i in items)
 
 
+@one_run
 def read_log_imss(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
     """log.imss lines as a DataFrame: one row per line that parsed (rejects go to ``rejects``).
 
@@ -304,6 +306,7 @@ def read_log_imss(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.D
     return imss_frame(files_of("imss", paths), rejects)  # the same frame as records_frame(iter_log_imss(...)), faster
 
 
+@one_run
 def read_polevt(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
     """polevt.imss policy events as a DataFrame (``recipients``, ``conditions``, ``actions`` are lists)."""
     from .columns import polevt_frame
@@ -311,6 +314,7 @@ def read_polevt(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.Dat
     return polevt_frame(files_of("polevt", paths), rejects)  # the same frame as records_frame(iter_polevt(...)), faster
 
 
+@one_run
 def read_msgtra(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
     """msgtra.imss transactions as a DataFrame."""
     from .records import Transaction
@@ -318,6 +322,7 @@ def read_msgtra(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.Dat
     return frame((to_row(i) for i in iter_msgtra(paths, rejects)), columns=record_columns(Transaction))
 
 
+@one_run
 def read_maillog(paths: PathsLike, rejects: list[Reject] | None = None, tz: Any = None) -> pd.DataFrame:
     """Postfix maillog entries as a DataFrame; ``tz`` (a tzinfo) is the zone of syslog timestamps (UTC if None)."""
     from .records import MailLogEntry
@@ -325,6 +330,7 @@ def read_maillog(paths: PathsLike, rejects: list[Reject] | None = None, tz: Any 
     return frame((to_row(i) for i in iter_maillog(paths, rejects, tz)), columns=record_columns(MailLogEntry))
 
 
+@one_run
 def read_logs(paths: PathsLike, rejects: list[Reject] | None = None, tz: Any = None) -> dict[str, pd.DataFrame]:
     """Every kind of log under ``paths`` (folders, files, bundles) as DataFrames, by name: ``log.imss``,
     ``polevt.imss``, ``msgtra.imss``, ``maillog``.  A kind the case has no file of is an empty frame with

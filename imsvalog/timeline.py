@@ -43,6 +43,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .bundles import one_run
 from .errors import InputError, ReadError
 from .grammars.maillog import QUEUE_ID, queue_key
 from .grammars.received import id_word
@@ -867,6 +868,7 @@ def complete_internal_id(prefix: str, paths: PathsLike) -> list[str]:
     return sorted(found)
 
 
+@one_run
 def trace(
     id: str,
     paths: PathsLike,

@@ -9,6 +9,8 @@ import io
 import importlib.util
 import os
 import random
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -166,3 +168,97 @@ def test_correlate_of_a_cdt_zip_with_rotated_logs_is_that_of_the_logs_unpacked(t
     assert [(r.status, r.link.basis if r.link else None) for r in got.rows] == [
         (r.status, r.link.basis if r.link else None) for r in want.rows]
     assert got.summary.lines == want.summary.lines and got.summary.scans == want.summary.scans
+
+
+def test_a_library_call_closes_its_archives_and_python_exits_quietly(tmp_path: Path) -> None:
+    """attack s24a 1-2: archives kept open after a library call (no options() block) made Python print tracebacks
+    when it tore them down at exit, and a bundle deleted after the call kept its disk space (its file still open).
+    A reader of the library is one run (bundles.reading): what it kept open is closed when it returns."""
+    zpath = FIXTURES / "bundles" / "CDT-20240312-101500.zip"
+    code = (
+        "import os, imsvalog\n"
+        f"c = imsvalog.correlate({str(zpath)!r})\n"
+        "s = imsvalog.sessions_frame(" + repr(str(zpath)) + ")\n"
+        "from imsvalog import bundles\n"
+        "assert bundles._CURSORS == {}, bundles._CURSORS\n"
+        "def link(n):\n"
+        "    try:\n"
+        "        return os.readlink(f'/proc/self/fd/{n}')\n"
+        "    except OSError:\n"
+        "        return ''\n"
+        "fds = [link(n) for n in os.listdir('/proc/self/fd')]\n"
+        "assert not any(x.endswith('.zip') for x in fds), fds\n"
+        "print(len(c.rows), len(s))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(FIXTURES.parent)}  # this checkout's code, wherever the venv points
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr, p.stderr
+    assert p.stdout.split()[0] == "9"
+
+
+def test_outside_a_run_a_member_read_keeps_nothing_open(nested: tuple[Path, dict[str, bytes]]) -> None:
+    path, contents = nested
+    members = _members(path)
+    assert _read(members[0], None) == contents[_name(members[0])]
+    assert bundles._CURSORS == {}
+
+
+def test_threads_reading_one_archive_each_get_their_members_bytes(nested: tuple[Path, dict[str, bytes]]) -> None:
+    """attack s24a 3: the kept archives were a dict without a lock (RuntimeError: dictionary changed size during
+    iteration, from two threads ending reads at once)."""
+    import threading
+
+    path, contents = nested
+    errors: list[BaseException] = []
+    with bundles.reading():
+        members = _members(path)
+
+        def work(seed: int) -> None:
+            rnd = random.Random(seed)
+            try:
+                for _ in range(15):
+                    m = rnd.choice(members)
+                    limit = rnd.choice([None, 10, 1 << 20])
+                    want = contents[_name(m)]
+                    assert _read(m, limit) == (want if limit is None else want[:limit])
+            except BaseException as exc:  # noqa: BLE001 - collected, asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+        old = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            sys.setswitchinterval(old)
+    assert errors == []
+    assert bundles._CURSORS == {}
+
+
+def test_a_bundle_rewritten_in_place_with_its_size_and_times_put_back_is_read_anew(tmp_path: Path) -> None:
+    """attack s24a 4: `cp -p` / `rsync --inplace -t` keep the size and the mtime; the change time tells."""
+    def tar(fill: bytes) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tf:  # no compression: the same size whatever the bytes
+            for k in (1, 2, 3):
+                info = tarfile.TarInfo(f"log.imss.20240312.{k:04d}")
+                info.size = 40000
+                tf.addfile(info, io.BytesIO(fill * 40000))
+        return buf.getvalue()
+
+    path = tmp_path / "rotated.tar"
+    path.write_bytes(tar(b"A"))
+    st = path.stat()
+    with bundles.reading():
+        members = _members(path)
+        assert _read(members[0], None) == b"A" * 40000
+        with path.open("r+b") as fh:  # in place: the same inode
+            fh.write(tar(b"B"))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+        assert _read(members[1], None) == b"B" * 40000
+        assert _read(members[2], None) == b"B" * 40000

@@ -7,6 +7,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+from ..bundles import one_run
 from ..blocks import give_back_free_memory
 from ..errors import InputError
 from ..frames import frame
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+@one_run
 def correlate(
     paths: PathsLike,
     trusted: TrustedList | None = None,
@@ -155,6 +157,7 @@ def by_appliance(files: list[LogFile]) -> dict[str | None, list[LogFile]]:
     return groups
 
 
+@one_run
 def sessions(paths: PathsLike, rejects: list[Reject] | None = None) -> list[ScanSession]:
     """All scan sessions of the log.imss files under ``paths``; marker lines that do not parse go to ``rejects``."""
     out: list[ScanSession] = []
@@ -163,6 +166,7 @@ def sessions(paths: PathsLike, rejects: list[Reject] | None = None) -> list[Scan
     return out
 
 
+@one_run
 def sessions_frame(paths: PathsLike, rejects: list[Reject] | None = None) -> pd.DataFrame:
     """Scan sessions as a DataFrame: one row per scanned message."""
     from ..scan_sessions import SESSION_COLUMNS
