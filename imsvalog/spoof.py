@@ -431,6 +431,9 @@ class SpoofResult:
     #: why IMSVA's own lines put ``observed`` in doubt (a 'Not triggered' verdict that the spoof policy event linked
     #: to the scan contradicts), in words; None when they do not. The explanation then draws nothing from it
     observed_doubt: str | None = None
+    #: why the headers may be incomplete: the scan's lines end before IMSVA logged its count (a file not given or not
+    #: read to its end, the end of the log), so a header after the last one logged may be missing; None when not so
+    headers_cut: str | None = None
 
     @property
     def count(self) -> int:
@@ -626,6 +629,7 @@ def evaluate(
     observed: bool | None = None,
     headers_logged: bool = True,
     observed_doubt: str | None = None,
+    headers_cut: str | None = None,
 ) -> SpoofResult:
     """Re-run the filter on Received headers (top, newest, first).  Never raises on header text.
 
@@ -633,9 +637,12 @@ def evaluate(
     then says where the documented behaviour disagrees with it, unless IMSVA's own lines put it in doubt
     (``observed_doubt``: why, in words; then it says so and draws nothing from it). ``headers_logged=False``: the message's
     headers are not known (IMSVA read some, its log shows none), so what the model counts is unknown and
-    only the domain criterion can decide the verdict.
+    only the domain criterion can decide the verdict.  ``headers_cut``: the scan's lines end before IMSVA logged how many
+    addresses it counted (why, in words): a header after the last one given may be missing, so the same holds.
     """
     prof = get_profile(profile)
+    if headers_cut is not None:
+        headers_logged = False
     headers: list[HeaderResult] = []
     counted: list[str] = []
     seen: dict[tuple[int, int], int] = {}  # (version, address as an integer): the header that counted it first
@@ -708,7 +715,10 @@ def evaluate(
     reasons: list[str] = []
     if domain_match is False:
         reasons.append("sender and recipient domains differ")
-    if not headers_logged:
+    if headers_cut is not None:
+        reasons.append(f"the scan's lines end before IMSVA logged its count ({headers_cut}): a Received header after the "
+                       "last one logged may be missing, so the counted addresses are unknown")
+    elif not headers_logged:
         reasons.append("the Received headers are not in the log, so the counted addresses are unknown" if not received
                        else "a Received header line is missing from the log, so the counted addresses are unknown")
     elif not counted:
@@ -732,7 +742,7 @@ def evaluate(
         reasons.append("every counted address is in the trusted list")
     return SpoofResult(
         tuple(headers), counted, skipped, tuple(domains), prof.name, trusted is not None, untrusted, verdict, reasons,
-        warnings, observed, prof.order, headers_logged, observed_doubt,
+        warnings, observed, prof.order, headers_logged, observed_doubt, headers_cut,
     )
 
 
@@ -754,7 +764,10 @@ def explain(r: SpoofResult) -> str:
     """Plain sentences, header by header, that an engineer can paste into a ticket."""
     order = r.order.replace("-", " ")
     lines = [f"Received headers, {order}, as IMSVA reads them ({r.profile} profile):"]
-    if not r.headers_logged and r.headers:
+    if r.headers_cut is not None:
+        lines.append(f"  (maybe incomplete: the scan's lines end before IMSVA logged how many addresses it counted "
+                     f"({r.headers_cut}), so a header after these may be missing and the model cannot count them)")
+    elif not r.headers_logged and r.headers:
         lines.append("  (incomplete: IMSVA counted an address that none of the headers below holds, so a header line "
                      "is missing from the log and the model cannot count them)")
     elif not r.headers_logged:
@@ -917,6 +930,10 @@ class MessageInput:
     recipients: tuple[str, ...] = ()
     header_from: str | None = None
     name: str = ""
+    #: False when IMSVA read headers its log does not show; ``headers_cut``: why the headers may be incomplete (the
+    #: scan's lines end before IMSVA logged its count): as :func:`evaluate` takes them, so a what-if keeps the unknown
+    headers_logged: bool = True
+    headers_cut: str | None = None
 
     def override(self, sender: str | None = None, recipients: Sequence[str] = ()) -> MessageInput:
         """The same message with the envelope sender and/or recipients given by the user."""
@@ -929,7 +946,8 @@ class MessageInput:
     def evaluate(
         self, trusted: TrustedList | None = None, profile: str | Profile = DOCUMENTED, observed: bool | None = None
     ) -> SpoofResult:
-        return evaluate(self.received, self.sender, self.recipients, trusted, profile, self.header_from, observed)
+        return evaluate(self.received, self.sender, self.recipients, trusted, profile, self.header_from, observed,
+                        headers_logged=self.headers_logged, headers_cut=self.headers_cut)
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,16 @@ def recompute(row: Row, trusted: TrustedList | None, profile: str | Profile) -> 
     # disagree, so the verdict is in doubt and nothing is drawn from it (neither the model's verdict against it, nor
     # the appliance's list: as infer_trusted leaves it out)
     doubted = t.triggered is False and by_id
+    # a scan whose lines end before IMSVA logged its count (no 'Get N IP address' line, no Scan finished line): the
+    # headers after the last one logged may be in what was not read (attack s24b F3: a gzip cut after the first of
+    # two headers made the model count one and say the appliance's list 'must have differed')
+    s = row.session
+    cut = None
+    if t.logged_ips is None and s is not None and s.end == "end_of_input":
+        cut = s.next_file or "the log.imss files given end there"
     r = evaluate(list(t.header_texts), sender, recipients, trusted, profile, observed=observed,
-                 headers_logged=not unlogged and not missing, observed_doubt=DOUBTED_VERDICT if doubted else None)
+                 headers_logged=not unlogged and not missing, observed_doubt=DOUBTED_VERDICT if doubted else None,
+                 headers_cut=cut)
     row.recomputed = r
     findings: list[Finding] = []
     if doubted:  # the model cannot reproduce both: a disagreement, though not the model's
@@ -447,7 +455,8 @@ class ScanList:
 
 
 def scan_list(row: Row) -> ScanList | None:
-    """The list that decides the row's verdict, and where it comes from (None for an event without trace)."""
+    """The list that decides the row's verdict, and where it comes from (None for an event without trace, and where
+    IMSVA logged none and the headers the model reads may not all be in the log)."""
     t, r = row.trace, row.recomputed
     if t is None or r is None:
         return None
@@ -455,6 +464,8 @@ def scan_list(row: Row) -> ScanList | None:
     domain_ok = True if fired else r.domain_match
     if t.logged_ips is not None:
         return ScanList(tuple(normalize_ip(a) for a in t.logged_ips), "logged", fired, domain_ok)
+    if not r.headers_logged:
+        return None  # the headers the model read are not all there: its list is not IMSVA's (unknown, not empty)
     return ScanList(tuple(r.counted), "recomputed", fired, domain_ok)
 
 

@@ -317,6 +317,8 @@ class Correlation:
                     e.sender if e else None,
                     tuple(e.recipients) if e else (),
                     name=name,
+                    headers_logged=r.recomputed.headers_logged if r.recomputed is not None else True,
+                    headers_cut=r.recomputed.headers_cut if r.recomputed is not None else None,
                 )
             )
         return out
