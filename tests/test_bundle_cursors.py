@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import imsvalog
 from imsvalog import bundles
 from imsvalog.correlation import correlate
 from imsvalog.sources import discover
@@ -262,3 +263,33 @@ def test_a_bundle_rewritten_in_place_with_its_size_and_times_put_back_is_read_an
         assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
         assert _read(members[1], None) == b"B" * 40000
         assert _read(members[2], None) == b"B" * 40000
+
+
+def test_a_zip_member_with_a_bad_crc_gives_correlate_its_lines_as_parse_reads_them(tmp_path: Path) -> None:
+    """attack s24b F2: a stored zip member is checked at its end; correlate's reader asked for 8 MiB at once and lost
+    every byte it had gathered when that read failed (0 lines, where parse read 42,240)."""
+    import zipfile
+
+    from imsvalog.readers import iter_records
+    from imsvalog.records import Reject
+
+    text = b"".join(
+        b"2024/03/12 09:15:%02d GMT+01:00 [1:%d] [DEBUG]TmIsScan::scanMessage: step %d\n" % (i % 60, i % 7, i)
+        for i in range(60000))
+    zpath = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("IMSVA/LogFile/log.imss.20240312.0001", text)
+    raw = bytearray(zpath.read_bytes())
+    at = raw.find(text[:40]) + len(text) // 2
+    raw[at] ^= 0x01  # one byte of the data: the member's CRC no longer matches
+    zpath.write_bytes(bytes(raw))
+    items = list(iter_records([zpath]))
+    records = [i for i in items if not isinstance(i, Reject)]
+    # libarchive finds the bad CRC with the member's last block and gives the error instead of it: the lines before
+    # that block are read, the rest is one reject that says so
+    assert 50000 < len(records) < 60000
+    c = imsvalog.correlate(zpath)
+    assert c.summary.lines == len(records)
+    assert [r.source.line for r in c.rejects] == [r.source.line for r in items if isinstance(r, Reject)] == [
+        len(records) + 1]
+    assert "ZIP bad CRC" in c.rejects[0].reason
