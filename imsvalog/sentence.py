@@ -60,7 +60,11 @@ def _counted_part(d: dict[str, Any]) -> tuple[str, list[str]]:
     total = n + len(skipped)
     whose = "IMSVA counted" if logged else "The model counts"
     rec_ips = rec.get("ips")
-    if logged and rec and rec_ips is None:
+    if not logged and rec and rec_ips is None:
+        # no logged list, and the model's is unknown: the scan's lines end before IMSVA logged its count
+        text = ("IMSVA's count is not in the log and the model cannot count: the scan's lines end before IMSVA logged "
+                "it, so a Received header after the last one logged may be missing")
+    elif logged and rec and rec_ips is None:
         # the model's list is unknown (IMSVA's headers, or one of them, are not in the log): neither "the only
         # address" nor "disagree"
         lost = any("a header line is missing from the log" in note for note in d.get("notes") or [])
