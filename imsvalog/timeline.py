@@ -956,6 +956,7 @@ def _trace(
     imss = [_ImssFile(f) for f in by_kind.get("imss", [])]
     finds = _QueueFinds()
     sessions = _scan_sessions(imss, keys, progress, finds) if imss else []
+    result.rejects += finds.rejects.values()
     if kind == "message-id-or-address":
         if small.events or small.tx or small.mail or sessions:
             result.id_kind = "message-id"
@@ -1066,6 +1067,9 @@ class _QueueFinds:
     longer: set[str] = field(default_factory=set)  # queue IDs that start with one asked for (not matched)
     foreign: dict[str, str] = field(default_factory=dict)  # queue ID -> host, named by an older Received header
     own: set[str] = field(default_factory=set)  # queue IDs found elsewhere than an older Received header
+    #: lines of log.imss that hold a key but that the grammar cannot read (a bad head): said as rejects, as parse says
+    #: them (attack s24b F5: a 'Scan finished for ID' line with a bad time was dropped without a word)
+    rejects: dict[tuple[str, int], Reject] = field(default_factory=dict)
 
 
 def _header_host(raw: bytes) -> str:
@@ -1114,6 +1118,12 @@ def _scan_sessions(imss: list[_ImssFile], keys: _Keys, progress: Callable[[int, 
             hits = _find(imss, needles, progress, finds.longer)
         except ReadError:
             hits = []
+        for h in hits:
+            name = str(imss[h.fi].file.path)
+            if (name, h.lineno) not in finds.rejects:
+                item = parse_line("imss", Source(name, h.lineno, decode(_line_at(imss[h.fi].data, h.start)[0])))
+                if isinstance(item, Reject):
+                    finds.rejects[(name, h.lineno)] = item
         hits = [h for h in hits if h.kind != "qid-in-mid" or _names_queue_in_header(imss, h)]
         hits = [h for h in hits if h.kind != "iid" or (_finished_id(_line_at(imss[h.fi].data, h.start)[0]) or "").upper() == h.key]
         # a Message-ID or queue ID found only in a Subject or another header logged at debug level names no scan
@@ -1607,6 +1617,7 @@ def _address_trace(address: str, by_kind: dict[str, list[LogFile]], small: _Smal
     imss = [_ImssFile(f) for f in by_kind.get("imss", [])]
     finds = _QueueFinds()
     sessions = _scan_sessions(imss, keys, progress, finds) if imss else []
+    result.rejects += finds.rejects.values()
     for s in sessions:
         _keys_from_session(s, imss, keys)
     small.all_queue_lines(keys)

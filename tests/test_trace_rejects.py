@@ -56,3 +56,19 @@ def test_trace_json_of_a_whole_log_has_no_rejects() -> None:
     assert json.loads(runner.invoke(app, ["trace", IID, str(BUSY), "--format", "json"]).stdout)["rejects"] == []
     rows = [json.loads(x) for x in runner.invoke(app, ["trace", IID, str(BUSY), "--format", "jsonl"]).stdout.splitlines()]
     assert len(rows) == 23 and all(x["stage"] for x in rows)
+
+
+def test_a_log_imss_line_that_names_the_id_but_does_not_parse_is_a_reject(tmp_path: Path) -> None:
+    """attack s24b F5: a log.imss line holding the ID with a bad head (a time of 09:2X:00) was dropped without a word;
+    parse --rejects lists it, so trace does too."""
+    case = tmp_path / "bd"
+    shutil.copytree(BUSY, case)
+    log = case / "log.imss.20240312.0001"
+    text = log.read_text()
+    log.write_text(text + f"2024/03/12 09:2X:00 GMT+01:00 [4242:139872] Scan finished for {JUDY}, scanned 1 times\n")
+    line = text.count("\n") + 1
+    r = CliRunner().invoke(app, ["trace", JUDY, str(case), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    rejects = json.loads(r.stdout)["rejects"]
+    assert [(x["file"], x["line"], x["log_kind"]) for x in rejects] == [(str(log), line, "imss")]
+    assert "expected time HH:MM:SS" in rejects[0]["reason"] and "1 matching line could not be parsed" in r.stderr
