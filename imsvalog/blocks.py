@@ -17,6 +17,7 @@ first line and its byte offset, so that a caller can search a block with
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -162,20 +163,30 @@ def gzip_pieces(  # type: ignore[no-untyped-def]
             before = d.copy()
             try:
                 out = d.decompress(comp, piece)
-            except zlib.error:  # bad data (a CRC, a corrupt block): what comes out before it is given, then the error
+            except zlib.error as exc:  # bad data (a CRC, a corrupt block): what comes out before it, then the error
                 yield from _before_the_error(before, comp)
+                if _CHECK_FAILED.search(str(exc)):
+                    raise zlib.error(f"{exc} ({CORRUPT_WORDS})") from None
                 raise
             if out:
                 yield out
             comp = d.unconsumed_tail
             if d.eof:
                 rest = d.unused_data
-                if rest.strip(b"\0"):  # another member follows (trailing zeros are padding)
+                if rest.strip(b"\0"):  # another member follows (zeros before it, or at the end, are padding)
                     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    comp = rest
+                    comp = rest.lstrip(b"\0")
                 else:
                     comp = b""
         comp = b""
+
+
+#: zlib's words for a member whose data does not match its trailer (CRC-32 or length): found only at its end
+_CHECK_FAILED = re.compile(r"incorrect (?:data|length) check")
+#: what such a failure means for the lines read, said after zlib's words (attack s24c F1: a flipped byte inflated to
+#: garbled lines that looked like log lines, and correlate made an 'IMSVA fired' row of them)
+CORRUPT_WORDS = ("the file's data check failed: it is corrupt somewhere before this point, so the lines read from it "
+                 "may be garbled from an unknown line on")
 
 
 def _before_the_error(d: Any, comp: bytes) -> Iterator[bytes]:

@@ -225,3 +225,26 @@ def test_a_damaged_gzip_gives_correlate_every_line_parse_reads_before_the_damage
     assert c.summary.lines == len(got)
     assert [r.source.line for r in c.rejects] == [r.source.line for r in items if isinstance(r, Reject)]
     assert c.rejects[-1].source.line == len(got) + 1 and "cannot be read after line" in c.rejects[-1].reason
+
+
+def test_a_gzip_whose_data_check_fails_is_said_corrupt_and_zeros_between_members_are_padding(tmp_path: Path) -> None:
+    """attack s24c: F1 a flipped byte inflated to garbled lines, then zlib's 'incorrect data check' at the end: the
+    reject now says the lines read may be garbled, and correlate says which file (its rows may rest on them); F3
+    zeros between two gzip members were read as a bad header (30,000 of 60,000 lines)."""
+    text = _lines(3000)
+    gz = bytearray(gzip.compress(text))
+    gz[-8] ^= 0xFF  # the trailer's CRC
+    p = tmp_path / "log.imss.20240312.0001.gz"
+    p.write_bytes(bytes(gz))
+    (rest,) = [i for i in iter_records([p]) if isinstance(i, Reject)]
+    assert "incorrect data check (the file's data check failed: it is corrupt somewhere before this point" in rest.reason
+    c = imsvalog.correlate(tmp_path)
+    assert [n for n in c.summary.rotation if "data check failed" in n] == [
+        f"{p}: its data check failed (it is corrupt somewhere), so the lines read from it may be garbled from an unknown "
+        "line on; rows that cite its lines may rest on garbled ones"]
+    half = len(text) // 2
+    cut = text.rfind(b"\n", 0, half) + 1
+    p.write_bytes(gzip.compress(text[:cut]) + b"\0" * 1000 + gzip.compress(text[cut:]))
+    items = list(iter_records([p]))
+    assert len(items) == 3000 and not any(isinstance(i, Reject) for i in items)
+    assert imsvalog.correlate(tmp_path).summary.lines == 3000

@@ -8,7 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ..bundles import one_run
-from ..blocks import give_back_free_memory
+from ..blocks import CORRUPT_WORDS, give_back_free_memory
 from ..errors import InputError
 from ..frames import frame
 from ..gc_pause import gc_paused
@@ -122,7 +122,11 @@ def _correlate(
         rejects=len(rejects),
     )
     summary.missing = missing_kinds(summary, rows)
-    summary.rotation = rotation.notes(found.files)
+    summary.rotation = rotation.notes(found.files) + [
+        f"{name}: its data check failed (it is corrupt somewhere), so the lines read from it may be garbled from an "
+        "unknown line on; rows that cite its lines may rest on garbled ones"
+        for name in dict.fromkeys(r.source.file for r in rejects if CORRUPT_WORDS in r.reason)
+    ]
     give_back_free_memory()  # what linking and the re-run freed, before the rows are written
     return Correlation(rows, summary, rejects, sessions, skipped, trusted, get_profile(profile).name, calibration)
 
