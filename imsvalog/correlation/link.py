@@ -740,16 +740,27 @@ def _not_offered(
     return None
 
 
+def _beyond_the_files(
+    unpaired: Sequence[SpoofTrace], spoof_events: Sequence[PolicyEvent], span: tuple[datetime, datetime] | None,
+    coverage: tuple[datetime, datetime] | None,
+) -> tuple[SpoofTrace | None, PolicyEvent | None]:
+    """The first trace without policy event where IMSVA fired after the last policy event read (``coverage``: so a
+    later polevt.imss file was written), and the last spoof policy event logged before the first log.imss line read
+    (``span``: so an earlier log.imss file was written): either file is not given.  None where there is none."""
+    late = min((t for t in unpaired if t.triggered is True and coverage is not None and t.time > coverage[1]
+                and not _near_span(t.time, coverage)), key=lambda t: t.time, default=None)
+    early = max((x for x in spoof_events if span is not None and x.time < span[0] and not _near_span(x.time, span)),
+                key=lambda x: x.time, default=None)
+    return late, early
+
+
 def _doubt_time_only(rows: Sequence[Row], spoof_events: Sequence[PolicyEvent], span: tuple[datetime, datetime] | None,
                      coverage: tuple[datetime, datetime] | None, holes: Holes | None, opening: str | None) -> None:
     """A link by time alone where :func:`_not_offered` would withhold the --time-window hint (the trace's own policy
     event, or the event's own scan, may be in a file not given): the link stands, as the window asked, and its
     detail says the doubt."""
-    late = min((r.trace for r in rows if r.status == "trace-without-event" and r.trace is not None
-                and r.trace.triggered is True and coverage is not None and r.trace.time > coverage[1]
-                and not _near_span(r.trace.time, coverage)), key=lambda t: t.time, default=None)
-    early = max((x for x in spoof_events if span is not None and x.time < span[0] and not _near_span(x.time, span)),
-                key=lambda x: x.time, default=None)
+    late, early = _beyond_the_files(
+        [r.trace for r in rows if r.status == "trace-without-event" and r.trace is not None], spoof_events, span, coverage)
     for row in rows:
         if row.status == "linked" and row.link is not None and row.link.basis == ["time"] and row.trace is not None \
                 and row.event is not None:
@@ -875,13 +886,7 @@ def _near_unpaired(
                            "message's scan")
         return near_words(ei, found, window, none_within(e), _action_compatible, at_window, no_window(e, ei))
 
-    # IMSVA fired after the last policy event read (a trace without policy event past its end), or policy events
-    # were logged before the first log.imss line read: a later polevt.imss file, or an earlier log.imss file, was
-    # written and is not given
-    late = min((t for _, t in unpaired if t.triggered is True and coverage is not None
-                and t.time > coverage[1] and not _near_span(t.time, coverage)), key=lambda t: t.time, default=None)
-    early = max((x for x in spoof_events if span is not None and x.time < span[0] and not _near_span(x.time, span)),
-                key=lambda x: x.time, default=None)
+    late, early = _beyond_the_files([t for _, t in unpaired], spoof_events, span, coverage)
 
     def no_window(e: PolicyEvent, ei: int) -> str | None:
         return _not_offered(e, [unpaired[si][1] for si in found.nearest[ei].scans], holes, coverage, span, late, early,

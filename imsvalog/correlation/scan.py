@@ -1880,19 +1880,21 @@ def start_unread(files: Sequence[LogFile], refs: Sequence[ScanRef]) -> dict[Scan
             by_file[index[r.file]].append(r)
     gaps = breaks(files) if by_file else {}
     out: dict[ScanRef, str] = {}
-    lost_in: dict[int, ReadError | None] = {}  # each file before read through once at most
     for fi, asked in sorted(by_file.items()):
         first = _first_bounds(files[fi], {(r.thread, r.line) for r in asked})
-        for r in asked:
-            if first.get(r.thread, r.line) < r.line:
-                continue  # its scan began in its file, after that line
-            if fi == 0:
-                out[r] = f"it is in {files[0].name}, the first log.imss file given"
-            elif fi - 1 in gaps:
-                out[r] = gaps[fi - 1].previous_words()
-            elif (lost := lost_in[fi - 1] if fi - 1 in lost_in else lost_in.setdefault(fi - 1, _read_error(files[fi - 1]))):
-                out[r] = (f"the file before it, {files[fi - 1].name}, could not be read to its end (after line "
-                          f"{lost.lines}: {lost.reason})")
+        cut = [r for r in asked if first.get(r.thread, r.line) >= r.line]  # no scan of its thread began before it
+        if not cut:
+            continue
+        if fi == 0:
+            why: str | None = f"it is in {files[0].name}, the first log.imss file given"
+        elif fi - 1 in gaps:
+            why = gaps[fi - 1].previous_words()
+        else:  # the file before continues into it: read through once, to know whether it was read to its end
+            lost = _read_error(files[fi - 1])
+            why = None if lost is None else (f"the file before it, {files[fi - 1].name}, could not be read to its end "
+                                             f"(after line {lost.lines}: {lost.reason})")
+        if why is not None:
+            out.update(dict.fromkeys(cut, why))
     return out
 
 
