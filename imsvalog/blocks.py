@@ -150,6 +150,7 @@ def gzip_pieces(  # type: ignore[no-untyped-def]
     :class:`_Truncated`.
     """
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    inflated = False  # has the member being read given bytes? (a bad header of a next member garbles nothing)
     comp = first
     piece = _GZ_OUT if piece is None else piece
     read = fh.read if read is None else read
@@ -164,17 +165,21 @@ def gzip_pieces(  # type: ignore[no-untyped-def]
             try:
                 out = d.decompress(comp, piece)
             except zlib.error as exc:  # bad data (a CRC, a corrupt block): what comes out before it, then the error
-                yield from _before_the_error(before, comp)
-                if _CHECK_FAILED.search(str(exc)):
+                for salvaged in _before_the_error(before, comp):
+                    inflated = True
+                    yield salvaged
+                if inflated or _CHECK_FAILED.search(str(exc)):
                     raise zlib.error(f"{exc} ({CORRUPT_WORDS})") from None
                 raise
             if out:
+                inflated = True
                 yield out
             comp = d.unconsumed_tail
             if d.eof:
                 rest = d.unused_data
                 if rest.strip(b"\0"):  # another member follows (zeros before it, or at the end, are padding)
                     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    inflated = False
                     comp = rest.lstrip(b"\0")
                 else:
                     comp = b""
@@ -183,10 +188,10 @@ def gzip_pieces(  # type: ignore[no-untyped-def]
 
 #: zlib's words for a member whose data does not match its trailer (CRC-32 or length): found only at its end
 _CHECK_FAILED = re.compile(r"incorrect (?:data|length) check")
-#: what such a failure means for the lines read, said after zlib's words (attack s24c F1: a flipped byte inflated to
-#: garbled lines that looked like log lines, and correlate made an 'IMSVA fired' row of them)
-CORRUPT_WORDS = ("the file's data check failed: it is corrupt somewhere before this point, so the lines read from it "
-                 "may be garbled from an unknown line on")
+#: what bad data found after some of a member was inflated means for the lines read, said after zlib's words: zlib
+#: may inflate garbage for a while before it finds a bad block or the data check (attack s24c F1: a flipped byte
+#: inflated to garbled lines that made an 'IMSVA fired' row; s24d F3: 90 garbled lines before 'invalid distance')
+CORRUPT_WORDS = "the file is corrupt: the lines read from it may be garbled from an unknown line on"
 
 
 def _before_the_error(d: Any, comp: bytes) -> Iterator[bytes]:

@@ -856,7 +856,7 @@ def explain(r: SpoofResult) -> str:
     elif r.verdict == "does-not-fire":
         lines.append("The model's verdict: does not fire (" + "; ".join(r.reasons) + ").")
     else:
-        tail = _unknown_tail(r) if r.counted and not r.trusted_given else ""
+        tail = _unknown_tail(r) if r.counted and not r.trusted_given and r.headers_logged else ""  # count known
         lines.append("The model's verdict: unknown (" + "; ".join(r.reasons) + ")." + tail)
     contradiction = observed_contradiction(r)
     if contradiction:

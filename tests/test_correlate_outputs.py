@@ -79,7 +79,7 @@ def test_an_event_without_trace_cites_the_first_line_that_names_its_scan(tmp_pat
     assert row.notes == [
         f"its scan is in log.imss (thread 1:1, {tmp_path / 'log.imss.20240312.0001'}:1 names it), but the scan began "
         "before the lines read (it is in log.imss.20240312.0001, the first log.imss file given): its AntiSpoofFilter "
-        "header lines, logged before that line, may be there; whether log.imss was at debug level then is not known"
+        "header lines, logged before that line, may be in what was not read; whether log.imss was at debug level then is not known"
     ]
 
 

@@ -43,3 +43,12 @@ def test_a_trace_cut_before_imsvas_count_has_an_unknown_count_and_draws_nothing_
            "log.imss.20240312.0002.gz could not be read" in row.explanation
     assert row.fired_on is None
     assert not [ch for ch in c.what_if(imsvalog.TrustedList.parse(["198.51.100.25"])) if LEE[:8] in ch.name]
+
+
+def test_without_a_trusted_list_a_cut_trace_says_nothing_of_what_the_list_must_hold(tmp_path: Path) -> None:
+    """attack s24d F4: the verdict was unknown for want of the headers, yet the sentence went on 'IMSVA fired: if it
+    counted as the model does, 198.51.100.25 is missing from its Trusted Internal IP List'."""
+    c = imsvalog.correlate(_cut_after_first_header(tmp_path))
+    (row,) = [r for r in c.rows if r.event is not None and r.event.internal_id == LEE]
+    assert "The model's verdict: unknown (the scan's lines end before IMSVA logged its count" in row.explanation
+    assert "if it counted as the model does" not in row.explanation

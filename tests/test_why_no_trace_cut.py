@@ -9,7 +9,7 @@ from pathlib import Path
 
 import imsvalog
 
-from .test_read_error_cut import OTHER, _cut_case
+from .test_read_error_cut import BUSY, JUDY, OTHER, _cut_case
 
 NOT_DEBUG = "log.imss was not at debug level when it was scanned"
 
@@ -24,7 +24,7 @@ def test_a_scan_named_after_a_file_read_only_in_part_may_have_its_header_lines_t
     why = _why(_cut_case(tmp_path), OTHER)
     assert "log.imss.20240312.0003:2 names it), but the scan began before the lines read (the file before it, " \
            "log.imss.20240312.0002.gz, could not be read to its end (after line 14: " in why
-    assert "its AntiSpoofFilter header lines, logged before that line, may be there" in why
+    assert "its AntiSpoofFilter header lines, logged before that line, may be in what was not read" in why
     assert NOT_DEBUG not in why
 
 
@@ -65,3 +65,14 @@ def test_a_scan_finished_line_of_its_thread_before_it_also_shows_its_scan_began_
                       b" scanned 1 times\n" + third.read_bytes())
     why = _why(case, OTHER)
     assert NOT_DEBUG in why and "began before" not in why
+
+
+def test_a_scan_named_after_an_empty_file_given_may_have_its_header_lines_there(tmp_path: Path) -> None:
+    """attack s24d F1: the empty file is no break between two files (nothing comes before it), so the file after it
+    was taken as continuing a file read whole."""
+    case = tmp_path / "q"
+    shutil.copytree(BUSY, case)
+    (case / "log.imss.20240312.0001").write_bytes(b"")  # judy's scan began there; .0002.gz names it on line 2
+    why = _why(case, JUDY)
+    assert "(the file before it, log.imss.20240312.0001, is empty: what that rotation held is not here)" in why
+    assert NOT_DEBUG not in why

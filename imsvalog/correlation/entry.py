@@ -123,8 +123,7 @@ def _correlate(
     )
     summary.missing = missing_kinds(summary, rows)
     summary.rotation = rotation.notes(found.files) + [
-        f"{name}: its data check failed (it is corrupt somewhere), so the lines read from it may be garbled from an "
-        "unknown line on; rows that cite its lines may rest on garbled ones"
+        f"{name}: {CORRUPT_WORDS}; rows that cite its lines may rest on garbled ones"
         for name in dict.fromkeys(r.source.file for r in rejects if CORRUPT_WORDS in r.reason)
     ]
     give_back_free_memory()  # what linking and the re-run freed, before the rows are written

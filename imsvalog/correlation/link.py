@@ -555,8 +555,8 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime,
     if ref is not None and began is not None:  # its header lines come before: they may be in what was not read
         return (
             f"its scan is in log.imss (thread {ref.thread}, {ref.file}:{ref.line} names it), but the scan began before "
-            f"the lines read ({began}): its AntiSpoofFilter header lines, logged before that line, may be there; "
-            "whether log.imss was at debug level then is not known"
+            f"the lines read ({began}): its AntiSpoofFilter header lines, logged before that line, may be in what was "
+            "not read; whether log.imss was at debug level then is not known"
         )
     if ref is not None:
         return (

@@ -1871,7 +1871,7 @@ def start_unread(files: Sequence[LogFile], refs: Sequence[ScanRef]) -> dict[Scan
     be read to its end).  Such a scan's AntiSpoofFilter header lines come before that line: they may be in what was not
     read, so its lack of them says nothing of the log level.  One read of each file from its start (until each thread
     asked for shows its first such line), and of the file before it to its end only where that decides."""
-    from ..rotation import breaks
+    from ..rotation import breaks, hollows
 
     index = {str(f.path): i for i, f in enumerate(files)}
     by_file: dict[int, list[ScanRef]] = defaultdict(list)
@@ -1879,6 +1879,7 @@ def start_unread(files: Sequence[LogFile], refs: Sequence[ScanRef]) -> dict[Scan
         if r.file in index:
             by_file[index[r.file]].append(r)
     gaps = breaks(files) if by_file else {}
+    empty = hollows(files) if by_file else {}
     out: dict[ScanRef, str] = {}
     for fi, asked in sorted(by_file.items()):
         first = _first_bounds(files[fi], {(r.thread, r.line) for r in asked})
@@ -1889,6 +1890,8 @@ def start_unread(files: Sequence[LogFile], refs: Sequence[ScanRef]) -> dict[Scan
             why: str | None = f"it is in {files[0].name}, the first log.imss file given"
         elif fi - 1 in gaps:
             why = gaps[fi - 1].previous_words()
+        elif files[fi - 1] in empty:  # given, but it holds nothing of its rotation (attack s24d F1)
+            why = f"the file before it, {files[fi - 1].name}, {empty[files[fi - 1]]}: what that rotation held is not here"
         else:  # the file before continues into it: read through once, to know whether it was read to its end
             lost = _read_error(files[fi - 1])
             why = None if lost is None else (f"the file before it, {files[fi - 1].name}, could not be read to its end "
