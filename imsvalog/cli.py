@@ -712,7 +712,7 @@ def correlate(
     time_window: float = typer.Option(1.0, "--time-window", min=0.0, max=86400.0, metavar="SECONDS", help="Seconds within which time alone may link a trace and an event."),
     what_if_trusted: list[str] = typer.Option([], "--what-if-trusted", metavar="ENTRY", help="What-if: a trusted list of these entries INSTEAD of --trusted/--trusted-file (replaces the list). Repeatable."),
     what_if_trusted_file: list[Path] = typer.Option([], "--what-if-trusted-file", metavar="FILE", help="What-if: this trusted list file instead of the given list (replaces it)."),
-    also_trust: list[str] = typer.Option([], "--also-trust", metavar="ENTRY", help="What-if: the given trusted list PLUS this entry (adds to it). Repeatable."),
+    also_trust: list[str] = typer.Option([], "--also-trust", metavar="ENTRY", help="What-if: the given trusted list PLUS this entry (adds to it). Without --trusted, IMSVA's own list (not known) plus this entry: a verdict changes only where the entries decide it. Repeatable."),
     what_if_profile: Profile | None = typer.Option(None, "--what-if-profile", help="What-if: another profile."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write here instead of stdout."),
@@ -772,7 +772,8 @@ def correlate(
                     base = load_trusted(what_if_trusted, what_if_trusted_file, "--what-if-trusted") if replaced else tl
                     added = load_trusted(also_trust, (), "--also-trust")
                     trusted_warnings(TrustedList.combine(base if replaced else None, added), also=tl is not None)
-                    other = TrustedList.combine(base, added)
+                    # no list given: the appliance's own (not known) plus the entries, not the entries alone
+                    other = TrustedList.combine(base, added) if base is not None or added is None else added.plus_unknown()
                 what_if = (other, what_if_profile.value if what_if_profile else None)
             with progress_bar() as progress:
                 result = run_correlate(given, trusted=tl, profile=profile.value, time_window=time_window, progress=progress)

@@ -734,6 +734,10 @@ def evaluate(
         reasons.append("sender or recipients unknown, so the domain criterion cannot be checked")
     elif domain_match is False or not counted:
         verdict = "does-not-fire"
+    elif untrusted and trusted.partial:  # the appliance's own list, not known, plus some entries
+        verdict = "unknown"
+        reasons.append("not covered by the entries added to the appliance's list, which is not known: "
+                       + ", ".join(untrusted))
     elif untrusted:
         verdict = "fires"
         reasons.append("not in the trusted list: " + ", ".join(untrusted))
@@ -976,7 +980,10 @@ def what_if(
         if a.counted != b.counted:
             why.append(f"counted {_addr_list(a.counted)} -> {_addr_list(b.counted)}")
         if a.untrusted != b.untrusted:
-            why.append(f"untrusted {_addr_list(a.untrusted)} -> {_addr_list(b.untrusted)}")
+            # a partial list (the appliance's own, not known, plus entries): an address no entry covers may be in it
+            said = "not covered by the known entries" if any(t is not None and t.partial for t in (before[0], after[0])) \
+                else "untrusted"
+            why.append(f"{said} {_addr_list(a.untrusted)} -> {_addr_list(b.untrusted)}")
         changes.append(VerdictChange(m.name, a.verdict, b.verdict, "; ".join(why) or "; ".join(b.reasons)))
     return changes
 

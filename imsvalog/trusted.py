@@ -82,6 +82,9 @@ class TrustedList:
     entries: tuple[TrustedEntry, ...] = field(default=())
     #: what was given but is not an entry (an empty ``--trusted ''``), in words; entries' own notes are in :attr:`warnings`
     ignored: tuple[str, ...] = field(default=())
+    #: True: the appliance's own list, which is not known, plus these entries (``--also-trust`` without ``--trusted``):
+    #: an address an entry covers is trusted, any other may or may not be (:meth:`plus_unknown`)
+    partial: bool = False
 
     @classmethod
     def parse(cls, texts: Iterable[str], origin: str = "--trusted") -> TrustedList:
@@ -117,13 +120,23 @@ class TrustedList:
         given = [t for t in lists if t is not None]
         if not given:
             return None
-        return cls(tuple(e for t in given for e in t.entries), tuple(w for t in given for w in t.ignored))
+        return cls(tuple(e for t in given for e in t.entries), tuple(w for t in given for w in t.ignored),
+                   any(t.partial for t in given))
+
+    def plus_unknown(self) -> TrustedList:
+        """These entries added to a list that is not known (the appliance's own): :attr:`partial`.
+
+        >>> t = TrustedList.parse(["198.51.100.25"]).plus_unknown()
+        >>> t.partial, t.match("198.51.100.25") is not None, t.warnings
+        (True, True, [])
+        """
+        return TrustedList(self.entries, self.ignored, True)
 
     @property
     def warnings(self) -> list[str]:
         """What to tell the user about the list: entries with host bits set, ignored empty entries, an empty list."""
         out = [e.note for e in self.entries if e.note] + list(self.ignored)
-        if not self.entries:
+        if not self.entries and not self.partial:
             out.append("the trusted list has no entry: every address the filter counts is taken as untrusted")
         return out
 

@@ -446,11 +446,24 @@ class ScanList:
         return [a for a in dict.fromkeys(self.addresses) if is_address(a) and trusted.match(a) is None]
 
     def verdict(self, trusted: TrustedList | None) -> str:
-        """The verdict this list gives with ``trusted`` (fires | does-not-fire | unknown)."""
+        """The verdict this list gives with ``trusted`` (fires | does-not-fire | unknown).
+
+        A :attr:`~imsvalog.trusted.TrustedList.partial` list is the appliance's own plus its entries, so it starts
+        from what IMSVA did (:attr:`fired`): an entry added can only make fewer addresses untrusted, so a scan that did
+        not fire still does not, and one that fired still fires when no entry covers any of its addresses; where the
+        entries cover some of them, it is unknown (which of the others IMSVA's list holds is not known).
+        """
         if trusted is None:
             return "unknown"
-        if not self.untrusted(trusted):
+        untrusted = self.untrusted(trusted)
+        if not untrusted:
             return "unknown" if not all(is_address(a) for a in self.addresses) else "does-not-fire"
+        if trusted.partial:
+            if self.fired is False or self.domain_ok is False:
+                return "does-not-fire"
+            if self.fired and len(untrusted) == sum(1 for a in dict.fromkeys(self.addresses) if is_address(a)):
+                return "fires"
+            return "unknown"
         return {True: "fires", False: "does-not-fire", None: "unknown"}[self.domain_ok]
 
 
@@ -510,25 +523,47 @@ def what_if_of(
     A 'Not triggered' verdict that the spoof policy event linked to the same scan contradicts (a ``trace-vs-event``
     finding) is in doubt, not "did not fire": such a scan starts from ``in-doubt`` (so it is always listed, with
     what the new list gives), and a recomputed change of it says the doubt.
+
+    An ``after`` list that is :attr:`~imsvalog.trusted.TrustedList.partial` (the appliance's own list, not given, plus
+    entries) with no ``before`` list starts every scan from what IMSVA did, on IMSVA's logged list or else the
+    model's (:meth:`ScanList.verdict`): a verdict changes only where the added entries decide it.
     """
     changes: list[VerdictChange] = []
     traced = [r for r in rows if r.trace is not None]
     same_profile = get_profile(before[1]).name == get_profile(after[1]).name
+    # the appliance's own list plus some entries (--also-trust without --trusted): before is that list, not known
+    partial = after[0] is not None and after[0].partial
+    if partial and before[0] is None:
+        before = (TrustedList(partial=True), before[1])
+    shown = {i.address for i in infer_trusted(rows) if i.status == "trusted"} if partial else set()
     for row, msg in zip(traced, messages, strict=True):
         sl = scan_list(row)
         doubt = row.recomputed is not None and row.recomputed.observed_doubt is not None
-        if same_profile and sl is not None and sl.basis == "logged":
+        if same_profile and sl is not None and (sl.basis == "logged" or partial):
+            counted = (f"{_addrs(sl.addresses)} counted" if sl.basis == "logged"
+                       else f"no list logged; the model counts {_addrs(sl.addresses)}")
             if doubt:
                 b, said = IN_DOUBT, f"IMSVA's verdict is in doubt ({DOUBT_WORDS}), with"
+                sl = replace(sl, fired=None)  # what IMSVA did is not known
             else:
                 b = {True: "fires", False: "does-not-fire", None: sl.verdict(before[0])}[sl.fired]
                 said = "IMSVA " + {True: "fired", False: "did not fire", None: "logged"}[sl.fired] + " with"
+            if sl.basis != "logged":
+                said = said.removesuffix(" with") + ";"
             a = sl.verdict(after[0])
             if a == b:
                 continue
             u_after = sl.untrusted(after[0]) if after[0] is not None else []
-            why = f"{said} {_addrs(sl.addresses)} counted; untrusted with the new list: {_addrs(u_after)}"
-            changes.append(VerdictChange(msg.name, b, a, why, "logged"))
+            if partial:
+                covered = [x for x in dict.fromkeys(sl.addresses) if x not in u_after and is_address(x)]
+                why = f"{said} {counted}; IMSVA's own list (not given) plus the added entries, which cover {_addrs(covered)}"
+                if u_after and a == "unknown":
+                    seen = [x for x in u_after if x in shown]
+                    why += (f"; whether IMSVA's list held {_addrs(u_after)} for this scan is not known"
+                            + (f" (its verdicts on other scans show {_addrs(seen)} in it)" if seen else ""))
+            else:
+                why = f"{said} {counted}; untrusted with the new list: {_addrs(u_after)}"
+            changes.append(VerdictChange(msg.name, b, a, why, sl.basis))
         else:
             changes.extend(replace(c, why=f"{c.why}; the model's verdicts: IMSVA's own is in doubt ({DOUBT_WORDS})")
                            if doubt else c for c in spoof_what_if([msg], before, after))
