@@ -1063,7 +1063,8 @@ def progress_bar() -> Iterator[Callable[[int, int, str], None] | None]:
     # the file name's tail in what is left of one line (a wrapped bar leaves a second line per refresh)
     room = max(1, console.width - fixed - cells(verb) - len(columns))
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(f"{verb}log.imss", total=None)
+        # shown from the first bytes read (before them, only '0/? bytes' could be said)
+        task = bar.add_task(f"{verb}log.imss", total=None, visible=False)
 
         from rich.markup import escape
 
@@ -1072,7 +1073,7 @@ def progress_bar() -> Iterator[Callable[[int, int, str], None] | None]:
             shown = clean_terminal(name) if name else "log.imss"
             if cells(shown) > room:  # terminal cells: a CJK member name takes two a character
                 shown = "…" + tail_cells(shown, room - 1)
-            bar.update(task, completed=done, total=total or None, description=f"{verb}{escape(shown)}")
+            bar.update(task, completed=done, total=total or None, description=f"{verb}{escape(shown)}", visible=True)
 
         yield update
 
@@ -1086,6 +1087,7 @@ def progress_columns(width: int) -> tuple[list[Any], int, str]:
     description, and the description's verb. One line at any width from 20 on: speed and time left from 72
     columns, the bar from 48, the byte counts from 34, a percentage below; 'reading ' from 48."""
     from rich.progress import BarColumn, DownloadColumn, ProgressColumn, TaskProgressColumn, TimeRemainingColumn
+    from rich import filesize
     from rich.progress import TransferSpeedColumn
     from rich.text import Text
 
@@ -1104,14 +1106,23 @@ def progress_columns(width: int) -> tuple[list[Any], int, str]:
             text.truncate(self.cells)
             return text
 
+    class Bytes(DownloadColumn):
+        """Bytes read of the total; without a total (a size not known: a gzip in a bundle, a gzip cut short), the
+        bytes read alone, not 'N/? kB'."""
+
+        def render(self, task: Any) -> Text:
+            if task.total is None:
+                return Text(filesize.decimal(int(task.completed)), style="progress.download")
+            return super().render(task)
+
     description = "[progress.description]{task.description}"
     if width >= 72:
-        return ([description, BarColumn(bar_width=10), DownloadColumn(), Settled(TransferSpeedColumn(), 10),
+        return ([description, BarColumn(bar_width=10), Bytes(), Settled(TransferSpeedColumn(), 10),
                  Settled(TimeRemainingColumn(), 7)], 10 + 14 + 10 + 7, "reading ")
     if width >= 48:
-        return [description, BarColumn(bar_width=10), DownloadColumn()], 10 + 14, "reading "
+        return [description, BarColumn(bar_width=10), Bytes()], 10 + 14, "reading "
     if width >= 34:
-        return [description, DownloadColumn()], 14, ""
+        return [description, Bytes()], 14, ""
     return [description, TaskProgressColumn()], 4, ""
 
 

@@ -1134,9 +1134,13 @@ def file_size(f: LogFile) -> int:
                 if fh.read(2) == _GZIP_MAGIC:
                     fh.seek(-4, os.SEEK_END)
                     isize = int.from_bytes(fh.read(4), "little")  # uncompressed size mod 2**32
-                    while isize < size:  # past 4 GiB the trailer wraps: the smallest size that fits
+                    # deflate stores at worst ~1.13 bytes a byte (fixed codes) plus headers: data this small
+                    # cannot fill the file; past 4 GiB the trailer wraps: the smallest size that fits
+                    while isize < (size - 1024) / 1.13:
                         isize += 1 << 32
-                    return isize
+                    # deflate packs at most 1032 bytes into one: more is no size (a file cut short ends in
+                    # data, not its trailer: 525 bytes read as 4.3 GB)
+                    return isize if isize <= 1032 * size + 1024 else 0
         return size
     except OSError:
         return 0
