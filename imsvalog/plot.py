@@ -35,13 +35,14 @@ if TYPE_CHECKING:
 NO_TRACE = "(no trace: log level)"
 ALL_TRUSTED = "(all listed addresses trusted)"
 OTHER = "other"
-WHAT_IF_ORDER = ("prevented", "still quarantined", "unknown (no trace)")
+WHAT_IF_ORDER = ("prevented", "still quarantined", "unknown", "in doubt", "unknown (no trace)")
 #: the columns of :func:`trigger_frame` and :func:`what_if_frame` (also when there are no rows)
 TRIGGER_COLUMNS = ["time", "untrusted_address", "internal_id", "sender"]
 WHAT_IF_COLUMNS = ["time", "internal_id", "sender", "logged_ips", "verdict_before", "verdict_after", "outcome"]
 #: every figure :func:`figures` may make, by file stem (``--plot DIR`` writes ``STEM.png``)
 FIGURE_NAMES = ("triggers-per-hour", "top-untrusted", "calibration", "verdicts", "policy-events", "what-if")
-WHAT_IF_COLOURS = {"prevented": "#2ca02c", "still quarantined": "#d62728", "unknown (no trace)": "#7f7f7f"}
+WHAT_IF_COLOURS = {"prevented": "#2ca02c", "still quarantined": "#d62728", "unknown": "#bcbd22", "in doubt": "#ff7f0e",
+                   "unknown (no trace)": "#7f7f7f"}
 
 
 #: the longest label a figure shows (longer text is elided in the middle, so legends and axes stay on the figure)
@@ -149,7 +150,9 @@ def _quarantined(r: Row) -> bool:
 def what_if_frame(c: Correlation, trusted: TrustedList | None | str = "same", profile: str | None = None) -> pd.DataFrame:
     """Every spoof quarantine IMSVA made, and what it would have done with ``trusted`` (and ``profile``),
     as :meth:`Correlation.what_if` judges it (on IMSVA's logged list where the trace has one):
-    ``outcome`` is one of :data:`WHAT_IF_ORDER`."""
+    ``outcome`` is one of :data:`WHAT_IF_ORDER`: ``unknown`` where the what-if's verdict is, ``in doubt`` where the
+    trace says 'Not triggered' and its own spoof policy event quarantined the mail (what IMSVA did is in doubt, so
+    whether the list would have prevented it is not known, whatever the what-if's verdict)."""
     from .frames import frame
 
     traced = [r for r in c.rows if r.trace is not None]
@@ -157,14 +160,18 @@ def what_if_frame(c: Correlation, trusted: TrustedList | None | str = "same", pr
     changes = {ch.name: ch for ch in c.what_if(trusted, profile)}
     rows = []
     for r in c.rows:
-        if not (_fired(r) and _quarantined(r)):
+        doubted = r.recomputed is not None and r.recomputed.observed_doubt is not None
+        if not ((_fired(r) or doubted) and _quarantined(r)):
             continue
         change = changes.get(name_of.get(id(r), ""))
         if r.trace is None or r.trace.logged_ips is None:
             outcome, before, after = "unknown (no trace)", None, None
         elif change is not None:
             before, after = change.before, change.after
-            outcome = "prevented" if after == "does-not-fire" else "still quarantined"
+            outcome = ("in doubt" if doubted else "prevented" if after == "does-not-fire"
+                       else "still quarantined" if after == "fires" else "unknown")
+        elif doubted:  # the model's verdicts the same both ways (another profile): what IMSVA did is still in doubt
+            outcome, before, after = "in doubt", None, None
         else:
             outcome, before, after = "still quarantined", "fires", "fires"
         rows.append({"time": r.time, "internal_id": r.internal_id, "sender": r.event.sender if r.event else None,
@@ -412,7 +419,9 @@ def what_if(c: Correlation, trusted: TrustedList | None | str = "same", profile:
     fig = _figure()
     ax = fig.add_subplot()
     prevented = int((df["outcome"] == "prevented").sum()) if not df.empty else 0
-    ax.set_title(f"What if: the proposed trusted list prevents {prevented} of {count(len(df), 'spoof quarantine')}")
+    doubted = int((df["outcome"] == "in doubt").sum()) if not df.empty else 0
+    ax.set_title(f"What if: the proposed trusted list prevents {prevented} of {count(len(df), 'spoof quarantine')}"
+                 + (f" ({doubted} in doubt)" if doubted else ""))
     if df.empty:
         ax.text(0.5, 0.5, "no spoof quarantines", ha="center", transform=ax.transAxes)
         return fig

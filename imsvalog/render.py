@@ -613,15 +613,33 @@ def missing_lines(result: Any) -> list[str]:
     if out:
         out.insert(0, "The given trusted list against IMSVA's own verdicts:")
     missing = result.missing_trusted()
+    left_out = doubted_outside_lines(result)
     if not missing:
-        return out + ["No address outside the trusted list is in a scan IMSVA fired on (IMSVA's logged lists, else recomputed)."]
+        return out + ["No address outside the trusted list is in a scan IMSVA fired on (IMSVA's logged lists, else "
+                      "recomputed)."] + left_out
     out.append("Addresses outside the trusted list in scans IMSVA fired on (candidates for the list):")
     for m in missing:
         basis = "from IMSVA's logged list" if m.logged == m.count else (
             "recomputed: IMSVA logged no list" if not m.logged else f"{m.logged} from IMSVA's logged lists, the rest recomputed"
         )
         out.append(f"  {m.address}: {count(m.count, 'message')} ({basis})" + (f"; warning: {m.warning}" if m.warning else ""))
-    return out
+    return out + left_out
+
+
+def doubted_outside_lines(result: Any) -> list[str]:
+    """The scans the candidates leave out (IMSVA's verdict in doubt) that have addresses outside the given list."""
+    from .correlation.compare import doubted_outside_of
+
+    doubted = doubted_outside_of(result.rows, result.trusted)
+    if not doubted:
+        return []
+    one = len(doubted) == 1
+    return [
+        f"  left out: {count(len(doubted), 'scan')} whose 'Not triggered' verdict the spoof policy event linked to "
+        f"{'it' if one else 'each'} contradicts (IMSVA's own lines disagree: see the findings), so whether IMSVA fired "
+        f"on {'its' if one else 'their'} addresses outside the list is not known: "
+        + "; ".join(f"{d.scan}, outside the list {', '.join(d.addresses)}" for d in doubted)
+    ]
 
 
 def calibration_lines(result: Any) -> list[str]:
@@ -726,6 +744,9 @@ def _render_correlation(
         extra: dict[str, Any] = {"summary": result.summary.to_dict()}
         if result.trusted is not None:
             extra["untrusted_addresses"] = [m.__dict__ for m in result.missing_trusted()]
+            from .correlation.compare import doubted_outside_of
+
+            extra["untrusted_addresses_left_out"] = [d.to_dict() for d in doubted_outside_of(result.rows, result.trusted)]
             extra["trusted_list_check"] = [c.to_dict() for c in result.check_trusted()]
         extra["inferred_trusted_list"] = [i.to_dict() for i in result.inferred_trusted()]
         extra["inferred_trusted_left_out"] = [d.to_dict() for d in result.doubted_verdicts()]

@@ -508,6 +508,26 @@ def missing_trusted_of(rows: Sequence[Row], trusted: TrustedList | None) -> list
     ]
 
 
+def doubted_outside_of(rows: Sequence[Row], trusted: TrustedList | None) -> list[DoubtedVerdict]:
+    """The scans :func:`missing_trusted_of` leaves out that have addresses outside ``trusted`` (``addresses``: those):
+    IMSVA's verdict is in doubt (a 'Not triggered' trace that the spoof policy event linked to it contradicts), so
+    whether it fired on them is not known. IMSVA's logged list where the trace has one, else the model's."""
+    if trusted is None:
+        return []
+    out = []
+    for row in rows:
+        sl = scan_list(row)
+        t = row.trace
+        if sl is None or t is None or row.recomputed is None or row.recomputed.observed_doubt is None:
+            continue
+        outside = sl.untrusted(trusted)
+        if outside:
+            name = row.internal_id or (row.session.thread if row.session else "?")
+            ref = f" ({t.verdict_ref})" if t.verdict_ref else ""
+            out.append(DoubtedVerdict(f"{name} at {t.time.isoformat(sep=' ')}{ref}", tuple(outside)))
+    return out
+
+
 def what_if_of(
     rows: Sequence[Row],
     messages: Sequence[MessageInput],
