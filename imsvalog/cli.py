@@ -771,7 +771,8 @@ def correlate(
                     replaced = what_if_trusted or what_if_trusted_file
                     base = load_trusted(what_if_trusted, what_if_trusted_file, "--what-if-trusted") if replaced else tl
                     added = load_trusted(also_trust, (), "--also-trust")
-                    trusted_warnings(TrustedList.combine(base if replaced else None, added), also=tl is not None)
+                    # --also-trust alone adds to a list (the given one, or the appliance's own): never an empty list
+                    trusted_warnings(TrustedList.combine(base if replaced else None, added), also=tl is not None or not replaced)
                     # no list given: the appliance's own (not known) plus the entries, not the entries alone
                     other = TrustedList.combine(base, added) if base is not None or added is None else added.plus_unknown()
                 what_if = (other, what_if_profile.value if what_if_profile else None)

@@ -111,6 +111,13 @@ def test_with_a_given_list_also_trust_still_adds_to_it() -> None:
     assert [(c["name"], c["after"]) for c in json.loads(r.stdout)["what_if"]] == [(TWO, "does-not-fire")]
 
 
+def test_an_empty_also_trust_alone_is_no_empty_list() -> None:
+    r = runner.invoke(app, ["correlate", str(BUSY), "-f", "json", "--also-trust", ""])
+    assert r.exit_code == 0 and json.loads(r.stdout)["what_if"] == []
+    assert "an empty entry (--also-trust '') is ignored" in r.stderr
+    assert "the trusted list has no entry" not in r.stderr  # the appliance's own list plus nothing
+
+
 def test_help_says_what_the_list_is_without_trusted() -> None:
     h = " ".join(runner.invoke(app, ["correlate", "--help"], env={"COLUMNS": "200"}).stdout.split())
     assert "Without --trusted, IMSVA's own list (not known) plus this entry" in h
