@@ -24,6 +24,7 @@ BUSY = FIXTURES / "busy-day"
 NOT_FIRED = "9D8C7B6A-5F4E-4D3C-8B2A-1F0E9D8C7B6A"  # IMSVA did not fire, 198.51.100.25 counted
 TWO = "5E1C0F7A-3B2D-4C6E-9A8B-1D2E3F4A5B6C"  # IMSVA fired, 198.51.100.25 and 203.0.113.45 counted
 ONE = "6F2D1E0B-4C3E-4D7F-8B9C-2E3F4A5B6C7D"  # IMSVA fired, 198.51.100.26 counted
+MIXED = "7F7F7F7F-7A7A-47B7-87C7-D7E7F7A7B7C7"  # IMSVA fired, 198.51.100.26 and 2001:db8:4:7::25 counted
 
 
 def _what_if(path: Path, *also: str) -> list[dict]:
@@ -44,17 +45,22 @@ def test_a_scan_imsva_did_not_fire_on_still_does_not_whatever_is_added() -> None
 def test_entries_that_cover_every_counted_address_prevent_it() -> None:
     c, other = _what_if(BUSY, "198.51.100.26")
     assert (c["name"], c["before"], c["after"], c["basis"]) == (ONE, "fires", "does-not-fire", "logged")
-    assert (other["before"], other["after"]) == ("fires", "unknown")  # 198.51.100.26 and 2001:db8:4:7::25 counted
     assert c["why"] == ("IMSVA fired with 198.51.100.26 counted; IMSVA's own list (not given) plus the added entries, "
                         "which cover 198.51.100.26")
+    # 198.51.100.26 and 2001:db8:4:7::25 counted, nothing shows whether IMSVA's list held the other one
+    assert (other["name"], other["before"], other["after"]) == (MIXED, "fires", "unknown")
+    assert "untrusted with the new list" not in other["why"]
+    assert other["why"].endswith("which cover 198.51.100.26; whether IMSVA's list held 2001:db8:4:7::25 for this scan "
+                                 "is not known")
 
 
-def test_entries_that_cover_some_of_them_leave_it_unknown_and_say_why() -> None:
+def test_an_address_imsvas_verdicts_show_in_its_list_is_taken_as_there_and_said() -> None:
+    """TWO fired with 198.51.100.25 and 203.0.113.45; NOT_FIRED shows 198.51.100.25 in the list (as the section on
+    IMSVA's own verdicts says, which also pins 203.0.113.45 as the untrusted one)."""
     (c,) = _what_if(BUSY, "203.0.113.45")
-    assert (c["name"], c["before"], c["after"]) == (TWO, "fires", "unknown")
-    assert "untrusted with the new list" not in c["why"]
-    assert c["why"].endswith("which cover 203.0.113.45; whether IMSVA's list held 198.51.100.25 for this scan is not "
-                             "known (its verdicts on other scans show 198.51.100.25 in it)")
+    assert (c["name"], c["before"], c["after"]) == (TWO, "fires", "does-not-fire")
+    assert c["why"].endswith("which cover 203.0.113.45; IMSVA's verdicts on other scans show 198.51.100.25 in its list")
+    assert [x for x in _what_if(BUSY, "198.51.100.25") if x["name"] == TWO] == []  # covers only what was trusted
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +80,9 @@ def unlogged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_without_imsvas_list_it_starts_from_what_imsva_did_on_the_models_list(unlogged: Path) -> None:
     assert _what_if(unlogged, "192.0.2.99") == []  # before: TWO 'unknown -> fires'
     (c,) = _what_if(unlogged, "203.0.113.45")
-    assert (c["name"], c["before"], c["after"], c["basis"]) == (TWO, "fires", "unknown", "recomputed")
+    assert (c["name"], c["before"], c["after"], c["basis"]) == (TWO, "fires", "does-not-fire", "recomputed")
     assert c["why"].startswith("IMSVA fired; no list logged; the model counts 198.51.100.25, 203.0.113.45; ")
-    assert [(c["name"], c["after"]) for c in _what_if(unlogged, "198.51.100.0/24", "203.0.113.0/24")
-            if c["name"] == TWO] == [(TWO, "does-not-fire")]
+    assert [x for x in _what_if(unlogged, "198.51.100.25") if x["name"] == TWO] == []
 
 
 def test_a_doubted_verdict_is_judged_on_the_entries_alone(tmp_path: Path) -> None:
@@ -88,9 +93,10 @@ def test_a_doubted_verdict_is_judged_on_the_entries_alone(tmp_path: Path) -> Non
     log.write_text(log.read_text().replace(fired, fired.replace("Not all", "All").replace("Triggered", "Not triggered")))
     c = correlate(tmp_path)
     both = c.what_if(TrustedList.parse(["198.51.100.25", "203.0.113.45"]).plus_unknown())
-    one = c.what_if(TrustedList.parse(["203.0.113.45"]).plus_unknown())
+    none = c.what_if(TrustedList.parse(["192.0.2.99"]).plus_unknown())
     assert [(ch.before, ch.after) for ch in both if ch.name == TWO] == [("in-doubt", "does-not-fire")]
-    assert [(ch.before, ch.after) for ch in one if ch.name == TWO] == [("in-doubt", "unknown")]  # not 'does-not-fire'
+    # not 'does-not-fire' (its trace says 'Not triggered') nor 'fires': what IMSVA did is in doubt
+    assert [(ch.before, ch.after) for ch in none if ch.name == TWO] == [("in-doubt", "unknown")]
 
 
 def test_the_model_with_a_partial_list_fires_only_when_told() -> None:

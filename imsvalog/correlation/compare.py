@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -445,13 +445,14 @@ class ScanList:
         """The addresses ``trusted`` does not cover (an entry that is no address is in neither group)."""
         return [a for a in dict.fromkeys(self.addresses) if is_address(a) and trusted.match(a) is None]
 
-    def verdict(self, trusted: TrustedList | None) -> str:
+    def verdict(self, trusted: TrustedList | None, shown: Collection[str] = ()) -> str:
         """The verdict this list gives with ``trusted`` (fires | does-not-fire | unknown).
 
         A :attr:`~imsvalog.trusted.TrustedList.partial` list is the appliance's own plus its entries, so it starts
         from what IMSVA did (:attr:`fired`): an entry added can only make fewer addresses untrusted, so a scan that did
-        not fire still does not, and one that fired still fires when no entry covers any of its addresses; where the
-        entries cover some of them, it is unknown (which of the others IMSVA's list holds is not known).
+        not fire still does not. Of one that fired, the addresses that may be untrusted are those IMSVA's verdicts on
+        other scans do not show in its list (``shown``: :func:`infer_trusted`; all, when they show every one): it
+        still fires when no entry covers any of them, does not when the entries cover all, and is unknown otherwise.
         """
         if trusted is None:
             return "unknown"
@@ -461,10 +462,18 @@ class ScanList:
         if trusted.partial:
             if self.fired is False or self.domain_ok is False:
                 return "does-not-fire"
-            if self.fired and len(untrusted) == sum(1 for a in dict.fromkeys(self.addresses) if is_address(a)):
+            suspects = self.suspects(shown)
+            if self.fired and all(a in untrusted for a in suspects):
                 return "fires"
+            if not any(a in untrusted for a in suspects) and all(is_address(a) for a in self.addresses):
+                return "does-not-fire"
             return "unknown"
         return {True: "fires", False: "does-not-fire", None: "unknown"}[self.domain_ok]
+
+    def suspects(self, shown: Collection[str] = ()) -> list[str]:
+        """The addresses that may be untrusted: those not ``shown`` in IMSVA's list (all, when every one is)."""
+        addresses = [a for a in dict.fromkeys(self.addresses) if is_address(a)]
+        return [a for a in addresses if a not in shown] or addresses
 
 
 def scan_list(row: Row) -> ScanList | None:
@@ -546,7 +555,8 @@ def what_if_of(
 
     An ``after`` list that is :attr:`~imsvalog.trusted.TrustedList.partial` (the appliance's own list, not given, plus
     entries) with no ``before`` list starts every scan from what IMSVA did, on IMSVA's logged list or else the
-    model's (:meth:`ScanList.verdict`): a verdict changes only where the added entries decide it.
+    model's (:meth:`ScanList.verdict`, with the addresses IMSVA's verdicts on other scans show in its list): a verdict
+    changes only where the added entries decide it.
     """
     changes: list[VerdictChange] = []
     traced = [r for r in rows if r.trace is not None]
@@ -566,21 +576,23 @@ def what_if_of(
                 b, said = IN_DOUBT, f"IMSVA's verdict is in doubt ({DOUBT_WORDS}), with"
                 sl = replace(sl, fired=None)  # what IMSVA did is not known
             else:
-                b = {True: "fires", False: "does-not-fire", None: sl.verdict(before[0])}[sl.fired]
+                b = {True: "fires", False: "does-not-fire", None: sl.verdict(before[0], shown)}[sl.fired]
                 said = "IMSVA " + {True: "fired", False: "did not fire", None: "logged"}[sl.fired] + " with"
             if sl.basis != "logged":
                 said = said.removesuffix(" with") + ";"
-            a = sl.verdict(after[0])
+            a = sl.verdict(after[0], shown)
             if a == b:
                 continue
             u_after = sl.untrusted(after[0]) if after[0] is not None else []
             if partial:
                 covered = [x for x in dict.fromkeys(sl.addresses) if x not in u_after and is_address(x)]
                 why = f"{said} {counted}; IMSVA's own list (not given) plus the added entries, which cover {_addrs(covered)}"
-                if u_after and a == "unknown":
-                    seen = [x for x in u_after if x in shown]
-                    why += (f"; whether IMSVA's list held {_addrs(u_after)} for this scan is not known"
-                            + (f" (its verdicts on other scans show {_addrs(seen)} in it)" if seen else ""))
+                suspects = sl.suspects(shown)
+                seen = [x for x in u_after if x not in suspects]
+                if seen:  # what the verdict rests on besides the entries
+                    why += f"; IMSVA's verdicts on other scans show {_addrs(seen)} in its list"
+                if a == "unknown" and (left := [x for x in u_after if x in suspects]):
+                    why += f"; whether IMSVA's list held {_addrs(left)} for this scan is not known"
             else:
                 why = f"{said} {counted}; untrusted with the new list: {_addrs(u_after)}"
             changes.append(VerdictChange(msg.name, b, a, why, sl.basis))
