@@ -579,7 +579,7 @@ def what_if_of(
                 b = {True: "fires", False: "does-not-fire", None: sl.verdict(before[0], shown)}[sl.fired]
                 said = "IMSVA " + {True: "fired", False: "did not fire", None: "logged"}[sl.fired] + " with"
             if sl.basis != "logged":
-                said = said.removesuffix(" with") + ";"
+                said = said.removesuffix(" with").replace("IMSVA logged", "what IMSVA did is not known") + ";"
             a = sl.verdict(after[0], shown)
             if a == b:
                 continue
