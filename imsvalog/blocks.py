@@ -138,6 +138,13 @@ class _Truncated(EOFError):
     pass
 
 
+class WholeUnchecked(zlib.error):
+    """A gzip whose deflate data ended properly (zlib reached the end of its last block), after which nothing follows,
+    but whose 8-byte trailer (CRC-32 and length) does not match the bytes inflated or is cut off: nothing of it is
+    left unread, but its lines may be garbled (a corrupt block can still inflate to the end).  Not a cut in its last
+    deflate block (that is :class:`_Truncated`: lines are lost)."""
+
+
 def gzip_pieces(  # type: ignore[no-untyped-def]
     fh, first: bytes = b"", piece: int | None = None, read: Callable[[int], bytes] | None = None,
 ) -> Iterator[bytes]:
@@ -147,7 +154,8 @@ def gzip_pieces(  # type: ignore[no-untyped-def]
     parse, trace and the rotation checks, :func:`imsvalog.sources._open_salvaging`), so all read the same lines.
 
     A stream that ends early gives everything that could be decompressed, then raises
-    :class:`_Truncated`.
+    :class:`_Truncated`; one whose deflate data ended properly, with only its trailer bad or cut off and nothing
+    after it, gives every byte, then raises :class:`WholeUnchecked`.
     """
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
     inflated = False  # has the member being read given bytes? (a bad header of a next member garbles nothing)
@@ -158,6 +166,8 @@ def gzip_pieces(  # type: ignore[no-untyped-def]
         comp = comp or read(_GZ_IN)
         if not comp:
             if not d.eof:
+                if _in_trailer(d):  # the data ended properly; the file was cut in its 8-byte trailer
+                    raise WholeUnchecked(TRAILER_CUT)
                 raise _Truncated("Compressed file ended before the end-of-stream marker was reached")
             return
         while comp:
@@ -165,10 +175,14 @@ def gzip_pieces(  # type: ignore[no-untyped-def]
             try:
                 out = d.decompress(comp, piece)
             except zlib.error as exc:  # bad data (a CRC, a corrupt block): what comes out before it, then the error
-                for salvaged in _before_the_error(before, comp):
+                failed: list[int] = []
+                for salvaged in _before_the_error(before, comp, failed):
                     inflated = True
                     yield salvaged
-                if inflated or _CHECK_FAILED.search(str(exc)):
+                check = _CHECK_FAILED.search(str(exc))
+                if check and failed and _nothing_after(comp[failed[0] + 1 :], read, 4 if check[1] == "data" else 0):
+                    raise WholeUnchecked(f"its data check failed: {exc} ({CORRUPT_WORDS})") from None
+                if inflated or check:
                     raise zlib.error(f"{exc} ({CORRUPT_WORDS})") from None
                 raise
             if out:
@@ -187,17 +201,57 @@ def gzip_pieces(  # type: ignore[no-untyped-def]
 
 
 #: zlib's words for a member whose data does not match its trailer (CRC-32 or length): found only at its end
-_CHECK_FAILED = re.compile(r"incorrect (?:data|length) check")
+_CHECK_FAILED = re.compile(r"incorrect (data|length) check")
 #: what bad data found after some of a member was inflated means for the lines read, said after zlib's words: zlib
 #: may inflate garbage for a while before it finds a bad block or the data check (attack s24c F1: a flipped byte
 #: inflated to garbled lines that made an 'IMSVA fired' row; s24d F3: 90 garbled lines before 'invalid distance')
 CORRUPT_WORDS = "the file is corrupt: the lines read from it may be garbled from an unknown line on"
+#: a gzip cut in its 8-byte trailer, after its deflate data ended properly (:class:`WholeUnchecked`)
+TRAILER_CUT = ("it ends inside its 8-byte gzip trailer: the data check could not be made, so whether the lines "
+               "are as written is not known")
 
 
-def _before_the_error(d: Any, comp: bytes) -> Iterator[bytes]:
+def _in_trailer(d: Any) -> bool:
+    """Is the gzip decompressor ``d``, which has used all its input without reaching the member's end, inside the
+    member's 8-byte trailer (its deflate data ended properly: every byte was given)?  Asked of copies fed two probes
+    whose every bit differs, a byte at a time: inside the trailer, both give no byte and end in a failed data check
+    (or, by a chance of 2**-32, match it); inside the deflate data, the two bits that follow lead to different
+    symbols, so at most one probe can end the last block with no byte given."""
+    for probe in (b"\0" * 8, b"\xff" * 8):
+        t = d.copy()
+        try:
+            for i in range(len(probe)):
+                if t.decompress(probe[i : i + 1]) or t.unconsumed_tail:
+                    return False
+                if t.eof:
+                    break
+        except zlib.error as exc:
+            if not _CHECK_FAILED.search(str(exc)):
+                return False
+            continue
+        if not t.eof:
+            return False
+    return True
+
+
+def _nothing_after(rest: bytes, read: Callable[[int], bytes], skip: int = 0) -> bool:
+    """Do ``rest`` and what is left to ``read``, past their first ``skip`` bytes (the trailer's length field after a
+    failed CRC), hold nothing but zeros (padding)?  Read until a byte that is not zero, in bounded pieces."""
+    while len(rest) < skip and (more := read(_GZ_IN)):
+        rest += more
+    if rest[skip:].strip(b"\0"):
+        return False
+    while piece := read(_GZ_IN):
+        if piece.strip(b"\0"):
+            return False
+    return True
+
+
+def _before_the_error(d: Any, comp: bytes, failed: list[int] | None = None) -> Iterator[bytes]:
     """What the decompressor ``d`` gives of ``comp`` (on which it raises an error) before the error: fed a KiB at a
     time, the KiB that fails then a byte at a time.  One call on the whole chunk gives nothing when it fails (up to
-    :data:`_GZ_OUT` bytes of good lines lost, where ``imsvalog parse``'s stream keeps them)."""
+    :data:`_GZ_OUT` bytes of good lines lost, where ``imsvalog parse``'s stream keeps them).  ``failed`` is given the
+    offset in ``comp`` of the byte on which it fails."""
     step, at = 1024, 0
     while at < len(comp) and not d.eof:
         piece = comp[at : at + step]
@@ -206,6 +260,8 @@ def _before_the_error(d: Any, comp: bytes) -> Iterator[bytes]:
             out = d.decompress(piece)  # a KiB inflates to at most ~1 MiB
         except zlib.error:
             if step == 1:
+                if failed is not None:
+                    failed.append(at)
                 return
             d, step = keep, 1
             continue
@@ -402,6 +458,9 @@ def iter_blocks(
     except _Truncated as exc:  # the cut line's readable bytes go with it (as iter_lines does)
         cut = state.head if state.long else state.carry
         raise ReadError(str(f.path), state.line - 1, str(exc), cut.decode("utf-8", "surrogateescape")) from None
+    except WholeUnchecked as exc:  # every line was given: a last one without newline is a line, not a cut one
+        yield from state.finish()
+        raise ReadError(str(f.path), state.line - 1, str(exc), whole=True) from None
     except (OSError, EOFError, zlib.error) as exc:
         raise ReadError(str(f.path), state.line - 1, str(exc) or type(exc).__name__) from None
 

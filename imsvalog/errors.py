@@ -20,12 +20,18 @@ class ReadError(InputError):
     ``lines`` is how many lines were read before it; readers turn this into a reject
     for the unreadable rest of the file and go on with the next file.  ``raw`` is the
     readable start of the line that was cut (a truncated gzip ends mid-line), kept in
-    that reject.
+    that reject.  ``whole``: the file was read to its end after all, only the check at its end failed (a gzip
+    whose deflate data ended properly but whose 8-byte trailer does not match it or is cut off): nothing of it is
+    left unread, though its lines may be garbled.
     """
 
-    def __init__(self, file: str, lines: int, reason: str, raw: str = "") -> None:
+    def __init__(self, file: str, lines: int, reason: str, raw: str = "", whole: bool = False) -> None:
         super().__init__(f"{file}: cannot read past line {lines}: {reason}")
         self.file = file
         self.lines = lines
         self.reason = reason
         self.raw = raw
+        self.whole = whole
+
+    def __reduce__(self) -> tuple[type, tuple[str, int, str, str, bool]]:  # sent by a worker process whole
+        return type(self), (self.file, self.lines, self.reason, self.raw, self.whole)

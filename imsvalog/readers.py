@@ -130,12 +130,26 @@ class ReadReport:
 
 
 def unreadable_rest(f: LogFile, exc: ReadError) -> Reject:
-    """The reject that stands for the part of a file that could not be read."""
+    """The reject that stands for the part of a file that could not be read (:func:`unread_reason`)."""
     return Reject(
         Source(str(f.path), exc.lines + 1, exc.raw),  # the readable start of the cut line
         f.kind,
-        f"the rest of the file cannot be read after line {exc.lines}: {exc.reason}",
+        unread_reason(exc),
     )
+
+
+#: how :func:`unread_reason` begins, by case: lines lost after some were read, read to the end but unchecked
+UNREADABLE_REST, UNCHECKED_END = "the rest of the file cannot be read after line", "the file was read to its end"
+
+
+def unread_reason(exc: ReadError) -> str:
+    """Why a file could not be read (to its end), in the same words wherever it is said: ``the rest of the file
+    cannot be read after line 23: ...``;
+    ``the file was read to its end (through line 23), but ...`` when only the check at its end failed
+    (:attr:`ReadError.whole`: its deflate data ended properly, so nothing is left unread, but its lines may be garbled)."""
+    if exc.whole:
+        return f"{UNCHECKED_END} (through line {exc.lines}), but {exc.reason}"
+    return f"{UNREADABLE_REST} {exc.lines}: {exc.reason}"
 
 
 def iter_file(

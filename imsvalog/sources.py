@@ -857,7 +857,9 @@ def _strip_eol(raw: bytes) -> bytes:
 
 
 def _read_error(f: LogFile, lineno: int, exc: Exception, raw: bytes = b"") -> ReadError:
-    return ReadError(str(f.path), lineno, str(exc) or type(exc).__name__, decode(raw))
+    from .blocks import WholeUnchecked
+
+    return ReadError(str(f.path), lineno, str(exc) or type(exc).__name__, decode(raw), isinstance(exc, WholeUnchecked))
 
 
 class _Salvage(io.RawIOBase):
@@ -984,12 +986,19 @@ def _bounded_lines(
         return
     for raw in chain((first,) if first else (), iter(readline, b"")):
         line = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith((b"\n", b"\r")) else raw
-        if salvage is not None and salvage.error is not None and not raw.endswith(b"\n") and len(raw) <= limit:
+        if salvage is not None and _cut(salvage.error) and not raw.endswith(b"\n") and len(raw) <= limit:
             raise _CutLine(raw)
         if len(line) <= limit:
             yield line
         else:
             yield _long_line(raw, fh.readline, limit)
+
+
+def _cut(error: Exception | None) -> bool:
+    """Did ``error`` end the stream before its last line was whole (not a gzip whose only fault is its trailer)?"""
+    from .blocks import WholeUnchecked
+
+    return error is not None and not isinstance(error, WholeUnchecked)
 
 
 def _long_line(first: bytes, readline: Callable[[int], bytes], limit: int) -> LongLine:
@@ -1083,7 +1092,7 @@ def iter_matching_lines(
                 n = buf.count(b"\n", 0, cut)
                 lineno += n
                 stats.lines += n
-            if carry and (salvage is None or salvage.error is None):  # a last line cut by the break is no line
+            if carry and (salvage is None or not _cut(salvage.error)):  # a last line cut by the break is no line
                 stats.lines += 1
                 yield from _scan_block(carry + b"\n", len(carry) + 1, lineno, needles)
         if salvage is not None and salvage.error is not None:

@@ -47,7 +47,7 @@ from .bundles import one_run
 from .errors import InputError, ReadError
 from .grammars.maillog import QUEUE_ID, queue_key
 from .grammars.received import id_word
-from .readers import PathsLike, as_path_list, maillog_hint, parse_line
+from .readers import PathsLike, as_path_list, maillog_hint, parse_line, unread_reason
 from .records import (AcceptConnection, MailLogEntry, MessageIdLine, PolicyEvent, ReceivedHeaderLine, Reject,
                       ScanFinished, Source, Transaction)
 from .scan_sessions import unread_words
@@ -284,6 +284,8 @@ class _Small:
         self.files = files
         self.tz = tz
         self.rejects = rejects
+        #: what is said of a file read to its end whose check at its end failed (:func:`unchecked_note`)
+        self.notes: list[str] = []
         self.events: dict[tuple[str, int], PolicyEvent] = {}
         self.event_links: dict[tuple[str, int], str] = {}  # events found by a queue ID in their Message-ID
         self.tx: dict[tuple[str, int], Transaction] = {}
@@ -307,8 +309,10 @@ class _Small:
             except ReadError as exc:  # once per file, however often the file is searched
                 if (str(f.path), -1) not in self._seen:
                     self._seen.add((str(f.path), -1))
-                    self.rejects.append(Reject(Source(str(f.path), exc.lines + 1, ""), kind,
-                                               f"cannot read further: {exc.reason}"))
+                    if exc.whole:
+                        self.notes.append(unchecked_note(f, exc))
+                    else:
+                        self.rejects.append(unread_reject(f, kind, exc))
 
     def grow(self, keys: _Keys) -> bool:
         """Search the small files for the keys; add what the matches tell. True if keys grew."""
@@ -750,9 +754,22 @@ _PIECE_BEFORE = ("missing", "apart")
 
 def _unread(files: list[_ImssFile], fi: int) -> ReadError | None:
     """The error that stopped reading ``files[fi]`` (a gzip cut short or corrupt), if any: a scan open where it stopped
-    ends there, as correlate ends it (:func:`~imsvalog.scan_sessions.cut_words`)."""
+    ends there, as correlate ends it (:func:`~imsvalog.scan_sessions.cut_words`).  Not one after the file was read to its end
+    (a gzip whose only fault is its trailer: ``ReadError.whole``)."""
     files[fi].data  # noqa: B018 - read (once): the error is found while reading
-    return files[fi].read_error
+    lost = files[fi].read_error
+    return None if lost is None or lost.whole else lost
+
+
+def unread_reject(f: LogFile, kind: str, exc: ReadError) -> Reject:
+    """trace's reject for a file it could not read to its end."""
+    return Reject(Source(str(f.path), exc.lines + 1, ""), kind, f"cannot read further: {exc.reason}")
+
+
+def unchecked_note(f: LogFile, exc: ReadError) -> str:
+    """trace's note for a file whose every line was searched but whose check at its end failed (its lines may be
+    garbled): said as ``parse`` says it."""
+    return f"{f.path}: {unread_reason(exc)}"
 
 
 def _break_after(files: list[_ImssFile], fi: int, nxt: int) -> Break | None:
@@ -1430,9 +1447,11 @@ def _assemble(result: Trace, keys: _Keys, small: _Small, imss: list[_ImssFile], 
     lines: list[TraceLine] = []
     zone = tz
     for f in imss:  # a log.imss cut short (a gzip that ends early): its lines before the break were searched
-        if f.read_error is not None:
-            result.rejects.append(Reject(Source(str(f.file.path), f.read_error.lines + 1, ""), "imss",
-                                         f"cannot read further: {f.read_error.reason}"))
+        if f.read_error is not None and f.read_error.whole:
+            result.notes.append(unchecked_note(f.file, f.read_error))
+        elif f.read_error is not None:
+            result.rejects.append(unread_reject(f.file, "imss", f.read_error))
+    result.notes += small.notes
     sessions = sorted(sessions, key=lambda s: _session_order(imss, s))  # scan 1 is the earliest
     for si, s in enumerate(sessions):
         link = s.link or f"scan on thread {s.tag.decode()[1:-1]}" + (f" (scan {si + 1})" if len(sessions) > 1 else "")

@@ -1438,7 +1438,7 @@ def _file_blocks(
                 progress(done + b.offset + b.end - b.start, total, name)
     except ReadError as exc:
         rejects.append(unreadable_rest(f, exc))
-        if unread is not None:
+        if unread is not None and not exc.whole:  # (a gzip whose only fault is its trailer gave every line)
             unread(exc)
 
 
@@ -1907,7 +1907,7 @@ def _read_error(f: LogFile) -> ReadError | None:
         for _ in iter_blocks(f):
             pass
     except ReadError as exc:
-        return exc
+        return None if exc.whole else exc  # (every line read: only the check at its end failed)
     return None
 
 
