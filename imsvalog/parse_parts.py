@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .readers import UNCHECKED_END, UNREADABLE_REST, FileSummary, iter_file
+from .readers import UNCHECKED_END, UNREADABLE_REST, UNREADABLE_START, FileSummary, iter_file
 from .records import Reject, to_row
 from .render import json_line, write_csv, write_jsonl
 from .sources import LogFile
@@ -183,4 +183,4 @@ def parse_in_two(
 
 
 #: how :func:`~imsvalog.readers.unreadable_rest` starts its reason
-_UNREADABLE = (UNREADABLE_REST, UNCHECKED_END)
+_UNREADABLE = (UNREADABLE_REST, UNREADABLE_START, UNCHECKED_END)

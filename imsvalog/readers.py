@@ -138,17 +138,20 @@ def unreadable_rest(f: LogFile, exc: ReadError) -> Reject:
     )
 
 
-#: how :func:`unread_reason` begins, by case: lines lost after some were read, read to the end but unchecked
-UNREADABLE_REST, UNCHECKED_END = "the rest of the file cannot be read after line", "the file was read to its end"
+#: how :func:`unread_reason` begins, by case: lines lost after some were read, none read, read to the end but unchecked
+UNREADABLE_REST, UNREADABLE_START, UNCHECKED_END = (
+    "the rest of the file cannot be read after line", "the file cannot be read from its start", "the file was read to its end")
 
 
 def unread_reason(exc: ReadError) -> str:
     """Why a file could not be read (to its end), in the same words wherever it is said: ``the rest of the file
-    cannot be read after line 23: ...``;
+    cannot be read after line 23: ...``; ``the file cannot be read from its start: ...`` (no line read);
     ``the file was read to its end (through line 23), but ...`` when only the check at its end failed
     (:attr:`ReadError.whole`: its deflate data ended properly, so nothing is left unread, but its lines may be garbled)."""
     if exc.whole:
         return f"{UNCHECKED_END} (through line {exc.lines}), but {exc.reason}"
+    if exc.lines == 0:
+        return f"{UNREADABLE_START}: {exc.reason}"
     return f"{UNREADABLE_REST} {exc.lines}: {exc.reason}"
 
 

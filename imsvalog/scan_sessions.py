@@ -790,8 +790,19 @@ UNREAD = "the rest of "
 def unread_words(f: LogFile, exc: ReadError) -> str:
     """Why a session open where reading ``f`` stopped (a gzip cut short or corrupt, an I/O error) ends there: the
     lines lost after the error may hold its end and the next scan's start, so the thread's lines in the next file
-    are not joined to it (``the rest of log.imss.20240312.0002.gz could not be read (after line 14: ...)``)."""
+    are not joined to it (``the rest of log.imss.20240312.0002.gz could not be read (after line 14: ...)``; a file of
+    which no line could be read: ``log.imss.20240312.0002.gz could not be read from its start (...)``)."""
+    if not exc.lines:
+        return f"{f.name} could not be read {not_read_to_end(exc)}"
     return f"{UNREAD}{f.name} could not be read (after line {exc.lines}: {exc.reason})"
+
+
+def not_read_to_end(exc: ReadError) -> str:
+    """How a file was not read to its end, after ``could not be read``: ``to its end (after line 14: ...)``, or
+    ``from its start (...)`` when no line of it could be read."""
+    if not exc.lines:
+        return f"from its start ({exc.reason})"
+    return f"to its end (after line {exc.lines}: {exc.reason})"
 
 
 def cut_words(files: Sequence[LogFile], i: int, gaps: dict[int, str], unread: dict[int, ReadError]) -> str | None:

@@ -50,7 +50,7 @@ from .grammars.received import id_word
 from .readers import PathsLike, as_path_list, maillog_hint, parse_line, unread_reason
 from .records import (AcceptConnection, MailLogEntry, MessageIdLine, PolicyEvent, ReceivedHeaderLine, Reject,
                       ScanFinished, Source, Transaction)
-from .scan_sessions import unread_words
+from .scan_sessions import not_read_to_end, unread_words
 from .sources import KIND_NAMES, LogFile, decode, discover, file_size, sort_files
 
 if TYPE_CHECKING:
@@ -627,8 +627,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 cut = _break_after(files, prev, fi)
                 lost = _unread(files, prev) if cut is None else None  # (a file not next is not read for it)
                 said = (cut.previous_words() if cut is not None else None if lost is None else
-                        f"the file before it, {name(prev)}, could not be read to its end (after line {lost.lines}: "
-                        f"{lost.reason})")
+                        f"the file before it, {name(prev)}, could not be read {not_read_to_end(lost)}")
                 if said is not None:
                     start_note = (f"starts at the start of {name(fi)} (no Accept connection line of its thread before "
                                   f"it; {said})")
@@ -658,6 +657,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
         end_note = f"ends at its Scan finished line ({name(hit.fi)}:{hit.lineno})"
     else:
         fi, pos, ln = hit.fi, after, hit.lineno + 1
+        came = fi  # the file the thread's lines were last followed in
         while not end_note:
             d = files[fi].data
             j = d.find(tag, pos)
@@ -673,8 +673,9 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                 cut = _break_after(files, fi, nxt_file) if nxt_file is not None else None
                 if lost is not None:  # the lines lost after the error may hold its end and the next scan's start
                     said = "; ".join([unread_words(files[fi].file, lost), *([cut.next_words()] if cut is not None else [])])
-                    end_note = (f"ends at the end of what could be read of {name(fi)} (no Scan finished line of its "
-                                f"thread after it; {said})")
+                    # (a file of which no line could be read: the scan ends with the file before it)
+                    end = f"the end of {name(came)}" if not lost.lines else f"the end of what could be read of {name(fi)}"
+                    end_note = f"ends at {end} (no Scan finished line of its thread after it; {said})"
                     gap_end = True
                     break
                 if nxt_file is None:
@@ -685,7 +686,7 @@ def _cut(files: list[_ImssFile], hit: _Hit) -> _Session:
                                 f"{cut.next_words()})")
                     gap_end = cut.why in _PIECE_BEFORE
                     break
-                fi, pos, ln = nxt_file, 0, 1
+                came, fi, pos, ln = fi, nxt_file, 0, 1
                 continue
             ln += _count_newlines(d, pos, s)
             pos = nxt
@@ -761,9 +762,14 @@ def _unread(files: list[_ImssFile], fi: int) -> ReadError | None:
     return None if lost is None or lost.whole else lost
 
 
+#: how trace's reason for a file's unread rest begins (the CLI lists such rejects apart from lines that did not parse)
+READ_ERROR = "cannot read further"
+
+
 def unread_reject(f: LogFile, kind: str, exc: ReadError) -> Reject:
-    """trace's reject for a file it could not read to its end."""
-    return Reject(Source(str(f.path), exc.lines + 1, ""), kind, f"cannot read further: {exc.reason}")
+    """trace's reject for a file it could not read to its end: ``cannot read further: `` and the words ``parse`` says it
+    in (:func:`~imsvalog.readers.unread_reason`)."""
+    return Reject(Source(str(f.path), exc.lines + 1, ""), kind, f"{READ_ERROR}: {unread_reason(exc)}")
 
 
 def unchecked_note(f: LogFile, exc: ReadError) -> str:

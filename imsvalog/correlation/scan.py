@@ -32,7 +32,7 @@ from ..grammars.common import (
 )
 from ..readers import parse_line, unreadable_rest
 from ..records import AcceptConnection, ImssRecord, MessageIdLine, Reject, ScanFinished, Source
-from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, ScanSession, SessionBuilder, cut_words, gap_after
+from ..scan_sessions import MARKER_NEEDLES, SPOOF_FILTER, ScanSession, SessionBuilder, cut_words, gap_after, not_read_to_end
 from ..sources import LogFile, LongLine, ScanStats, decode, file_size
 from ..workers import bad_workers_message, workers_of
 from ..workers import StreamedPart
@@ -1894,8 +1894,8 @@ def start_unread(files: Sequence[LogFile], refs: Sequence[ScanRef]) -> dict[Scan
             why = f"the file before it, {files[fi - 1].name}, {empty[files[fi - 1]]}: what that rotation held is not here"
         else:  # the file before continues into it: read through once, to know whether it was read to its end
             lost = _read_error(files[fi - 1])
-            why = None if lost is None else (f"the file before it, {files[fi - 1].name}, could not be read to its end "
-                                             f"(after line {lost.lines}: {lost.reason})")
+            why = None if lost is None else (f"the file before it, {files[fi - 1].name}, could not be read "
+                                             f"{not_read_to_end(lost)}")
         if why is not None:
             out.update(dict.fromkeys(cut, why))
     return out
