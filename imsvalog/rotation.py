@@ -721,10 +721,38 @@ def last_time(f: LogFile) -> datetime | None:
 
 
 @dataclass(frozen=True)
-class Hole:
-    """Where a time stands against the time a missing rotated file held (:func:`holes`): in it, or near it."""
+class Unread:
+    """The rest of a log.imss or polevt.imss file that could not be read (a gzip cut short or corrupt in its middle):
+    the time it held, from its last line read to the next file's first (or the end of what was given), is missing as
+    a rotated file left out is (:func:`holes`).  Said with the file's reject (``the rest of the file cannot be read
+    after line 6: ...``)."""
 
-    gap: Gap
+    file: LogFile
+    #: the reject's reason for the unread rest (:func:`imsvalog.readers.unread_reason`)
+    reason: str
+    #: the next file of its kind and appliance given (None: it is the last)
+    next: LogFile | None = None
+    #: the file whose last line read begins the time lost: ``file``, or the one before it when none of it was read
+    since: LogFile | None = None
+
+    def named(self) -> str:
+        """``what could not be read of log.imss.20240312.0002.gz``."""
+        return f"what could not be read of {self.file.name}"
+
+    def status(self) -> str:
+        return self.reason
+
+    def state(self) -> str:
+        """After ``which``: ``is not here (the rest of the file cannot be read after line 6: ...)``."""
+        return f"is not here ({self.reason})"
+
+
+@dataclass(frozen=True)
+class Hole:
+    """Where a time stands against the time a missing rotated file held (:func:`holes`): in it, or near it; or the
+    time the unread rest of a file cut short held (``gap`` an :class:`Unread`)."""
+
+    gap: Gap | Unread
     #: ``falls``: in the missing file's time; ``may fall``: in it as far as known (an end of it was not found, or it
     #: begins a later day, whose earlier day may have had files after the one given); ``before``, ``after``: outside
     #: it, within the window
@@ -756,13 +784,16 @@ class Hole:
 Holes = Callable[[str, datetime], "Hole | None"]
 
 
-def holes(files: Iterable[LogFile], window: timedelta = timedelta(0)) -> Holes:
+def holes(files: Iterable[LogFile], window: timedelta = timedelta(0), unread: dict[str, str] | None = None) -> Holes:
     """``hole(kind, t)``: the :class:`Hole` when time ``t`` falls in a missing rotated log.imss or polevt.imss file
     (the kinds rows are partnered across), or is within ``window`` of its time (correlate's --time-window: a partner
     may be that far); else None. The missing file held the time from the last timed line of the given file before
     it to the first of the one after it; where one of those is not found, the other end of that file bounds it (the
-    time then "may fall" in it)."""
-    spans: list[tuple[str, datetime | None, datetime | None, datetime | None, datetime | None, Gap]] = []
+    time then "may fall" in it).  ``unread``: the files (by path) whose rest could not be read, with their reject's
+    reason: the rest held the time from the last line read to the next file's first, or, with no file after it, any
+    time after (it "may fall" there); looked at, and the file read through for its last time, only when asked."""
+    files = list(files)
+    spans: list[tuple[str, datetime | None, datetime | None, datetime | None, datetime | None, Gap | Unread]] = []
     for g in gaps(files):
         if g.kind not in ("imss", "polevt"):  # msgtra and maillog times are never asked about (maillog: no year)
             continue
@@ -771,22 +802,54 @@ def holes(files: Iterable[LogFile], window: timedelta = timedelta(0)) -> Holes:
         end = b_first if b_first is not None else last_time(g.before)
         if start is None or end is None or start <= end:
             spans.append((g.kind, start, end, a_last, b_first, g))
+    cut = [f for f in files if unread and str(f.path) in unread and f.kind in ("imss", "polevt")]
+    later: list[tuple[str, datetime | None, datetime | None, datetime | None, datetime | None, Gap | Unread]] = []
+    worked_out: list[bool] = []
+
+    def cut_spans() -> list[tuple[str, datetime | None, datetime | None, datetime | None, datetime | None, Gap | Unread]]:
+        """The unread rests' spans, worked out the first time a time is asked about (each cut file read through)."""
+        if cut and not worked_out:
+            worked_out.append(True)
+            for f in cut:
+                same = sorted((g for g in files if g.kind == f.kind and (g.appliance or "") == (f.appliance or "")
+                               and g.syslog is None), key=sort_key)
+                at = same.index(f) if f in same else -1
+                nxt = same[at + 1] if 0 <= at < len(same) - 1 else None
+                since: LogFile | None = f
+                last = last_time(f)
+                if last is None:  # no timed line read of it: its time begins with the file before
+                    since = same[at - 1] if at > 0 else None
+                    if since is None or nxt is not None:  # (between two files: a gap already, see hollows)
+                        continue
+                    last = last_time(since)
+                    if last is None:
+                        continue
+                first = first_time(nxt) if nxt is not None else None
+                if first is None or last <= first:
+                    later.append((f.kind, last, first, last, first, Unread(f, (unread or {})[str(f.path)], nxt, since)))
+        return later
 
     def edge(f: LogFile, t: datetime | None, which: str) -> str:
         return (f"the {which} line of {f.path}, {t.isoformat(sep=' ')}" if t is not None
                 else f"{f.path}, whose {which} time was not found")
 
     def hole(kind: str, t: datetime) -> Hole | None:
-        for k, start, end, a_last, b_first, g in spans:
+        for k, start, end, a_last, b_first, g in (*spans, *cut_spans()):
             if k != kind or (start is not None and t < start - window) or (end is not None and t > end + window):
                 continue
-            between = f"between {edge(g.after, a_last, 'last')} and {edge(g.before, b_first, 'first')}"
+            if isinstance(g, Unread):
+                read = (f"the last line {'read ' if g.since == g.file else ''}of {(g.since or g.file).path}, "
+                        f"{a_last.isoformat(sep=' ') if a_last else '?'}")
+                between = (f"between {read} and {edge(g.next, b_first, 'first')}" if g.next is not None
+                           else f"after {read}; no later {KIND_NAMES.get(kind, kind)} file is given")
+            else:
+                between = f"between {edge(g.after, a_last, 'last')} and {edge(g.before, b_first, 'first')}"
             if start is not None and t < start:
                 return Hole(g, "before", (start - t).total_seconds(), between)
             if end is not None and t > end:
                 return Hole(g, "after", (t - end).total_seconds(), between)
             # a later day's first file: the earlier day may have had files after the one given too
-            exact = a_last is not None and b_first is not None and g.after.date == g.before.date
+            exact = a_last is not None and b_first is not None and (isinstance(g, Unread) or g.after.date == g.before.date)
             return Hole(g, "falls" if exact else "may fall", 0.0, between)
         return None
 

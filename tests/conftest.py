@@ -53,9 +53,12 @@ def rows_both_ways(path: Path):
     # and the same test of a scan begun before the lines read (start_unread takes the lines that name it, whoever found them)
     from functools import partial
 
+    from imsvalog.correlation.entry import _unread
     from imsvalog.correlation.scan import start_unread
 
-    full_rows = link_rows(full_sessions, events, tx, timedelta(seconds=1), mail, holes=holes(files, timedelta(seconds=1)),
+    # (and the time the unread rest of a file cut short held, as correlate counts it)
+    full_rows = link_rows(full_sessions, events, tx, timedelta(seconds=1), mail,
+                          holes=holes(files, timedelta(seconds=1), _unread(rejects)),
                           starts=partial(start_unread, kinds("imss")))
     for r in full_rows:
         recompute(r, None, "documented")

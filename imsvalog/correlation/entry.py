@@ -12,7 +12,7 @@ from ..blocks import CORRUPT_WORDS, give_back_free_memory
 from ..errors import InputError
 from ..frames import frame
 from ..gc_pause import gc_paused
-from ..readers import PathsLike, as_path_list, files_of, records_of
+from ..readers import UNREADABLE_REST, UNREADABLE_START, PathsLike, as_path_list, files_of, records_of
 from ..records import Reject
 from ..scan_sessions import ScanSession
 from .. import rotation
@@ -90,7 +90,7 @@ def _correlate(
         # "why has this event no trace": only the IDs of the spoof events left without one are looked up
         # in log.imss (one byte-level pass, and none when every event has its trace)
         g_rows = link_rows(g_sessions, g_events, transactions, window, mail, g_scans,
-                           find=partial(find_scans, group.get("imss", []), g_scans), holes=rotation.holes(files, window),
+                           find=partial(find_scans, group.get("imss", []), g_scans), holes=rotation.holes(files, window, _unread(rejects)),
                            starts=partial(start_unread, group.get("imss", [])))
         for row in g_rows:
             row.appliance = appliance
@@ -150,6 +150,12 @@ def missing_kinds(summary: Summary, rows: list[Row]) -> list[str]:
         elif r.status == "trace-without-event" and "no polevt.imss was given" in out:
             r.missing = "no polevt.imss was given"
     return out
+
+
+def _unread(rejects: list[Reject]) -> dict[str, str]:
+    """The files whose rest could not be read (a gzip cut short), by path, with their reject's reason: the time that
+    rest held is missing (:func:`imsvalog.rotation.holes`).  Not one read to its end whose check failed."""
+    return {r.source.file: r.reason for r in rejects if r.reason.startswith((UNREADABLE_REST, UNREADABLE_START))}
 
 
 def by_appliance(files: list[LogFile]) -> dict[str | None, list[LogFile]]:

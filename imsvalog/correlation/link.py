@@ -39,7 +39,7 @@ from typing import Generic, Literal, TypeVar
 from ..grammars.maillog import queue_key
 from ..grammars.received import parse_received
 from ..records import MailLogEntry, PolicyEvent, Transaction
-from ..rotation import Hole, Holes
+from ..rotation import Hole, Holes, Unread
 from ..scan_sessions import ScanSession, SpoofTrace
 from .result import Basis, Link, Row
 from .scan import ScanIndex, ScanRef, internal_key, normalize_message_id
@@ -566,16 +566,19 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime,
     span = sx.span
     if span is None:
         return "no log.imss scan sessions were read at all"
+    names = f"its internal ID {e.internal_id}" + (f" or its Message-ID {e.message_id}" if mid else "")
+    scans = near(e) if near is not None else None
+    if hole is not None and isinstance(hole.gap, Unread):  # past the lines read too: the unread rest may hold it
+        return (f"no line of the log.imss files given names {names}, and {hole.words()}: its scan may be "
+                f"{_in_what(hole)}" + (f"; {scans}" if scans is not None else ""))
     if not _near_span(e.time, span):
         return (
             f"the log.imss files read cover {span[0].isoformat(sep=' ')} to {span[1].isoformat(sep=' ')}; "
             "this event is outside that span: add the log.imss file of that time"
         )
-    names = f"its internal ID {e.internal_id}" + (f" or its Message-ID {e.message_id}" if mid else "")
-    scans = near(e) if near is not None else None
     if hole is not None:  # a rotated log.imss file of its time was left out: its scan may be there
         return (f"no line of the log.imss files given names {names}, and {hole.words()}: its scan may be "
-                f"{_in_it(hole) if not hole.gap.given else _in_what(hole)}"
+                f"{_in_it(hole) if isinstance(hole.gap, Unread) or not hole.gap.given else _in_what(hole)}"
                 + (f"; {scans}" if scans is not None else ""))
     if scans is not None:  # a scan without policy event is near: it may be its scan (the logs cannot tell)
         return f"log.imss covers its time but no line names {names}; {scans}"
@@ -675,12 +678,17 @@ def _after(d: timedelta) -> str:
 
 
 def _in_it(h: Hole) -> str:
+    if isinstance(h.gap, Unread):
+        return _in_what(h)
     return "in it" if len(h.gap.names) == 1 else "in one of them"
 
 
 def _in_what(h: Hole) -> str:
     """Where a partner of a time in (or near) a missing rotated file may be: ``there`` (files not given), ``in what
-    that rotation held`` (a file given that holds nothing of it)."""
+    that rotation held`` (a file given that holds nothing of it), ``in what was not read`` (the unread rest of a file
+    cut short)."""
+    if isinstance(h.gap, Unread):
+        return "in what was not read"
     if not h.gap.given:
         return "there"
     return "in what that rotation held" if len(h.gap.names) == 1 else "in what those rotations held"
@@ -719,9 +727,8 @@ def _not_offered(
                 f"and policy events were logged before that (policy event {early.internal_id} at "
                 f"{early.time.isoformat(sep=' ')}): its own scan may be in an earlier log.imss file not given")
     for t in traces:
-        hole = holes("polevt", t.time) if holes is not None and coverage is not None and _near_span(t.time, coverage) \
-            else None
-        if hole is not None:
+        hole = holes("polevt", t.time) if holes is not None and coverage is not None else None
+        if hole is not None and (isinstance(hole.gap, Unread) or _near_span(t.time, coverage)):  # type: ignore[arg-type]
             return f"{_hole_clause(hole, THAT_TRACES)}: its own policy event may be {_in_what(hole)}"
         if coverage is None:
             continue
@@ -918,7 +925,7 @@ def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None, near:
     trace of (:func:`.unpaired.trace_words`), said whether or not polevt.imss covers its time."""
     if coverage is None:
         return NO_EVENTS_READ
-    if hole is not None and _near_span(t, coverage):  # a rotated polevt.imss file of its time was left out
+    if hole is not None and not isinstance(hole.gap, Unread) and _near_span(t, coverage):  # a polevt.imss file left out
         return f"{NO_EVENT_IN_GAP}: {hole.words()}" + (f"; {near}" if near else "")
     if not _near_span(t, coverage):
         return (
