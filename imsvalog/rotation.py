@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from .errors import InputError
 from .grammars.common import OFFSET_PATTERN, BadTime, make_time
 from .bundles import is_gzipped
-from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging, same_as, sort_key, where
+from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging, grew, same_as, sort_key, where
 
 #: the kinds whose rotated files are numbered (syslog views and files named by their content are not)
 NUMBERED = ("imss", "polevt", "msgtra", "maillog")
@@ -539,12 +539,13 @@ def copies(files: Iterable[LogFile], why: dict[LogFile, str] | None = None) -> l
     Several copies from one place of files of another (a bundle and its unpacked folder) are said once."""
     why = why or {}
     pairs: dict[tuple[str, str], list[tuple[LogFile, LogFile]]] = {}
+    grown = []  # a copy taken before its file grew: said on its own (not "the same bytes")
     for f in files:
         for c in f.copies:
-            pairs.setdefault((where(c), where(f)), []).append((c, f))
+            (grown if grew(c, f) else pairs.setdefault((where(c), where(f)), [])).append((c, f))
     files = list(files)
     out = []
-    for (w_copy, w_read), these in pairs.items():
+    for (w_copy, w_read), these in [*pairs.items(), *((("", ""), [g]) for g in grown)]:
         if w_copy != w_read and len(these) > 1:
             names = ", ".join(c.name for c, _ in these[:3]) + (f" and {len(these) - 3} more" if len(these) > 3 else "")
             # the copies' appliance kept apart (a file both name differs: a live file that grew between the two

@@ -376,6 +376,7 @@ def _read_once(files: list[LogFile], result: Discovery) -> tuple[list[LogFile], 
             else:
                 whole[d] = f
     _gzipped_copies(files, kept)
+    _grown_copies(files, kept)
     if not kept:
         return files, set()
     of: dict[LogFile, list[LogFile]] = {}
@@ -400,10 +401,20 @@ def _read_once(files: list[LogFile], result: Discovery) -> tuple[list[LogFile], 
 
 
 def same_as(copy: LogFile, read: LogFile) -> str:
-    """``the same bytes as X`` (``the same lines as X, once decompressed`` for a gzip and a plain file)."""
+    """``the same bytes as X`` (``the same lines as X, once decompressed`` for a gzip and a plain file; ``the first N
+    bytes of X`` for a copy taken before X grew, :func:`_grown_copies`)."""
     if gzipped(copy) != gzipped(read):
         return f"the same lines, once decompressed, as {read.path}"
+    if grew(copy, read):
+        return f"the first {_stored_size(copy):,} bytes of {read.path} (a copy taken before it grew)"
     return f"the same bytes as {read.path}"
+
+
+def grew(copy: LogFile, read: LogFile) -> bool:
+    """Whether ``copy`` (one of ``read``'s :attr:`LogFile.copies`) is the start of it, taken before it grew
+    (:func:`_grown_copies`), not the same bytes."""
+    size, longer = _stored_size(copy), _stored_size(read)
+    return size is not None and longer is not None and size < longer and gzipped(copy) == gzipped(read)
 
 
 def gzipped(f: LogFile) -> bool:
@@ -455,26 +466,76 @@ def _gzipped_copies(files: list[LogFile], kept: dict[LogFile, LogFile]) -> None:
                 break
 
 
-def _one_appliance(files: list[LogFile], kept: dict[LogFile, LogFile]) -> set[tuple[str | None, str | None]]:
-    """The pairs ``(a, b)`` of appliances that are certainly one (a bundle and the folder it was unpacked to): every
-    file name both hold is a file of ``a`` holding the same bytes as ``b``'s file of that name, and one of those
-    holds a line that begins with a time (a file of NUL bytes or one line both machines wrote proves nothing).
-    Two appliances that merely share a file (a copy, or the same bytes by chance) stay two: only that file is read
-    once."""
+def _grown_copies(files: list[LogFile], kept: dict[LogFile, LogFile]) -> None:
+    """A log whose stored bytes are the start of a longer one of the same kind and name (the live file, or the newest
+    rotation, of one appliance collected twice: a bundle, then a folder taken later): the longer is read, the shorter
+    is its copy (added to ``kept``), so its lines are not read twice. Only where the shorter holds a line that begins
+    with a time (a few bytes both machines wrote prove nothing). The files of one name are compared by their first
+    bytes, as many as the shortest holds (at most 64 KiB), each read once, in the order given (a bundle's members in
+    its archive's order); only those alike are compared whole (two appliances' logs differ in their first line)."""
     from .rotation import first_time  # rotation reads files this module finds
+
+    named: dict[tuple[str, str], list[tuple[int, LogFile]]] = {}
+    for f in files:
+        if f not in kept and f.syslog is None and (size := _stored_size(f)):
+            named.setdefault((f.kind, f.name), []).append((size, f))
+    limit = {f: min(_HEAD_BYTES, *(size for size, _ in same)) for same in named.values()
+             if len({size for size, _ in same}) > 1 for _, f in same}
+    heads = {f: _digest(f, limit[f]) for f in files if f in limit}
+    wholes: dict[tuple[LogFile, int], bytes | None] = {}
+
+    def whole(f: LogFile, size: int) -> bytes | None:
+        if (f, size) not in wholes:
+            wholes[(f, size)] = _digest(f, size)
+        return wholes[(f, size)]
+
+    for same in named.values():
+        alike: dict[bytes, list[tuple[int, LogFile]]] = {}
+        for size, f in same:
+            if (head := heads.get(f)) is not None:
+                alike.setdefault(head, []).append((size, f))
+        for group in alike.values():
+            group.sort(key=lambda sf: -sf[0])
+            for i, (size, short) in enumerate(group):
+                for longer_size, longer in group[:i]:
+                    if longer_size <= size or longer in kept:
+                        continue
+                    if size > limit[short]:  # the heads were not all of it
+                        mine = whole(short, size)
+                        if mine is None or whole(longer, size) != mine:
+                            continue
+                    if first_time(short) is not None:
+                        kept[short] = longer
+                    break
+
+
+def _one_appliance(files: list[LogFile], kept: dict[LogFile, LogFile]) -> set[tuple[str | None, str | None]]:
+    """The pairs ``(a, b)`` of appliances that are certainly one (a bundle and the folder it was unpacked to, maybe
+    taken later, when a live log had grown: :func:`_grown_copies`): every file name both hold is read once for the
+    two (a file of ``a`` and ``b``'s single file of that name are copies, one of the other or both of a third), and one
+    of those holds a line that begins with a time (a file of NUL bytes or one line both machines wrote proves
+    nothing). ``a`` is the appliance more of whose files are passed over for ``b``'s. Two appliances that merely share
+    a file (a copy, or the same bytes by chance) stay two: only that file is read once."""
+    from .rotation import first_time  # rotation reads files this module finds
+
+    def read(f: LogFile) -> LogFile:
+        while f in kept:
+            f = kept[f]
+        return f
 
     names: dict[str | None, dict[str, list[LogFile]]] = {}
     for f in files:
         names.setdefault(f.appliance, {}).setdefault(f.name, []).append(f)
+    links = Counter((c.appliance, f.appliance) for c, f in kept.items() if c.appliance != f.appliance)
     out = set()
-    tried = {(c.appliance, f.appliance) for c, f in kept.items() if c.appliance != f.appliance}
-    for a, b in tried:
+    for a, b in links:
+        if (b, a) in out or links[(b, a)] > links[(a, b)] or links[(b, a)] == links[(a, b)] and str(a) < str(b):
+            continue  # the other way round: a's files are read more (or as much: one way, whichever)
         common = names.get(a, {}).keys() & names.get(b, {}).keys()
-        same = [(c, kept[c]) for n in common for c in names[a][n] if kept.get(c) is not None
-                and kept[c].appliance == b and kept[c].name == n]
-        if (common and len(same) == sum(len(names[a][n]) for n in common)
-                and all(len(names[b][n]) == 1 for n in common)
-                and any(first_time(f) is not None for _, f in same)):
+        if not common or any(len(names[b][n]) != 1 for n in common):
+            continue
+        pairs = [(read(x), read(names[b][n][0])) for n in common for x in names[a][n]]
+        if all(x is y for x, y in pairs) and any(first_time(x) is not None for x, _ in pairs):
             out.add((a, b))
     return out
 

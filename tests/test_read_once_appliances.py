@@ -101,13 +101,68 @@ def test_a_flat_folder_with_a_bundle_of_older_rotations_is_one_appliance(tmp_pat
 
 
 def test_a_folder_kept_apart_from_its_bundle_says_its_other_logs_may_count_twice(tmp_path: Path) -> None:
-    """Attack s23f (1): the zip and its unpacked folder whose live log.imss grew by a line were read as two
-    appliances, the scans counted twice, and the note said only that the 4 identical logs are read once."""
+    """Attack s23f (1): the zip and its unpacked folder where one log differs (not only grown: a byte changed) are
+    read as two appliances; the note says that their other logs may count twice."""
     folder = _unpack(tmp_path / "unz")
     log = next(folder.rglob("log.imss.20240312.0001"))
-    log.write_bytes(log.read_bytes() + b"2024/03/12 10:14:00 GMT+01:00 [4242:139871] Info: Accept connection from "
-                    b"client [127.0.0.1]\n")
+    log.write_bytes(log.read_bytes().replace(b"GMT+01:00 [", b"GMT+01:00  [", 1))
     notes = correlate([CDT, folder]).summary.rotation
     said = [n for n in notes if "hold the same bytes as logs in" in n]
     assert len(said) == 1 and "its other logs (log.imss.20240312.0001) differ" in said[0], notes
     assert "their lines count twice" in said[0]
+
+
+ACCEPT = b"2024/03/12 10:14:00 GMT+01:00 [4242:139871] Info: Accept connection from client [127.0.0.1]\n"
+
+
+def test_a_folder_taken_after_its_bundle_whose_live_log_grew_is_the_same_appliance_read_once(tmp_path: Path) -> None:
+    """Attack s23f (1), stop 23's Known gap: the zip and its unpacked folder whose live log.imss grew by a line were
+    read as two appliances, each scan counted twice. The longer log is read, the zip's is said to be its start, and
+    the two are one appliance, in either order."""
+    folder = _unpack(tmp_path / "unz")
+    log = next(folder.rglob("log.imss.20240312.0001"))
+    log.write_bytes(log.read_bytes() + ACCEPT)
+    alone = correlate(CDT)
+    for given in ([CDT, folder], [folder, CDT]):
+        c = correlate(given)
+        assert {r.appliance for r in c.rows} == {"imsva"}
+        assert sorted(r.internal_id or "" for r in c.rows) == sorted(r.internal_id or "" for r in alone.rows)
+        grown = [n for n in c.summary.rotation if "a copy taken before it grew" in n]
+        assert grown == [f"{CDT}!IMSVA/LogFile/Event3/log.imss.20240312.0001 holds the first "
+                         f"{len(log.read_bytes()) - len(ACCEPT):,} bytes of {log} (a copy taken before it grew), "
+                         "which is read instead"], c.summary.rotation
+        assert not any("count twice" in n for n in c.summary.rotation)
+        files = discover(given).files
+        assert [f.path for f in files if f.name == log.name and f.kind == "imss"] == [log]
+        assert c.summary.lines == alone.summary.lines + 1 and c.summary.scans == alone.summary.scans + 1
+
+
+def test_loose_logs_one_the_start_of_the_other_are_read_once_the_longest(tmp_path: Path) -> None:
+    """The same log collected three times as it grew, in three folders: only the longest is read."""
+    data = (BUSY / "log.imss.20240312.0001").read_bytes()
+    cut = [data[: len(data) // 3], data[: len(data) // 3 * 2 + 5], data]
+    paths = []
+    for k, part in enumerate(cut):
+        (tmp_path / f"t{k}").mkdir()
+        paths.append(tmp_path / f"t{k}" / "log.imss.20240312.0001")
+        paths[-1].write_bytes(part)
+    d = discover([paths[1], paths[0], paths[2]])
+    assert [f.path for f in d.files] == [paths[2]]
+    assert sorted(c.path for c in d.files[0].copies) == paths[:2]
+    assert sorted(d.skipped) == sorted(
+        (str(p), f"the first {len(part):,} bytes of {paths[2]} (a copy taken before it grew), which is read instead")
+        for p, part in zip(paths[:2], cut[:2]))
+
+
+def test_a_start_without_a_timed_line_or_of_another_name_is_no_copy(tmp_path: Path) -> None:
+    """A few bytes both machines wrote (no line that begins with a time) prove nothing; nor does a file of another
+    name whose bytes begin another's: both are read."""
+    data = (BUSY / "log.imss.20240312.0001").read_bytes()
+    for k, part in enumerate((b"\0" * 64, data)):
+        (tmp_path / f"a{k}").mkdir()
+        (tmp_path / f"a{k}" / "msgtra.imss.20240312.0001").write_bytes(part[:64] if k == 0 else b"\0" * 4096)
+    assert len(discover([tmp_path / "a0", tmp_path / "a1"]).files) == 2
+    (tmp_path / "b" ).mkdir()
+    (tmp_path / "b" / "log.imss.20240312.0002").write_bytes(data[:5000])
+    (tmp_path / "b" / "log.imss.20240312.0003").write_bytes(data)
+    assert len(discover([tmp_path / "b"]).files) == 2

@@ -122,12 +122,15 @@ def test_one_rotation_given_twice_is_not_joined_to_its_copy(tmp_path: Path) -> N
 
 
 def test_one_rotation_in_two_folders_is_not_joined_to_its_copy(tmp_path: Path) -> None:
-    """F2: two folders each holding log.imss.20240312.0002 (the second one line longer, so both are read)."""
+    """F2: two folders each holding log.imss.20240312.0002 (the second with a blank more at the end of its last line,
+    so both are read: one line longer, it would be the same file grown, read once, see test_read_once_appliances)."""
     case = _thirds(tmp_path, "a")
     other = tmp_path / "b"
     other.mkdir()
-    (other / "log.imss.20240312.0002").write_bytes((case / "log.imss.20240312.0002").read_bytes()
-                                                     + b"2024/03/12 09:16:00 GMT+01:00 [1:1] Info: one more line\n")
+    data = (case / "log.imss.20240312.0002").read_bytes()
+    (other / "log.imss.20240312.0002").write_bytes(data + b"2024/03/12 09:16:00 GMT+01:00 [1:1] Info: one more line\n")
+    assert [f.path.parent.name for f in discover([case, other]).files if f.kind == "imss"] == ["a", "b", "a"]
+    (other / "log.imss.20240312.0002").write_bytes(data[:-1] + b" \n")
     files = [f for f in discover([case, other]).files if f.kind == "imss"]
     assert [f.path.parent.name for f in files] == ["a", "a", "b", "a"]
     assert {i: b.why for i, b in breaks(files).items()} == {1: "repeat"}
