@@ -376,20 +376,25 @@ def _read_once(files: list[LogFile], result: Discovery) -> tuple[list[LogFile], 
             else:
                 whole[d] = f
     _gzipped_copies(files, kept)
-    _grown_copies(files, kept)
+    grown = _grown_copies(files, kept)
+    kept.update((c, f) for c, f in grown.items() if c.appliance == f.appliance)
+    across = {c: f for c, f in grown.items() if c.appliance != f.appliance}
     if not kept:
         return files, set()
+    into: dict[str | None, set[str | None]] = {}
+    for a, b in _one_appliance(files, kept, across):
+        into.setdefault(a, set()).add(b)
+    rename = {a: next(iter(b)) for a, b in into.items() if len(b) == 1 and not (b & into.keys())}
+    # a log of one appliance that is the start of another's is a copy only where the two are one (else both are read)
+    kept.update((c, f) for c, f in across.items() if rename.get(c.appliance, c.appliance) == rename.get(f.appliance, f.appliance))
     of: dict[LogFile, list[LogFile]] = {}
-    pairs = Counter((where(c), where(f)) for c, f in kept.items())
+    pairs = Counter((where(c), where(f)) for c, f in kept.items() if not grew(c, f))
     for c, f in kept.items():
         of.setdefault(f, []).append(c)
         w = (where(c), where(f))
         result.skipped.append((str(c.path), f"{same_as(c, f)}, which is read instead"
-                               if w[0] == w[1] or pairs[w] < 2 else f"the same bytes as a log in {w[1]}: read once, from there"))
-    into: dict[str | None, set[str | None]] = {}
-    for a, b in _one_appliance(files, kept):
-        into.setdefault(a, set()).add(b)
-    rename = {a: next(iter(b)) for a, b in into.items() if len(b) == 1 and not (b & into.keys())}
+                               if w[0] == w[1] or pairs[w] < 2 or grew(c, f)
+                               else f"the same bytes as a log in {w[1]}: read once, from there"))
     out = []
     for f in files:
         if f in kept:
@@ -466,63 +471,89 @@ def _gzipped_copies(files: list[LogFile], kept: dict[LogFile, LogFile]) -> None:
                 break
 
 
-def _grown_copies(files: list[LogFile], kept: dict[LogFile, LogFile]) -> None:
-    """A log whose stored bytes are the start of a longer one of the same kind and name (the live file, or the newest
-    rotation, of one appliance collected twice: a bundle, then a folder taken later): the longer is read, the shorter
-    is its copy (added to ``kept``), so its lines are not read twice. Only where the shorter holds a line that begins
-    with a time (a few bytes both machines wrote prove nothing). The files of one name are compared by their first
-    bytes, as many as the shortest holds (at most 64 KiB), each read once, in the order given (a bundle's members in
-    its archive's order); only those alike are compared whole (two appliances' logs differ in their first line)."""
+def _packed(f: LogFile) -> bool:
+    """A gzip, by its magic bytes on disk or its name in a bundle."""
+    return f.name.endswith(".gz") or gzipped(f)
+
+
+def _grown_copies(files: list[LogFile], kept: dict[LogFile, LogFile]) -> dict[LogFile, LogFile]:
+    """The logs (not gzips: a gzip does not grow) whose stored bytes are the start of a longer one's of the same kind
+    and name (the live file of one appliance collected twice: a bundle, then a folder taken later), each with the
+    longest such one: that one is to be read, the shorter is its copy. Only where the shorter holds a line that begins
+    with a time. The files of one name are compared by their first bytes, as many as the shortest holds (at most 64
+    KiB); only those alike are read on, each once, in the order given (a bundle's members in its archive's order),
+    hashed up to the size of each shorter one (two appliances' logs differ in their first line)."""
     from .rotation import first_time  # rotation reads files this module finds
 
     named: dict[tuple[str, str], list[tuple[int, LogFile]]] = {}
     for f in files:
-        if f not in kept and f.syslog is None and (size := _stored_size(f)):
+        if f not in kept and f.syslog is None and (size := _stored_size(f)) and not _packed(f):
             named.setdefault((f.kind, f.name), []).append((size, f))
     limit = {f: min(_HEAD_BYTES, *(size for size, _ in same)) for same in named.values()
              if len({size for size, _ in same}) > 1 for _, f in same}
     heads = {f: _digest(f, limit[f]) for f in files if f in limit}
-    wholes: dict[tuple[LogFile, int], bytes | None] = {}
-
-    def whole(f: LogFile, size: int) -> bytes | None:
-        if (f, size) not in wholes:
-            wholes[(f, size)] = _digest(f, size)
-        return wholes[(f, size)]
-
-    for same in named.values():
-        alike: dict[bytes, list[tuple[int, LogFile]]] = {}
+    alike: dict[tuple[str, str, bytes], list[tuple[int, LogFile]]] = {}
+    for key, same in named.items():
         for size, f in same:
             if (head := heads.get(f)) is not None:
-                alike.setdefault(head, []).append((size, f))
-        for group in alike.values():
-            group.sort(key=lambda sf: -sf[0])
-            for i, (size, short) in enumerate(group):
-                for longer_size, longer in group[:i]:
-                    if longer_size <= size or longer in kept:
-                        continue
-                    if size > limit[short]:  # the heads were not all of it
-                        mine = whole(short, size)
-                        if mine is None or whole(longer, size) != mine:
-                            continue
-                    if first_time(short) is not None:
-                        kept[short] = longer
+                alike.setdefault((*key, head), []).append((size, f))
+    groups = [sorted(g, key=lambda sf: -sf[0]) for g in alike.values() if len({size for size, _ in g}) > 1]
+    at: dict[LogFile, set[int]] = {}  # the sizes each file is hashed up to: those of the shorter ones beside it
+    for g in groups:
+        for i, (size, f) in enumerate(g):
+            at[f] = {s for s, _ in g[i:] if s > limit[f]}
+    hashed = {f: _prefix_digests(f, at[f]) for f in files if at.get(f)}
+    grown: dict[LogFile, LogFile] = {}
+    for g in groups:
+        for i, (size, short) in enumerate(g):
+            longer = next((f for s, f in g[:i] if s > size and (size <= limit[short] or (
+                (mine := hashed.get(short, {}).get(size)) is not None and hashed.get(f, {}).get(size) == mine))), None)
+            if longer is not None and first_time(short) is not None:
+                grown[short] = longer
+    return grown
+
+
+def _prefix_digests(f: LogFile, sizes: set[int]) -> dict[int, bytes]:
+    """Hashes of the file's first ``n`` stored bytes for each ``n`` in ``sizes`` (read once, streamed); those it does
+    not reach (it cannot be read so far) are left out."""
+    h = hashlib.blake2b(digest_size=20)
+    out: dict[int, bytes] = {}
+    marks = sorted(sizes)
+    done = 0
+    try:
+        with f.member.open() if f.member is not None else open(f.path, "rb") as fh:
+            for mark in marks:
+                while done < mark and (chunk := fh.read(min(1 << 20, mark - done))):
+                    h.update(chunk)
+                    done += len(chunk)
+                if done < mark:
                     break
+                out[mark] = h.copy().digest()
+    except (OSError, EOFError, InputError, ValueError):
+        pass
+    return out
 
 
-def _one_appliance(files: list[LogFile], kept: dict[LogFile, LogFile]) -> set[tuple[str | None, str | None]]:
-    """The pairs ``(a, b)`` of appliances that are certainly one (a bundle and the folder it was unpacked to, maybe
-    taken later, when a live log had grown: :func:`_grown_copies`): every file name both hold is read once for the
-    two (a file of ``a`` and ``b``'s single file of that name are copies, one of the other or both of a third), and one
-    of those holds a line that begins with a time (a file of NUL bytes or one line both machines wrote proves
-    nothing). ``a`` is the appliance more of whose files are passed over for ``b``'s. Two appliances that merely share
-    a file (a copy, or the same bytes by chance) stay two: only that file is read once."""
+def _one_appliance(files: list[LogFile], kept: dict[LogFile, LogFile],
+                   grown: dict[LogFile, LogFile] | None = None) -> set[tuple[str | None, str | None]]:
+    """The pairs ``(a, b)`` of appliances that are certainly one (a bundle and the folder it was unpacked to, or one
+    collected later): every file name both hold is read once for the two (a file of ``a`` and ``b``'s single file of
+    that name hold the same bytes, or one holds the start of the other: ``grown``, a live log that grew), a rotation
+    is not given under two names (``.0001`` in one, ``.0001.gz`` in the other: both would be read), and one of the
+    files of the same bytes holds a line that begins with a time (a file of NUL bytes, or one line both machines
+    wrote, proves nothing; nor does the start of another log). ``a`` is the appliance more of whose files are passed
+    over for ``b``'s. Two appliances that merely share a file (a copy, or the same bytes by chance) stay two: only
+    that file is read once."""
     from .rotation import first_time  # rotation reads files this module finds
 
-    def read(f: LogFile) -> LogFile:
-        while f in kept:
-            f = kept[f]
+    grown = grown or {}
+
+    def read(f: LogFile, links: dict[LogFile, LogFile]) -> LogFile:
+        while f in links:
+            f = links[f]
         return f
 
+    both = {**grown, **kept}
     names: dict[str | None, dict[str, list[LogFile]]] = {}
     for f in files:
         names.setdefault(f.appliance, {}).setdefault(f.name, []).append(f)
@@ -534,8 +565,12 @@ def _one_appliance(files: list[LogFile], kept: dict[LogFile, LogFile]) -> set[tu
         common = names.get(a, {}).keys() & names.get(b, {}).keys()
         if not common or any(len(names[b][n]) != 1 for n in common):
             continue
-        pairs = [(read(x), read(names[b][n][0])) for n in common for x in names[a][n]]
-        if all(x is y for x, y in pairs) and any(first_time(x) is not None for x, _ in pairs):
+        rotations = {n.removesuffix(".gz") for n in names.get(a, {})} & {n.removesuffix(".gz") for n in names[b]}
+        if len(rotations) != len({n.removesuffix(".gz") for n in common}):
+            continue  # one rotation under two names (plain and gzipped): it would be read twice as one appliance's
+        pairs = [(x, names[b][n][0]) for n in common for x in names[a][n]]
+        if all(read(x, both) is read(y, both) for x, y in pairs) and any(
+                read(x, kept) is read(y, kept) and first_time(read(x, kept)) is not None for x, y in pairs):
             out.add((a, b))
     return out
 
