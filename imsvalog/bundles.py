@@ -885,7 +885,7 @@ class _Cursor:
     zip: 150 s of CPU for 80 MB of log.imss).  Only the process that opened it uses it (a forked worker never
     reads through it)."""
 
-    __slots__ = ("key", "stack", "entries", "seen", "pid", "entry", "at", "head")
+    __slots__ = ("key", "stack", "entries", "seen", "pid", "entry", "at", "head", "reader")
 
     def __init__(self, key: tuple[Any, ...], stack: contextlib.ExitStack, entries: Iterator[Any]) -> None:
         self.key = key
@@ -900,6 +900,9 @@ class _Cursor:
         self.entry: Any = None
         self.at: tuple[str, int] | None = None
         self.head: list[bytes] | None = None
+        #: the entry's data read on from there: one reader for all who read it (an error found with its last block, a
+        #: bad CRC, is given to the reader after the one that stopped at that block, not lost with it)
+        self.reader: Iterator[bytes] = iter(())
 
     def serves(self, name: str, occurrence: int) -> bool:
         """Can it give this entry (``occurrence`` of ``name``): the one it is at, from its start, or one ahead?"""
@@ -914,9 +917,10 @@ class _Cursor:
         want = (member.chain[-1], member.occurrence)
         if self.at != want:
             self.entry, self.at, self.head = self._advance(member), want, []
+            self.reader = _entry_blocks(self.entry)
         assert self.head is not None
         yield from list(self.head)
-        for block in _entry_blocks(self.entry):
+        for block in self.reader:
             if self.head is not None:
                 self.head = [block] if not self.head else None
             yield block
@@ -1084,39 +1088,84 @@ def _descend(arc: Any, member: Member, depth: int, password: Secret | None, limi
     raise ArchiveReadError(f"{member.label}: no longer in the archive")
 
 
-_READ_DATA: list[Any] = []
+_READ_DATA_BLOCK: list[Any] = []
+
+
+def _entry_pieces(entry: Any) -> Iterator[bytes]:
+    """An entry's data as libarchive gives it (``archive_read_data_block``: its own blocks, a sparse entry's holes
+    as zeros), then, when its data fails a check found at its end (a zip member's CRC, an AES authentication code:
+    libarchive's warning), its last block and the error, an :class:`ArchiveDamagedError`.
+
+    (``archive_read_data``, which copies those blocks into one buffer, gives the warning in place of all it copied
+    in that call: the member's last block and up to a MiB before it were lost, a small gzipped member entirely.)
+    """
+    la = _libarchive()
+    if not _READ_DATA_BLOCK:
+        fn = la.ffi.libarchive["archive_read_data_block"]  # a fresh function object: no libarchive-c error hook
+        fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t),
+                       ctypes.POINTER(ctypes.c_longlong)]
+        fn.restype = ctypes.c_int
+        _READ_DATA_BLOCK.append(fn)
+    read = _READ_DATA_BLOCK[0]
+    archive_p = entry._archive_p
+    buf, size, offset = ctypes.c_void_p(), ctypes.c_size_t(), ctypes.c_longlong()
+    refs = (ctypes.byref(buf), ctypes.byref(size), ctypes.byref(offset))
+    at = 0
+    while True:
+        with _into_libarchive():  # an entry of an archive inside another: libarchive reads through the Python callback
+            r = read(archive_p, *refs)
+        if r == la.ffi.ARCHIVE_EOF:
+            return
+        n = size.value
+        if n and r >= la.ffi.ARCHIVE_WARN:
+            if offset.value < at:
+                raise ArchiveDamagedError("the member is damaged: its data comes in blocks out of order")
+            while at < offset.value:  # a hole of a sparse entry
+                hole = min(offset.value - at, _BLOCK)
+                yield bytes(hole)
+                at += hole
+            yield ctypes.string_at(buf.value, n)
+            at += n
+        if r < la.ffi.ARCHIVE_OK:
+            reason = _clean(la.ffi.archive_error(archive_p, r))
+            if r == la.ffi.ARCHIVE_WARN and at:
+                from .blocks import CORRUPT_WORDS  # (blocks imports this module)
+
+                # the check of all its data failed: any of the lines read may be garbled, as a gzip's failed check
+                raise ArchiveDamagedError(f"the member is damaged: {reason} ({CORRUPT_WORDS})")
+            if r == la.ffi.ARCHIVE_WARN or not _refused(reason):
+                raise ArchiveDamagedError(f"the member is damaged: {reason}")
+            raise la.ArchiveError(reason)
 
 
 def _entry_blocks(entry: Any, limit: int | None = None) -> Iterator[bytes]:
-    """An entry's data in blocks of up to :data:`_BLOCK` bytes (at most about ``limit`` in all).
+    """An entry's data in blocks of about :data:`_BLOCK` bytes, libarchive's own gathered (at most about ``limit``
+    in all).  When it fails, the bytes gathered before the error are given, then the error (:func:`_entry_pieces`).
 
     Unlike libarchive-c's ``get_blocks``, a warning at the end of the data (a bad CRC,
     a bad AES authentication code) is an :class:`ArchiveDamagedError`, not a block of
     stale buffer bytes, and an error names what libarchive found.
     """
     la = _libarchive()
-    if not _READ_DATA:
-        fn = la.ffi.libarchive["archive_read_data"]  # a fresh function object: no libarchive-c error hook
-        fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t], ctypes.c_ssize_t
-        _READ_DATA.append(fn)
-    read = _READ_DATA[0]
-    archive_p = entry._archive_p
-    buf = ctypes.create_string_buffer(_BLOCK)
-    got = 0
-    while True:
-        with _into_libarchive():  # an entry of an archive inside another: libarchive reads through the Python callback
-            n = read(archive_p, buf, _BLOCK)
-        if n == 0:
-            return
-        if n < 0:
-            reason = _clean(la.ffi.archive_error(archive_p, n))
-            if n == la.ffi.ARCHIVE_WARN or not _refused(reason):
-                raise ArchiveDamagedError(f"the member is damaged: {reason}")
-            raise la.ArchiveError(reason)
-        yield ctypes.string_at(buf, n)
-        got += n
-        if limit is not None and got >= limit:
-            return
+    parts: list[bytes] = []
+    gathered = got = 0
+    try:
+        for piece in _entry_pieces(entry):
+            parts.append(piece)
+            gathered += len(piece)
+            if gathered >= _BLOCK or limit is not None and got + gathered >= limit:
+                block = parts[0] if len(parts) == 1 else b"".join(parts)
+                parts, gathered = [], 0
+                yield block
+                got += len(block)
+                if limit is not None and got >= limit:
+                    return
+    except (ArchiveReadError, la.ArchiveError):
+        if parts:
+            yield b"".join(parts)
+        raise
+    if parts:
+        yield b"".join(parts)
 
 
 def _member_blocks(member: Member) -> Iterator[bytes]:

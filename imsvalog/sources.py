@@ -1013,7 +1013,9 @@ def _open_salvaging(f: LogFile) -> tuple[BinaryIO, _Salvage | None]:
         raise
     from .blocks import gzip_pieces
 
-    salvage = _Salvage(gzip_pieces(fh, piece=1 << 17), fh)  # pieces of a line reader's buffer: memory stays small
+    # pieces of a line reader's buffer (memory stays small); read1: a member whose read fails at its end (a zip CRC)
+    # gives the bytes before it (a read(n) that fails loses all it had gathered)
+    salvage = _Salvage(gzip_pieces(fh, piece=1 << 17, read=fh.read1), fh)
     stream: BinaryIO = io.BufferedReader(salvage, 1 << 17)  # type: ignore[assignment]
     # a gzip bomb, in a bundle or not, stops at --max-member-size/--max-total-size
     stream = bundles.bounded(stream, str(f.path), 1 << 17)

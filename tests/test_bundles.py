@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from imsvalog import bundles
+from imsvalog.blocks import CORRUPT_WORDS
 from imsvalog.cli import app
 from imsvalog.errors import InputError
 from imsvalog.readers import iter_records
@@ -416,7 +417,10 @@ def test_a_damaged_encrypted_member_is_a_reject_naming_it_not_a_wrong_password(t
     r = cli("correlate", str(z), "--password", PASSWORD, "--format", "jsonl")
     assert r.exit_code == 0, r.output
     assert "wrong password" not in r.output
-    assert f"{z}!{member}:" in r.stderr and "the member is damaged: " in r.stderr
+    # named as damaged in its reject, or (its lines read, garbled: AES decrypts a flipped byte to a garbled inflate,
+    # the authentication code fails at its end) as corrupt in correlate's note; its reject is then past the first 5
+    assert "the member is damaged: " in r.stderr or f"{z}!{member}: {CORRUPT_WORDS}; rows that cite" in r.stderr
+    assert f"{z}!{member}:" in r.stderr
     # the other members were read: the events of polevt and the scans of the nested .0002.gz
     assert "9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9" in r.stdout
     r = cli("parse", str(z), "--password", PASSWORD, "--format", "jsonl")
