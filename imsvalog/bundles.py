@@ -1233,8 +1233,12 @@ class _BlockStream(io.RawIOBase):
                 return 0
             self._count(len(block))
             self._buf = memoryview(block)
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
+        # through a memoryview: ``b`` is libarchive-c's ctypes buffer when libarchive reads a nested archive, and a
+        # slice assigned to a ctypes array is copied a byte at a time (47 ms per MiB; 0.9 s of CPU for each pass
+        # over an 18 MB rotated.tar.gz in a CDT zip, where inflating it costs 0.15 s)
+        out = memoryview(b).cast("B")
+        n = min(len(out), len(self._buf))
+        out[:n] = self._buf[:n]
         self._buf = self._buf[n:]
         return n
 

@@ -30,14 +30,14 @@ _spec.loader.exec_module(make_bundles)  # type: ignore[union-attr]
 
 BUSY = FIXTURES / "busy-day"
 _CHUNK = 64 << 20
-_CHUNKS = 16
+_CHUNKS = 120  # 7.5 GiB: under the 8 GiB a plain tar header can hold
 
 
 @pytest.fixture(scope="module")
 def slow_nested(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """busy-day as a CDT zip whose rotated.tar.gz holds 1 GiB of filler (filler.dat) before its log: each pass over
-    it spends a second or more in libarchive, skipping the filler through the read callback (11 MB on disk: a gzip
-    of concatenated members, each the same 64 MiB)."""
+    """busy-day as a CDT zip whose rotated.tar.gz holds 7.5 GiB of filler (filler.dat) before its log: each pass
+    over it spends seconds in libarchive, skipping the filler through the read callback (13 MB on disk: a gzip of
+    concatenated members, each the same 64 MiB)."""
     members = make_bundles.cdt_members(BUSY)
     filler = tarfile.TarInfo("filler.dat")
     filler.size = _CHUNKS * _CHUNK
@@ -45,8 +45,8 @@ def slow_nested(tmp_path_factory: pytest.TempPathFactory) -> Path:
     info = tarfile.TarInfo("log.imss.20240312.0002.gz")
     info.size = len(log)
     rest = info.tobuf() + log + b"\0" * (-len(log) % 512) + b"\0" * 10240
-    # a 4 KiB pattern over and over inflates about 100 times (zeros 1000 times: libarchive would inflate a GiB from
-    # the MiB the callback last gave before it asks again, and sees the interrupt, seconds later)
+    # a 4 KiB pattern over and over (zeros inflate 1000 times: libarchive would inflate a GiB from the MiB the
+    # callback last gave before it asks again, and sees the interrupt, seconds later)
     chunk = gzip.compress(random.Random(0).randbytes(4096) * (_CHUNK // 4096), 1, mtime=0)
     tgz = gzip.compress(filler.tobuf(), mtime=0) + chunk * _CHUNKS + gzip.compress(rest, mtime=0)
     members["IMSVA/LogFile/Event3/rotated.tar.gz"] = tgz
