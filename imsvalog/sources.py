@@ -134,6 +134,8 @@ class Discovery:
 
     files: list[LogFile] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: what is read twice perhaps: a log of one appliance that is the start of another's, both read (see :func:`discover`)
+    notes: list[str] = field(default_factory=list)
 
 
 def kind_from_name(name: str) -> tuple[str, str | None, int | None] | None:
@@ -379,14 +381,21 @@ def _read_once(files: list[LogFile], result: Discovery) -> tuple[list[LogFile], 
     grown = _grown_copies(files, kept)
     kept.update((c, f) for c, f in grown.items() if c.appliance == f.appliance)
     across = {c: f for c, f in grown.items() if c.appliance != f.appliance}
-    if not kept:
+    if not kept and not across:
         return files, set()
     into: dict[str | None, set[str | None]] = {}
     for a, b in _one_appliance(files, kept, across):
         into.setdefault(a, set()).add(b)
     rename = {a: next(iter(b)) for a, b in into.items() if len(b) == 1 and not (b & into.keys())}
     # a log of one appliance that is the start of another's is a copy only where the two are one (else both are read)
-    kept.update((c, f) for c, f in across.items() if rename.get(c.appliance, c.appliance) == rename.get(f.appliance, f.appliance))
+    for c, f in across.items():
+        if rename.get(c.appliance, c.appliance) == rename.get(f.appliance, f.appliance):
+            kept[c] = f
+        else:
+            result.notes.append(
+                f"{f.path} begins with all {_stored_size(c):,} bytes of {c.path}: both are read, as two appliances' "
+                "(no log of the same bytes proves them one), so if they are one appliance collected twice, the lines "
+                "of the shorter count twice (give the later collection alone)")
     of: dict[LogFile, list[LogFile]] = {}
     pairs = Counter((where(c), where(f)) for c, f in kept.items() if not grew(c, f))
     for c, f in kept.items():

@@ -222,3 +222,23 @@ def test_copies_that_grew_are_said_one_by_one_and_each_log_is_read_once(tmp_path
     monkeypatch.setattr(sources, "_prefix_digests", lambda f, sizes: seen.append(f) or real(f, sizes))
     assert len(discover([tmp_path / f"h{k}" for k in range(12)]).files) == 12  # none the start of another
     assert len(seen) == len(set(seen)) == 11  # each hashed once, up to the sizes of the shorter ones
+
+
+def test_a_bundle_and_a_later_folder_that_only_grew_are_said_to_count_twice(tmp_path: Path) -> None:
+    """Attack s25b F4: the bundle and a flat folder collected later holding its log.imss and polevt.imss grown (no
+    log of the same bytes in both) are two appliances, each read whole, and nothing said so: every scan counted
+    twice. The start of another appliance's log does not prove them one (the note says so, and what to do)."""
+    event3 = next(_unpack(tmp_path / "unz").rglob("Event3"))
+    later = tmp_path / "later"
+    later.mkdir()
+    for name in ("log.imss.20240312.0001", "polevt.imss.20240312.0001"):
+        data = (event3 / name).read_bytes()
+        (later / name).write_bytes(data + (ACCEPT if name.startswith("log") else data.splitlines(keepends=True)[-1]))
+    c = correlate([CDT, later])
+    assert {r.appliance for r in c.rows} == {"imsva", None}
+    said = [n for n in c.summary.rotation if "begins with all" in n]
+    assert said == [
+        f"{later / name} begins with all {len((event3 / name).read_bytes()):,} bytes of {CDT}!IMSVA/LogFile/Event3/{name}:"
+        " both are read, as two appliances' (no log of the same bytes proves them one), so if they are one appliance "
+        "collected twice, the lines of the shorter count twice (give the later collection alone)"
+        for name in ("log.imss.20240312.0001", "polevt.imss.20240312.0001")], c.summary.rotation

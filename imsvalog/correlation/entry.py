@@ -122,7 +122,7 @@ def _correlate(
         rejects=len(rejects),
     )
     summary.missing = missing_kinds(summary, rows)
-    summary.rotation = rotation.notes(found.files) + [
+    summary.rotation = rotation.notes(found.files) + found.notes + [
         f"{name}: {CORRUPT_WORDS}; rows that cite its lines may rest on garbled ones"
         for name in dict.fromkeys(r.source.file for r in rejects if CORRUPT_WORDS in r.reason)
     ]
