@@ -75,3 +75,31 @@ def test_a_verdict_not_in_doubt_still_starts_from_what_imsva_did() -> None:
     c = correlate(BUSY, trusted=TrustedList.parse(["198.51.100.25"]))
     (ch,) = [ch for ch in c.what_if(TrustedList.parse(["198.51.100.25", "203.0.113.45"])) if ch.name == DOUBTED]
     assert (ch.before, ch.after) == ("fires", "does-not-fire") and ch.why.startswith("IMSVA fired with ")
+
+
+@pytest.mark.parametrize(("given", "new"), [
+    (None, TrustedList.parse(["10.9.9.9"]).plus_unknown()),  # --also-trust 10.9.9.9 (attack as25b F2)
+    (None, TrustedList.parse(["192.0.2.44"]).plus_unknown()),  # covers another scan's address, none of this one's
+    (None, TrustedList.parse(["198.51.100.25"]).plus_unknown()),  # covers only what IMSVA's verdicts show trusted
+    (["198.51.100.25"], TrustedList.parse(["198.51.100.25", "10.9.9.9"])),  # --trusted with --also-trust 10.9.9.9
+    (["198.51.100.25"], TrustedList.parse(["198.51.100.25"])),  # --what-if-trusted: the same list
+])
+def test_a_list_that_leaves_the_same_addresses_open_changes_no_doubted_verdict(
+        contradicted: Path, given: list[str] | None, new: TrustedList) -> None:
+    """An entry that covers none of a doubted scan's addresses cannot change its verdict: it stays in doubt, and is
+    not listed as 'in-doubt -> unknown' (or '-> fires')."""
+    c = correlate(contradicted, trusted=TrustedList.parse(given) if given else None)
+    assert [ch for ch in c.what_if(new) if ch.name == DOUBTED] == []
+
+
+def test_the_cli_says_no_change_for_an_entry_that_covers_none_of_the_doubted_scan(contradicted: Path) -> None:
+    from typer.testing import CliRunner
+
+    from imsvalog.cli import app
+
+    for args in (["--also-trust", "10.9.9.9"], ["--trusted", "198.51.100.25", "--also-trust", "10.9.9.9"]):
+        out = CliRunner().invoke(app, ["correlate", str(contradicted), *args]).stdout
+        assert "What-if: no verdict changes." in out and "in-doubt" not in out, args
+    # an entry that covers its address outside IMSVA's list does change it
+    out = CliRunner().invoke(app, ["correlate", str(contradicted), "--also-trust", "203.0.113.45"]).stdout
+    assert f"  {DOUBTED}: in-doubt -> does-not-fire (IMSVA's logged list:" in out

@@ -550,8 +550,10 @@ def what_if_of(
     re-runs (basis ``recomputed``). ``messages`` are the rows' traces as model inputs, in row order.
 
     A 'Not triggered' verdict that the spoof policy event linked to the same scan contradicts (a ``trace-vs-event``
-    finding) is in doubt, not "did not fire": such a scan starts from ``in-doubt`` (so it is always listed, with
-    what the new list gives), and a recomputed change of it says the doubt.
+    finding) is in doubt, not "did not fire": such a scan starts from ``in-doubt`` and is listed with what the new list
+    gives wherever the new list leaves other addresses of it open than the old one did (an entry that covers none of
+    them, or only ones IMSVA's verdicts show in its list, changes nothing: it stays in doubt, unlisted); a recomputed
+    change of it says the doubt.
 
     An ``after`` list that is :attr:`~imsvalog.trusted.TrustedList.partial` (the appliance's own list, not given, plus
     entries) with no ``before`` list starts every scan from what IMSVA did, on IMSVA's logged list or else the
@@ -573,6 +575,9 @@ def what_if_of(
             counted = (f"{_addrs(sl.addresses)} counted" if sl.basis == "logged"
                        else f"no list logged; the model counts {_addrs(sl.addresses)}")
             if doubt:
+                if before[0] is not None and after[0] is not None and _open(sl, before[0], shown) == _open(
+                        sl, after[0], shown):
+                    continue  # the new list leaves the same of its addresses untrusted: it stays in doubt, unchanged
                 b, said = IN_DOUBT, f"IMSVA's verdict is in doubt ({DOUBT_WORDS}), with"
                 sl = replace(sl, fired=None)  # what IMSVA did is not known
             else:
@@ -600,6 +605,13 @@ def what_if_of(
             changes.extend(replace(c, why=f"{c.why}; the model's verdicts: IMSVA's own is in doubt ({DOUBT_WORDS})")
                            if doubt else c for c in spoof_what_if([msg], before, after))
     return changes
+
+
+def _open(sl: ScanList, trusted: TrustedList, shown: Collection[str]) -> list[str]:
+    """The scan's addresses that may be untrusted with ``trusted`` (of a partial list: those its entries do not cover
+    and IMSVA's verdicts on other scans do not show in its list): two lists that leave the same open give one verdict."""
+    suspects = sl.suspects(shown) if trusted.partial else sl.addresses
+    return [a for a in sl.untrusted(trusted) if a in suspects]
 
 
 #: a what-if's verdict before the change where IMSVA's own verdict is in doubt (a ``trace-vs-event`` finding)
