@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from .correlation import Correlation, Row
     from .outputs import OutputFolder
+    from .spoof import VerdictChange
     from .trusted import TrustedList
 
 NO_TRACE = "(no trace: log level)"
@@ -156,15 +157,27 @@ def what_if_frame(c: Correlation, trusted: TrustedList | None | str = "same", pr
     from .frames import frame
 
     traced = [r for r in c.rows if r.trace is not None]
-    name_of = {id(r): m.name for r, m in zip(traced, c.messages(), strict=True)}
+    messages = c.messages()
+    name_of = {id(r): m.name for r, m in zip(traced, messages, strict=True)}
     changes = {ch.name: ch for ch in c.what_if(trusted, profile)}
+    verdicts: dict[str, VerdictChange] = {}
+    if any(r.trace is not None and r.trace.logged_ips is None and r.name not in changes for r in c.rows):
+        from .correlation.compare import what_if_of
+
+        # a trace without IMSVA's count (cut before it was logged): no change listed is no evidence that IMSVA would
+        # still fire; the model's verdict says whether it is known
+        after_trusted = c.trusted if isinstance(trusted, str) else trusted
+        after_profile = profile if profile is not None else c.profile
+        verdicts = {v.name: v for v in what_if_of(c.rows, messages, (c.trusted, c.profile),
+                                                  (after_trusted, after_profile), every=True)}
     rows = []
     for r in c.rows:
         doubted = r.recomputed is not None and r.recomputed.observed_doubt is not None
         if not ((_fired(r) or doubted) and _quarantined(r)):
             continue
-        change = changes.get(name_of.get(id(r), ""))
-        if r.trace is None or r.trace.logged_ips is None:
+        name = name_of.get(id(r), "")
+        change = changes.get(name)
+        if r.trace is None:
             outcome, before, after = "unknown (no trace)", None, None
         elif change is not None:
             before, after = change.before, change.after
@@ -172,6 +185,8 @@ def what_if_frame(c: Correlation, trusted: TrustedList | None | str = "same", pr
                        else "still quarantined" if after == "fires" else "unknown")
         elif doubted:  # the model's verdicts the same both ways (another profile): what IMSVA did is still in doubt
             outcome, before, after = "in doubt", None, None
+        elif r.trace.logged_ips is None and (v := verdicts.get(name)) is not None and v.after == "unknown":
+            outcome, before, after = "unknown", v.before, v.after
         else:
             outcome, before, after = "still quarantined", "fires", "fires"
         rows.append({"time": r.time, "internal_id": r.internal_id, "sender": r.event.sender if r.event else None,

@@ -968,13 +968,15 @@ def what_if(
     messages: Iterable[MessageInput],
     before: tuple[TrustedList | None, str | Profile] = (None, DOCUMENTED),
     after: tuple[TrustedList | None, str | Profile] = (None, DOCUMENTED),
+    every: bool = False,
 ) -> list[VerdictChange]:
-    """Which verdicts change between two (trusted list, profile) settings, and why."""
+    """Which verdicts change between two (trusted list, profile) settings, and why (also a verdict that stays the same
+    where the addresses counted change: the verdict may then change). ``every=True``: one entry per message."""
     changes = []
     for m in messages:
         a = m.evaluate(*before)
         b = m.evaluate(*after)
-        if a.verdict == b.verdict and a.counted == b.counted:
+        if a.verdict == b.verdict and a.counted == b.counted and not every:
             continue
         why = []
         if a.counted != b.counted:

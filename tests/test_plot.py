@@ -132,3 +132,25 @@ def test_cli_plot_writes_pngs_and_refuses_an_input_folder(tmp_path: Path) -> Non
     r = runner.invoke(app, ["correlate", str(CASE), "--plot", str(CASE)])
     assert r.exit_code == 2 and "refusing to write here" in r.output
     assert not any(p.suffix == ".png" for p in CASE.iterdir())
+
+
+def test_a_trace_cut_before_imsva_logged_its_count_is_a_trace_not_no_trace(tmp_path: Path) -> None:
+    """Attack as25b (minor): busy-day's second log cut at 736 bytes of its gzip leaves 9E9E9E9E's trace (linked by
+    Message-ID and time) cut before its 'Get N IP address' line: the what-if figure put it under 'unknown (no trace)'.
+    The trace exists; its count is not in the log, so what the list would do is 'unknown'."""
+    busy = FIXTURES / "busy-day"
+    for f in ("log.imss.20240312.0001", "polevt.imss.20240312.0001"):
+        (tmp_path / f).write_bytes((busy / f).read_bytes())
+    (tmp_path / "log.imss.20240312.0002.gz").write_bytes((busy / "log.imss.20240312.0002.gz").read_bytes()[:736])
+    cut = imsvalog.correlate(tmp_path)
+    (row,) = [r for r in cut.rows if r.internal_id == "9E9E9E9E-9F9F-49A9-89B9-C9D9E9F9A9B9"]
+    assert row.trace is not None and row.trace.logged_ips is None and row.event is not None
+    everything = imsvalog.TrustedList.parse(["0.0.0.0/0"])
+    for proposed in (everything.plus_unknown(), everything, "same"):
+        df = plot.what_if_frame(cut, proposed)
+        assert df[df["internal_id"] == row.internal_id]["outcome"].tolist() == ["unknown"], proposed
+        assert df["outcome"].tolist().count("unknown (no trace)") == 1  # 8A8A8A8A: its event alone, no trace
+    # the full log: its count is logged, the list that trusts every IPv4 address prevents it
+    full = imsvalog.correlate(busy)
+    df = plot.what_if_frame(full, everything.plus_unknown())
+    assert df[df["internal_id"] == row.internal_id]["outcome"].tolist() == ["prevented"]

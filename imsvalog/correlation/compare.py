@@ -542,8 +542,11 @@ def what_if_of(
     messages: Sequence[MessageInput],
     before: tuple[TrustedList | None, str | Profile],
     after: tuple[TrustedList | None, str | Profile],
+    every: bool = False,
 ) -> list[VerdictChange]:
-    """Verdicts that change from ``before`` to ``after`` (trusted list, profile), and why.
+    """Verdicts that change from ``before`` to ``after`` (trusted list, profile), and why (``every=True``: one entry
+    per trace, its ``before`` the same as its ``after`` where nothing changes; a doubted one's ``before`` and
+    ``after`` then both ``in-doubt`` where the new list cannot change it).
 
     When only the list changes, a scan with IMSVA's logged list starts from what IMSVA did and is
     judged on IMSVA's list (basis ``logged``); otherwise, and where IMSVA logged no list, the model
@@ -577,7 +580,10 @@ def what_if_of(
             if doubt:
                 if before[0] is not None and after[0] is not None and _open(sl, before[0], shown) == _open(
                         sl, after[0], shown):
-                    continue  # the new list leaves the same of its addresses untrusted: it stays in doubt, unchanged
+                    # the new list leaves the same of its addresses untrusted: it stays in doubt, unchanged
+                    if every:
+                        changes.append(VerdictChange(msg.name, IN_DOUBT, IN_DOUBT, "", sl.basis))
+                    continue
                 b, said = IN_DOUBT, f"IMSVA's verdict is in doubt ({DOUBT_WORDS}), with"
                 sl = replace(sl, fired=None)  # what IMSVA did is not known
             else:
@@ -587,6 +593,8 @@ def what_if_of(
                 said = said.removesuffix(" with").replace("IMSVA logged", "what IMSVA did is not known") + ";"
             a = sl.verdict(after[0], shown)
             if a == b:
+                if every:
+                    changes.append(VerdictChange(msg.name, b, a, "", sl.basis))
                 continue
             u_after = sl.untrusted(after[0]) if after[0] is not None else []
             if partial:
@@ -603,7 +611,7 @@ def what_if_of(
             changes.append(VerdictChange(msg.name, b, a, why, sl.basis))
         else:
             changes.extend(replace(c, why=f"{c.why}; the model's verdicts: IMSVA's own is in doubt ({DOUBT_WORDS})")
-                           if doubt else c for c in spoof_what_if([msg], before, after))
+                           if doubt else c for c in spoof_what_if([msg], before, after, every))
     return changes
 
 
