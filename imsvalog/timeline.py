@@ -1345,12 +1345,13 @@ def _local_rows(imss: list[_ImssFile], sessions: list[_Session], small: _Small,
 
     from .time_window import time_window_of
     from .correlation.link import link_rows
-    from .correlation.scan import start_unread
+    from .correlation.scan import end_unread, start_unread
 
     scans = [x for s in sessions for x in _scan_of(imss, s)]
     pool = list(small.events.values()) + [e for e, _ in candidates.values()]
+    files = [x.file for x in imss]
     return link_rows(scans, pool, list(small.tx.values()), time_window_of(window), list(small.mail.values()),
-                     starts=partial(start_unread, [x.file for x in imss]))
+                     starts=partial(start_unread, files), ends=partial(end_unread, files))
 
 
 def _why_not_paired(r: Row) -> str:

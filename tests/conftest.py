@@ -54,12 +54,12 @@ def rows_both_ways(path: Path):
     from functools import partial
 
     from imsvalog.correlation.entry import _unread
-    from imsvalog.correlation.scan import start_unread
+    from imsvalog.correlation.scan import end_unread, start_unread
 
     # (and the time the unread rest of a file cut short held, as correlate counts it)
     full_rows = link_rows(full_sessions, events, tx, timedelta(seconds=1), mail,
                           holes=holes(files, timedelta(seconds=1), _unread(rejects)),
-                          starts=partial(start_unread, kinds("imss")))
+                          starts=partial(start_unread, kinds("imss")), ends=partial(end_unread, kinds("imss")))
     for r in full_rows:
         recompute(r, None, "documented")
     lazy = correlate(path)

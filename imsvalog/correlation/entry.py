@@ -24,7 +24,7 @@ from .calibrate import calibrate
 from .compare import findings_by_kind, recompute
 from .link import is_spoof_event, link_rows
 from .result import Correlation, Row, Summary
-from .scan import ProgressFn, find_scans, read_sessions, read_spoof_sessions, start_unread
+from .scan import ProgressFn, end_unread, find_scans, read_sessions, read_spoof_sessions, start_unread
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,7 +91,8 @@ def _correlate(
         # in log.imss (one byte-level pass, and none when every event has its trace)
         g_rows = link_rows(g_sessions, g_events, transactions, window, mail, g_scans,
                            find=partial(find_scans, group.get("imss", []), g_scans), holes=rotation.holes(files, window, _unread(rejects)),
-                           starts=partial(start_unread, group.get("imss", [])))
+                           starts=partial(start_unread, group.get("imss", [])),
+                           ends=partial(end_unread, group.get("imss", [])))
         for row in g_rows:
             row.appliance = appliance
         rows += g_rows

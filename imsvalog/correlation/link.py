@@ -544,11 +544,12 @@ def _named_scan(e: PolicyEvent, sx: ScanIndex) -> ScanRef | None:
 
 def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime, str]] = (),
                   near: Callable[[PolicyEvent], str | None] | None = None, hole: Hole | None = None,
-                  unread: dict[ScanRef, str] | None = None) -> str:
+                  unread: dict[ScanRef, str] | None = None, ended: dict[ScanRef, str] | None = None) -> str:
     """The evidence for why a spoof policy event has no AntiSpoofFilter trace. ``near(e)``: what is known of the
     scans without policy event nearest to it (:mod:`.unpaired`), None when there are none: then no scan it may be
     is near, and the log level says the rest.  ``unread``: the lines naming a scan begun before the lines read, with
-    why (:func:`~imsvalog.correlation.scan.start_unread`)."""
+    why (:func:`~imsvalog.correlation.scan.start_unread`); ``ended``: those naming a scan whose lines stop where
+    what was read stops, before its end (:func:`~imsvalog.correlation.scan.end_unread`)."""
     mid = normalize_message_id(e.message_id)
     ref = _named_scan(e, sx)
     began = None if ref is None or unread is None else unread.get(ref)
@@ -557,6 +558,13 @@ def _why_no_trace(e: PolicyEvent, sx: ScanIndex, marks: Sequence[tuple[datetime,
             f"its scan is in log.imss (thread {ref.thread}, {ref.file}:{ref.line} names it), but the scan began before "
             f"the lines read ({began}): its AntiSpoofFilter header lines, logged before that line, may be in what was "
             "not read; whether log.imss was at debug level then is not known"
+        )
+    cut = None if ref is None or ended is None else ended.get(ref)
+    if ref is not None and cut is not None:  # its lines stop before its end: the header lines may come after
+        return (
+            f"its scan is in log.imss (thread {ref.thread}, {ref.file}:{ref.line} names it), but its lines read stop "
+            f"before its end, without a Scan finished line ({cut}): its AntiSpoofFilter header lines may be in what "
+            "was not read; whether log.imss was at debug level then is not known"
         )
     if ref is not None:
         return (
@@ -945,6 +953,7 @@ def link_rows(
     find: Callable[[set[str], set[str]], None] | None = None,
     holes: Holes | None = None,
     starts: Callable[[list[ScanRef]], dict[ScanRef, str]] | None = None,
+    ends: Callable[[list[ScanRef]], dict[ScanRef, str]] | None = None,
 ) -> list[Row]:
     """Rows from sessions and events, linked by :func:`decide_links` over all of them at once.
 
@@ -957,7 +966,9 @@ def link_rows(
     kind left out between two given ones (:func:`imsvalog.rotation.holes`, a :class:`~imsvalog.rotation.Hole`): a
     row without partner of that time says so rather than that the files read span it.  ``starts(refs)``, when given,
     tells which of the lines that name such an event's scan name one begun before the lines read
-    (:func:`~imsvalog.correlation.scan.start_unread`): its lack of header lines then says nothing of the log level.
+    (:func:`~imsvalog.correlation.scan.start_unread`): its lack of header lines then says nothing of the log level;
+    ``ends(refs)`` the same of a scan whose lines stop before its end, where what was read of its file stops
+    (:func:`~imsvalog.correlation.scan.end_unread`: a gzip cut short, a file the next given does not continue).
     """
     idx = _Index.build(events, transactions, mail)
     spoof_events = [e for e in events if is_spoof_event(e)]
@@ -1165,8 +1176,9 @@ def link_rows(
                                            whys, named_of, holes, _span([e.time for e in events]), _opening(events))
         refs = [ref for _, e in unexplained if (ref := _named_scan(e, sx)) is not None]
         unread = starts(refs) if starts is not None and refs else None
+        ended = ends([r for r in refs if unread is None or r not in unread]) if ends is not None and refs else None
         for row, e in unexplained:
-            row.notes.append(_why_no_trace(e, sx, marks, near, holes("imss", e.time) if holes else None, unread))
+            row.notes.append(_why_no_trace(e, sx, marks, near, holes("imss", e.time) if holes else None, unread, ended))
     coverage = _span([e.time for e in events])
     _doubt_time_only(rows, spoof_events, sx.span, coverage, holes, _opening(events))
     for row in rows:

@@ -1911,6 +1911,73 @@ def _read_error(f: LogFile) -> ReadError | None:
     return None
 
 
+#: why a scan open at the end of the last log.imss file given ends there (as compare.py says it)
+LOG_ENDS = "the log.imss files given end there"
+
+
+def end_unread(files: Sequence[LogFile], refs: Sequence[ScanRef]) -> dict[ScanRef, str]:
+    """Of the lines that name a scan (``refs``, in ``files``), those whose scan's lines stop where what was read stops,
+    with why (:func:`~imsvalog.scan_sessions.cut_words`, as its session's end says it; :data:`LOG_ENDS` past the last
+    file): no Accept connection or Scan finished line of its thread comes at or after it, in its file or in the files
+    read on into (a file read to its end that the next file given continues), before reading stopped at a read error
+    (a gzip cut short) or at a file the next does not continue.  Such a scan was not read to its end: its
+    AntiSpoofFilter header lines may be in what was not read, so its lack of them says nothing of the log level.
+    One read of each file from its start, until each scan asked for has shown its end."""
+    index = {str(f.path): i for i, f in enumerate(files)}
+    by_file: dict[int, list[ScanRef]] = defaultdict(list)
+    for r in refs:
+        if r.file in index:
+            by_file[index[r.file]].append(r)
+    if not by_file:
+        return {}
+    gaps = gap_after(files)
+    out: dict[ScanRef, str] = {}
+    for fi, asked in sorted(by_file.items()):
+        i, want = fi, {r: r.line for r in asked}
+        while want:
+            left, lost = _open_after(files[i], want)
+            if not left:
+                break
+            if lost is not None or i in gaps or i == len(files) - 1:
+                out.update(dict.fromkeys(left, cut_words(files, i, gaps, {i: lost} if lost is not None else {})
+                                         or LOG_ENDS))
+                break
+            i, want = i + 1, dict.fromkeys(left, 0)  # the next file continues it: its thread's lines go on there
+    return out
+
+
+def _open_after(f: LogFile, want: dict[ScanRef, int]) -> tuple[list[ScanRef], ReadError | None]:
+    """Of ``want`` (a line naming a scan -> the line of ``f`` from which its end is looked for), those whose thread has
+    no Accept connection or Scan finished line in ``f`` from that line on, and the error that stopped reading ``f``
+    before its end, if any (None: read to its end, or each scan's end found first)."""
+    left = dict(want)
+    threads = {r.thread for r in want}
+    bound = _either((_ACCEPT_NEEDLE, _SCAN_FINISHED_NEEDLE)).search
+    try:
+        for b in iter_blocks(f):
+            if not left:
+                break
+            if b.long:
+                continue
+            data, line, counted = b.data, b.line, b.start
+            m = bound(data, b.start, b.end)
+            while m is not None and left:
+                s = data.rfind(b"\n", b.start, m.start()) + 1 or b.start
+                e = data.find(b"\n", m.start(), b.end)
+                e = b.end if e == -1 else e
+                line += data.count(b"\n", counted, s)
+                counted = s
+                item = parse_line("imss", Source("", 0, _text(data[s:e])))
+                if isinstance(item, (AcceptConnection, ScanFinished)) and item.thread in threads:
+                    for r in [r for r, at in left.items() if r.thread == item.thread and line >= at]:
+                        del left[r]  # its scan ends here (its Scan finished line), or another began after it
+                m = bound(data, e, b.end)
+    except ReadError as exc:
+        if not exc.whole:  # (every line read: only the check at its end failed)
+            return list(left), exc
+    return list(left), None
+
+
 def _first_bounds(f: LogFile, asked: set[tuple[str, int]]) -> dict[str, int]:
     """The number of the first line in ``f`` that begins or ends a scan of each thread of ``asked`` (thread, line
     number): its Accept connection or Scan finished line, as the grammar reads them (a log.imss without Accept lines is
