@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from .errors import InputError
 from .grammars.common import OFFSET_PATTERN, BadTime, make_time
+from .readers import UNREADABLE_START
 from .bundles import is_gzipped
 from .sources import _GZIP_MAGIC, _NAME_RE, KIND_NAMES, LogFile, _open_salvaging, grew, same_as, sort_key, where
 
@@ -734,6 +735,7 @@ class Unread:
     #: the next file of its kind and appliance given (None: it is the last)
     next: LogFile | None = None
     #: the file whose last line read begins the time lost: ``file``, or the one before it when none of it was read
+    #: (None: none of it was read and no file comes before it: the time lost has no known start)
     since: LogFile | None = None
 
     def named(self) -> str:
@@ -792,7 +794,9 @@ def holes(files: Iterable[LogFile], window: timedelta = timedelta(0), unread: di
     it to the first of the one after it; where one of those is not found, the other end of that file bounds it (the
     time then "may fall" in it).  ``unread``: the files (by path) whose rest could not be read, with their reject's
     reason: the rest held the time from the last line read to the next file's first, or, with no file after it, any
-    time after (it "may fall" there); looked at, and the file read through for its last time, only when asked."""
+    time after (it "may fall" there); a first file of which no line was read held any time before the next file's
+    first line (any time, with no next file); looked at, and the file read through for its last time, only when
+    asked."""
     files = list(files)
     spans: list[tuple[str, datetime | None, datetime | None, datetime | None, datetime | None, Gap | Unread]] = []
     for g in gaps(files):
@@ -817,16 +821,19 @@ def holes(files: Iterable[LogFile], window: timedelta = timedelta(0), unread: di
                 at = same.index(f) if f in same else -1
                 nxt = same[at + 1] if 0 <= at < len(same) - 1 else None
                 since: LogFile | None = f
-                last = last_time(f)
+                # (a file of which no line could be read: the head of its first line, cut, is no line read)
+                last = None if (unread or {})[str(f.path)].startswith(UNREADABLE_START) else last_time(f)
                 if last is None:  # no timed line read of it: its time begins with the file before
                     since = same[at - 1] if at > 0 else None
-                    if since is None or nxt is not None:  # (between two files: a gap already, see hollows)
+                    if since is not None and nxt is not None:  # (between two files: a gap already, see hollows)
                         continue
-                    last = last_time(since)
-                    if last is None:
+                    # the first file given (none before it): any time before the next file's first line, or any
+                    # time at all when it is the only one
+                    last = last_time(since) if since is not None else None
+                    if since is not None and last is None:
                         continue
                 first = first_time(nxt) if nxt is not None else None
-                if first is None or last <= first:
+                if first is None or last is None or last <= first:
                     later.append((f.kind, last, first, last, first, Unread(f, (unread or {})[str(f.path)], nxt, since)))
         return later
 
@@ -838,7 +845,10 @@ def holes(files: Iterable[LogFile], window: timedelta = timedelta(0), unread: di
         for k, start, end, a_last, b_first, g in (*spans, *cut_spans()):
             if k != kind or (start is not None and t < start - window) or (end is not None and t > end + window):
                 continue
-            if isinstance(g, Unread):
+            if isinstance(g, Unread) and g.since is None:  # no line of it read, and no file before it
+                between = (f"before {edge(g.next, b_first, 'first')}; no earlier {KIND_NAMES.get(kind, kind)} file is "
+                           "given" if g.next is not None else f"no other {KIND_NAMES.get(kind, kind)} file is given")
+            elif isinstance(g, Unread):
                 read = (f"the last line {'read ' if g.since == g.file else ''}of {(g.since or g.file).path}, "
                         f"{a_last.isoformat(sep=' ') if a_last else '?'}")
                 between = (f"between {read} and {edge(g.next, b_first, 'first')}" if g.next is not None

@@ -155,7 +155,9 @@ _SEVERAL = re.compile(r" (?:and \.\d+|to \.\d+ \(\d+ files\))$")
 def _no_event_why(d: dict[str, Any]) -> str:
     """Why a scan that fired (or may have) has no policy event, from its note (link.py's words): the policy events
     read span its time or not, or none were read; the question only when the note does not say."""
-    from .correlation.link import NO_EVENT_COVERED, NO_EVENT_IN_GAP, NO_EVENT_OUTSIDE, NO_EVENTS_READ
+    from .correlation.link import (
+        NO_EVENT_COVERED, NO_EVENT_IN_GAP, NO_EVENT_OUTSIDE, NO_EVENT_UNREAD, NO_EVENT_UNREAD_END, NO_EVENTS_READ,
+    )
 
     if d.get("missing"):
         return f" ({d['missing']})."
@@ -172,6 +174,9 @@ def _no_event_why(d: dict[str, Any]) -> str:
         several = _SEVERAL.search(gap) is not None  # rotation.Gap.named() of two or more files
         return (f" ({gap}, which {'are' if several else 'is'} not among the files given: its policy event may be "
                 "there)." + near)
+    if note.startswith(NO_EVENT_UNREAD) and f": {NO_EVENT_UNREAD_END}" in note:  # the unread rest of a file cut short
+        where = note.partition(" (")[0]  # "its time (may) fall(s) in what could not be read of X" (the note: why)
+        return f" ({where}: {NO_EVENT_UNREAD_END})." + near
     if note.startswith(NO_EVENTS_READ):
         return " (no polevt.imss policy events were read at all: add the polevt.imss files)."
     if NO_EVENT_OUTSIDE in note:

@@ -925,15 +925,21 @@ NO_EVENT_OUTSIDE = "this trace is outside that span: add the polevt.imss file of
 NO_EVENTS_READ = "no polevt.imss policy events were read at all: add the polevt.imss files"
 #: how a trace's note begins when its time falls in a rotated polevt.imss file left out (:mod:`imsvalog.rotation`)
 NO_EVENT_IN_GAP = "its policy event may be in a rotated polevt.imss file left out"
+#: how it begins when its time falls in the unread rest of a polevt.imss file cut short (a :class:`.Unread` hole):
+#: ``its time (may) fall(s) in what could not be read of X (...)``, then :data:`NO_EVENT_UNREAD_END`
+NO_EVENT_UNREAD = "its time "
+NO_EVENT_UNREAD_END = "its policy event may be in what was not read"
 
 
 def _why_no_event(t: datetime, coverage: tuple[datetime, datetime] | None, near: str | None = None,
                   hole: Hole | None = None) -> str:
     """Why a trace whose filter fired has no policy event; ``near``: the events without trace it is the nearest
     trace of (:func:`.unpaired.trace_words`), said whether or not polevt.imss covers its time."""
+    if hole is not None and isinstance(hole.gap, Unread):  # the file of its time was given: its rest was not read
+        return f"{hole.words()}: {NO_EVENT_UNREAD_END}" + (f"; {near}" if near else "")
     if coverage is None:
         return NO_EVENTS_READ
-    if hole is not None and not isinstance(hole.gap, Unread) and _near_span(t, coverage):  # a polevt.imss file left out
+    if hole is not None and _near_span(t, coverage):  # a polevt.imss file left out
         return f"{NO_EVENT_IN_GAP}: {hole.words()}" + (f"; {near}" if near else "")
     if not _near_span(t, coverage):
         return (
