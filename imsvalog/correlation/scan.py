@@ -1949,29 +1949,36 @@ def end_unread(files: Sequence[LogFile], refs: Sequence[ScanRef]) -> dict[ScanRe
 def _open_after(f: LogFile, want: dict[ScanRef, int]) -> tuple[list[ScanRef], ReadError | None]:
     """Of ``want`` (a line naming a scan -> the line of ``f`` from which its end is looked for), those whose thread has
     no Accept connection or Scan finished line in ``f`` from that line on, and the error that stopped reading ``f``
-    before its end, if any (None: read to its end, or each scan's end found first)."""
+    before its end, if any (None: read to its end, or each scan's end found first).  Each is looked for from its own
+    line, among its thread's lines only (a few lines on, most often): the other lines are not looked at one by one."""
     left = dict(want)
-    threads = {r.thread for r in want}
-    bound = _either((_ACCEPT_NEEDLE, _SCAN_FINISHED_NEEDLE)).search
+    ends = {t: re.compile(re.escape(f"[{t}]".encode()) + b"[^\n]*?(?:" + re.escape(_ACCEPT_NEEDLE) + b"|"
+                          + re.escape(_SCAN_FINISHED_NEEDLE) + b")").search for t in {r.thread for r in want}}
     try:
         for b in iter_blocks(f):
             if not left:
                 break
             if b.long:
                 continue
-            data, line, counted = b.data, b.line, b.start
-            m = bound(data, b.start, b.end)
-            while m is not None and left:
-                s = data.rfind(b"\n", b.start, m.start()) + 1 or b.start
-                e = data.find(b"\n", m.start(), b.end)
-                e = b.end if e == -1 else e
-                line += data.count(b"\n", counted, s)
-                counted = s
-                item = parse_line("imss", Source("", 0, _text(data[s:e])))
-                if isinstance(item, (AcceptConnection, ScanFinished)) and item.thread in threads:
-                    for r in [r for r, at in left.items() if r.thread == item.thread and line >= at]:
+            data, nl = b.data, None
+            for r, at in sorted(left.items(), key=lambda x: x[1]):
+                if at >= b.line + b.lines:
+                    break  # (its line is in a later block)
+                if at <= b.line:
+                    pos = b.start
+                else:
+                    nl = newlines(data, b.start, b.end) if nl is None else nl
+                    pos = int(nl[at - b.line - 1]) + 1
+                m = ends[r.thread](data, pos, b.end)
+                while m is not None:
+                    s = data.rfind(b"\n", b.start, m.start()) + 1 or b.start
+                    e = data.find(b"\n", m.start(), b.end)
+                    e = b.end if e == -1 else e
+                    item = parse_line("imss", Source("", 0, _text(data[s:e])))  # (the grammar decides what it is)
+                    if isinstance(item, (AcceptConnection, ScanFinished)) and item.thread == r.thread:
                         del left[r]  # its scan ends here (its Scan finished line), or another began after it
-                m = bound(data, e, b.end)
+                        break
+                    m = ends[r.thread](data, e, b.end)
     except ReadError as exc:
         if not exc.whole:  # (every line read: only the check at its end failed)
             return list(left), exc
