@@ -658,20 +658,25 @@ class _Checked:
 class _Held:
     """A Ctrl-C (SIGINT) that came while libarchive was called (:func:`_into_libarchive`), held till it returns."""
 
-    __slots__ = ("depth", "signal")
+    __slots__ = ("depth", "signal", "raises")
 
     def __init__(self) -> None:
         #: calls into libarchive in progress in the main thread (nested: a callback calls it again)
         self.depth = 0
         #: the ``(signum, frame)`` held, None while there is none
         self.signal: tuple[int, Any] | None = None
+        #: the handler it is handed to is Python's own, which raises KeyboardInterrupt (the command's, a script's
+        #: that left it): what libarchive reads meanwhile is thrown away
+        self.raises = False
 
     def hold(self, signum: int, frame: Any) -> None:
         self.signal = (signum, frame)
 
     def stops_reads(self) -> bool:
-        """Is a Ctrl-C held for this thread (the main one)?"""
-        return self.signal is not None and threading.current_thread() is threading.main_thread()
+        """Is a Ctrl-C held for this thread (the main one) that will raise KeyboardInterrupt?  A program's own handler
+        may not raise (it sets a flag to stop later): then libarchive reads on, and nothing is lost (attack s25c: every
+        Ctrl-C cut a rotation short, read as damaged)."""
+        return self.signal is not None and self.raises and threading.current_thread() is threading.main_thread()
 
 
 _HELD = _Held()
@@ -684,7 +689,8 @@ def _into_libarchive() -> Iterator[None]:
     the call has returned, never raised inside the callback.  (Raised there, ctypes printed "Exception ignored on
     calling ctypes callback function ... KeyboardInterrupt", handed libarchive an undefined byte count and the run
     went on: attack s24a, 8 of 8 Ctrl-Cs lost, 3 of them a crash, SIGSEGV.)  While one is held the callback gives
-    libarchive no more bytes (:class:`_Source`), so a long skip through a nested archive stops at once.  Only the
+    libarchive no more bytes (:class:`_Source`), so a long skip through a nested archive stops at once, where that
+    handler is Python's own (it raises KeyboardInterrupt; a program's own handler may not, and the read goes on).  Only the
     main thread, which Python runs signal handlers in, and only over a handler of Python's (one ignored, or the
     system default, is left as it is)."""
     if threading.current_thread() is not threading.main_thread():  # a Ctrl-C is never raised in this thread
@@ -702,6 +708,7 @@ def _into_libarchive() -> Iterator[None]:
         yield
         return
     _HELD.signal = None
+    _HELD.raises = previous is signal.default_int_handler
     _HELD.depth = 1
     try:
         signal.signal(signal.SIGINT, _HELD.hold)

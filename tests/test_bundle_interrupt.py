@@ -106,3 +106,43 @@ def test_ctrl_c_while_a_nested_archive_is_read_exits_130(slow_nested: Path, tmp_
     assert rc == 130, (rc, err)  # not 0 (the interrupt lost), not -11 (SIGSEGV)
     assert err.endswith("imsvalog: interrupted\n"), err
     assert not out.exists()  # nothing half-written left behind
+
+
+def _kill_on_each_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C at every read of libarchive's callback (deterministic: the signal is delivered in that very call)."""
+    real = bundles._Source.readinto
+
+    def readinto(self, b):  # type: ignore[no-untyped-def]
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(self, b)
+
+    monkeypatch.setattr(bundles._Source, "readinto", readinto)
+
+
+def test_a_programs_own_ctrl_c_handler_loses_nothing_of_a_nested_archive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Attack s25c F1: a script whose SIGINT handler only notes the Ctrl-C (it stops later, on its own) lost whole
+    rotations of rotated.tar.gz, read as 'the member is damaged: Truncated input file': the held Ctrl-C made the
+    callback give libarchive no more bytes. Only Python's own handler, which raises, cuts the read."""
+    from imsvalog import read_log_imss
+
+    cdt = FIXTURES / "bundles" / "CDT-20240312-101500.zip"
+    clean_rejects: list = []
+    clean = read_log_imss(cdt, clean_rejects)
+    got: list[int] = []
+    rejects: list = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        _kill_on_each_read(monkeypatch)
+        again = read_log_imss(cdt, rejects)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert got and set(got) == {signal.SIGINT}
+    assert len(again) == len(clean) and list(again["line"]) == list(clean["line"])
+    assert [(r.source.line, r.reason) for r in rejects] == [(r.source.line, r.reason) for r in clean_rejects]
+    # over Python's own handler the same Ctrl-C ends the read with KeyboardInterrupt, at once
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            read_log_imss(cdt)
+    finally:
+        signal.signal(signal.SIGINT, old)
