@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,7 +250,6 @@ def _split_eol(raw: bytes) -> tuple[str, bytes]:
 
 def _redacted_lines(r: Redactor, p: Planned, report: FileReport | None = None) -> Iterator[bytes]:
     """The redacted lines of one file as bytes, line endings as they were."""
-    import zlib
 
     def texts() -> Iterator[tuple[str, bytes]]:
         n = 0
@@ -296,10 +296,11 @@ def learn(r: Redactor, planned: Sequence[Planned]) -> None:
     try:
         for p in planned:
             if p.kind == "imss":  # most of a debug log is free text: nothing there to learn
-                with p.open() as fh:
-                    for raw in fh:
-                        if any(k in raw for k in _LEARN_IMSS):
-                            r.imss_line(_split_eol(raw)[0])
+                with contextlib.suppress(OSError, EOFError, zlib.error):  # the copy says where it could not be read
+                    with p.open() as fh:
+                        for raw in fh:
+                            if any(k in raw for k in _LEARN_IMSS):
+                                r.imss_line(_split_eol(raw)[0])
                 continue
             for _ in _redacted_lines(r, p):
                 pass
