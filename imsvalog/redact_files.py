@@ -322,36 +322,73 @@ def redact_files(
     kinds, dates, extensions and IMSVA's folders kept), gzip stays gzip, line
     endings and modification times are kept (maillog's year may come from it).
     Every input is resolved and every target checked before anything is written;
-    each file is written to a temporary name and renamed.
+    each file is written to a temporary name and renamed. A run that fails or is interrupted
+    (an error on a later file, Ctrl-C) removes the copies and folders it made: ``to`` is left as it was.
     """
     planned, skipped = plan(paths, to, trusted_files, redactor=redactor)  # the copies' names redacted
     learn(redactor, planned)
     report = RedactReport(skipped=skipped)
-    for p in planned:
-        if on_file is not None:
-            on_file(p)
-        fr = FileReport(str(p.source), str(p.target), p.kind)
-        report.files.append(fr)
-        p.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".redact-", dir=p.target.parent)
-        try:
-            with os.fdopen(fd, "wb") as raw:
-                sink: Any = gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) if p.gzipped else raw
-                with sink if p.gzipped else contextlib.nullcontext(sink):
-                    for b in _redacted_lines(redactor, p, fr):
-                        sink.write(b)
-            mtime = p.mtime_ns()
-            if mtime is not None:
-                os.utime(tmp, ns=(mtime, mtime))
-            os.chmod(tmp, 0o644)
-            if p.target.exists():
-                raise InputError(f"{p.target}: appeared while redacting; not overwritten")
-            os.replace(tmp, p.target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+    made: list[Path] = []  # what this run made under (and as) ``to``: folders, then each file once it is in place
+    try:
+        for p in planned:
+            if on_file is not None:
+                on_file(p)
+            fr = FileReport(str(p.source), str(p.target), p.kind)
+            report.files.append(fr)
+            made += _missing_folders(p.target.parent)
+            p.target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".redact-", dir=p.target.parent)
+            try:
+                with os.fdopen(fd, "wb") as raw:
+                    sink: Any = gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) if p.gzipped else raw
+                    with sink if p.gzipped else contextlib.nullcontext(sink):
+                        for b in _redacted_lines(redactor, p, fr):
+                            sink.write(b)
+                mtime = p.mtime_ns()
+                if mtime is not None:
+                    os.utime(tmp, ns=(mtime, mtime))
+                os.chmod(tmp, 0o644)
+                if p.target.exists():
+                    raise InputError(f"{p.target}: appeared while redacting; not overwritten")
+                made.append(p.target)
+                os.replace(tmp, p.target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+    except BaseException:
+        _undo(made)
+        raise
     return report
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, outermost first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing[::-1]
+
+
+def _undo(made: list[Path]) -> None:
+    """A failed or interrupted run leaves ``--to`` as it was: the copies it put in place and the folders it
+    created go (newest first; a folder only when empty, so nothing another hand put there); Ctrl-C waits."""
+    import signal
+    import threading
+
+    block = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}) if block else None
+    try:
+        for path in reversed(made):
+            with contextlib.suppress(OSError):
+                if path.is_dir() and not path.is_symlink():
+                    path.rmdir()
+                else:
+                    path.unlink()
+    finally:
+        if held is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 @contextlib.contextmanager
